@@ -1,0 +1,424 @@
+//! Configuration in layers: built-in defaults → `barberpro.toml` → `BARBERPRO_SECTION__KEY`
+//! environment variables → command-line flags. Unknown keys are errors that name the key.
+//! No global: the loaded [`Config`] is passed to whoever needs it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::BookingRules;
+
+/// The file read when `--config` is not given, if it exists.
+pub const SYSTEM_CONFIG: &str = "/etc/barberpro/barberpro.toml";
+/// Prefix of environment overrides: `BARBERPRO_SERVER__LISTEN=127.0.0.1:9443`.
+pub const ENV_PREFIX: &str = "BARBERPRO_";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub booking: BookingConfig,
+    pub locale: LocaleConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port of the HTTPS (or HTTP, with `tls.mode = "off"`) listener.
+    pub listen: SocketAddr,
+    /// The URL clients reach us at, used in links (manage links, redirects). Empty: derived
+    /// from `listen`.
+    pub public_url: String,
+    pub tls: TlsConfig,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    pub mode: TlsMode,
+    /// Extra host names (and IPs) the self-signed certificate covers, besides localhost and
+    /// 127.0.0.1 / ::1.
+    pub hostnames: Vec<String>,
+    /// PEM certificate chain, for `mode = "files"`.
+    pub cert_path: Option<PathBuf>,
+    /// PEM private key, for `mode = "files"`.
+    pub key_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// A certificate made and renewed by BarberPro itself (stored in the data folder).
+    SelfSigned,
+    /// A certificate chain and key from files, re-read on SIGHUP.
+    Files,
+    /// Plain HTTP, for running behind a TLS-terminating proxy.
+    Off,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// Time allowed to read a request's headers (slowloris guard).
+    pub header_read_secs: u64,
+    /// Time allowed for a whole request, handler included.
+    pub request_secs: u64,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+    /// Idle keep-alive connections are closed after this long.
+    pub idle_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub data_dir: PathBuf,
+    /// redb page cache, in MiB.
+    pub cache_size_mb: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BookingConfig {
+    pub slot_step_minutes: u16,
+    pub min_notice_minutes: u32,
+    pub horizon_days: u16,
+    pub cancel_cutoff_hours: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocaleConfig {
+    pub time_zone: String,
+    pub language: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `auto` (readable on a terminal, JSON otherwise), `pretty` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `barberpro=debug,info`. `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Auto,
+    Pretty,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            storage: StorageConfig::default(),
+            booking: BookingConfig::default(),
+            locale: LocaleConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            public_url: String::new(),
+            tls: TlsConfig::default(),
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            mode: TlsMode::SelfSigned,
+            hostnames: Vec::new(),
+            cert_path: None,
+            key_path: None,
+        }
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            header_read_secs: 10,
+            request_secs: 30,
+            shutdown_grace_secs: 10,
+            idle_secs: 75,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            cache_size_mb: 64,
+        }
+    }
+}
+
+impl Default for BookingConfig {
+    fn default() -> Self {
+        let r = BookingRules::default();
+        Self {
+            slot_step_minutes: r.slot_step_minutes,
+            min_notice_minutes: r.min_notice_minutes,
+            horizon_days: r.horizon_days,
+            cancel_cutoff_hours: r.cancel_cutoff_hours,
+        }
+    }
+}
+
+impl Default for LocaleConfig {
+    fn default() -> Self {
+        Self {
+            time_zone: crate::domain::catalog::DEFAULT_TZ.into(),
+            language: "es-AR".into(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Auto,
+            level: "info".into(),
+        }
+    }
+}
+
+/// A configuration that cannot be used, naming the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Parse(String),
+    #[error("invalid value for `{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
+    #[error("cannot read the configuration file {path}: {reason}")]
+    Missing { path: String, reason: String },
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(e: figment::Error) -> Self {
+        // figment reports every problem with its key path and source (file or env var).
+        let all: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+        Self::Parse(all.join("; "))
+    }
+}
+
+/// Flags from the command line; they win over every other layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+}
+
+impl Config {
+    /// Loads the layers. `file` is `--config`; without it the system file is read if present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::load_with_system_file(file, Path::new(SYSTEM_CONFIG), overrides)
+    }
+
+    /// As [`Config::load`], naming the fallback file (tests point it elsewhere).
+    pub fn load_with_system_file(
+        file: Option<&Path>,
+        system_file: &Path,
+        overrides: &Overrides,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(ConfigError::Missing {
+                        path: path.display().to_string(),
+                        reason: "no such file".into(),
+                    });
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None if system_file.is_file() => {
+                figment = figment.merge(Toml::file_exact(system_file));
+            }
+            None => {}
+        }
+        figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__"));
+        let mut config: Config = figment.extract()?;
+        if let Some(dir) = &overrides.data_dir {
+            config.storage.data_dir = dir.clone();
+        }
+        if let Some(listen) = overrides.listen {
+            config.server.listen = listen;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: ranges, paths that go together, time zones.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.into(),
+            })
+        };
+        let b = &self.booking;
+        if !(5..=120).contains(&b.slot_step_minutes) || 60 % b.slot_step_minutes != 0 && b.slot_step_minutes % 60 != 0 {
+            return invalid("booking.slot_step_minutes", "must divide an hour (5, 10, 15, 20, 30, 60)");
+        }
+        if b.horizon_days == 0 || b.horizon_days > 366 {
+            return invalid("booking.horizon_days", "must be between 1 and 366");
+        }
+        if b.min_notice_minutes > 60 * 24 * 30 {
+            return invalid("booking.min_notice_minutes", "must be at most 30 days");
+        }
+        if b.cancel_cutoff_hours > 24 * 30 {
+            return invalid("booking.cancel_cutoff_hours", "must be at most 720");
+        }
+        if crate::domain::time::time_zone(&self.locale.time_zone).is_err() {
+            return invalid("locale.time_zone", "not a time zone of the tz database");
+        }
+        if self.locale.language != "es-AR" {
+            return invalid("locale.language", "only es-AR is available");
+        }
+        if self.storage.cache_size_mb == 0 {
+            return invalid("storage.cache_size_mb", "must be at least 1");
+        }
+        if self.storage.data_dir.as_os_str().is_empty() {
+            return invalid("storage.data_dir", "must not be empty");
+        }
+        let t = &self.server.timeouts;
+        if t.header_read_secs == 0 || t.request_secs == 0 || t.idle_secs == 0 {
+            return invalid("server.timeouts", "timeouts must be at least 1 second");
+        }
+        if self.server.tls.mode == TlsMode::Files
+            && (self.server.tls.cert_path.is_none() || self.server.tls.key_path.is_none())
+        {
+            return invalid(
+                "server.tls.cert_path",
+                "tls.mode = \"files\" needs both server.tls.cert_path and server.tls.key_path",
+            );
+        }
+        if !self.server.public_url.is_empty()
+            && !(self.server.public_url.starts_with("https://")
+                || self.server.public_url.starts_with("http://"))
+        {
+            return invalid("server.public_url", "must start with https:// or http://");
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return invalid("log.level", "not a valid filter (e.g. info, barberpro=debug)");
+        }
+        Ok(())
+    }
+
+    pub fn booking_rules(&self) -> BookingRules {
+        BookingRules {
+            slot_step_minutes: self.booking.slot_step_minutes,
+            min_notice_minutes: self.booking.min_notice_minutes,
+            horizon_days: self.booking.horizon_days,
+            cancel_cutoff_hours: self.booking.cancel_cutoff_hours,
+        }
+    }
+
+    /// `server.public_url` without a trailing slash, or one derived from the listener.
+    pub fn public_url(&self) -> String {
+        if !self.server.public_url.is_empty() {
+            return self.server.public_url.trim_end_matches('/').to_owned();
+        }
+        let scheme = if self.server.tls.mode == TlsMode::Off {
+            "http"
+        } else {
+            "https"
+        };
+        format!("{scheme}://{}", self.server.listen)
+    }
+
+    /// The effective configuration as TOML, secrets redacted (there are none yet: later
+    /// sections wrap theirs in a redacting type).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loads `toml` (if any) and `env` inside a figment jail: a private working directory and
+    /// environment, so tests do not see each other's variables.
+    fn load(toml: Option<&str>, env: &[(&str, &str)]) -> Result<Config, String> {
+        let mut out = Err(String::new());
+        figment::Jail::expect_with(|jail| {
+            if let Some(t) = toml {
+                jail.create_file("barberpro.toml", t)?;
+            }
+            for (k, v) in env {
+                jail.set_env(k, v);
+            }
+            let file = toml.map(|_| Path::new("barberpro.toml"));
+            out = Config::load_with_system_file(file, Path::new("/nonexistent"), &Overrides::default())
+                .map_err(|e| e.to_string());
+            Ok(())
+        });
+        out
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let c = load(None, &[]).unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8443");
+        assert_eq!(c.booking.slot_step_minutes, 15);
+        assert_eq!(c.booking.min_notice_minutes, 60);
+        assert_eq!(c.booking.horizon_days, 60);
+        assert_eq!(c.booking.cancel_cutoff_hours, 2);
+        assert_eq!(c.locale.time_zone, "America/Argentina/Buenos_Aires");
+        assert_eq!(c.public_url(), "https://127.0.0.1:8443");
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let c = load(
+            Some("[server]\nlisten = \"127.0.0.1:1111\"\n[booking]\nhorizon_days = 30\n"),
+            &[("BARBERPRO_SERVER__LISTEN", "127.0.0.1:9443")],
+        )
+        .unwrap();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:9443", "env beats file");
+        assert_eq!(c.booking.horizon_days, 30, "file beats defaults");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = load(Some("[booking]\nhorizon_dayz = 3\n"), &[]).unwrap_err();
+        assert!(err.contains("horizon_dayz"), "{err}");
+        let err = load(None, &[("BARBERPRO_SERVER__LISTN", "x")]).unwrap_err();
+        assert!(err.contains("listn"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = load(Some("[booking]\nslot_step_minutes = 7\n"), &[]).unwrap_err();
+        assert!(err.contains("booking.slot_step_minutes"), "{err}");
+        let err = load(Some("[locale]\ntime_zone = \"Mars/Olympus\"\n"), &[]).unwrap_err();
+        assert!(err.contains("locale.time_zone"), "{err}");
+        let err = load(Some("[server.tls]\nmode = \"files\"\n"), &[]).unwrap_err();
+        assert!(err.contains("cert_path"), "{err}");
+    }
+
+    #[test]
+    fn the_documented_file_is_the_defaults() {
+        let c = load(Some(include_str!("../barberpro.toml")), &[]).unwrap();
+        assert_eq!(c, Config::default());
+    }
+}

@@ -1,0 +1,209 @@
+//! The chain's catalogue: branches, barbers and their weekly hours, services, closures.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::time::ClockTime;
+use super::{DomainError, Money, Phone, Text};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+pub(crate) use id_type;
+
+id_type!(
+    /// Identifies a branch.
+    BranchId
+);
+id_type!(
+    /// Identifies a barber.
+    BarberId
+);
+id_type!(
+    /// Identifies a service.
+    ServiceId
+);
+id_type!(
+    /// Identifies a closure or a barber's time off.
+    ClosureId
+);
+
+/// A URL-safe branch name: lowercase ASCII letters, digits and inner hyphens, 1–40 chars.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let ok = (1..=40).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !raw.starts_with('-')
+            && !raw.ends_with('-');
+        if ok {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(DomainError::InvalidField {
+                field: "slug",
+                reason: "invalid slug",
+            })
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A branch of the chain. Its time zone shows and interprets every local time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Branch {
+    pub id: BranchId,
+    pub slug: Slug,
+    pub name: Text,
+    pub address: Text,
+    pub phone: Option<Phone>,
+    /// IANA name, checked against the tz database on construction.
+    pub time_zone: String,
+    pub active: bool,
+}
+
+impl Branch {
+    /// The branch's time zone. Validated when the branch was created, so a failure here
+    /// means the tz database lost a zone: fall back to Buenos Aires rather than fail.
+    pub fn tz(&self) -> jiff::tz::TimeZone {
+        super::time::time_zone(&self.time_zone)
+            .or_else(|_| super::time::time_zone(DEFAULT_TZ))
+            .unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
+/// Argentina's time zone, the default everywhere.
+pub const DEFAULT_TZ: &str = "America/Argentina/Buenos_Aires";
+
+/// Something a barber does: a haircut, a beard trim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    pub id: ServiceId,
+    pub name: Text,
+    pub duration_minutes: u16,
+    /// Time blocked after the service (cleaning, preparation); not billed.
+    pub buffer_minutes: u16,
+    pub price: Money,
+    pub active: bool,
+}
+
+impl Service {
+    pub fn validate_durations(duration: u16, buffer: u16) -> Result<(), DomainError> {
+        if !(5..=480).contains(&duration) || buffer > 120 {
+            return Err(DomainError::InvalidField {
+                field: "duration_minutes",
+                reason: "format",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One weekday's work at one branch, with breaks (lunch).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shift {
+    /// ISO weekday: Monday = 1 … Sunday = 7.
+    pub weekday: u8,
+    pub branch: BranchId,
+    pub start: ClockTime,
+    pub end: ClockTime,
+    #[serde(default)]
+    pub breaks: Vec<(ClockTime, ClockTime)>,
+}
+
+impl Shift {
+    /// A shift whose breaks lie inside it and whose times are in order.
+    pub fn new(
+        weekday: u8,
+        branch: BranchId,
+        start: ClockTime,
+        end: ClockTime,
+        breaks: Vec<(ClockTime, ClockTime)>,
+    ) -> Result<Self, DomainError> {
+        let bad = DomainError::InvalidField {
+            field: "shift",
+            reason: "format",
+        };
+        if !(1..=7).contains(&weekday) || start >= end {
+            return Err(bad);
+        }
+        if breaks
+            .iter()
+            .any(|(bs, be)| bs >= be || *bs < start || *be > end)
+        {
+            return Err(bad);
+        }
+        Ok(Self {
+            weekday,
+            branch,
+            start,
+            end,
+            breaks,
+        })
+    }
+}
+
+/// A barber, the services they do, and where and when they work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Barber {
+    pub id: BarberId,
+    pub name: Text,
+    pub active: bool,
+    pub services: Vec<ServiceId>,
+    pub shifts: Vec<Shift>,
+}
+
+impl Barber {
+    pub fn works_at(&self, branch: BranchId) -> bool {
+        self.active && self.shifts.iter().any(|s| s.branch == branch)
+    }
+
+    pub fn does_all(&self, services: &[ServiceId]) -> bool {
+        services.iter().all(|s| self.services.contains(s))
+    }
+
+    /// The shifts on an ISO weekday at a branch.
+    pub fn shifts_on(&self, weekday: u8, branch: BranchId) -> impl Iterator<Item = &Shift> {
+        self.shifts
+            .iter()
+            .filter(move |s| s.weekday == weekday && s.branch == branch)
+    }
+}
+
+/// Who a closure applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum ClosureScope {
+    /// The whole branch is closed (a holiday).
+    Branch(BranchId),
+    /// One barber is off (time off, wherever they would work).
+    Barber(BarberId),
+}
+
+/// A period in which nobody (or one barber) takes bookings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Closure {
+    pub id: ClosureId,
+    pub scope: ClosureScope,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub reason: Text,
+}

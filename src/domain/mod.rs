@@ -1,0 +1,25 @@
+//! Pure booking rules and validated types. No I/O: this module knows nothing about redb,
+//! axum, JSON wire formats or the clock (callers pass `now`).
+
+pub mod availability;
+pub mod booking;
+pub mod catalog;
+pub mod client;
+pub mod error;
+pub mod money;
+pub mod phone;
+pub mod text;
+pub mod time;
+pub mod token;
+
+pub use availability::{BarberDay, Interval};
+pub use booking::{BookedService, Booking, BookingId, BookingRules, BookingSource, BookingStatus};
+pub use catalog::{
+    Barber, BarberId, Branch, BranchId, Closure, ClosureId, ClosureScope, Service, ServiceId,
+    Shift, Slug,
+};
+pub use client::{Client, ClientId, Email};
+pub use error::DomainError;
+pub use money::Money;
+pub use phone::Phone;
+pub use text::Text;

@@ -1,0 +1,73 @@
+//! Phone numbers, normalised to E.164 with Argentina's mobile rules.
+
+use phonenumber::country::Id as Country;
+use serde::{Deserialize, Serialize};
+
+use super::DomainError;
+
+/// A phone number in E.164 form (`+5491123456789`). Parsed with libphonenumber's rules for
+/// Argentina: `011 15-2345-6789` (domestic mobile with trunk `0` and `15`) becomes
+/// `+5491123456789`. International numbers with a `+` prefix are accepted too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.len() > 32 {
+            return Err(DomainError::InvalidPhone);
+        }
+        let number =
+            phonenumber::parse(Some(Country::AR), raw).map_err(|_| DomainError::InvalidPhone)?;
+        if !phonenumber::is_valid(&number) {
+            return Err(DomainError::InvalidPhone);
+        }
+        Ok(Self(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
+    }
+
+    /// Rebuilds a phone already stored in E.164 form (no re-validation).
+    pub fn from_e164_unchecked(e164: String) -> Self {
+        Self(e164)
+    }
+
+    pub fn as_e164(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Phone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_argentine_numbers_to_e164() {
+        let cases = [
+            ("011 15-2345-6789", "+5491123456789"),
+            ("11 2345-6789", "+541123456789"),
+            ("+54 9 11 2345-6789", "+5491123456789"),
+            ("+5491123456789", "+5491123456789"),
+            ("0351 15 423-4567", "+5493514234567"),
+            ("(011) 4321-1234", "+541143211234"),
+        ];
+        for (raw, want) in cases {
+            let got = Phone::parse(raw).map(|p| p.0);
+            assert_eq!(got.as_deref(), Ok(want), "parsing {raw:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_garbage() {
+        for raw in ["", "hola", "123", "<script>", "+54 9 11 2345-6789-0000-1111", "💈💈💈"] {
+            assert_eq!(Phone::parse(raw), Err(DomainError::InvalidPhone), "{raw:?}");
+        }
+    }
+}

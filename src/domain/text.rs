@@ -1,0 +1,87 @@
+//! Free text typed by people: names, notes, addresses.
+
+use serde::{Deserialize, Serialize};
+
+use super::DomainError;
+
+/// Trimmed, non-empty, bounded text without control characters (other than newlines in
+/// multi-line fields). Stored as given; escaping is the job of whatever shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Text(String);
+
+impl Text {
+    /// Parses a one-line field (`max` characters, not bytes).
+    pub fn line(field: &'static str, raw: &str, max: usize) -> Result<Self, DomainError> {
+        Self::parse(field, raw, max, false)
+    }
+
+    /// Parses a multi-line field such as notes.
+    pub fn multiline(field: &'static str, raw: &str, max: usize) -> Result<Self, DomainError> {
+        Self::parse(field, raw, max, true)
+    }
+
+    fn parse(
+        field: &'static str,
+        raw: &str,
+        max: usize,
+        newlines: bool,
+    ) -> Result<Self, DomainError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(DomainError::InvalidField {
+                field,
+                reason: "empty",
+            });
+        }
+        if s.chars().count() > max {
+            return Err(DomainError::InvalidField {
+                field,
+                reason: "too long",
+            });
+        }
+        let bad = |c: char| c.is_control() && !(newlines && (c == '\n' || c == '\r' || c == '\t'));
+        if s.chars().any(bad) {
+            return Err(DomainError::InvalidField {
+                field,
+                reason: "control characters",
+            });
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_emoji_and_markup_as_given() {
+        let t = Text::line("name", "  Juan 💈 <script>alert(1)</script> ", 100).unwrap();
+        assert_eq!(t.as_str(), "Juan 💈 <script>alert(1)</script>");
+    }
+
+    #[test]
+    fn rejects_empty_long_and_control_characters() {
+        assert!(Text::line("name", "   ", 10).is_err());
+        assert!(Text::line("name", &"a".repeat(11), 10).is_err());
+        assert!(Text::line("name", "a\u{0}b", 10).is_err());
+        assert!(Text::line("name", "a\nb", 10).is_err());
+        assert!(Text::multiline("notes", "a\nb", 10).is_ok());
+    }
+
+    #[test]
+    fn counts_characters_not_bytes() {
+        assert!(Text::line("name", &"ñ".repeat(10), 10).is_ok());
+    }
+}

@@ -1,0 +1,328 @@
+//! Availability and the booking life cycle as clients drive it.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use super::dto::{
+    AvailabilityDto, BarberChoiceDto, BookingDto, BookingView, CancelRequest, CreateBookingRequest,
+    CreatedBookingDto, ErrorBody, RescheduleRequest, SlotDto,
+};
+use crate::domain::time::rfc3339_local;
+use crate::domain::{BarberId, Booking, BookingId, BookingSource, DomainError, Email, Phone, ServiceId, Text};
+use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathId};
+use crate::http::{ApiError, AppState};
+use crate::store::bookings::{self, Actor, BarberChoice, Idempotency, NewBooking};
+use crate::store::clients::ClientDetails;
+use crate::store::{ReadTx, StoreError, catalog, clients};
+
+const NAME_MAX: usize = 100;
+const NOTES_MAX: usize = 1000;
+const IDEMPOTENCY_KEY_MAX: usize = 200;
+
+fn invalid(field: &'static str) -> ApiError {
+    DomainError::InvalidField {
+        field,
+        reason: "format",
+    }
+    .into()
+}
+
+fn parse_start(raw: &str) -> Result<Timestamp, ApiError> {
+    raw.trim().parse::<Timestamp>().map_err(|_| invalid("start"))
+}
+
+fn parse_choice(choice: &BarberChoiceDto) -> Result<BarberChoice, ApiError> {
+    match choice {
+        BarberChoiceDto::Id(id) => Ok(BarberChoice::Barber(BarberId(*id))),
+        BarberChoiceDto::Word(w) if w.eq_ignore_ascii_case("any") => Ok(BarberChoice::Any),
+        BarberChoiceDto::Word(w) => w
+            .parse()
+            .map(|id| BarberChoice::Barber(BarberId(id)))
+            .map_err(|_| invalid("barber")),
+    }
+}
+
+fn optional_text(field: &'static str, raw: Option<&str>, max: usize) -> Result<Option<Text>, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => Ok(Some(Text::multiline(field, s, max)?)),
+    }
+}
+
+/// Renders a booking with its branch, barber and client, from inside any transaction.
+fn view(
+    tx: &impl ReadTx,
+    booking: &Booking,
+    public_url: &str,
+    token: &str,
+) -> Result<BookingDto, StoreError> {
+    let branch = catalog::branch(tx, booking.branch)?.ok_or(DomainError::UnknownBranch)?;
+    let barber_name = catalog::barber(tx, booking.barber)?
+        .map(|b| b.name.to_string())
+        .unwrap_or_default();
+    let client = clients::get(tx, booking.client)?.ok_or(DomainError::UnknownBooking)?;
+    Ok(BookingDto::from(BookingView {
+        booking,
+        branch: &branch,
+        barber_name,
+        client: &client,
+        public_url,
+        token,
+    }))
+}
+
+/// Free slots for a branch, a date and one or more services, with one barber or any.
+#[utoipa::path(get, path = "/api/v1/branches/{slug}/availability", tag = "bookings",
+    params(
+        ("slug" = String, Path, description = "Branch slug"),
+        ("date" = String, Query, description = "Local date, YYYY-MM-DD"),
+        ("services" = String, Query, description = "Service ids, comma-separated: 1,2"),
+        ("barber" = Option<String>, Query, description = "A barber id or `any` (default)"),
+    ),
+    responses((status = 200, body = AvailabilityDto), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn availability(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<AvailabilityDto>, ApiError> {
+    let missing = |name: &str| {
+        ApiError::bad_request(
+            "missing_parameter",
+            format!("Falta el parámetro «{name}»."),
+        )
+    };
+    let date_raw = query.get("date").ok_or_else(|| missing("date"))?;
+    let date: Date = date_raw
+        .parse()
+        .ok()
+        .filter(|_| date_raw.len() == 10)
+        .ok_or(DomainError::InvalidDate)?;
+    let services: Vec<ServiceId> = query
+        .get("services")
+        .ok_or_else(|| missing("services"))?
+        .split(',')
+        .map(|s| s.trim().parse().map(ServiceId))
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                "«services» debe ser una lista de números separados por comas.",
+            )
+        })?;
+    let choice = match query.get("barber").map(String::as_str) {
+        None | Some("") | Some("any") => BarberChoice::Any,
+        Some(id) => BarberChoice::Barber(BarberId(id.parse().map_err(|_| {
+            ApiError::bad_request("invalid_parameter", "«barber» debe ser un número o «any».")
+        })?)),
+    };
+    let now = state.clock.now();
+    let rules = state.rules;
+    let ids: Vec<u64> = services.iter().map(|s| s.0).collect();
+    let (branch, slots) = state
+        .store
+        .read(move |tx| {
+            let branch = catalog::branch_by_slug(tx, &slug)?;
+            let slots = bookings::availability(tx, &branch, date, &services, choice, now, &rules)?;
+            let barbers = catalog::barbers_at(tx, branch.id)?;
+            let named = slots
+                .into_iter()
+                .map(|s| {
+                    let name = barbers
+                        .iter()
+                        .find(|b| b.id == s.barber)
+                        .map(|b| b.name.to_string())
+                        .unwrap_or_default();
+                    (s, name)
+                })
+                .collect::<Vec<_>>();
+            Ok((branch, named))
+        })
+        .await?;
+    let tz = branch.tz();
+    Ok(Json(AvailabilityDto {
+        branch: branch.slug.as_str().to_owned(),
+        date: date.to_string(),
+        services: ids,
+        slots: slots
+            .into_iter()
+            .map(|(s, barber_name)| SlotDto {
+                start: rfc3339_local(s.start, &tz),
+                end: rfc3339_local(s.end, &tz),
+                barber_id: s.barber.0,
+                barber_name,
+            })
+            .collect(),
+    }))
+}
+
+/// Books a slot. With an `Idempotency-Key`, a retried request returns the same booking.
+#[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings",
+    request_body = CreateBookingRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses((status = 201, body = CreatedBookingDto), (status = 400, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: ApiJson<CreateBookingRequest>,
+) -> Result<(StatusCode, Json<CreatedBookingDto>), ApiError> {
+    let idempotency = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let key = v
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|k| !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_MAX)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_idempotency_key",
+                        "El encabezado Idempotency-Key debe tener entre 1 y 200 caracteres visibles.",
+                    )
+                })?;
+            Some(Idempotency {
+                key: key.to_owned(),
+                request_hash: body.canonical_hash.clone(),
+            })
+        }
+    };
+    let req = body.value;
+    let client = ClientDetails {
+        name: Text::line("client.name", &req.client.name, NAME_MAX)?,
+        phone: Phone::parse(&req.client.phone)?,
+        email: match req.client.email.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(e) => Some(Email::parse(e)?),
+        },
+        whatsapp_consent: req.client.whatsapp_consent,
+    };
+    let start = parse_start(&req.start)?;
+    let barber = parse_choice(&req.barber)?;
+    let notes = optional_text("notes", req.notes.as_deref(), NOTES_MAX)?;
+    let services: Vec<ServiceId> = req.services.iter().copied().map(ServiceId).collect();
+    let slug = req.branch;
+    let now = state.clock.now();
+    let rules = state.rules;
+    let keys = state.tokens.clone();
+    let public_url = state.public_url.clone();
+    let branch = state
+        .store
+        .read(move |tx| catalog::branch_by_slug(tx, &slug))
+        .await?;
+    let (dto, replayed) = state
+        .store
+        .write(move |txn| {
+            let new = NewBooking {
+                branch: branch.id,
+                services,
+                barber,
+                start,
+                client,
+                source: BookingSource::Online,
+                notes,
+            };
+            let created = bookings::create(txn, new, now, &rules, &keys, idempotency)?;
+            let dto = view(txn, &created.booking, &public_url, &created.token)?;
+            Ok((
+                CreatedBookingDto {
+                    booking: dto,
+                    manage_token: created.token,
+                },
+                created.replayed,
+            ))
+        })
+        .await?;
+    if !replayed {
+        tracing::info!(booking = dto.booking.id, branch = %dto.booking.branch, "booking created");
+    }
+    Ok((StatusCode::CREATED, Json(dto)))
+}
+
+/// A booking, for its client (manage token as bearer).
+#[utoipa::path(get, path = "/api/v1/bookings/{id}", tag = "bookings",
+    params(("id" = u64, Path, description = "Booking id")),
+    security(("manage_token" = [])),
+    responses((status = 200, body = BookingDto), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn get_booking(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    BearerToken(token): BearerToken,
+) -> Result<Json<BookingDto>, ApiError> {
+    let public_url = state.public_url.clone();
+    let dto = state
+        .store
+        .read(move |tx| {
+            let booking = bookings::get_authorised(tx, BookingId(id), &token)?;
+            view(tx, &booking, &public_url, &token)
+        })
+        .await?;
+    Ok(Json(dto))
+}
+
+/// Moves a booking to another free slot (before the cut-off).
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule", tag = "bookings",
+    params(("id" = u64, Path, description = "Booking id")),
+    request_body = RescheduleRequest,
+    security(("manage_token" = [])),
+    responses((status = 200, body = BookingDto), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn reschedule(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    BearerToken(token): BearerToken,
+    body: ApiJson<RescheduleRequest>,
+) -> Result<Json<BookingDto>, ApiError> {
+    let start = parse_start(&body.value.start)?;
+    let choice = body.value.barber.as_ref().map(parse_choice).transpose()?;
+    let now = state.clock.now();
+    let rules = state.rules;
+    let public_url = state.public_url.clone();
+    let dto = state
+        .store
+        .write(move |txn| {
+            let current = bookings::get_authorised(txn, BookingId(id), &token)?;
+            let choice = choice.unwrap_or(BarberChoice::Barber(current.barber));
+            let moved = bookings::reschedule(txn, current.id, start, choice, Actor::Client, now, &rules)?;
+            view(txn, &moved, &public_url, &token)
+        })
+        .await?;
+    Ok(Json(dto))
+}
+
+/// Cancels a booking (before the cut-off), freeing its slot.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "bookings",
+    params(("id" = u64, Path, description = "Booking id")),
+    request_body(content = Option<CancelRequest>, description = "Optional reason"),
+    security(("manage_token" = [])),
+    responses((status = 200, body = BookingDto), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    PathId(id): PathId,
+    BearerToken(token): BearerToken,
+    OptionalJson(body): OptionalJson<CancelRequest>,
+) -> Result<Json<BookingDto>, ApiError> {
+    let reason = optional_text("reason", body.reason.as_deref(), NOTES_MAX)?;
+    let now = state.clock.now();
+    let rules = state.rules;
+    let public_url = state.public_url.clone();
+    let dto = state
+        .store
+        .write(move |txn| {
+            let current = bookings::get_authorised(txn, BookingId(id), &token)?;
+            let cancelled = bookings::cancel(txn, current.id, reason, Actor::Client, now, &rules)?;
+            view(txn, &cancelled, &public_url, &token)
+        })
+        .await?;
+    Ok(Json(dto))
+}

@@ -1,0 +1,259 @@
+//! Wire types of the JSON API. Requests refuse unknown fields; responses show local times
+//! in RFC 3339 with the branch's offset and money both as centavos and formatted es-AR.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::time::rfc3339_local;
+use crate::domain::{Barber, Booking, Branch, Client, Service};
+
+/// The error body every failure carries.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine code, e.g. `slot_unavailable`.
+    pub code: String,
+    /// Human message in Spanish (es-AR).
+    pub message: String,
+    /// Technical detail for developers, when there is one.
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BranchDto {
+    pub id: u64,
+    pub slug: String,
+    pub name: String,
+    pub address: String,
+    /// E.164.
+    pub phone: Option<String>,
+    /// IANA time zone.
+    pub time_zone: String,
+}
+
+impl From<&Branch> for BranchDto {
+    fn from(b: &Branch) -> Self {
+        Self {
+            id: b.id.0,
+            slug: b.slug.as_str().to_owned(),
+            name: b.name.to_string(),
+            address: b.address.to_string(),
+            phone: b.phone.as_ref().map(|p| p.to_string()),
+            time_zone: b.time_zone.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceDto {
+    pub id: u64,
+    pub name: String,
+    pub duration_minutes: u16,
+    /// Minutes blocked after the service.
+    pub buffer_minutes: u16,
+    /// ARS centavos.
+    pub price_centavos: i64,
+    /// e.g. `$ 12.500,00`.
+    pub price_display: String,
+}
+
+impl From<&Service> for ServiceDto {
+    fn from(s: &Service) -> Self {
+        Self {
+            id: s.id.0,
+            name: s.name.to_string(),
+            duration_minutes: s.duration_minutes,
+            buffer_minutes: s.buffer_minutes,
+            price_centavos: s.price.centavos(),
+            price_display: s.price.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BarberDto {
+    pub id: u64,
+    pub name: String,
+    /// Ids of the services this barber does.
+    pub services: Vec<u64>,
+}
+
+impl From<&Barber> for BarberDto {
+    fn from(b: &Barber) -> Self {
+        Self {
+            id: b.id.0,
+            name: b.name.to_string(),
+            services: b.services.iter().map(|s| s.0).collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlotDto {
+    /// RFC 3339 with the branch's offset, e.g. `2026-12-01T10:00:00-03:00`.
+    pub start: String,
+    pub end: String,
+    pub barber_id: u64,
+    pub barber_name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AvailabilityDto {
+    pub branch: String,
+    pub date: String,
+    pub services: Vec<u64>,
+    pub slots: Vec<SlotDto>,
+}
+
+/// A barber id, or `"any"`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum BarberChoiceDto {
+    Id(u64),
+    Word(String),
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientInput {
+    pub name: String,
+    /// Argentine or international number, e.g. `011 15-2345-6789`.
+    pub phone: String,
+    pub email: Option<String>,
+    /// Whether the client agrees to WhatsApp confirmations and reminders.
+    #[serde(default)]
+    pub whatsapp_consent: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBookingRequest {
+    /// Branch slug.
+    pub branch: String,
+    /// One to five service ids, done back to back in this order.
+    pub services: Vec<u64>,
+    /// A barber id or `"any"`.
+    #[schema(value_type = Object)]
+    pub barber: BarberChoiceDto,
+    /// RFC 3339 with an offset, e.g. `2026-12-01T10:00:00-03:00`.
+    pub start: String,
+    pub client: ClientInput,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RescheduleRequest {
+    /// The new start, RFC 3339 with an offset.
+    pub start: String,
+    /// A barber id or `"any"`; omitted: the same barber.
+    #[schema(value_type = Option<Object>)]
+    pub barber: Option<BarberChoiceDto>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRequest {
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BookedServiceDto {
+    pub id: u64,
+    pub name: String,
+    pub duration_minutes: u16,
+    pub price_centavos: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BookingDto {
+    pub id: u64,
+    /// `pending_payment`, `confirmed`, `checked_in`, `completed`, `cancelled`, `no_show`.
+    pub status: String,
+    pub branch: String,
+    pub barber_id: u64,
+    pub barber_name: String,
+    pub services: Vec<BookedServiceDto>,
+    pub start: String,
+    pub end: String,
+    pub total_centavos: i64,
+    pub total_display: String,
+    pub client_name: String,
+    pub client_phone: String,
+    /// `online`, `walk_in` or `phone`.
+    pub source: String,
+    pub notes: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The client's private page to see, cancel or reschedule this booking.
+    pub manage_url: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedBookingDto {
+    #[serde(flatten)]
+    pub booking: BookingDto,
+    /// Secret bearer token for this booking's API calls; shown only to its client.
+    pub manage_token: String,
+}
+
+/// Everything needed to show a booking.
+pub struct BookingView<'a> {
+    pub booking: &'a Booking,
+    pub branch: &'a Branch,
+    pub barber_name: String,
+    pub client: &'a Client,
+    pub public_url: &'a str,
+    pub token: &'a str,
+}
+
+pub fn manage_url(public_url: &str, id: u64, token: &str) -> String {
+    format!("{public_url}/turnos/{id}?token={token}")
+}
+
+fn local(ts: Timestamp, tz: &TimeZone) -> String {
+    rfc3339_local(ts, tz)
+}
+
+impl From<BookingView<'_>> for BookingDto {
+    fn from(v: BookingView<'_>) -> Self {
+        let tz = v.branch.tz();
+        let b = v.booking;
+        Self {
+            id: b.id.0,
+            status: b.status.as_str().to_owned(),
+            branch: v.branch.slug.as_str().to_owned(),
+            barber_id: b.barber.0,
+            barber_name: v.barber_name,
+            services: b
+                .services
+                .iter()
+                .map(|s| BookedServiceDto {
+                    id: s.id.0,
+                    name: s.name.to_string(),
+                    duration_minutes: s.duration_minutes,
+                    price_centavos: s.price.centavos(),
+                })
+                .collect(),
+            start: local(b.start, &tz),
+            end: local(b.end, &tz),
+            total_centavos: b.total.centavos(),
+            total_display: b.total.to_string(),
+            client_name: v.client.name.to_string(),
+            client_phone: v.client.phone.to_string(),
+            source: b.source.as_str().to_owned(),
+            notes: b.notes.as_ref().map(|n| n.to_string()),
+            cancel_reason: b.cancel_reason.as_ref().map(|n| n.to_string()),
+            created_at: local(b.created_at, &tz),
+            updated_at: local(b.updated_at, &tz),
+            manage_url: manage_url(v.public_url, b.id.0, v.token),
+        }
+    }
+}

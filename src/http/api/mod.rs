@@ -1,0 +1,67 @@
+//! The public JSON API, version 1. Handlers convert DTOs into domain types and call the store;
+//! the OpenAPI document is generated from the same handlers, so it cannot drift.
+
+mod bookings;
+mod catalog;
+pub mod dto;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "BarberPro API",
+        version = "1",
+        description = "Reservas de turnos para una cadena de barberías. Errors: \
+                       `{\"error\": {\"code\": \"…\", \"message\": \"…\"}}` with a stable English \
+                       `code` and a Spanish message."
+    ),
+    components(schemas(dto::ErrorBody, dto::ErrorDetail)),
+    modifiers(&BearerScheme),
+    tags((name = "catalogue", description = "Branches, services and barbers"),
+         (name = "bookings", description = "Availability and bookings"))
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "manage_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes, with `GET /api/v1/openapi.json` describing them.
+pub fn router() -> Router<AppState> {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(catalog::list_branches))
+        .routes(routes!(catalog::list_services))
+        .routes(routes!(catalog::list_barbers))
+        .routes(routes!(bookings::availability))
+        .routes(routes!(bookings::create))
+        .routes(routes!(bookings::get_booking))
+        .routes(routes!(bookings::reschedule))
+        .routes(routes!(bookings::cancel))
+        .split_for_parts();
+    let doc = Arc::new(doc);
+    router.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    )
+}

@@ -1,0 +1,111 @@
+//! Extractors that turn every malformed request into an [`ApiError`], never a panic or a 500.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+
+/// Largest request body accepted anywhere in the API.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// `Json<T>` with our error mapping: 400 malformed, 413 too large, 415 not JSON, 422 wrong
+/// shape. Also keeps the raw bytes' canonical hash for idempotency.
+pub struct ApiJson<T> {
+    pub value: T,
+    /// SHA-256 of the canonical JSON (keys sorted), so formatting does not matter.
+    pub canonical_hash: String,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(raw) = axum::Json::<serde_json::Value>::from_request(req, state)
+            .await
+            .map_err(map_rejection)?;
+        let canonical = raw.to_string();
+        let value = serde_json::from_value(raw).map_err(|e| ApiError::InvalidBody {
+            detail: e.to_string(),
+        })?;
+        use sha2::Digest;
+        let canonical_hash = crate::domain::token::hex(&sha2::Sha256::digest(canonical.as_bytes()));
+        Ok(Self {
+            value,
+            canonical_hash,
+        })
+    }
+}
+
+/// Like [`ApiJson`], but an empty body (with or without a content type) means `T::default()`.
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let empty = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_some_and(|v| v == "0")
+            || (!req.headers().contains_key(axum::http::header::CONTENT_TYPE)
+                && !req.headers().contains_key(axum::http::header::TRANSFER_ENCODING)
+                && !req.headers().contains_key(axum::http::header::CONTENT_LENGTH));
+        if empty {
+            return Ok(Self(T::default()));
+        }
+        Ok(Self(ApiJson::<T>::from_request(req, state).await?.value))
+    }
+}
+
+fn map_rejection(rejection: JsonRejection) -> ApiError {
+    let detail = rejection.body_text();
+    match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ApiError::InvalidBody { detail },
+        _ => ApiError::BadRequest {
+            code: "malformed_json",
+            message: "El cuerpo no es JSON válido.".into(),
+            detail: Some(detail),
+        },
+    }
+}
+
+/// The manage token from `Authorization: Bearer <token>`.
+pub struct BearerToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::MissingToken)?;
+        let (scheme, token) = header.split_once(' ').ok_or(ApiError::MissingToken)?;
+        let token = token.trim();
+        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 200 {
+            return Err(ApiError::MissingToken);
+        }
+        Ok(Self(token.to_owned()))
+    }
+}
+
+/// A numeric id from the path; anything else is a 404 (no such resource).
+pub struct PathId(pub u64);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::NotFound)?;
+        raw.parse().map(Self).map_err(|_| ApiError::NotFound)
+    }
+}

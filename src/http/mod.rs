@@ -1,0 +1,64 @@
+//! HTTP: shared state, the error type, extractors, request logging, and the routers split
+//! by audience (`api` for clients' apps, `ops` for probes; the admin UI, booking pages and
+//! webhooks join here as they arrive).
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod ops;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use jiff::Timestamp;
+
+pub use error::ApiError;
+
+use crate::domain::BookingRules;
+use crate::domain::token::TokenKey;
+use crate::store::Store;
+
+/// What every handler may use. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub rules: BookingRules,
+    pub tokens: TokenKey,
+    /// `server.public_url`, without a trailing slash.
+    pub public_url: Arc<str>,
+    /// The clock; tests may pin it.
+    pub clock: Clock,
+}
+
+/// Where "now" comes from: the system clock, or a fixed instant in tests.
+#[derive(Clone, Copy, Debug)]
+pub enum Clock {
+    System,
+    Fixed(Timestamp),
+}
+
+impl Clock {
+    pub fn now(&self) -> Timestamp {
+        match self {
+            Self::System => Timestamp::now(),
+            Self::Fixed(t) => *t,
+        }
+    }
+}
+
+/// The whole application's router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::router())
+        .merge(ops::router())
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(middleware::log_and_tag))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            middleware::panic_response,
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,32 @@
+//! BarberPro: a barbershop chain's bookings in one binary.
+//!
+//! A tour, from the inside out:
+
+/// Pure types and booking rules: phones, money, slots, the status machine, availability.
+/// No I/O, no redb, no HTTP.
+pub mod domain;
+
+/// redb persistence: every table, group-committed writes, one file per aggregate.
+/// The only module that imports redb.
+pub mod store;
+
+/// Layered configuration (defaults → file → environment → flags).
+pub mod config;
+
+/// TLS certificates: self-signed (with renewal) or from files (reloaded on SIGHUP).
+pub mod tls;
+
+/// The HTTP layer: state, errors, extractors, and the routers by audience.
+pub mod http;
+
+/// Application start-up, the accept loop and graceful shutdown.
+pub mod startup;
+
+/// The demo chain for `serve --demo`.
+pub mod demo;
+
+/// Logging.
+pub mod telemetry;
+
+/// The command line.
+pub mod cli;

@@ -1,0 +1,89 @@
+//! Boots: parse the command line, load the configuration, start telemetry, run the command.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use barberpro::cli::{Cli, Command, ConfigCommand, ServeArgs};
+use barberpro::config::{Config, Overrides};
+use barberpro::startup::{Application, Options, StartError};
+use barberpro::store::StoreError;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config(ConfigCommand::Check(file)) => {
+            match Config::load(file.config.as_deref(), &Overrides::default()) {
+                Ok(config) => {
+                    println!("# configuration is valid; effective values:\n{}", config.to_toml());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    let overrides = Overrides {
+        data_dir: args.data_dir,
+        listen: args.listen,
+    };
+    let config = match Config::load(args.file.config.as_deref(), &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    barberpro::telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(6);
+        }
+    };
+    let options = Options {
+        demo: args.demo,
+        ..Options::default()
+    };
+    let result = runtime.block_on(async move {
+        let app = Application::build(config, options).await?;
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        app.run_until_stopped(shutdown).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            eprintln!("error: {e}");
+            ExitCode::from(match e {
+                StartError::Store(StoreError::InUse { .. }) => 3,
+                StartError::Store(StoreError::SchemaTooNew { .. }) => 4,
+                StartError::Bind { .. } => 5,
+                _ => 6,
+            })
+        }
+    }
+}
+
+/// Fires the shutdown token on SIGTERM or SIGINT.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+    shutdown.cancel();
+}

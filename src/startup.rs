@@ -1,0 +1,303 @@
+//! Building and running the application: open the store, load TLS, bind the listener,
+//! serve until the shutdown token fires, then drain connections and stop the writer.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::config::{Config, TlsMode};
+use crate::domain::token::TokenKey;
+use crate::http::{self, AppState, Clock};
+use crate::store::{Store, StoreError};
+use crate::tls::{self, CertResolver};
+
+/// Why the application could not start. Each maps to its own exit code in `main`.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+}
+
+/// Options that are not configuration: demo data, a pinned clock (tests).
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub demo: bool,
+    pub clock: Clock,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            demo: false,
+            clock: Clock::System,
+        }
+    }
+}
+
+/// A bound, ready-to-serve application.
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: Router,
+    state: AppState,
+    tls: Option<(TlsAcceptor, Arc<CertResolver>)>,
+    config: Config,
+}
+
+impl Application {
+    /// Opens the data folder, prepares TLS and binds the listener (port 0 picks a free one).
+    pub async fn build(config: Config, options: Options) -> Result<Self, StartError> {
+        let data_dir = config.storage.data_dir.clone();
+        let store = Store::open(&data_dir, config.storage.cache_size_mb * 1024 * 1024)?;
+        if options.demo {
+            crate::demo::seed_if_empty(&store, options.clock.now()).await?;
+        }
+        let tokens = load_or_create_key(&data_dir)?;
+        let tls = match tls::load(&config.server.tls, &data_dir)? {
+            Some(key) => {
+                let resolver = Arc::new(CertResolver::new(key));
+                let acceptor = TlsAcceptor::from(tls::server_config(resolver.clone()));
+                Some((acceptor, resolver))
+            }
+            None => None,
+        };
+        let listener = TcpListener::bind(config.server.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.server.listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.server.listen,
+            source,
+        })?;
+        // With port 0 the public URL must name the port actually bound.
+        let public_url = if config.server.public_url.is_empty() {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{addr}")
+        } else {
+            config.public_url()
+        };
+        let state = AppState {
+            store,
+            rules: config.booking_rules(),
+            tokens,
+            public_url: public_url.into(),
+            clock: options.clock,
+        };
+        let request_timeout = Duration::from_secs(config.server.timeouts.request_secs);
+        let router = http::router(state.clone()).layer(
+            tower_http::timeout::TimeoutLayer::with_status_code(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                request_timeout,
+            ),
+        );
+        Ok(Self {
+            listener,
+            addr,
+            router,
+            state,
+            tls,
+            config,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` fires, then stops accepting, lets in-flight requests finish
+    /// (bounded by `server.timeouts.shutdown_grace_secs`) and stops the database writer.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartError> {
+        let Self {
+            listener,
+            addr,
+            router,
+            state,
+            tls,
+            config,
+        } = self;
+        let timeouts = config.server.timeouts.clone();
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(Duration::from_secs(timeouts.header_read_secs))
+            .keep_alive(true);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(128)
+            .keep_alive_interval(Duration::from_secs(timeouts.idle_secs));
+        let builder = Arc::new(builder);
+        let graceful = GracefulShutdown::new();
+        if let Some((_, resolver)) = &tls {
+            spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
+        }
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(%addr, url = %format!("{scheme}://{addr}"), "BarberPro is serving");
+        let handshake_timeout = Duration::from_secs(timeouts.header_read_secs);
+        loop {
+            let (stream, peer) = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off, don't spin.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let service = router.clone();
+            let builder = builder.clone();
+            let watcher = graceful.watcher();
+            let tls = tls.as_ref().map(|(acceptor, _)| acceptor.clone());
+            tokio::spawn(async move {
+                match tls {
+                    Some(acceptor) => {
+                        match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                            Ok(Ok(stream)) => serve(stream, peer, service, &builder, watcher).await,
+                            Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        }
+                    }
+                    None => serve(stream, peer, service, &builder, watcher).await,
+                }
+            });
+        }
+        drop(listener);
+        tracing::info!("shutting down: no new connections, finishing in-flight requests");
+        let grace = Duration::from_secs(timeouts.shutdown_grace_secs);
+        if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+            tracing::warn!(?grace, "some connections did not finish in time");
+        }
+        state.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn serve<I>(
+    io: I,
+    peer: SocketAddr,
+    router: Router,
+    builder: &auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = router.map_request(move |mut req: axum::http::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        req
+    });
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
+    if let Err(e) = watcher.watch(conn.into_owned()).await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+/// Renews the self-signed certificate before it expires, and re-reads certificate files on
+/// SIGHUP, swapping them into the resolver without touching open connections.
+fn spawn_certificate_upkeep(config: &Config, resolver: Arc<CertResolver>, shutdown: CancellationToken) {
+    let tls_config = config.server.tls.clone();
+    let data_dir = config.storage.data_dir.clone();
+    tokio::spawn(async move {
+        let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP");
+                None
+            }
+        };
+        let mut daily = tokio::time::interval(Duration::from_secs(6 * 3600));
+        daily.tick().await;
+        loop {
+            let reason = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = daily.tick() => "periodic check",
+                _ = async { match hangup.as_mut() { Some(h) => { h.recv().await; } None => std::future::pending().await } } => "SIGHUP",
+            };
+            if reason == "periodic check" && tls_config.mode != TlsMode::SelfSigned {
+                continue;
+            }
+            let (cfg, dir) = (tls_config.clone(), data_dir.clone());
+            match tokio::task::spawn_blocking(move || tls::load(&cfg, &dir)).await {
+                Ok(Ok(Some(key))) => {
+                    resolver.set(key);
+                    tracing::info!(reason, "certificate (re)loaded");
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::error!(reason, error = %e, "certificate reload failed; keeping the current one"),
+                Err(e) => tracing::error!(error = %e, "certificate reload task failed"),
+            }
+        }
+    });
+}
+
+/// The key manage tokens are derived from: 32 random bytes in `secret.key` (0600).
+fn load_or_create_key(data_dir: &Path) -> Result<TokenKey, StartError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data_dir.join("secret.key");
+    let io = |context: String| move |source| StartError::Io { context, source };
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| StartError::Io {
+                context: format!("{} is not 32 bytes long", path.display()),
+                source: std::io::Error::from(std::io::ErrorKind::InvalidData),
+            })?;
+            Ok(TokenKey::from_bytes(key))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key: [u8; 32] = rand::random();
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(io(format!("creating {}", path.display())))?;
+            file.write_all(&key)
+                .and_then(|_| file.sync_all())
+                .map_err(io(format!("writing {}", path.display())))?;
+            Ok(TokenKey::from_bytes(key))
+        }
+        Err(e) => Err(StartError::Io {
+            context: format!("reading {}", path.display()),
+            source: e,
+        }),
+    }
+}

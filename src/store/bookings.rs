@@ -1,0 +1,609 @@
+//! Bookings: availability, creation, reschedule, cancellation and status changes.
+//!
+//! **Invariant: no two active bookings of one barber overlap** (nor two of one client). Every
+//! path that makes a booking active or moves it checks the agenda index and writes the row and
+//! its indexes inside one write transaction (see [`super::writer`]), so concurrent requests
+//! cannot both win. API and admin UI share these functions: one code path, not a copy.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+use super::clients::{self, ClientDetails};
+use super::{ReadTx, StoreError, catalog, codec, next_id, tables};
+use crate::domain::availability::{BarberDay, Interval};
+use crate::domain::booking::span_minutes;
+use crate::domain::time::{self, iso_weekday, local_date};
+use crate::domain::token::{self, TokenKey};
+use crate::domain::{
+    BarberId, BookedService, Booking, BookingId, BookingRules, BookingSource, BookingStatus,
+    Branch, BranchId, ClosureScope, DomainError, Money, Service, ServiceId, Text,
+};
+
+/// A specific barber, or whoever is free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarberChoice {
+    Any,
+    Barber(BarberId),
+}
+
+/// A request for a new booking, already validated field by field.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub branch: BranchId,
+    pub services: Vec<ServiceId>,
+    pub barber: BarberChoice,
+    pub start: Timestamp,
+    pub client: ClientDetails,
+    pub source: BookingSource,
+    pub notes: Option<Text>,
+}
+
+/// An Idempotency-Key and the hash of the request body it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct IdempotencyRecord {
+    request_hash: String,
+    booking: u64,
+    created_at: Timestamp,
+}
+
+/// A booking just made (or replayed for a repeated Idempotency-Key), with its manage token.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub booking: Booking,
+    pub token: String,
+    pub replayed: bool,
+}
+
+/// A free slot: when, and with whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub barber: BarberId,
+}
+
+pub fn get(tx: &impl ReadTx, id: BookingId) -> Result<Option<Booking>, StoreError> {
+    codec::get(&tx.table(tables::BOOKINGS)?, tables::BOOKINGS, id.0)
+}
+
+/// The booking, if `token` is its manage token.
+pub fn get_authorised(
+    tx: &impl ReadTx,
+    id: BookingId,
+    token: &str,
+) -> Result<Booking, StoreError> {
+    match get(tx, id)? {
+        Some(b) if token::verify(token, &b.manage_token_hash) => Ok(b),
+        Some(_) => Err(DomainError::InvalidToken.into()),
+        None => Err(DomainError::UnknownBooking.into()),
+    }
+}
+
+/// How many bookings exist (any status).
+pub fn count(tx: &impl ReadTx) -> Result<u64, StoreError> {
+    Ok(tx.table(tables::BOOKINGS)?.len()?)
+}
+
+/// Every booking of a branch on a local day, by start.
+pub fn for_branch_day(
+    tx: &impl ReadTx,
+    branch: &Branch,
+    date: Date,
+) -> Result<Vec<Booking>, StoreError> {
+    let day = day_number(date);
+    let index = tx.table(tables::BRANCH_DAY)?;
+    let mut out = Vec::new();
+    for row in index.range((branch.id.0, day, 0)..=(branch.id.0, day, u64::MAX))? {
+        let (k, _) = row?;
+        if let Some(b) = get(tx, BookingId(k.value().2))? {
+            out.push(b);
+        }
+    }
+    out.sort_by_key(|b| (b.start, b.id));
+    Ok(out)
+}
+
+/// The services chosen for a booking, in the order given: 1 to 5, distinct, active, and
+/// offered at the branch.
+fn resolve_services(
+    tx: &impl ReadTx,
+    branch: BranchId,
+    ids: &[ServiceId],
+) -> Result<Vec<Service>, StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    if ids.is_empty() || ids.len() > 5 || !ids.iter().all(|id| seen.insert(*id)) {
+        return Err(DomainError::InvalidServiceSelection.into());
+    }
+    let offered = catalog::services_at(tx, branch)?;
+    ids.iter()
+        .map(|id| {
+            offered
+                .iter()
+                .find(|s| s.id == *id)
+                .cloned()
+                .ok_or(StoreError::Rule(DomainError::UnknownService(id.0)))
+        })
+        .collect()
+}
+
+/// The barbers who could take the booking: the one asked for (who must work at the branch
+/// and do every service), or every such barber for "any".
+fn candidates(
+    tx: &impl ReadTx,
+    branch: BranchId,
+    choice: BarberChoice,
+    services: &[ServiceId],
+) -> Result<Vec<crate::domain::Barber>, StoreError> {
+    match choice {
+        BarberChoice::Barber(id) => {
+            let barber = catalog::barber(tx, id)?
+                .filter(|b| b.works_at(branch))
+                .ok_or(DomainError::UnknownBarber(id.0))?;
+            if !barber.does_all(services) {
+                return Err(DomainError::ServiceNotOffered.into());
+            }
+            Ok(vec![barber])
+        }
+        BarberChoice::Any => {
+            let all: Vec<_> = catalog::barbers_at(tx, branch)?
+                .into_iter()
+                .filter(|b| b.does_all(services))
+                .collect();
+            if all.is_empty() {
+                return Err(DomainError::ServiceNotOffered.into());
+            }
+            Ok(all)
+        }
+    }
+}
+
+/// Days since 1970-01-01 of a local date: the day key of the branch index.
+fn day_number(date: Date) -> i32 {
+    // Dates are validated (years -9999..=9999), so the day count fits in an i32.
+    date.since(Date::constant(1970, 1, 1))
+        .map(|s| s.get_days())
+        .unwrap_or(0)
+}
+
+/// Everything deciding one barber's free time at one branch on one local day.
+/// `exclude` leaves one booking out (the one being rescheduled).
+pub fn barber_day(
+    tx: &impl ReadTx,
+    branch: &Branch,
+    barber: &crate::domain::Barber,
+    date: Date,
+    exclude: Option<BookingId>,
+) -> Result<BarberDay, StoreError> {
+    let tz = branch.tz();
+    let midnight = time::day_start(date, &tz)?;
+    let next_midnight = time::day_start(date.tomorrow().map_err(|_| DomainError::InvalidDate)?, &tz)?;
+    let whole_day = Interval::from_ts(midnight, next_midnight);
+    let mut day = BarberDay {
+        grid_origin: midnight.as_second(),
+        ..BarberDay::default()
+    };
+    for shift in barber.shifts_on(iso_weekday(date), branch.id) {
+        let span = Interval::from_ts(
+            time::at(date, shift.start, &tz)?,
+            time::at(date, shift.end, &tz)?,
+        );
+        let breaks = shift
+            .breaks
+            .iter()
+            .map(|(s, e)| Ok(Interval::from_ts(time::at(date, *s, &tz)?, time::at(date, *e, &tz)?)))
+            .collect::<Result<Vec<_>, DomainError>>()?;
+        day.add_shift(span, &breaks);
+    }
+    for closure in catalog::closures(tx)? {
+        let applies = match closure.scope {
+            ClosureScope::Branch(b) => b == branch.id,
+            ClosureScope::Barber(b) => b == barber.id,
+        };
+        let span = Interval::from_ts(closure.start, closure.end);
+        if applies && span.overlaps(&whole_day) {
+            day.closed.push(span);
+        }
+    }
+    // A booking never lasts a day, so starting a day early catches any that spill over.
+    let agenda = tx.table(tables::BARBER_AGENDA)?;
+    let from = (barber.id.0, whole_day.start - 86_400, 0);
+    let to = (barber.id.0, whole_day.end, 0);
+    for row in agenda.range(from..to)? {
+        let (k, busy_until) = row?;
+        let (_, start, id) = k.value();
+        if Some(BookingId(id)) != exclude && busy_until.value() > whole_day.start {
+            day.busy.push(Interval::new(start, busy_until.value()));
+        }
+    }
+    Ok(day)
+}
+
+/// Free slots at a branch on a local date for the chosen services, with one barber or any.
+/// For "any", each start time is offered once, with the barber the booking would get.
+pub fn availability(
+    tx: &impl ReadTx,
+    branch: &Branch,
+    date: Date,
+    services: &[ServiceId],
+    choice: BarberChoice,
+    now: Timestamp,
+    rules: &BookingRules,
+) -> Result<Vec<Slot>, StoreError> {
+    let tz = branch.tz();
+    let today = local_date(now, &tz);
+    if date < today {
+        return Err(DomainError::InThePast.into());
+    }
+    if date > rules.last_day(today) {
+        return Err(DomainError::BeyondHorizon.into());
+    }
+    let chosen = resolve_services(tx, branch.id, services)?;
+    let (work, busy) = span(&chosen);
+    let barbers = candidates(tx, branch.id, choice, services)?;
+    let step = rules.step_seconds();
+    let earliest = rules.earliest(now);
+    let mut by_start: std::collections::BTreeMap<i64, (usize, BarberId)> = Default::default();
+    for barber in &barbers {
+        let day = barber_day(tx, branch, barber, date, None)?;
+        let load = day.busy.len();
+        for start in day.free_starts(busy, step, earliest, i64::MAX) {
+            let pick = (load, barber.id);
+            by_start
+                .entry(start)
+                .and_modify(|cur| *cur = (*cur).min(pick))
+                .or_insert(pick);
+        }
+    }
+    by_start
+        .into_iter()
+        .map(|(start, (_, barber))| {
+            Ok(Slot {
+                start: Timestamp::from_second(start).map_err(|_| DomainError::InvalidDate)?,
+                end: Timestamp::from_second(start + work).map_err(|_| DomainError::InvalidDate)?,
+                barber,
+            })
+        })
+        .collect()
+}
+
+/// (service seconds, busy seconds) of a selection of services.
+fn span(services: &[Service]) -> (i64, i64) {
+    let parts: Vec<(u16, u16)> = services
+        .iter()
+        .map(|s| (s.duration_minutes, s.buffer_minutes))
+        .collect();
+    let (work, busy) = span_minutes(&parts);
+    (work * 60, busy * 60)
+}
+
+/// Picks the barber for a start: the one asked for, or for "any" the free barber with the
+/// fewest bookings that day (then the lowest id), so work is spread fairly.
+fn pick_barber(
+    tx: &impl ReadTx,
+    branch: &Branch,
+    barbers: &[crate::domain::Barber],
+    start: Timestamp,
+    busy: i64,
+    step: i64,
+    exclude: Option<BookingId>,
+) -> Result<BarberId, StoreError> {
+    let date = local_date(start, &branch.tz());
+    let mut best: Option<(usize, BarberId)> = None;
+    let mut first_error = None;
+    for barber in barbers {
+        let day = barber_day(tx, branch, barber, date, exclude)?;
+        match day.check(start.as_second(), busy, step) {
+            Ok(()) => {
+                let pick = (day.busy.len(), barber.id);
+                best = Some(best.map_or(pick, |b| b.min(pick)));
+            }
+            Err(e) => {
+                // With several barbers, "taken" wins over "outside hours" in the answer.
+                if first_error.is_none() || e == DomainError::SlotUnavailable {
+                    first_error = Some(e);
+                }
+            }
+        }
+    }
+    match best {
+        Some((_, id)) => Ok(id),
+        None => Err(first_error.unwrap_or(DomainError::SlotUnavailable).into()),
+    }
+}
+
+/// Whether an active booking of `owner` in an agenda index overlaps `want`. Active entries of
+/// one owner never overlap, so sorted by start they are sorted by end too: only the last entry
+/// starting before `want.end` can overlap it.
+fn agenda_overlaps(
+    tx: &impl ReadTx,
+    def: redb::TableDefinition<(u64, i64, u64), i64>,
+    owner: u64,
+    want: Interval,
+    exclude: Option<BookingId>,
+) -> Result<bool, StoreError> {
+    let agenda = tx.table(def)?;
+    for row in agenda.range((owner, i64::MIN, 0)..(owner, want.end, 0))?.rev() {
+        let (k, until) = row?;
+        let (_, start, id) = k.value();
+        if Some(BookingId(id)) == exclude {
+            continue;
+        }
+        return Ok(Interval::new(start, until.value()).overlaps(&want));
+    }
+    Ok(false)
+}
+
+fn index_insert(txn: &WriteTransaction, b: &Booking, tz: &TimeZone) -> Result<(), StoreError> {
+    let start = b.start.as_second();
+    let day = day_number(local_date(b.start, tz));
+    txn.open_table(tables::BRANCH_DAY)?
+        .insert((b.branch.0, day, b.id.0), ())?;
+    txn.open_table(tables::CLIENT_BOOKINGS)?
+        .insert((b.client.0, start, b.id.0), ())?;
+    if b.status.is_active() {
+        txn.open_table(tables::BARBER_AGENDA)?
+            .insert((b.barber.0, start, b.id.0), b.busy_until.as_second())?;
+        txn.open_table(tables::CLIENT_AGENDA)?
+            .insert((b.client.0, start, b.id.0), b.end.as_second())?;
+    }
+    Ok(())
+}
+
+fn index_remove(txn: &WriteTransaction, b: &Booking, tz: &TimeZone) -> Result<(), StoreError> {
+    let start = b.start.as_second();
+    let day = day_number(local_date(b.start, tz));
+    txn.open_table(tables::BRANCH_DAY)?
+        .remove((b.branch.0, day, b.id.0))?;
+    txn.open_table(tables::CLIENT_BOOKINGS)?
+        .remove((b.client.0, start, b.id.0))?;
+    txn.open_table(tables::BARBER_AGENDA)?
+        .remove((b.barber.0, start, b.id.0))?;
+    txn.open_table(tables::CLIENT_AGENDA)?
+        .remove((b.client.0, start, b.id.0))?;
+    Ok(())
+}
+
+/// Checks every rule for `[start, start + busy)` and returns the barber who gets it.
+#[allow(clippy::too_many_arguments)]
+fn place(
+    txn: &WriteTransaction,
+    branch: &Branch,
+    services: &[Service],
+    choice: BarberChoice,
+    start: Timestamp,
+    now: Timestamp,
+    rules: &BookingRules,
+    exclude: Option<BookingId>,
+) -> Result<(BarberId, i64, i64), StoreError> {
+    rules.check_timing(start, now, &branch.tz())?;
+    let ids: Vec<ServiceId> = services.iter().map(|s| s.id).collect();
+    let barbers = candidates(txn, branch.id, choice, &ids)?;
+    let (work, busy) = span(services);
+    let step = rules.step_seconds();
+    let barber = pick_barber(txn, branch, &barbers, start, busy, step, exclude)?;
+    // The invariant's own guard, independent of the day computation above.
+    let want = Interval::new(start.as_second(), start.as_second() + busy);
+    if agenda_overlaps(txn, tables::BARBER_AGENDA, barber.0, want, exclude)? {
+        return Err(DomainError::SlotUnavailable.into());
+    }
+    Ok((barber, work, busy))
+}
+
+fn ts(seconds: i64) -> Result<Timestamp, StoreError> {
+    Ok(Timestamp::from_second(seconds).map_err(|_| DomainError::InvalidDate)?)
+}
+
+/// Creates a booking, or replays the one made earlier with the same Idempotency-Key and body.
+pub fn create(
+    txn: &WriteTransaction,
+    req: NewBooking,
+    now: Timestamp,
+    rules: &BookingRules,
+    keys: &TokenKey,
+    idempotency: Option<Idempotency>,
+) -> Result<Created, StoreError> {
+    if let Some(idem) = &idempotency {
+        let record = txn
+            .open_table(tables::IDEMPOTENCY)?
+            .get(idem.key.as_str())?
+            .map(|v| serde_json::from_slice::<IdempotencyRecord>(v.value()));
+        if let Some(record) = record {
+            let record = record.map_err(|source| StoreError::Corrupt {
+                table: "idempotency_keys".into(),
+                source,
+            })?;
+            if record.request_hash != idem.request_hash {
+                return Err(DomainError::IdempotencyKeyReused.into());
+            }
+            let id = BookingId(record.booking);
+            let booking = get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+            return Ok(Created {
+                booking,
+                token: keys.issue(id),
+                replayed: true,
+            });
+        }
+    }
+
+    let branch = catalog::branch(txn, req.branch)?
+        .filter(|b| b.active)
+        .ok_or(DomainError::UnknownBranch)?;
+    let services = resolve_services(txn, branch.id, &req.services)?;
+    let (barber, work, busy) = place(txn, &branch, &services, req.barber, req.start, now, rules, None)?;
+    let start = req.start.as_second();
+    if let Some(existing) = clients::by_phone(txn, &req.client.phone)? {
+        let want = Interval::new(start, start + work);
+        if agenda_overlaps(txn, tables::CLIENT_AGENDA, existing.id.0, want, None)? {
+            return Err(DomainError::ClientOverlap.into());
+        }
+    }
+
+    // Every check passed: from here on, only writes.
+    let client = clients::upsert(txn, req.client, now)?;
+    let id = BookingId(next_id(txn, "booking")?);
+    let token = keys.issue(id);
+    let booking = Booking {
+        id,
+        branch: branch.id,
+        barber,
+        client: client.id,
+        total: Money::sum(services.iter().map(|s| s.price)),
+        services: services
+            .into_iter()
+            .map(|s| BookedService {
+                id: s.id,
+                name: s.name,
+                duration_minutes: s.duration_minutes,
+                price: s.price,
+            })
+            .collect(),
+        start: req.start,
+        end: ts(start + work)?,
+        busy_until: ts(start + busy)?,
+        status: BookingStatus::Confirmed,
+        source: req.source,
+        notes: req.notes,
+        cancel_reason: None,
+        manage_token_hash: token::hash(&token),
+        created_at: now,
+        updated_at: now,
+    };
+    codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
+    index_insert(txn, &booking, &branch.tz())?;
+    if let Some(idem) = idempotency {
+        let record = IdempotencyRecord {
+            request_hash: idem.request_hash,
+            booking: id.0,
+            created_at: now,
+        };
+        let bytes = serde_json::to_vec(&record).map_err(|source| StoreError::Corrupt {
+            table: "idempotency_keys".into(),
+            source,
+        })?;
+        txn.open_table(tables::IDEMPOTENCY)?
+            .insert(idem.key.as_str(), bytes.as_slice())?;
+    }
+    Ok(Created {
+        booking,
+        token,
+        replayed: false,
+    })
+}
+
+/// Who asks for a change: the client (bound by the cut-off) or the staff (not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Client,
+    Staff,
+}
+
+fn load_for_change(
+    txn: &WriteTransaction,
+    id: BookingId,
+) -> Result<(Booking, Branch), StoreError> {
+    let booking = get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+    let branch = catalog::branch(txn, booking.branch)?.ok_or(DomainError::UnknownBranch)?;
+    Ok((booking, branch))
+}
+
+/// Moves a booking to a new start (and barber, or "any"), under every booking rule.
+pub fn reschedule(
+    txn: &WriteTransaction,
+    id: BookingId,
+    start: Timestamp,
+    choice: BarberChoice,
+    actor: Actor,
+    now: Timestamp,
+    rules: &BookingRules,
+) -> Result<Booking, StoreError> {
+    let (old, branch) = load_for_change(txn, id)?;
+    if !old.status.is_reschedulable() {
+        return Err(DomainError::InvalidTransition {
+            from: old.status.as_str(),
+            to: "rescheduled",
+        }
+        .into());
+    }
+    if actor == Actor::Client {
+        rules.client_may_change(old.start, now)?;
+    }
+    // The booked services, as the catalogue has them now (durations may have changed).
+    let ids: Vec<ServiceId> = old.services.iter().map(|s| s.id).collect();
+    let services = resolve_services(txn, branch.id, &ids)?;
+    let (barber, work, busy) = place(txn, &branch, &services, choice, start, now, rules, Some(id))?;
+    let s = start.as_second();
+    if agenda_overlaps(txn, tables::CLIENT_AGENDA, old.client.0, Interval::new(s, s + work), Some(id))? {
+        return Err(DomainError::ClientOverlap.into());
+    }
+    let tz = branch.tz();
+    index_remove(txn, &old, &tz)?;
+    let booking = Booking {
+        barber,
+        start,
+        end: ts(s + work)?,
+        busy_until: ts(s + busy)?,
+        updated_at: now,
+        ..old
+    };
+    codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
+    index_insert(txn, &booking, &tz)?;
+    Ok(booking)
+}
+
+/// Cancels a booking (the client only before the cut-off), freeing its slot.
+pub fn cancel(
+    txn: &WriteTransaction,
+    id: BookingId,
+    reason: Option<Text>,
+    actor: Actor,
+    now: Timestamp,
+    rules: &BookingRules,
+) -> Result<Booking, StoreError> {
+    let (old, _) = load_for_change(txn, id)?;
+    if actor == Actor::Client {
+        // An already-cancelled booking answers "invalid transition", not "too late".
+        if old.status.can_become(BookingStatus::Cancelled) {
+            rules.client_may_change(old.start, now)?;
+        }
+    }
+    set_status(txn, id, BookingStatus::Cancelled, reason, now)
+}
+
+/// Moves a booking along its status machine (check-in, completed, no-show, cancelled).
+pub fn set_status(
+    txn: &WriteTransaction,
+    id: BookingId,
+    to: BookingStatus,
+    reason: Option<Text>,
+    now: Timestamp,
+) -> Result<Booking, StoreError> {
+    let (old, branch) = load_for_change(txn, id)?;
+    let status = old.status.transition(to)?;
+    let tz = branch.tz();
+    index_remove(txn, &old, &tz)?;
+    let booking = Booking {
+        status,
+        cancel_reason: reason.or(old.cancel_reason.clone()),
+        updated_at: now,
+        ..old
+    };
+    codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
+    index_insert(txn, &booking, &tz)?;
+    Ok(booking)
+}
+
+/// A local date a number of days from today (used by the demo and tests).
+pub fn date_in(now: Timestamp, tz: &TimeZone, days: i64) -> Date {
+    local_date(now, tz)
+        .checked_add(days.days())
+        .unwrap_or(Date::MAX)
+}

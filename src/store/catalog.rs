@@ -1,0 +1,108 @@
+//! Branches, barbers, services and closures.
+
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+
+use super::{ReadTx, StoreError, codec, next_id, tables};
+use crate::domain::{
+    Barber, BarberId, Branch, BranchId, Closure, ClosureId, DomainError, Service, ServiceId,
+};
+
+pub fn branches(tx: &impl ReadTx) -> Result<Vec<Branch>, StoreError> {
+    codec::all(&tx.table(tables::BRANCHES)?, tables::BRANCHES)
+}
+
+pub fn branch(tx: &impl ReadTx, id: BranchId) -> Result<Option<Branch>, StoreError> {
+    codec::get(&tx.table(tables::BRANCHES)?, tables::BRANCHES, id.0)
+}
+
+/// The active branch with this slug, or `UnknownBranch`.
+pub fn branch_by_slug(tx: &impl ReadTx, slug: &str) -> Result<Branch, StoreError> {
+    let id = tx.table(tables::BRANCH_SLUGS)?.get(slug)?.map(|v| v.value());
+    match id {
+        Some(id) => match branch(tx, BranchId(id))? {
+            Some(b) if b.active => Ok(b),
+            _ => Err(DomainError::UnknownBranch.into()),
+        },
+        None => Err(DomainError::UnknownBranch.into()),
+    }
+}
+
+pub fn barbers(tx: &impl ReadTx) -> Result<Vec<Barber>, StoreError> {
+    codec::all(&tx.table(tables::BARBERS)?, tables::BARBERS)
+}
+
+pub fn barber(tx: &impl ReadTx, id: BarberId) -> Result<Option<Barber>, StoreError> {
+    codec::get(&tx.table(tables::BARBERS)?, tables::BARBERS, id.0)
+}
+
+/// Active barbers with at least one shift at the branch.
+pub fn barbers_at(tx: &impl ReadTx, branch: BranchId) -> Result<Vec<Barber>, StoreError> {
+    Ok(barbers(tx)?
+        .into_iter()
+        .filter(|b| b.works_at(branch))
+        .collect())
+}
+
+pub fn services(tx: &impl ReadTx) -> Result<Vec<Service>, StoreError> {
+    codec::all(&tx.table(tables::SERVICES)?, tables::SERVICES)
+}
+
+pub fn service(tx: &impl ReadTx, id: ServiceId) -> Result<Option<Service>, StoreError> {
+    codec::get(&tx.table(tables::SERVICES)?, tables::SERVICES, id.0)
+}
+
+/// Active services that at least one of the branch's barbers does.
+pub fn services_at(tx: &impl ReadTx, branch: BranchId) -> Result<Vec<Service>, StoreError> {
+    let barbers = barbers_at(tx, branch)?;
+    Ok(services(tx)?
+        .into_iter()
+        .filter(|s| s.active && barbers.iter().any(|b| b.services.contains(&s.id)))
+        .collect())
+}
+
+pub fn closures(tx: &impl ReadTx) -> Result<Vec<Closure>, StoreError> {
+    codec::all(&tx.table(tables::CLOSURES)?, tables::CLOSURES)
+}
+
+/// Stores a new branch (its `id` is assigned here). Slugs are unique.
+pub fn insert_branch(txn: &WriteTransaction, mut branch: Branch) -> Result<Branch, StoreError> {
+    if txn
+        .open_table(tables::BRANCH_SLUGS)?
+        .get(branch.slug.as_str())?
+        .is_some()
+    {
+        return Err(DomainError::InvalidField {
+            field: "slug",
+            reason: "taken",
+        }
+        .into());
+    }
+    branch.id = BranchId(next_id(txn, "branch")?);
+    codec::put(&mut txn.open_table(tables::BRANCHES)?, branch.id.0, &branch)?;
+    txn.open_table(tables::BRANCH_SLUGS)?
+        .insert(branch.slug.as_str(), branch.id.0)?;
+    Ok(branch)
+}
+
+pub fn insert_service(txn: &WriteTransaction, mut service: Service) -> Result<Service, StoreError> {
+    service.id = ServiceId(next_id(txn, "service")?);
+    codec::put(&mut txn.open_table(tables::SERVICES)?, service.id.0, &service)?;
+    Ok(service)
+}
+
+pub fn insert_barber(txn: &WriteTransaction, mut barber: Barber) -> Result<Barber, StoreError> {
+    barber.id = BarberId(next_id(txn, "barber")?);
+    codec::put(&mut txn.open_table(tables::BARBERS)?, barber.id.0, &barber)?;
+    Ok(barber)
+}
+
+pub fn insert_closure(txn: &WriteTransaction, mut closure: Closure) -> Result<Closure, StoreError> {
+    closure.id = ClosureId(next_id(txn, "closure")?);
+    codec::put(&mut txn.open_table(tables::CLOSURES)?, closure.id.0, &closure)?;
+    Ok(closure)
+}
+
+/// Whether the catalogue is empty (a fresh database).
+pub fn is_empty(tx: &impl ReadTx) -> Result<bool, StoreError> {
+    Ok(tx.table(tables::BRANCHES)?.is_empty()?)
+}

@@ -1,0 +1,55 @@
+//! JSON rows: reading and writing the serde-encoded values of the entity tables.
+
+use redb::{ReadableTable, Table, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::StoreError;
+
+/// Reads and decodes the row `id` of a `u64 → JSON` table.
+pub fn get<T: DeserializeOwned>(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    def: TableDefinition<u64, &[u8]>,
+    id: u64,
+) -> Result<Option<T>, StoreError> {
+    match table.get(id)? {
+        Some(v) => decode(def, v.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Decodes every row of a `u64 → JSON` table, in id order.
+pub fn all<T: DeserializeOwned>(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    def: TableDefinition<u64, &[u8]>,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let (_, v) = row?;
+        out.push(decode(def, v.value())?);
+    }
+    Ok(out)
+}
+
+pub fn put<T: Serialize>(
+    table: &mut Table<u64, &'static [u8]>,
+    id: u64,
+    value: &T,
+) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(value).map_err(|source| StoreError::Corrupt {
+        table: "(encoding)".to_owned(),
+        source,
+    })?;
+    table.insert(id, bytes.as_slice())?;
+    Ok(())
+}
+
+pub fn decode<T: DeserializeOwned>(
+    def: TableDefinition<u64, &[u8]>,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        table: redb::TableHandle::name(&def).to_owned(),
+        source,
+    })
+}

@@ -1,0 +1,73 @@
+//! The storage layer's error type.
+
+use crate::domain::DomainError;
+
+/// What can go wrong below the HTTP layer. Only [`StoreError::Rule`] is the caller's fault;
+/// every other variant aborts the write batch it happened in.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A booking rule refused the request (nothing was written).
+    #[error(transparent)]
+    Rule(#[from] DomainError),
+    /// redb failed (I/O, corruption, …).
+    #[error("database error: {0}")]
+    Db(#[from] redb::Error),
+    /// A stored record could not be decoded.
+    #[error("corrupt record in table {table}: {source}")]
+    Corrupt {
+        table: String,
+        source: serde_json::Error,
+    },
+    /// Another process holds the data folder.
+    #[error("the data folder {dir} is already in use by {holder}")]
+    InUse { dir: String, holder: String },
+    /// The database was written by a newer BarberPro.
+    #[error(
+        "the database has schema version {found}, newer than the {supported} this binary knows: \
+         install the newer BarberPro (or restore an older snapshot)"
+    )]
+    SchemaTooNew { found: u64, supported: u64 },
+    /// File-system trouble around the database (lock file, data folder).
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    /// The write batch this request was in failed as a whole (see the log for the cause).
+    #[error("the write batch failed: {0}")]
+    BatchFailed(String),
+    /// The writer thread is gone (the server is shutting down).
+    #[error("the database writer has stopped")]
+    WriterGone,
+}
+
+impl StoreError {
+    /// Whether the error poisons the write transaction it happened in.
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, Self::Rule(_))
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                Self::Db(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::StorageError,
+    redb::TableError,
+    redb::TransactionError,
+    redb::CommitError,
+    redb::DatabaseError
+);

@@ -1,0 +1,242 @@
+//! Persistence. The only module that imports redb.
+//!
+//! * [`tables`]: every table definition.
+//! * [`writer`]: group commit — all writes go through one thread and shared transactions.
+//! * [`catalog`], [`clients`], [`bookings`]: one file per aggregate; each keeps its indexes in
+//!   the same write transaction as its rows.
+
+pub mod bookings;
+pub mod catalog;
+pub mod clients;
+pub mod codec;
+pub mod error;
+pub mod tables;
+pub mod writer;
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{
+    Database, Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
+    TableDefinition, Value, WriteTransaction,
+};
+
+pub use error::StoreError;
+pub use writer::Writer;
+
+/// The schema this binary writes. Bump it with a migration in [`migrate`].
+pub const SCHEMA_VERSION: u64 = 1;
+/// The database file inside the data folder.
+pub const DB_FILE: &str = "barberpro.redb";
+const LOCK_FILE: &str = "barberpro.lock";
+
+/// Read access shared by read and write transactions, so one query function serves both
+/// the read path and the checks inside a write.
+pub trait ReadTx {
+    type Table<'a, K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>
+    where
+        Self: 'a;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Self::Table<'_, K, V>, StoreError>;
+}
+
+impl ReadTx for ReadTransaction {
+    type Table<'a, K: Key + 'static, V: Value + 'static> = ReadOnlyTable<K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<ReadOnlyTable<K, V>, StoreError> {
+        Ok(self.open_table(def)?)
+    }
+}
+
+impl ReadTx for WriteTransaction {
+    type Table<'a, K: Key + 'static, V: Value + 'static> = Table<'a, K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Table<'_, K, V>, StoreError> {
+        Ok(self.open_table(def)?)
+    }
+}
+
+/// The open database, its writer, and the lock that keeps other processes out.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Database>,
+    writer: Writer,
+    _lock: Arc<File>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the database in `data_dir`, takes the folder's lock, checks the
+    /// schema version and migrates an older one.
+    pub fn open(data_dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::io(format!("creating {}", data_dir.display()), e))?;
+        let lock = take_lock(data_dir)?;
+        let path = data_dir.join(DB_FILE);
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(&path)
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                    dir: data_dir.display().to_string(),
+                    holder: "another process".into(),
+                },
+                other => other.into(),
+            })?;
+        init_schema(&db)?;
+        let db = Arc::new(db);
+        let writer = Writer::start(db.clone())
+            .map_err(|e| StoreError::io("starting the database writer", e))?;
+        Ok(Self {
+            db,
+            writer,
+            _lock: Arc::new(lock),
+            path,
+        })
+    }
+
+    /// Stops the writer after committing what is queued (graceful shutdown).
+    pub async fn close(&self) {
+        self.writer.stop().await;
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs a read-only query on a consistent snapshot, off the async executor.
+    pub async fn read<R, F>(&self, query: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&ReadTransaction) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read()?;
+            query(&txn)
+        })
+        .await
+        .map_err(|e| StoreError::BatchFailed(format!("read task failed: {e}")))?
+    }
+
+    /// Runs `work` in a (shared, group-committed) write transaction; see [`writer`].
+    pub async fn write<R, F>(&self, work: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.writer.write(work).await
+    }
+
+    /// The schema version recorded in the database.
+    pub fn schema_version(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        read_schema_version(&txn)
+    }
+}
+
+/// Takes an exclusive lock on the data folder and records our PID in it.
+fn take_lock(data_dir: &Path) -> Result<File, StoreError> {
+    let path = data_dir.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(StoreError::InUse {
+                dir: data_dir.display().to_string(),
+                holder: if holder.is_empty() {
+                    "another process".into()
+                } else {
+                    format!("PID {holder}")
+                },
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(StoreError::io(format!("locking {}", path.display()), e));
+        }
+    }
+    let pid = std::process::id().to_string();
+    file.set_len(0)
+        .and_then(|_| file.rewind())
+        .and_then(|_| file.write_all(pid.as_bytes()))
+        .and_then(|_| file.flush())
+        .map_err(|e| StoreError::io(format!("writing {}", path.display()), e))?;
+    Ok(file)
+}
+
+fn read_schema_version(txn: &impl ReadTx) -> Result<u64, StoreError> {
+    let meta = txn.table(tables::META)?;
+    Ok(meta.get("schema_version")?.map(|v| v.value()).unwrap_or(0))
+}
+
+/// Creates every table, writes the schema version on a new file, refuses a newer schema and
+/// migrates an older one — all in one write transaction.
+fn init_schema(db: &Database) -> Result<(), StoreError> {
+    let txn = db.begin_write()?;
+    let found = read_schema_version(&txn)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    {
+        // Opening a table in a write transaction creates it: readers never miss one.
+        txn.open_table(tables::BRANCHES)?;
+        txn.open_table(tables::BRANCH_SLUGS)?;
+        txn.open_table(tables::BARBERS)?;
+        txn.open_table(tables::SERVICES)?;
+        txn.open_table(tables::CLOSURES)?;
+        txn.open_table(tables::CLIENTS)?;
+        txn.open_table(tables::CLIENT_PHONES)?;
+        txn.open_table(tables::BOOKINGS)?;
+        txn.open_table(tables::BARBER_AGENDA)?;
+        txn.open_table(tables::BRANCH_DAY)?;
+        txn.open_table(tables::CLIENT_BOOKINGS)?;
+        txn.open_table(tables::CLIENT_AGENDA)?;
+        txn.open_table(tables::IDEMPOTENCY)?;
+    }
+    migrate(&txn, found)?;
+    txn.commit()?;
+    Ok(())
+}
+
+/// Brings a database from schema `from` up to [`SCHEMA_VERSION`]. Version 0 is a file that
+/// has never been initialised.
+fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
+    if from < SCHEMA_VERSION {
+        if from > 0 {
+            tracing::info!(from, to = SCHEMA_VERSION, "migrating the database schema");
+        }
+        // Future migrations go here, one `if from < N { … }` step per version.
+        let mut meta = txn.open_table(tables::META)?;
+        meta.insert("schema_version", SCHEMA_VERSION)?;
+    }
+    Ok(())
+}
+
+/// Hands out the next id of a named sequence (`"booking"`, `"client"`, …), starting at 1.
+pub(crate) fn next_id(txn: &WriteTransaction, sequence: &str) -> Result<u64, StoreError> {
+    let mut meta = txn.open_table(tables::META)?;
+    let key = format!("seq.{sequence}");
+    let next = meta.get(key.as_str())?.map(|v| v.value()).unwrap_or(0) + 1;
+    meta.insert(key.as_str(), next)?;
+    Ok(next)
+}
