@@ -24,6 +24,22 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Take a snapshot (asks the running server, else opens the database), or `verify` one.
+    ///
+    /// Exit codes: 0 taken, checked and (if configured) uploaded · 1 invalid configuration ·
+    /// 3 data folder in use · 7 failed · 8 upload failed (the local copy is kept) · 9 uploaded
+    /// but retention could not delete old snapshots.
+    Snapshot(SnapshotArgs),
+    /// List snapshots.
+    #[command(subcommand)]
+    Snapshots(SnapshotsCommand),
+    /// Restore a snapshot into the data folder (the server must be stopped).
+    ///
+    /// Downloads, verifies the SHA-256, decompresses, runs redb's integrity check, compares
+    /// the row counts with the manifest, refuses a newer schema, keeps the current database as
+    /// barberpro.redb.pre-restore and swaps atomically. Exit codes: 0 restored · 1 invalid
+    /// configuration · 3 data folder in use · 4 snapshot from a newer schema · 7 failed.
+    Restore(RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -53,4 +69,98 @@ pub struct ServeArgs {
 pub enum ConfigCommand {
     /// Validate the configuration and print the effective result (secrets redacted).
     Check(ConfigFile),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SnapshotArgs {
+    #[command(subcommand)]
+    pub action: Option<SnapshotAction>,
+    #[command(flatten)]
+    pub file: ConfigFile,
+    /// Data folder. Overrides storage.data_dir.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Upload (the default whenever snapshot.s3.bucket is set).
+    #[arg(long, conflicts_with = "no_upload")]
+    pub upload: bool,
+    /// Keep the snapshot local only.
+    #[arg(long)]
+    pub no_upload: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotAction {
+    /// Restore drill: fetch a snapshot (from the bucket when configured) and check everything
+    /// a restore checks, in a temporary folder, without touching the live data. The result is
+    /// recorded in <data_dir>/snapshot-status.json. Exit codes: 0 verified · 1 configuration ·
+    /// 4 newer schema · 7 failed.
+    Verify(SourceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// `latest`, a snapshot name (barberpro-YYYYMMDDTHHMMSSZ-HOST) or a file path.
+    #[arg(default_value = "latest", value_name = "latest|NAME|PATH")]
+    pub source: String,
+    #[command(flatten)]
+    pub file: ConfigFile,
+    /// Data folder. Overrides storage.data_dir.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotsCommand {
+    /// Local and remote snapshots, newest first: time, name, size, schema, completeness.
+    List(DataDirArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataDirArgs {
+    #[command(flatten)]
+    pub file: ConfigFile,
+    /// Data folder. Overrides storage.data_dir.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a staff account (the server must be stopped: the command opens the database).
+    ///
+    /// The password is asked on the terminal, or generated and printed once with
+    /// --generate-password (or when there is no terminal). Exit codes: 0 created · 1 invalid
+    /// configuration · 2 invalid value (e-mail taken, unknown barber, …) · 3 data folder in use.
+    CreateUser(CreateUserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateUserArgs {
+    #[command(flatten)]
+    pub file: ConfigFile,
+    /// Data folder. Overrides storage.data_dir.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// owner, recepcion or barbero.
+    #[arg(long)]
+    pub role: String,
+    /// The login e-mail (kept lowercase).
+    #[arg(long)]
+    pub email: String,
+    /// The person's name (default: the part of the e-mail before the @).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// For --role barbero: the barber's id in the catalogue.
+    #[arg(long, value_name = "ID")]
+    pub barber: Option<u64>,
+    /// Generate a password and print it once instead of asking for one.
+    #[arg(long)]
+    pub generate_password: bool,
 }

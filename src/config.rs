@@ -24,6 +24,7 @@ pub struct Config {
     pub booking: BookingConfig,
     pub locale: LocaleConfig,
     pub log: LogConfig,
+    pub snapshot: SnapshotConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,6 +117,167 @@ pub enum LogFormat {
     Json,
 }
 
+/// Snapshots: local copies, compression, encryption, upload and retention (`barberpro snapshot`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SnapshotConfig {
+    /// Folder of the local snapshot copies. Empty: `<data_dir>/snapshots`.
+    pub local_dir: PathBuf,
+    /// How many local copies to keep, newest first (at least 1).
+    pub keep_local: usize,
+    /// zstd compression level, 1 (fast) to 19 (small).
+    pub zstd_level: i32,
+    /// Host name written into snapshot names. Empty: the machine's host name.
+    pub host: String,
+    /// age recipient (`age1…` public key): snapshots are encrypted for it before leaving the
+    /// machine. Empty: not encrypted.
+    pub age_recipient: String,
+    /// age identity file (private key) used to restore encrypted snapshots.
+    pub age_identity_file: Option<PathBuf>,
+    /// Remote snapshots older than this many days are deleted after a successful upload; the
+    /// newest complete snapshot never is. 0: never delete.
+    pub retention_days: u32,
+    pub s3: S3Config,
+}
+
+/// An S3-compatible bucket (AWS, MinIO, Backblaze B2, Cloudflare R2, Wasabi…).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Config {
+    /// Bucket name. Empty: snapshots are only kept locally.
+    pub bucket: String,
+    /// Endpoint URL, e.g. `https://s3.us-west-004.backblazeb2.com`. Empty: AWS.
+    pub endpoint: String,
+    pub region: String,
+    /// Key prefix (folder) of the snapshots inside the bucket.
+    pub prefix: String,
+    /// Path-style URLs (`endpoint/bucket/key`), as MinIO and B2 want; false: virtual-hosted.
+    pub path_style: bool,
+    /// Allow a plain `http://` endpoint (a local test server only).
+    pub allow_http: bool,
+    /// Empty: the `AWS_ACCESS_KEY_ID` environment variable.
+    pub access_key_id: String,
+    /// Empty: `secret_access_key_file`, else the `AWS_SECRET_ACCESS_KEY` variable.
+    pub secret_access_key: Secret,
+    /// A file holding the secret key (e.g. a systemd credential), read at upload time.
+    pub secret_access_key_file: Option<PathBuf>,
+    /// Multipart part size in MiB (equal parts; S3 needs at least 5).
+    pub part_size_mb: usize,
+    /// Retries of a failed request, with exponential backoff.
+    pub max_retries: usize,
+}
+
+/// A secret (key, password): `Debug` and serialization print `[redacted]`, so it never
+/// reaches a log or `barberpro config check`. Read it with [`Secret::expose`].
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "[redacted]" })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "[redacted]" })
+    }
+}
+
+impl Default for SnapshotConfig {
+    fn default() -> Self {
+        Self {
+            local_dir: PathBuf::new(),
+            keep_local: 3,
+            zstd_level: 3,
+            host: String::new(),
+            age_recipient: String::new(),
+            age_identity_file: None,
+            retention_days: 30,
+            s3: S3Config::default(),
+        }
+    }
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            bucket: String::new(),
+            endpoint: String::new(),
+            region: "us-east-1".into(),
+            prefix: "barberpro".into(),
+            path_style: true,
+            allow_http: false,
+            access_key_id: String::new(),
+            secret_access_key: Secret::default(),
+            secret_access_key_file: None,
+            part_size_mb: 16,
+            max_retries: 5,
+        }
+    }
+}
+
+impl SnapshotConfig {
+    /// The folder of local copies (`local_dir`, else `<data_dir>/snapshots`).
+    pub fn local_dir(&self, data_dir: &Path) -> PathBuf {
+        if self.local_dir.as_os_str().is_empty() {
+            data_dir.join("snapshots")
+        } else {
+            self.local_dir.clone()
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.into(),
+            })
+        };
+        if self.keep_local == 0 {
+            return invalid("snapshot.keep_local", "must be at least 1 (a local copy is always kept)");
+        }
+        if !(1..=19).contains(&self.zstd_level) {
+            return invalid("snapshot.zstd_level", "must be between 1 and 19");
+        }
+        if !self.host.is_empty() && !self.host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+            return invalid("snapshot.host", "only letters, digits, '-' and '.'");
+        }
+        if !self.age_recipient.is_empty() && self.age_recipient.parse::<age::x25519::Recipient>().is_err() {
+            return invalid("snapshot.age_recipient", "not an age X25519 recipient (age1…)");
+        }
+        let s3 = &self.s3;
+        if s3.prefix.starts_with('/') || s3.prefix.ends_with('/') {
+            return invalid("snapshot.s3.prefix", "must not start or end with '/'");
+        }
+        if s3.part_size_mb < 5 {
+            return invalid("snapshot.s3.part_size_mb", "must be at least 5 (S3's smallest part)");
+        }
+        if !(s3.endpoint.is_empty() || s3.endpoint.starts_with("https://") || s3.endpoint.starts_with("http://")) {
+            return invalid("snapshot.s3.endpoint", "must start with https:// or http://");
+        }
+        if s3.endpoint.starts_with("http://") && !s3.allow_http {
+            return invalid("snapshot.s3.endpoint", "plain http:// needs snapshot.s3.allow_http = true");
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -124,6 +286,7 @@ impl Default for Config {
             booking: BookingConfig::default(),
             locale: LocaleConfig::default(),
             log: LogConfig::default(),
+            snapshot: SnapshotConfig::default(),
         }
     }
 }
@@ -320,6 +483,7 @@ impl Config {
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return invalid("log.level", "not a valid filter (e.g. info, barberpro=debug)");
         }
+        self.snapshot.validate()?;
         Ok(())
     }
 
@@ -414,6 +578,24 @@ mod tests {
         assert!(err.contains("locale.time_zone"), "{err}");
         let err = load(Some("[server.tls]\nmode = \"files\"\n"), &[]).unwrap_err();
         assert!(err.contains("cert_path"), "{err}");
+    }
+
+    #[test]
+    fn snapshot_secrets_never_print() {
+        let c = load(
+            Some("[snapshot.s3]\nbucket = \"b\"\nsecret_access_key = \"hunter2-very-secret\"\n"),
+            &[],
+        )
+        .expect("valid");
+        assert_eq!(c.snapshot.s3.secret_access_key.expose(), "hunter2-very-secret");
+        assert!(!c.to_toml().contains("hunter2"), "config check prints the secret");
+        assert!(!format!("{c:?}").contains("hunter2"), "Debug prints the secret");
+        let c = load(None, &[("BARBERPRO_SNAPSHOT__S3__SECRET_ACCESS_KEY", "from-env")]).expect("valid");
+        assert_eq!(c.snapshot.s3.secret_access_key.expose(), "from-env");
+        let err = load(Some("[snapshot]\nage_recipient = \"age1nope\"\n"), &[]).expect_err("invalid");
+        assert!(err.contains("snapshot.age_recipient"), "{err}");
+        let err = load(Some("[snapshot.s3]\nendpoint = \"http://127.0.0.1:9000\"\n"), &[]).expect_err("invalid");
+        assert!(err.contains("allow_http"), "{err}");
     }
 
     #[test]

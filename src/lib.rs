@@ -19,6 +19,10 @@ pub mod tls;
 /// The HTTP layer: state, errors, extractors, and the routers by audience.
 pub mod http;
 
+/// Snapshots: a consistent copy, zstd (+ age), local copies, S3 upload and retention;
+/// restore and the `verify` drill; the control socket `barberpro snapshot` uses.
+pub mod snapshot;
+
 /// Application start-up, the accept loop and graceful shutdown.
 pub mod startup;
 

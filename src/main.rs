@@ -26,6 +26,9 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve(args) => serve(args),
+        Command::Snapshot(args) => barberpro::snapshot::commands::snapshot(args),
+        Command::Snapshots(barberpro::cli::SnapshotsCommand::List(args)) => barberpro::snapshot::commands::list(args),
+        Command::Restore(args) => barberpro::snapshot::commands::restore(args),
     }
 }
 

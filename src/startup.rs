@@ -165,6 +165,8 @@ impl Application {
         if let Some((_, resolver)) = &tls {
             spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
         }
+        // `barberpro snapshot` asks this server over a Unix socket (issue 5).
+        crate::snapshot::control::spawn(&config, state.store.clone(), shutdown.clone());
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%addr, url = %format!("{scheme}://{addr}"), "BarberPro is serving");
         let handshake_timeout = Duration::from_secs(timeouts.header_read_secs);

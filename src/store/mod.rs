@@ -10,6 +10,8 @@ pub mod catalog;
 pub mod clients;
 pub mod codec;
 pub mod error;
+/// Consistent copies of the live database for snapshots, and the checks before a restore.
+pub mod snapshot;
 pub mod tables;
 pub mod writer;
 

@@ -1,57 +1,188 @@
 //! Every table BarberPro keeps, in one place. Snapshots and restores copy exactly these;
-//! a table missing here is a table they would lose, so add new ones to [`ALL`].
+//! a table missing here is a table they would lose, so define new ones inside [`tables!`]:
+//! that one listing produces the definitions, [`ALL`] and [`copy_all`]. A test (and every
+//! snapshot) fails on a table in the database that is not listed here.
 //!
 //! Values are JSON (serde) so that adding a field is a `#[serde(default)]`, not a migration.
 //! Index keys are tuples that sort the way they are scanned.
 
-use redb::TableDefinition;
+use redb::{
+    Database, Key, MultimapTableHandle, ReadTransaction, ReadableTable, ReadableTableMetadata,
+    TableDefinition, TableError, TableHandle, Value,
+};
 
-/// `"schema_version"` and id sequences (`"seq.booking"`, …).
-pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+use super::StoreError;
 
-pub const BRANCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("branches");
-/// Branch slug → branch id.
-pub const BRANCH_SLUGS: TableDefinition<&str, u64> = TableDefinition::new("branch_slugs");
-pub const BARBERS: TableDefinition<u64, &[u8]> = TableDefinition::new("barbers");
-pub const SERVICES: TableDefinition<u64, &[u8]> = TableDefinition::new("services");
-pub const CLOSURES: TableDefinition<u64, &[u8]> = TableDefinition::new("closures");
+/// Declares every table once and derives from that one list the name list [`ALL`] and the
+/// typed copier [`copy_all`] used by snapshots.
+macro_rules! tables {
+    ($(
+        $(#[$doc:meta])*
+        pub const $name:ident: TableDefinition<$k:ty, $v:ty> = TableDefinition::new($table:literal);
+    )*) => {
+        $(
+            $(#[$doc])*
+            pub const $name: TableDefinition<$k, $v> = TableDefinition::new($table);
+        )*
 
-pub const CLIENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("clients");
-/// E.164 phone → client id (one client per phone, chain-wide).
-pub const CLIENT_PHONES: TableDefinition<&str, u64> = TableDefinition::new("client_phones");
+        /// The name of every table, for snapshot copiers and integrity checks.
+        pub const ALL: &[&str] = &[$($table),*];
 
-pub const BOOKINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("bookings");
-/// (barber, start, booking) → busy-until, for **active** bookings only. Because active
-/// bookings of a barber never overlap, ordering by start also orders by end: the overlap
-/// check is one reverse seek.
-pub const BARBER_AGENDA: TableDefinition<(u64, i64, u64), i64> =
-    TableDefinition::new("idx_barber_agenda");
-/// (branch, local day number, booking) → (), every booking of a branch by day.
-pub const BRANCH_DAY: TableDefinition<(u64, i32, u64), ()> = TableDefinition::new("idx_branch_day");
-/// (client, start, booking) → (), a client's whole history.
-pub const CLIENT_BOOKINGS: TableDefinition<(u64, i64, u64), ()> =
-    TableDefinition::new("idx_client_bookings");
-/// (client, start, booking) → busy-until, **active** bookings only (no double booking).
-pub const CLIENT_AGENDA: TableDefinition<(u64, i64, u64), i64> =
-    TableDefinition::new("idx_client_agenda");
+        /// Copies every table's entries from `from` (one consistent read transaction) into
+        /// the database `to`, creating each table even when it is empty; one write
+        /// transaction per table keeps memory bounded. Returns `(table, rows)` in [`ALL`]
+        /// order.
+        pub(crate) fn copy_all(
+            from: &ReadTransaction,
+            to: &Database,
+        ) -> Result<Vec<(&'static str, u64)>, StoreError> {
+            Ok(vec![$(($table, copy_table($name, from, to)?)),*])
+        }
 
-/// Idempotency-Key → JSON record of the request hash and the booking it created.
-pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency_keys");
+        /// Row counts of every table (0 for a table the file does not have).
+        pub(crate) fn count_all(txn: &ReadTransaction) -> Result<Vec<(&'static str, u64)>, StoreError> {
+            Ok(vec![$(($table, count_table($name, txn)?)),*])
+        }
+    };
+}
 
-/// The name of every table, for snapshot copiers and integrity checks.
-pub const ALL: [&str; 14] = [
-    "meta",
-    "branches",
-    "branch_slugs",
-    "barbers",
-    "services",
-    "closures",
-    "clients",
-    "client_phones",
-    "bookings",
-    "idx_barber_agenda",
-    "idx_branch_day",
-    "idx_client_bookings",
-    "idx_client_agenda",
-    "idempotency_keys",
-];
+tables! {
+    /// `"schema_version"` and id sequences (`"seq.booking"`, …).
+    pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+    pub const BRANCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("branches");
+    /// Branch slug → branch id.
+    pub const BRANCH_SLUGS: TableDefinition<&str, u64> = TableDefinition::new("branch_slugs");
+    pub const BARBERS: TableDefinition<u64, &[u8]> = TableDefinition::new("barbers");
+    pub const SERVICES: TableDefinition<u64, &[u8]> = TableDefinition::new("services");
+    pub const CLOSURES: TableDefinition<u64, &[u8]> = TableDefinition::new("closures");
+
+    pub const CLIENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("clients");
+    /// E.164 phone → client id (one client per phone, chain-wide).
+    pub const CLIENT_PHONES: TableDefinition<&str, u64> = TableDefinition::new("client_phones");
+
+    pub const BOOKINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("bookings");
+    /// (barber, start, booking) → busy-until, for **active** bookings only. Because active
+    /// bookings of a barber never overlap, ordering by start also orders by end: the overlap
+    /// check is one reverse seek.
+    pub const BARBER_AGENDA: TableDefinition<(u64, i64, u64), i64> =
+        TableDefinition::new("idx_barber_agenda");
+    /// (branch, local day number, booking) → (), every booking of a branch by day.
+    pub const BRANCH_DAY: TableDefinition<(u64, i32, u64), ()> = TableDefinition::new("idx_branch_day");
+    /// (client, start, booking) → (), a client's whole history.
+    pub const CLIENT_BOOKINGS: TableDefinition<(u64, i64, u64), ()> =
+        TableDefinition::new("idx_client_bookings");
+    /// (client, start, booking) → busy-until, **active** bookings only (no double booking).
+    pub const CLIENT_AGENDA: TableDefinition<(u64, i64, u64), i64> =
+        TableDefinition::new("idx_client_agenda");
+
+    /// Idempotency-Key → JSON record of the request hash and the booking it created.
+    pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency_keys");
+}
+
+/// Copies one typed table entry by entry; a table the source never created copies as empty.
+fn copy_table<K: Key + 'static, V: Value + 'static>(
+    def: TableDefinition<K, V>,
+    from: &ReadTransaction,
+    to: &Database,
+) -> Result<u64, StoreError> {
+    let txn = to.begin_write()?;
+    let mut rows = 0;
+    {
+        let mut target = txn.open_table(def)?;
+        match from.open_table(def) {
+            Ok(source) => {
+                for entry in source.iter()? {
+                    let (k, v) = entry?;
+                    target.insert(k.value(), v.value())?;
+                    rows += 1;
+                }
+            }
+            Err(TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    txn.commit()?;
+    Ok(rows)
+}
+
+fn count_table<K: Key + 'static, V: Value + 'static>(
+    def: TableDefinition<K, V>,
+    txn: &ReadTransaction,
+) -> Result<u64, StoreError> {
+    match txn.open_table(def) {
+        Ok(t) => Ok(t.len()?),
+        Err(TableError::TableDoesNotExist(_)) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Tables (plain or multimap) present in the file that [`ALL`] does not list: a snapshot
+/// would silently lose them, so callers refuse to go on.
+pub(crate) fn unknown_tables(txn: &ReadTransaction) -> Result<Vec<String>, StoreError> {
+    let mut unknown = Vec::new();
+    for handle in txn.list_tables()? {
+        let name = handle.name().to_owned();
+        if !ALL.contains(&name.as_str()) {
+            unknown.push(name);
+        }
+    }
+    for handle in txn.list_multimap_tables()? {
+        unknown.push(format!("{} (multimap)", handle.name()));
+    }
+    Ok(unknown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::ReadableDatabase;
+
+    #[tokio::test]
+    async fn every_table_the_store_creates_is_known_to_the_copier() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::store::Store::open(dir.path(), 1 << 20).expect("store opens");
+        let path = store.path().to_path_buf();
+        store.close().await;
+        drop(store);
+        let db = Database::open(path).expect("reopen");
+        let txn = db.begin_read().expect("read txn");
+        let unknown = unknown_tables(&txn).expect("list tables");
+        assert!(
+            unknown.is_empty(),
+            "the database holds tables that tables! does not list (snapshots would lose them): {unknown:?}"
+        );
+        let created: Vec<String> = txn
+            .list_tables()
+            .expect("list")
+            .map(|h| h.name().to_owned())
+            .collect();
+        for name in ALL {
+            assert!(
+                created.iter().any(|c| c == name),
+                "Store::open does not create table {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_table_outside_the_list_is_reported() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = Database::create(dir.path().join("x.redb")).expect("create");
+        let txn = db.begin_write().expect("write");
+        txn.open_table(TableDefinition::<u64, u64>::new("rogue"))
+            .expect("table");
+        txn.open_table(META).expect("meta");
+        txn.commit().expect("commit");
+        let unknown = unknown_tables(&db.begin_read().expect("read")).expect("list");
+        assert_eq!(unknown, vec!["rogue".to_owned()]);
+    }
+
+    #[test]
+    fn table_names_are_unique() {
+        let mut names = ALL.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len(), "two tables share a name");
+    }
+}

@@ -1,0 +1,169 @@
+//! `barberpro snapshot`, `snapshot verify`, `snapshots list` and `restore`: load the
+//! configuration, run, print one line (stdout) or the error (stderr), map the exit status.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::restore::{self, Source};
+use super::{SnapshotError, control, exit};
+use crate::cli::{DataDirArgs, RestoreArgs, SnapshotAction, SnapshotArgs, SourceArgs};
+use crate::config::{Config, Overrides};
+use crate::store::{Store, StoreError};
+
+fn load(file: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> Result<Config, ExitCode> {
+    let overrides = Overrides {
+        data_dir,
+        ..Overrides::default()
+    };
+    match Config::load(file, &overrides) {
+        Ok(config) => {
+            crate::telemetry::init(&config.log);
+            Ok(config)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::from(exit::CONFIG))
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the runtime: {e}");
+            ExitCode::from(exit::FAILED)
+        })
+}
+
+fn fail(e: &SnapshotError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(e.exit_code())
+}
+
+/// `barberpro snapshot [verify]`.
+pub fn snapshot(args: SnapshotArgs) -> ExitCode {
+    if let Some(SnapshotAction::Verify(source)) = args.action {
+        return verify(source);
+    }
+    let config = match load(args.file.config.as_deref(), args.data_dir) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let upload = match (args.upload, args.no_upload) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
+    if let Err(e) = super::wants_upload(&config, upload) {
+        return fail(&e);
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        // A running server holds the database: ask it.
+        match control::request_snapshot(&config.storage.data_dir, upload).await {
+            Ok(Some(answer)) => {
+                return match (answer.report, answer.error) {
+                    (Some(report), _) => {
+                        println!("{} (taken by the running server)", report.summary());
+                        ExitCode::SUCCESS
+                    }
+                    (None, error) => {
+                        eprintln!("error: {}", error.unwrap_or_else(|| "the server gave no answer".into()));
+                        ExitCode::from(answer.exit_code.max(1))
+                    }
+                };
+            }
+            Ok(None) => {}
+            Err(e) => return fail(&e),
+        }
+        let store = match Store::open(&config.storage.data_dir, config.storage.cache_size_mb * 1024 * 1024) {
+            Ok(s) => s,
+            Err(e @ StoreError::InUse { .. }) => {
+                eprintln!(
+                    "error: {e}, and it does not answer on {}: is it an older BarberPro, or still starting?",
+                    control::socket_path(&config.storage.data_dir).display()
+                );
+                return ExitCode::from(exit::IN_USE);
+            }
+            Err(e) => return fail(&e.into()),
+        };
+        let result = super::run(&config, &store, upload).await;
+        store.close().await;
+        match result {
+            Ok(report) => {
+                println!("{}", report.summary());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        }
+    })
+}
+
+fn verify(args: SourceArgs) -> ExitCode {
+    let config = match load(args.file.config.as_deref(), args.data_dir) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(restore::verify(&config, &Source::parse(&args.source))) {
+        Ok(done) => {
+            println!("{}", done.summary("verify"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// `barberpro snapshots list`.
+pub fn list(args: DataDirArgs) -> ExitCode {
+    let config = match load(args.file.config.as_deref(), args.data_dir) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    match rt.block_on(restore::list(&config)) {
+        Ok(rows) if rows.is_empty() => {
+            println!("no snapshots");
+            ExitCode::SUCCESS
+        }
+        Ok(rows) => {
+            for row in rows {
+                println!("{}", row.line());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// `barberpro restore`.
+pub fn restore(args: RestoreArgs) -> ExitCode {
+    let args = args.source;
+    let config = match load(args.file.config.as_deref(), args.data_dir) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let source = Source::parse(&args.source);
+    match rt.block_on(restore::restore(&config, &source, &config.storage.data_dir)) {
+        Ok(done) => {
+            println!("{}", done.summary("restore"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}

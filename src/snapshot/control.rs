@@ -1,0 +1,175 @@
+//! The control socket: while `serve` runs it holds the database (redb locks the file), so
+//! `barberpro snapshot` asks it over `<data_dir>/control/snapshot.sock` (folder 0700, socket
+//! 0600) to take the snapshot, and waits for the answer. One JSON line each way.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio_util::sync::CancellationToken;
+
+use super::{SnapshotError, SnapshotReport, private_dir};
+use crate::config::Config;
+use crate::store::Store;
+
+/// The socket, inside the data folder.
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("control").join("snapshot.sock")
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Request {
+    Snapshot { upload: Option<bool> },
+}
+
+/// The server's answer to a snapshot request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Answer {
+    pub report: Option<SnapshotReport>,
+    pub error: Option<String>,
+    pub exit_code: u8,
+}
+
+/// Starts the control socket (called once from `startup`); it stops, and removes the socket,
+/// when `shutdown` fires. A socket that cannot be created is logged, not fatal: `snapshot`
+/// then reports that the folder is in use.
+pub fn spawn(config: &Config, store: Store, shutdown: CancellationToken) {
+    let config = Arc::new(config.clone());
+    let path = socket_path(&config.storage.data_dir);
+    let listener = match bind(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(socket = %path.display(), error = %e, "no snapshot control socket");
+            return;
+        }
+    };
+    // One snapshot at a time; a second request waits for the first.
+    let busy = Arc::new(tokio::sync::Mutex::new(()));
+    tokio::spawn(async move {
+        loop {
+            let stream = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "control socket accept failed");
+                        continue;
+                    }
+                },
+            };
+            let (config, store, busy) = (config.clone(), store.clone(), busy.clone());
+            tokio::spawn(async move {
+                if let Err(e) = handle(stream, &config, &store, &busy).await {
+                    tracing::warn!(error = %e, "control socket request failed");
+                }
+            });
+        }
+        let _ = std::fs::remove_file(&path);
+    });
+}
+
+fn bind(path: &Path) -> Result<UnixListener, SnapshotError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    private_dir(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(SnapshotError::io(format!("restricting {}", dir.display())))?;
+    // We hold the data folder's lock, so a socket left here is a crashed server's.
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)
+        .map_err(SnapshotError::io(format!("binding {}", path.display())))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(SnapshotError::io(format!("restricting {}", path.display())))?;
+    Ok(listener)
+}
+
+async fn handle(
+    stream: UnixStream,
+    config: &Config,
+    store: &Store,
+    busy: &tokio::sync::Mutex<()>,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    let answer = match serde_json::from_str::<Request>(&line) {
+        Ok(Request::Snapshot { upload }) => {
+            let _one_at_a_time = busy.lock().await;
+            match super::run(config, store, upload).await {
+                Ok(report) => Answer {
+                    report: Some(report),
+                    error: None,
+                    exit_code: 0,
+                },
+                Err(e) => Answer {
+                    report: None,
+                    error: Some(e.to_string()),
+                    exit_code: e.exit_code(),
+                },
+            }
+        }
+        Err(e) => Answer {
+            report: None,
+            error: Some(format!("bad request: {e}")),
+            exit_code: super::exit::FAILED,
+        },
+    };
+    let mut bytes = serde_json::to_vec(&answer).map_err(std::io::Error::other)?;
+    bytes.push(b'\n');
+    write.write_all(&bytes).await?;
+    write.shutdown().await
+}
+
+/// Asks a running server to take a snapshot. `Ok(None)`: no server is listening.
+pub async fn request_snapshot(
+    data_dir: &Path,
+    upload: Option<bool>,
+) -> Result<Option<Answer>, SnapshotError> {
+    let path = socket_path(data_dir);
+    let stream = match UnixStream::connect(&path).await {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(SnapshotError::io(format!(
+                "connecting to {}",
+                path.display()
+            ))(e));
+        }
+    };
+    let (read, mut write) = stream.into_split();
+    let mut bytes =
+        serde_json::to_vec(&Request::Snapshot { upload }).map_err(|e| SnapshotError::Io {
+            context: "encoding the request".into(),
+            source: e.into(),
+        })?;
+    bytes.push(b'\n');
+    let talk = SnapshotError::io(format!("talking to the server over {}", path.display()));
+    write.write_all(&bytes).await.map_err(talk)?;
+    let mut line = String::new();
+    BufReader::new(read)
+        .read_line(&mut line)
+        .await
+        .map_err(SnapshotError::io(format!(
+            "reading the server's answer on {}",
+            path.display()
+        )))?;
+    serde_json::from_str(&line)
+        .map(Some)
+        .map_err(|e| SnapshotError::Io {
+            context: format!(
+                "the server's answer on {} is not valid (did it stop?)",
+                path.display()
+            ),
+            source: e.into(),
+        })
+}
