@@ -24,6 +24,10 @@ pub struct Config {
     pub booking: BookingConfig,
     pub locale: LocaleConfig,
     pub log: LogConfig,
+    pub rate_limit: RateLimitConfig,
+    pub security: SecurityConfig,
+    pub metrics: MetricsConfig,
+    pub health: HealthConfig,
     pub snapshot: SnapshotConfig,
 }
 
@@ -37,6 +41,7 @@ pub struct ServerConfig {
     pub public_url: String,
     pub tls: TlsConfig,
     pub timeouts: Timeouts,
+    pub limits: ConnectionLimits,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -286,6 +291,10 @@ impl Default for Config {
             booking: BookingConfig::default(),
             locale: LocaleConfig::default(),
             log: LogConfig::default(),
+            rate_limit: RateLimitConfig::default(),
+            security: SecurityConfig::default(),
+            metrics: MetricsConfig::default(),
+            health: HealthConfig::default(),
             snapshot: SnapshotConfig::default(),
         }
     }
@@ -298,6 +307,7 @@ impl Default for ServerConfig {
             public_url: String::new(),
             tls: TlsConfig::default(),
             timeouts: Timeouts::default(),
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -359,6 +369,147 @@ impl Default for LogConfig {
         Self {
             format: LogFormat::Auto,
             level: "info".into(),
+        }
+    }
+}
+
+/// Connection-level limits: guards below the HTTP layer against floods and slow clients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionLimits {
+    /// Connections served at once; a connection beyond this is closed as soon as accepted.
+    pub max_connections: usize,
+    /// Largest request body, in KiB (413 beyond, without reading the rest).
+    pub max_body_kib: usize,
+    /// Most header lines in an HTTP/1 request.
+    pub http1_max_headers: usize,
+    /// Requests one HTTP/2 connection may have in flight at once.
+    pub http2_max_concurrent_streams: u32,
+    /// Largest HTTP/2 header block, in KiB.
+    pub http2_max_header_list_kib: u32,
+    /// HTTP/2 streams the client may reset before we answer them ("rapid reset" guard).
+    pub http2_max_pending_accept_reset_streams: usize,
+}
+
+/// Request rate limits, per client IP (and per account for logins). Each tier allows a burst
+/// of `requests` and refills completely in `per_secs` (GCRA: one request every
+/// `per_secs / requests` seconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// false: no request is rate-limited (connection limits still apply).
+    pub enabled: bool,
+    /// Reverse proxies (IP addresses or CIDR blocks) whose `X-Forwarded-For` / `Forwarded`
+    /// headers are believed. Requests from anyone else are keyed by their socket address.
+    pub trusted_proxies: Vec<String>,
+    /// Seconds between sweeps that forget clients back at a full quota (bounded memory).
+    pub prune_interval_secs: u64,
+    /// Every anonymous request except probes, static assets and webhooks.
+    pub global: RateTier,
+    /// Login attempts, per IP and separately per account.
+    pub auth: RateTier,
+    /// Booking creation (on top of the global tier).
+    pub booking: RateTier,
+    /// Payment endpoints (on top of the global tier).
+    pub payments: RateTier,
+    /// Webhooks from payment and messaging providers, instead of the global tier.
+    pub webhooks: RateTier,
+    /// Logged-in staff, per account, instead of the global tier.
+    pub staff: RateTier,
+}
+
+/// A burst of `requests`, refilled completely in `per_secs` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateTier {
+    pub requests: u32,
+    pub per_secs: u64,
+}
+
+/// Response headers and CORS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Origins (`https://host[:port]`) whose pages may call `/api/` from a browser.
+    pub cors_allowed_origins: Vec<String>,
+    /// `Strict-Transport-Security` max-age, sent when clients reach us over HTTPS. 0: never.
+    pub hsts_max_age_secs: u64,
+    pub hsts_include_subdomains: bool,
+}
+
+/// The Prometheus (OpenMetrics) endpoint, on its own listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    /// Address of the plain-HTTP metrics listener; keep it on loopback or a private network.
+    pub listen: SocketAddr,
+    /// A file holding a bearer token that scrapers must send. None: no token asked.
+    pub bearer_token_file: Option<PathBuf>,
+}
+
+/// Readiness thresholds (`/readyz`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// Not ready when the data folder's disk has less free space than this percentage.
+    pub min_free_disk_percent: u8,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            max_body_kib: 64,
+            http1_max_headers: 100,
+            http2_max_concurrent_streams: 128,
+            http2_max_header_list_kib: 16,
+            http2_max_pending_accept_reset_streams: 20,
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let tier = |requests, per_secs| RateTier { requests, per_secs };
+        Self {
+            enabled: true,
+            trusted_proxies: Vec::new(),
+            prune_interval_secs: 60,
+            global: tier(200, 15 * 60),
+            auth: tier(10, 15 * 60),
+            booking: tier(30, 15 * 60),
+            payments: tier(20, 60 * 60),
+            webhooks: tier(300, 60),
+            staff: tier(3000, 15 * 60),
+        }
+    }
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            cors_allowed_origins: Vec::new(),
+            hsts_max_age_secs: 365 * 24 * 3600,
+            hsts_include_subdomains: false,
+        }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            bearer_token_file: None,
+        }
+    }
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            min_free_disk_percent: 10,
         }
     }
 }
@@ -480,10 +631,54 @@ impl Config {
         {
             return invalid("server.public_url", "must start with https:// or http://");
         }
+        self.validate_hardening()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return invalid("log.level", "not a valid filter (e.g. info, barberpro=debug)");
         }
         self.snapshot.validate()?;
+        Ok(())
+    }
+
+    /// Limits, rate-limit tiers, trusted proxies, CORS origins and health thresholds.
+    fn validate_hardening(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: String| Err(ConfigError::Invalid { key, reason });
+        let l = &self.server.limits;
+        if l.max_connections == 0 || l.max_body_kib == 0 || l.http1_max_headers == 0 {
+            return invalid("server.limits", "limits must be at least 1".into());
+        }
+        if l.http2_max_concurrent_streams == 0 || l.http2_max_header_list_kib == 0 {
+            return invalid("server.limits", "HTTP/2 limits must be at least 1".into());
+        }
+        let r = &self.rate_limit;
+        let tiers = [
+            ("rate_limit.global", r.global),
+            ("rate_limit.auth", r.auth),
+            ("rate_limit.booking", r.booking),
+            ("rate_limit.payments", r.payments),
+            ("rate_limit.webhooks", r.webhooks),
+            ("rate_limit.staff", r.staff),
+        ];
+        for (key, tier) in tiers {
+            if tier.requests == 0 || tier.per_secs == 0 {
+                return invalid(key, "requests and per_secs must be at least 1".into());
+            }
+        }
+        if r.prune_interval_secs == 0 {
+            let key = "rate_limit.prune_interval_secs";
+            return invalid(key, "must be at least 1".into());
+        }
+        if let Err(reason) = crate::http::client_ip::TrustedProxies::parse(&r.trusted_proxies) {
+            return invalid("rate_limit.trusted_proxies", reason);
+        }
+        for origin in &self.security.cors_allowed_origins {
+            if let Err(reason) = crate::http::security::check_origin(origin) {
+                return invalid("security.cors_allowed_origins", reason);
+            }
+        }
+        if self.health.min_free_disk_percent > 100 {
+            let key = "health.min_free_disk_percent";
+            return invalid(key, "must be between 0 and 100".into());
+        }
         Ok(())
     }
 

@@ -32,5 +32,9 @@ pub mod demo;
 /// Logging.
 pub mod telemetry;
 
+/// Prometheus metrics: the registry (passed in `AppState`, no global), the HTTP middleware
+/// and the separate `/metrics` listener.
+pub mod metrics;
+
 /// The command line.
 pub mod cli;

@@ -68,6 +68,8 @@ pub struct Application {
     state: AppState,
     tls: Option<(TlsAcceptor, Arc<CertResolver>)>,
     config: Config,
+    /// The metrics listener and the bearer token it asks for, if enabled.
+    metrics_listener: Option<(TcpListener, Option<Arc<str>>)>,
 }
 
 impl Application {
@@ -104,12 +106,58 @@ impl Application {
         } else {
             config.public_url()
         };
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let observed = metrics.clone();
+        store.observe_batches(Box::new(move |b| {
+            observed.write_batch(b.requests, b.elapsed, b.committed)
+        }));
+        match store.read(crate::store::catalog::branches).await {
+            Ok(branches) => branches
+                .iter()
+                .for_each(|b| metrics.init_branch(b.slug.as_str())),
+            Err(e) => tracing::warn!(error = %e, "cannot list the branches for metrics"),
+        }
+        let max_connections = config.server.limits.max_connections;
+        metrics
+            .connections_max
+            .set(i64::try_from(max_connections).unwrap_or(i64::MAX));
+        let limits = Arc::new(http::ratelimit::RateLimits::new(
+            &config.rate_limit,
+            &metrics,
+        ));
+        let security = Arc::new(http::security::Policy::new(&config, tls.is_some()));
+        let readiness = Arc::new(http::ops::Readiness {
+            certificate: tls.as_ref().map(|(_, resolver)| resolver.clone()),
+            min_free_disk_percent: config.health.min_free_disk_percent,
+        });
+        let metrics_listener = if config.metrics.enabled {
+            let token = match &config.metrics.bearer_token_file {
+                Some(path) => Some(read_token(path)?),
+                None => None,
+            };
+            // Bookings matter more than metrics: without its listener the server still
+            // serves (the failed scrape raises the BarberProDown alert).
+            match TcpListener::bind(config.metrics.listen).await {
+                Ok(listener) => Some((listener, token)),
+                Err(e) => {
+                    tracing::error!(addr = %config.metrics.listen, error = %e,
+                        "cannot listen for metrics; serving without /metrics");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let state = AppState {
             store,
             rules: config.booking_rules(),
             tokens,
             public_url: public_url.into(),
             clock: options.clock,
+            metrics,
+            limits,
+            security,
+            readiness,
         };
         let request_timeout = Duration::from_secs(config.server.timeouts.request_secs);
         let router = http::router(state.clone()).layer(
@@ -118,6 +166,10 @@ impl Application {
                 request_timeout,
             ),
         );
+        // Outermost, so timeouts and panics get the security headers too.
+        let headers =
+            axum::middleware::from_fn_with_state(state.security.clone(), http::security::headers);
+        let router = router.layer(headers);
         Ok(Self {
             listener,
             addr,
@@ -125,7 +177,15 @@ impl Application {
             state,
             tls,
             config,
+            metrics_listener,
         })
+    }
+
+    /// The metrics listener's address, when enabled.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// The address actually bound.
@@ -147,21 +207,47 @@ impl Application {
             state,
             tls,
             config,
+            metrics_listener,
         } = self;
         let timeouts = config.server.timeouts.clone();
+        let limits = config.server.limits.clone();
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(Duration::from_secs(timeouts.header_read_secs))
+            .max_headers(limits.http1_max_headers)
             .keep_alive(true);
         builder
             .http2()
             .timer(TokioTimer::new())
-            .max_concurrent_streams(128)
+            .max_concurrent_streams(limits.http2_max_concurrent_streams)
+            .max_header_list_size(limits.http2_max_header_list_kib.saturating_mul(1024))
+            .max_pending_accept_reset_streams(limits.http2_max_pending_accept_reset_streams)
             .keep_alive_interval(Duration::from_secs(timeouts.idle_secs));
         let builder = Arc::new(builder);
         let graceful = GracefulShutdown::new();
+        // Beyond max_connections, a new connection is closed at once: a flood cannot make us
+        // run out of file descriptors or memory, and the client learns it straight away.
+        let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+        http::ratelimit::spawn_pruning(
+            state.limits.clone(),
+            Duration::from_secs(config.rate_limit.prune_interval_secs),
+            shutdown.clone(),
+        );
+        if let Some((listener, bearer_token)) = metrics_listener {
+            let sampled = state.clone();
+            let refresh: crate::metrics::Refresh = Arc::new(move || {
+                let state = sampled.clone();
+                Box::pin(async move { http::ops::refresh_metrics(&state).await })
+            });
+            let endpoint = crate::metrics::Endpoint {
+                metrics: state.metrics.clone(),
+                refresh,
+                bearer_token,
+            };
+            crate::metrics::spawn(listener, endpoint, shutdown.clone());
+        }
         if let Some((_, resolver)) = &tls {
             spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
         }
@@ -184,11 +270,20 @@ impl Application {
                 },
             };
             let _ = stream.set_nodelay(true);
+            let Ok(permit) = connections.clone().try_acquire_owned() else {
+                state.metrics.connections_refused.inc();
+                tracing::debug!(%peer, "connection closed: server.limits.max_connections reached");
+                drop(stream);
+                continue;
+            };
+            let open = state.metrics.connection_opened();
             let service = router.clone();
             let builder = builder.clone();
             let watcher = graceful.watcher();
             let tls = tls.as_ref().map(|(acceptor, _)| acceptor.clone());
             tokio::spawn(async move {
+                // Released when the connection ends, however it ends.
+                let _held = (permit, open);
                 match tls {
                     Some(acceptor) => {
                         match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
@@ -268,6 +363,23 @@ fn spawn_certificate_upkeep(config: &Config, resolver: Arc<CertResolver>, shutdo
             }
         }
     });
+}
+
+/// A bearer token from a file (e.g. a systemd credential), trimmed; empty is an error.
+fn read_token(path: &Path) -> Result<Arc<str>, StartError> {
+    let context = format!("reading the metrics token {}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|source| StartError::Io {
+        context: context.clone(),
+        source,
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(StartError::Io {
+            context,
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "the file is empty"),
+        });
+    }
+    Ok(token.into())
 }
 
 /// The key manage tokens are derived from: 32 random bytes in `secret.key` (0600).

@@ -68,6 +68,14 @@ impl CertResolver {
         }
     }
 
+    /// When the certificate being served expires, in Unix seconds (None if unreadable).
+    pub fn not_after_unix(&self) -> Option<i64> {
+        let key = self.get();
+        let der = key.end_entity_cert().ok()?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+        Some(cert.validity().not_after.timestamp())
+    }
+
     fn get(&self) -> Arc<CertifiedKey> {
         match self.current.read() {
             Ok(cur) => cur.clone(),

@@ -40,6 +40,9 @@ pub enum ApiError {
     /// 415: the body is not `application/json`.
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// 429: a rate limit was reached; `Retry-After` says when to come back.
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
     /// 503: shutting down, or the database writer is gone.
     #[error("unavailable")]
     Unavailable,
@@ -82,6 +85,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -97,6 +101,7 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -114,10 +119,14 @@ impl ApiError {
             }
             Self::NotFound => "No encontramos lo que buscás.".into(),
             Self::MethodNotAllowed => "Método no permitido para esta dirección.".into(),
-            Self::PayloadTooLarge => "La solicitud es demasiado grande (máximo 64 KiB).".into(),
+            Self::PayloadTooLarge => "La solicitud es demasiado grande.".into(),
             Self::UnsupportedMediaType => {
                 "El cuerpo debe ser JSON (Content-Type: application/json).".into()
             }
+            Self::RateLimited { retry_after_secs } => match retry_after_secs {
+                1 => "Demasiadas solicitudes. Probá de nuevo en un segundo.".into(),
+                n => format!("Demasiadas solicitudes. Probá de nuevo en {n} segundos."),
+            },
             Self::Unavailable => {
                 "El servicio no está disponible en este momento; probá de nuevo en unos segundos."
                     .into()
@@ -174,6 +183,12 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if let Self::RateLimited { retry_after_secs } = self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -3,10 +3,13 @@
 //! webhooks join here as they arrive).
 
 pub mod api;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod ops;
+pub mod ratelimit;
+pub mod security;
 
 use std::sync::Arc;
 
@@ -30,6 +33,10 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// The clock; tests may pin it.
     pub clock: Clock,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub limits: Arc<ratelimit::RateLimits>,
+    pub security: Arc<security::Policy>,
+    pub readiness: Arc<ops::Readiness>,
 }
 
 /// Where "now" comes from: the system clock, or a fixed instant in tests.
@@ -55,10 +62,22 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(state.security.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.security.clone(),
+            security::cors_for_api,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::limit,
+        ))
         .layer(axum::middleware::from_fn(middleware::log_and_tag))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             middleware::panic_response,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::track,
         ))
         .with_state(state)
 }

@@ -1,14 +1,102 @@
-//! Probes for supervisors and load balancers.
+//! Probes for supervisors and load balancers: `/healthz` (alive) and `/readyz` (ready to
+//! take traffic, with a JSON body naming each check).
+
+use std::path::Path;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::json;
 
 use super::{ApiError, AppState};
+use crate::tls::CertResolver;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+/// What `/readyz` checks besides the database and its writer.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness {
+    /// The served certificate; None when TLS is off (a proxy terminates it).
+    pub certificate: Option<Arc<CertResolver>>,
+    /// `health.min_free_disk_percent`.
+    pub min_free_disk_percent: u8,
+}
+
+/// Every readiness check, as `(name, ok, detail)`.
+pub async fn readiness_checks(state: &AppState) -> Vec<(&'static str, bool, serde_json::Value)> {
+    let mut checks = Vec::new();
+    let read = state.store.read(crate::store::catalog::is_empty).await;
+    checks.push(match read {
+        Ok(_) => ("database", true, json!("answers a read")),
+        Err(e) => ("database", false, json!(e.to_string())),
+    });
+    let alive = state.store.writer_alive();
+    let writer = if alive { "running" } else { "stopped" };
+    checks.push(("writer", alive, json!(writer)));
+    let now = state.clock.now().as_second();
+    checks.push(match &state.readiness.certificate {
+        None => ("certificate", true, json!("TLS off")),
+        Some(resolver) => match resolver.not_after_unix() {
+            Some(t) if t > now => {
+                let days = (t - now) / 86_400;
+                ("certificate", true, json!({ "expires_in_days": days }))
+            }
+            Some(_) => ("certificate", false, json!("expired")),
+            None => ("certificate", false, json!("unreadable")),
+        },
+    });
+    let dir = state.store.path().parent().unwrap_or(Path::new("."));
+    let min = u64::from(state.readiness.min_free_disk_percent);
+    checks.push(match crate::metrics::disk_space(dir) {
+        Some(space) if space.total > 0 => {
+            let free = space.free.saturating_mul(100) / space.total;
+            let detail = json!({ "free_percent": free, "minimum_percent": min });
+            ("disk", free >= min, detail)
+        }
+        _ => ("disk", false, json!("cannot read its free space")),
+    });
+    checks
+}
+
+/// Refreshes the gauges sampled at scrape time: storage, readiness, certificate expiry.
+pub async fn refresh_metrics(state: &AppState) {
+    let m = &state.metrics;
+    m.sample_storage(state.store.path());
+    let ready = readiness_checks(state).await.iter().all(|c| c.1);
+    m.ready.set(i64::from(ready));
+    let expiry = state
+        .readiness
+        .certificate
+        .as_ref()
+        .and_then(|r| r.not_after_unix())
+        .unwrap_or(0);
+    m.tls_cert_expiry.set(expiry);
+}
+
+/// 200 when every check passes, else 503; the body names the failed checks.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
+    let checks = readiness_checks(&state).await;
+    let failed: Vec<&str> = checks.iter().filter(|c| !c.1).map(|c| c.0).collect();
+    let body = json!({
+        "status": if failed.is_empty() { "ready" } else { "not_ready" },
+        "failed": failed,
+        "checks": checks
+            .iter()
+            .map(|(name, ok, detail)| (name.to_string(), json!({"ok": ok, "detail": detail})))
+            .collect::<serde_json::Map<_, _>>(),
+    });
+    let status = if failed.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body))
 }
 
 /// 200 while the server serves and its database answers a read.

@@ -114,6 +114,16 @@ impl Store {
         &self.path
     }
 
+    /// Installs the write-batch observer (metrics); once per store.
+    pub fn observe_batches(&self, observer: writer::BatchObserver) -> bool {
+        self.writer.observe(observer)
+    }
+
+    /// Whether the database writer still takes requests (readiness).
+    pub fn writer_alive(&self) -> bool {
+        self.writer.is_alive()
+    }
+
     /// Runs a read-only query on a consistent snapshot, off the async executor.
     pub async fn read<R, F>(&self, query: F) -> Result<R, StoreError>
     where

@@ -8,8 +8,8 @@
 //! any other error, or a panic, aborts the whole batch and every request in it fails.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use redb::{Database, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
@@ -20,6 +20,18 @@ use super::StoreError;
 const MAX_BATCH: usize = 256;
 /// Queued requests beyond this wait for room (back-pressure instead of unbounded memory).
 const QUEUE_DEPTH: usize = 4096;
+
+/// Told about every batch once its fate is known (metrics); runs on the writer thread, so it
+/// must be quick. Keeps redb out of the caller's sight.
+pub type BatchObserver = Box<dyn Fn(BatchStats) + Send + Sync>;
+
+/// One write batch, as seen by a [`BatchObserver`].
+#[derive(Debug, Clone, Copy)]
+pub struct BatchStats {
+    pub requests: usize,
+    pub elapsed: Duration,
+    pub committed: bool,
+}
 
 trait Job: Send {
     /// Runs the request inside the batch's transaction; `false` if it poisoned the batch.
@@ -72,16 +84,29 @@ enum Msg {
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Msg>,
+    observer: Arc<OnceLock<BatchObserver>>,
 }
 
 impl Writer {
     /// Starts the writer thread. It stops when every `Writer` clone is dropped.
     pub fn start(db: Arc<Database>) -> std::io::Result<Self> {
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
+        let observer = Arc::new(OnceLock::new());
+        let seen = observer.clone();
         std::thread::Builder::new()
             .name("redb-writer".into())
-            .spawn(move || writer_loop(db, rx))?;
-        Ok(Self { queue })
+            .spawn(move || writer_loop(db, rx, seen))?;
+        Ok(Self { queue, observer })
+    }
+
+    /// Installs the batch observer (once; false if one is already installed).
+    pub fn observe(&self, observer: BatchObserver) -> bool {
+        self.observer.set(observer).is_ok()
+    }
+
+    /// Whether the writer thread still takes requests (false once stopped or dead).
+    pub fn is_alive(&self) -> bool {
+        !self.queue.is_closed()
     }
 
     /// Commits what is queued, stops the writer thread and waits for it: after this, no write
@@ -114,7 +139,11 @@ impl Writer {
     }
 }
 
-fn writer_loop(db: Arc<Database>, mut rx: mpsc::Receiver<Msg>) {
+fn writer_loop(
+    db: Arc<Database>,
+    mut rx: mpsc::Receiver<Msg>,
+    observer: Arc<OnceLock<BatchObserver>>,
+) {
     let mut stop = None;
     while stop.is_none() {
         let mut batch = Vec::new();
@@ -131,7 +160,7 @@ fn writer_loop(db: Arc<Database>, mut rx: mpsc::Receiver<Msg>) {
             }
         }
         if !batch.is_empty() {
-            run_batch(&db, batch);
+            run_batch(&db, batch, observer.get());
         }
     }
     rx.close();
@@ -144,7 +173,7 @@ fn writer_loop(db: Arc<Database>, mut rx: mpsc::Receiver<Msg>) {
     }
 }
 
-fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>) {
+fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, observer: Option<&BatchObserver>) {
     let started = Instant::now();
     let size = batch.len();
     let outcome: Result<(), String> = (|| {
@@ -167,6 +196,13 @@ fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>) {
     match &outcome {
         Ok(()) => tracing::debug!(size, elapsed_us = started.elapsed().as_micros() as u64, "write batch committed"),
         Err(why) => tracing::error!(size, error = %why, "write batch failed"),
+    }
+    if let Some(observe) = observer {
+        observe(BatchStats {
+            requests: size,
+            elapsed: started.elapsed(),
+            committed: outcome.is_ok(),
+        });
     }
     for job in batch {
         job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));

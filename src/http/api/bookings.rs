@@ -217,9 +217,10 @@ pub async fn create(
         .store
         .read(move |tx| catalog::branch_by_slug(tx, &slug))
         .await?;
-    let (dto, replayed) = state
+    let (dto, replayed, new_client) = state
         .store
         .write(move |txn| {
+            let new_client = clients::by_phone(txn, &client.phone)?.is_none();
             let new = NewBooking {
                 branch: branch.id,
                 services,
@@ -237,11 +238,18 @@ pub async fn create(
                     manage_token: created.token,
                 },
                 created.replayed,
+                new_client,
             ))
         })
         .await?;
     if !replayed {
         tracing::info!(booking = dto.booking.id, branch = %dto.booking.branch, "booking created");
+        state
+            .metrics
+            .booking_created(&dto.booking.branch, BookingSource::Online);
+        if new_client {
+            state.metrics.clients_created.inc();
+        }
     }
     Ok((StatusCode::CREATED, Json(dto)))
 }
@@ -324,5 +332,8 @@ pub async fn cancel(
             view(txn, &cancelled, &public_url, &token)
         })
         .await?;
+    state
+        .metrics
+        .booking_transition(&dto.branch, crate::domain::BookingStatus::Cancelled);
     Ok(Json(dto))
 }

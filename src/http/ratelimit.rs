@@ -1,0 +1,542 @@
+//! Request rate limits (governor, GCRA), per client IP and, for logins, per account.
+//!
+//! Tiers (`[rate_limit]` in the configuration):
+//! * `global`: every anonymous request, except probes (`/healthz`, `/readyz`), static assets
+//!   and webhooks — a front desk behind one router and clients behind a carrier's NAT share
+//!   an address, so it is generous (200 / 15 min by default);
+//! * `booking` (creating a booking) and `payments` (`/api/v1/payments…`) on top of `global`;
+//! * `auth`: login attempts per IP (login routes) and `auth_account` per account name
+//!   ([`RateLimits::check_login_account`], called by the login handler once it knows the name);
+//! * `webhooks`: provider callbacks, instead of `global`;
+//! * `staff`: requests carrying a [`StaffIdentity`] (put there by the staff session layer),
+//!   per account and instead of `global`.
+//!
+//! Memory stays bounded: a sweep every `prune_interval_secs` forgets every key whose quota is
+//! full again (governor's `retain_recent`), so the map holds only clients seen within one
+//! refill period. See the `a_million_addresses_do_not_accumulate` test.
+
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
+use tokio_util::sync::CancellationToken;
+
+use super::client_ip::{TrustedProxies, limit_key};
+use super::{ApiError, AppState};
+use crate::config::{RateLimitConfig, RateTier};
+use crate::metrics::{Metrics, TierLabels};
+
+/// The client's address as the rate limiter saw it (after trusted-proxy resolution), for
+/// handlers and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+/// A logged-in staff member's account name. The staff session layer (issue 3) inserts it into
+/// the request's extensions; it must therefore sit outside (be added after) the rate limiter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffIdentity(pub String);
+
+/// Routes whose POST is a login attempt (counted in the `auth` tier per IP).
+pub const LOGIN_ROUTES: [&str; 2] = ["/admin/login", "/api/v1/auth/login"];
+/// Route templates under this prefix are payments.
+pub const PAYMENTS_PREFIX: &str = "/api/v1/payments";
+/// Paths under these prefixes are not counted at all (probes, static files).
+pub const EXEMPT_PREFIXES: [&str; 4] = ["/assets/", "/static/", "/healthz", "/readyz"];
+/// Paths under this prefix are provider webhooks.
+pub const WEBHOOKS_PREFIX: &str = "/webhooks/";
+
+/// A refusal: which tier, and when to come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimited {
+    pub tier: &'static str,
+    pub retry_after: Duration,
+}
+
+impl RateLimited {
+    /// `Retry-After` in whole seconds, rounded up, at least 1.
+    pub fn retry_after_secs(&self) -> u64 {
+        let secs = self.retry_after.as_secs() + u64::from(self.retry_after.subsec_nanos() > 0);
+        secs.max(1)
+    }
+}
+
+impl From<RateLimited> for ApiError {
+    fn from(r: RateLimited) -> Self {
+        ApiError::RateLimited {
+            retry_after_secs: r.retry_after_secs(),
+        }
+    }
+}
+
+type Limiter<K, C> = RateLimiter<K, DashMapStateStore<K>, C, NoOpMiddleware<<C as Clock>::Instant>>;
+
+/// One tier: a keyed GCRA limiter and its refusal counter.
+pub struct Tier<K: Hash + Eq + Clone, C: Clock = DefaultClock> {
+    name: &'static str,
+    limiter: Limiter<K, C>,
+    clock: C,
+    refused: Counter,
+    keys: Gauge,
+}
+
+impl<K: Hash + Eq + Clone, C: Clock + Clone> Tier<K, C> {
+    fn new(name: &'static str, tier: RateTier, clock: C, metrics: &Metrics) -> Self {
+        Self {
+            name,
+            limiter: RateLimiter::dashmap_with_clock(quota(tier), clock.clone()),
+            clock,
+            refused: family_member(&metrics.rate_limited, name),
+            keys: family_member(&metrics.rate_limit_keys, name),
+        }
+    }
+
+    /// Takes one request from `key`'s quota, or says when the next one is allowed.
+    pub fn check(&self, key: &K) -> Result<(), RateLimited> {
+        self.limiter.check_key(key).map_err(|not_until| {
+            self.refused.inc();
+            RateLimited {
+                tier: self.name,
+                retry_after: not_until.wait_time_from(self.clock.now()),
+            }
+        })
+    }
+
+    /// Forgets keys whose quota is full again and returns how many remain.
+    pub fn prune(&self) -> usize {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+        let len = self.limiter.len();
+        self.keys.set(i64::try_from(len).unwrap_or(i64::MAX));
+        len
+    }
+
+    pub fn len(&self) -> usize {
+        self.limiter.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.limiter.is_empty()
+    }
+}
+
+fn family_member<M>(family: &Family<TierLabels, M>, tier: &'static str) -> M
+where
+    M: Clone
+        + Default
+        + prometheus_client::metrics::TypedMetric
+        + prometheus_client::encoding::EncodeMetric,
+{
+    family.get_or_create(&TierLabels { tier }).clone()
+}
+
+/// A burst of `requests`, one more every `per_secs / requests`.
+fn quota(tier: RateTier) -> Quota {
+    let burst = NonZeroU32::new(tier.requests).unwrap_or(NonZeroU32::MIN);
+    let period = Duration::from_secs(tier.per_secs.max(1)) / burst.get();
+    Quota::with_period(period.max(Duration::from_nanos(1)))
+        .unwrap_or_else(|| Quota::per_second(burst))
+        .allow_burst(burst)
+}
+
+/// All tiers, the trusted proxies, and the switch.
+pub struct RateLimits<C: Clock = DefaultClock> {
+    enabled: bool,
+    proxies: TrustedProxies,
+    pub global: Tier<IpAddr, C>,
+    pub auth: Tier<IpAddr, C>,
+    pub auth_account: Tier<String, C>,
+    pub booking: Tier<IpAddr, C>,
+    pub payments: Tier<IpAddr, C>,
+    pub webhooks: Tier<IpAddr, C>,
+    pub staff: Tier<String, C>,
+}
+
+impl RateLimits<DefaultClock> {
+    pub fn new(config: &RateLimitConfig, metrics: &Metrics) -> Self {
+        Self::with_clock(config, metrics, DefaultClock::default())
+    }
+}
+
+impl<C: Clock + Clone> RateLimits<C> {
+    /// With a given clock (tests use governor's `FakeRelativeClock`).
+    pub fn with_clock(config: &RateLimitConfig, metrics: &Metrics, clock: C) -> Self {
+        let tier = |name, t| Tier::new(name, t, clock.clone(), metrics);
+        let account = |name, t| Tier::new(name, t, clock.clone(), metrics);
+        Self {
+            enabled: config.enabled,
+            // Validated with the rest of the configuration.
+            proxies: TrustedProxies::parse(&config.trusted_proxies).unwrap_or_default(),
+            global: tier("global", config.global),
+            auth: tier("auth", config.auth),
+            auth_account: account("auth_account", config.auth),
+            booking: tier("booking", config.booking),
+            payments: tier("payments", config.payments),
+            webhooks: tier("webhooks", config.webhooks),
+            staff: account("staff", config.staff),
+        }
+    }
+
+    pub fn proxies(&self) -> &TrustedProxies {
+        &self.proxies
+    }
+
+    /// The per-account half of the login limit: the login handler calls it with the account
+    /// name typed (normalised), so guessing one account's password from many IPs is limited
+    /// too. The per-IP half is applied to [`LOGIN_ROUTES`] by the middleware.
+    pub fn check_login_account(&self, account: &str) -> Result<(), RateLimited> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.auth_account.check(&account.trim().to_lowercase())
+    }
+
+    /// Both halves of the login limit, for a login path outside [`LOGIN_ROUTES`].
+    pub fn check_login(&self, ip: IpAddr, account: &str) -> Result<(), RateLimited> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.auth.check(&limit_key(ip))?;
+        self.check_login_account(account)
+    }
+
+    /// Decides for one request: `route` is its template (None when unmatched), `path` the
+    /// raw path (only compared with fixed prefixes, never stored).
+    pub fn check_request(
+        &self,
+        ip: IpAddr,
+        method: &Method,
+        route: Option<&str>,
+        path: &str,
+        staff: Option<&StaffIdentity>,
+    ) -> Result<(), RateLimited> {
+        if !self.enabled
+            || EXEMPT_PREFIXES.iter().any(|p| path.starts_with(p))
+            || path == "/favicon.ico"
+        {
+            return Ok(());
+        }
+        let key = limit_key(ip);
+        if path.starts_with(WEBHOOKS_PREFIX) {
+            return self.webhooks.check(&key);
+        }
+        if let Some(StaffIdentity(account)) = staff {
+            return self.staff.check(account);
+        }
+        if *method == Method::POST {
+            match route {
+                Some(r) if LOGIN_ROUTES.contains(&r) => self.auth.check(&key)?,
+                Some("/api/v1/bookings") => self.booking.check(&key)?,
+                Some(r) if r.starts_with(PAYMENTS_PREFIX) => self.payments.check(&key)?,
+                _ => {}
+            }
+        }
+        self.global.check(&key)
+    }
+
+    /// Sweeps every tier (see the module docs); returns the keys left in all tiers.
+    pub fn prune(&self) -> usize {
+        self.global.prune()
+            + self.auth.prune()
+            + self.auth_account.prune()
+            + self.booking.prune()
+            + self.payments.prune()
+            + self.webhooks.prune()
+            + self.staff.prune()
+    }
+}
+
+/// Sweeps the limiters every `every` until `shutdown`.
+pub fn spawn_pruning(limits: Arc<RateLimits>, every: Duration, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tick.tick() => {
+                    let left = limits.prune();
+                    tracing::debug!(keys = left, "rate-limit sweep");
+                }
+            }
+        }
+    });
+}
+
+/// The middleware: resolves the client IP (trusted proxies only), records it as [`ClientIp`],
+/// and answers 429 with `Retry-After` when a tier is exhausted.
+pub async fn limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+        .unwrap_or_else(|| SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)));
+    let ip = state.limits.proxies().client_ip(peer, req.headers());
+    req.extensions_mut().insert(ClientIp(ip));
+    let decision = state.limits.check_request(
+        ip,
+        req.method(),
+        req.extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+        req.uri().path(),
+        req.extensions().get::<StaffIdentity>(),
+    );
+    match decision {
+        Ok(()) => next.run(req).await,
+        Err(refused) => {
+            tracing::info!(client = %ip, tier = refused.tier, "rate limited");
+            ApiError::from(refused).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use governor::clock::FakeRelativeClock;
+
+    use super::*;
+
+    fn config() -> RateLimitConfig {
+        RateLimitConfig {
+            global: RateTier {
+                requests: 200,
+                per_secs: 900,
+            },
+            ..RateLimitConfig::default()
+        }
+    }
+
+    fn limits() -> (RateLimits<FakeRelativeClock>, FakeRelativeClock, Metrics) {
+        let clock = FakeRelativeClock::default();
+        let metrics = Metrics::new();
+        (
+            RateLimits::with_clock(&config(), &metrics, clock.clone()),
+            clock,
+            metrics,
+        )
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("valid ip")
+    }
+
+    #[test]
+    fn a_tier_refuses_exactly_after_its_burst_and_refills_on_time() {
+        let (l, clock, metrics) = limits();
+        let a = ip("198.51.100.1");
+        for n in 1..=200 {
+            assert_eq!(l.global.check(&a), Ok(()), "request {n} of 200 must pass");
+        }
+        let refused = l
+            .global
+            .check(&a)
+            .expect_err("the 201st request is refused");
+        assert_eq!(refused.tier, "global");
+        // 200 per 900 s: one request back every 4.5 s.
+        assert_eq!(refused.retry_after, Duration::from_millis(4500));
+        assert_eq!(refused.retry_after_secs(), 5);
+        assert!(
+            l.global.check(&ip("198.51.100.2")).is_ok(),
+            "other clients are unaffected"
+        );
+        clock.advance(Duration::from_millis(4500));
+        assert!(
+            l.global.check(&a).is_ok(),
+            "one request back after Retry-After"
+        );
+        assert!(l.global.check(&a).is_err());
+        clock.advance(Duration::from_secs(900));
+        for n in 1..=200 {
+            assert!(
+                l.global.check(&a).is_ok(),
+                "after a full period, request {n} passes again"
+            );
+        }
+        let text = metrics.encode(false);
+        assert!(
+            text.contains("barberpro_rate_limited_requests_total{tier=\"global\"} 2"),
+            "refusals are counted per tier: {text}"
+        );
+    }
+
+    #[test]
+    fn booking_and_login_tiers_stack_on_their_routes() {
+        let (l, _, _) = limits();
+        let a = ip("203.0.113.5");
+        let post = Method::POST;
+        for _ in 0..30 {
+            l.check_request(a, &post, Some("/api/v1/bookings"), "/api/v1/bookings", None)
+                .expect("30 bookings pass");
+        }
+        let r = l
+            .check_request(a, &post, Some("/api/v1/bookings"), "/api/v1/bookings", None)
+            .expect_err("the 31st booking is refused");
+        assert_eq!(r.tier, "booking");
+        // Reading is still fine: only the global tier applies.
+        l.check_request(
+            a,
+            &Method::GET,
+            Some("/api/v1/branches"),
+            "/api/v1/branches",
+            None,
+        )
+        .expect("reads are only in the global tier");
+        for _ in 0..10 {
+            l.check_request(a, &post, Some("/admin/login"), "/admin/login", None)
+                .expect("10 login attempts pass");
+        }
+        let r = l
+            .check_request(a, &post, Some("/admin/login"), "/admin/login", None)
+            .expect_err("the 11th login attempt is refused");
+        assert_eq!(r.tier, "auth");
+        for _ in 0..20 {
+            l.check_request(
+                a,
+                &post,
+                Some("/api/v1/payments/{id}"),
+                "/api/v1/payments/9",
+                None,
+            )
+            .expect("20 payments pass");
+        }
+        let r = l
+            .check_request(
+                a,
+                &post,
+                Some("/api/v1/payments/{id}"),
+                "/api/v1/payments/9",
+                None,
+            )
+            .expect_err("the 21st payment is refused");
+        assert_eq!((r.tier, r.retry_after_secs()), ("payments", 180));
+    }
+
+    #[test]
+    fn logins_are_limited_per_account_from_any_address() {
+        let (l, _, _) = limits();
+        for n in 0..10u8 {
+            l.check_login(IpAddr::from([192, 0, 2, n]), "Recepcion@Palermo ")
+                .expect("10 attempts on one account pass");
+        }
+        let r = l
+            .check_login(ip("192.0.2.200"), "recepcion@palermo")
+            .expect_err("the 11th attempt on the account is refused, whatever the address");
+        assert_eq!(r.tier, "auth_account");
+        l.check_login(ip("192.0.2.201"), "otra@palermo")
+            .expect("another account is unaffected");
+    }
+
+    #[test]
+    fn probes_assets_webhooks_and_staff_do_not_touch_the_anonymous_quota() {
+        let (l, _, _) = limits();
+        let a = ip("198.51.100.9");
+        let get = Method::GET;
+        for _ in 0..500 {
+            for path in ["/healthz", "/readyz", "/assets/app.css", "/favicon.ico"] {
+                l.check_request(a, &get, None, path, None)
+                    .expect("exempt paths are never limited");
+            }
+            let staff = StaffIdentity("ana".into());
+            l.check_request(a, &get, Some("/admin"), "/admin", Some(&staff))
+                .expect("staff have their own generous tier");
+        }
+        assert!(
+            l.global.is_empty(),
+            "nothing above was counted in the global tier"
+        );
+        for _ in 0..300 {
+            l.check_request(a, &Method::POST, None, "/webhooks/mercadopago", None)
+                .expect("300 webhooks per minute pass");
+        }
+        let r = l
+            .check_request(a, &Method::POST, None, "/webhooks/mercadopago", None)
+            .expect_err("webhooks have their own limit");
+        assert_eq!(r.tier, "webhooks");
+    }
+
+    #[test]
+    fn disabled_limits_refuse_nothing() {
+        let metrics = Metrics::new();
+        let config = RateLimitConfig {
+            enabled: false,
+            ..RateLimitConfig::default()
+        };
+        let l = RateLimits::with_clock(&config, &metrics, FakeRelativeClock::default());
+        let a = ip("198.51.100.1");
+        for _ in 0..1000 {
+            l.check_request(
+                a,
+                &Method::POST,
+                Some("/api/v1/bookings"),
+                "/api/v1/bookings",
+                None,
+            )
+            .expect("disabled");
+        }
+        l.check_login(a, "x").expect("disabled");
+    }
+
+    /// Resident memory of this process, in bytes (Linux).
+    fn rss() -> u64 {
+        std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map(|pages| pages * 4096)
+            .unwrap_or(0)
+    }
+
+    /// 1,000,000 distinct client addresses, 100,000 per refill period, with the periodic sweep
+    /// in between: the limiter never holds more than one period's clients, and memory stops
+    /// growing once the first period's map has been allocated.
+    #[test]
+    fn a_million_addresses_do_not_accumulate() {
+        let (l, clock, _) = limits();
+        let mut rss_after_warmup = 0;
+        let mut peak = 0;
+        for round in 0..10u32 {
+            for i in 0..100_000u32 {
+                let n = round * 100_000 + i;
+                let addr = IpAddr::from(Ipv4Addr::from(0x0a00_0000 + n));
+                assert!(l.global.check(&addr).is_ok());
+            }
+            peak = peak.max(l.global.len());
+            // The sweep runs every minute; after a refill period everyone is forgotten.
+            clock.advance(Duration::from_secs(900));
+            assert_eq!(l.prune(), 0, "round {round}: idle clients are forgotten");
+            if round == 1 {
+                rss_after_warmup = rss();
+            }
+        }
+        assert_eq!(peak, 100_000, "at most one period's clients are held");
+        let growth = rss().saturating_sub(rss_after_warmup);
+        eprintln!("peak keys {peak}, resident memory growth after warm-up: {growth} bytes");
+        assert!(
+            growth < 24 * 1024 * 1024,
+            "memory grew by {growth} bytes over 800,000 more addresses"
+        );
+    }
+
+    #[test]
+    fn a_sweep_keeps_clients_still_inside_their_period() {
+        let (l, clock, _) = limits();
+        let a = ip("198.51.100.1");
+        l.global.check(&a).expect("first request");
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(l.prune(), 1, "a client seen 1 s ago is remembered");
+        // Full again at 4.5 s; governor forgets a key one emission interval later, to be safe.
+        clock.advance(Duration::from_secs(9));
+        assert_eq!(l.prune(), 0, "and forgotten once its quota is full again");
+    }
+}

@@ -1,0 +1,663 @@
+//! Prometheus metrics (prometheus-client): one [`Metrics`] registry per application, passed
+//! around in `AppState` (no global), served on its own listener by [`serve`].
+//!
+//! Names are `barberpro_*` for ours and the standard `process_*` for the process. Labels have
+//! bounded values only: route templates (never raw paths), methods, statuses, branch slugs,
+//! tiers. Scrapers asking for OpenMetrics get it; anyone else gets the Prometheus text format.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::{BookingSource, BookingStatus};
+
+/// Latency buckets, seconds: fine around the 200 ms objective.
+const LATENCY_BUCKETS: [f64; 13] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Write-batch commit buckets, seconds (one fsync each).
+const COMMIT_BUCKETS: [f64; 11] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+];
+/// Requests per write batch.
+const BATCH_SIZE_BUCKETS: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
+/// The rate-limit tiers, as labels.
+pub const TIERS: [&str; 7] = [
+    "global",
+    "auth",
+    "auth_account",
+    "booking",
+    "payments",
+    "webhooks",
+    "staff",
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub route: String,
+    pub method: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub route: String,
+    pub method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CreatedLabels {
+    pub branch: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransitionLabels {
+    pub branch: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TierLabels {
+    pub tier: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderLabels {
+    pub provider: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VersionLabels {
+    pub version: &'static str,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+/// Every metric of the application, and the registry that encodes them.
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub http_duration: HistogramFamily<RouteLabels>,
+    pub http_in_flight: Gauge,
+    pub connections_open: Gauge,
+    pub connections_max: Gauge,
+    pub connections_refused: Counter,
+    pub bookings_created: Family<CreatedLabels, Counter>,
+    pub booking_transitions: Family<TransitionLabels, Counter>,
+    pub clients_created: Counter,
+    pub database_size: Gauge,
+    pub disk_free: Gauge,
+    pub disk_total: Gauge,
+    pub write_batch_duration: Histogram,
+    pub write_batch_size: Histogram,
+    pub write_batch_failures: Counter,
+    pub rate_limited: Family<TierLabels, Counter>,
+    pub rate_limit_keys: Family<TierLabels, Gauge>,
+    pub webhook_bad_signatures: Family<ProviderLabels, Counter>,
+    pub tls_cert_expiry: Gauge,
+    pub ready: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let m = Self {
+            http_requests: Family::default(),
+            http_duration: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            http_in_flight: Gauge::default(),
+            connections_open: Gauge::default(),
+            connections_max: Gauge::default(),
+            connections_refused: Counter::default(),
+            bookings_created: Family::default(),
+            booking_transitions: Family::default(),
+            clients_created: Counter::default(),
+            database_size: Gauge::default(),
+            disk_free: Gauge::default(),
+            disk_total: Gauge::default(),
+            write_batch_duration: Histogram::new(COMMIT_BUCKETS),
+            write_batch_size: Histogram::new(BATCH_SIZE_BUCKETS),
+            write_batch_failures: Counter::default(),
+            rate_limited: Family::default(),
+            rate_limit_keys: Family::default(),
+            webhook_bad_signatures: Family::default(),
+            tls_cert_expiry: Gauge::default(),
+            ready: Gauge::default(),
+            registry: Registry::default(),
+        };
+        // Label sets known in advance exist from the start (at 0), so alerts and dashboards
+        // never see a missing series.
+        for tier in TIERS {
+            let _ = m.rate_limited.get_or_create(&TierLabels { tier });
+            let _ = m.rate_limit_keys.get_or_create(&TierLabels { tier });
+        }
+        for provider in ["mercadopago", "whatsapp"] {
+            let _ = m
+                .webhook_bad_signatures
+                .get_or_create(&ProviderLabels { provider });
+        }
+        let build_info: Family<VersionLabels, Gauge> = Family::default();
+        build_info
+            .get_or_create(&VersionLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+
+        let r = &mut registry;
+        r.register(
+            "barberpro_build_info",
+            "Version of the running binary",
+            build_info,
+        );
+        r.register(
+            "barberpro_http_requests",
+            "HTTP requests answered, by route template, method and status",
+            m.http_requests.clone(),
+        );
+        r.register_with_unit(
+            "barberpro_http_request_duration",
+            "Time to answer an HTTP request",
+            Unit::Seconds,
+            m.http_duration.clone(),
+        );
+        r.register(
+            "barberpro_http_requests_in_flight",
+            "HTTP requests being handled",
+            m.http_in_flight.clone(),
+        );
+        r.register(
+            "barberpro_connections_open",
+            "Client connections open",
+            m.connections_open.clone(),
+        );
+        r.register(
+            "barberpro_connections_max",
+            "Configured maximum of concurrent connections (server.limits.max_connections)",
+            m.connections_max.clone(),
+        );
+        r.register(
+            "barberpro_connections_refused",
+            "Connections closed on accept because max_connections were open",
+            m.connections_refused.clone(),
+        );
+        r.register(
+            "barberpro_bookings_created",
+            "Bookings created, by branch and source",
+            m.bookings_created.clone(),
+        );
+        r.register(
+            "barberpro_booking_transitions",
+            "Booking status changes (cancelled, checked_in, completed, no_show), by branch",
+            m.booking_transitions.clone(),
+        );
+        r.register(
+            "barberpro_clients_created",
+            "New clients (first booking with a phone number)",
+            m.clients_created.clone(),
+        );
+        r.register_with_unit(
+            "barberpro_database_size",
+            "Size of the database file",
+            Unit::Bytes,
+            m.database_size.clone(),
+        );
+        r.register_with_unit(
+            "barberpro_disk_free",
+            "Free space on the data folder's file system (for unprivileged users)",
+            Unit::Bytes,
+            m.disk_free.clone(),
+        );
+        r.register_with_unit(
+            "barberpro_disk_size",
+            "Size of the data folder's file system",
+            Unit::Bytes,
+            m.disk_total.clone(),
+        );
+        r.register_with_unit(
+            "barberpro_write_batch_duration",
+            "Time to run and commit one group-commit write transaction",
+            Unit::Seconds,
+            m.write_batch_duration.clone(),
+        );
+        r.register(
+            "barberpro_write_batch_requests",
+            "Write requests committed together in one transaction",
+            m.write_batch_size.clone(),
+        );
+        r.register(
+            "barberpro_write_batch_failures",
+            "Write transactions that failed or were rolled back",
+            m.write_batch_failures.clone(),
+        );
+        r.register(
+            "barberpro_rate_limited_requests",
+            "Requests refused with 429, by rate-limit tier",
+            m.rate_limited.clone(),
+        );
+        r.register(
+            "barberpro_rate_limit_keys",
+            "Clients (IPs or accounts) tracked by each rate-limit tier after the last sweep",
+            m.rate_limit_keys.clone(),
+        );
+        r.register(
+            "barberpro_webhook_bad_signatures",
+            "Webhook calls refused for a bad signature, by provider",
+            m.webhook_bad_signatures.clone(),
+        );
+        r.register(
+            "barberpro_tls_certificate_expiry_timestamp_seconds",
+            "When the served TLS certificate expires (Unix time; 0 without TLS)",
+            m.tls_cert_expiry.clone(),
+        );
+        r.register(
+            "barberpro_ready",
+            "1 when /readyz would answer 200, else 0 (evaluated at scrape time)",
+            m.ready.clone(),
+        );
+        registry.register_collector(Box::new(ProcessCollector));
+        Self { registry, ..m }
+    }
+
+    /// One answered HTTP request. `route` is the route template or `"unmatched"`.
+    pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        let (route, method) = (route.to_owned(), method.to_owned());
+        self.http_duration
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+                method: method.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.http_requests
+            .get_or_create(&HttpLabels {
+                route,
+                method,
+                status,
+            })
+            .inc();
+    }
+
+    pub fn booking_created(&self, branch: &str, source: BookingSource) {
+        self.bookings_created
+            .get_or_create(&CreatedLabels {
+                branch: branch.to_owned(),
+                source: source.as_str().to_owned(),
+            })
+            .inc();
+    }
+
+    /// A booking moved to `status` (counted after the change is committed).
+    pub fn booking_transition(&self, branch: &str, status: BookingStatus) {
+        self.booking_transitions
+            .get_or_create(&TransitionLabels {
+                branch: branch.to_owned(),
+                status: status.as_str().to_owned(),
+            })
+            .inc();
+    }
+
+    /// Makes a branch's series exist at 0 (called for every branch at start-up).
+    pub fn init_branch(&self, branch: &str) {
+        for source in [
+            BookingSource::Online,
+            BookingSource::WalkIn,
+            BookingSource::Phone,
+        ] {
+            let _ = self.bookings_created.get_or_create(&CreatedLabels {
+                branch: branch.to_owned(),
+                source: source.as_str().to_owned(),
+            });
+        }
+        for status in [
+            BookingStatus::Cancelled,
+            BookingStatus::CheckedIn,
+            BookingStatus::Completed,
+            BookingStatus::NoShow,
+        ] {
+            let _ = self.booking_transitions.get_or_create(&TransitionLabels {
+                branch: branch.to_owned(),
+                status: status.as_str().to_owned(),
+            });
+        }
+    }
+
+    /// One more open connection, until the guard is dropped.
+    pub fn connection_opened(&self) -> ConnectionGuard {
+        self.connections_open.inc();
+        ConnectionGuard(self.connections_open.clone())
+    }
+
+    /// The store's write-batch observer.
+    pub fn write_batch(&self, requests: usize, elapsed: Duration, committed: bool) {
+        self.write_batch_duration.observe(elapsed.as_secs_f64());
+        self.write_batch_size.observe(requests as f64);
+        if !committed {
+            self.write_batch_failures.inc();
+        }
+    }
+
+    /// Reads the database file's size and the disk's free space.
+    pub fn sample_storage(&self, db_file: &Path) {
+        if let Ok(meta) = std::fs::metadata(db_file) {
+            self.database_size
+                .set(i64::try_from(meta.len()).unwrap_or(i64::MAX));
+        }
+        if let Some(dir) = db_file.parent()
+            && let Some(space) = disk_space(dir)
+        {
+            self.disk_free
+                .set(i64::try_from(space.free).unwrap_or(i64::MAX));
+            self.disk_total
+                .set(i64::try_from(space.total).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// The registry in the Prometheus text format (0.0.4), or OpenMetrics.
+    pub fn encode(&self, openmetrics: bool) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        let result = if openmetrics {
+            prometheus_client::encoding::text::encode(&mut out, &self.registry)
+        } else {
+            prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "encoding metrics failed");
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Counts a connection as open while it lives.
+pub struct ConnectionGuard(Gauge);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Space on a file system.
+#[derive(Debug, Clone, Copy)]
+pub struct DiskSpace {
+    /// Bytes available to unprivileged users.
+    pub free: u64,
+    pub total: u64,
+}
+
+pub fn disk_space(dir: &Path) -> Option<DiskSpace> {
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(DiskSpace {
+        free: st.f_bavail.saturating_mul(st.f_frsize),
+        total: st.f_blocks.saturating_mul(st.f_frsize),
+    })
+}
+
+/// The standard `process_*` metrics, read from `/proc/self` at each scrape.
+#[derive(Debug)]
+struct ProcessCollector;
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(p) = ProcessStats::read() else {
+            return Ok(());
+        };
+        let cpu = ConstCounter::new(p.cpu_seconds);
+        cpu.encode(encoder.encode_descriptor(
+            "process_cpu_seconds",
+            "Total user and system CPU time spent in seconds",
+            None,
+            cpu.metric_type(),
+        )?)?;
+        let gauges: [(&str, &str, f64); 4] = [
+            (
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes",
+                p.rss_bytes,
+            ),
+            (
+                "process_virtual_memory_bytes",
+                "Virtual memory size in bytes",
+                p.vsize_bytes,
+            ),
+            (
+                "process_open_fds",
+                "Number of open file descriptors",
+                p.open_fds,
+            ),
+            (
+                "process_start_time_seconds",
+                "Start time of the process since unix epoch in seconds",
+                p.start_time,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
+struct ProcessStats {
+    cpu_seconds: f64,
+    rss_bytes: f64,
+    vsize_bytes: f64,
+    open_fds: f64,
+    start_time: f64,
+}
+
+impl ProcessStats {
+    /// Linux only; `None` elsewhere. Clock ticks are 100 per second on every Linux we run on.
+    fn read() -> Option<Self> {
+        const TICKS: f64 = 100.0;
+        const PAGE: f64 = 4096.0;
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the command name, which is in parentheses and may contain spaces.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+        // Field numbers from proc(5), minus 3 (pid, comm and state come first).
+        let (utime, stime, start_ticks) = (num(11)?, num(12)?, num(19)?);
+        let vsize = num(20)?;
+        let rss_pages = num(21)?;
+        let boot = std::fs::read_to_string("/proc/stat")
+            .ok()?
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("btime ")
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+            })?;
+        let open_fds = std::fs::read_dir("/proc/self/fd")
+            .map(|d| d.count())
+            .unwrap_or(0);
+        Some(Self {
+            cpu_seconds: (utime + stime) / TICKS,
+            rss_bytes: rss_pages * PAGE,
+            vsize_bytes: vsize,
+            open_fds: open_fds as f64,
+            start_time: boot + start_ticks / TICKS,
+        })
+    }
+}
+
+/// HTTP middleware: counts requests by route template, method and status, times them, and
+/// tracks the requests in flight (a guard, so a panicking handler still decrements it).
+pub async fn track(
+    State(metrics): State<Arc<Metrics>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    struct InFlight(Gauge);
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            self.0.dec();
+        }
+    }
+    metrics.http_in_flight.inc();
+    let _in_flight = InFlight(metrics.http_in_flight.clone());
+    let started = std::time::Instant::now();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    // A fixed set of values: a client cannot create label values of its own.
+    let method = match *req.method() {
+        axum::http::Method::GET => "GET",
+        axum::http::Method::HEAD => "HEAD",
+        axum::http::Method::POST => "POST",
+        axum::http::Method::PUT => "PUT",
+        axum::http::Method::PATCH => "PATCH",
+        axum::http::Method::DELETE => "DELETE",
+        axum::http::Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
+    let response = next.run(req).await;
+    metrics.http_request(
+        &route,
+        method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// Refreshes the gauges sampled at scrape time (storage, readiness).
+pub type Refresh = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// What the metrics listener needs.
+#[derive(Clone)]
+pub struct Endpoint {
+    pub metrics: Arc<Metrics>,
+    /// Run before each scrape.
+    pub refresh: Refresh,
+    pub bearer_token: Option<Arc<str>>,
+}
+
+/// The metrics listener's router: `GET /metrics`, everything else 404.
+pub fn router(endpoint: Endpoint) -> Router {
+    Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(endpoint)
+}
+
+async fn scrape(State(ep): State<Endpoint>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &ep.bearer_token {
+        use subtle::ConstantTimeEq;
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let ok: bool = given.as_bytes().ct_eq(expected.as_bytes()).into();
+        if !ok {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "missing or wrong bearer token\n",
+            )
+                .into_response();
+        }
+    }
+    (ep.refresh)().await;
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/openmetrics-text"));
+    let content_type = if openmetrics {
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    } else {
+        "text/plain; version=0.0.4; charset=utf-8"
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        ep.metrics.encode(openmetrics),
+    )
+        .into_response()
+}
+
+/// Serves the metrics listener until `shutdown` fires.
+pub fn spawn(listener: TcpListener, endpoint: Endpoint, shutdown: CancellationToken) {
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    tokio::spawn(async move {
+        tracing::info!(?addr, "metrics listener serving /metrics");
+        let served = axum::serve(listener, router(endpoint))
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scrape_names_route_templates_and_has_preset_series() {
+        let m = Metrics::new();
+        m.http_request(
+            "/api/v1/bookings/{id}",
+            "GET",
+            200,
+            Duration::from_millis(12),
+        );
+        m.init_branch("palermo");
+        let text = m.encode(false);
+        assert!(
+            text.contains(
+                "barberpro_http_requests_total{route=\"/api/v1/bookings/{id}\",method=\"GET\",status=\"200\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("barberpro_http_request_duration_seconds_bucket"),
+            "{text}"
+        );
+        assert!(
+            text.contains("barberpro_rate_limited_requests_total{tier=\"auth\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "barberpro_booking_transitions_total{branch=\"palermo\",status=\"no_show\"} 0"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("process_cpu_seconds_total"), "{text}");
+        let om = m.encode(true);
+        assert!(om.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+    }
+}
