@@ -521,8 +521,28 @@ fn pack(
     level: i32,
     recipient: Option<age::x25519::Recipient>,
 ) -> Result<Packed, SnapshotError> {
-    let io = |what: &str, p: &Path| SnapshotError::io(format!("{what} {}", p.display()));
     let tmp = out.with_extension("partial");
+    let packed = pack_into(raw, &tmp, level, recipient);
+    match packed {
+        Ok(p) => {
+            std::fs::rename(&tmp, out)
+                .map_err(SnapshotError::io(format!("renaming {}", tmp.display())))?;
+            Ok(p)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn pack_into(
+    raw: &Path,
+    tmp: &Path,
+    level: i32,
+    recipient: Option<age::x25519::Recipient>,
+) -> Result<Packed, SnapshotError> {
+    let io = |what: &str, p: &Path| SnapshotError::io(format!("{what} {}", p.display()));
     let input = File::open(raw).map_err(io("opening", raw))?;
     let mut input = Hashing::new(BufReader::new(input));
     let file = OpenOptions::new()
@@ -530,8 +550,8 @@ fn pack(
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(&tmp)
-        .map_err(io("creating", &tmp))?;
+        .open(tmp)
+        .map_err(io("creating", tmp))?;
     let sink = Hashing::new(BufWriter::new(file));
     let sink = match recipient {
         Some(r) => {
@@ -540,19 +560,18 @@ fn pack(
                     .map_err(|e| SnapshotError::Crypto(e.to_string()))?;
             let writer = encryptor
                 .wrap_output(sink)
-                .map_err(io("encrypting into", &tmp))?;
+                .map_err(io("encrypting into", tmp))?;
             compress(&mut input, writer, level)
                 .and_then(|w| w.finish())
-                .map_err(io("compressing into", &tmp))?
+                .map_err(io("compressing into", tmp))?
         }
-        None => compress(&mut input, sink, level).map_err(io("compressing into", &tmp))?,
+        None => compress(&mut input, sink, level).map_err(io("compressing into", tmp))?,
     };
     let (buffered, stored_sha256, stored_bytes) = sink.finish();
     let file = buffered
         .into_inner()
         .map_err(|e| SnapshotError::io(format!("writing {}", tmp.display()))(e.into_error()))?;
-    file.sync_all().map_err(io("syncing", &tmp))?;
-    std::fs::rename(&tmp, out).map_err(io("renaming", &tmp))?;
+    file.sync_all().map_err(io("syncing", tmp))?;
     let (_, raw_sha256, raw_bytes) = input.finish();
     Ok(Packed {
         raw_bytes,
