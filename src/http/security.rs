@@ -164,6 +164,35 @@ mod tests {
     }
 
     #[test]
+    fn bad_hardening_settings_name_their_key() {
+        let cases: [(&str, fn(&mut Config)); 6] = [
+            ("security.cors_allowed_origins", |c| {
+                c.security.cors_allowed_origins = vec!["*".into()]
+            }),
+            ("rate_limit.trusted_proxies", |c| {
+                c.rate_limit.trusted_proxies = vec!["10.0.0.0/40".into()]
+            }),
+            ("rate_limit.booking", |c| c.rate_limit.booking.requests = 0),
+            ("rate_limit.prune_interval_secs", |c| {
+                c.rate_limit.prune_interval_secs = 0
+            }),
+            ("server.limits", |c| c.server.limits.max_connections = 0),
+            ("health.min_free_disk_percent", |c| {
+                c.health.min_free_disk_percent = 101
+            }),
+        ];
+        for (key, spoil) in cases {
+            let mut config = Config::default();
+            spoil(&mut config);
+            let err = config.validate().expect_err(key).to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        Config::default()
+            .validate()
+            .expect("the defaults are valid");
+    }
+
+    #[test]
     fn hsts_only_over_https() {
         let mut config = Config::default();
         assert!(Policy::new(&config, true).hsts.is_some(), "TLS here: HSTS");

@@ -475,18 +475,19 @@ async fn readyz_names_each_check() {
     assert_eq!(answer.body["failed"], json!(["disk"]), "{}", answer.body);
 }
 
-/// Metric names used by the alert rules: every one must be in a real scrape.
-fn names_in_rules() -> Vec<String> {
-    let rules = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/packaging/monitoring/alerts.yml"
-    ))
-    .expect("packaging/monitoring/alerts.yml exists");
-    let mut names: Vec<String> = rules
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| w.starts_with("barberpro_") || w.starts_with("process_"))
-        .map(str::to_owned)
-        .collect();
+/// Metric names used by the alert rules and the Grafana dashboard: every one must be in a
+/// real scrape.
+fn names_in_monitoring_assets() -> Vec<String> {
+    let mut names = Vec::new();
+    for file in ["alerts.yml", "grafana-dashboard.json"] {
+        let path = format!("{}/packaging/monitoring/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("the monitoring assets exist");
+        names.extend(
+            text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("barberpro_") || w.starts_with("process_"))
+                .map(str::to_owned),
+        );
+    }
     names.sort();
     names.dedup();
     names
@@ -533,10 +534,10 @@ async fn the_metrics_listener_serves_route_templates_and_business_counters() {
         "batches are timed"
     );
     assert!(!text.contains("barberpro_tls_certificate_expiry_timestamp_seconds 0\n"));
-    for name in names_in_rules() {
+    for name in names_in_monitoring_assets() {
         assert!(
             text.contains(&name),
-            "the alert rules use `{name}`, which the scrape lacks"
+            "the alert rules or the dashboard use `{name}`, which the scrape lacks"
         );
     }
     let (_, om) = scrape(
