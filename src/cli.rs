@@ -40,6 +40,9 @@ pub enum Command {
     /// barberpro.redb.pre-restore and swaps atomically. Exit codes: 0 restored · 1 invalid
     /// configuration · 3 data folder in use · 4 snapshot from a newer schema · 7 failed.
     Restore(RestoreArgs),
+    /// Staff accounts of the admin UI.
+    #[command(subcommand)]
+    Admin(AdminCommand),
 }
 
 #[derive(Debug, Args)]

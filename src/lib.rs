@@ -10,6 +10,9 @@ pub mod domain;
 /// The only module that imports redb.
 pub mod store;
 
+/// Staff credentials: argon2id password hashes, session and CSRF tokens.
+pub mod auth;
+
 /// Layered configuration (defaults → file → environment → flags).
 pub mod config;
 

@@ -158,7 +158,18 @@ impl Application {
             limits,
             security,
             readiness,
+            admin: Arc::new(http::admin::Settings {
+                sessions: config.admin.session_limits(),
+                secure_cookies: tls.is_some() || config.server.public_url.starts_with("https://"),
+            }),
         };
+        http::admin::auth::offer_setup_link(
+            &state.store,
+            &state.public_url,
+            state.clock.now(),
+            config.admin.setup_link_hours,
+        )
+        .await?;
         let request_timeout = Duration::from_secs(config.server.timeouts.request_secs);
         let router = http::router(state.clone()).layer(
             tower_http::timeout::TimeoutLayer::with_status_code(

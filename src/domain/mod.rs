@@ -8,6 +8,7 @@ pub mod client;
 pub mod error;
 pub mod money;
 pub mod phone;
+pub mod staff;
 pub mod text;
 pub mod time;
 pub mod token;

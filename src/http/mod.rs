@@ -2,6 +2,8 @@
 //! by audience (`api` for clients' apps, `ops` for probes; the admin UI, booking pages and
 //! webhooks join here as they arrive).
 
+/// The front desk's admin UI under `/admin` (askama pages, sessions, CSRF).
+pub mod admin;
 pub mod api;
 pub mod client_ip;
 pub mod error;
@@ -37,6 +39,8 @@ pub struct AppState {
     pub limits: Arc<ratelimit::RateLimits>,
     pub security: Arc<security::Policy>,
     pub readiness: Arc<ops::Readiness>,
+    /// Staff sessions and cookies (`[admin]`).
+    pub admin: Arc<admin::Settings>,
 }
 
 /// Where "now" comes from: the system clock, or a fixed instant in tests.
@@ -60,6 +64,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .merge(ops::router())
+        .merge(admin::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(state.security.max_body_bytes))
@@ -70,6 +75,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ratelimit::limit,
+        ))
+        // Outside the rate limiter: it counts logged-in staff per account.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            admin::session::resolve,
         ))
         .layer(axum::middleware::from_fn(middleware::log_and_tag))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -12,6 +12,10 @@ pub mod codec;
 pub mod error;
 /// Consistent copies of the live database for snapshots, and the checks before a restore.
 pub mod snapshot;
+/// Staff accounts, sessions and one-time setup links.
+pub mod staff;
+/// The audit log of changes made by staff.
+pub mod audit;
 pub mod tables;
 pub mod writer;
 
@@ -224,6 +228,12 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(tables::CLIENT_BOOKINGS)?;
         txn.open_table(tables::CLIENT_AGENDA)?;
         txn.open_table(tables::IDEMPOTENCY)?;
+        txn.open_table(tables::STAFF)?;
+        txn.open_table(tables::STAFF_EMAILS)?;
+        txn.open_table(tables::SESSIONS)?;
+        txn.open_table(tables::STAFF_SESSIONS)?;
+        txn.open_table(tables::SETUP_TOKENS)?;
+        txn.open_table(tables::AUDIT)?;
     }
     migrate(&txn, found)?;
     txn.commit()?;

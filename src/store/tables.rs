@@ -78,6 +78,19 @@ tables! {
 
     /// Idempotency-Key → JSON record of the request hash and the booking it created.
     pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency_keys");
+
+    /// Staff accounts (JSON `StaffUser`).
+    pub const STAFF: TableDefinition<u64, &[u8]> = TableDefinition::new("staff");
+    /// Lowercased e-mail → staff id (unique).
+    pub const STAFF_EMAILS: TableDefinition<&str, u64> = TableDefinition::new("staff_emails");
+    /// SHA-256 of a session cookie's token → JSON `Session`. The token itself is never stored.
+    pub const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("staff_sessions");
+    /// (staff id, session hash) → (), to end every session of one account.
+    pub const STAFF_SESSIONS: TableDefinition<(u64, &str), ()> = TableDefinition::new("idx_staff_sessions");
+    /// SHA-256 of a one-time setup link's token → expiry (Unix seconds).
+    pub const SETUP_TOKENS: TableDefinition<&str, i64> = TableDefinition::new("setup_tokens");
+    /// The audit log: sequence number → JSON `AuditEntry`, in the order of the changes.
+    pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_log");
 }
 
 /// Copies one typed table entry by entry; a table the source never created copies as empty.

@@ -1,0 +1,495 @@
+//! The agenda (the landing page): one branch, one day, a column per barber and a row per
+//! slot; and the status changes made from it (check-in, completed, no-show, cancel).
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Form, Query, State};
+use axum::response::Response;
+use jiff::civil::Date;
+use serde::Deserialize;
+
+use super::AdminError;
+use super::session::Current;
+use super::view::{self, Flash, Layout};
+use crate::domain::availability::Interval;
+use crate::domain::staff::Role;
+use crate::domain::{
+    Barber, Booking, BookingId, BookingStatus, Branch, DomainError, Text, booking, time,
+};
+use crate::http::AppState;
+use crate::http::extract::PathId;
+use crate::store::bookings::{self as store_bookings, Actor};
+use crate::store::{ReadTx, StoreError, audit, catalog, clients};
+
+#[derive(Deserialize, Default)]
+pub struct AgendaQuery {
+    #[serde(default)]
+    branch: String,
+    #[serde(default)]
+    date: String,
+}
+
+/// One booking as its cell shows it.
+pub struct Card {
+    pub id: u64,
+    pub range: String,
+    pub client: String,
+    pub phone: String,
+    pub services: String,
+    pub total: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub source: &'static str,
+    pub notes: String,
+    pub cancel_reason: String,
+    /// (target status, button label) the account may apply.
+    pub actions: Vec<(&'static str, &'static str)>,
+    pub can_cancel: bool,
+}
+
+/// A grid cell: `free`, `off` (not working), `break`, `closed` or `booking`.
+pub struct Cell {
+    pub kind: &'static str,
+    pub rowspan: usize,
+    pub card: Option<Card>,
+}
+
+pub struct Row {
+    pub time: String,
+    pub now: bool,
+    pub cells: Vec<Cell>,
+}
+
+pub struct BranchOption {
+    pub slug: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/agenda.html")]
+pub struct AgendaPage {
+    pub l: Layout,
+    pub branches: Vec<BranchOption>,
+    pub branch_slug: String,
+    pub branch_name: String,
+    pub date_iso: String,
+    pub date_label: String,
+    pub prev_iso: String,
+    pub next_iso: String,
+    pub today_iso: String,
+    pub barbers: Vec<String>,
+    pub rows: Vec<Row>,
+    /// Cancelled and no-show bookings of the day (they hold no time in the grid).
+    pub inactive: Vec<Card>,
+}
+
+/// What one account may see of a branch: every barber, or a barbero's own column.
+fn visible(user_role: Role, own: Option<crate::domain::BarberId>, b: &Barber) -> bool {
+    user_role.runs_front_desk() || own == Some(b.id)
+}
+
+/// The branches an account may open: all active ones, or those where a barbero works.
+fn branches_for(tx: &impl ReadTx, current: &Current) -> Result<Vec<Branch>, StoreError> {
+    let own = current.user.barber;
+    let mut out = Vec::new();
+    for b in catalog::branches(tx)?.into_iter().filter(|b| b.active) {
+        let allowed = current.user.role.runs_front_desk()
+            || catalog::barbers_at(tx, b.id)?
+                .iter()
+                .any(|x| Some(x.id) == own);
+        if allowed {
+            out.push(b);
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /admin/agenda?branch=palermo&date=2027-03-02`.
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    Query(q): Query<AgendaQuery>,
+    flash: Flash,
+) -> Result<Response, AdminError> {
+    let now = state.clock.now();
+    let step = state.rules.step_seconds();
+    let who = current.clone();
+    let page = state
+        .store
+        .read(move |tx| build(tx, &who, &q, now, step))
+        .await?;
+    let Some(mut page) = page else {
+        return Err(AdminError::BadRequest(
+            "No hay sucursales activas que puedas ver. Pedile al dueño que revise tu cuenta."
+                .into(),
+        ));
+    };
+    page.l = Layout::for_user("Agenda", &current, "agenda", flash);
+    view::render(&page, &page.l, state.admin.secure_cookies)
+}
+
+fn build(
+    tx: &impl ReadTx,
+    current: &Current,
+    q: &AgendaQuery,
+    now: jiff::Timestamp,
+    step: i64,
+) -> Result<Option<AgendaPage>, StoreError> {
+    let branches = branches_for(tx, current)?;
+    let Some(branch) = branches
+        .iter()
+        .find(|b| b.slug.as_str() == q.branch)
+        .or(branches.first())
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let tz = branch.tz();
+    let today = time::local_date(now, &tz);
+    let date = q.date.parse::<Date>().unwrap_or(today);
+    let (role, own) = (current.user.role, current.user.barber);
+    let day_bookings = store_bookings::for_branch_day(tx, &branch, date)?;
+    let mut columns = Vec::new();
+    for barber in catalog::barbers_at(tx, branch.id)? {
+        if !visible(role, own, &barber) {
+            continue;
+        }
+        let day = store_bookings::barber_day(tx, &branch, &barber, date, None)?;
+        let has_bookings = day_bookings.iter().any(|b| b.barber == barber.id);
+        if day.open.is_empty() && !has_bookings && role.runs_front_desk() {
+            continue;
+        }
+        columns.push((barber, day));
+    }
+    let shown: Vec<&Booking> = day_bookings
+        .iter()
+        .filter(|b| columns.iter().any(|(x, _)| x.id == b.barber))
+        .collect();
+    let midnight = time::day_start(date, &tz)?.as_second();
+    let starts = columns
+        .iter()
+        .flat_map(|(_, d)| d.open.iter().map(|i| i.start))
+        .chain(
+            shown
+                .iter()
+                .filter(|b| b.status.is_active())
+                .map(|b| b.start.as_second()),
+        );
+    let ends = columns
+        .iter()
+        .flat_map(|(_, d)| d.open.iter().map(|i| i.end))
+        .chain(
+            shown
+                .iter()
+                .filter(|b| b.status.is_active())
+                .map(|b| b.end.as_second()),
+        );
+    let (first, last) = (starts.min(), ends.max());
+    let mut rows = Vec::new();
+    if let (Some(first), Some(last)) = (first, last) {
+        let first = midnight + (first - midnight).div_euclid(step) * step;
+        let mut covered = vec![0usize; columns.len()];
+        let mut t = first;
+        while t < last {
+            let slot = Interval::new(t, t + step);
+            let mut cells = Vec::new();
+            for (i, (barber, day)) in columns.iter().enumerate() {
+                if covered[i] > 0 {
+                    covered[i] -= 1;
+                    continue;
+                }
+                let starting = shown.iter().find(|b| {
+                    b.barber == barber.id
+                        && b.status.is_active()
+                        && (t..t + step).contains(&b.start.as_second())
+                });
+                if let Some(b) = starting {
+                    let span = (b.end.as_second() - t).max(step);
+                    let rowspan = usize::try_from((span + step - 1) / step).unwrap_or(1);
+                    let rowspan = rowspan
+                        .min(usize::try_from((last - t + step - 1) / step).unwrap_or(1))
+                        .max(1);
+                    covered[i] = rowspan - 1;
+                    cells.push(Cell {
+                        kind: "booking",
+                        rowspan,
+                        card: Some(card(tx, b, &branch, current)?),
+                    });
+                    continue;
+                }
+                let kind = if day.closed.iter().any(|c| c.overlaps(&slot)) {
+                    "closed"
+                } else if day.open.iter().any(|o| o.contains(&slot)) {
+                    "free"
+                } else if day.open.first().is_some_and(|o| o.start <= t)
+                    && day.open.last().is_some_and(|o| t < o.end)
+                {
+                    "break"
+                } else {
+                    "off"
+                };
+                cells.push(Cell {
+                    kind,
+                    rowspan: 1,
+                    card: None,
+                });
+            }
+            let ts = jiff::Timestamp::from_second(t).map_err(|_| DomainError::InvalidDate)?;
+            rows.push(Row {
+                time: view::time(ts, &tz),
+                now: slot.start <= now.as_second() && now.as_second() < slot.end,
+                cells,
+            });
+            t += step;
+        }
+    }
+    let inactive = shown
+        .iter()
+        .filter(|b| !b.status.is_active())
+        .map(|b| card(tx, b, &branch, current))
+        .collect::<Result<Vec<_>, _>>()?;
+    let iso = |d: Option<Date>| d.map(|d| d.to_string()).unwrap_or_default();
+    Ok(Some(AgendaPage {
+        l: Layout::bare("Agenda"),
+        branches: branches
+            .iter()
+            .map(|b| BranchOption {
+                slug: b.slug.as_str().to_owned(),
+                name: b.name.as_str().to_owned(),
+                selected: b.id == branch.id,
+            })
+            .collect(),
+        branch_slug: branch.slug.as_str().to_owned(),
+        branch_name: branch.name.as_str().to_owned(),
+        date_iso: date.to_string(),
+        date_label: view::long_date(date),
+        prev_iso: iso(date.yesterday().ok()),
+        next_iso: iso(date.tomorrow().ok()),
+        today_iso: today.to_string(),
+        barbers: columns
+            .iter()
+            .map(|(b, _)| b.name.as_str().to_owned())
+            .collect(),
+        rows,
+        inactive,
+    }))
+}
+
+fn card(
+    tx: &impl ReadTx,
+    b: &Booking,
+    branch: &Branch,
+    current: &Current,
+) -> Result<Card, StoreError> {
+    let tz = branch.tz();
+    let client = clients::get(tx, b.client)?;
+    let mine = current.user.role.runs_front_desk() || current.user.barber == Some(b.barber);
+    let mut actions = Vec::new();
+    if mine {
+        for (to, label) in [
+            (BookingStatus::CheckedIn, "Llegó"),
+            (BookingStatus::Completed, "Terminado"),
+            (BookingStatus::NoShow, "No vino"),
+        ] {
+            if b.status.can_become(to) {
+                actions.push((to.as_str(), label));
+            }
+        }
+    }
+    Ok(Card {
+        id: b.id.0,
+        range: format!("{}–{}", view::time(b.start, &tz), view::time(b.end, &tz)),
+        client: client
+            .as_ref()
+            .map(|c| c.name.as_str().to_owned())
+            .unwrap_or_default(),
+        phone: client
+            .map(|c| c.phone.as_e164().to_owned())
+            .unwrap_or_default(),
+        services: b
+            .services
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        total: b.total.to_string(),
+        status: b.status.as_str(),
+        status_label: booking::status_label_es(b.status.as_str()),
+        source: match b.source {
+            crate::domain::BookingSource::Online => "online",
+            crate::domain::BookingSource::WalkIn => "en el local",
+            crate::domain::BookingSource::Phone => "por teléfono",
+        },
+        notes: b
+            .notes
+            .as_ref()
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default(),
+        cancel_reason: b
+            .cancel_reason
+            .as_ref()
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default(),
+        actions,
+        can_cancel: current.user.role.runs_front_desk()
+            && b.status.can_become(BookingStatus::Cancelled),
+    })
+}
+
+/// A booking as the audit log keeps it (without the manage token's hash).
+pub fn booking_view(b: &Booking) -> Option<serde_json::Value> {
+    let mut v = audit::snapshot(b)?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("manage_token_hash");
+    }
+    Some(v)
+}
+
+/// The agenda URL of a booking's branch and day.
+fn agenda_url(tx: &impl ReadTx, b: &Booking) -> Result<String, StoreError> {
+    let branch = catalog::branch(tx, b.branch)?.ok_or(DomainError::UnknownBranch)?;
+    let date = time::local_date(b.start, &branch.tz());
+    Ok(format!(
+        "/admin/agenda?branch={}&date={date}",
+        branch.slug.as_str()
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    to: String,
+}
+
+/// The outcome of a change made from the agenda: where to go back, and what to say.
+type Outcome = Result<(String, &'static str, String), StoreError>;
+
+/// Redirects back to the booking's agenda with a flash message; rule violations become the
+/// message, not an error page.
+fn finish(outcome: Outcome, secure: bool) -> Result<Response, AdminError> {
+    match outcome {
+        Ok((to, kind, text)) => Ok(view::redirect(&to, kind, &text, secure)),
+        Err(StoreError::Rule(DomainError::UnknownBooking)) => Err(AdminError::NotFound),
+        Err(StoreError::Rule(DomainError::InvalidField { field: "role", .. })) => {
+            Err(AdminError::Forbidden)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn audit_change(
+    current: &Current,
+    action: &'static str,
+    before: &Booking,
+    after: &Booking,
+) -> audit::Change {
+    audit::Change {
+        actor: Some(current.user.id),
+        actor_email: current.user.email.as_str().to_owned(),
+        ip: current.ip.clone(),
+        action,
+        entity: "booking",
+        entity_id: Some(before.id.0),
+        before: booking_view(before),
+        after: booking_view(after),
+    }
+}
+
+/// `POST /admin/bookings/{id}/status` (`to` = `checked_in`, `completed` or `no_show`).
+/// A barbero may change only their own bookings.
+pub async fn set_status(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(form): Form<StatusForm>,
+) -> Result<Response, AdminError> {
+    let (to, action, done) = match form.to.as_str() {
+        "checked_in" => (
+            BookingStatus::CheckedIn,
+            "booking.check_in",
+            "Llegada registrada.",
+        ),
+        "completed" => (
+            BookingStatus::Completed,
+            "booking.complete",
+            "Turno terminado.",
+        ),
+        "no_show" => (
+            BookingStatus::NoShow,
+            "booking.no_show",
+            "Marcado como ausente.",
+        ),
+        _ => return Err(AdminError::BadRequest("Acción desconocida.".into())),
+    };
+    let now = state.clock.now();
+    let outcome = state
+        .store
+        .write(move |txn| {
+            let id = BookingId(id);
+            let before = store_bookings::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+            if !current.user.role.runs_front_desk() && current.user.barber != Some(before.barber) {
+                return Err(DomainError::InvalidField {
+                    field: "role",
+                    reason: "not your booking",
+                }
+                .into());
+            }
+            let back = agenda_url(txn, &before)?;
+            match store_bookings::set_status(txn, id, to, None, now) {
+                Ok(after) => {
+                    audit::record(txn, audit_change(&current, action, &before, &after), now)?;
+                    Ok((back, "ok", done.to_owned()))
+                }
+                Err(StoreError::Rule(rule)) => Ok((back, "error", rule.message_es())),
+                Err(e) => Err(e),
+            }
+        })
+        .await;
+    finish(outcome, state.admin.secure_cookies)
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /admin/bookings/{id}/cancel` with a reason (front desk only).
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(form): Form<CancelForm>,
+) -> Result<Response, AdminError> {
+    let now = state.clock.now();
+    let rules = state.rules;
+    let reason = form.reason;
+    let outcome = state
+        .store
+        .write(move |txn| {
+            let id = BookingId(id);
+            let before = store_bookings::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+            let back = agenda_url(txn, &before)?;
+            let Ok(reason) = Text::line("reason", &reason, 200) else {
+                return Ok((
+                    back,
+                    "error",
+                    "Escribí el motivo de la cancelación (hasta 200 caracteres).".into(),
+                ));
+            };
+            match store_bookings::cancel(txn, id, Some(reason), Actor::Staff, now, &rules) {
+                Ok(after) => {
+                    audit::record(
+                        txn,
+                        audit_change(&current, "booking.cancel", &before, &after),
+                        now,
+                    )?;
+                    Ok((back, "ok", "Turno cancelado.".to_owned()))
+                }
+                Err(StoreError::Rule(rule)) => Ok((back, "error", rule.message_es())),
+                Err(e) => Err(e),
+            }
+        })
+        .await;
+    finish(outcome, state.admin.secure_cookies)
+}

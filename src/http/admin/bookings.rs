@@ -1,0 +1,377 @@
+//! New bookings for walk-ins and phone calls: find the client by phone (or create one), pick
+//! services and a barber (or "cualquiera"), see the free slots, book. Availability and
+//! creation are `store::bookings::availability` and `store::bookings::create`, the very
+//! functions the JSON API calls: same rules, same invariant.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Form, Query, State};
+use axum::response::Response;
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use super::AdminError;
+use super::session::Current;
+use super::view::{self, Flash, Layout};
+use crate::domain::{BarberId, BookingSource, Email, Phone, ServiceId, Text, time};
+use crate::http::AppState;
+use crate::store::bookings::{self as store_bookings, BarberChoice, NewBooking};
+use crate::store::clients::{self, ClientDetails};
+use crate::store::{StoreError, audit, catalog};
+
+/// The fields of the new-booking form, as typed (the page shows them back).
+#[derive(Debug, Clone, Default)]
+pub struct Fields {
+    pub branch: String,
+    pub date: String,
+    pub phone: String,
+    pub name: String,
+    pub email: String,
+    pub services: Vec<u64>,
+    /// `any` or a barber id.
+    pub barber: String,
+    /// `walk_in` or `phone`.
+    pub source: String,
+    pub notes: String,
+    pub whatsapp: bool,
+    pub start: String,
+}
+
+impl Fields {
+    /// From URL-encoded pairs; `services` may repeat.
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut f = Self::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "branch" => f.branch = v,
+                "date" => f.date = v,
+                "phone" => f.phone = v,
+                "name" => f.name = v,
+                "email" => f.email = v,
+                "services" => f.services.extend(v.parse::<u64>().ok()),
+                "barber" => f.barber = v,
+                "source" => f.source = v,
+                "notes" => f.notes = v,
+                "whatsapp" => f.whatsapp = v == "1",
+                "start" => f.start = v,
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// The query string that reopens the form with these fields.
+    fn query(&self) -> String {
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("branch", self.branch.clone()),
+            ("date", self.date.clone()),
+            ("phone", self.phone.clone()),
+            ("name", self.name.clone()),
+            ("email", self.email.clone()),
+            ("barber", self.barber.clone()),
+            ("source", self.source.clone()),
+            ("notes", self.notes.clone()),
+        ];
+        pairs.extend(self.services.iter().map(|s| ("services", s.to_string())));
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+
+    fn barber_choice(&self) -> BarberChoice {
+        match self.barber.parse::<u64>() {
+            Ok(id) => BarberChoice::Barber(BarberId(id)),
+            Err(_) => BarberChoice::Any,
+        }
+    }
+
+    fn source(&self) -> BookingSource {
+        if self.source == "phone" {
+            BookingSource::Phone
+        } else {
+            BookingSource::WalkIn
+        }
+    }
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+}
+
+pub struct SlotChoice {
+    /// RFC 3339 start.
+    pub value: String,
+    pub time: String,
+    pub barber: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/booking_new.html")]
+pub struct NewBookingPage {
+    pub l: Layout,
+    pub f: Fields,
+    pub branches: Vec<Choice>,
+    pub services: Vec<Choice>,
+    pub barbers: Vec<Choice>,
+    /// The client the phone belongs to, if known.
+    pub client: Option<String>,
+    pub errors: Vec<String>,
+    /// Whether slots were asked for (services and date given).
+    pub searched: bool,
+    pub slots: Vec<SlotChoice>,
+    pub date_label: String,
+}
+
+/// `GET /admin/bookings/new?branch=&date=&phone=&services=1&services=3&barber=any`.
+pub async fn new_page(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    flash: Flash,
+) -> Result<Response, AdminError> {
+    let mut f = Fields::from_pairs(pairs);
+    if f.barber.is_empty() {
+        f.barber = "any".into();
+    }
+    let now = state.clock.now();
+    let rules = state.rules;
+    let page = state
+        .store
+        .read(move |tx| {
+            let branches: Vec<_> = catalog::branches(tx)?
+                .into_iter()
+                .filter(|b| b.active)
+                .collect();
+            let Some(branch) = branches
+                .iter()
+                .find(|b| b.slug.as_str() == f.branch)
+                .or(branches.first())
+                .cloned()
+            else {
+                return Ok(None);
+            };
+            let tz = branch.tz();
+            let mut errors = Vec::new();
+            let date = if f.date.is_empty() {
+                time::local_date(now, &tz)
+            } else {
+                match f.date.parse::<Date>() {
+                    Ok(d) => d,
+                    Err(_) => {
+                        errors.push("La fecha no es válida.".to_owned());
+                        time::local_date(now, &tz)
+                    }
+                }
+            };
+            let mut client = None;
+            if !f.phone.trim().is_empty() {
+                match Phone::parse(&f.phone) {
+                    Ok(phone) => {
+                        client = clients::by_phone(tx, &phone)?.map(|c| c.name.as_str().to_owned())
+                    }
+                    Err(e) => errors.push(e.message_es()),
+                }
+            }
+            let services = catalog::services_at(tx, branch.id)?;
+            let barbers = catalog::barbers_at(tx, branch.id)?;
+            let searched = !f.services.is_empty() && errors.is_empty();
+            let mut slots = Vec::new();
+            if searched {
+                let ids: Vec<ServiceId> = f.services.iter().map(|s| ServiceId(*s)).collect();
+                match store_bookings::availability(
+                    tx,
+                    &branch,
+                    date,
+                    &ids,
+                    f.barber_choice(),
+                    now,
+                    &rules,
+                ) {
+                    Ok(found) => {
+                        slots = found
+                            .into_iter()
+                            .map(|s| SlotChoice {
+                                value: time::rfc3339_local(s.start, &tz),
+                                time: view::time(s.start, &tz),
+                                barber: barbers
+                                    .iter()
+                                    .find(|b| b.id == s.barber)
+                                    .map(|b| b.name.as_str().to_owned())
+                                    .unwrap_or_default(),
+                            })
+                            .collect();
+                    }
+                    Err(StoreError::Rule(rule)) => errors.push(rule.message_es()),
+                    Err(e) => return Err(e),
+                }
+            }
+            let mut f = f;
+            f.branch = branch.slug.as_str().to_owned();
+            f.date = date.to_string();
+            Ok(Some(NewBookingPage {
+                l: Layout::bare("Nuevo turno"),
+                branches: branches
+                    .iter()
+                    .map(|b| Choice {
+                        value: b.slug.as_str().to_owned(),
+                        label: b.name.as_str().to_owned(),
+                        checked: b.id == branch.id,
+                    })
+                    .collect(),
+                services: services
+                    .iter()
+                    .map(|s| Choice {
+                        value: s.id.0.to_string(),
+                        label: format!(
+                            "{} ({} min, {})",
+                            s.name.as_str(),
+                            s.duration_minutes,
+                            s.price
+                        ),
+                        checked: f.services.contains(&s.id.0),
+                    })
+                    .collect(),
+                barbers: barbers
+                    .iter()
+                    .map(|b| Choice {
+                        value: b.id.0.to_string(),
+                        label: b.name.as_str().to_owned(),
+                        checked: f.barber == b.id.0.to_string(),
+                    })
+                    .collect(),
+                client,
+                errors,
+                searched,
+                slots,
+                date_label: view::long_date(date),
+                f,
+            }))
+        })
+        .await?;
+    let Some(mut page) = page else {
+        return Err(AdminError::BadRequest("No hay sucursales activas.".into()));
+    };
+    page.l = Layout::for_user("Nuevo turno", &current, "nuevo", flash);
+    view::render(&page, &page.l, state.admin.secure_cookies)
+}
+
+/// Reads the booking request out of the form, or says (in Spanish) what is wrong.
+fn parse_request(f: &Fields, branch: crate::domain::BranchId) -> Result<NewBooking, String> {
+    let phone = Phone::parse(&f.phone).map_err(|e| e.message_es())?;
+    let name_raw = if f.name.trim().is_empty() {
+        "Cliente"
+    } else {
+        f.name.as_str()
+    };
+    let name = Text::line("name", name_raw, 80).map_err(|e| e.message_es())?;
+    let email = match f.email.trim() {
+        "" => None,
+        raw => Some(Email::parse(raw).map_err(|e| e.message_es())?),
+    };
+    let notes = match f.notes.trim() {
+        "" => None,
+        raw => Some(Text::multiline("notes", raw, 500).map_err(|e| e.message_es())?),
+    };
+    let start: Timestamp = f
+        .start
+        .parse()
+        .map_err(|_| "Elegí uno de los horarios libres.".to_owned())?;
+    Ok(NewBooking {
+        branch,
+        services: f.services.iter().map(|s| ServiceId(*s)).collect(),
+        barber: f.barber_choice(),
+        start,
+        client: ClientDetails {
+            name,
+            phone,
+            email,
+            whatsapp_consent: f.whatsapp,
+        },
+        source: f.source(),
+        notes,
+    })
+}
+
+/// `POST /admin/bookings`: books through `store::bookings::create`, then back to the agenda
+/// (or to the form, with the reason, if a rule refused it).
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AdminError> {
+    let f = Fields::from_pairs(pairs);
+    let secure = state.admin.secure_cookies;
+    let back = format!("/admin/bookings/new?{}", f.query());
+    let slug = f.branch.clone();
+    let branch = state
+        .store
+        .read(move |tx| catalog::branch_by_slug(tx, &slug))
+        .await?;
+    let req = match parse_request(&f, branch.id) {
+        Ok(req) => req,
+        Err(message) => return Ok(view::redirect(&back, "error", &message, secure)),
+    };
+    let now = state.clock.now();
+    let (rules, keys) = (state.rules, state.tokens.clone());
+    let who = current.clone();
+    let result = state
+        .store
+        .write(move |txn| {
+            let created = store_bookings::create(txn, req, now, &rules, &keys, None)?;
+            let change = audit::Change {
+                actor: Some(who.user.id),
+                actor_email: who.user.email.as_str().to_owned(),
+                ip: who.ip.clone(),
+                action: "booking.create",
+                entity: "booking",
+                entity_id: Some(created.booking.id.0),
+                before: None,
+                after: super::agenda::booking_view(&created.booking),
+            };
+            audit::record(txn, change, now)?;
+            let barber = catalog::barber(txn, created.booking.barber)?;
+            Ok((created.booking, barber))
+        })
+        .await;
+    match result {
+        Ok((booking, barber)) => {
+            let tz = branch.tz();
+            let date = time::local_date(booking.start, &tz);
+            let text = format!(
+                "Turno creado: {} {} con {}.",
+                view::date(date),
+                view::time(booking.start, &tz),
+                barber
+                    .map(|b| b.name.as_str().to_owned())
+                    .unwrap_or_default()
+            );
+            let to = format!("/admin/agenda?branch={}&date={date}", branch.slug.as_str());
+            Ok(view::redirect(&to, "ok", &text, secure))
+        }
+        Err(StoreError::Rule(rule)) => {
+            Ok(view::redirect(&back, "error", &rule.message_es(), secure))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_services_are_all_kept_and_round_trip() {
+        let pairs = vec![
+            ("services".to_owned(), "1".to_owned()),
+            ("services".to_owned(), "3".to_owned()),
+            ("barber".to_owned(), "any".to_owned()),
+            ("phone".to_owned(), "011 15-2345-6789".to_owned()),
+        ];
+        let f = Fields::from_pairs(pairs);
+        assert_eq!(f.services, vec![1, 3]);
+        assert_eq!(f.barber_choice(), BarberChoice::Any);
+        let again: Vec<(String, String)> =
+            serde_urlencoded::from_str(&f.query()).expect("valid query");
+        assert_eq!(Fields::from_pairs(again).services, vec![1, 3]);
+    }
+}

@@ -1,0 +1,167 @@
+//! The front desk's admin UI under `/admin`: askama pages, forms with CSRF tokens, and
+//! post-redirect-get with flash messages. Spanish (es-AR) throughout.
+//!
+//! Routers are grouped by guard (kanidm style):
+//! * public: login, the one-time setup link, static assets;
+//! * staff (any logged-in account): the agenda and status changes of bookings;
+//! * front desk (owner, recepción): new bookings;
+//! * owner: the team and the audit log.
+//!
+//! [`session::resolve`] runs on every `/admin` request (outside the rate limiter, which then
+//! counts staff per account); the guards are `route_layer`s that also check the CSRF token of
+//! every request that is not a GET. Bookings change only through `store::bookings`, the same
+//! functions the JSON API calls, and every change is written to the audit log in the same
+//! transaction.
+
+pub mod agenda;
+pub mod assets;
+pub mod auth;
+pub mod bookings;
+pub mod cookies;
+pub mod session;
+pub mod team;
+pub mod view;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+
+use super::AppState;
+use crate::domain::DomainError;
+use crate::domain::staff::SessionLimits;
+use crate::store::StoreError;
+
+/// What the admin UI needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub sessions: SessionLimits,
+    /// Cookies get `Secure` when clients reach us over HTTPS (ours, or a proxy's).
+    pub secure_cookies: bool,
+}
+
+/// The admin routes, each group behind its guard.
+pub fn router() -> Router<AppState> {
+    let public = Router::new()
+        .route("/admin/login", get(auth::login_page).post(auth::login))
+        .route(
+            "/admin/setup/{token}",
+            get(auth::setup_page).post(auth::setup),
+        )
+        .route("/assets/{*path}", get(assets::serve));
+    let staff = Router::new()
+        .route("/admin", get(|| async { Redirect::to("/admin/agenda") }))
+        .route("/admin/agenda", get(agenda::page))
+        .route("/admin/bookings/{id}/status", post(agenda::set_status))
+        .route("/admin/logout", post(auth::logout))
+        .route_layer(axum::middleware::from_fn(session::require_staff));
+    let front_desk = Router::new()
+        .route("/admin/bookings/new", get(bookings::new_page))
+        .route("/admin/bookings", post(bookings::create))
+        .route("/admin/bookings/{id}/cancel", post(agenda::cancel))
+        .route_layer(axum::middleware::from_fn(session::require_front_desk));
+    let owner = Router::new()
+        .route("/admin/equipo", get(team::page))
+        .route(
+            "/admin/equipo/{id}/logout-everywhere",
+            post(team::logout_everywhere),
+        )
+        .route("/admin/equipo/{id}/active", post(team::set_active))
+        .route("/admin/auditoria", get(team::audit_page))
+        .route_layer(axum::middleware::from_fn(session::require_owner));
+    public.merge(staff).merge(front_desk).merge(owner)
+}
+
+/// What an admin page can answer besides itself; always an HTML page (or a redirect).
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// 303 to the login page: no session, or it expired.
+    #[error("login required")]
+    LoginRequired,
+    /// 403: the account's role may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// 403: a form without the session's CSRF token (or with another one).
+    #[error("bad CSRF token")]
+    Csrf,
+    /// 404: no such page or record.
+    #[error("not found")]
+    NotFound,
+    /// 400: a form or query that cannot be read.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 503: shutting down.
+    #[error("unavailable")]
+    Unavailable,
+    /// 500: our fault; the cause is logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rule(DomainError::UnknownBooking | DomainError::UnknownBranch) => {
+                Self::NotFound
+            }
+            StoreError::Rule(rule) => Self::BadRequest(rule.message_es()),
+            StoreError::WriterGone => Self::Unavailable,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<askama::Error> for AdminError {
+    fn from(e: askama::Error) -> Self {
+        Self::Internal(format!("template: {e}"))
+    }
+}
+
+impl AdminError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::LoginRequired => StatusCode::SEE_OTHER,
+            Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Self::LoginRequired => "Iniciá sesión para continuar.".into(),
+            Self::Forbidden => "Tu cuenta no tiene permiso para ver esta página.".into(),
+            Self::Csrf => {
+                "El formulario venció o no vino de esta página. Volvé atrás, recargá la página y \
+                 probá de nuevo."
+                    .into()
+            }
+            Self::NotFound => "No encontramos lo que buscás.".into(),
+            Self::BadRequest(message) => message.clone(),
+            Self::Unavailable => "El sistema no está disponible en este momento.".into(),
+            Self::Internal(_) => "Ocurrió un error inesperado. Ya lo estamos revisando.".into(),
+        }
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "admin: internal error");
+        }
+        if let Self::LoginRequired = self {
+            return Redirect::to("/admin/login").into_response();
+        }
+        let page = view::ErrorPage {
+            l: view::Layout::bare("Error"),
+            status: self.status().as_u16(),
+            message: self.message(),
+        };
+        match askama::Template::render(&page) {
+            Ok(html) => (self.status(), Html(html)).into_response(),
+            Err(_) => (self.status(), self.message()).into_response(),
+        }
+    }
+}

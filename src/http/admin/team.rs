@@ -1,0 +1,261 @@
+//! Owner pages: the team (accounts, roles, deactivate, log out everywhere) and the audit log.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+
+use super::AdminError;
+use super::session::Current;
+use super::view::{self, Flash, Layout};
+use crate::domain::staff::{StaffId, StaffUser};
+use crate::domain::{DomainError, time};
+use crate::http::AppState;
+use crate::http::extract::PathId;
+use crate::store::{StoreError, audit, staff};
+
+/// An account as the audit log shows it: everything but the password hash.
+pub fn public_view(user: &StaffUser) -> serde_json::Value {
+    serde_json::json!({
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "barber": user.barber,
+        "active": user.active,
+    })
+}
+
+pub struct MemberRow {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub active: bool,
+    pub sessions: usize,
+    pub me: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/team.html")]
+pub struct TeamPage {
+    pub l: Layout,
+    pub members: Vec<MemberRow>,
+}
+
+/// `GET /admin/equipo`.
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    flash: Flash,
+) -> Result<Response, AdminError> {
+    let me = current.user.id;
+    let members = state
+        .store
+        .read(move |tx| {
+            staff::all(tx)?
+                .into_iter()
+                .map(|u| {
+                    Ok(MemberRow {
+                        id: u.id.0,
+                        name: u.name.as_str().to_owned(),
+                        email: u.email.as_str().to_owned(),
+                        role: u.role.label_es().to_owned(),
+                        active: u.active,
+                        sessions: staff::session_count(tx, u.id)?,
+                        me: u.id == me,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .await?;
+    let l = Layout::for_user("Equipo", &current, "equipo", flash);
+    let page = TeamPage { l, members };
+    view::render(&page, &page.l, state.admin.secure_cookies)
+}
+
+fn change(current: &Current, action: &'static str, id: StaffId) -> audit::Change {
+    audit::Change {
+        actor: Some(current.user.id),
+        actor_email: current.user.email.as_str().to_owned(),
+        ip: current.ip.clone(),
+        action,
+        entity: "staff",
+        entity_id: Some(id.0),
+        ..Default::default()
+    }
+}
+
+/// `POST /admin/equipo/{id}/logout-everywhere`: ends every session of the account.
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+) -> Result<Response, AdminError> {
+    let id = StaffId(id);
+    let now = state.clock.now();
+    let entry = change(&current, "staff.logout_everywhere", id);
+    let ended = state
+        .store
+        .write(move |txn| {
+            staff::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+            let n = staff::end_sessions_of(txn, id)?;
+            audit::record(txn, entry, now)?;
+            Ok(n)
+        })
+        .await?;
+    let text = format!("Se cerraron {ended} sesiones.");
+    Ok(view::redirect(
+        "/admin/equipo",
+        "ok",
+        &text,
+        state.admin.secure_cookies,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ActiveForm {
+    active: String,
+}
+
+/// `POST /admin/equipo/{id}/active`: activates or deactivates an account.
+pub async fn set_active(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    axum::extract::Form(form): axum::extract::Form<ActiveForm>,
+) -> Result<Response, AdminError> {
+    let id = StaffId(id);
+    let active = form.active == "1";
+    let now = state.clock.now();
+    let entry = change(
+        &current,
+        if active {
+            "staff.activate"
+        } else {
+            "staff.deactivate"
+        },
+        id,
+    );
+    let secure = state.admin.secure_cookies;
+    let result = state
+        .store
+        .write(move |txn| {
+            let (before, after) = staff::set_active(txn, id, active, now)?;
+            let entry = audit::Change {
+                before: Some(public_view(&before)),
+                after: Some(public_view(&after)),
+                ..entry
+            };
+            audit::record(txn, entry, now)
+        })
+        .await;
+    match result {
+        Ok(()) => {
+            let text = if active {
+                "Cuenta activada."
+            } else {
+                "Cuenta desactivada; sus sesiones se cerraron."
+            };
+            Ok(view::redirect("/admin/equipo", "ok", text, secure))
+        }
+        Err(StoreError::Rule(DomainError::InvalidField {
+            reason: "last owner",
+            ..
+        })) => Ok(view::redirect(
+            "/admin/equipo",
+            "error",
+            "No se puede desactivar al único dueño activo.",
+            secure,
+        )),
+        Err(StoreError::Rule(DomainError::InvalidField {
+            reason: "unknown", ..
+        })) => Err(AdminError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub struct AuditRow {
+    pub when: String,
+    pub who: String,
+    pub ip: String,
+    pub action: String,
+    pub entity: String,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+pub struct AuditPage {
+    pub l: Layout,
+    pub actor: String,
+    pub entity: String,
+    pub date: String,
+    pub rows: Vec<AuditRow>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AuditQuery {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    entity: String,
+    /// `YYYY-MM-DD`: that local day only.
+    #[serde(default)]
+    date: String,
+}
+
+/// `GET /admin/auditoria?actor=&entity=&date=`: the newest 200 matching entries.
+pub async fn audit_page(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    Query(q): Query<AuditQuery>,
+    flash: Flash,
+) -> Result<Response, AdminError> {
+    let tz = time::time_zone(crate::domain::catalog::DEFAULT_TZ).unwrap_or(TimeZone::UTC);
+    let mut filter = audit::Filter {
+        actor: Some(q.actor.trim().to_owned()).filter(|s| !s.is_empty()),
+        entity: Some(q.entity.trim().to_owned()).filter(|s| !s.is_empty()),
+        ..Default::default()
+    };
+    if let Ok(day) = q.date.parse::<jiff::civil::Date>() {
+        filter.from = time::day_start(day, &tz).ok();
+        filter.until = day
+            .tomorrow()
+            .ok()
+            .and_then(|d| time::day_start(d, &tz).ok());
+    }
+    let entries = state
+        .store
+        .read(move |tx| audit::list(tx, &filter, 200))
+        .await?;
+    let show =
+        |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    let rows = entries
+        .iter()
+        .map(|e| AuditRow {
+            when: view::date_time(e.at, &tz),
+            who: e.actor_email.clone(),
+            ip: e.ip.clone().unwrap_or_default(),
+            action: e.action.clone(),
+            entity: match e.entity_id {
+                Some(id) => format!("{} #{id}", e.entity),
+                None => e.entity.clone(),
+            },
+            before: show(&e.before),
+            after: show(&e.after),
+        })
+        .collect();
+    let l = Layout::for_user("Registro de auditoría", &current, "auditoria", flash);
+    let page = AuditPage {
+        l,
+        actor: q.actor,
+        entity: q.entity,
+        date: q.date,
+        rows,
+    };
+    view::render(&page, &page.l, state.admin.secure_cookies)
+}
