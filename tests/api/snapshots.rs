@@ -147,9 +147,16 @@ impl Moto {
         out
     }
 
-    /// Object names under the snapshot prefix.
+    /// Object names under the snapshot prefix (`aws s3 ls` exits 1 when there are none).
     fn ls(&self) -> Vec<String> {
-        let out = self.aws_ok(&["s3", "ls", &format!("s3://{BUCKET}/barberpro/")]);
+        let prefix = format!("s3://{BUCKET}/barberpro/");
+        let out = self.aws_as(&self.key_id, &self.secret, &["s3", "ls", &prefix]);
+        let empty = out.status.code() == Some(1) && out.stdout.is_empty() && out.stderr.is_empty();
+        assert!(
+            out.status.success() || empty,
+            "aws s3 ls failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout)
             .lines()
             .filter_map(|l| l.split_whitespace().nth(3).map(str::to_owned))
@@ -1150,5 +1157,93 @@ fn the_systemd_units_verify_and_fire_at_the_documented_times() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A TCP proxy to `target` that forwards `budget` bytes of requests, then cuts every
+/// connection and stops listening: a store that dies in the middle of an upload.
+async fn dying_proxy(target: u16, budget: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let dead = tokio_util::sync::CancellationToken::new();
+    let sent = Arc::new(AtomicU64::new(0));
+    tokio::spawn(async move {
+        loop {
+            let (client, _) = tokio::select! {
+                _ = dead.cancelled() => return,
+                accepted = listener.accept() => match accepted { Ok(c) => c, Err(_) => return },
+            };
+            let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else {
+                return;
+            };
+            let (dead, sent) = (dead.clone(), sent.clone());
+            tokio::spawn(async move {
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let upstream = async {
+                    let mut buf = [0u8; 1024];
+                    loop {
+                        let n = cr.read(&mut buf).await.unwrap_or(0);
+                        if n == 0
+                            || sent.fetch_add(n as u64, Ordering::SeqCst) + n as u64 > budget as u64
+                        {
+                            dead.cancel();
+                            return;
+                        }
+                        if sw.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                };
+                let downstream = async {
+                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                };
+                tokio::select! {
+                    _ = upstream => {}
+                    _ = downstream => {}
+                    _ = dead.cancelled() => {}
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_store_dying_mid_upload_leaves_the_local_copy_and_no_complete_remote_snapshot() {
+    let Some(moto) = Moto::start() else { return };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (mut config, config_file) = folder_with_bookings(tmp.path(), Some(&moto), 3).await;
+    let moto_port: u16 = moto
+        .endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    // Enough for the request head and part of the body, not the whole snapshot.
+    let proxy = dying_proxy(moto_port, 1500).await;
+    config.snapshot.s3.endpoint = format!("http://127.0.0.1:{proxy}");
+    write_config(&config, &config_file);
+    let run = barberpro(&["snapshot", "--config", path_str(&config_file)]).await;
+    assert_eq!(run.code, 8, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("local copy") && run.stderr.contains("kept"),
+        "{}",
+        run.stderr
+    );
+    let (local, manifest) = only_manifest(&config);
+    assert!(
+        manifest.stored_bytes > 1500,
+        "the snapshot ({} bytes) must be larger than the cut-off",
+        manifest.stored_bytes
+    );
+    assert!(local.exists(), "the local copy is kept");
+    let listed = moto.ls();
+    assert!(
+        !listed.contains(&format!("{}.manifest.json", manifest.name)),
+        "no manifest: the remote snapshot is not complete: {listed:?}"
     );
 }
