@@ -165,7 +165,8 @@ mod tests {
 
     #[test]
     fn bad_hardening_settings_name_their_key() {
-        let cases: [(&str, fn(&mut Config)); 6] = [
+        type Spoil = fn(&mut Config);
+        let cases: [(&str, Spoil); 6] = [
             ("security.cors_allowed_origins", |c| {
                 c.security.cors_allowed_origins = vec!["*".into()]
             }),
