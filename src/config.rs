@@ -16,7 +16,7 @@ pub const SYSTEM_CONFIG: &str = "/etc/barberpro/barberpro.toml";
 /// Prefix of environment overrides: `BARBERPRO_SERVER__LISTEN=127.0.0.1:9443`.
 pub const ENV_PREFIX: &str = "BARBERPRO_";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -195,7 +195,11 @@ impl Secret {
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "[redacted]" })
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "[redacted]"
+        })
     }
 }
 
@@ -256,49 +260,59 @@ impl SnapshotConfig {
             })
         };
         if self.keep_local == 0 {
-            return invalid("snapshot.keep_local", "must be at least 1 (a local copy is always kept)");
+            return invalid(
+                "snapshot.keep_local",
+                "must be at least 1 (a local copy is always kept)",
+            );
         }
         if !(1..=19).contains(&self.zstd_level) {
             return invalid("snapshot.zstd_level", "must be between 1 and 19");
         }
-        if !self.host.is_empty() && !self.host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+        if !self.host.is_empty()
+            && !self
+                .host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
             return invalid("snapshot.host", "only letters, digits, '-' and '.'");
         }
-        if !self.age_recipient.is_empty() && self.age_recipient.parse::<age::x25519::Recipient>().is_err() {
-            return invalid("snapshot.age_recipient", "not an age X25519 recipient (age1…)");
+        if !self.age_recipient.is_empty()
+            && self
+                .age_recipient
+                .parse::<age::x25519::Recipient>()
+                .is_err()
+        {
+            return invalid(
+                "snapshot.age_recipient",
+                "not an age X25519 recipient (age1…)",
+            );
         }
         let s3 = &self.s3;
         if s3.prefix.starts_with('/') || s3.prefix.ends_with('/') {
             return invalid("snapshot.s3.prefix", "must not start or end with '/'");
         }
         if s3.part_size_mb < 5 {
-            return invalid("snapshot.s3.part_size_mb", "must be at least 5 (S3's smallest part)");
+            return invalid(
+                "snapshot.s3.part_size_mb",
+                "must be at least 5 (S3's smallest part)",
+            );
         }
-        if !(s3.endpoint.is_empty() || s3.endpoint.starts_with("https://") || s3.endpoint.starts_with("http://")) {
-            return invalid("snapshot.s3.endpoint", "must start with https:// or http://");
+        if !(s3.endpoint.is_empty()
+            || s3.endpoint.starts_with("https://")
+            || s3.endpoint.starts_with("http://"))
+        {
+            return invalid(
+                "snapshot.s3.endpoint",
+                "must start with https:// or http://",
+            );
         }
         if s3.endpoint.starts_with("http://") && !s3.allow_http {
-            return invalid("snapshot.s3.endpoint", "plain http:// needs snapshot.s3.allow_http = true");
+            return invalid(
+                "snapshot.s3.endpoint",
+                "plain http:// needs snapshot.s3.allow_http = true",
+            );
         }
         Ok(())
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            storage: StorageConfig::default(),
-            booking: BookingConfig::default(),
-            locale: LocaleConfig::default(),
-            log: LogConfig::default(),
-            rate_limit: RateLimitConfig::default(),
-            security: SecurityConfig::default(),
-            metrics: MetricsConfig::default(),
-            health: HealthConfig::default(),
-            snapshot: SnapshotConfig::default(),
-            admin: AdminConfig::default(),
-        }
     }
 }
 
@@ -641,8 +655,13 @@ impl Config {
             })
         };
         let b = &self.booking;
-        if !(5..=120).contains(&b.slot_step_minutes) || 60 % b.slot_step_minutes != 0 && b.slot_step_minutes % 60 != 0 {
-            return invalid("booking.slot_step_minutes", "must divide an hour (5, 10, 15, 20, 30, 60)");
+        if !(5..=120).contains(&b.slot_step_minutes)
+            || !(60 % b.slot_step_minutes == 0 || b.slot_step_minutes.is_multiple_of(60))
+        {
+            return invalid(
+                "booking.slot_step_minutes",
+                "must divide an hour (5, 10, 15, 20, 30, 60)",
+            );
         }
         if b.horizon_days == 0 || b.horizon_days > 366 {
             return invalid("booking.horizon_days", "must be between 1 and 366");
@@ -677,15 +696,16 @@ impl Config {
                 "tls.mode = \"files\" needs both server.tls.cert_path and server.tls.key_path",
             );
         }
-        if !self.server.public_url.is_empty()
-            && !(self.server.public_url.starts_with("https://")
-                || self.server.public_url.starts_with("http://"))
-        {
+        let url = &self.server.public_url;
+        if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
             return invalid("server.public_url", "must start with https:// or http://");
         }
         self.validate_hardening()?;
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            return invalid("log.level", "not a valid filter (e.g. info, barberpro=debug)");
+            return invalid(
+                "log.level",
+                "not a valid filter (e.g. info, barberpro=debug)",
+            );
         }
         self.snapshot.validate()?;
         self.admin.validate()?;
@@ -770,6 +790,7 @@ mod tests {
 
     /// Loads `toml` (if any) and `env` inside a figment jail: a private working directory and
     /// environment, so tests do not see each other's variables.
+    #[allow(clippy::result_large_err)] // figment's Jail wants its own error type
     fn load(toml: Option<&str>, env: &[(&str, &str)]) -> Result<Config, String> {
         let mut out = Err(String::new());
         figment::Jail::expect_with(|jail| {
@@ -780,8 +801,12 @@ mod tests {
                 jail.set_env(k, v);
             }
             let file = toml.map(|_| Path::new("barberpro.toml"));
-            out = Config::load_with_system_file(file, Path::new("/nonexistent"), &Overrides::default())
-                .map_err(|e| e.to_string());
+            out = Config::load_with_system_file(
+                file,
+                Path::new("/nonexistent"),
+                &Overrides::default(),
+            )
+            .map_err(|e| e.to_string());
             Ok(())
         });
         out
@@ -806,7 +831,11 @@ mod tests {
             &[("BARBERPRO_SERVER__LISTEN", "127.0.0.1:9443")],
         )
         .unwrap();
-        assert_eq!(c.server.listen.to_string(), "127.0.0.1:9443", "env beats file");
+        assert_eq!(
+            c.server.listen.to_string(),
+            "127.0.0.1:9443",
+            "env beats file"
+        );
         assert_eq!(c.booking.horizon_days, 30, "file beats defaults");
     }
 
@@ -835,14 +864,32 @@ mod tests {
             &[],
         )
         .expect("valid");
-        assert_eq!(c.snapshot.s3.secret_access_key.expose(), "hunter2-very-secret");
-        assert!(!c.to_toml().contains("hunter2"), "config check prints the secret");
-        assert!(!format!("{c:?}").contains("hunter2"), "Debug prints the secret");
-        let c = load(None, &[("BARBERPRO_SNAPSHOT__S3__SECRET_ACCESS_KEY", "from-env")]).expect("valid");
+        assert_eq!(
+            c.snapshot.s3.secret_access_key.expose(),
+            "hunter2-very-secret"
+        );
+        assert!(
+            !c.to_toml().contains("hunter2"),
+            "config check prints the secret"
+        );
+        assert!(
+            !format!("{c:?}").contains("hunter2"),
+            "Debug prints the secret"
+        );
+        let c = load(
+            None,
+            &[("BARBERPRO_SNAPSHOT__S3__SECRET_ACCESS_KEY", "from-env")],
+        )
+        .expect("valid");
         assert_eq!(c.snapshot.s3.secret_access_key.expose(), "from-env");
-        let err = load(Some("[snapshot]\nage_recipient = \"age1nope\"\n"), &[]).expect_err("invalid");
+        let err =
+            load(Some("[snapshot]\nage_recipient = \"age1nope\"\n"), &[]).expect_err("invalid");
         assert!(err.contains("snapshot.age_recipient"), "{err}");
-        let err = load(Some("[snapshot.s3]\nendpoint = \"http://127.0.0.1:9000\"\n"), &[]).expect_err("invalid");
+        let err = load(
+            Some("[snapshot.s3]\nendpoint = \"http://127.0.0.1:9000\"\n"),
+            &[],
+        )
+        .expect_err("invalid");
         assert!(err.contains("allow_http"), "{err}");
     }
 

@@ -32,7 +32,7 @@ fn week(branch: BranchId, days: &[u8]) -> Result<Vec<Shift>, DomainError> {
 
 /// Seeds the demo chain into an empty database; does nothing if a catalogue exists.
 pub async fn seed_if_empty(store: &Store, now: Timestamp) -> Result<(), StoreError> {
-    if !store.read(|tx| catalog::is_empty(tx)).await? {
+    if !store.read(catalog::is_empty).await? {
         return Ok(());
     }
     store

@@ -45,19 +45,10 @@ pub enum StartError {
 }
 
 /// Options that are not configuration: demo data, a pinned clock (tests).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     pub demo: bool,
     pub clock: Clock,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            demo: false,
-            clock: Clock::System,
-        }
-    }
 }
 
 /// A bound, ready-to-serve application.
@@ -171,12 +162,11 @@ impl Application {
         )
         .await?;
         let request_timeout = Duration::from_secs(config.server.timeouts.request_secs);
-        let router = http::router(state.clone()).layer(
-            tower_http::timeout::TimeoutLayer::with_status_code(
+        let router =
+            http::router(state.clone()).layer(tower_http::timeout::TimeoutLayer::with_status_code(
                 axum::http::StatusCode::REQUEST_TIMEOUT,
                 request_timeout,
-            ),
-        );
+            ));
         // Outermost, so timeouts and panics get the security headers too.
         let headers =
             axum::middleware::from_fn_with_state(state.security.clone(), http::security::headers);
@@ -297,9 +287,12 @@ impl Application {
                 let _held = (permit, open);
                 match tls {
                     Some(acceptor) => {
-                        match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await
+                        {
                             Ok(Ok(stream)) => serve(stream, peer, service, &builder, watcher).await,
-                            Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, error = %e, "TLS handshake failed")
+                            }
                             Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                         }
                     }
@@ -310,7 +303,10 @@ impl Application {
         drop(listener);
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let grace = Duration::from_secs(timeouts.shutdown_grace_secs);
-        if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        if tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
             tracing::warn!(?grace, "some connections did not finish in time");
         }
         state.store.close().await;
@@ -332,7 +328,8 @@ async fn serve<I>(
         req.extensions_mut().insert(ConnectInfo(peer));
         req
     });
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
+    let conn =
+        builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
     if let Err(e) = watcher.watch(conn.into_owned()).await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
@@ -340,11 +337,16 @@ async fn serve<I>(
 
 /// Renews the self-signed certificate before it expires, and re-reads certificate files on
 /// SIGHUP, swapping them into the resolver without touching open connections.
-fn spawn_certificate_upkeep(config: &Config, resolver: Arc<CertResolver>, shutdown: CancellationToken) {
+fn spawn_certificate_upkeep(
+    config: &Config,
+    resolver: Arc<CertResolver>,
+    shutdown: CancellationToken,
+) {
     let tls_config = config.server.tls.clone();
     let data_dir = config.storage.data_dir.clone();
     tokio::spawn(async move {
-        let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
             Ok(s) => Some(s),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot listen for SIGHUP");
@@ -369,7 +371,9 @@ fn spawn_certificate_upkeep(config: &Config, resolver: Arc<CertResolver>, shutdo
                     tracing::info!(reason, "certificate (re)loaded");
                 }
                 Ok(Ok(None)) => {}
-                Ok(Err(e)) => tracing::error!(reason, error = %e, "certificate reload failed; keeping the current one"),
+                Ok(Err(e)) => {
+                    tracing::error!(reason, error = %e, "certificate reload failed; keeping the current one")
+                }
                 Err(e) => tracing::error!(error = %e, "certificate reload task failed"),
             }
         }

@@ -119,7 +119,8 @@ pub fn load_pem(cert_path: &Path, key_path: &Path) -> Result<CertifiedKey, TlsEr
     if certs.is_empty() {
         return Err(pem_err(cert_path, "no certificate in the file".into()));
     }
-    let key = PrivateKeyDer::from_pem_file(key_path).map_err(|e| pem_err(key_path, e.to_string()))?;
+    let key =
+        PrivateKeyDer::from_pem_file(key_path).map_err(|e| pem_err(key_path, e.to_string()))?;
     let signer = rustls::crypto::ring::sign::any_supported_type(&key).map_err(TlsError::Key)?;
     Ok(CertifiedKey::new(certs, signer))
 }
@@ -152,7 +153,11 @@ impl SelfSignedPaths {
 
 /// The names the self-signed certificate covers: localhost, loopback, and configured names.
 fn wanted_names(extra: &[String]) -> Vec<String> {
-    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
     for n in extra {
         if !names.contains(n) {
             names.push(n.clone());
@@ -234,21 +239,29 @@ pub enum Renewal {
 /// Makes sure a valid self-signed certificate for `hostnames` is in the data folder: reuses
 /// it while it has more than [`RENEW_BEFORE_DAYS`] left and covers every name, otherwise issues
 /// a new one (and a new CA if the CA is missing or expiring).
-pub fn ensure_self_signed(paths: &SelfSignedPaths, hostnames: &[String]) -> Result<Renewal, TlsError> {
-    std::fs::create_dir_all(&paths.dir).map_err(|e| io(format!("creating {}", paths.dir.display()), e))?;
+pub fn ensure_self_signed(
+    paths: &SelfSignedPaths,
+    hostnames: &[String],
+) -> Result<Renewal, TlsError> {
+    std::fs::create_dir_all(&paths.dir)
+        .map_err(|e| io(format!("creating {}", paths.dir.display()), e))?;
     set_private_dir(&paths.dir)?;
     let names = wanted_names(hostnames);
-    if let (Some(cert), Some(_)) = (read(&paths.cert())?, read(&paths.key())?) {
-        if let Some((left, covered)) = days_left(&cert) {
-            if left > RENEW_BEFORE_DAYS && names.iter().all(|n| covered.contains(n)) {
-                return Ok(Renewal::Reused);
-            }
-        }
+    if let (Some(cert), Some(_)) = (read(&paths.cert())?, read(&paths.key())?)
+        && let Some((left, covered)) = days_left(&cert)
+        && left > RENEW_BEFORE_DAYS
+        && names.iter().all(|n| covered.contains(n))
+    {
+        return Ok(Renewal::Reused);
     }
     let issuer = load_or_make_ca(paths)?;
     let mut params = CertificateParams::new(names)?;
-    params.distinguished_name.push(DnType::CommonName, "BarberPro");
-    params.distinguished_name.push(DnType::OrganizationName, "BarberPro");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "BarberPro");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "BarberPro");
     params.is_ca = IsCa::ExplicitNoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
@@ -265,16 +278,19 @@ pub fn ensure_self_signed(paths: &SelfSignedPaths, hostnames: &[String]) -> Resu
 
 /// The local CA: reused while it outlives a fresh server certificate, else made anew.
 fn load_or_make_ca(paths: &SelfSignedPaths) -> Result<Issuer<'static, KeyPair>, TlsError> {
-    if let (Some(cert), Some(key)) = (read(&paths.ca_cert())?, read(&paths.ca_key())?) {
-        if let (Some((left, _)), Ok(key)) = (days_left(&cert), KeyPair::from_pem(&key)) {
-            if left > LEAF_DAYS {
-                return Ok(Issuer::from_ca_cert_pem(&cert, key)?);
-            }
-        }
+    if let (Some(cert), Some(key)) = (read(&paths.ca_cert())?, read(&paths.ca_key())?)
+        && let (Some((left, _)), Ok(key)) = (days_left(&cert), KeyPair::from_pem(&key))
+        && left > LEAF_DAYS
+    {
+        return Ok(Issuer::from_ca_cert_pem(&cert, key)?);
     }
     let mut params = CertificateParams::new(Vec::<String>::new())?;
-    params.distinguished_name.push(DnType::CommonName, "BarberPro local CA");
-    params.distinguished_name.push(DnType::OrganizationName, "BarberPro");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "BarberPro local CA");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "BarberPro");
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.not_before = time_now() - time::Duration::hours(1);
@@ -331,7 +347,11 @@ mod tests {
             ensure_self_signed(&paths, &["turnos.example.com.ar".into()]).unwrap(),
             Renewal::Issued
         );
-        assert_eq!(std::fs::read(paths.ca_cert()).unwrap(), ca, "the CA survives renewals");
+        assert_eq!(
+            std::fs::read(paths.ca_cert()).unwrap(),
+            ca,
+            "the CA survives renewals"
+        );
         let (left, names) = days_left(&std::fs::read_to_string(paths.cert()).unwrap()).unwrap();
         assert!(left > 390, "{left}");
         assert!(names.contains(&"turnos.example.com.ar".to_owned()));
@@ -339,5 +359,22 @@ mod tests {
         let mode = std::fs::metadata(paths.key()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(load_pem(&paths.cert(), &paths.key()).is_ok());
+    }
+    #[test]
+    fn a_certificate_near_expiry_is_renewed() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = SelfSignedPaths::new(dir.path());
+        ensure_self_signed(&paths, &[]).unwrap();
+        // Replace the server certificate by one that expires in 10 days.
+        let mut params = CertificateParams::new(wanted_names(&[])).unwrap();
+        params.not_after = time_now() + time::Duration::days(10);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        write_private(&paths.cert(), &cert.pem()).unwrap();
+        write_private(&paths.key(), &key.serialize_pem()).unwrap();
+        assert_eq!(days_left(&cert.pem()).unwrap().0, 9);
+        assert_eq!(ensure_self_signed(&paths, &[]).unwrap(), Renewal::Issued);
+        let (left, _) = days_left(&std::fs::read_to_string(paths.cert()).unwrap()).unwrap();
+        assert!(left > RENEW_BEFORE_DAYS);
     }
 }

@@ -41,7 +41,7 @@ impl std::fmt::Display for Money {
         let pesos = (self.0 / 100).to_string();
         let mut grouped = String::with_capacity(pesos.len() + pesos.len() / 3);
         for (i, c) in pesos.chars().enumerate() {
-            if i > 0 && (pesos.len() - i) % 3 == 0 {
+            if i > 0 && (pesos.len() - i).is_multiple_of(3) {
                 grouped.push('.');
             }
             grouped.push(c);

@@ -14,6 +14,7 @@ pub mod ratelimit;
 pub mod security;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -43,18 +44,32 @@ pub struct AppState {
     pub admin: Arc<admin::Settings>,
 }
 
-/// Where "now" comes from: the system clock, or a fixed instant in tests.
-#[derive(Clone, Copy, Debug)]
-pub enum Clock {
-    System,
-    Fixed(Timestamp),
-}
+/// Where "now" comes from: the system clock, or a manual one that tests set and move.
+#[derive(Clone, Debug, Default)]
+pub struct Clock(Option<Arc<AtomicI64>>);
 
 impl Clock {
+    pub fn system() -> Self {
+        Self(None)
+    }
+
+    /// A clock stopped at `at` until [`Clock::set`] moves it.
+    pub fn manual(at: Timestamp) -> Self {
+        Self(Some(Arc::new(AtomicI64::new(at.as_second()))))
+    }
+
+    /// Moves a manual clock (no effect on the system clock).
+    pub fn set(&self, at: Timestamp) {
+        if let Some(t) = &self.0 {
+            t.store(at.as_second(), Ordering::SeqCst);
+        }
+    }
+
     pub fn now(&self) -> Timestamp {
-        match self {
-            Self::System => Timestamp::now(),
-            Self::Fixed(t) => *t,
+        match &self.0 {
+            None => Timestamp::now(),
+            Some(t) => Timestamp::from_second(t.load(Ordering::SeqCst))
+                .unwrap_or_else(|_| Timestamp::now()),
         }
     }
 }

@@ -10,10 +10,16 @@ use crate::store::catalog;
 /// The chain's open branches.
 #[utoipa::path(get, path = "/api/v1/branches", tag = "catalogue",
     responses((status = 200, body = [BranchDto])))]
-pub async fn list_branches(State(state): State<AppState>) -> Result<Json<Vec<BranchDto>>, ApiError> {
-    let branches = state.store.read(|tx| catalog::branches(tx)).await?;
+pub async fn list_branches(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<BranchDto>>, ApiError> {
+    let branches = state.store.read(catalog::branches).await?;
     Ok(Json(
-        branches.iter().filter(|b| b.active).map(BranchDto::from).collect(),
+        branches
+            .iter()
+            .filter(|b| b.active)
+            .map(BranchDto::from)
+            .collect(),
     ))
 }
 

@@ -1,0 +1,288 @@
+//! `spawn_app()` and typed helpers, zero2prod style: the real server on a random loopback
+//! port, over HTTPS, with a client that trusts the server's own CA (no "accept invalid").
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use barberpro::config::Config;
+use barberpro::http::Clock;
+use barberpro::startup::{Application, Options};
+use barberpro::store::Store;
+use jiff::Timestamp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Monday 1 March 2027, 08:00 in Buenos Aires: tests run on a pinned clock.
+pub const MONDAY_8AM: &str = "2027-03-01T08:00:00-03:00";
+/// The Tuesday after: Martín and Lucía work at palermo, 10–20 with lunch 13–14.
+pub const TUESDAY: &str = "2027-03-02";
+
+pub fn ts(rfc3339: &str) -> Timestamp {
+    rfc3339.parse().expect("test timestamps are valid")
+}
+
+/// `"2027-03-02T10:00:00-03:00"` from a date and `HH:MM`.
+pub fn at(date: &str, hhmm: &str) -> String {
+    format!("{date}T{hhmm}:00-03:00")
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub store: Store,
+    pub clock: Clock,
+    pub data_dir: PathBuf,
+    shutdown: CancellationToken,
+    server: Option<JoinHandle<()>>,
+    _tmp: Option<TempDir>,
+}
+
+pub fn test_config(data_dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.server.listen = "127.0.0.1:0".parse().expect("valid address");
+    config.storage.data_dir = data_dir.to_path_buf();
+    config.storage.cache_size_mb = 8;
+    config.server.timeouts.shutdown_grace_secs = 2;
+    // Every test client is 127.0.0.1: rate limits are tested on their own (hardening.rs).
+    config.rate_limit.enabled = false;
+    // Tests run in parallel: no fixed metrics port.
+    config.metrics.listen = "127.0.0.1:0".parse().expect("valid address");
+    config
+}
+
+/// The demo chain on a pinned clock, in a fresh temporary data folder.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_at(MONDAY_8AM).await
+}
+
+pub async fn spawn_app_at(now: &str) -> TestApp {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
+    let mut app = spawn_app_with(test_config(&dir), Clock::manual(ts(now))).await;
+    app._tmp = Some(tmp);
+    app
+}
+
+/// Starts the server with a given configuration (data folder kept by the caller).
+pub async fn spawn_app_with(config: Config, clock: Clock) -> TestApp {
+    let data_dir = config.storage.data_dir.clone();
+    let app = Application::build(
+        config,
+        Options {
+            demo: true,
+            clock: clock.clone(),
+        },
+    )
+    .await
+    .expect("the application builds");
+    let addr = app.addr();
+    let store = app.state().store.clone();
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    let server = tokio::spawn(async move {
+        app.run_until_stopped(token).await.expect("server runs");
+    });
+    let ca = std::fs::read(data_dir.join("tls/ca.pem")).expect("the server wrote its CA");
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("CA is PEM"))
+        .tls_built_in_root_certs(false)
+        .use_rustls_tls()
+        .build()
+        .expect("client builds");
+    TestApp {
+        addr,
+        base: format!("https://localhost:{}", addr.port()),
+        client,
+        store,
+        clock,
+        data_dir,
+        shutdown,
+        server: Some(server),
+        _tmp: None,
+    }
+}
+
+/// A JSON answer: status and body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {}",
+            self.body
+        );
+        self.body
+    }
+
+    /// Asserts an error status and code, and that the message is Spanish-looking text.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) {
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "unexpected answer: {}",
+            self.body
+        );
+        let message = self.body["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            !message.is_empty(),
+            "error without a message: {}",
+            self.body
+        );
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn answer(resp: reqwest::Response) -> Answer {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        Self::answer(
+            self.client
+                .get(self.url(path))
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> Answer {
+        let req = self.client.get(self.url(path)).bearer_auth(token);
+        Self::answer(req.send().await.expect("request")).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Answer {
+        let req = self.client.post(self.url(path)).json(body);
+        Self::answer(req.send().await.expect("request")).await
+    }
+
+    pub async fn post_auth(&self, path: &str, token: &str, body: Option<&Value>) -> Answer {
+        let mut req = self.client.post(self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        Self::answer(req.send().await.expect("request")).await
+    }
+
+    /// Posts raw bytes with a content type.
+    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Answer {
+        let mut req = self.client.post(self.url(path)).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        Self::answer(req.send().await.expect("request")).await
+    }
+
+    pub async fn availability(
+        &self,
+        branch: &str,
+        date: &str,
+        services: &str,
+        barber: &str,
+    ) -> Answer {
+        self.get(&format!(
+            "/api/v1/branches/{branch}/availability?date={date}&services={services}&barber={barber}"
+        ))
+        .await
+    }
+
+    /// Start times (`HH:MM`) offered, for one barber or any.
+    pub async fn free_times(
+        &self,
+        branch: &str,
+        date: &str,
+        services: &str,
+        barber: &str,
+    ) -> Vec<String> {
+        let body = self
+            .availability(branch, date, services, barber)
+            .await
+            .expect(200);
+        body["slots"]
+            .as_array()
+            .expect("slots")
+            .iter()
+            .map(|s| s["start"].as_str().expect("start")[11..16].to_owned())
+            .collect()
+    }
+
+    pub async fn book(&self, body: &Value) -> Answer {
+        self.post("/api/v1/bookings", body).await
+    }
+
+    /// Books and returns (id, token), asserting 201.
+    pub async fn book_ok(&self, body: &Value) -> (u64, String) {
+        let b = self.book(body).await.expect(201);
+        (
+            b["id"].as_u64().expect("id"),
+            b["manage_token"].as_str().expect("token").to_owned(),
+        )
+    }
+
+    /// Stops the server gracefully and waits for it (the data folder stays).
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task ends cleanly");
+        }
+    }
+
+    /// Keeps the temporary folder alive beyond this app (for restarts).
+    pub fn take_dir(&mut self) -> TempDir {
+        self._tmp.take().expect("the app owns its temp dir")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A booking request at palermo with sensible defaults.
+pub fn booking(services: &[u64], barber: Value, start: &str, phone: &str) -> Value {
+    json!({
+        "branch": "palermo",
+        "services": services,
+        "barber": barber,
+        "start": start,
+        "client": {"name": "Juan Pérez", "phone": phone, "whatsapp_consent": true}
+    })
+}
+
+/// Distinct valid Buenos Aires mobile numbers: 011 15-2345-6700 + n.
+pub fn phone(n: u32) -> String {
+    format!("011 15-2345-{:04}", 6700 + n)
+}

@@ -1,0 +1,16 @@
+//! Integration tests: one binary, the real server over real HTTPS on 127.0.0.1:0.
+
+mod helpers;
+
+mod admin;
+mod availability;
+mod booking_flow;
+mod booking_rules;
+mod cli;
+mod concurrency;
+mod hardening;
+mod input_validation;
+mod properties;
+mod server;
+mod snapshots;
+mod tls_and_schema;
