@@ -68,3 +68,40 @@ pub fn upsert(
         .insert(client.phone.as_e164(), client.id.0)?;
     Ok(client)
 }
+
+/// Clients whose name contains `needle` (ignoring case) or whose phone contains its digits,
+/// by name; at most `limit`. A full scan: fine for a chain's few thousand clients.
+pub fn search(tx: &impl ReadTx, needle: &str, limit: usize) -> Result<Vec<Client>, StoreError> {
+    let needle = needle.trim().to_lowercase();
+    let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
+    let mut found: Vec<Client> =
+        codec::all::<Client>(&tx.table(tables::CLIENTS)?, tables::CLIENTS)?
+            .into_iter()
+            .filter(|c| {
+                c.name.as_str().to_lowercase().contains(&needle)
+                    || (digits.len() >= 3 && c.phone.as_e164().contains(&digits))
+            })
+            .collect();
+    found.sort_by_key(|c| c.name.as_str().to_lowercase());
+    found.truncate(limit);
+    Ok(found)
+}
+
+/// Every booking of a client, newest first.
+pub fn history(
+    tx: &impl ReadTx,
+    client: ClientId,
+) -> Result<Vec<crate::domain::Booking>, StoreError> {
+    let index = tx.table(tables::CLIENT_BOOKINGS)?;
+    let mut out = Vec::new();
+    for row in index
+        .range((client.0, i64::MIN, 0)..=(client.0, i64::MAX, u64::MAX))?
+        .rev()
+    {
+        let (k, _) = row?;
+        if let Some(b) = super::bookings::get(tx, crate::domain::BookingId(k.value().2))? {
+            out.push(b);
+        }
+    }
+    Ok(out)
+}

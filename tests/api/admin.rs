@@ -824,3 +824,104 @@ async fn assets_are_served_with_their_content_hash_and_cached_forever() {
         .expect("request");
     assert_eq!(missing.status(), 404);
 }
+
+#[tokio::test]
+async fn create_user_prints_a_generated_password_that_logs_in_and_refuses_duplicates() {
+    let mut app = spawn_app().await;
+    let dir = app.data_dir.clone();
+    let _keep = app.take_dir();
+    let clock = app.clock.clone();
+    app.stop().await;
+    drop(app); // releases the data folder's lock
+    let create = |email: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_barberpro"))
+            .args(["admin", "create-user", "--role", "owner", "--name", "Jefa"])
+            .args(["--email", email, "--data-dir"])
+            .arg(&dir)
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("the binary runs")
+    };
+    let out = create("Jefa@Example.com");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password (shown once, write it down): "))
+        .expect("the generated password is printed")
+        .to_owned();
+    let again = create("jefa@example.com");
+    assert_eq!(again.status.code(), Some(2), "a taken e-mail must exit 2");
+
+    let config = crate::helpers::test_config(&dir);
+    let app = crate::helpers::spawn_app_with(config, clock).await;
+    let mut b = Browser::new(&app);
+    b.login("jefa@example.com", &password)
+        .await
+        .expect_redirect("/admin/agenda");
+}
+
+#[tokio::test]
+async fn clients_are_found_by_name_or_phone_and_each_view_is_audited() {
+    let (app, mut b) = owner_app().await;
+    let mut body = booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1));
+    body["client"]["name"] = json!("Rosa Fernández");
+    let (id, _) = app.book_ok(&body).await;
+    let by_name = b.get("/admin/clientes?q=rosa").await;
+    assert_eq!(by_name.status, StatusCode::OK, "{}", by_name.body);
+    assert!(by_name.body.contains("Rosa Fernández"), "{}", by_name.body);
+    let by_phone = b.get("/admin/clientes?q=2345-6701").await;
+    assert!(
+        by_phone.body.contains("Rosa Fernández"),
+        "{}",
+        by_phone.body
+    );
+    let none = b.get("/admin/clientes?q=zzz").await;
+    assert!(none.body.contains("No encontramos"), "{}", none.body);
+
+    let page = b.get("/admin/clientes/1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("+5491123456701"));
+    assert!(
+        page.body.contains(&format!("data-booking=\"{id}\"")),
+        "history lacks the booking"
+    );
+    assert!(page.body.contains("02/03/2027 10:00"));
+    let views = app
+        .store
+        .read(|tx| {
+            let filter = audit::Filter {
+                entity: Some("client".into()),
+                ..Default::default()
+            };
+            audit::list(tx, &filter, 10)
+        })
+        .await
+        .expect("audit");
+    assert_eq!(views.len(), 1, "viewing a client's record is not audited");
+    assert_eq!(views[0].action, "client.view");
+    assert_eq!(
+        b.get("/admin/clientes/999").await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    create_staff(
+        &app,
+        "martin@barberpro.test",
+        "Martín",
+        Role::Barbero,
+        Some(1),
+    )
+    .await;
+    let mut barber = Browser::new(&app);
+    barber.login_ok("martin@barberpro.test").await;
+    assert_eq!(
+        barber.get("/admin/clientes/1").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -4,7 +4,7 @@
 //! Routers are grouped by guard (kanidm style):
 //! * public: login, the one-time setup link, static assets;
 //! * staff (any logged-in account): the agenda and status changes of bookings;
-//! * front desk (owner, recepción): new bookings;
+//! * front desk (owner, recepción): new bookings, cancellations, clients;
 //! * owner: the team and the audit log.
 //!
 //! [`session::resolve`] runs on every `/admin` request (outside the rate limiter, which then
@@ -17,6 +17,7 @@ pub mod agenda;
 pub mod assets;
 pub mod auth;
 pub mod bookings;
+pub mod clients;
 pub mod cookies;
 pub mod session;
 pub mod team;
@@ -59,6 +60,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings/new", get(bookings::new_page))
         .route("/admin/bookings", post(bookings::create))
         .route("/admin/bookings/{id}/cancel", post(agenda::cancel))
+        .route("/admin/clientes", get(clients::list))
+        .route("/admin/clientes/{id}", get(clients::show))
         .route_layer(axum::middleware::from_fn(session::require_front_desk));
     let owner = Router::new()
         .route("/admin/equipo", get(team::page))
