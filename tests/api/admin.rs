@@ -925,3 +925,55 @@ async fn clients_are_found_by_name_or_phone_and_each_view_is_audited() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn the_front_desk_books_a_walk_in_for_the_next_slot_which_the_api_offers_no_one() {
+    let (app, mut b) = owner_app().await;
+    // Monday 10:05 at palermo: Nicolás works from 10:00.
+    app.clock.set(barberpro_ts("2027-03-01T10:05:00-03:00"));
+    b.login_ok("duena@barberpro.test").await;
+    let start = "2027-03-01T10:15:00-03:00";
+    app.book(&booking(&[1], json!(5), start, &phone(1)))
+        .await
+        .expect_error(422, "too_soon");
+    let form = b
+        .get("/admin/bookings/new?branch=palermo&date=2027-03-01&services=1&barber=5")
+        .await;
+    assert!(
+        form.body.contains(&format!("value=\"{start}\"")),
+        "10:15 not offered: {}",
+        form.body
+    );
+    let csrf = form.csrf();
+    b.post(
+        "/admin/bookings",
+        &[
+            ("csrf", &csrf),
+            ("branch", "palermo"),
+            ("barber", "5"),
+            ("services", "1"),
+            ("start", start),
+            ("phone", &phone(2)),
+            ("name", "Ya Llegó"),
+            ("source", "walk_in"),
+        ],
+    )
+    .await
+    .expect_redirect("/admin/agenda?branch=palermo&date=2027-03-01");
+    let past = "2027-03-01T10:00:00-03:00";
+    let page = b
+        .post(
+            "/admin/bookings",
+            &[
+                ("csrf", &csrf),
+                ("branch", "palermo"),
+                ("barber", "5"),
+                ("services", "1"),
+                ("start", past),
+                ("phone", &phone(3)),
+                ("name", "Tarde"),
+            ],
+        )
+        .await;
+    page.expect_redirect("/admin/bookings/new?");
+}

@@ -1,7 +1,8 @@
 //! New bookings for walk-ins and phone calls: find the client by phone (or create one), pick
 //! services and a barber (or "cualquiera"), see the free slots, book. Availability and
 //! creation are `store::bookings::availability` and `store::bookings::create`, the very
-//! functions the JSON API calls: same rules, same invariant.
+//! functions the JSON API calls: same rules (except the minimum notice, see
+//! [`front_desk_rules`]), same invariant.
 
 use askama::Template;
 use axum::Extension;
@@ -13,11 +14,20 @@ use jiff::civil::Date;
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
-use crate::domain::{BarberId, BookingSource, Email, Phone, ServiceId, Text, time};
+use crate::domain::{BarberId, BookingRules, BookingSource, Email, Phone, ServiceId, Text, time};
 use crate::http::AppState;
 use crate::store::bookings::{self as store_bookings, BarberChoice, NewBooking};
 use crate::store::clients::{self, ClientDetails};
 use crate::store::{StoreError, audit, catalog};
+
+/// The rules the front desk books by: the API's, without the minimum notice, since a walk-in
+/// is served now. The slot grid, the hours, the horizon and the no-overlap invariant stay.
+fn front_desk_rules(rules: BookingRules) -> BookingRules {
+    BookingRules {
+        min_notice_minutes: 0,
+        ..rules
+    }
+}
 
 /// The fields of the new-booking form, as typed (the page shows them back).
 #[derive(Debug, Clone, Default)]
@@ -134,7 +144,7 @@ pub async fn new_page(
         f.barber = "any".into();
     }
     let now = state.clock.now();
-    let rules = state.rules;
+    let rules = front_desk_rules(state.rules);
     let page = state
         .store
         .read(move |tx| {
@@ -312,7 +322,7 @@ pub async fn create(
         Err(message) => return Ok(view::redirect(&back, "error", &message, secure)),
     };
     let now = state.clock.now();
-    let (rules, keys) = (state.rules, state.tokens.clone());
+    let (rules, keys) = (front_desk_rules(state.rules), state.tokens.clone());
     let who = current.clone();
     let result = state
         .store
