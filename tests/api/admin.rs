@@ -977,3 +977,49 @@ async fn the_front_desk_books_a_walk_in_for_the_next_slot_which_the_api_offers_n
         .await;
     page.expect_redirect("/admin/bookings/new?");
 }
+
+#[tokio::test]
+async fn the_front_desk_reschedules_a_booking_under_the_same_rules() {
+    let (app, mut b) = owner_app().await;
+    let (id, _) = app
+        .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
+        .await;
+    app.book_ok(&booking(&[1], json!(1), &at(TUESDAY, "12:00"), &phone(2)))
+        .await;
+    let agenda = b
+        .get(&format!("/admin/agenda?branch=palermo&date={TUESDAY}"))
+        .await;
+    assert!(
+        agenda
+            .body
+            .contains(&format!("/admin/bookings/{id}/reschedule"))
+    );
+    let csrf = agenda.csrf();
+    let path = format!("/admin/bookings/{id}/reschedule");
+    // Onto the other booking of the same barber: refused, nothing moves.
+    let page = b
+        .post(
+            &path,
+            &[("csrf", &csrf), ("date", TUESDAY), ("time", "12:00")],
+        )
+        .await;
+    page.expect_redirect("/admin/agenda");
+    assert!(b.get(&page.location).await.body.contains("flash-error"));
+    assert_eq!(
+        get_booking(&app, id).await.start,
+        barberpro_ts(&at(TUESDAY, "10:00"))
+    );
+    // Onto a free time: moved, and the old time is free again for the API.
+    b.post(
+        &path,
+        &[("csrf", &csrf), ("date", TUESDAY), ("time", "16:30")],
+    )
+    .await
+    .expect_redirect("/admin/agenda");
+    assert_eq!(
+        get_booking(&app, id).await.start,
+        barberpro_ts(&at(TUESDAY, "16:30"))
+    );
+    app.book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(3)))
+        .await;
+}

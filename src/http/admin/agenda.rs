@@ -45,6 +45,11 @@ pub struct Card {
     /// (target status, button label) the account may apply.
     pub actions: Vec<(&'static str, &'static str)>,
     pub can_cancel: bool,
+    /// Front desk, and the booking can still move.
+    pub can_reschedule: bool,
+    /// The booking's local date and time, to prefill the reschedule form.
+    pub date_iso: String,
+    pub start_hm: String,
 }
 
 /// A grid cell: `free`, `off` (not working), `break`, `closed` or `booking`.
@@ -334,6 +339,9 @@ fn card(
         actions,
         can_cancel: current.user.role.runs_front_desk()
             && b.status.can_become(BookingStatus::Cancelled),
+        can_reschedule: current.user.role.runs_front_desk() && b.status.is_reschedulable(),
+        date_iso: time::local_date(b.start, &tz).to_string(),
+        start_hm: view::time(b.start, &tz),
     })
 }
 
@@ -485,6 +493,74 @@ pub async fn cancel(
                         now,
                     )?;
                     Ok((back, "ok", "Turno cancelado.".to_owned()))
+                }
+                Err(StoreError::Rule(rule)) => Ok((back, "error", rule.message_es())),
+                Err(e) => Err(e),
+            }
+        })
+        .await;
+    finish(outcome, state.admin.secure_cookies)
+}
+
+#[derive(Deserialize)]
+pub struct RescheduleForm {
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    date: String,
+    /// `HH:MM`, local to the branch.
+    #[serde(default)]
+    time: String,
+    /// `same` (keep the barber) or `any`.
+    #[serde(default)]
+    barber: String,
+}
+
+/// `POST /admin/bookings/{id}/reschedule` (front desk): moves a booking through
+/// `store::bookings::reschedule` with `Actor::Staff` (no client cut-off; every other rule and
+/// the invariant apply).
+pub async fn reschedule(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(form): Form<RescheduleForm>,
+) -> Result<Response, AdminError> {
+    let now = state.clock.now();
+    let rules = state.rules;
+    let outcome = state
+        .store
+        .write(move |txn| {
+            let id = BookingId(id);
+            let before = store_bookings::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+            let branch = catalog::branch(txn, before.branch)?.ok_or(DomainError::UnknownBranch)?;
+            let back = agenda_url(txn, &before)?;
+            let when = form
+                .date
+                .parse::<Date>()
+                .ok()
+                .zip(form.time.parse::<crate::domain::time::ClockTime>().ok());
+            let Some((date, clock)) = when else {
+                return Ok((back, "error", "Elegí la nueva fecha y hora.".to_owned()));
+            };
+            let start = time::at(date, clock, &branch.tz())?;
+            let choice = if form.barber == "any" {
+                store_bookings::BarberChoice::Any
+            } else {
+                store_bookings::BarberChoice::Barber(before.barber)
+            };
+            match store_bookings::reschedule(txn, id, start, choice, Actor::Staff, now, &rules) {
+                Ok(after) => {
+                    audit::record(
+                        txn,
+                        audit_change(&current, "booking.reschedule", &before, &after),
+                        now,
+                    )?;
+                    let to = agenda_url(txn, &after)?;
+                    let text = format!(
+                        "Turno reprogramado para el {} a las {}.",
+                        view::date(date),
+                        view::time(after.start, &branch.tz())
+                    );
+                    Ok((to, "ok", text))
                 }
                 Err(StoreError::Rule(rule)) => Ok((back, "error", rule.message_es())),
                 Err(e) => Err(e),

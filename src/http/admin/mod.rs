@@ -60,6 +60,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings/new", get(bookings::new_page))
         .route("/admin/bookings", post(bookings::create))
         .route("/admin/bookings/{id}/cancel", post(agenda::cancel))
+        .route("/admin/bookings/{id}/reschedule", post(agenda::reschedule))
         .route("/admin/clientes", get(clients::list))
         .route("/admin/clientes/{id}", get(clients::show))
         .route_layer(axum::middleware::from_fn(session::require_front_desk));
