@@ -25,7 +25,13 @@ fn week(branch: BranchId, days: &[u8]) -> Result<Vec<Shift>, DomainError> {
     days.iter()
         .map(|&d| {
             let end = if d == 6 { t("18:00")? } else { t("20:00")? };
-            Shift::new(d, branch, t("10:00")?, end, vec![(t("13:00")?, t("14:00")?)])
+            Shift::new(
+                d,
+                branch,
+                t("10:00")?,
+                end,
+                vec![(t("13:00")?, t("14:00")?)],
+            )
         })
         .collect()
 }
@@ -38,7 +44,11 @@ pub async fn seed_if_empty(store: &Store, now: Timestamp) -> Result<(), StoreErr
     store
         .write(move |txn| {
             let tz_name = crate::domain::catalog::DEFAULT_TZ;
-            let branch = |slug: &str, name: &str, address: &str, phone: &str| -> Result<Branch, StoreError> {
+            let branch = |slug: &str,
+                          name: &str,
+                          address: &str,
+                          phone: &str|
+             -> Result<Branch, StoreError> {
                 Ok(Branch {
                     id: BranchId(0),
                     slug: Slug::parse(slug)?,
@@ -51,11 +61,21 @@ pub async fn seed_if_empty(store: &Store, now: Timestamp) -> Result<(), StoreErr
             };
             let palermo = catalog::insert_branch(
                 txn,
-                branch("palermo", "BarberPro Palermo", "Av. Santa Fe 3456, CABA", "011 4833-1234")?,
+                branch(
+                    "palermo",
+                    "BarberPro Palermo",
+                    "Av. Santa Fe 3456, CABA",
+                    "011 4833-1234",
+                )?,
             )?;
             let belgrano = catalog::insert_branch(
                 txn,
-                branch("belgrano", "BarberPro Belgrano", "Av. Cabildo 2100, CABA", "011 4784-5678")?,
+                branch(
+                    "belgrano",
+                    "BarberPro Belgrano",
+                    "Av. Cabildo 2100, CABA",
+                    "011 4784-5678",
+                )?,
             )?;
             let services = [
                 ("Corte clásico", 30, 5, 8_000),
@@ -84,10 +104,26 @@ pub async fn seed_if_empty(store: &Store, now: Timestamp) -> Result<(), StoreErr
             let mut nicolas = week(palermo.id, &[1, 3])?;
             nicolas.extend(week(belgrano.id, &[4, 5, 6])?);
             let barbers = [
-                ("Martín", ids(&[0, 1, 2, 3]), week(palermo.id, &[2, 3, 4, 5, 6])?),
-                ("Lucía", ids(&[0, 1, 4, 5]), week(palermo.id, &[2, 3, 4, 5, 6])?),
-                ("Diego", ids(&[0, 2, 3, 5]), week(belgrano.id, &[1, 2, 3, 4, 5])?),
-                ("Sofía", ids(&[0, 1, 2, 4]), week(belgrano.id, &[2, 3, 4, 5, 6])?),
+                (
+                    "Martín",
+                    ids(&[0, 1, 2, 3]),
+                    week(palermo.id, &[2, 3, 4, 5, 6])?,
+                ),
+                (
+                    "Lucía",
+                    ids(&[0, 1, 4, 5]),
+                    week(palermo.id, &[2, 3, 4, 5, 6])?,
+                ),
+                (
+                    "Diego",
+                    ids(&[0, 2, 3, 5]),
+                    week(belgrano.id, &[1, 2, 3, 4, 5])?,
+                ),
+                (
+                    "Sofía",
+                    ids(&[0, 1, 2, 4]),
+                    week(belgrano.id, &[2, 3, 4, 5, 6])?,
+                ),
                 ("Nicolás", ids(&[0, 1, 2, 3, 4, 5]), nicolas),
             ];
             for (name, services, shifts) in barbers {
@@ -106,7 +142,10 @@ pub async fn seed_if_empty(store: &Store, now: Timestamp) -> Result<(), StoreErr
             let today = local_date(now, &tz);
             let christmas = next_christmas(today);
             let start = day_start(christmas, &tz)?;
-            let end = day_start(christmas.tomorrow().map_err(|_| DomainError::InvalidDate)?, &tz)?;
+            let end = day_start(
+                christmas.tomorrow().map_err(|_| DomainError::InvalidDate)?,
+                &tz,
+            )?;
             for branch in [palermo.id, belgrano.id] {
                 catalog::insert_closure(
                     txn,

@@ -100,7 +100,11 @@ impl BarberDay {
             let from = w.start.max(earliest);
             // first grid point at or after `from`
             let offset = (from - self.grid_origin).rem_euclid(step);
-            let mut t = if offset == 0 { from } else { from + step - offset };
+            let mut t = if offset == 0 {
+                from
+            } else {
+                from + step - offset
+            };
             while t + len <= w.end && t <= latest {
                 if self.check(t, len, step).is_ok() {
                     out.push(t);
@@ -135,10 +139,7 @@ mod tests {
     fn breaks_split_the_shift() {
         assert_eq!(
             day().open,
-            vec![
-                Interval::new(10 * H, 13 * H),
-                Interval::new(14 * H, 20 * H)
-            ]
+            vec![Interval::new(10 * H, 13 * H), Interval::new(14 * H, 20 * H)]
         );
     }
 
@@ -150,11 +151,23 @@ mod tests {
         let len = 30 * M;
         let step = 15 * M;
         assert_eq!(d.check(10 * H, len, step), Ok(()));
-        assert_eq!(d.check(10 * H + 5 * M, len, step), Err(DomainError::Misaligned));
+        assert_eq!(
+            d.check(10 * H + 5 * M, len, step),
+            Err(DomainError::Misaligned)
+        );
         assert_eq!(d.check(9 * H, len, step), Err(DomainError::OutsideHours));
-        assert_eq!(d.check(12 * H + 45 * M, len, step), Err(DomainError::OutsideHours));
-        assert_eq!(d.check(14 * H + 45 * M, len, step), Err(DomainError::SlotUnavailable));
-        assert_eq!(d.check(15 * H + 30 * M, len, step), Err(DomainError::SlotUnavailable));
+        assert_eq!(
+            d.check(12 * H + 45 * M, len, step),
+            Err(DomainError::OutsideHours)
+        );
+        assert_eq!(
+            d.check(14 * H + 45 * M, len, step),
+            Err(DomainError::SlotUnavailable)
+        );
+        assert_eq!(
+            d.check(15 * H + 30 * M, len, step),
+            Err(DomainError::SlotUnavailable)
+        );
         assert_eq!(d.check(15 * H + 45 * M, len, step), Ok(()));
         assert_eq!(d.check(18 * H, len, step), Err(DomainError::Closed));
     }
@@ -169,6 +182,9 @@ mod tests {
         assert!(!starts.contains(&(12 * H + 30 * M)), "would run into lunch");
         assert_eq!(starts.last(), Some(&(19 * H + 15 * M)));
         let later = d.free_starts(45 * M, 15 * M, 16 * H + 1, 17 * H);
-        assert_eq!(later, vec![16 * H + 15 * M, 16 * H + 30 * M, 16 * H + 45 * M, 17 * H]);
+        assert_eq!(
+            later,
+            vec![16 * H + 15 * M, 16 * H + 30 * M, 16 * H + 45 * M, 17 * H]
+        );
     }
 }

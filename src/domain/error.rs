@@ -126,15 +126,17 @@ impl DomainError {
             Self::UnknownService(id) => format!("El servicio {id} no existe en esta sucursal."),
             Self::UnknownBarber(id) => format!("El barbero {id} no existe en esta sucursal."),
             Self::UnknownBooking => "El turno no existe.".into(),
-            Self::InvalidToken => "El enlace o el código para gestionar el turno no es válido.".into(),
+            Self::InvalidToken => {
+                "El enlace o el código para gestionar el turno no es válido.".into()
+            }
             Self::ServiceNotOffered => {
                 "El barbero elegido no realiza todos los servicios elegidos.".into()
             }
-            Self::InvalidServiceSelection => {
-                "Elegí entre uno y cinco servicios distintos.".into()
-            }
+            Self::InvalidServiceSelection => "Elegí entre uno y cinco servicios distintos.".into(),
             Self::InThePast => "El horario elegido ya pasó.".into(),
-            Self::TooSoon => "El horario elegido está demasiado cerca; elegí uno más adelante.".into(),
+            Self::TooSoon => {
+                "El horario elegido está demasiado cerca; elegí uno más adelante.".into()
+            }
             Self::BeyondHorizon => "Todavía no se puede reservar tan adelante.".into(),
             Self::Misaligned => "El horario elegido no es un horario de turno válido.".into(),
             Self::Closed => "La sucursal o el barbero no atiende ese día.".into(),
@@ -147,7 +149,8 @@ impl DomainError {
                 super::booking::status_label_es(to)
             ),
             Self::CutoffPassed => {
-                "Ya no se puede cancelar ni reprogramar en línea; comunicate con la barbería.".into()
+                "Ya no se puede cancelar ni reprogramar en línea; comunicate con la barbería."
+                    .into()
             }
             Self::IdempotencyKeyReused => {
                 "La clave de idempotencia ya se usó con otra solicitud.".into()

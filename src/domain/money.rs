@@ -31,7 +31,13 @@ impl Money {
 
     /// Sum of amounts; saturates at the maximum (a basket of services can't reach it).
     pub fn sum(items: impl IntoIterator<Item = Money>) -> Money {
-        Money(items.into_iter().map(|m| m.0).sum::<i64>().min(MAX_CENTAVOS))
+        Money(
+            items
+                .into_iter()
+                .map(|m| m.0)
+                .sum::<i64>()
+                .min(MAX_CENTAVOS),
+        )
     }
 }
 

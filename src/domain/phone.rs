@@ -66,7 +66,14 @@ mod tests {
 
     #[test]
     fn refuses_garbage() {
-        for raw in ["", "hola", "123", "<script>", "+54 9 11 2345-6789-0000-1111", "💈💈💈"] {
+        for raw in [
+            "",
+            "hola",
+            "123",
+            "<script>",
+            "+54 9 11 2345-6789-0000-1111",
+            "💈💈💈",
+        ] {
             assert_eq!(Phone::parse(raw), Err(DomainError::InvalidPhone), "{raw:?}");
         }
     }

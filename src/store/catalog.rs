@@ -17,7 +17,10 @@ pub fn branch(tx: &impl ReadTx, id: BranchId) -> Result<Option<Branch>, StoreErr
 
 /// The active branch with this slug, or `UnknownBranch`.
 pub fn branch_by_slug(tx: &impl ReadTx, slug: &str) -> Result<Branch, StoreError> {
-    let id = tx.table(tables::BRANCH_SLUGS)?.get(slug)?.map(|v| v.value());
+    let id = tx
+        .table(tables::BRANCH_SLUGS)?
+        .get(slug)?
+        .map(|v| v.value());
     match id {
         Some(id) => match branch(tx, BranchId(id))? {
             Some(b) if b.active => Ok(b),
@@ -86,7 +89,11 @@ pub fn insert_branch(txn: &WriteTransaction, mut branch: Branch) -> Result<Branc
 
 pub fn insert_service(txn: &WriteTransaction, mut service: Service) -> Result<Service, StoreError> {
     service.id = ServiceId(next_id(txn, "service")?);
-    codec::put(&mut txn.open_table(tables::SERVICES)?, service.id.0, &service)?;
+    codec::put(
+        &mut txn.open_table(tables::SERVICES)?,
+        service.id.0,
+        &service,
+    )?;
     Ok(service)
 }
 
@@ -98,7 +105,11 @@ pub fn insert_barber(txn: &WriteTransaction, mut barber: Barber) -> Result<Barbe
 
 pub fn insert_closure(txn: &WriteTransaction, mut closure: Closure) -> Result<Closure, StoreError> {
     closure.id = ClosureId(next_id(txn, "closure")?);
-    codec::put(&mut txn.open_table(tables::CLOSURES)?, closure.id.0, &closure)?;
+    codec::put(
+        &mut txn.open_table(tables::CLOSURES)?,
+        closure.id.0,
+        &closure,
+    )?;
     Ok(closure)
 }
 

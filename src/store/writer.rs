@@ -194,7 +194,11 @@ fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, observer: Option<&Batc
         txn.commit().map_err(|e| e.to_string())
     })();
     match &outcome {
-        Ok(()) => tracing::debug!(size, elapsed_us = started.elapsed().as_micros() as u64, "write batch committed"),
+        Ok(()) => tracing::debug!(
+            size,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "write batch committed"
+        ),
         Err(why) => tracing::error!(size, error = %why, "write batch failed"),
     }
     if let Some(observe) = observer {
