@@ -161,11 +161,21 @@ fn rule_status(rule: &DomainError) -> StatusCode {
             StatusCode::CONFLICT
         }
         InvalidDate => StatusCode::BAD_REQUEST,
-        InvalidField { .. } | InvalidPhone | InvalidEmail | InvalidAmount | UnknownService(_)
-        | UnknownBarber(_) | ServiceNotOffered | InvalidServiceSelection | InThePast | TooSoon
-        | BeyondHorizon | Misaligned | Closed | OutsideHours | IdempotencyKeyReused => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        InvalidField { .. }
+        | InvalidPhone
+        | InvalidEmail
+        | InvalidAmount
+        | UnknownService(_)
+        | UnknownBarber(_)
+        | ServiceNotOffered
+        | InvalidServiceSelection
+        | InThePast
+        | TooSoon
+        | BeyondHorizon
+        | Misaligned
+        | Closed
+        | OutsideHours
+        | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 

@@ -51,8 +51,12 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
             .get(axum::http::header::CONTENT_LENGTH)
             .is_some_and(|v| v == "0")
             || (!req.headers().contains_key(axum::http::header::CONTENT_TYPE)
-                && !req.headers().contains_key(axum::http::header::TRANSFER_ENCODING)
-                && !req.headers().contains_key(axum::http::header::CONTENT_LENGTH));
+                && !req
+                    .headers()
+                    .contains_key(axum::http::header::TRANSFER_ENCODING)
+                && !req
+                    .headers()
+                    .contains_key(axum::http::header::CONTENT_LENGTH));
         if empty {
             return Ok(Self(T::default()));
         }

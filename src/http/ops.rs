@@ -106,5 +106,7 @@ async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json:
         .read(|tx| crate::store::catalog::is_empty(tx))
         .await
         .map_err(|_| ApiError::Unavailable)?;
-    Ok(axum::Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")})))
+    Ok(axum::Json(
+        json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
+    ))
 }

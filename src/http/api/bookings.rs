@@ -13,7 +13,9 @@ use super::dto::{
     CreatedBookingDto, ErrorBody, RescheduleRequest, SlotDto,
 };
 use crate::domain::time::rfc3339_local;
-use crate::domain::{BarberId, Booking, BookingId, BookingSource, DomainError, Email, Phone, ServiceId, Text};
+use crate::domain::{
+    BarberId, Booking, BookingId, BookingSource, DomainError, Email, Phone, ServiceId, Text,
+};
 use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathId};
 use crate::http::{ApiError, AppState};
 use crate::store::bookings::{self, Actor, BarberChoice, Idempotency, NewBooking};
@@ -33,7 +35,9 @@ fn invalid(field: &'static str) -> ApiError {
 }
 
 fn parse_start(raw: &str) -> Result<Timestamp, ApiError> {
-    raw.trim().parse::<Timestamp>().map_err(|_| invalid("start"))
+    raw.trim()
+        .parse::<Timestamp>()
+        .map_err(|_| invalid("start"))
 }
 
 fn parse_choice(choice: &BarberChoiceDto) -> Result<BarberChoice, ApiError> {
@@ -47,7 +51,11 @@ fn parse_choice(choice: &BarberChoiceDto) -> Result<BarberChoice, ApiError> {
     }
 }
 
-fn optional_text(field: &'static str, raw: Option<&str>, max: usize) -> Result<Option<Text>, ApiError> {
+fn optional_text(
+    field: &'static str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Option<Text>, ApiError> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
         Some(s) => Ok(Some(Text::multiline(field, s, max)?)),
@@ -92,10 +100,7 @@ pub async fn availability(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<AvailabilityDto>, ApiError> {
     let missing = |name: &str| {
-        ApiError::bad_request(
-            "missing_parameter",
-            format!("Falta el parámetro «{name}»."),
-        )
+        ApiError::bad_request("missing_parameter", format!("Falta el parámetro «{name}»."))
     };
     let date_raw = query.get("date").ok_or_else(|| missing("date"))?;
     let date: Date = date_raw
@@ -300,7 +305,8 @@ pub async fn reschedule(
         .write(move |txn| {
             let current = bookings::get_authorised(txn, BookingId(id), &token)?;
             let choice = choice.unwrap_or(BarberChoice::Barber(current.barber));
-            let moved = bookings::reschedule(txn, current.id, start, choice, Actor::Client, now, &rules)?;
+            let moved =
+                bookings::reschedule(txn, current.id, start, choice, Actor::Client, now, &rules)?;
             view(txn, &moved, &public_url, &token)
         })
         .await?;
