@@ -103,7 +103,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_
 async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
     state
         .store
-        .read(|tx| crate::store::catalog::is_empty(tx))
+        .read(crate::store::catalog::is_empty)
         .await
         .map_err(|_| ApiError::Unavailable)?;
     Ok(axum::Json(
