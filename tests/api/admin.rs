@@ -1023,3 +1023,50 @@ async fn the_front_desk_reschedules_a_booking_under_the_same_rules() {
     app.book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(3)))
         .await;
 }
+
+#[tokio::test]
+async fn the_owner_creates_accounts_from_the_team_page() {
+    let (app, mut owner) = owner_app().await;
+    let csrf = owner.get("/admin/equipo").await.csrf();
+    let create = |email: &'static str, role: &'static str, barber: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Nueva Persona".to_owned()),
+            ("email", email.to_owned()),
+            ("role", role.to_owned()),
+            ("barber", barber.to_owned()),
+            ("password", PASSWORD.to_owned()),
+        ]
+    };
+    let fields = create("nueva@barberpro.test", "recepcion", "");
+    let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = owner.post("/admin/equipo", &form).await;
+    page.expect_redirect("/admin/equipo");
+    assert!(
+        owner
+            .get("/admin/equipo")
+            .await
+            .body
+            .contains("Cuenta creada: nueva@barberpro.test.")
+    );
+    let mut nueva = Browser::new(&app);
+    nueva.login_ok("nueva@barberpro.test").await;
+
+    let fields = create("sinbarbero@barberpro.test", "barbero", "");
+    let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    owner.post("/admin/equipo", &form).await;
+    assert!(
+        owner
+            .get("/admin/equipo")
+            .await
+            .body
+            .contains("necesita elegir su barbero"),
+        "a barbero account without a barber was accepted"
+    );
+    // A recepción account cannot create accounts, even with its own valid CSRF token.
+    let own = nueva.get("/admin/agenda").await.csrf();
+    let mut form = form;
+    form[0] = ("csrf", own.as_str());
+    let page = nueva.post("/admin/equipo", &form).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+}

@@ -65,7 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/clientes/{id}", get(clients::show))
         .route_layer(axum::middleware::from_fn(session::require_front_desk));
     let owner = Router::new()
-        .route("/admin/equipo", get(team::page))
+        .route("/admin/equipo", get(team::page).post(team::create))
         .route(
             "/admin/equipo/{id}/logout-everywhere",
             post(team::logout_everywhere),

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
-use crate::domain::staff::{StaffId, StaffUser};
-use crate::domain::{DomainError, time};
+use crate::domain::staff::{NewPassword, Role, StaffId, StaffUser, staff_email};
+use crate::domain::{DomainError, Text, time};
 use crate::http::AppState;
 use crate::http::extract::PathId;
 use crate::store::{StoreError, audit, staff};
@@ -43,6 +43,8 @@ pub struct MemberRow {
 pub struct TeamPage {
     pub l: Layout,
     pub members: Vec<MemberRow>,
+    /// (id, name) of every barber, for a barbero account.
+    pub barbers: Vec<(u64, String)>,
 }
 
 /// `GET /admin/equipo`.
@@ -71,8 +73,20 @@ pub async fn page(
                 .collect::<Result<Vec<_>, StoreError>>()
         })
         .await?;
+    let barbers = state
+        .store
+        .read(|tx| crate::store::catalog::barbers(tx))
+        .await?
+        .into_iter()
+        .filter(|b| b.active)
+        .map(|b| (b.id.0, b.name.as_str().to_owned()))
+        .collect();
     let l = Layout::for_user("Equipo", &current, "equipo", flash);
-    let page = TeamPage { l, members };
+    let page = TeamPage {
+        l,
+        members,
+        barbers,
+    };
     view::render(&page, &page.l, state.admin.secure_cookies)
 }
 
@@ -258,4 +272,81 @@ pub async fn audit_page(
         rows,
     };
     view::render(&page, &page.l, state.admin.secure_cookies)
+}
+
+#[derive(Deserialize)]
+pub struct NewMemberForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    barber: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /admin/equipo`: creates an account with the initial password the owner typed.
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    axum::extract::Form(form): axum::extract::Form<NewMemberForm>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let back = |kind, text: &str| Ok(view::redirect("/admin/equipo", kind, text, secure));
+    let Ok(email) = staff_email(&form.email) else {
+        return back("error", "El e-mail no es válido.");
+    };
+    let Ok(name) = Text::line("name", &form.name, 80) else {
+        return back("error", "Escribí el nombre (hasta 80 caracteres).");
+    };
+    let Some(role) = Role::parse(&form.role) else {
+        return back("error", "Elegí un rol.");
+    };
+    let barber = form.barber.parse::<u64>().ok().map(crate::domain::BarberId);
+    let barber = if role == Role::Barbero { barber } else { None };
+    let Ok(password) = NewPassword::parse(&form.password) else {
+        return back(
+            "error",
+            "La contraseña inicial debe tener entre 10 y 128 caracteres.",
+        );
+    };
+    let password_hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
+        .await
+        .map_err(|e| AdminError::Internal(format!("password hash: {e}")))?;
+    let new = staff::NewStaff {
+        email,
+        name,
+        role,
+        barber,
+        password_hash,
+    };
+    let now = state.clock.now();
+    let result = state
+        .store
+        .write(move |txn| {
+            let user = staff::create(txn, new, now)?;
+            let entry = audit::Change {
+                after: Some(public_view(&user)),
+                ..change(&current, "staff.create", user.id)
+            };
+            audit::record(txn, entry, now)?;
+            Ok(user)
+        })
+        .await;
+    match result {
+        Ok(user) => back("ok", &format!("Cuenta creada: {}.", user.email.as_str())),
+        Err(StoreError::Rule(DomainError::InvalidField { field: "email", .. })) => {
+            back("error", "Ya existe una cuenta con ese e-mail.")
+        }
+        Err(StoreError::Rule(DomainError::InvalidField {
+            field: "barber", ..
+        }))
+        | Err(StoreError::Rule(DomainError::UnknownBarber(_))) => {
+            back("error", "Una cuenta de barbero necesita elegir su barbero.")
+        }
+        Err(e) => Err(e.into()),
+    }
 }
