@@ -75,7 +75,7 @@ pub async fn page(
         .await?;
     let barbers = state
         .store
-        .read(|tx| crate::store::catalog::barbers(tx))
+        .read(crate::store::catalog::barbers)
         .await?
         .into_iter()
         .filter(|b| b.active)
