@@ -43,6 +43,10 @@ pub enum Command {
     /// Staff accounts of the admin UI.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Fill an empty data folder with a large generated chain, for the load benchmark
+    /// (benches/run.sh). Not for production data folders.
+    #[command(hide = true)]
+    BenchData(BenchDataArgs),
 }
 
 #[derive(Debug, Args)]
@@ -166,4 +170,27 @@ pub struct CreateUserArgs {
     /// Generate a password and print it once instead of asking for one.
     #[arg(long)]
     pub generate_password: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchDataArgs {
+    /// Data folder to fill (its database must have no catalogue yet).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    pub branches: usize,
+    #[arg(long, default_value_t = 60)]
+    pub barbers: usize,
+    #[arg(long, default_value_t = 200_000)]
+    pub clients: u64,
+    #[arg(long, default_value_t = 1_000_000)]
+    pub bookings: u64,
+    /// Days after today that already have bookings; later days stay free for the benchmark.
+    #[arg(long, default_value_t = 45)]
+    pub future_days: i64,
+    /// Rows per write transaction.
+    #[arg(long, default_value_t = 100_000)]
+    pub rows_per_commit: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }

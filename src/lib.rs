@@ -35,6 +35,9 @@ pub mod demo;
 /// Logging.
 pub mod telemetry;
 
+/// The load benchmark's data generator (`barberpro bench-data`).
+pub mod bench_data;
+
 /// Prometheus metrics: the registry (passed in `AppState`, no global), the HTTP middleware
 /// and the separate `/metrics` listener.
 pub mod metrics;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use barberpro::cli::{Cli, Command, ConfigCommand, ServeArgs};
+use barberpro::cli::{BenchDataArgs, Cli, Command, ConfigCommand, ServeArgs};
 use barberpro::config::{Config, Overrides};
 use barberpro::startup::{Application, Options, StartError};
 use barberpro::store::StoreError;
@@ -30,6 +30,50 @@ fn main() -> ExitCode {
         Command::Snapshots(barberpro::cli::SnapshotsCommand::List(args)) => barberpro::snapshot::commands::list(args),
         Command::Restore(args) => barberpro::snapshot::commands::restore(args),
         Command::Admin(barberpro::cli::AdminCommand::CreateUser(args)) => create_user(args),
+        Command::BenchData(args) => bench_data(args),
+    }
+}
+
+/// Generates the load benchmark's database (see `barberpro::bench_data`).
+fn bench_data(args: BenchDataArgs) -> ExitCode {
+    let spec = barberpro::bench_data::Spec {
+        branches: args.branches,
+        barbers: args.barbers,
+        clients: args.clients,
+        bookings: args.bookings,
+        future_days: args.future_days,
+        rows_per_commit: args.rows_per_commit,
+        seed: args.seed,
+    };
+    let started = std::time::Instant::now();
+    let result = barberpro::store::Store::open(&args.data_dir, 1 << 30).and_then(|store| {
+        let summary = barberpro::bench_data::generate(&store, &spec, jiff::Timestamp::now());
+        // Stop the writer thread so the database closes cleanly (no repair at the next open).
+        if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().build() {
+            runtime.block_on(store.close());
+        }
+        summary
+    });
+    match result {
+        Ok(summary) => {
+            println!(
+                "generated {} branches, {} barbers, {} services, {} closures, {} clients, {} bookings \
+                 (from {}) in {:.1} s",
+                summary.branches,
+                summary.barbers,
+                summary.services,
+                summary.closures,
+                summary.clients,
+                summary.bookings,
+                summary.first_day.map(|d| d.to_string()).unwrap_or_default(),
+                started.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(6)
+        }
     }
 }
 

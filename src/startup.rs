@@ -344,15 +344,16 @@ fn spawn_certificate_upkeep(
 ) {
     let tls_config = config.server.tls.clone();
     let data_dir = config.storage.data_dir.clone();
+    // Registered before the server announces it is serving: a SIGHUP with no handler would
+    // terminate the process.
+    let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP");
+            None
+        }
+    };
     tokio::spawn(async move {
-        let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGHUP");
-                None
-            }
-        };
         let mut daily = tokio::time::interval(Duration::from_secs(6 * 3600));
         daily.tick().await;
         loop {

@@ -203,7 +203,7 @@ pub fn barber_day(
             .collect::<Result<Vec<_>, DomainError>>()?;
         day.add_shift(span, &breaks);
     }
-    for closure in catalog::closures(tx)? {
+    for closure in catalog::shared_closures(tx)?.iter() {
         let applies = match closure.scope {
             ClosureScope::Branch(b) => b == branch.id,
             ClosureScope::Barber(b) => b == barber.id,
@@ -342,7 +342,7 @@ fn agenda_overlaps(
     Ok(false)
 }
 
-fn index_insert(txn: &WriteTransaction, b: &Booking, tz: &TimeZone) -> Result<(), StoreError> {
+pub(crate) fn index_insert(txn: &WriteTransaction, b: &Booking, tz: &TimeZone) -> Result<(), StoreError> {
     let start = b.start.as_second();
     let day = day_number(local_date(b.start, tz));
     txn.open_table(tables::BRANCH_DAY)?

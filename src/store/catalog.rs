@@ -1,4 +1,11 @@
 //! Branches, barbers, services and closures.
+//!
+//! The catalogue is read on every availability query and booking, and written rarely: the
+//! whole-table reads below reuse their last decoding while the rows are byte-for-byte the
+//! same ([`codec::all_memo`]), which keeps JSON parsing off the hot path without a cache to
+//! invalidate.
+
+use std::sync::Arc;
 
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
@@ -8,11 +15,11 @@ use crate::domain::{
 };
 
 pub fn branches(tx: &impl ReadTx) -> Result<Vec<Branch>, StoreError> {
-    codec::all(&tx.table(tables::BRANCHES)?, tables::BRANCHES)
+    Ok(codec::all_memo(&tx.table(tables::BRANCHES)?, tables::BRANCHES)?.as_ref().clone())
 }
 
 pub fn branch(tx: &impl ReadTx, id: BranchId) -> Result<Option<Branch>, StoreError> {
-    codec::get(&tx.table(tables::BRANCHES)?, tables::BRANCHES, id.0)
+    codec::get_memo(&tx.table(tables::BRANCHES)?, tables::BRANCHES, id.0)
 }
 
 /// The active branch with this slug, or `UnknownBranch`.
@@ -31,23 +38,28 @@ pub fn branch_by_slug(tx: &impl ReadTx, slug: &str) -> Result<Branch, StoreError
 }
 
 pub fn barbers(tx: &impl ReadTx) -> Result<Vec<Barber>, StoreError> {
-    codec::all(&tx.table(tables::BARBERS)?, tables::BARBERS)
+    Ok(all_barbers(tx)?.as_ref().clone())
+}
+
+fn all_barbers(tx: &impl ReadTx) -> Result<Arc<Vec<Barber>>, StoreError> {
+    codec::all_memo(&tx.table(tables::BARBERS)?, tables::BARBERS)
 }
 
 pub fn barber(tx: &impl ReadTx, id: BarberId) -> Result<Option<Barber>, StoreError> {
-    codec::get(&tx.table(tables::BARBERS)?, tables::BARBERS, id.0)
+    codec::get_memo(&tx.table(tables::BARBERS)?, tables::BARBERS, id.0)
 }
 
 /// Active barbers with at least one shift at the branch.
 pub fn barbers_at(tx: &impl ReadTx, branch: BranchId) -> Result<Vec<Barber>, StoreError> {
-    Ok(barbers(tx)?
-        .into_iter()
+    Ok(all_barbers(tx)?
+        .iter()
         .filter(|b| b.works_at(branch))
+        .cloned()
         .collect())
 }
 
 pub fn services(tx: &impl ReadTx) -> Result<Vec<Service>, StoreError> {
-    codec::all(&tx.table(tables::SERVICES)?, tables::SERVICES)
+    Ok(codec::all_memo(&tx.table(tables::SERVICES)?, tables::SERVICES)?.as_ref().clone())
 }
 
 pub fn service(tx: &impl ReadTx, id: ServiceId) -> Result<Option<Service>, StoreError> {
@@ -56,15 +68,22 @@ pub fn service(tx: &impl ReadTx, id: ServiceId) -> Result<Option<Service>, Store
 
 /// Active services that at least one of the branch's barbers does.
 pub fn services_at(tx: &impl ReadTx, branch: BranchId) -> Result<Vec<Service>, StoreError> {
-    let barbers = barbers_at(tx, branch)?;
-    Ok(services(tx)?
-        .into_iter()
-        .filter(|s| s.active && barbers.iter().any(|b| b.services.contains(&s.id)))
+    let barbers = all_barbers(tx)?;
+    let at_branch: Vec<&Barber> = barbers.iter().filter(|b| b.works_at(branch)).collect();
+    Ok(codec::all_memo::<Service>(&tx.table(tables::SERVICES)?, tables::SERVICES)?
+        .iter()
+        .filter(|s| s.active && at_branch.iter().any(|b| b.services.contains(&s.id)))
+        .cloned()
         .collect())
 }
 
 pub fn closures(tx: &impl ReadTx) -> Result<Vec<Closure>, StoreError> {
-    codec::all(&tx.table(tables::CLOSURES)?, tables::CLOSURES)
+    Ok(shared_closures(tx)?.as_ref().clone())
+}
+
+/// Every closure, shared rather than copied (read once per barber and day).
+pub(crate) fn shared_closures(tx: &impl ReadTx) -> Result<Arc<Vec<Closure>>, StoreError> {
+    codec::all_memo(&tx.table(tables::CLOSURES)?, tables::CLOSURES)
 }
 
 /// Stores a new branch (its `id` is assigned here). Slugs are unique.

@@ -4,8 +4,10 @@
 //! * [`writer`]: group commit — all writes go through one thread and shared transactions.
 //! * [`catalog`], [`clients`], [`bookings`]: one file per aggregate; each keeps its indexes in
 //!   the same write transaction as its rows.
+//! * [`bulk`]: large-transaction loading for the benchmark's data generator.
 
 pub mod bookings;
+pub mod bulk;
 pub mod catalog;
 pub mod clients;
 pub mod codec;

@@ -1,0 +1,106 @@
+-- Shared by the wrk scripts: the generated chain's layout (see src/bench_data.rs), slot
+-- arithmetic in Buenos Aires local time (UTC-3, no DST), and the percentile report.
+local M = {}
+
+local hoods = { "palermo", "belgrano", "recoleta", "caballito", "nunez", "almagro", "flores",
+  "urquiza", "san-telmo", "colegiales" }
+
+M.branches = tonumber(os.getenv("BENCH_BRANCHES") or "10")
+M.barbers = tonumber(os.getenv("BENCH_BARBERS") or "60")
+-- Days after today that the generator booked (availability queries land there).
+M.future_days = tonumber(os.getenv("BENCH_FUTURE_DAYS") or "45")
+-- First day (after today) this run books into; each booking scenario gets its own range.
+M.day0 = tonumber(os.getenv("BENCH_DAY0") or "50")
+
+function M.slug(i)
+  local name = hoods[(i - 1) % #hoods + 1]
+  local n = math.floor((i - 1) / #hoods)
+  if n == 0 then return name end
+  return name .. "-" .. (n + 1)
+end
+
+-- Barber b (1-based) works at the branch the generator gave it.
+function M.branch_of(b)
+  return M.slug(math.floor((b - 1) * M.branches / M.barbers) + 1)
+end
+
+local OFFSET = -3 * 3600
+-- Local midnight (as a UTC-shifted epoch) of today in Buenos Aires.
+local today = math.floor((os.time() + OFFSET) / 86400) * 86400
+
+function M.local_date(days)
+  return os.date("!%Y-%m-%d", today + days * 86400)
+end
+
+-- Slots a 15-minute service can take in a day: 09:00–13:00 and 14:00–21:00.
+local SLOTS = 44
+local function slot_minutes(s)
+  if s < 16 then return 9 * 60 + 15 * s end
+  return 14 * 60 + 15 * (s - 16)
+end
+
+-- The n-th free slot (0-based) from day0 on: consecutive n take the same time with
+-- successive barbers, then the next time, then the next working day (Sundays are off).
+function M.slot(n)
+  local per_day = SLOTS * M.barbers
+  local day_index = math.floor(n / per_day)
+  local within = n % per_day
+  local barber = within % M.barbers + 1
+  local minutes = slot_minutes(math.floor(within / M.barbers))
+  local day = M.day0
+  local seen = -1
+  while true do
+    -- os.date's wday: Sunday = 1
+    if os.date("!*t", today + day * 86400).wday ~= 1 then
+      seen = seen + 1
+      if seen == day_index then break end
+    end
+    day = day + 1
+  end
+  local start = string.format("%sT%02d:%02d:00-03:00", M.local_date(day),
+    math.floor(minutes / 60), minutes % 60)
+  -- A new client per booking: +54 9 11 6xxx-xxxx, unique per slot of the whole horizon.
+  local phone_n = (day * per_day + within) % 10000000
+  local phone = string.format("+54 9 11 6%03d-%04d", math.floor(phone_n / 10000), phone_n % 10000)
+  return barber, start, phone
+end
+
+function M.create_request(n)
+  local barber, start, phone = M.slot(n)
+  local body = string.format(
+    '{"branch":"%s","services":[6],"barber":%d,"start":"%s",' ..
+    '"client":{"name":"Cliente Bench","phone":"%s"}}',
+    M.branch_of(barber), barber, start, phone)
+  return wrk.format("POST", "/api/v1/bookings",
+    { ["Content-Type"] = "application/json" }, body)
+end
+
+function M.availability_request()
+  local path = string.format("/api/v1/branches/%s/availability?date=%s&services=%d",
+    M.slug(math.random(M.branches)), M.local_date(math.random(0, M.future_days)),
+    math.random(1, 6))
+  return wrk.format("GET", path)
+end
+
+-- Threads: each numbers its requests id, id + nthreads, … so slots never repeat.
+local threads = {}
+function M.setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+-- One JSON line on stdout, for benches/run.sh.
+function M.done(summary, latency, _requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests":%d,"duration_s":%.3f,"rps":%.1f,"p50_ms":%.3f,"p99_ms":%.3f,' ..
+    '"p999_ms":%.3f,"max_ms":%.3f,"errors":%d,"err_connect":%d,"err_read":%d,' ..
+    '"err_write":%d,"err_status":%d,"err_timeout":%d}\n',
+    summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    latency:percentile(99.9) / 1000, latency.max / 1000,
+    e.connect + e.read + e.write + e.status + e.timeout, e.connect, e.read, e.write,
+    e.status, e.timeout))
+end
+
+return M

@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""Prints benches/run.sh's results as a table. Usage: report.py RESULTS.jsonl STARTUP_MS"""
+import json
+import os
+import platform
+import sys
+
+rows = {}
+for line in open(sys.argv[1]):
+    d = json.loads(line); rows[d["scenario"]] = d
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+print(f"machine: {os.cpu_count()} CPUs, {cpu}, kernel {platform.release()}")
+print("| scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors |")
+print("|---|---:|---:|---:|---:|---:|")
+names = [("availability_c16", "(1) availability, 16 conns, saturated"),
+         ("availability_2000rps", "(1) availability, paced at ~2,000 req/s (20 conns)"),
+         ("create_c16", "(2) booking creation, 16 conns"),
+         ("create_c64", "(2) booking creation, 64 conns"),
+         ("mixed_c16", "(3) mixed 90/10, 16 conns"),
+         ("availability_2000rps_idle10k", "(4) availability ~2,000 req/s + 10,000 idle conns"),
+         ("pgbench_c16", "PostgreSQL 15 insert + EXCLUDE gist, pgbench 16 clients")]
+for key, label in names:
+    if key in rows:
+        d = rows[key]
+        print(f"| {label} | {d['rps']:,.0f} | {d['p50_ms']:.2f} | {d['p99_ms']:.2f} | {d['p999_ms']:.2f} | {d['errors']} |")
+print()
+if "pgbench_c16" in rows and "create_c16" in rows:
+    print(f"booking creation, 16 conns, ours / PostgreSQL: {rows['create_c16']['rps'] / rows['pgbench_c16']['rps']:.2f}x")
+print(f"start-up to ready with the 1M-booking database: {sys.argv[2]} ms")
+if "idle10k" in rows:
+    i = rows["idle10k"]
+    print(f"10,000 idle HTTPS conns: server peak RSS {i['peak_rss_mb']} MB (before: {i['rss_before_mb']} MB); "
+          f"server-side established at the end: {i['server_side_established']}; client: {i['held']}")
+if "rss_after_load" in rows:
+    print(f"peak RSS after scenarios 1-3: {rows['rss_after_load']['peak_rss_mb']} MB")

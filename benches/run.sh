@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# BarberPro's load benchmark (issue 8): builds the release binary, generates a chain with
+# 1,000,000 bookings, serves it over HTTPS on loopback and drives it with wrk; runs the same
+# booking insert in PostgreSQL 15 with pgbench beside it; prints one table.
+#
+#   benches/run.sh            # everything, ~6 minutes on 2 cores (first run: +1 min of data)
+#
+# Environment: BENCH_WORK (scratch folder, default /tmp/barberpro-bench), BENCH_DURATION
+# (seconds per scenario, default 10), BENCH_PORT (default 18443), BENCH_SKIP_PG=1,
+# BENCH_SKIP_BUILD=1, CARGO_TARGET_DIR. Needs wrk, python3, PostgreSQL 15 (pg_ctlcluster,
+# pgbench) and root for `su postgres`. Only 127.0.0.1 is used.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=$ROOT/benches
+WORK=${BENCH_WORK:-/tmp/barberpro-bench}
+DUR=${BENCH_DURATION:-10}
+PORT=${BENCH_PORT:-18443}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$TARGET/release/barberpro
+URL=https://127.0.0.1:$PORT
+export LUA_PATH="$BENCH/?.lua;;"
+mkdir -p "$WORK"
+# 10,000 connections need as many descriptors in the server and in the client.
+ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10100 ]; then
+  echo "need at least 10100 open files (ulimit -Hn is $(ulimit -Hn))" >&2
+  exit 1
+fi
+RESULTS=$WORK/results.jsonl
+: >"$RESULTS"
+SERVER_PID=
+
+record() { # name json-or-fields
+  python3 - "$1" "$2" >>"$RESULTS" <<'PY'
+import json, sys
+d = json.loads(sys.argv[2]); d["scenario"] = sys.argv[1]; print(json.dumps(d))
+PY
+}
+
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+trap stop_server EXIT
+
+start_server() { # leaves the start-up time (ms) in $WORK/startup_ms
+  local t0
+  t0=$(python3 -c 'import time; print(time.time_ns())')
+  BARBERPRO_BOOKING__HORIZON_DAYS=366 \
+    "$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" >>"$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  python3 "$BENCH/ready.py" "$PORT" "$t0" >"$WORK/startup_ms"
+}
+
+peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$SERVER_PID/status"; }
+
+wrk_run() { # name conns script [args...]
+  local name=$1 conns=$2 script=$3
+  shift 3
+  local out
+  out=$(wrk -t2 -c"$conns" -d"${DUR}s" --timeout 10s -s "$BENCH/$script" "$URL" "$@" | tail -n 1)
+  record "$name" "$out"
+  echo "  $name: $out"
+}
+
+echo "== build"
+[ -n "${BENCH_SKIP_BUILD:-}" ] || (cd "$ROOT" && cargo build --release --locked --quiet)
+
+echo "== data"
+# The generated database is kept (regenerated daily: its future bookings are relative to
+# today) and copied before each run, so every run books into the same free days.
+if [ ! -f "$WORK/pristine/barberpro.redb" ] || [ -n "$(find "$WORK/pristine/barberpro.redb" -mmin +720)" ]; then
+  rm -rf "$WORK/pristine"
+  "$BIN" bench-data --data-dir "$WORK/pristine" | tee "$WORK/generate.txt"
+fi
+rm -rf "$WORK/data"
+mkdir -p "$WORK/data"
+cp "$WORK/pristine/barberpro.redb" "$WORK/data/"
+: >"$WORK/server.log"
+
+echo "== start-up (TLS certificate made on the first start, then a timed restart)"
+start_server
+stop_server
+sync
+start_server
+STARTUP_MS=$(cat "$WORK/startup_ms")
+echo "  ready after $STARTUP_MS ms"
+record startup "{\"startup_ms\": $STARTUP_MS}"
+
+echo "== (1) availability"
+wrk_run availability_c16 16 availability.lua
+BENCH_RATE=2000 BENCH_CONNS=20 wrk_run availability_2000rps 20 availability.lua
+
+echo "== (2) booking creation"
+BENCH_DAY0=50 wrk_run create_c16 16 create.lua -- 2
+BENCH_DAY0=140 wrk_run create_c64 64 create.lua -- 2
+
+echo "== (3) mixed 90% reads / 10% writes"
+BENCH_DAY0=230 wrk_run mixed_c16 16 mixed.lua -- 2
+record rss_after_load "{\"peak_rss_mb\": $(peak_rss_mb)}"
+
+echo "== (4) 10,000 idle HTTPS connections while (1) runs at 2,000 req/s"
+stop_server
+# hyper closes an idle HTTP/1.1 keep-alive connection when no request header arrives within
+# server.timeouts.header_read_secs (10 s by default): raise it so the 10,000 stay open.
+BARBERPRO_SERVER__TIMEOUTS__HEADER_READ_SECS=300 start_server
+IDLE_RSS_BEFORE=$(peak_rss_mb)
+exec 3> >(python3 "$BENCH/idle.py" "$PORT" 10000 >"$WORK/idle.txt" 2>&1)
+until grep -q held "$WORK/idle.txt" 2>/dev/null; do sleep 0.5; done
+echo "  $(head -n 1 "$WORK/idle.txt")"
+BENCH_RATE=2000 BENCH_CONNS=20 wrk_run availability_2000rps_idle10k 20 availability.lua
+ESTABLISHED=$(ss -Htn state established "( sport = :$PORT )" | wc -l)
+record idle10k "{\"peak_rss_mb\": $(peak_rss_mb), \"rss_before_mb\": $IDLE_RSS_BEFORE, \"server_side_established\": $ESTABLISHED, \"held\": \"$(head -n 1 "$WORK/idle.txt")\"}"
+exec 3>&-
+sleep 1
+stop_server
+
+PG_TPS=
+if [ -z "${BENCH_SKIP_PG:-}" ]; then
+  echo "== PostgreSQL 15: the same insert under EXCLUDE USING gist, pgbench, 16 clients"
+  pg_ctlcluster 15 main start 2>/dev/null || true
+  su postgres -c "psql -qAt -c \"SELECT 1 FROM pg_database WHERE datname='barberbench'\"" | grep -q 1 ||
+    su postgres -c "createdb barberbench"
+  su postgres -c "psql -q -v ON_ERROR_STOP=1 -d barberbench" <"$BENCH/pg_setup.sql"
+  rm -rf "$WORK/pg" && mkdir -p "$WORK/pg" && chmod 777 "$WORK/pg" && cp "$BENCH/pg_insert.sql" "$WORK/pg/"
+  PGOUT=$(su postgres -c "cd $WORK/pg && pgbench -n -c 16 -j 2 -T $DUR -l -f pg_insert.sql barberbench" 2>&1)
+  echo "$PGOUT" | grep -E "tps|latency|failed" | sed 's/^/  /'
+  PG_TPS=$(echo "$PGOUT" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  FAILED=$(echo "$PGOUT" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
+  record pgbench_c16 "$(python3 "$BENCH/pg_latency.py" "$WORK/pg" "$PG_TPS" "${FAILED:-0}")"
+fi
+
+echo
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 "$BENCH/report.py" "$RESULTS" "$STARTUP_MS"
