@@ -16,7 +16,10 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Check(file)) => {
             match Config::load(file.config.as_deref(), &Overrides::default()) {
                 Ok(config) => {
-                    println!("# configuration is valid; effective values:\n{}", config.to_toml());
+                    println!(
+                        "# configuration is valid; effective values:\n{}",
+                        config.to_toml()
+                    );
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -27,7 +30,9 @@ fn main() -> ExitCode {
         }
         Command::Serve(args) => serve(args),
         Command::Snapshot(args) => barberpro::snapshot::commands::snapshot(args),
-        Command::Snapshots(barberpro::cli::SnapshotsCommand::List(args)) => barberpro::snapshot::commands::list(args),
+        Command::Snapshots(barberpro::cli::SnapshotsCommand::List(args)) => {
+            barberpro::snapshot::commands::list(args)
+        }
         Command::Restore(args) => barberpro::snapshot::commands::restore(args),
         Command::Admin(barberpro::cli::AdminCommand::CreateUser(args)) => create_user(args),
         Command::BenchData(args) => bench_data(args),
@@ -220,7 +225,10 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     barberpro::telemetry::init(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -252,16 +260,24 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
 }
 
-/// Fires the shutdown token on SIGTERM or SIGINT.
-async fn stop_on_signal(shutdown: CancellationToken) {
+/// Registers the SIGTERM/SIGINT handlers now, before the server announces it is serving (a
+/// signal arriving earlier would otherwise kill the process), and returns the future that
+/// fires the shutdown token when one arrives.
+fn stop_on_signal(shutdown: CancellationToken) -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-        tracing::error!("cannot listen for SIGTERM/SIGINT");
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
+    let handlers = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    );
+    async move {
+        let (Ok(mut term), Ok(mut int)) = handlers else {
+            tracing::error!("cannot listen for SIGTERM/SIGINT");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+        }
+        shutdown.cancel();
     }
-    shutdown.cancel();
 }

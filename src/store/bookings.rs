@@ -76,11 +76,7 @@ pub fn get(tx: &impl ReadTx, id: BookingId) -> Result<Option<Booking>, StoreErro
 }
 
 /// The booking, if `token` is its manage token.
-pub fn get_authorised(
-    tx: &impl ReadTx,
-    id: BookingId,
-    token: &str,
-) -> Result<Booking, StoreError> {
+pub fn get_authorised(tx: &impl ReadTx, id: BookingId, token: &str) -> Result<Booking, StoreError> {
     match get(tx, id)? {
         Some(b) if token::verify(token, &b.manage_token_hash) => Ok(b),
         Some(_) => Err(DomainError::InvalidToken.into()),
@@ -185,7 +181,8 @@ pub fn barber_day(
 ) -> Result<BarberDay, StoreError> {
     let tz = branch.tz();
     let midnight = time::day_start(date, &tz)?;
-    let next_midnight = time::day_start(date.tomorrow().map_err(|_| DomainError::InvalidDate)?, &tz)?;
+    let next_midnight =
+        time::day_start(date.tomorrow().map_err(|_| DomainError::InvalidDate)?, &tz)?;
     let whole_day = Interval::from_ts(midnight, next_midnight);
     let mut day = BarberDay {
         grid_origin: midnight.as_second(),
@@ -199,7 +196,12 @@ pub fn barber_day(
         let breaks = shift
             .breaks
             .iter()
-            .map(|(s, e)| Ok(Interval::from_ts(time::at(date, *s, &tz)?, time::at(date, *e, &tz)?)))
+            .map(|(s, e)| {
+                Ok(Interval::from_ts(
+                    time::at(date, *s, &tz)?,
+                    time::at(date, *e, &tz)?,
+                ))
+            })
             .collect::<Result<Vec<_>, DomainError>>()?;
         day.add_shift(span, &breaks);
     }
@@ -331,7 +333,10 @@ fn agenda_overlaps(
     exclude: Option<BookingId>,
 ) -> Result<bool, StoreError> {
     let agenda = tx.table(def)?;
-    for row in agenda.range((owner, i64::MIN, 0)..(owner, want.end, 0))?.rev() {
+    for row in agenda
+        .range((owner, i64::MIN, 0)..(owner, want.end, 0))?
+        .rev()
+    {
         let (k, until) = row?;
         let (_, start, id) = k.value();
         if Some(BookingId(id)) == exclude {
@@ -342,7 +347,11 @@ fn agenda_overlaps(
     Ok(false)
 }
 
-pub(crate) fn index_insert(txn: &WriteTransaction, b: &Booking, tz: &TimeZone) -> Result<(), StoreError> {
+pub(crate) fn index_insert(
+    txn: &WriteTransaction,
+    b: &Booking,
+    tz: &TimeZone,
+) -> Result<(), StoreError> {
     let start = b.start.as_second();
     let day = day_number(local_date(b.start, tz));
     txn.open_table(tables::BRANCH_DAY)?
@@ -438,7 +447,9 @@ pub fn create(
         .filter(|b| b.active)
         .ok_or(DomainError::UnknownBranch)?;
     let services = resolve_services(txn, branch.id, &req.services)?;
-    let (barber, work, busy) = place(txn, &branch, &services, req.barber, req.start, now, rules, None)?;
+    let (barber, work, busy) = place(
+        txn, &branch, &services, req.barber, req.start, now, rules, None,
+    )?;
     let start = req.start.as_second();
     if let Some(existing) = clients::by_phone(txn, &req.client.phone)? {
         let want = Interval::new(start, start + work);
@@ -506,10 +517,7 @@ pub enum Actor {
     Staff,
 }
 
-fn load_for_change(
-    txn: &WriteTransaction,
-    id: BookingId,
-) -> Result<(Booking, Branch), StoreError> {
+fn load_for_change(txn: &WriteTransaction, id: BookingId) -> Result<(Booking, Branch), StoreError> {
     let booking = get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
     let branch = catalog::branch(txn, booking.branch)?.ok_or(DomainError::UnknownBranch)?;
     Ok((booking, branch))
@@ -541,7 +549,13 @@ pub fn reschedule(
     let services = resolve_services(txn, branch.id, &ids)?;
     let (barber, work, busy) = place(txn, &branch, &services, choice, start, now, rules, Some(id))?;
     let s = start.as_second();
-    if agenda_overlaps(txn, tables::CLIENT_AGENDA, old.client.0, Interval::new(s, s + work), Some(id))? {
+    if agenda_overlaps(
+        txn,
+        tables::CLIENT_AGENDA,
+        old.client.0,
+        Interval::new(s, s + work),
+        Some(id),
+    )? {
         return Err(DomainError::ClientOverlap.into());
     }
     let tz = branch.tz();

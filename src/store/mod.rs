@@ -6,6 +6,8 @@
 //!   the same write transaction as its rows.
 //! * [`bulk`]: large-transaction loading for the benchmark's data generator.
 
+/// The audit log of changes made by staff.
+pub mod audit;
 pub mod bookings;
 pub mod bulk;
 pub mod catalog;
@@ -16,8 +18,6 @@ pub mod error;
 pub mod snapshot;
 /// Staff accounts, sessions and one-time setup links.
 pub mod staff;
-/// The audit log of changes made by staff.
-pub mod audit;
 pub mod tables;
 pub mod writer;
 
