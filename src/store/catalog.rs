@@ -15,7 +15,11 @@ use crate::domain::{
 };
 
 pub fn branches(tx: &impl ReadTx) -> Result<Vec<Branch>, StoreError> {
-    Ok(codec::all_memo(&tx.table(tables::BRANCHES)?, tables::BRANCHES)?.as_ref().clone())
+    Ok(
+        codec::all_memo(&tx.table(tables::BRANCHES)?, tables::BRANCHES)?
+            .as_ref()
+            .clone(),
+    )
 }
 
 pub fn branch(tx: &impl ReadTx, id: BranchId) -> Result<Option<Branch>, StoreError> {
@@ -59,7 +63,11 @@ pub fn barbers_at(tx: &impl ReadTx, branch: BranchId) -> Result<Vec<Barber>, Sto
 }
 
 pub fn services(tx: &impl ReadTx) -> Result<Vec<Service>, StoreError> {
-    Ok(codec::all_memo(&tx.table(tables::SERVICES)?, tables::SERVICES)?.as_ref().clone())
+    Ok(
+        codec::all_memo(&tx.table(tables::SERVICES)?, tables::SERVICES)?
+            .as_ref()
+            .clone(),
+    )
 }
 
 pub fn service(tx: &impl ReadTx, id: ServiceId) -> Result<Option<Service>, StoreError> {
@@ -70,11 +78,13 @@ pub fn service(tx: &impl ReadTx, id: ServiceId) -> Result<Option<Service>, Store
 pub fn services_at(tx: &impl ReadTx, branch: BranchId) -> Result<Vec<Service>, StoreError> {
     let barbers = all_barbers(tx)?;
     let at_branch: Vec<&Barber> = barbers.iter().filter(|b| b.works_at(branch)).collect();
-    Ok(codec::all_memo::<Service>(&tx.table(tables::SERVICES)?, tables::SERVICES)?
-        .iter()
-        .filter(|s| s.active && at_branch.iter().any(|b| b.services.contains(&s.id)))
-        .cloned()
-        .collect())
+    Ok(
+        codec::all_memo::<Service>(&tx.table(tables::SERVICES)?, tables::SERVICES)?
+            .iter()
+            .filter(|s| s.active && at_branch.iter().any(|b| b.services.contains(&s.id)))
+            .cloned()
+            .collect(),
+    )
 }
 
 pub fn closures(tx: &impl ReadTx) -> Result<Vec<Closure>, StoreError> {
