@@ -120,6 +120,19 @@ pub struct Metrics {
     pub webhook_bad_signatures: Family<ProviderLabels, Counter>,
     pub tls_cert_expiry: Gauge,
     pub ready: Gauge,
+    pub snapshot: SnapshotGauges,
+}
+
+/// The last snapshot and verify results, read from `<data>/snapshot-status.json` at scrape
+/// time (the `snapshot` command may run in another process).
+#[derive(Default)]
+pub struct SnapshotGauges {
+    pub last_success: Gauge,
+    pub last_duration: Gauge,
+    pub last_size: Gauge,
+    pub failures: Gauge,
+    pub last_verified: Gauge,
+    pub verify_failures: Gauge,
 }
 
 impl Metrics {
@@ -146,6 +159,7 @@ impl Metrics {
             webhook_bad_signatures: Family::default(),
             tls_cert_expiry: Gauge::default(),
             ready: Gauge::default(),
+            snapshot: SnapshotGauges::default(),
             registry: Registry::default(),
         };
         // Label sets known in advance exist from the start (at 0), so alerts and dashboards
@@ -272,6 +286,39 @@ impl Metrics {
             "When the served TLS certificate expires (Unix time; 0 without TLS)",
             m.tls_cert_expiry.clone(),
         );
+        let snap = &m.snapshot;
+        r.register(
+            "barberpro_snapshot_last_success_timestamp_seconds",
+            "When the last snapshot succeeded: taken, verified and, if configured, uploaded (Unix time; 0 never)",
+            snap.last_success.clone(),
+        );
+        r.register_with_unit(
+            "barberpro_snapshot_last_duration",
+            "How long the last successful snapshot took (whole seconds, rounded up)",
+            Unit::Seconds,
+            snap.last_duration.clone(),
+        );
+        r.register_with_unit(
+            "barberpro_snapshot_last_size",
+            "Stored (compressed) size of the last successful snapshot",
+            Unit::Bytes,
+            snap.last_size.clone(),
+        );
+        r.register(
+            "barberpro_snapshot_failures",
+            "Failed snapshot attempts recorded in the status file (only grows)",
+            snap.failures.clone(),
+        );
+        r.register(
+            "barberpro_snapshot_last_verified_timestamp_seconds",
+            "When a restore drill (snapshot verify) last succeeded (Unix time; 0 never)",
+            snap.last_verified.clone(),
+        );
+        r.register(
+            "barberpro_snapshot_verify_failures",
+            "Failed restore drills recorded in the status file (only grows)",
+            snap.verify_failures.clone(),
+        );
         r.register(
             "barberpro_ready",
             "1 when /readyz would answer 200, else 0 (evaluated at scrape time)",
@@ -372,6 +419,21 @@ impl Metrics {
             self.disk_total
                 .set(i64::try_from(space.total).unwrap_or(i64::MAX));
         }
+    }
+
+    /// Copies the snapshot status file's figures into the snapshot gauges.
+    pub fn sample_snapshots(&self, status: &crate::snapshot::status::Status) {
+        let g = &self.snapshot;
+        let seconds = |t: Option<jiff::Timestamp>| t.map_or(0, |t| t.as_second());
+        let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        g.last_success.set(seconds(status.last_success_at));
+        let ms = status.last_success_duration_ms.unwrap_or(0);
+        g.last_duration.set(clamp(ms.div_ceil(1000)));
+        g.last_size
+            .set(clamp(status.last_success_stored_bytes.unwrap_or(0)));
+        g.failures.set(clamp(status.failures_total));
+        g.last_verified.set(seconds(status.last_verified_at));
+        g.verify_failures.set(clamp(status.verify_failures_total));
     }
 
     /// The registry in the Prometheus text format (0.0.4), or OpenMetrics.
@@ -624,6 +686,47 @@ pub fn spawn(listener: TcpListener, endpoint: Endpoint, shutdown: CancellationTo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snapshot_gauges_follow_the_status_file() {
+        let m = Metrics::new();
+        let before = m.encode(false);
+        assert!(
+            before.contains("barberpro_snapshot_last_success_timestamp_seconds 0"),
+            "never succeeded reads 0: {before}"
+        );
+        let at: jiff::Timestamp = "2026-11-28T05:00:00Z".parse().unwrap();
+        let status = crate::snapshot::status::Status {
+            last_success_at: Some(at),
+            last_success_duration_ms: Some(42_001),
+            last_success_stored_bytes: Some(104_000_000),
+            failures_total: 2,
+            last_verified_at: Some(at),
+            verify_failures_total: 1,
+            ..Default::default()
+        };
+        m.sample_snapshots(&status);
+        let text = m.encode(false);
+        for line in [
+            format!(
+                "barberpro_snapshot_last_success_timestamp_seconds {}",
+                at.as_second()
+            ),
+            "barberpro_snapshot_last_duration_seconds 43".to_owned(),
+            "barberpro_snapshot_last_size_bytes 104000000".to_owned(),
+            "barberpro_snapshot_failures 2".to_owned(),
+            format!(
+                "barberpro_snapshot_last_verified_timestamp_seconds {}",
+                at.as_second()
+            ),
+            "barberpro_snapshot_verify_failures 1".to_owned(),
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing `{line}` in:\n{text}"
+            );
+        }
+    }
 
     #[test]
     fn the_scrape_names_route_templates_and_has_preset_series() {

@@ -68,6 +68,9 @@ pub async fn readiness_checks(state: &AppState) -> Vec<(&'static str, bool, serd
 pub async fn refresh_metrics(state: &AppState) {
     let m = &state.metrics;
     m.sample_storage(state.store.path());
+    if let Some(data_dir) = state.store.path().parent() {
+        m.sample_snapshots(&crate::snapshot::status::read(data_dir));
+    }
     let ready = readiness_checks(state).await.iter().all(|c| c.1);
     m.ready.set(i64::from(ready));
     let expiry = state

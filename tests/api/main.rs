@@ -1,5 +1,8 @@
 //! Integration tests: one binary, the real server over real HTTPS on 127.0.0.1:0.
 
+// Test code may panic on a broken expectation: that is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod admin;
