@@ -178,7 +178,7 @@ async fn idempotency_key_replays_the_same_booking() {
     app.book(&body).await.expect_error(409, "client_overlap");
     let count = app
         .store
-        .read(|tx| barberpro::store::bookings::count(tx))
+        .read(barberpro::store::bookings::count)
         .await
         .unwrap();
     assert_eq!(count, 1);

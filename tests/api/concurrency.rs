@@ -19,7 +19,7 @@ async fn fifty_requests_for_one_slot_make_exactly_one_booking() {
     assert_eq!((created, conflicts), (1, 49), "statuses: {statuses:?}");
     let count = app
         .store
-        .read(|tx| barberpro::store::bookings::count(tx))
+        .read(barberpro::store::bookings::count)
         .await
         .unwrap();
     assert_eq!(count, 1, "the database holds exactly one booking");

@@ -4,6 +4,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
+/// A change applied to a valid request body.
+type Mutation = Box<dyn Fn(&mut Value)>;
+
 fn valid() -> Value {
     booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1))
 }
@@ -45,7 +48,7 @@ async fn malformed_bodies() {
 #[tokio::test]
 async fn wrong_types_unknown_and_missing_fields() {
     let app = spawn_app().await;
-    let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let mutations: Vec<(&str, Mutation)> = vec![
         (
             "services as string",
             Box::new(|v| v["services"] = json!("1")),
@@ -107,7 +110,7 @@ async fn bodies_over_64_kib_are_refused() {
 #[tokio::test]
 async fn field_values_are_validated() {
     let app = spawn_app().await;
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, u16, &str)> = vec![
+    let cases: Vec<(&str, Mutation, u16, &str)> = vec![
         (
             "bad phone",
             Box::new(|v| v["client"]["phone"] = json!("12345")),
@@ -206,7 +209,7 @@ async fn field_values_are_validated() {
     }
     let count = app
         .store
-        .read(|tx| barberpro::store::bookings::count(tx))
+        .read(barberpro::store::bookings::count)
         .await
         .unwrap();
     assert_eq!(count, 0, "nothing was written by refused requests");

@@ -19,11 +19,14 @@ use proptest::prelude::*;
 
 const TZ: &str = "America/Argentina/Buenos_Aires";
 
+/// A Tuesday shift: (start, end) minutes and breaks inside it.
+type ShiftSpec = (u16, u16, Vec<(u16, u16)>);
+
 #[derive(Debug, Clone)]
 struct Scenario {
     step: u16,
     /// (start, end) minutes of the Tuesday shift, and breaks inside it.
-    shifts: Vec<(u16, u16, Vec<(u16, u16)>)>,
+    shifts: Vec<ShiftSpec>,
     services: Vec<(u16, u16)>,
     /// Barber time off, minutes of the day.
     time_off: Option<(u16, u16)>,
@@ -33,7 +36,7 @@ struct Scenario {
     now_offset: i32,
 }
 
-fn shift() -> impl Strategy<Value = (u16, u16, Vec<(u16, u16)>)> {
+fn shift() -> impl Strategy<Value = ShiftSpec> {
     (96u16..144, 168u16..252).prop_flat_map(|(s5, e5)| {
         let (start, end) = (s5 * 5, e5 * 5);
         let brk = (start / 5..end / 5, 1u16..18).prop_map(move |(b, len)| {

@@ -35,6 +35,8 @@ fn start(
             return (child, v["addr"].as_str().unwrap().to_owned(), lines);
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server never announced it was serving");
 }
 
