@@ -152,6 +152,17 @@ pub struct Booking {
     pub updated_at: Timestamp,
 }
 
+impl Booking {
+    /// The booked services' names, in order, joined for display ("Corte clásico, Barba").
+    pub fn service_names(&self) -> String {
+        self.services
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// The busy span of a selection of services: they run back to back, and the barber is blocked
 /// afterwards for the longest buffer among them. Returns (service minutes, blocked minutes).
 pub fn span_minutes(services: &[(u16, u16)]) -> (i64, i64) {

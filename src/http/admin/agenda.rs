@@ -312,12 +312,7 @@ fn card(
         phone: client
             .map(|c| c.phone.as_e164().to_owned())
             .unwrap_or_default(),
-        services: b
-            .services
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        services: b.service_names(),
         total: b.total.to_string(),
         status: b.status.as_str(),
         status_label: booking::status_label_es(b.status.as_str()),

@@ -144,15 +144,7 @@ pub async fn login(
     let token = session::start(&state, &user, ip, state.clock.now()).await?;
     let secure = state.admin.secure_cookies;
     let mut response = Redirect::to("/admin/agenda").into_response();
-    let h = response.headers_mut();
-    h.append(
-        header::SET_COOKIE,
-        cookies::set(cookies::SESSION, &token, None, secure),
-    );
-    h.append(
-        header::SET_COOKIE,
-        cookies::clear(cookies::LOGIN_CSRF, secure),
-    );
+    cookies::start_session(&mut response, &token, secure);
     Ok(response)
 }
 
@@ -341,15 +333,7 @@ pub async fn setup(
         "¡Listo! Tu cuenta de dueño está creada.",
         secure,
     );
-    let h = response.headers_mut();
-    h.append(
-        header::SET_COOKIE,
-        cookies::set(cookies::SESSION, &session, None, secure),
-    );
-    h.append(
-        header::SET_COOKIE,
-        cookies::clear(cookies::LOGIN_CSRF, secure),
-    );
+    cookies::start_session(&mut response, &session, secure);
     Ok(response)
 }
 

@@ -40,6 +40,17 @@ pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// Starts a logged-in session on `response`: sets the session cookie and drops the login
+/// form's CSRF cookie (login and first-owner setup both end this way).
+pub fn start_session(response: &mut axum::response::Response, token: &str, secure: bool) {
+    let h = response.headers_mut();
+    h.append(
+        axum::http::header::SET_COOKIE,
+        set(SESSION, token, None, secure),
+    );
+    h.append(axum::http::header::SET_COOKIE, clear(LOGIN_CSRF, secure));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
