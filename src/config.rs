@@ -518,8 +518,8 @@ pub struct MetricsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HealthConfig {
-    /// Not ready when the data folder's disk has less free space than this percentage.
-    pub min_free_disk_percent: u8,
+    /// Not ready when the data folder's disk has less free space than this many MiB.
+    pub min_free_disk_mib: u64,
 }
 
 impl Default for ConnectionLimits {
@@ -575,7 +575,7 @@ impl Default for MetricsConfig {
 impl Default for HealthConfig {
     fn default() -> Self {
         Self {
-            min_free_disk_percent: 10,
+            min_free_disk_mib: 512,
         }
     }
 }
@@ -748,9 +748,9 @@ impl Config {
                 return invalid("security.cors_allowed_origins", reason);
             }
         }
-        if self.health.min_free_disk_percent > 100 {
-            let key = "health.min_free_disk_percent";
-            return invalid(key, "must be between 0 and 100".into());
+        if self.health.min_free_disk_mib > 1 << 30 {
+            let key = "health.min_free_disk_mib";
+            return invalid(key, "must be at most 1073741824 (1 PiB)".into());
         }
         Ok(())
     }

@@ -119,7 +119,7 @@ impl Application {
         let security = Arc::new(http::security::Policy::new(&config, tls.is_some()));
         let readiness = Arc::new(http::ops::Readiness {
             certificate: tls.as_ref().map(|(_, resolver)| resolver.clone()),
-            min_free_disk_percent: config.health.min_free_disk_percent,
+            min_free_disk_mib: config.health.min_free_disk_mib,
         });
         let metrics_listener = if config.metrics.enabled {
             let token = match &config.metrics.bearer_token_file {

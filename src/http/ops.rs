@@ -24,8 +24,8 @@ pub fn router() -> Router<AppState> {
 pub struct Readiness {
     /// The served certificate; None when TLS is off (a proxy terminates it).
     pub certificate: Option<Arc<CertResolver>>,
-    /// `health.min_free_disk_percent`.
-    pub min_free_disk_percent: u8,
+    /// `health.min_free_disk_mib`.
+    pub min_free_disk_mib: u64,
 }
 
 /// Every readiness check, as `(name, ok, detail)`.
@@ -52,12 +52,17 @@ pub async fn readiness_checks(state: &AppState) -> Vec<(&'static str, bool, serd
         },
     });
     let dir = state.store.path().parent().unwrap_or(Path::new("."));
-    let min = u64::from(state.readiness.min_free_disk_percent);
+    let min_mib = state.readiness.min_free_disk_mib;
     checks.push(match crate::metrics::disk_space(dir) {
         Some(space) if space.total > 0 => {
-            let free = space.free.saturating_mul(100) / space.total;
-            let detail = json!({ "free_percent": free, "minimum_percent": min });
-            ("disk", free >= min, detail)
+            let free_mib = space.free / (1024 * 1024);
+            let free_percent = space.free.saturating_mul(100) / space.total;
+            let detail = json!({
+                "free_mib": free_mib,
+                "free_percent": free_percent,
+                "minimum_mib": min_mib,
+            });
+            ("disk", free_mib >= min_mib, detail)
         }
         _ => ("disk", false, json!("cannot read its free space")),
     });

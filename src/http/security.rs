@@ -178,8 +178,8 @@ mod tests {
                 c.rate_limit.prune_interval_secs = 0
             }),
             ("server.limits", |c| c.server.limits.max_connections = 0),
-            ("health.min_free_disk_percent", |c| {
-                c.health.min_free_disk_percent = 101
+            ("health.min_free_disk_mib", |c| {
+                c.health.min_free_disk_mib = u64::MAX
             }),
         ];
         for (key, spoil) in cases {

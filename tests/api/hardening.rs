@@ -469,7 +469,7 @@ async fn readyz_names_each_check() {
     for check in ["database", "writer", "certificate", "disk"] {
         assert_eq!(body["checks"][check]["ok"], true, "{check}: {body}");
     }
-    let (strict, _tmp2, _) = spawn_with(|c| c.health.min_free_disk_percent = 100).await;
+    let (strict, _tmp2, _) = spawn_with(|c| c.health.min_free_disk_mib = 1 << 30).await;
     let answer = strict.get("/readyz").await;
     assert_eq!(answer.status, 503, "{}", answer.body);
     assert_eq!(answer.body["failed"], json!(["disk"]), "{}", answer.body);
