@@ -81,6 +81,15 @@ pub enum DomainError {
     /// A date could not be read.
     #[error("invalid date")]
     InvalidDate,
+    /// No client with that id.
+    #[error("unknown client")]
+    UnknownClient,
+    /// No outbox message with that id.
+    #[error("unknown message")]
+    UnknownMessage,
+    /// Only a message that failed for good (a dead letter) can be retried.
+    #[error("the message is not a dead letter")]
+    NotDeadLetter,
 }
 
 impl DomainError {
@@ -110,6 +119,9 @@ impl DomainError {
             Self::CutoffPassed => "cancel_cutoff_passed",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::InvalidDate => "invalid_date",
+            Self::UnknownClient => "client_not_found",
+            Self::UnknownMessage => "message_not_found",
+            Self::NotDeadLetter => "message_not_failed",
         }
     }
 
@@ -156,6 +168,9 @@ impl DomainError {
                 "La clave de idempotencia ya se usó con otra solicitud.".into()
             }
             Self::InvalidDate => "La fecha no es válida (formato AAAA-MM-DD).".into(),
+            Self::UnknownClient => "El cliente no existe.".into(),
+            Self::UnknownMessage => "El mensaje no existe.".into(),
+            Self::NotDeadLetter => "Solo se puede reintentar un mensaje que falló.".into(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod client;
 pub mod error;
 pub mod money;
+pub mod notice;
 pub mod phone;
 pub mod staff;
 pub mod text;

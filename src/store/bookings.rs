@@ -12,7 +12,7 @@ use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 use super::clients::{self, ClientDetails};
-use super::{ReadTx, StoreError, catalog, codec, next_id, tables};
+use super::{ReadTx, StoreError, catalog, codec, next_id, outbox, tables};
 use crate::domain::availability::{BarberDay, Interval};
 use crate::domain::booking::span_minutes;
 use crate::domain::time::{self, iso_weekday, local_date};
@@ -503,6 +503,7 @@ pub fn create(
         txn.open_table(tables::IDEMPOTENCY)?
             .insert(idem.key.as_str(), bytes.as_slice())?;
     }
+    outbox::booking_changed(txn, None, &booking, now)?;
     Ok(Created {
         booking,
         token,
@@ -566,10 +567,11 @@ pub fn reschedule(
         end: ts(s + work)?,
         busy_until: ts(s + busy)?,
         updated_at: now,
-        ..old
+        ..old.clone()
     };
     codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
     index_insert(txn, &booking, &tz)?;
+    outbox::booking_changed(txn, Some(&old), &booking, now)?;
     Ok(booking)
 }
 
@@ -608,10 +610,11 @@ pub fn set_status(
         status,
         cancel_reason: reason.or(old.cancel_reason.clone()),
         updated_at: now,
-        ..old
+        ..old.clone()
     };
     codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
     index_insert(txn, &booking, &tz)?;
+    outbox::booking_changed(txn, Some(&old), &booking, now)?;
     Ok(booking)
 }
 

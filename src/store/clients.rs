@@ -105,3 +105,20 @@ pub fn history(
     }
     Ok(out)
 }
+
+/// Records a client's WhatsApp consent (opt-in or opt-out). Without it nothing is queued for
+/// the client, and messages already queued are dropped when they come due.
+pub fn set_whatsapp_consent(
+    txn: &WriteTransaction,
+    id: ClientId,
+    consent: bool,
+    now: Timestamp,
+) -> Result<Client, StoreError> {
+    let mut client = get(txn, id)?.ok_or(crate::domain::DomainError::UnknownClient)?;
+    if client.whatsapp_consent != consent {
+        client.whatsapp_consent = consent;
+        client.updated_at = now;
+        codec::put(&mut txn.open_table(tables::CLIENTS)?, client.id.0, &client)?;
+    }
+    Ok(client)
+}

@@ -14,6 +14,8 @@ pub mod catalog;
 pub mod clients;
 pub mod codec;
 pub mod error;
+/// The durable outbox of client messages, written in the booking change's own transaction.
+pub mod outbox;
 /// Consistent copies of the live database for snapshots, and the checks before a restore.
 pub mod snapshot;
 /// Staff accounts, sessions and one-time setup links.
@@ -123,6 +125,11 @@ impl Store {
     /// Installs the write-batch observer (metrics); once per store.
     pub fn observe_batches(&self, observer: writer::BatchObserver) -> bool {
         self.writer.observe(observer)
+    }
+
+    /// Notified after each commit that queued outbox work (the outbox worker waits on it).
+    pub fn committed_work(&self) -> Arc<tokio::sync::Notify> {
+        self.writer.committed_work()
     }
 
     /// Whether the database writer still takes requests (readiness).
@@ -236,6 +243,12 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(tables::STAFF_SESSIONS)?;
         txn.open_table(tables::SETUP_TOKENS)?;
         txn.open_table(tables::AUDIT)?;
+        txn.open_table(tables::SETTINGS)?;
+        txn.open_table(tables::OUTBOX)?;
+        txn.open_table(tables::OUTBOX_DUE)?;
+        txn.open_table(tables::OUTBOX_IN_FLIGHT)?;
+        txn.open_table(tables::OUTBOX_DEAD)?;
+        txn.open_table(tables::OUTBOX_WAMID)?;
     }
     migrate(&txn, found)?;
     txn.commit()?;

@@ -91,6 +91,20 @@ tables! {
     pub const SETUP_TOKENS: TableDefinition<&str, i64> = TableDefinition::new("setup_tokens");
     /// The audit log: sequence number → JSON `AuditEntry`, in the order of the changes.
     pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_log");
+
+    /// Small settings the store itself follows, by name → JSON (`"outbox_policy"`).
+    pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
+    /// The outbox: message id → JSON `outbox::Message`, every message ever queued.
+    pub const OUTBOX: TableDefinition<u64, &[u8]> = TableDefinition::new("outbox");
+    /// (next attempt, Unix ms; message id) → (), messages waiting to be sent.
+    pub const OUTBOX_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("idx_outbox_due");
+    /// Message id → (), messages handed to the sender and not yet answered. Non-empty at
+    /// start-up only after a crash: those go back to the due queue (maybe a duplicate).
+    pub const OUTBOX_IN_FLIGHT: TableDefinition<u64, ()> = TableDefinition::new("idx_outbox_in_flight");
+    /// Message id → (), dead letters the front desk should look at.
+    pub const OUTBOX_DEAD: TableDefinition<u64, ()> = TableDefinition::new("idx_outbox_dead");
+    /// WhatsApp message id (`wamid.…`) → message id, for delivery status webhooks.
+    pub const OUTBOX_WAMID: TableDefinition<&str, u64> = TableDefinition::new("idx_outbox_wamid");
 }
 
 /// Copies one typed table entry by entry; a table the source never created copies as empty.

@@ -7,12 +7,13 @@
 //! A closure that fails with a rule error must not have written anything (check, then write);
 //! any other error, or a panic, aborts the whole batch and every request in it fails.
 
+use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use redb::{Database, WriteTransaction};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::StoreError;
 
@@ -31,6 +32,19 @@ pub struct BatchStats {
     pub requests: usize,
     pub elapsed: Duration,
     pub committed: bool,
+}
+
+thread_local! {
+    /// Set by a request that queued outbox work in the batch being run on this (the writer)
+    /// thread; read and cleared once the batch's fate is known.
+    static QUEUED_WORK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Called inside a write transaction that queued background work (an outbox message): once
+/// that transaction commits, the writer wakes [`Writer::committed_work`]'s waiter. Waking
+/// before the commit would let the worker look before the rows are visible.
+pub(crate) fn wake_after_commit() {
+    QUEUED_WORK.with(|f| f.set(true));
 }
 
 trait Job: Send {
@@ -85,6 +99,7 @@ enum Msg {
 pub struct Writer {
     queue: mpsc::Sender<Msg>,
     observer: Arc<OnceLock<BatchObserver>>,
+    committed_work: Arc<Notify>,
 }
 
 impl Writer {
@@ -93,10 +108,21 @@ impl Writer {
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
         let observer = Arc::new(OnceLock::new());
         let seen = observer.clone();
+        let committed_work = Arc::new(Notify::new());
+        let wake = committed_work.clone();
         std::thread::Builder::new()
             .name("redb-writer".into())
-            .spawn(move || writer_loop(db, rx, seen))?;
-        Ok(Self { queue, observer })
+            .spawn(move || writer_loop(db, rx, seen, wake))?;
+        Ok(Self {
+            queue,
+            observer,
+            committed_work,
+        })
+    }
+
+    /// Notified after each committed batch in which a request queued background work.
+    pub fn committed_work(&self) -> Arc<Notify> {
+        self.committed_work.clone()
     }
 
     /// Installs the batch observer (once; false if one is already installed).
@@ -143,6 +169,7 @@ fn writer_loop(
     db: Arc<Database>,
     mut rx: mpsc::Receiver<Msg>,
     observer: Arc<OnceLock<BatchObserver>>,
+    wake: Arc<Notify>,
 ) {
     let mut stop = None;
     while stop.is_none() {
@@ -160,7 +187,11 @@ fn writer_loop(
             }
         }
         if !batch.is_empty() {
-            run_batch(&db, batch, observer.get());
+            QUEUED_WORK.with(|f| f.set(false));
+            let committed = run_batch(&db, batch, observer.get());
+            if QUEUED_WORK.with(|f| f.replace(false)) && committed {
+                wake.notify_one();
+            }
         }
     }
     rx.close();
@@ -173,7 +204,12 @@ fn writer_loop(
     }
 }
 
-fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, observer: Option<&BatchObserver>) {
+/// Runs and commits one batch; true if it committed.
+fn run_batch(
+    db: &Database,
+    mut batch: Vec<Box<dyn Job>>,
+    observer: Option<&BatchObserver>,
+) -> bool {
     let started = Instant::now();
     let size = batch.len();
     let outcome: Result<(), String> = (|| {
@@ -213,4 +249,5 @@ fn run_batch(db: &Database, mut batch: Vec<Box<dyn Job>>, observer: Option<&Batc
     for job in batch {
         job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));
     }
+    outcome.is_ok()
 }
