@@ -30,6 +30,7 @@ pub struct Config {
     pub health: HealthConfig,
     pub snapshot: SnapshotConfig,
     pub admin: AdminConfig,
+    pub whatsapp: WhatsAppConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -361,6 +362,204 @@ impl AdminConfig {
         }
         if !(1..=24 * 7).contains(&self.setup_link_hours) {
             return invalid("admin.setup_link_hours", "must be between 1 and 168");
+        }
+        Ok(())
+    }
+}
+
+/// WhatsApp Business Cloud API messages (`[whatsapp]`): templates, reminders, retries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WhatsAppConfig {
+    /// Off: nothing is queued or sent (the demo runs without an account).
+    pub enabled: bool,
+    /// The Graph API base URL, version included (tests point it at a local fake).
+    pub base_url: String,
+    /// The sending phone number's id (from the WhatsApp Manager).
+    pub phone_number_id: String,
+    /// Access token. Prefer `access_token_file` or `BARBERPRO_WHATSAPP__ACCESS_TOKEN`.
+    pub access_token: Secret,
+    pub access_token_file: Option<PathBuf>,
+    /// The app secret that signs webhooks (`X-Hub-Signature-256`).
+    pub app_secret: Secret,
+    pub app_secret_file: Option<PathBuf>,
+    /// The token Meta echoes in the webhook verification handshake.
+    pub verify_token: Secret,
+    /// Template language code.
+    pub language: String,
+    /// Argentine mobiles are sent as `549…` (`with_9`, E.164) or `54…` (`without_9`).
+    pub argentina_mobile: ArgentinaMobile,
+    /// Reminders, in minutes before the start (0 to 4 of them).
+    pub reminders_minutes_before: Vec<u32>,
+    /// Seconds before an unanswered request to the API is given up (and retried).
+    pub request_timeout_secs: u64,
+    /// The worker looks at the queue at least this often (it is also woken by every commit
+    /// that queues a message).
+    pub poll_interval_secs: u64,
+    pub retry: WhatsAppRetry,
+    pub templates: WhatsAppTemplates,
+}
+
+/// How Argentine mobile numbers are written for the API (see the reference: `54…` without
+/// the 9 is reported to be needed by some accounts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgentinaMobile {
+    With9,
+    Without9,
+}
+
+/// Retries of retryable errors: exponential backoff with full jitter, `Retry-After` honoured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WhatsAppRetry {
+    /// Attempts before a message becomes a dead letter (at least 1).
+    pub max_attempts: u32,
+    /// The first backoff, in milliseconds; doubled at each attempt.
+    pub initial_backoff_ms: u64,
+    /// The longest backoff, in seconds.
+    pub max_backoff_secs: u64,
+}
+
+/// The approved template names, one per message kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WhatsAppTemplates {
+    pub booking_confirmed: String,
+    pub booking_cancelled: String,
+    pub booking_rescheduled: String,
+    pub reminder: String,
+}
+
+impl Default for WhatsAppConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            base_url: "https://graph.facebook.com/v21.0".into(),
+            phone_number_id: String::new(),
+            access_token: Secret::default(),
+            access_token_file: None,
+            app_secret: Secret::default(),
+            app_secret_file: None,
+            verify_token: Secret::default(),
+            language: "es_AR".into(),
+            argentina_mobile: ArgentinaMobile::With9,
+            reminders_minutes_before: vec![24 * 60, 120],
+            request_timeout_secs: 10,
+            poll_interval_secs: 30,
+            retry: WhatsAppRetry::default(),
+            templates: WhatsAppTemplates::default(),
+        }
+    }
+}
+
+impl Default for WhatsAppRetry {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            initial_backoff_ms: 2000,
+            max_backoff_secs: 900,
+        }
+    }
+}
+
+impl Default for WhatsAppTemplates {
+    fn default() -> Self {
+        Self {
+            booking_confirmed: "turno_confirmado".into(),
+            booking_cancelled: "turno_cancelado".into(),
+            booking_rescheduled: "turno_reprogramado".into(),
+            reminder: "recordatorio_turno".into(),
+        }
+    }
+}
+
+impl WhatsAppConfig {
+    /// The template name for a message kind.
+    pub fn template_name(&self, t: crate::domain::notice::Template) -> &str {
+        use crate::domain::notice::Template::*;
+        match t {
+            BookingConfirmed => &self.templates.booking_confirmed,
+            BookingCancelled => &self.templates.booking_cancelled,
+            BookingRescheduled => &self.templates.booking_rescheduled,
+            Reminder => &self.templates.reminder,
+        }
+    }
+
+    /// A secret given inline (or by environment), else read from its file; empty if neither.
+    pub fn read_secret(inline: &Secret, file: Option<&Path>) -> Result<Secret, ConfigError> {
+        if !inline.is_empty() {
+            return Ok(inline.clone());
+        }
+        match file {
+            Some(path) => std::fs::read_to_string(path)
+                .map(|s| Secret::new(s.trim()))
+                .map_err(|e| ConfigError::Missing {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                }),
+            None => Ok(Secret::default()),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.into(),
+            })
+        };
+        if !self.base_url.starts_with("https://") && !self.base_url.starts_with("http://") {
+            return invalid("whatsapp.base_url", "must start with https:// or http://");
+        }
+        if self.reminders_minutes_before.len() > 4
+            || self
+                .reminders_minutes_before
+                .iter()
+                .any(|m| *m == 0 || *m > 60 * 24 * 7)
+        {
+            return invalid(
+                "whatsapp.reminders_minutes_before",
+                "at most 4 reminders, each 1 to 10080 minutes before",
+            );
+        }
+        if self.retry.max_attempts == 0 || self.retry.max_attempts > 100 {
+            return invalid("whatsapp.retry.max_attempts", "must be between 1 and 100");
+        }
+        if self.retry.initial_backoff_ms == 0
+            || self.retry.max_backoff_secs == 0
+            || self.retry.initial_backoff_ms > self.retry.max_backoff_secs * 1000
+        {
+            return invalid(
+                "whatsapp.retry",
+                "backoffs must be positive, the initial one at most the maximum",
+            );
+        }
+        if self.request_timeout_secs == 0 || self.poll_interval_secs == 0 {
+            return invalid(
+                "whatsapp.request_timeout_secs",
+                "request_timeout_secs and poll_interval_secs must be at least 1",
+            );
+        }
+        if self.enabled {
+            if self.phone_number_id.is_empty() {
+                return invalid("whatsapp.phone_number_id", "needed when enabled");
+            }
+            if self.access_token.is_empty() && self.access_token_file.is_none() {
+                return invalid(
+                    "whatsapp.access_token",
+                    "needed when enabled (or access_token_file)",
+                );
+            }
+            if self.app_secret.is_empty() && self.app_secret_file.is_none() {
+                return invalid(
+                    "whatsapp.app_secret",
+                    "needed when enabled (or app_secret_file)",
+                );
+            }
+            if self.verify_token.is_empty() {
+                return invalid("whatsapp.verify_token", "needed when enabled");
+            }
         }
         Ok(())
     }
@@ -709,6 +908,7 @@ impl Config {
         }
         self.snapshot.validate()?;
         self.admin.validate()?;
+        self.whatsapp.validate()?;
         Ok(())
     }
 

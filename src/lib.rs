@@ -26,6 +26,12 @@ pub mod http;
 /// restore and the `verify` drill; the control socket `barberpro snapshot` uses.
 pub mod snapshot;
 
+/// Clients of outside services (WhatsApp Cloud API).
+pub mod integrations;
+
+/// Background work: the outbox sender.
+pub mod jobs;
+
 /// Application start-up, the accept loop and graceful shutdown.
 pub mod startup;
 

@@ -121,6 +121,104 @@ pub struct Metrics {
     pub tls_cert_expiry: Gauge,
     pub ready: Gauge,
     pub snapshot: SnapshotGauges,
+    pub whatsapp: WhatsAppMetrics,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MessageLabels {
+    pub template: &'static str,
+    pub status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    pub status: &'static str,
+}
+
+/// The outbox and WhatsApp messages.
+pub struct WhatsAppMetrics {
+    /// Send outcomes by template: `sent`, `retried`, `dead`, `skipped`.
+    pub messages: Family<MessageLabels, Counter>,
+    /// From the commit that queued an immediate message to WhatsApp accepting it.
+    pub latency: Histogram,
+    /// Messages queued or in flight (sampled at scrape time).
+    pub depth: Gauge,
+    /// How long the oldest due message has waited, seconds (sampled at scrape time).
+    pub oldest_due_age: Gauge,
+    /// Messages found in flight at start-up (after a crash; each may be sent twice).
+    pub recovered: Counter,
+    /// Delivery statuses applied from webhooks.
+    pub statuses: Family<DeliveryLabels, Counter>,
+}
+
+impl WhatsAppMetrics {
+    fn new() -> Self {
+        let m = Self {
+            messages: Family::default(),
+            latency: Histogram::new(LATENCY_BUCKETS),
+            depth: Gauge::default(),
+            oldest_due_age: Gauge::default(),
+            recovered: Counter::default(),
+            statuses: Family::default(),
+        };
+        for template in crate::domain::notice::Template::ALL {
+            for status in ["sent", "retried", "dead", "skipped"] {
+                let _ = m.messages.get_or_create(&MessageLabels {
+                    template: template.as_str(),
+                    status,
+                });
+            }
+        }
+        for status in ["sent", "delivered", "read", "failed"] {
+            let _ = m.statuses.get_or_create(&DeliveryLabels { status });
+        }
+        m
+    }
+
+    fn register(&self, r: &mut Registry) {
+        r.register(
+            "barberpro_whatsapp_messages",
+            "WhatsApp send outcomes by template and status (sent, retried, dead, skipped)",
+            self.messages.clone(),
+        );
+        r.register_with_unit(
+            "barberpro_whatsapp_delivery_latency",
+            "From the commit that queued a message (not reminders) to WhatsApp accepting it",
+            Unit::Seconds,
+            self.latency.clone(),
+        );
+        r.register(
+            "barberpro_outbox_depth",
+            "Outbox messages queued or in flight (future reminders included)",
+            self.depth.clone(),
+        );
+        r.register_with_unit(
+            "barberpro_outbox_oldest_due_age",
+            "How long the oldest due outbox message has been waiting",
+            Unit::Seconds,
+            self.oldest_due_age.clone(),
+        );
+        r.register(
+            "barberpro_outbox_recovered",
+            "Messages found in flight at start-up after a crash (each may be sent twice)",
+            self.recovered.clone(),
+        );
+        r.register(
+            "barberpro_whatsapp_statuses",
+            "Delivery statuses from WhatsApp webhooks applied to messages",
+            self.statuses.clone(),
+        );
+    }
+
+    /// One send outcome.
+    pub fn outcome(&self, template: crate::domain::notice::Template, status: &'static str) {
+        self.messages
+            .get_or_create(&MessageLabels {
+                template: template.as_str(),
+                status,
+            })
+            .inc();
+    }
 }
 
 /// The last snapshot and verify results, read from `<data>/snapshot-status.json` at scrape
@@ -160,6 +258,7 @@ impl Metrics {
             tls_cert_expiry: Gauge::default(),
             ready: Gauge::default(),
             snapshot: SnapshotGauges::default(),
+            whatsapp: WhatsAppMetrics::new(),
             registry: Registry::default(),
         };
         // Label sets known in advance exist from the start (at 0), so alerts and dashboards
@@ -324,6 +423,7 @@ impl Metrics {
             "1 when /readyz would answer 200, else 0 (evaluated at scrape time)",
             m.ready.clone(),
         );
+        m.whatsapp.register(r);
         registry.register_collector(Box::new(ProcessCollector));
         Self { registry, ..m }
     }

@@ -42,6 +42,8 @@ pub enum StartError {
         context: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Options that are not configuration: demo data, a pinned clock (tests).
@@ -61,6 +63,8 @@ pub struct Application {
     config: Config,
     /// The metrics listener and the bearer token it asks for, if enabled.
     metrics_listener: Option<(TcpListener, Option<Arc<str>>)>,
+    /// The WhatsApp client, when `[whatsapp]` is enabled (the outbox sender uses it).
+    whatsapp: Option<crate::integrations::whatsapp::WhatsApp>,
 }
 
 impl Application {
@@ -72,6 +76,27 @@ impl Application {
             crate::demo::seed_if_empty(&store, options.clock.now()).await?;
         }
         let tokens = load_or_create_key(&data_dir)?;
+        // Booking changes queue messages by this policy, inside their own transactions.
+        let wa = &config.whatsapp;
+        let policy = crate::store::outbox::Policy {
+            enabled: wa.enabled,
+            reminders_minutes_before: wa.reminders_minutes_before.clone(),
+        };
+        store
+            .write(move |txn| crate::store::outbox::configure(txn, &policy))
+            .await?;
+        let whatsapp = if wa.enabled {
+            Some(crate::integrations::whatsapp::WhatsApp::new(wa)?)
+        } else {
+            None
+        };
+        let webhook = http::webhooks::whatsapp::Settings {
+            app_secret: crate::config::WhatsAppConfig::read_secret(
+                &wa.app_secret,
+                wa.app_secret_file.as_deref(),
+            )?,
+            verify_token: wa.verify_token.clone(),
+        };
         let tls = match tls::load(&config.server.tls, &data_dir)? {
             Some(key) => {
                 let resolver = Arc::new(CertResolver::new(key));
@@ -153,6 +178,7 @@ impl Application {
                 sessions: config.admin.session_limits(),
                 secure_cookies: tls.is_some() || config.server.public_url.starts_with("https://"),
             }),
+            whatsapp: Arc::new(webhook),
         };
         http::admin::auth::offer_setup_link(
             &state.store,
@@ -179,6 +205,7 @@ impl Application {
             tls,
             config,
             metrics_listener,
+            whatsapp,
         })
     }
 
@@ -209,6 +236,7 @@ impl Application {
             tls,
             config,
             metrics_listener,
+            whatsapp,
         } = self;
         let timeouts = config.server.timeouts.clone();
         let limits = config.server.limits.clone();
@@ -252,6 +280,16 @@ impl Application {
         if let Some((_, resolver)) = &tls {
             spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
         }
+        let sender = whatsapp.map(|whatsapp| {
+            let sender = crate::jobs::outbox::Sender {
+                store: state.store.clone(),
+                whatsapp,
+                config: Arc::new(config.whatsapp.clone()),
+                clock: state.clock.clone(),
+                metrics: state.metrics.clone(),
+            };
+            crate::jobs::outbox::spawn(sender, shutdown.clone())
+        });
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
         crate::snapshot::control::spawn(&config, state.store.clone(), shutdown.clone());
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -308,6 +346,12 @@ impl Application {
             .is_err()
         {
             tracing::warn!(?grace, "some connections did not finish in time");
+        }
+        // The sender finishes its round (recording what it sent) before the writer stops.
+        if let Some(sender) = sender
+            && tokio::time::timeout(grace, sender).await.is_err()
+        {
+            tracing::warn!("the outbox sender did not stop in time");
         }
         state.store.close().await;
         tracing::info!("stopped");

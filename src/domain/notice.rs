@@ -185,7 +185,10 @@ mod tests {
         let at = |s| Timestamp::from_second(s).unwrap();
         let now = at(start - 7200);
         let ok = booking(Confirmed, start);
-        assert_eq!(Template::Reminder.still_relevant(&ok, at(start), now), Ok(()));
+        assert_eq!(
+            Template::Reminder.still_relevant(&ok, at(start), now),
+            Ok(())
+        );
         assert_eq!(
             Template::Reminder.still_relevant(&booking(Cancelled, start), at(start), now),
             Err("booking_cancelled")

@@ -43,6 +43,12 @@ pub enum ApiError {
     /// 429: a rate limit was reached; `Retry-After` says when to come back.
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// 401: a webhook whose signature is missing or wrong (nothing else is looked at).
+    #[error("invalid signature")]
+    InvalidSignature,
+    /// 403: a webhook verification handshake with the wrong token.
+    #[error("forbidden")]
+    Forbidden,
     /// 503: shutting down, or the database writer is gone.
     #[error("unavailable")]
     Unavailable,
@@ -86,6 +92,8 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::InvalidSignature => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -102,6 +110,8 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
+            Self::InvalidSignature => "invalid_signature",
+            Self::Forbidden => "forbidden",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -127,6 +137,8 @@ impl ApiError {
                 1 => "Demasiadas solicitudes. Probá de nuevo en un segundo.".into(),
                 n => format!("Demasiadas solicitudes. Probá de nuevo en {n} segundos."),
             },
+            Self::InvalidSignature => "La firma de la notificación no es válida.".into(),
+            Self::Forbidden => "No tenés permiso para esta operación.".into(),
             Self::Unavailable => {
                 "El servicio no está disponible en este momento; probá de nuevo en unos segundos."
                     .into()
@@ -155,17 +167,13 @@ impl ApiError {
 fn rule_status(rule: &DomainError) -> StatusCode {
     use DomainError::*;
     match rule {
-        UnknownBranch | UnknownBooking | UnknownClient | UnknownMessage => {
-            StatusCode::NOT_FOUND
-        }
+        UnknownBranch | UnknownBooking | UnknownClient | UnknownMessage => StatusCode::NOT_FOUND,
         InvalidToken => StatusCode::UNAUTHORIZED,
         SlotUnavailable
         | ClientOverlap
         | InvalidTransition { .. }
         | CutoffPassed
-        | NotDeadLetter => {
-            StatusCode::CONFLICT
-        }
+        | NotDeadLetter => StatusCode::CONFLICT,
         InvalidDate => StatusCode::BAD_REQUEST,
         InvalidField { .. }
         | InvalidPhone

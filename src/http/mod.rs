@@ -12,6 +12,8 @@ pub mod middleware;
 pub mod ops;
 pub mod ratelimit;
 pub mod security;
+/// Provider callbacks (`/webhooks/…`), signature first.
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -42,11 +44,20 @@ pub struct AppState {
     pub readiness: Arc<ops::Readiness>,
     /// Staff sessions and cookies (`[admin]`).
     pub admin: Arc<admin::Settings>,
+    /// The WhatsApp webhook's secrets (`[whatsapp]`).
+    pub whatsapp: Arc<webhooks::whatsapp::Settings>,
 }
 
 /// Where "now" comes from: the system clock, or a manual one that tests set and move.
 #[derive(Clone, Debug, Default)]
-pub struct Clock(Option<Arc<AtomicI64>>);
+pub struct Clock(Option<Arc<ManualClock>>);
+
+#[derive(Debug)]
+struct ManualClock {
+    seconds: AtomicI64,
+    /// Tells background tasks (the outbox sender) that time jumped.
+    moved: tokio::sync::watch::Sender<i64>,
+}
 
 impl Clock {
     pub fn system() -> Self {
@@ -55,22 +66,33 @@ impl Clock {
 
     /// A clock stopped at `at` until [`Clock::set`] moves it.
     pub fn manual(at: Timestamp) -> Self {
-        Self(Some(Arc::new(AtomicI64::new(at.as_second()))))
+        let (moved, _) = tokio::sync::watch::channel(at.as_second());
+        Self(Some(Arc::new(ManualClock {
+            seconds: AtomicI64::new(at.as_second()),
+            moved,
+        })))
     }
 
     /// Moves a manual clock (no effect on the system clock).
     pub fn set(&self, at: Timestamp) {
         if let Some(t) = &self.0 {
-            t.store(at.as_second(), Ordering::SeqCst);
+            t.seconds.store(at.as_second(), Ordering::SeqCst);
+            t.moved.send_replace(at.as_second());
         }
     }
 
     pub fn now(&self) -> Timestamp {
         match &self.0 {
             None => Timestamp::now(),
-            Some(t) => Timestamp::from_second(t.load(Ordering::SeqCst))
+            Some(t) => Timestamp::from_second(t.seconds.load(Ordering::SeqCst))
                 .unwrap_or_else(|_| Timestamp::now()),
         }
+    }
+
+    /// For a manual clock, a receiver that sees every [`Clock::set`]; `None` for the system
+    /// clock, which moves by itself.
+    pub fn watch(&self) -> Option<tokio::sync::watch::Receiver<i64>> {
+        self.0.as_ref().map(|t| t.moved.subscribe())
     }
 }
 
@@ -80,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(ops::router())
         .merge(admin::router())
+        .merge(webhooks::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(state.security.max_body_bytes))

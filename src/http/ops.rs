@@ -85,6 +85,20 @@ pub async fn refresh_metrics(state: &AppState) {
         .and_then(|r| r.not_after_unix())
         .unwrap_or(0);
     m.tls_cert_expiry.set(expiry);
+    let now = state.clock.now();
+    match state
+        .store
+        .read(move |tx| crate::store::outbox::depth(tx, now))
+        .await
+    {
+        Ok((depth, oldest)) => {
+            m.whatsapp
+                .depth
+                .set(i64::try_from(depth).unwrap_or(i64::MAX));
+            m.whatsapp.oldest_due_age.set(oldest.as_secs());
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot sample the outbox"),
+    }
 }
 
 /// 200 when every check passes, else 503; the body names the failed checks.

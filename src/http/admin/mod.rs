@@ -19,6 +19,7 @@ pub mod auth;
 pub mod bookings;
 pub mod clients;
 pub mod cookies;
+pub mod messages;
 pub mod session;
 pub mod team;
 pub mod view;
@@ -63,6 +64,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings/{id}/reschedule", post(agenda::reschedule))
         .route("/admin/clientes", get(clients::list))
         .route("/admin/clientes/{id}", get(clients::show))
+        .route("/admin/clientes/{id}/whatsapp", post(messages::set_consent))
+        .route("/admin/mensajes.json", get(messages::list))
+        .route("/admin/mensajes/{id}/reintentar", post(messages::retry))
         .route_layer(axum::middleware::from_fn(session::require_front_desk));
     let owner = Router::new()
         .route("/admin/equipo", get(team::page).post(team::create))
