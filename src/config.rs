@@ -375,7 +375,9 @@ pub struct WhatsAppConfig {
     pub enabled: bool,
     /// The Graph API base URL, version included (tests point it at a local fake).
     pub base_url: String,
-    /// The sending phone number's id (from the WhatsApp Manager).
+    /// The sending phone number's id (from the WhatsApp Manager). Digits: an environment
+    /// variable holding it reads as a number, which is accepted too.
+    #[serde(deserialize_with = "string_or_number")]
     pub phone_number_id: String,
     /// Access token. Prefer `access_token_file` or `BARBERPRO_WHATSAPP__ACCESS_TOKEN`.
     pub access_token: Secret,
@@ -384,6 +386,7 @@ pub struct WhatsAppConfig {
     pub app_secret: Secret,
     pub app_secret_file: Option<PathBuf>,
     /// The token Meta echoes in the webhook verification handshake.
+    #[serde(deserialize_with = "secret_string_or_number")]
     pub verify_token: Secret,
     /// Template language code.
     pub language: String,
@@ -429,6 +432,27 @@ pub struct WhatsAppTemplates {
     pub booking_cancelled: String,
     pub booking_rescheduled: String,
     pub reminder: String,
+}
+
+/// A string, or a number given where a string was meant (figment reads `BARBERPRO_…=123`
+/// as a number).
+fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        S(String),
+        U(u64),
+        I(i64),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::S(s) => s,
+        Raw::U(n) => n.to_string(),
+        Raw::I(n) => n.to_string(),
+    })
+}
+
+fn secret_string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+    string_or_number(d).map(Secret::new)
 }
 
 impl Default for WhatsAppConfig {
@@ -1091,6 +1115,30 @@ mod tests {
         )
         .expect_err("invalid");
         assert!(err.contains("allow_http"), "{err}");
+    }
+
+    #[test]
+    fn whatsapp_ids_from_the_environment_may_look_like_numbers() {
+        let c = load(
+            None,
+            &[
+                ("BARBERPRO_WHATSAPP__PHONE_NUMBER_ID", "109876543210"),
+                ("BARBERPRO_WHATSAPP__VERIFY_TOKEN", "123456"),
+                ("BARBERPRO_WHATSAPP__ACCESS_TOKEN", "EAAG-secret-token"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(c.whatsapp.phone_number_id, "109876543210");
+        assert_eq!(c.whatsapp.verify_token.expose(), "123456");
+        assert!(
+            !c.to_toml().contains("EAAG-secret-token"),
+            "the token printed"
+        );
+        let err = load(Some("[whatsapp]\nenabled = true\n"), &[]).expect_err("incomplete");
+        assert!(err.contains("whatsapp.phone_number_id"), "{err}");
+        let err =
+            load(Some("[whatsapp]\nreminders_minutes_before = [0]\n"), &[]).expect_err("invalid");
+        assert!(err.contains("whatsapp.reminders_minutes_before"), "{err}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{WhatsAppConfig, WhatsAppRetry};
@@ -22,8 +22,8 @@ use crate::metrics::Metrics;
 use crate::store::outbox::{self, Dispatch, Outcome};
 use crate::store::{Store, StoreError};
 
-/// Messages claimed (and sent concurrently) per round.
-const BATCH: usize = 16;
+/// Messages being sent at once, at most.
+const CONCURRENCY: usize = 16;
 
 /// Everything the sender needs.
 pub struct Sender {
@@ -54,6 +54,58 @@ pub fn backoff(policy: &WhatsAppRetry, attempt: u32, rng: &mut impl Rng) -> Dura
 
 impl Sender {
     async fn run(self, shutdown: CancellationToken) {
+        let sender = Arc::new(self);
+        sender.recover().await;
+        let wake = sender.store.committed_work();
+        let mut clock_moved = sender.clock.watch();
+        let poll = Duration::from_secs(sender.config.poll_interval_secs);
+        // Each message is sent by its own task: one slow answer never holds up the others.
+        let mut sending = JoinSet::new();
+        tracing::info!("outbox sender started");
+        while !shutdown.is_cancelled() {
+            while sending.try_join_next().is_some() {}
+            let room = CONCURRENCY.saturating_sub(sending.len());
+            let pause = if room == 0 {
+                poll
+            } else {
+                match sender.claim(room).await {
+                    Ok(claimed) => {
+                        let full = claimed.len() >= room;
+                        for d in claimed {
+                            let sender = sender.clone();
+                            sending.spawn(async move { sender.deliver(d).await });
+                        }
+                        if full {
+                            continue;
+                        }
+                        sender.until_next_due(poll).await
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot claim outbox messages");
+                        Duration::from_secs(1)
+                    }
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(pause) => {}
+                Some(_) = sending.join_next(), if !sending.is_empty() => {}
+                _ = async {
+                    match clock_moved.as_mut() {
+                        Some(rx) => { let _ = rx.changed().await; }
+                        None => std::future::pending().await,
+                    }
+                } => {}
+            }
+        }
+        // Sends under way finish and are recorded (bounded by the request timeout).
+        while sending.join_next().await.is_some() {}
+        tracing::info!("outbox sender stopped");
+    }
+
+    /// Puts messages a crash left in flight back in the queue.
+    async fn recover(&self) {
         let now = self.clock.now();
         match self
             .store
@@ -71,32 +123,6 @@ impl Sender {
             }
             Err(e) => tracing::error!(error = %e, "cannot recover in-flight outbox messages"),
         }
-        let wake = self.store.committed_work();
-        let mut clock_moved = self.clock.watch();
-        let poll = Duration::from_secs(self.config.poll_interval_secs);
-        tracing::info!("outbox sender started");
-        while !shutdown.is_cancelled() {
-            let pause = match self.round().await {
-                Ok(claimed) if claimed >= BATCH => continue,
-                Ok(_) => self.until_next_due(poll).await,
-                Err(e) => {
-                    tracing::error!(error = %e, "outbox round failed");
-                    Duration::from_secs(1)
-                }
-            };
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(pause) => {}
-                _ = async {
-                    match clock_moved.as_mut() {
-                        Some(rx) => { let _ = rx.changed().await; }
-                        None => std::future::pending().await,
-                    }
-                } => {}
-            }
-        }
-        tracing::info!("outbox sender stopped");
     }
 
     /// How long to sleep: until the next due message, at most `poll`.
@@ -116,12 +142,12 @@ impl Sender {
         }
     }
 
-    /// Claims, sends and records one batch of due messages; returns how many were claimed.
-    pub async fn round(&self) -> Result<usize, StoreError> {
+    /// Claims up to `limit` due messages (those no longer relevant are dropped there).
+    async fn claim(&self, limit: usize) -> Result<Vec<Dispatch>, StoreError> {
         let now = self.clock.now();
         let claimed = self
             .store
-            .write(move |txn| outbox::claim_due(txn, now, BATCH))
+            .write(move |txn| outbox::claim_due(txn, now, limit))
             .await?;
         for (template, reason) in &claimed.skipped {
             tracing::info!(
@@ -131,58 +157,44 @@ impl Sender {
             );
             self.metrics.whatsapp.outcome(*template, "skipped");
         }
-        let count = claimed.dispatches.len() + claimed.skipped.len();
-        if claimed.dispatches.is_empty() {
-            return Ok(count);
-        }
-        let sends = claimed.dispatches.iter().map(|d| self.send(d));
-        let results = futures::future::join_all(sends).await;
-        let now = self.clock.now();
-        let outcomes: Vec<(Dispatch, Outcome)> = {
-            let mut rng = rand::thread_rng();
-            claimed
-                .dispatches
-                .into_iter()
-                .zip(results)
-                .map(|(d, result)| {
-                    let outcome = self.outcome(&d, result, now, &mut rng);
-                    (d, outcome)
-                })
-                .collect()
-        };
-        let recorded: Vec<(u64, Outcome)> =
-            outcomes.iter().map(|(d, o)| (d.id, o.clone())).collect();
-        self.store
-            .write(move |txn| {
-                for (id, outcome) in recorded {
-                    outbox::record(txn, id, outcome, now)?;
-                }
-                Ok(())
-            })
-            .await?;
-        let wall_ms = wall_ms();
-        for (d, outcome) in outcomes {
-            let status = match outcome {
-                Outcome::Sent { .. } => {
-                    if d.template.is_immediate() {
-                        let ms = (wall_ms - d.queued_unix_ms).max(0);
-                        self.metrics.whatsapp.latency.observe(ms as f64 / 1000.0);
-                    }
-                    "sent"
-                }
-                Outcome::Retry { .. } => "retried",
-                Outcome::Dead { .. } => "dead",
-            };
-            self.metrics.whatsapp.outcome(d.template, status);
-        }
-        Ok(count)
+        Ok(claimed.dispatches)
     }
 
-    async fn send(&self, d: &Dispatch) -> Result<String, SendError> {
+    /// Sends one claimed message and records the outcome.
+    async fn deliver(&self, d: Dispatch) {
         let name = self.config.template_name(d.template);
-        self.whatsapp
+        let result = self
+            .whatsapp
             .send_template(&d.to, name, &d.params, &d.id.to_string())
+            .await;
+        let now = self.clock.now();
+        let outcome = {
+            let mut rng = rand::thread_rng();
+            self.outcome(&d, result, now, &mut rng)
+        };
+        let recorded = outcome.clone();
+        let id = d.id;
+        if let Err(e) = self
+            .store
+            .write(move |txn| outbox::record(txn, id, recorded, now))
             .await
+        {
+            // Left in flight: sent again after the next start (at-least-once).
+            tracing::error!(id, error = %e, "cannot record an outbox message's outcome");
+            return;
+        }
+        let status = match outcome {
+            Outcome::Sent { .. } => {
+                if d.template.is_immediate() {
+                    let ms = (wall_ms() - d.queued_unix_ms).max(0);
+                    self.metrics.whatsapp.latency.observe(ms as f64 / 1000.0);
+                }
+                "sent"
+            }
+            Outcome::Retry { .. } => "retried",
+            Outcome::Dead { .. } => "dead",
+        };
+        self.metrics.whatsapp.outcome(d.template, status);
     }
 
     fn outcome(

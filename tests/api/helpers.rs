@@ -38,6 +38,7 @@ pub struct TestApp {
     pub store: Store,
     pub clock: Clock,
     pub data_dir: PathBuf,
+    pub metrics: std::sync::Arc<barberpro::metrics::Metrics>,
     shutdown: CancellationToken,
     server: Option<JoinHandle<()>>,
     _tmp: Option<TempDir>,
@@ -86,6 +87,7 @@ pub async fn spawn_app_with(config: Config, clock: Clock) -> TestApp {
     .expect("the application builds");
     let addr = app.addr();
     let store = app.state().store.clone();
+    let metrics = app.state().metrics.clone();
     let shutdown = CancellationToken::new();
     let token = shutdown.clone();
     let server = tokio::spawn(async move {
@@ -105,6 +107,7 @@ pub async fn spawn_app_with(config: Config, clock: Clock) -> TestApp {
         store,
         clock,
         data_dir,
+        metrics,
         shutdown,
         server: Some(server),
         _tmp: None,

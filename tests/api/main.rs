@@ -17,3 +17,6 @@ mod properties;
 mod server;
 mod snapshots;
 mod tls_and_schema;
+mod whatsapp;
+mod whatsapp_crash;
+mod whatsapp_fake;
