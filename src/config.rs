@@ -408,7 +408,9 @@ pub struct WhatsAppConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ArgentinaMobile {
+    #[serde(rename = "with_9")]
     With9,
+    #[serde(rename = "without_9")]
     Without9,
 }
 
@@ -1125,9 +1127,11 @@ mod tests {
                 ("BARBERPRO_WHATSAPP__PHONE_NUMBER_ID", "109876543210"),
                 ("BARBERPRO_WHATSAPP__VERIFY_TOKEN", "123456"),
                 ("BARBERPRO_WHATSAPP__ACCESS_TOKEN", "EAAG-secret-token"),
+                ("BARBERPRO_WHATSAPP__ARGENTINA_MOBILE", "without_9"),
             ],
         )
         .expect("valid");
+        assert_eq!(c.whatsapp.argentina_mobile, ArgentinaMobile::Without9);
         assert_eq!(c.whatsapp.phone_number_id, "109876543210");
         assert_eq!(c.whatsapp.verify_token.expose(), "123456");
         assert!(
