@@ -636,3 +636,47 @@ async fn delivery_statuses_only_move_forward() {
     let sig = signed(&body, APP_SECRET);
     post_webhook(&app, &body, Some(&sig)).await.expect(200);
 }
+
+#[tokio::test]
+async fn the_front_desk_records_an_opt_out_and_nothing_more_is_queued() {
+    use barberpro::domain::staff::Role;
+    let (app, fake, _dir) = app_with_whatsapp().await;
+    let (first, _) = app
+        .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
+        .await;
+    fake.wait_accepted(1, WAIT).await;
+    let client = crate::admin::get_booking(&app, first).await.client;
+    crate::admin::create_staff(
+        &app,
+        "recepcion@barberpro.test",
+        "Recepción",
+        Role::Recepcion,
+        None,
+    )
+    .await;
+    let mut desk = crate::admin::Browser::new(&app);
+    desk.login_ok("recepcion@barberpro.test").await;
+    let page = desk.get(&format!("/admin/clientes/{}", client.0)).await;
+    assert!(
+        page.body.contains("Dar de baja de WhatsApp"),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    desk.post(
+        &format!("/admin/clientes/{}/whatsapp", client.0),
+        &[("csrf", &csrf), ("consent", "false")],
+    )
+    .await
+    .expect_redirect(&format!("/admin/clientes/{}", client.0));
+    let page = desk.get(&format!("/admin/clientes/{}", client.0)).await;
+    assert!(page.body.contains("no aceptó mensajes"), "{}", page.body);
+
+    // A later booking by phone (without consent this time) queues nothing at all.
+    let mut again = booking(&[1], json!(1), &at(TUESDAY, "16:00"), &phone(1));
+    again["client"]["whatsapp_consent"] = json!(false);
+    let (second, _) = app.book_ok(&again).await;
+    assert!(messages(&app, second).await.is_empty());
+    fake.assert_quiet(1, "a message to a client who opted out")
+        .await;
+}
