@@ -215,28 +215,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
             supported: SCHEMA_VERSION,
         });
     }
-    {
-        // Opening a table in a write transaction creates it: readers never miss one.
-        txn.open_table(tables::BRANCHES)?;
-        txn.open_table(tables::BRANCH_SLUGS)?;
-        txn.open_table(tables::BARBERS)?;
-        txn.open_table(tables::SERVICES)?;
-        txn.open_table(tables::CLOSURES)?;
-        txn.open_table(tables::CLIENTS)?;
-        txn.open_table(tables::CLIENT_PHONES)?;
-        txn.open_table(tables::BOOKINGS)?;
-        txn.open_table(tables::BARBER_AGENDA)?;
-        txn.open_table(tables::BRANCH_DAY)?;
-        txn.open_table(tables::CLIENT_BOOKINGS)?;
-        txn.open_table(tables::CLIENT_AGENDA)?;
-        txn.open_table(tables::IDEMPOTENCY)?;
-        txn.open_table(tables::STAFF)?;
-        txn.open_table(tables::STAFF_EMAILS)?;
-        txn.open_table(tables::SESSIONS)?;
-        txn.open_table(tables::STAFF_SESSIONS)?;
-        txn.open_table(tables::SETUP_TOKENS)?;
-        txn.open_table(tables::AUDIT)?;
-    }
+    tables::create_all(&txn)?;
     migrate(&txn, found)?;
     txn.commit()?;
     Ok(())
