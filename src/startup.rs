@@ -254,6 +254,14 @@ impl Application {
         }
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
         crate::snapshot::control::spawn(&config, state.store.clone(), shutdown.clone());
+        crate::housekeeping::Housekeeping {
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+            idempotency_ttl: Duration::from_secs(
+                u64::from(config.booking.idempotency_ttl_hours) * 3600,
+            ),
+        }
+        .spawn(shutdown.clone());
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%addr, url = %format!("{scheme}://{addr}"), "BarberPro is serving");
         let handshake_timeout = Duration::from_secs(timeouts.header_read_secs);

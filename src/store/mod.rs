@@ -35,7 +35,7 @@ pub use error::StoreError;
 pub use writer::Writer;
 
 /// The schema this binary writes. Bump it with a migration in [`migrate`].
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
@@ -228,7 +228,10 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
         if from > 0 {
             tracing::info!(from, to = SCHEMA_VERSION, "migrating the database schema");
         }
-        // Future migrations go here, one `if from < N { … }` step per version.
+        // One step per version, oldest first; a new file (0) starts at the current shape.
+        if from == 1 {
+            bookings::index_idempotency_keys_by_time(txn)?;
+        }
         let mut meta = txn.open_table(tables::META)?;
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }

@@ -85,6 +85,10 @@ tables! {
 
     /// Idempotency-Key → JSON record of the request hash and the booking it created.
     pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency_keys");
+    /// (created at, Idempotency-Key) → (): the keys by age, so that old ones are pruned
+    /// without a scan (schema 2).
+    pub const IDEMPOTENCY_BY_TIME: TableDefinition<(i64, &str), ()> =
+        TableDefinition::new("idx_idempotency_time");
 
     /// Staff accounts (JSON `StaffUser`).
     pub const STAFF: TableDefinition<u64, &[u8]> = TableDefinition::new("staff");
