@@ -196,7 +196,7 @@ pub async fn run(
 /// first. Snapshots are taken one at a time, so checking the local folder is enough.
 fn free_name(dir: &Path, mut name: SnapshotName, encrypted: bool) -> SnapshotName {
     while dir.join(name.manifest_file()).exists() || dir.join(name.data_file(encrypted)).exists() {
-        name.created = name.created + jiff::SignedDuration::from_secs(1);
+        name.created += jiff::SignedDuration::from_secs(1);
     }
     name
 }
