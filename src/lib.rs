@@ -19,12 +19,18 @@ pub mod config;
 /// TLS certificates: self-signed (with renewal) or from files (reloaded on SIGHUP).
 pub mod tls;
 
+/// Certificates from Let's Encrypt (or any ACME CA), TLS-ALPN-01, renewed in the background.
+pub mod acme;
+
 /// The HTTP layer: state, errors, extractors, and the routers by audience.
 pub mod http;
 
 /// Snapshots: a consistent copy, zstd (+ age), local copies, S3 upload and retention;
 /// restore and the `verify` drill; the control socket `barberpro snapshot` uses.
 pub mod snapshot;
+
+/// Periodic database upkeep (expired Idempotency-Keys).
+pub mod housekeeping;
 
 /// Clients of outside services (WhatsApp Cloud API).
 pub mod integrations;

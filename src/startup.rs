@@ -100,7 +100,8 @@ impl Application {
         let tls = match tls::load(&config.server.tls, &data_dir)? {
             Some(key) => {
                 let resolver = Arc::new(CertResolver::new(key));
-                let acceptor = TlsAcceptor::from(tls::server_config(resolver.clone()));
+                let acme = config.server.tls.mode == crate::config::TlsMode::Acme;
+                let acceptor = TlsAcceptor::from(tls::server_config(resolver.clone(), acme));
                 Some((acceptor, resolver))
             }
             None => None,
@@ -142,8 +143,18 @@ impl Application {
             &metrics,
         ));
         let security = Arc::new(http::security::Policy::new(&config, tls.is_some()));
+        let acme = match (&tls, config.server.tls.mode) {
+            (Some((_, resolver)), crate::config::TlsMode::Acme) => Some(crate::acme::Acme::new(
+                config.server.tls.acme.clone(),
+                &data_dir,
+                resolver.clone(),
+                metrics.clone(),
+            )),
+            _ => None,
+        };
         let readiness = Arc::new(http::ops::Readiness {
             certificate: tls.as_ref().map(|(_, resolver)| resolver.clone()),
+            acme: acme.clone(),
             min_free_disk_mib: config.health.min_free_disk_mib,
         });
         let metrics_listener = if config.metrics.enabled {
@@ -177,6 +188,11 @@ impl Application {
             admin: Arc::new(http::admin::Settings {
                 sessions: config.admin.session_limits(),
                 secure_cookies: tls.is_some() || config.server.public_url.starts_with("https://"),
+                system: http::admin::system::SystemSettings {
+                    snapshots_dir: config.snapshot.local_dir(&config.storage.data_dir),
+                    time_zone: crate::domain::time::time_zone(&config.locale.time_zone)
+                        .unwrap_or(jiff::tz::TimeZone::UTC),
+                },
             }),
             whatsapp: Arc::new(webhook),
         };
@@ -280,6 +296,9 @@ impl Application {
         if let Some((_, resolver)) = &tls {
             spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
         }
+        if let Some(acme) = &state.readiness.acme {
+            acme.clone().spawn(shutdown.clone());
+        }
         let sender = whatsapp.map(|whatsapp| {
             let sender = crate::jobs::outbox::Sender {
                 store: state.store.clone(),
@@ -292,8 +311,17 @@ impl Application {
         });
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
         crate::snapshot::control::spawn(&config, state.store.clone(), shutdown.clone());
+        crate::housekeeping::Housekeeping {
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+            idempotency_ttl: Duration::from_secs(
+                u64::from(config.booking.idempotency_ttl_hours) * 3600,
+            ),
+        }
+        .spawn(shutdown.clone());
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%addr, url = %format!("{scheme}://{addr}"), "BarberPro is serving");
+        notify_service_manager(&[sd_notify::NotifyState::Ready]);
         let handshake_timeout = Duration::from_secs(timeouts.header_read_secs);
         loop {
             let (stream, peer) = tokio::select! {
@@ -327,6 +355,10 @@ impl Application {
                     Some(acceptor) => {
                         match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await
                         {
+                            // The CA's TLS-ALPN-01 check ends with the handshake.
+                            Ok(Ok(stream))
+                                if stream.get_ref().1.alpn_protocol()
+                                    == Some(tls::ACME_TLS_ALPN) => {}
                             Ok(Ok(stream)) => serve(stream, peer, service, &builder, watcher).await,
                             Ok(Err(e)) => {
                                 tracing::debug!(%peer, error = %e, "TLS handshake failed")
@@ -339,6 +371,7 @@ impl Application {
             });
         }
         drop(listener);
+        notify_service_manager(&[sd_notify::NotifyState::Stopping]);
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let grace = Duration::from_secs(timeouts.shutdown_grace_secs);
         if tokio::time::timeout(grace, graceful.shutdown())
@@ -376,6 +409,17 @@ async fn serve<I>(
         builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
     if let Err(e) = watcher.watch(conn.into_owned()).await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+/// Tells systemd (`Type=notify`) that we are ready or stopping. Without `NOTIFY_SOCKET` (not
+/// under systemd) this does nothing; a failure is logged, never fatal.
+fn notify_service_manager(state: &[sd_notify::NotifyState<'_>]) {
+    if std::env::var_os("NOTIFY_SOCKET").is_none() {
+        return;
+    }
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::warn!(error = %e, "could not notify systemd");
     }
 }
 

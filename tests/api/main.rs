@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod acme;
 mod admin;
 mod availability;
 mod booking_flow;
@@ -13,6 +14,7 @@ mod cli;
 mod concurrency;
 mod hardening;
 mod input_validation;
+mod migrations;
 mod properties;
 mod server;
 mod snapshots;
