@@ -218,7 +218,11 @@ async fn commit_to_send_latency_is_well_under_a_second() {
         1.0,
     );
     let sum = metric(&app, "barberpro_whatsapp_delivery_latency_seconds_sum");
-    let under_50ms = bucket(&app, "barberpro_whatsapp_delivery_latency_seconds_bucket", 0.05);
+    let under_50ms = bucket(
+        &app,
+        "barberpro_whatsapp_delivery_latency_seconds_bucket",
+        0.05,
+    );
     eprintln!(
         "commit→send latency: {count} messages, mean {:.1} ms, {under_50ms} within 50 ms",
         sum / count * 1000.0
