@@ -339,7 +339,10 @@ fn prepare(
     if let Err(reason) = m.template.still_relevant(&booking, m.for_start, now) {
         return Ok(Err(reason));
     }
-    let branch = catalog::branch(tx, booking.branch)?.ok_or(DomainError::UnknownBranch)?;
+    // Claiming has already written: a missing branch must skip, not fail with a rule error.
+    let Some(branch) = catalog::branch(tx, booking.branch)? else {
+        return Ok(Err("branch_gone"));
+    };
     let tz = branch.tz();
     let params = m.template.params(&NoticeContext {
         booking: &booking,
