@@ -895,43 +895,6 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn acme_mode_says_what_is_missing() {
-        let acme = |f: fn(&mut AcmeSettings)| {
-            let mut c = Config::default();
-            c.server.tls.mode = TlsMode::Acme;
-            c.server.tls.acme.domains = vec!["turnos.example.com".into()];
-            c.server.tls.acme.contact = "dueno@example.com".into();
-            f(&mut c.server.tls.acme);
-            c.validate().err().map(|e| e.to_string())
-        };
-        assert_eq!(acme(|_| {}), None, "domains and contact are enough");
-        let no_domain = acme(|a| a.domains.clear()).expect("refused");
-        assert!(no_domain.contains("server.tls.acme.domains"), "{no_domain}");
-        for bad in [
-            "203.0.113.7",
-            "*.example.com",
-            "localhost",
-            "-a.example.com",
-        ] {
-            let err = acme(|a| a.domains = vec![String::new()]).expect("empty refused");
-            assert!(err.contains("server.tls.acme.domains"), "{err}");
-            let mut c = Config::default();
-            c.server.tls.mode = TlsMode::Acme;
-            c.server.tls.acme.domains = vec![bad.into()];
-            c.server.tls.acme.contact = "dueno@example.com".into();
-            let err = c.validate().expect_err(bad).to_string();
-            assert!(err.contains(bad), "{bad}: {err}");
-        }
-        let no_contact = acme(|a| a.contact.clear()).expect("refused");
-        assert!(
-            no_contact.contains("server.tls.acme.contact"),
-            "{no_contact}"
-        );
-        let http = acme(|a| a.directory_url = "http://ca.example/dir".into()).expect("refused");
-        assert!(http.contains("server.tls.acme.directory_url"), "{http}");
-    }
     use super::*;
 
     /// Loads `toml` (if any) and `env` inside a figment jail: a private working directory and
@@ -1043,5 +1006,42 @@ mod tests {
     fn the_documented_file_is_the_defaults() {
         let c = load(Some(include_str!("../barberpro.toml")), &[]).unwrap();
         assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn acme_mode_says_what_is_missing() {
+        let acme = |f: fn(&mut AcmeSettings)| {
+            let mut c = Config::default();
+            c.server.tls.mode = TlsMode::Acme;
+            c.server.tls.acme.domains = vec!["turnos.example.com".into()];
+            c.server.tls.acme.contact = "dueno@example.com".into();
+            f(&mut c.server.tls.acme);
+            c.validate().err().map(|e| e.to_string())
+        };
+        assert_eq!(acme(|_| {}), None, "domains and contact are enough");
+        let no_domain = acme(|a| a.domains.clear()).expect("refused");
+        assert!(no_domain.contains("server.tls.acme.domains"), "{no_domain}");
+        for bad in [
+            "203.0.113.7",
+            "*.example.com",
+            "localhost",
+            "-a.example.com",
+        ] {
+            let err = acme(|a| a.domains = vec![String::new()]).expect("empty refused");
+            assert!(err.contains("server.tls.acme.domains"), "{err}");
+            let mut c = Config::default();
+            c.server.tls.mode = TlsMode::Acme;
+            c.server.tls.acme.domains = vec![bad.into()];
+            c.server.tls.acme.contact = "dueno@example.com".into();
+            let err = c.validate().expect_err(bad).to_string();
+            assert!(err.contains(bad), "{bad}: {err}");
+        }
+        let no_contact = acme(|a| a.contact.clear()).expect("refused");
+        assert!(
+            no_contact.contains("server.tls.acme.contact"),
+            "{no_contact}"
+        );
+        let http = acme(|a| a.directory_url = "http://ca.example/dir".into()).expect("refused");
+        assert!(http.contains("server.tls.acme.directory_url"), "{http}");
     }
 }

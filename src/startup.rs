@@ -167,6 +167,8 @@ impl Application {
                     snapshots_dir: config.snapshot.local_dir(&config.storage.data_dir),
                     time_zone: crate::domain::time::time_zone(&config.locale.time_zone)
                         .unwrap_or(jiff::tz::TimeZone::UTC),
+                    started_at: jiff::Timestamp::now(),
+                    config_summary: config.to_toml(),
                 },
             }),
         };

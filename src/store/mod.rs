@@ -238,6 +238,11 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Rows per table, for the admin's "Sistema" page.
+pub fn table_counts(txn: &ReadTransaction) -> Result<Vec<(&'static str, u64)>, StoreError> {
+    tables::count_all(txn)
+}
+
 /// Hands out the next id of a named sequence (`"booking"`, `"client"`, …), starting at 1.
 pub(crate) fn next_id(txn: &WriteTransaction, sequence: &str) -> Result<u64, StoreError> {
     let mut meta = txn.open_table(tables::META)?;
