@@ -178,7 +178,7 @@ pub async fn page(
             },
         })
         .collect();
-    let all = store.read(|tx| crate::store::table_counts(tx)).await?;
+    let all = store.read(crate::store::table_counts).await?;
     let counts = COUNTED
         .iter()
         .map(|(table, label)| {
