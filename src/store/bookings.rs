@@ -655,6 +655,24 @@ pub fn set_status(
     Ok(booking)
 }
 
+/// Replaces a booking's notes (front desk or its barber; any status: a note after the visit
+/// is useful too). Returns the booking as it is now.
+pub fn set_notes(
+    txn: &WriteTransaction,
+    id: BookingId,
+    notes: Option<Text>,
+    now: Timestamp,
+) -> Result<Booking, StoreError> {
+    let old = get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+    let booking = Booking {
+        notes,
+        updated_at: now,
+        ..old
+    };
+    codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
+    Ok(booking)
+}
+
 /// A local date a number of days from today (used by the demo and tests).
 pub fn date_in(now: Timestamp, tz: &TimeZone, days: i64) -> Date {
     local_date(now, tz)

@@ -452,6 +452,53 @@ pub async fn set_status(
 }
 
 #[derive(Deserialize)]
+pub struct NotesForm {
+    #[serde(default)]
+    notes: String,
+}
+
+/// `POST /admin/bookings/{id}/notes`: replaces the booking's notes (front desk, or the
+/// booking's own barber); empty clears them.
+pub async fn set_notes(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(form): Form<NotesForm>,
+) -> Result<Response, AdminError> {
+    let notes = match form.notes.trim() {
+        "" => None,
+        raw => Some(
+            Text::multiline("notes", raw, 500)
+                .map_err(|e| AdminError::BadRequest(e.message_es()))?,
+        ),
+    };
+    let now = state.clock.now();
+    let outcome = state
+        .store
+        .write(move |txn| {
+            let id = BookingId(id);
+            let before = store_bookings::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+            if !current.user.role.runs_front_desk() && current.user.barber != Some(before.barber) {
+                return Err(DomainError::InvalidField {
+                    field: "role",
+                    reason: "not your booking",
+                }
+                .into());
+            }
+            let back = agenda_url(txn, &before)?;
+            let after = store_bookings::set_notes(txn, id, notes, now)?;
+            audit::record(
+                txn,
+                audit_change(&current, "booking.notes", &before, &after),
+                now,
+            )?;
+            Ok((back, "ok", "Nota guardada.".to_owned()))
+        })
+        .await;
+    finish(outcome, state.admin.secure_cookies)
+}
+
+#[derive(Deserialize)]
 pub struct CancelForm {
     #[serde(default)]
     reason: String,
