@@ -342,11 +342,7 @@ fn card(
 
 /// A booking as the audit log keeps it (without the manage token's hash).
 pub fn booking_view(b: &Booking) -> Option<serde_json::Value> {
-    let mut v = audit::snapshot(b)?;
-    if let Some(o) = v.as_object_mut() {
-        o.remove("manage_token_hash");
-    }
-    Some(v)
+    audit::booking_snapshot(b)
 }
 
 /// The agenda URL of a booking's branch and day.

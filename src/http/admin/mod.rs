@@ -105,7 +105,11 @@ pub enum AdminError {
 impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Rule(DomainError::UnknownBooking | DomainError::UnknownBranch) => {
+            StoreError::Rule(
+                DomainError::UnknownBooking
+                | DomainError::UnknownBranch
+                | DomainError::UnknownClient,
+            ) => {
                 Self::NotFound
             }
             StoreError::Rule(rule) => Self::BadRequest(rule.message_es()),
