@@ -26,6 +26,14 @@ pub mod http;
 /// restore and the `verify` drill; the control socket `barberpro snapshot` uses.
 pub mod snapshot;
 
+/// The daily housekeeping job: expired sessions, audit retention, inactive clients.
+pub mod housekeeping;
+
+/// Personal data (Ley 25.326) from the command line: `barberpro client export|erase` and
+/// `barberpro audit export`, through the running server's control socket when it holds the
+/// database.
+pub mod privacy;
+
 /// Application start-up, the accept loop and graceful shutdown.
 pub mod startup;
 

@@ -253,7 +253,18 @@ impl Application {
             spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
         }
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
-        crate::snapshot::control::spawn(&config, state.store.clone(), shutdown.clone());
+        crate::snapshot::control::spawn(
+            &config,
+            state.store.clone(),
+            state.clock.clone(),
+            shutdown.clone(),
+        );
+        crate::housekeeping::spawn(
+            state.store.clone(),
+            state.clock.clone(),
+            crate::housekeeping::Settings::from_config(&config),
+            shutdown.clone(),
+        );
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%addr, url = %format!("{scheme}://{addr}"), "BarberPro is serving");
         let handshake_timeout = Duration::from_secs(timeouts.header_read_secs);
