@@ -131,6 +131,7 @@ pub async fn login(
         Some(user) if verified && user.active => user,
         _ => {
             tracing::info!("admin: failed login");
+            state.metrics.login_failures.inc();
             return login_response(
                 &state,
                 StatusCode::UNAUTHORIZED,

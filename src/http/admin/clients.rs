@@ -97,6 +97,9 @@ pub struct ClientPage {
     pub completed: usize,
     pub no_shows: usize,
     pub cancelled: usize,
+    pub notes: String,
+    pub anonymised: bool,
+    pub anonymised_on: String,
     pub history: Vec<HistoryRow>,
 }
 
@@ -114,7 +117,7 @@ pub async fn show(
         .store
         .write(move |txn| {
             let id = ClientId(id);
-            let client = clients::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+            let client = clients::get(txn, id)?.ok_or(DomainError::UnknownClient)?;
             let history = clients::history(txn, id)?;
             let branches = catalog::branches(txn)?;
             let barbers = catalog::barbers(txn)?;
@@ -169,6 +172,16 @@ pub async fn show(
         completed: count(BookingStatus::Completed),
         no_shows: count(BookingStatus::NoShow),
         cancelled: count(BookingStatus::Cancelled),
+        notes: client
+            .notes
+            .as_ref()
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default(),
+        anonymised: client.is_anonymised(),
+        anonymised_on: client
+            .anonymised_at
+            .map(|t| view::date(crate::domain::time::local_date(t, &tz)))
+            .unwrap_or_default(),
         client: ClientRow {
             id: client.id.0,
             name: client.name.as_str().to_owned(),
