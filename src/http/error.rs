@@ -161,9 +161,7 @@ fn rule_status(rule: &DomainError) -> StatusCode {
         | ClientOverlap
         | InvalidTransition { .. }
         | CutoffPassed
-        | ClientAnonymised => {
-            StatusCode::CONFLICT
-        }
+        | ClientAnonymised => StatusCode::CONFLICT,
         InvalidDate => StatusCode::BAD_REQUEST,
         InvalidField { .. }
         | InvalidPhone

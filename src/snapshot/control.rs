@@ -29,7 +29,9 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
-    Snapshot { upload: Option<bool> },
+    Snapshot {
+        upload: Option<bool>,
+    },
     /// A personal-data command (see [`crate::privacy::Op`]).
     Privacy(crate::privacy::Op),
 }
@@ -126,22 +128,20 @@ async fn handle(
                 },
             }
         }
-        Ok(Request::Privacy(op)) => {
-            match crate::privacy::execute(store, clock.now(), &op).await {
-                Ok(output) => Answer {
-                    report: None,
-                    error: None,
-                    exit_code: 0,
-                    output: Some(output),
-                },
-                Err(e) => Answer {
-                    report: None,
-                    error: Some(e.to_string()),
-                    exit_code: e.exit_code(),
-                    output: None,
-                },
-            }
-        }
+        Ok(Request::Privacy(op)) => match crate::privacy::execute(store, clock.now(), &op).await {
+            Ok(output) => Answer {
+                report: None,
+                error: None,
+                exit_code: 0,
+                output: Some(output),
+            },
+            Err(e) => Answer {
+                report: None,
+                error: Some(e.to_string()),
+                exit_code: e.exit_code(),
+                output: None,
+            },
+        },
         Err(e) => Answer {
             report: None,
             error: Some(format!("bad request: {e}")),
@@ -185,11 +185,10 @@ pub async fn ask(data_dir: &Path, request: &Request) -> Result<Option<Answer>, S
         }
     };
     let (read, mut write) = stream.into_split();
-    let mut bytes =
-        serde_json::to_vec(request).map_err(|e| SnapshotError::Io {
-            context: "encoding the request".into(),
-            source: e.into(),
-        })?;
+    let mut bytes = serde_json::to_vec(request).map_err(|e| SnapshotError::Io {
+        context: "encoding the request".into(),
+        source: e.into(),
+    })?;
     bytes.push(b'\n');
     let talk = SnapshotError::io(format!("talking to the server over {}", path.display()));
     write.write_all(&bytes).await.map_err(talk)?;

@@ -223,9 +223,12 @@ pub async fn erase(
             );
             Ok(view::redirect(&page_of(id), "ok", &text, secure))
         }
-        Err(StoreError::Rule(rule @ DomainError::ClientAnonymised)) => {
-            Ok(view::redirect(&page_of(id), "error", &rule.message_es(), secure))
-        }
+        Err(StoreError::Rule(rule @ DomainError::ClientAnonymised)) => Ok(view::redirect(
+            &page_of(id),
+            "error",
+            &rule.message_es(),
+            secure,
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -120,9 +120,7 @@ impl From<StoreError> for AdminError {
                 DomainError::UnknownBooking
                 | DomainError::UnknownBranch
                 | DomainError::UnknownClient,
-            ) => {
-                Self::NotFound
-            }
+            ) => Self::NotFound,
             StoreError::Rule(rule) => Self::BadRequest(rule.message_es()),
             StoreError::WriterGone => Self::Unavailable,
             other => Self::Internal(other.to_string()),
