@@ -477,6 +477,21 @@ async fn the_front_desk_rectifies_and_exports_and_only_the_owner_erases_after_co
         desk.get("/admin/auditoria/export.jsonl").await.status,
         StatusCode::FORBIDDEN
     );
+    assert!(
+        log.body.contains("\"action\":\"client.erase\""),
+        "{}",
+        log.body
+    );
+
+    // Logging out is a change too.
+    desk.post("/admin/logout", &[("csrf", &csrf)])
+        .await
+        .expect_redirect("/admin/login");
+    let last = all_audit(&app).await.pop().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.actor_email.as_str()),
+        ("session.logout", "recep@barberpro.test")
+    );
 }
 
 #[tokio::test]
