@@ -99,6 +99,8 @@ pub struct BookingConfig {
     pub min_notice_minutes: u32,
     pub horizon_days: u16,
     pub cancel_cutoff_hours: u16,
+    /// A repeated Idempotency-Key replays its booking for this many hours, then is forgotten.
+    pub idempotency_ttl_hours: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -344,7 +346,7 @@ impl Default for AdminConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditConfig {
-    /// Entries older than this many days are deleted by the daily housekeeping job; 0 keeps
+    /// Entries older than this many days are deleted by the daily retention job; 0 keeps
     /// them forever.
     pub retention_days: u32,
 }
@@ -374,7 +376,7 @@ impl AuditConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct PrivacyConfig {
     /// Clients with no booking and no change for this many years are anonymised by the
-    /// daily housekeeping job (their bookings stay, without name, phone, e-mail or notes);
+    /// daily retention job (their bookings stay, without name, phone, e-mail or notes);
     /// 0 turns it off.
     pub anonymise_inactive_after_years: u32,
 }
@@ -470,6 +472,7 @@ impl Default for BookingConfig {
             min_notice_minutes: r.min_notice_minutes,
             horizon_days: r.horizon_days,
             cancel_cutoff_hours: r.cancel_cutoff_hours,
+            idempotency_ttl_hours: 24,
         }
     }
 }
@@ -724,6 +727,9 @@ impl Config {
         }
         if b.cancel_cutoff_hours > 24 * 30 {
             return invalid("booking.cancel_cutoff_hours", "must be at most 720");
+        }
+        if !(1..=24 * 30).contains(&b.idempotency_ttl_hours) {
+            return invalid("booking.idempotency_ttl_hours", "must be between 1 and 720");
         }
         if crate::domain::time::time_zone(&self.locale.time_zone).is_err() {
             return invalid("locale.time_zone", "not a time zone of the tz database");

@@ -1,146 +1,65 @@
-//! The daily housekeeping job: deletes expired staff sessions, prunes the audit log past
-//! `audit.retention_days`, and anonymises clients inactive for
-//! `privacy.anonymise_inactive_after_years` (Ley 25.326). Each part runs in its own bounded
-//! write transactions and writes its audit entry (actor [`audit::SYSTEM`]) in the same
-//! transaction as the change. Tests call [`run_once`] with the clock they want.
+//! Periodic upkeep of the database that no request triggers: forgetting expired
+//! Idempotency-Keys. Each pass is a short write transaction through the group-commit writer,
+//! bounded in size so it never holds the writer long.
 
 use std::time::Duration;
 
-use jiff::tz::TimeZone;
-use jiff::{Span, Timestamp};
+use jiff::SignedDuration;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
-use crate::domain::staff::SessionLimits;
 use crate::http::Clock;
-use crate::store::{Store, StoreError, audit, privacy, staff};
+use crate::store::{Store, bookings};
 
-/// Rows handled per write transaction, so one run never holds the writer for long.
-const BATCH: usize = 500;
+/// How often the upkeep runs.
+const EVERY: Duration = Duration::from_secs(3600);
+/// Rows deleted per write transaction.
+const BATCH: usize = 1000;
 
-/// What the job needs from the configuration.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub sessions: SessionLimits,
-    /// 0 keeps the audit log forever.
-    pub audit_retention_days: u32,
-    /// 0: never anonymise automatically.
-    pub anonymise_inactive_after_years: u32,
+/// What the upkeep needs, cloned from the application state.
+#[derive(Clone)]
+pub struct Housekeeping {
+    pub store: Store,
+    pub clock: Clock,
+    pub idempotency_ttl: Duration,
 }
 
-impl Settings {
-    pub fn from_config(config: &Config) -> Self {
-        Self {
-            sessions: config.admin.session_limits(),
-            audit_retention_days: config.audit.retention_days,
-            anonymise_inactive_after_years: config.privacy.anonymise_inactive_after_years,
-        }
-    }
-}
-
-/// What one run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
-    pub sessions_swept: usize,
-    pub audit_pruned: usize,
-    pub clients_anonymised: usize,
-}
-
-/// `now` minus a calendar span, in UTC (None if it falls off the calendar).
-fn before(now: Timestamp, span: Span) -> Option<Timestamp> {
-    now.to_zoned(TimeZone::UTC)
-        .checked_sub(span)
-        .ok()
-        .map(|z| z.timestamp())
-}
-
-/// One pass of every housekeeping task at `now`.
-pub async fn run_once(
-    store: &Store,
-    settings: &Settings,
-    now: Timestamp,
-) -> Result<Report, StoreError> {
-    let mut report = Report::default();
-    let limits = settings.sessions;
-    report.sessions_swept = store
-        .write(move |txn| {
-            let n = staff::sweep_expired_sessions(txn, now, &limits)?;
-            if n > 0 {
-                let change = audit::Change {
-                    after: Some(serde_json::json!({ "count": n })),
-                    ..audit::Change::by(audit::SYSTEM, "session.sweep", "session", None)
-                };
-                audit::record(txn, change, now)?;
-            }
-            Ok(n)
-        })
-        .await?;
-
-    let days = i64::from(settings.audit_retention_days);
-    if days > 0
-        && let Some(cutoff) = before(now, Span::new().days(days))
-    {
+impl Housekeeping {
+    /// One pass: prunes expired Idempotency-Keys, batch by batch. Returns how many went.
+    pub async fn run_once(&self) -> Result<usize, crate::store::StoreError> {
+        let ttl = SignedDuration::try_from(self.idempotency_ttl).unwrap_or(SignedDuration::MAX);
+        let before = self
+            .clock
+            .now()
+            .checked_sub(ttl)
+            .unwrap_or(jiff::Timestamp::MIN);
+        let mut total = 0;
         loop {
-            let n = store
-                .write(move |txn| {
-                    let n = audit::prune(txn, cutoff, BATCH)?;
-                    if n > 0 {
-                        let change = audit::Change {
-                            after: Some(serde_json::json!({
-                                "count": n,
-                                "older_than": cutoff.to_string(),
-                            })),
-                            ..audit::Change::by(audit::SYSTEM, "audit.prune", "audit", None)
-                        };
-                        audit::record(txn, change, now)?;
-                    }
-                    Ok(n)
-                })
+            let pruned = self
+                .store
+                .write(move |txn| bookings::prune_idempotency_keys(txn, before, BATCH))
                 .await?;
-            report.audit_pruned += n;
-            if n < BATCH {
-                break;
+            total += pruned;
+            if pruned < BATCH {
+                return Ok(total);
             }
         }
     }
 
-    let years = i64::from(settings.anonymise_inactive_after_years);
-    if years > 0
-        && let Some(cutoff) = before(now, Span::new().years(years))
-    {
-        loop {
-            let done = store
-                .write(move |txn| privacy::anonymise_inactive(txn, cutoff, now, BATCH))
-                .await?;
-            report.clients_anonymised += done.len();
-            if done.len() < BATCH {
-                break;
+    /// Runs [`Self::run_once`] at start-up and then every hour until `shutdown`.
+    pub fn spawn(self, shutdown: CancellationToken) {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tick.tick() => match self.run_once().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(keys = n, "pruned expired Idempotency-Keys"),
+                        Err(e) => tracing::warn!(error = %e, "housekeeping failed; retrying in an hour"),
+                    },
+                }
             }
-        }
+        });
     }
-    Ok(report)
-}
-
-/// Runs [`run_once`] at start-up and then once a day until `shutdown` fires.
-pub fn spawn(store: Store, clock: Clock, settings: Settings, shutdown: CancellationToken) {
-    tokio::spawn(async move {
-        let mut daily = tokio::time::interval(Duration::from_secs(24 * 3600));
-        daily.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = daily.tick() => {}
-            }
-            match run_once(&store, &settings, clock.now()).await {
-                Ok(r) => tracing::info!(
-                    sessions_swept = r.sessions_swept,
-                    audit_pruned = r.audit_pruned,
-                    clients_anonymised = r.clients_anonymised,
-                    "housekeeping done"
-                ),
-                Err(StoreError::WriterGone) => return,
-                Err(e) => tracing::error!(error = %e, "housekeeping failed"),
-            }
-        }
-    });
 }

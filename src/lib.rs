@@ -26,8 +26,11 @@ pub mod http;
 /// restore and the `verify` drill; the control socket `barberpro snapshot` uses.
 pub mod snapshot;
 
-/// The daily housekeeping job: expired sessions, audit retention, inactive clients.
+/// Periodic database upkeep (expired Idempotency-Keys).
 pub mod housekeeping;
+
+/// The daily retention job: expired sessions, audit retention, inactive clients.
+pub mod retention;
 
 /// Personal data (Ley 25.326) from the command line: `barberpro client export|erase` and
 /// `barberpro audit export`, through the running server's control socket when it holds the

@@ -255,7 +255,7 @@ pub fn sweep_sessions_of(
     Ok(())
 }
 
-/// Deletes every expired session of every account (the daily housekeeping job; logins only
+/// Deletes every expired session of every account (the daily retention job; logins only
 /// sweep their own account's). Returns how many went.
 pub fn sweep_expired_sessions(
     txn: &WriteTransaction,

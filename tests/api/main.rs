@@ -13,6 +13,7 @@ mod cli;
 mod concurrency;
 mod hardening;
 mod input_validation;
+mod migrations;
 mod privacy;
 mod properties;
 mod server;

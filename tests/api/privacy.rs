@@ -1,6 +1,6 @@
 //! Personal data (Ley 25.326) and the audit log: a person's export and erasure from the
 //! command line (server running or stopped) and the admin UI, rectification, audit entries
-//! for every path (clients through the API, staff, commands, jobs), the housekeeping job.
+//! for every path (clients through the API, staff, commands, jobs), the daily retention job.
 
 mod secrets;
 
@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use barberpro::domain::staff::Role;
 use barberpro::domain::{ClientId, Phone};
-use barberpro::housekeeping::{self, Settings};
+use barberpro::retention::{self, Settings};
 use barberpro::store::audit::{self, AuditEntry};
 use barberpro::store::{clients, staff};
 use jiff::SignedDuration;
@@ -495,7 +495,7 @@ async fn the_front_desk_rectifies_and_exports_and_only_the_owner_erases_after_co
 }
 
 #[tokio::test]
-async fn housekeeping_sweeps_sessions_prunes_the_log_and_anonymises_inactive_clients() {
+async fn the_retention_job_sweeps_sessions_prunes_the_log_and_anonymises_inactive_clients() {
     let (app, _owner) = owner_app().await;
     let (a, _, _, _) = book_two(&app, "Ana Gómez").await;
     let old_client = get_booking(&app, a).await.client.0;
@@ -524,10 +524,10 @@ async fn housekeeping_sweeps_sessions_prunes_the_log_and_anonymises_inactive_cli
 
     // Right away: nothing is old enough.
     let now = app.clock.now();
-    let report = housekeeping::run_once(&app.store, &settings, now)
+    let report = retention::run_once(&app.store, &settings, now)
         .await
         .unwrap();
-    assert_eq!(report, housekeeping::Report::default());
+    assert_eq!(report, retention::Report::default());
     assert_eq!(sessions(&app).await, 1);
 
     // A year and a bit later, a recent client books; the old one has not come back.
@@ -543,7 +543,7 @@ async fn housekeeping_sweeps_sessions_prunes_the_log_and_anonymises_inactive_cli
         .await;
     let recent_client = get_booking(&app, recent).await.client.0;
     let before = all_audit(&app).await;
-    let report = housekeeping::run_once(&app.store, &settings, later)
+    let report = retention::run_once(&app.store, &settings, later)
         .await
         .unwrap();
     assert_eq!(report.sessions_swept, 1, "the owner's session expired");
@@ -570,7 +570,7 @@ async fn housekeeping_sweeps_sessions_prunes_the_log_and_anonymises_inactive_cli
         anonymise_inactive_after_years: 1,
         ..settings.clone()
     };
-    let report = housekeeping::run_once(&app.store, &yearly, later)
+    let report = retention::run_once(&app.store, &yearly, later)
         .await
         .unwrap();
     assert_eq!(report.clients_anonymised, 1);
@@ -584,7 +584,7 @@ async fn housekeeping_sweeps_sessions_prunes_the_log_and_anonymises_inactive_cli
     assert_eq!(erase.actor_email, "system");
     assert_eq!(erase.entity_id, Some(old_client));
     assert_eq!(erase.after.as_ref().unwrap()["reason"], "inactive");
-    let report = housekeeping::run_once(&app.store, &yearly, later)
+    let report = retention::run_once(&app.store, &yearly, later)
         .await
         .unwrap();
     assert_eq!(

@@ -22,6 +22,7 @@ pub mod client_data;
 pub mod clients;
 pub mod cookies;
 pub mod session;
+pub mod system;
 pub mod team;
 pub mod view;
 
@@ -41,6 +42,8 @@ pub struct Settings {
     pub sessions: SessionLimits,
     /// Cookies get `Secure` when clients reach us over HTTPS (ours, or a proxy's).
     pub secure_cookies: bool,
+    /// What the "Sistema" page reads.
+    pub system: system::SystemSettings,
 }
 
 /// The admin routes, each group behind its guard.
@@ -83,6 +86,7 @@ pub fn router() -> Router<AppState> {
             "/admin/clientes/{id}/borrar",
             get(client_data::erase_page).post(client_data::erase),
         )
+        .route("/admin/sistema", get(system::page))
         .route_layer(axum::middleware::from_fn(session::require_owner));
     public.merge(staff).merge(front_desk).merge(owner)
 }
