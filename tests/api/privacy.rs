@@ -468,6 +468,25 @@ async fn the_front_desk_rectifies_and_exports_and_only_the_owner_erases_after_co
         ],
     );
 
+    // Searching and the agenda show clients too: both are logged, without the search words.
+    owner
+        .get("/admin/agenda?branch=palermo&date=2027-03-02")
+        .await;
+    let entries = all_audit(&app).await;
+    let search = entries
+        .iter()
+        .find(|e| e.action == "client.search")
+        .expect("the search is logged");
+    assert_eq!(search.actor_email, "duena@barberpro.test");
+    assert_eq!(search.after, Some(json!({"results": 0})));
+    let agenda = entries.last().unwrap();
+    assert_eq!(agenda.action, "agenda.view");
+    assert_eq!(
+        agenda.after,
+        Some(json!({"branch": "palermo", "date": "2027-03-02"}))
+    );
+    audit_is_free_of(&entries, &["Gómez", "\"Ana\""]);
+
     // The owner downloads the whole log.
     let log = owner.get("/admin/auditoria/export.jsonl").await;
     assert_eq!(log.status, StatusCode::OK);

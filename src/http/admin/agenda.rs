@@ -120,9 +120,26 @@ pub async fn page(
     let now = state.clock.now();
     let step = state.rules.step_seconds();
     let who = current.clone();
+    // The agenda shows the day's clients: the view is logged like a client's record (branch
+    // and day only), in the transaction that read it.
     let page = state
         .store
-        .read(move |tx| build(tx, &who, &q, now, step))
+        .write(move |txn| {
+            let page = build(txn, &who, &q, now, step)?;
+            if let Some(p) = &page {
+                let entry = audit::Change {
+                    actor: Some(who.user.id),
+                    actor_email: who.user.email.as_str().to_owned(),
+                    ip: who.ip.clone(),
+                    action: "agenda.view",
+                    entity: "agenda",
+                    after: Some(serde_json::json!({"branch": p.branch_slug, "date": p.date_iso})),
+                    ..Default::default()
+                };
+                audit::record(txn, entry, now)?;
+            }
+            Ok(page)
+        })
         .await?;
     let Some(mut page) = page else {
         return Err(AdminError::BadRequest(

@@ -1,5 +1,5 @@
-//! Clients (front desk): search by name or phone, and a client's history. Opening a client's
-//! record is personal data: every view is written to the audit log.
+//! Clients (front desk): search by name or phone, and a client's history. Both show personal
+//! data: every search and every view is written to the audit log.
 
 use askama::Template;
 use axum::Extension;
@@ -49,9 +49,26 @@ pub async fn list(
     let searched = q.chars().count() >= 2;
     let needle = q.clone();
     let found = if searched {
+        // The results are personal data: the search is logged, with how many it found (the
+        // words searched for may be a name, so they stay out of the log).
+        let now = state.clock.now();
+        let who = current.clone();
         state
             .store
-            .read(move |tx| clients::search(tx, &needle, 50))
+            .write(move |txn| {
+                let found = clients::search(txn, &needle, 50)?;
+                let entry = audit::Change {
+                    actor: Some(who.user.id),
+                    actor_email: who.user.email.as_str().to_owned(),
+                    ip: who.ip.clone(),
+                    action: "client.search",
+                    entity: "client",
+                    after: Some(serde_json::json!({ "results": found.len() })),
+                    ..Default::default()
+                };
+                audit::record(txn, entry, now)?;
+                Ok(found)
+            })
             .await?
     } else {
         Vec::new()
