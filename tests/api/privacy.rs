@@ -611,3 +611,46 @@ async fn the_retention_job_sweeps_sessions_prunes_the_log_and_anonymises_inactiv
         "an erased client is not erased twice"
     );
 }
+
+#[tokio::test]
+async fn the_server_runs_the_retention_job_when_it_starts() {
+    let (mut app, _owner) = owner_app().await;
+    let dir = app.data_dir.clone();
+    let _keep = app.take_dir();
+    let clock = app.clock.clone();
+    app.stop().await;
+    drop(app);
+    // Two days later the owner's session is long over (12 h lifetime).
+    clock.set(ts("2027-03-03T08:00:00-03:00"));
+    let app = crate::helpers::spawn_app_with(crate::helpers::test_config(&dir), clock).await;
+    let owner = app
+        .store
+        .read(|tx| staff::by_email(tx, "duena@barberpro.test"))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = app
+            .store
+            .read(move |tx| staff::session_count(tx, owner))
+            .await
+            .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expired session was not swept at start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let sweep = all_audit(&app)
+        .await
+        .into_iter()
+        .find(|e| e.action == "session.sweep")
+        .expect("the sweep is audited");
+    assert_eq!(sweep.actor_email, "system");
+    assert_eq!(sweep.after, Some(json!({"count": 1})));
+}
