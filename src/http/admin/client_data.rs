@@ -114,21 +114,22 @@ pub async fn update(
 }
 
 /// `GET /admin/clientes/{id}/datos.json`: everything held on the client, as a download
-/// (audited as `client.export`).
+/// (audited as `client.export` once read; a read changes nothing, so it needs no shared
+/// transaction).
 pub async fn export(
     State(state): State<AppState>,
     Extension(current): Extension<Current>,
     PathId(id): PathId,
 ) -> Result<Response, AdminError> {
     let now = state.clock.now();
+    // Read first (the export scans the audit log: not inside the writer), then log it.
     let data = state
         .store
-        .write(move |txn| {
-            let id = ClientId(id);
-            let data = privacy::export(txn, id, now)?;
-            audit::record(txn, by(&current, "client.export", id), now)?;
-            Ok(data)
-        })
+        .read(move |tx| privacy::export(tx, ClientId(id), now))
+        .await?;
+    state
+        .store
+        .write(move |txn| audit::record(txn, by(&current, "client.export", ClientId(id)), now))
         .await?;
     let body = serde_json::to_vec_pretty(&data)
         .map_err(|e| AdminError::Internal(format!("export: {e}")))?;
