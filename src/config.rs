@@ -30,6 +30,8 @@ pub struct Config {
     pub health: HealthConfig,
     pub snapshot: SnapshotConfig,
     pub admin: AdminConfig,
+    pub audit: AuditConfig,
+    pub privacy: PrivacyConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -363,6 +365,57 @@ impl Default for AdminConfig {
             session_lifetime_hours: 12,
             setup_link_hours: 24,
         }
+    }
+}
+
+/// The audit log (`/admin/auditoria`, `barberpro audit export`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Entries older than this many days are deleted by the daily retention job; 0 keeps
+    /// them forever.
+    pub retention_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 1825,
+        }
+    }
+}
+
+impl AuditConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.retention_days > 36_500 {
+            return Err(ConfigError::Invalid {
+                key: "audit.retention_days",
+                reason: "must be at most 36500 (0 keeps entries forever)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Personal data (Ley 25.326): automatic anonymisation of clients who stopped coming.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Clients with no booking and no change for this many years are anonymised by the
+    /// daily retention job (their bookings stay, without name, phone, e-mail or notes);
+    /// 0 turns it off.
+    pub anonymise_inactive_after_years: u32,
+}
+
+impl PrivacyConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.anonymise_inactive_after_years > 100 {
+            return Err(ConfigError::Invalid {
+                key: "privacy.anonymise_inactive_after_years",
+                reason: "must be at most 100 (0 turns it off)".into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -818,6 +871,8 @@ impl Config {
         }
         self.snapshot.validate()?;
         self.admin.validate()?;
+        self.audit.validate()?;
+        self.privacy.validate()?;
         Ok(())
     }
 

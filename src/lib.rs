@@ -32,6 +32,14 @@ pub mod snapshot;
 /// Periodic database upkeep (expired Idempotency-Keys).
 pub mod housekeeping;
 
+/// The daily retention job: expired sessions, audit retention, inactive clients.
+pub mod retention;
+
+/// Personal data (Ley 25.326) from the command line: `barberpro client export|erase` and
+/// `barberpro audit export`, through the running server's control socket when it holds the
+/// database.
+pub mod privacy;
+
 /// Application start-up, the accept loop and graceful shutdown.
 pub mod startup;
 

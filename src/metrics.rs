@@ -118,6 +118,7 @@ pub struct Metrics {
     pub rate_limited: Family<TierLabels, Counter>,
     pub rate_limit_keys: Family<TierLabels, Gauge>,
     pub webhook_bad_signatures: Family<ProviderLabels, Counter>,
+    pub login_failures: Counter,
     pub tls_cert_expiry: Gauge,
     pub acme: AcmeGauges,
     pub ready: Gauge,
@@ -167,6 +168,7 @@ impl Metrics {
             rate_limited: Family::default(),
             rate_limit_keys: Family::default(),
             webhook_bad_signatures: Family::default(),
+            login_failures: Counter::default(),
             tls_cert_expiry: Gauge::default(),
             acme: AcmeGauges::default(),
             ready: Gauge::default(),
@@ -291,6 +293,11 @@ impl Metrics {
             "barberpro_webhook_bad_signatures",
             "Webhook calls refused for a bad signature, by provider",
             m.webhook_bad_signatures.clone(),
+        );
+        r.register(
+            "barberpro_login_failures",
+            "Failed staff logins (unknown account, wrong password or deactivated account)",
+            m.login_failures.clone(),
         );
         r.register(
             "barberpro_tls_certificate_expiry_timestamp_seconds",

@@ -274,7 +274,12 @@ impl Application {
             acme.clone().spawn(shutdown.clone());
         }
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
-        crate::snapshot::control::spawn(&config, state.store.clone(), shutdown.clone());
+        crate::snapshot::control::spawn(
+            &config,
+            state.store.clone(),
+            state.clock.clone(),
+            shutdown.clone(),
+        );
         crate::housekeeping::Housekeeping {
             store: state.store.clone(),
             clock: state.clock.clone(),
@@ -283,6 +288,12 @@ impl Application {
             ),
         }
         .spawn(shutdown.clone());
+        crate::retention::spawn(
+            state.store.clone(),
+            state.clock.clone(),
+            crate::retention::Settings::from_config(&config),
+            shutdown.clone(),
+        );
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%addr, url = %format!("{scheme}://{addr}"), "BarberPro is serving");
         notify_service_manager(&[sd_notify::NotifyState::Ready]);

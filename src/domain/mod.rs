@@ -19,7 +19,7 @@ pub use catalog::{
     Barber, BarberId, Branch, BranchId, Closure, ClosureId, ClosureScope, Service, ServiceId,
     Shift, Slug,
 };
-pub use client::{Client, ClientId, Email};
+pub use client::{ANONYMISED_NAME, Client, ClientId, Email};
 pub use error::DomainError;
 pub use money::Money;
 pub use phone::Phone;

@@ -155,11 +155,13 @@ impl ApiError {
 fn rule_status(rule: &DomainError) -> StatusCode {
     use DomainError::*;
     match rule {
-        UnknownBranch | UnknownBooking => StatusCode::NOT_FOUND,
+        UnknownBranch | UnknownBooking | UnknownClient => StatusCode::NOT_FOUND,
         InvalidToken => StatusCode::UNAUTHORIZED,
-        SlotUnavailable | ClientOverlap | InvalidTransition { .. } | CutoffPassed => {
-            StatusCode::CONFLICT
-        }
+        SlotUnavailable
+        | ClientOverlap
+        | InvalidTransition { .. }
+        | CutoffPassed
+        | ClientAnonymised => StatusCode::CONFLICT,
         InvalidDate => StatusCode::BAD_REQUEST,
         InvalidField { .. }
         | InvalidPhone

@@ -6,7 +6,7 @@
 //!   the same write transaction as its rows.
 //! * [`bulk`]: large-transaction loading for the benchmark's data generator.
 
-/// The audit log of changes made by staff.
+/// The audit log of every change (staff, clients, jobs, commands).
 pub mod audit;
 pub mod bookings;
 pub mod bulk;
@@ -14,6 +14,8 @@ pub mod catalog;
 pub mod clients;
 pub mod codec;
 pub mod error;
+/// Personal data (Ley 25.326): a person's export and erasure.
+pub mod privacy;
 /// Consistent copies of the live database for snapshots, and the checks before a restore.
 pub mod snapshot;
 /// Staff accounts, sessions and one-time setup links.

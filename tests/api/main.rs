@@ -15,6 +15,7 @@ mod concurrency;
 mod hardening;
 mod input_validation;
 mod migrations;
+mod privacy;
 mod properties;
 mod server;
 mod snapshots;

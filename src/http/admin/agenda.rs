@@ -120,9 +120,26 @@ pub async fn page(
     let now = state.clock.now();
     let step = state.rules.step_seconds();
     let who = current.clone();
+    // The agenda shows the day's clients: the view is logged like a client's record (branch
+    // and day only), in the transaction that read it.
     let page = state
         .store
-        .read(move |tx| build(tx, &who, &q, now, step))
+        .write(move |txn| {
+            let page = build(txn, &who, &q, now, step)?;
+            if let Some(p) = &page {
+                let entry = audit::Change {
+                    actor: Some(who.user.id),
+                    actor_email: who.user.email.as_str().to_owned(),
+                    ip: who.ip.clone(),
+                    action: "agenda.view",
+                    entity: "agenda",
+                    after: Some(serde_json::json!({"branch": p.branch_slug, "date": p.date_iso})),
+                    ..Default::default()
+                };
+                audit::record(txn, entry, now)?;
+            }
+            Ok(page)
+        })
         .await?;
     let Some(mut page) = page else {
         return Err(AdminError::BadRequest(
@@ -342,11 +359,7 @@ fn card(
 
 /// A booking as the audit log keeps it (without the manage token's hash).
 pub fn booking_view(b: &Booking) -> Option<serde_json::Value> {
-    let mut v = audit::snapshot(b)?;
-    if let Some(o) = v.as_object_mut() {
-        o.remove("manage_token_hash");
-    }
-    Some(v)
+    audit::booking_snapshot(b)
 }
 
 /// The agenda URL of a booking's branch and day.

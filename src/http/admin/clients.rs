@@ -1,5 +1,5 @@
-//! Clients (front desk): search by name or phone, and a client's history. Opening a client's
-//! record is personal data: every view is written to the audit log.
+//! Clients (front desk): search by name or phone, and a client's history. Both show personal
+//! data: every search and every view is written to the audit log.
 
 use askama::Template;
 use axum::Extension;
@@ -49,9 +49,26 @@ pub async fn list(
     let searched = q.chars().count() >= 2;
     let needle = q.clone();
     let found = if searched {
+        // The results are personal data: the search is logged, with how many it found (the
+        // words searched for may be a name, so they stay out of the log).
+        let now = state.clock.now();
+        let who = current.clone();
         state
             .store
-            .read(move |tx| clients::search(tx, &needle, 50))
+            .write(move |txn| {
+                let found = clients::search(txn, &needle, 50)?;
+                let entry = audit::Change {
+                    actor: Some(who.user.id),
+                    actor_email: who.user.email.as_str().to_owned(),
+                    ip: who.ip.clone(),
+                    action: "client.search",
+                    entity: "client",
+                    after: Some(serde_json::json!({ "results": found.len() })),
+                    ..Default::default()
+                };
+                audit::record(txn, entry, now)?;
+                Ok(found)
+            })
             .await?
     } else {
         Vec::new()
@@ -97,6 +114,9 @@ pub struct ClientPage {
     pub completed: usize,
     pub no_shows: usize,
     pub cancelled: usize,
+    pub notes: String,
+    pub anonymised: bool,
+    pub anonymised_on: String,
     pub history: Vec<HistoryRow>,
 }
 
@@ -114,7 +134,7 @@ pub async fn show(
         .store
         .write(move |txn| {
             let id = ClientId(id);
-            let client = clients::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+            let client = clients::get(txn, id)?.ok_or(DomainError::UnknownClient)?;
             let history = clients::history(txn, id)?;
             let branches = catalog::branches(txn)?;
             let barbers = catalog::barbers(txn)?;
@@ -169,6 +189,16 @@ pub async fn show(
         completed: count(BookingStatus::Completed),
         no_shows: count(BookingStatus::NoShow),
         cancelled: count(BookingStatus::Cancelled),
+        notes: client
+            .notes
+            .as_ref()
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default(),
+        anonymised: client.is_anonymised(),
+        anonymised_on: client
+            .anonymised_at
+            .map(|t| view::date(crate::domain::time::local_date(t, &tz)))
+            .unwrap_or_default(),
         client: ClientRow {
             id: client.id.0,
             name: client.name.as_str().to_owned(),

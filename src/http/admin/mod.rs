@@ -4,8 +4,9 @@
 //! Routers are grouped by guard (kanidm style):
 //! * public: login, the one-time setup link, static assets;
 //! * staff (any logged-in account): the agenda and status changes of bookings;
-//! * front desk (owner, recepción): new bookings, cancellations, clients;
-//! * owner: the team and the audit log.
+//! * front desk (owner, recepción): new bookings, cancellations, clients (rectification and
+//!   the JSON export of a client's data);
+//! * owner: the team, the audit log (and its JSON-lines export), erasing a client's data.
 //!
 //! [`session::resolve`] runs on every `/admin` request (outside the rate limiter, which then
 //! counts staff per account); the guards are `route_layer`s that also check the CSRF token of
@@ -17,6 +18,7 @@ pub mod agenda;
 pub mod assets;
 pub mod auth;
 pub mod bookings;
+pub mod client_data;
 pub mod clients;
 pub mod cookies;
 pub mod session;
@@ -66,7 +68,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings/{id}/cancel", post(agenda::cancel))
         .route("/admin/bookings/{id}/reschedule", post(agenda::reschedule))
         .route("/admin/clientes", get(clients::list))
-        .route("/admin/clientes/{id}", get(clients::show))
+        .route(
+            "/admin/clientes/{id}",
+            get(clients::show).post(client_data::update),
+        )
+        .route("/admin/clientes/{id}/datos.json", get(client_data::export))
         .route_layer(axum::middleware::from_fn(session::require_front_desk));
     let owner = Router::new()
         .route("/admin/equipo", get(team::page).post(team::create))
@@ -76,6 +82,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/equipo/{id}/active", post(team::set_active))
         .route("/admin/auditoria", get(team::audit_page))
+        .route("/admin/auditoria/export.jsonl", get(team::audit_export))
+        .route(
+            "/admin/clientes/{id}/borrar",
+            get(client_data::erase_page).post(client_data::erase),
+        )
         .route("/admin/sistema", get(system::page))
         .route_layer(axum::middleware::from_fn(session::require_owner));
     public.merge(staff).merge(front_desk).merge(owner)
@@ -110,9 +121,11 @@ pub enum AdminError {
 impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Rule(DomainError::UnknownBooking | DomainError::UnknownBranch) => {
-                Self::NotFound
-            }
+            StoreError::Rule(
+                DomainError::UnknownBooking
+                | DomainError::UnknownBranch
+                | DomainError::UnknownClient,
+            ) => Self::NotFound,
             StoreError::Rule(rule) => Self::BadRequest(rule.message_es()),
             StoreError::WriterGone => Self::Unavailable,
             other => Self::Internal(other.to_string()),

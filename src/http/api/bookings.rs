@@ -20,7 +20,7 @@ use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathId};
 use crate::http::{ApiError, AppState};
 use crate::store::bookings::{self, Actor, BarberChoice, Idempotency, NewBooking};
 use crate::store::clients::ClientDetails;
-use crate::store::{ReadTx, StoreError, catalog, clients};
+use crate::store::{ReadTx, StoreError, audit, catalog, clients};
 
 const NAME_MAX: usize = 100;
 const NOTES_MAX: usize = 1000;
@@ -59,6 +59,20 @@ fn optional_text(
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
         Some(s) => Ok(Some(Text::multiline(field, s, max)?)),
+    }
+}
+
+/// The audit entry of a change a client made with the booking's manage token (no address:
+/// the log keeps no personal data of clients).
+fn booked_by_client(
+    action: &'static str,
+    before: Option<&Booking>,
+    after: &Booking,
+) -> audit::Change {
+    audit::Change {
+        before: before.and_then(audit::booking_snapshot),
+        after: audit::booking_snapshot(after),
+        ..audit::Change::by(audit::CLIENT, action, "booking", Some(after.id.0))
     }
 }
 
@@ -236,6 +250,13 @@ pub async fn create(
                 notes,
             };
             let created = bookings::create(txn, new, now, &rules, &keys, idempotency)?;
+            if !created.replayed {
+                audit::record(
+                    txn,
+                    booked_by_client("booking.create", None, &created.booking),
+                    now,
+                )?;
+            }
             let dto = view(txn, &created.booking, &public_url, &created.token)?;
             Ok((
                 CreatedBookingDto {
@@ -307,6 +328,8 @@ pub async fn reschedule(
             let choice = choice.unwrap_or(BarberChoice::Barber(current.barber));
             let moved =
                 bookings::reschedule(txn, current.id, start, choice, Actor::Client, now, &rules)?;
+            let change = booked_by_client("booking.reschedule", Some(&current), &moved);
+            audit::record(txn, change, now)?;
             view(txn, &moved, &public_url, &token)
         })
         .await?;
@@ -335,6 +358,8 @@ pub async fn cancel(
         .write(move |txn| {
             let current = bookings::get_authorised(txn, BookingId(id), &token)?;
             let cancelled = bookings::cancel(txn, current.id, reason, Actor::Client, now, &rules)?;
+            let change = booked_by_client("booking.cancel", Some(&current), &cancelled);
+            audit::record(txn, change, now)?;
             view(txn, &cancelled, &public_url, &token)
         })
         .await?;
