@@ -10,6 +10,9 @@ pub mod domain;
 /// The only module that imports redb.
 pub mod store;
 
+/// Clients of outside services (MercadoPago), pointed at fakes in tests.
+pub mod integrations;
+
 /// Staff credentials: argon2id password hashes, session and CSRF tokens.
 pub mod auth;
 
@@ -25,6 +28,9 @@ pub mod http;
 /// Snapshots: a consistent copy, zstd (+ age), local copies, S3 upload and retention;
 /// restore and the `verify` drill; the control socket `barberpro snapshot` uses.
 pub mod snapshot;
+
+/// Background jobs: the deposits worker (MercadoPago notifications, holds, refunds).
+pub mod jobs;
 
 /// Application start-up, the accept loop and graceful shutdown.
 pub mod startup;

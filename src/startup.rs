@@ -37,6 +37,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("payments: {0}")]
+    Payments(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -139,6 +141,9 @@ impl Application {
         } else {
             None
         };
+        let payments = crate::jobs::payments::Deposits::load(&config.payments)
+            .map_err(StartError::Payments)?
+            .map(Arc::new);
         let state = AppState {
             store,
             rules: config.booking_rules(),
@@ -153,6 +158,7 @@ impl Application {
                 sessions: config.admin.session_limits(),
                 secure_cookies: tls.is_some() || config.server.public_url.starts_with("https://"),
             }),
+            payments,
         };
         http::admin::auth::offer_setup_link(
             &state.store,
@@ -251,6 +257,9 @@ impl Application {
         }
         if let Some((_, resolver)) = &tls {
             spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
+        }
+        if let Some(deposits) = &state.payments {
+            crate::jobs::payments::spawn(state.clone(), deposits.clone(), shutdown.clone());
         }
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
         crate::snapshot::control::spawn(&config, state.store.clone(), shutdown.clone());

@@ -14,6 +14,8 @@ pub mod catalog;
 pub mod clients;
 pub mod codec;
 pub mod error;
+/// Deposits (señas): their states, the worker's queue and MercadoPago notifications.
+pub mod payments;
 /// Consistent copies of the live database for snapshots, and the checks before a restore.
 pub mod snapshot;
 /// Staff accounts, sessions and one-time setup links.
@@ -236,6 +238,10 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
         txn.open_table(tables::STAFF_SESSIONS)?;
         txn.open_table(tables::SETUP_TOKENS)?;
         txn.open_table(tables::AUDIT)?;
+        txn.open_table(tables::PAYMENTS)?;
+        txn.open_table(tables::PAYMENT_BY_BOOKING)?;
+        txn.open_table(tables::PAYMENT_WORK)?;
+        txn.open_table(tables::MP_NOTIFICATIONS)?;
     }
     migrate(&txn, found)?;
     txn.commit()?;

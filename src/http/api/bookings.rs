@@ -20,7 +20,7 @@ use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathId};
 use crate::http::{ApiError, AppState};
 use crate::store::bookings::{self, Actor, BarberChoice, Idempotency, NewBooking};
 use crate::store::clients::ClientDetails;
-use crate::store::{ReadTx, StoreError, catalog, clients};
+use crate::store::{ReadTx, StoreError, catalog, clients, payments};
 
 const NAME_MAX: usize = 100;
 const NOTES_MAX: usize = 1000;
@@ -74,6 +74,7 @@ fn view(
         .map(|b| b.name.to_string())
         .unwrap_or_default();
     let client = clients::get(tx, booking.client)?.ok_or(DomainError::UnknownBooking)?;
+    let payment = payments::by_booking(tx, booking.id)?;
     Ok(BookingDto::from(BookingView {
         booking,
         branch: &branch,
@@ -81,6 +82,7 @@ fn view(
         client: &client,
         public_url,
         token,
+        payment: payment.as_ref(),
     }))
 }
 
@@ -222,7 +224,12 @@ pub async fn create(
         .store
         .read(move |tx| catalog::branch_by_slug(tx, &slug))
         .await?;
-    let (dto, replayed, new_client) = state
+    let deposit = state
+        .payments
+        .as_ref()
+        .map(|d| d.request_for(branch.slug.as_str()));
+    let tz = branch.tz();
+    let (mut dto, replayed, new_client, payment) = state
         .store
         .write(move |txn| {
             let new_client = clients::by_phone(txn, &client.phone)?.is_none();
@@ -234,6 +241,7 @@ pub async fn create(
                 client,
                 source: BookingSource::Online,
                 notes,
+                deposit,
             };
             let created = bookings::create(txn, new, now, &rules, &keys, idempotency)?;
             let dto = view(txn, &created.booking, &public_url, &created.token)?;
@@ -244,9 +252,24 @@ pub async fn create(
                 },
                 created.replayed,
                 new_client,
+                created.payment,
             ))
         })
         .await?;
+    // The Checkout Pro preference is created after the booking committed, never inside the
+    // write transaction. If MercadoPago fails, the booking stays `pending_payment` holding
+    // its slot, the answer says `awaiting_preference` without a link, and the worker retries
+    // until the hold ends (then the booking is cancelled `payment_expired`). A retry of this
+    // request with the same Idempotency-Key, or GET /api/v1/bookings/{id}, shows the link.
+    if let (Some(deposits), Some(p)) = (state.payments.as_ref(), payment)
+        && p.state == crate::domain::PaymentState::AwaitingPreference
+    {
+        let p = crate::jobs::payments::create_preference(&state, deposits, p).await?;
+        if !replayed {
+            state.metrics.payment_state(p.state, p.amount);
+        }
+        dto.booking.payment = Some(super::dto::PaymentDto::new(&p, &tz));
+    }
     if !replayed {
         tracing::info!(booking = dto.booking.id, branch = %dto.booking.branch, "booking created");
         state
