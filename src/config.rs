@@ -1066,6 +1066,48 @@ mod tests {
     }
 
     #[test]
+    fn deposit_policies_per_branch_validate_and_name_their_key() {
+        let c = load(
+            Some(
+                "[payments.deposit]\nkind = \"fixed\"\namount_pesos = 2000\n\
+                 [payments.branches.palermo]\nkind = \"percent\"\npercent = 30\nafter_no_shows = 2\n",
+            ),
+            &[],
+        )
+        .expect("valid");
+        assert!(!c.payments.enabled, "payments are off unless enabled");
+        assert_eq!(c.payments.hold_minutes, 15);
+        let palermo = c.payments.policy_for("palermo");
+        assert_eq!(
+            palermo.kind(),
+            crate::domain::DepositKind::Percent { percent: 30 }
+        );
+        assert_eq!(palermo.after_no_shows(), 2);
+        let other = c.payments.policy_for("belgrano");
+        assert_eq!(
+            other.kind(),
+            crate::domain::DepositKind::Fixed {
+                amount: crate::domain::Money::from_pesos(2000).unwrap()
+            }
+        );
+        let err = load(
+            Some("[payments.branches.palermo]\nkind = \"percent\"\npercent = 130\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("payments.branches") && err.contains("palermo"),
+            "{err}"
+        );
+        let err = load(Some("[payments.deposit]\nkind = \"fixed\"\n"), &[]).unwrap_err();
+        assert!(err.contains("payments.deposit"), "{err}");
+        let err = load(Some("[payments]\nenabled = true\n"), &[]).unwrap_err();
+        assert!(err.contains("payments.access_token_file"), "{err}");
+        let err = load(Some("[payments]\nhold_minutes = 0\n"), &[]).unwrap_err();
+        assert!(err.contains("payments.hold_minutes"), "{err}");
+    }
+
+    #[test]
     fn the_documented_file_is_the_defaults() {
         let c = load(Some(include_str!("../barberpro.toml")), &[]).unwrap();
         assert_eq!(c, Config::default());

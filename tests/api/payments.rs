@@ -584,3 +584,50 @@ async fn without_payments_the_webhook_does_not_exist_and_bookings_confirm_at_onc
         .await
         .expect_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn the_front_desk_sees_deposits_policies_and_the_clients_history() {
+    use barberpro::domain::staff::Role;
+    let (app, fake) = spawn_with_deposits().await;
+    let created = book(&app, "10:00", 14).await;
+    let id = created["id"].as_u64().unwrap();
+    let mp = fake.pay(id, deposit_of(&created), "approved");
+    fake.notify(&app, mp).await.expect(200);
+    wait_status(&app, &created, "confirmed").await;
+    let client = stored_payment(&app, id).await.client.0;
+
+    crate::admin::create_staff(
+        &app,
+        "recepcion@barberpro.test",
+        "Recepción",
+        Role::Recepcion,
+        None,
+    )
+    .await;
+    let mut browser = crate::admin::Browser::new(&app);
+    browser.login_ok("recepcion@barberpro.test").await;
+    let page = browser.get("/admin/pagos").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("30 % del precio, a todos los clientes"),
+        "{}",
+        page.body
+    );
+    let row = format!("data-booking=\"{id}\"");
+    let at = page.body.find(&row).expect("the deposit is listed");
+    let tr = &page.body[at..at + page.body[at..].find("</tr>").unwrap()];
+    assert!(
+        tr.contains("pagada") && tr.contains(&mp.to_string()),
+        "{tr}"
+    );
+    assert!(tr.contains("seña de"), "the history is missing: {tr}");
+
+    let history = browser.get(&format!("/admin/clientes/{client}")).await;
+    assert_eq!(history.status, 200);
+    let amount = created["payment"]["amount_display"].as_str().unwrap();
+    assert!(
+        history.body.contains(&format!("{amount} · pagada")),
+        "{}",
+        history.body
+    );
+}

@@ -19,6 +19,8 @@ pub mod auth;
 pub mod bookings;
 pub mod clients;
 pub mod cookies;
+/// Deposits: policies and the latest MercadoPago payments and refunds.
+pub mod payments;
 pub mod session;
 pub mod team;
 pub mod view;
@@ -63,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings/{id}/reschedule", post(agenda::reschedule))
         .route("/admin/clientes", get(clients::list))
         .route("/admin/clientes/{id}", get(clients::show))
+        .route("/admin/pagos", get(payments::page))
         .route_layer(axum::middleware::from_fn(session::require_front_desk));
     let owner = Router::new()
         .route("/admin/equipo", get(team::page).post(team::create))
