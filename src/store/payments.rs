@@ -215,6 +215,7 @@ pub fn expire(
     save(txn, &p, None)?;
     match bookings::get(txn, p.booking)? {
         Some(b) if b.status == BookingStatus::PendingPayment => {
+            // TODO(outbox merge): the "booking cancelled" message for an expired hold.
             let reason = Text::line("reason", EXPIRED_REASON, 200)?;
             Ok(Some(bookings::set_status(
                 txn,
@@ -370,6 +371,8 @@ pub fn apply_remote(
                     {
                         bookings::set_status(txn, b.id, BookingStatus::Confirmed, None, now)?;
                     }
+                    // TODO(outbox merge): queue the "deposit received" WhatsApp template here,
+                    // in this transaction (the single place a deposit is approved).
                     Ok(Applied::Confirmed(p))
                 }
                 PaymentState::Expired => {
