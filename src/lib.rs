@@ -29,6 +29,9 @@ pub mod http;
 /// restore and the `verify` drill; the control socket `barberpro snapshot` uses.
 pub mod snapshot;
 
+/// Periodic database upkeep (expired Idempotency-Keys).
+pub mod housekeeping;
+
 /// Background jobs: the deposits worker (MercadoPago notifications, holds, refunds).
 pub mod jobs;
 

@@ -14,6 +14,7 @@ mod concurrency;
 mod fake_mercadopago;
 mod hardening;
 mod input_validation;
+mod migrations;
 mod payments;
 mod properties;
 mod server;
