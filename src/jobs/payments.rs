@@ -228,8 +228,8 @@ pub async fn run_once(state: &AppState, deposits: &Deposits) -> Result<(), Store
         .store
         .read(move |tx| store_payments::due_notifications(tx, now))
         .await?;
-    for (mp_id, _) in notes {
-        fetch_and_apply(state, deposits, mp_id).await?;
+    for (mp_id, note) in notes {
+        fetch_and_apply(state, deposits, mp_id, note.attempts).await?;
     }
     let now = state.clock.now();
     let due = state
@@ -275,6 +275,7 @@ async fn fetch_and_apply(
     state: &AppState,
     deposits: &Deposits,
     mp_id: u64,
+    attempts_before: u32,
 ) -> Result<(), StoreError> {
     let max = deposits.config.notification_max_attempts;
     match deposits.client.get_payment(mp_id).await {
@@ -330,16 +331,6 @@ async fn fetch_and_apply(
             let now = state.clock.now();
             let retryable =
                 e.is_not_found() || matches!(e, MpError::Retryable { .. } | MpError::Decode(_));
-            let attempts_before = state
-                .store
-                .read(move |tx| {
-                    Ok(store_payments::due_notifications(tx, now)?
-                        .into_iter()
-                        .find(|(id, _)| *id == mp_id)
-                        .map(|(_, n)| n.attempts)
-                        .unwrap_or(0))
-                })
-                .await?;
             if retryable && attempts_before + 1 < max {
                 let at = retry_at(now, attempts_before, &e);
                 tracing::info!(mp_payment = mp_id, error = %e, retry_at = %at, "payment not fetched yet; will retry");

@@ -583,6 +583,66 @@ async fn without_payments_the_webhook_does_not_exist_and_bookings_confirm_at_onc
     app.post_raw("/webhooks/mercadopago?data.id=1&type=payment", None, vec![])
         .await
         .expect_error(404, "not_found");
+    let doc = app.get("/api/v1/openapi.json").await.expect(200);
+    assert!(
+        doc["components"]["schemas"]["PaymentDto"]["properties"]["init_point"].is_object(),
+        "the deposit is not documented: {}",
+        doc["components"]["schemas"]
+    );
+}
+
+#[tokio::test]
+async fn a_client_who_cancels_before_paying_frees_the_slot_and_a_later_payment_goes_back() {
+    let (app, fake) = spawn_with_deposits().await;
+    let created = book(&app, "17:30", 15).await;
+    let id = created["id"].as_u64().unwrap();
+    let token = created["manage_token"].as_str().unwrap();
+    let b = app
+        .post_auth(&format!("/api/v1/bookings/{id}/cancel"), token, None)
+        .await
+        .expect(200);
+    assert_eq!(b["payment"]["status"], "expired");
+    let mp = fake.pay(id, deposit_of(&created), "approved");
+    fake.notify(&app, mp).await.expect(200);
+    wait_payment(&app, &created, "refunded").await;
+    assert_eq!(fake.refunds().len(), 1);
+    assert_eq!(booking_view(&app, &created).await["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn a_wrong_amount_or_currency_confirms_nothing() {
+    let (app, fake) = spawn_with_deposits().await;
+    let created = book(&app, "18:30", 16).await;
+    let id = created["id"].as_u64().unwrap();
+    let short = fake.pay(id, deposit_of(&created) - 100, "approved");
+    fake.notify(&app, short).await.expect(200);
+    eventually("the short payment is fetched", || async {
+        let p = stored_payment(&app, id).await;
+        p.events
+            .iter()
+            .any(|e| e.what.contains("no coincide"))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        booking_view(&app, &created).await["status"],
+        "pending_payment"
+    );
+    // A rejected card is news, not a confirmation; the right payment then confirms.
+    let rejected = fake.pay(id, deposit_of(&created), "rejected");
+    fake.notify(&app, rejected).await.expect(200);
+    eventually("the rejection is noted", || async {
+        let p = stored_payment(&app, id).await;
+        (p.mp_status.as_deref() == Some("rejected")).then_some(())
+    })
+    .await;
+    assert_eq!(
+        booking_view(&app, &created).await["status"],
+        "pending_payment"
+    );
+    fake.set_status(rejected, "approved");
+    fake.notify(&app, rejected).await.expect(200);
+    wait_status(&app, &created, "confirmed").await;
 }
 
 #[tokio::test]
