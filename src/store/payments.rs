@@ -176,6 +176,26 @@ pub fn step_failed(
     save(txn, &p, retry_at)
 }
 
+/// The front desk asks to send a refused refund again (after fixing its cause at
+/// MercadoPago). A new idempotency key: the refused attempt is over for MercadoPago too.
+pub fn retry_refund(
+    txn: &WriteTransaction,
+    id: PaymentId,
+    who: &str,
+    now: Timestamp,
+) -> Result<(Payment, Payment), StoreError> {
+    let before = get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+    let mut p = before.clone();
+    p.refund_key = Some(uuid::Uuid::new_v4().to_string());
+    p.transition(
+        PaymentState::RefundPending,
+        now,
+        format!("devolución reintentada por {who}"),
+    )?;
+    save(txn, &p, Some(now))?;
+    Ok((before, p))
+}
+
 /// The refund was accepted.
 pub fn refunded(
     txn: &WriteTransaction,

@@ -519,6 +519,38 @@ async fn a_refund_refused_with_a_4xx_is_not_retried_and_shows_for_the_front_desk
     assert_eq!(fake.seen(Op::Refund).len(), 1, "a 4xx was retried");
     let p = stored_payment(&app, id).await;
     assert!(p.last_error.unwrap_or_default().contains("2063"));
+
+    // The front desk sorts it out at MercadoPago, then retries from the payments page.
+    fake.set_status(mp, "approved");
+    crate::admin::create_staff(
+        &app,
+        "recepcion@barberpro.test",
+        "Recepción",
+        barberpro::domain::staff::Role::Recepcion,
+        None,
+    )
+    .await;
+    let mut browser = crate::admin::Browser::new(&app);
+    browser.login_ok("recepcion@barberpro.test").await;
+    let page = browser.get("/admin/pagos").await;
+    assert!(page.body.contains("Reintentar devolución"), "{}", page.body);
+    let csrf = page.csrf();
+    let done = browser
+        .post(
+            &format!("/admin/pagos/{}/reintentar", p.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    done.expect_redirect("/admin/pagos");
+    wait_payment(&app, &created, "refunded").await;
+    let calls = fake.seen(Op::Refund);
+    assert_eq!(calls.len(), 2);
+    assert_ne!(calls[0].idempotency_key, calls[1].idempotency_key);
+    // Without the CSRF token nothing happens.
+    let refused = browser
+        .post(&format!("/admin/pagos/{}/reintentar", p.id), &[])
+        .await;
+    assert_eq!(refused.status, 403);
 }
 
 #[tokio::test]

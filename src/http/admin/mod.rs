@@ -66,6 +66,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/clientes", get(clients::list))
         .route("/admin/clientes/{id}", get(clients::show))
         .route("/admin/pagos", get(payments::page))
+        .route("/admin/pagos/{id}/reintentar", post(payments::retry_refund))
         .route_layer(axum::middleware::from_fn(session::require_front_desk));
     let owner = Router::new()
         .route("/admin/equipo", get(team::page).post(team::create))

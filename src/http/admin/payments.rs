@@ -5,16 +5,19 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
+use serde_json::json;
 
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
-use crate::domain::{Payment, PaymentState};
+use crate::domain::{DomainError, Payment, PaymentId, PaymentState};
 use crate::http::AppState;
-use crate::store::{catalog, clients, payments};
+use crate::http::extract::PathId;
+use crate::store::{StoreError, audit, catalog, clients, payments};
 
 /// One deposit as the page shows it.
 pub struct PaymentRow {
+    pub id: u64,
     pub booking: u64,
     pub client_id: u64,
     pub client: String,
@@ -85,6 +88,7 @@ pub async fn page(
     let mut rows: Vec<PaymentRow> = list
         .iter()
         .map(|p| PaymentRow {
+            id: p.id.0,
             booking: p.booking.0,
             client_id: p.client.0,
             client: names.get(&p.client).cloned().unwrap_or_default(),
@@ -118,4 +122,62 @@ pub async fn page(
         rows,
     };
     view::render(&page, &page.l, state.admin.secure_cookies)
+}
+
+/// `POST /admin/pagos/{id}/reintentar`: sends a refused refund again (front desk), audited in
+/// the same transaction.
+pub async fn retry_refund(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+) -> Result<Response, AdminError> {
+    let now = state.clock.now();
+    let who = current.clone();
+    let outcome = state
+        .store
+        .write(move |txn| {
+            let email = who.user.email.as_str().to_owned();
+            match payments::retry_refund(txn, PaymentId(id), &email, now) {
+                Ok((before, after)) => {
+                    audit::record(
+                        txn,
+                        audit::Change {
+                            actor: Some(who.user.id),
+                            actor_email: email,
+                            ip: who.ip.clone(),
+                            action: "payment.refund_retry",
+                            entity: "payment",
+                            entity_id: Some(id),
+                            before: Some(json!({"state": before.state.as_str()})),
+                            after: Some(json!({"state": after.state.as_str()})),
+                        },
+                        now,
+                    )?;
+                    Ok((
+                        "ok",
+                        "Devolución enviada de nuevo a MercadoPago.".to_owned(),
+                    ))
+                }
+                Err(StoreError::Rule(DomainError::UnknownBooking)) => {
+                    Err(DomainError::UnknownBooking.into())
+                }
+                Err(StoreError::Rule(rule)) => Ok(("error", rule.message_es())),
+                Err(e) => Err(e),
+            }
+        })
+        .await;
+    let (kind, text) = match outcome {
+        Ok(v) => v,
+        Err(StoreError::Rule(DomainError::UnknownBooking)) => return Err(AdminError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(d) = &state.payments {
+        d.wake.notify_one();
+    }
+    Ok(view::redirect(
+        "/admin/pagos",
+        kind,
+        &text,
+        state.admin.secure_cookies,
+    ))
 }
