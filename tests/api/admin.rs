@@ -3,6 +3,7 @@
 mod agenda;
 mod browser;
 mod sessions;
+mod system;
 mod team;
 mod walk_ins;
 

@@ -22,6 +22,7 @@ pub mod cookies;
 /// Deposits: policies and the latest MercadoPago payments and refunds.
 pub mod payments;
 pub mod session;
+pub mod system;
 pub mod team;
 pub mod view;
 
@@ -41,6 +42,8 @@ pub struct Settings {
     pub sessions: SessionLimits,
     /// Cookies get `Secure` when clients reach us over HTTPS (ours, or a proxy's).
     pub secure_cookies: bool,
+    /// What the "Sistema" page reads.
+    pub system: system::SystemSettings,
 }
 
 /// The admin routes, each group behind its guard.
@@ -76,6 +79,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/equipo/{id}/active", post(team::set_active))
         .route("/admin/auditoria", get(team::audit_page))
+        .route("/admin/sistema", get(system::page))
         .route_layer(axum::middleware::from_fn(session::require_owner));
     public.merge(staff).merge(front_desk).merge(owner)
 }
