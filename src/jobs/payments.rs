@@ -202,6 +202,28 @@ pub async fn create_preference(
     }
 }
 
+/// What a booking change (cancellation, no-show) did to its deposit, for metrics and the
+/// worker: call with the deposit's state before the change and the deposit after it.
+pub fn after_booking_change(
+    state: &AppState,
+    before: Option<PaymentState>,
+    after: Option<Payment>,
+) {
+    let Some(after) = after else {
+        return;
+    };
+    if before == Some(after.state) {
+        return;
+    }
+    state.metrics.payment_state(after.state, after.amount);
+    if after.state == PaymentState::RefundPending
+        && let Some(d) = &state.payments
+    {
+        // The refund goes out now rather than at the next tick.
+        d.wake.notify_one();
+    }
+}
+
 /// Starts the worker; it stops with `shutdown`.
 pub fn spawn(state: AppState, deposits: Arc<Deposits>, shutdown: CancellationToken) {
     let every = Duration::from_millis(deposits.config.worker_interval_ms);

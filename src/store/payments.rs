@@ -422,16 +422,15 @@ pub fn apply_remote(
         }
         status => {
             // pending, in_process, rejected, cancelled…: the client may still pay within the
-            // hold; only the news is recorded, once.
-            if other_payment && !p.state.is_unpaid() {
+            // hold; only the news is recorded, once. Once paid (or closed), such a status can
+            // only be old news arriving out of order: it changes nothing.
+            if !p.state.is_unpaid() {
                 return Ok(Applied::Unchanged);
             }
             if p.mp_status.as_deref() == Some(status) && p.mp_payment_id == Some(mp) {
                 return Ok(Applied::Unchanged);
             }
-            if p.state.is_unpaid() {
-                p.mp_payment_id = Some(mp);
-            }
+            p.mp_payment_id = Some(mp);
             p.mp_status = Some(status.to_owned());
             let detail = remote.status_detail.as_deref().unwrap_or("");
             p.note(

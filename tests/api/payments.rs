@@ -373,6 +373,26 @@ async fn cancelling_before_the_cutoff_refunds_the_deposit_once() {
     let p = stored_payment(&app, id).await;
     assert_eq!(p.state, PaymentState::Refunded);
     assert!(p.refund_id.is_some());
+    let refunds = |status: &'static str| {
+        app.state
+            .metrics
+            .refunds
+            .get_or_create(&StatusLabels { status })
+            .get()
+    };
+    assert_eq!(
+        (refunds("requested"), refunds("approved"), refunds("failed")),
+        (1, 1, 0)
+    );
+    assert_eq!(counter(&app, "refund_pending"), 1);
+    assert_eq!(counter(&app, "refunded"), 1);
+    let amount = app
+        .state
+        .metrics
+        .refunds_amount
+        .get_or_create(&StatusLabels { status: "approved" })
+        .get();
+    assert_eq!(amount, deposit_of(&created) as u64);
 }
 
 #[tokio::test]
@@ -722,4 +742,49 @@ async fn the_front_desk_sees_deposits_policies_and_the_clients_history() {
         "{}",
         history.body
     );
+}
+
+async fn drained(app: &TestApp) {
+    eventually("the notification queue drains", || async {
+        let left = app
+            .store
+            .read(payments::pending_notifications)
+            .await
+            .unwrap();
+        (left == 0).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn out_of_order_and_other_statuses_never_move_a_paid_deposit_back() {
+    let (app, fake) = spawn_with_deposits().await;
+    let created = book(&app, "16:30", 17).await;
+    let id = created["id"].as_u64().unwrap();
+    let mp = fake.pay(id, deposit_of(&created), "approved");
+    fake.notify(&app, mp).await.expect(200);
+    wait_status(&app, &created, "confirmed").await;
+    let paid = stored_payment(&app, id).await;
+
+    // An older state of the same payment, fetched late.
+    fake.set_status(mp, "in_process");
+    fake.notify(&app, mp).await.expect(200);
+    drained(&app).await;
+    // A second attempt for the same booking, rejected.
+    let other = fake.pay(id, deposit_of(&created), "rejected");
+    fake.notify(&app, other).await.expect(200);
+    drained(&app).await;
+    assert_eq!(
+        stored_payment(&app, id).await,
+        paid,
+        "old news moved the deposit"
+    );
+    assert_eq!(booking_view(&app, &created).await["status"], "confirmed");
+
+    // A chargeback is real news: the deposit is recorded as returned.
+    fake.set_status(mp, "charged_back");
+    fake.notify(&app, mp).await.expect(200);
+    let b = wait_payment(&app, &created, "refunded").await;
+    assert_eq!(b["status"], "confirmed");
+    assert!(fake.seen(Op::Refund).is_empty(), "we refunded a chargeback");
 }

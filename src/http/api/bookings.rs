@@ -353,14 +353,17 @@ pub async fn cancel(
     let now = state.clock.now();
     let rules = state.rules;
     let public_url = state.public_url.clone();
-    let dto = state
+    let (dto, deposit_before, deposit_after) = state
         .store
         .write(move |txn| {
             let current = bookings::get_authorised(txn, BookingId(id), &token)?;
+            let before = payments::by_booking(txn, current.id)?.map(|p| p.state);
             let cancelled = bookings::cancel(txn, current.id, reason, Actor::Client, now, &rules)?;
-            view(txn, &cancelled, &public_url, &token)
+            let after = payments::by_booking(txn, current.id)?;
+            Ok((view(txn, &cancelled, &public_url, &token)?, before, after))
         })
         .await?;
+    crate::jobs::payments::after_booking_change(&state, deposit_before, deposit_after);
     state
         .metrics
         .booking_transition(&dto.branch, crate::domain::BookingStatus::Cancelled);
