@@ -144,6 +144,10 @@ impl Application {
         let payments = crate::jobs::payments::Deposits::load(&config.payments)
             .map_err(StartError::Payments)?
             .map(Arc::new);
+        if payments.is_some() && !public_url.starts_with("https://") {
+            tracing::warn!(%public_url, "MercadoPago only calls HTTPS notification URLs: set \
+                server.public_url to the https:// address it can reach");
+        }
         let state = AppState {
             store,
             rules: config.booking_rules(),

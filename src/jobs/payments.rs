@@ -75,6 +75,8 @@ impl Deposits {
         let token = read_secret(token_file)?;
         let webhook_secret = read_secret(secret_file)?;
         let client = mercadopago::Client::new(mercadopago::Settings::from_config(config, token))?;
+        tracing::info!(base_url = %config.api_base_url, hold_minutes = config.hold_minutes,
+            "deposits through MercadoPago are on");
         Ok(Some(Self {
             client,
             config: config.clone(),

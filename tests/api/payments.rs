@@ -597,6 +597,7 @@ async fn a_webhook_queued_before_a_restart_is_applied_after_it() {
     config.payments = payments_config(&fake, tmp.path());
     let mut app = spawn_app_with(config.clone(), clock.clone()).await;
     let created = book(&app, "14:00", 12).await;
+    let unpaid = book(&app, "15:30", 18).await;
     let mp = fake.pay(
         created["id"].as_u64().unwrap(),
         deposit_of(&created),
@@ -623,6 +624,14 @@ async fn a_webhook_queued_before_a_restart_is_applied_after_it() {
     );
     clock.set(ts(MONDAY_8AM) + SignedDuration::from_secs(6));
     wait_status(&app, &created, "confirmed").await;
+    // The other hold, never paid, still expires on time after the restart.
+    assert_eq!(
+        booking_view(&app, &unpaid).await["status"],
+        "pending_payment"
+    );
+    clock.set(ts(MONDAY_8AM) + SignedDuration::from_mins(16));
+    let b = wait_status(&app, &unpaid, "cancelled").await;
+    assert_eq!(b["cancel_reason"], "payment_expired");
     drop(tmp);
 }
 
@@ -787,4 +796,45 @@ async fn out_of_order_and_other_statuses_never_move_a_paid_deposit_back() {
     let b = wait_payment(&app, &created, "refunded").await;
     assert_eq!(b["status"], "confirmed");
     assert!(fake.seen(Op::Refund).is_empty(), "we refunded a chargeback");
+}
+
+#[tokio::test]
+async fn the_legacy_ipn_form_is_verified_and_applied_too() {
+    let (app, fake) = spawn_with_deposits().await;
+    let created = book(&app, "11:00", 19).await;
+    let mp = fake.pay(
+        created["id"].as_u64().unwrap(),
+        deposit_of(&created),
+        "approved",
+    );
+    // `?topic=payment&id=…`: the signed id is the query's `id`.
+    let (_, rid, sig) = fake.signed_webhook(mp);
+    send_webhook(
+        &app,
+        &format!("?topic=payment&id={mp}"),
+        Some(&rid),
+        Some(&sig),
+        mp,
+    )
+    .await
+    .expect(200);
+    wait_status(&app, &created, "confirmed").await;
+    // Signed, about something else (a merchant order): accepted and ignored.
+    let (_, rid, sig) = fake.signed_webhook(77);
+    send_webhook(
+        &app,
+        "?data.id=77&type=merchant_order",
+        Some(&rid),
+        Some(&sig),
+        77,
+    )
+    .await
+    .expect(200);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        fake.seen(Op::GetPayment)
+            .iter()
+            .all(|s| s.path != "/v1/payments/77"),
+        "a merchant order was fetched as a payment"
+    );
 }
