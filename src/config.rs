@@ -32,6 +32,7 @@ pub struct Config {
     pub admin: AdminConfig,
     pub audit: AuditConfig,
     pub privacy: PrivacyConfig,
+    pub payments: PaymentsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -344,6 +345,176 @@ impl SnapshotConfig {
         }
         Ok(())
     }
+}
+
+/// Deposits (señas) through MercadoPago Checkout Pro. Off by default: the demo runs without
+/// MercadoPago and every booking is confirmed at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsConfig {
+    /// false: no deposit is ever asked, whatever the policies say.
+    pub enabled: bool,
+    /// Minutes an unpaid booking holds its slot (and the Checkout Pro link stays valid).
+    pub hold_minutes: u32,
+    /// MercadoPago's API. Tests point it at a local fake.
+    pub api_base_url: String,
+    /// A file holding the access token (`APP_USR-…`), e.g. a systemd credential.
+    pub access_token_file: Option<PathBuf>,
+    /// A file holding the webhook signing secret (from "Tus integraciones → Webhooks").
+    pub webhook_secret_file: Option<PathBuf>,
+    /// A webhook whose signed timestamp is further than this from our clock is refused.
+    pub webhook_tolerance_secs: u64,
+    /// Time allowed for one call to MercadoPago.
+    pub request_timeout_secs: u64,
+    /// Retries of one call on 429 and 5xx (never on other 4xx), with exponential backoff.
+    pub max_retries: u32,
+    /// First backoff delay, in milliseconds; doubles on each retry.
+    pub retry_base_ms: u64,
+    /// A `Retry-After` longer than this is not waited for inline: the job is rescheduled.
+    pub max_retry_after_secs: u64,
+    /// How often the payments worker looks for due work (expired holds, retries, refunds).
+    pub worker_interval_ms: u64,
+    /// Fetches of a notified payment (404 while not yet visible, or errors) before giving up.
+    pub notification_max_attempts: u32,
+    /// The deposit every branch asks for, unless overridden below.
+    pub deposit: DepositConfig,
+    /// Per-branch overrides, by branch slug: `[payments.branches.palermo]`.
+    pub branches: std::collections::BTreeMap<String, DepositConfig>,
+}
+
+/// One deposit policy: `kind` is `none`, `percent` (of the booking's total) or `fixed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DepositConfig {
+    pub kind: DepositKindConfig,
+    /// For `percent`: 1 to 100.
+    pub percent: u8,
+    /// For `fixed`: whole pesos (capped at the booking's total).
+    pub amount_pesos: u32,
+    /// 0: every client pays; N: only clients with at least N past no-shows.
+    pub after_no_shows: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DepositKindConfig {
+    None,
+    Percent,
+    Fixed,
+}
+
+impl Default for DepositConfig {
+    fn default() -> Self {
+        Self {
+            kind: DepositKindConfig::None,
+            percent: 0,
+            amount_pesos: 0,
+            after_no_shows: 0,
+        }
+    }
+}
+
+impl DepositConfig {
+    /// The validated domain policy.
+    pub fn policy(&self) -> Result<crate::domain::DepositPolicy, crate::domain::DomainError> {
+        use crate::domain::{DepositKind, DepositPolicy, Money};
+        let kind = match self.kind {
+            DepositKindConfig::None => DepositKind::None,
+            DepositKindConfig::Percent => DepositKind::Percent {
+                percent: self.percent,
+            },
+            DepositKindConfig::Fixed => DepositKind::Fixed {
+                amount: Money::from_pesos(i64::from(self.amount_pesos))?,
+            },
+        };
+        DepositPolicy::new(kind, self.after_no_shows)
+    }
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            hold_minutes: 15,
+            api_base_url: "https://api.mercadopago.com".into(),
+            access_token_file: None,
+            webhook_secret_file: None,
+            webhook_tolerance_secs: 600,
+            request_timeout_secs: 10,
+            max_retries: 3,
+            retry_base_ms: 500,
+            max_retry_after_secs: 10,
+            worker_interval_ms: 1000,
+            notification_max_attempts: 12,
+            deposit: DepositConfig::default(),
+            branches: Default::default(),
+        }
+    }
+}
+
+impl PaymentsConfig {
+    /// The deposit policy of a branch (its override, else the default).
+    pub fn policy_for(&self, slug: &str) -> crate::domain::DepositPolicy {
+        self.branches
+            .get(slug)
+            .unwrap_or(&self.deposit)
+            .policy()
+            .unwrap_or_default()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: String| Err(ConfigError::Invalid { key, reason });
+        if let Err(e) = self.deposit.policy() {
+            return invalid("payments.deposit", policy_reason(&e));
+        }
+        for (slug, deposit) in &self.branches {
+            if let Err(e) = deposit.policy() {
+                return invalid(
+                    "payments.branches",
+                    format!("{slug}: {}", policy_reason(&e)),
+                );
+            }
+        }
+        if !(1..=24 * 60).contains(&self.hold_minutes) {
+            return invalid("payments.hold_minutes", "must be between 1 and 1440".into());
+        }
+        let url = &self.api_base_url;
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return invalid(
+                "payments.api_base_url",
+                "must start with https:// or http://".into(),
+            );
+        }
+        if self.request_timeout_secs == 0 || self.worker_interval_ms == 0 {
+            return invalid(
+                "payments.request_timeout_secs",
+                "timeouts and intervals must be at least 1".into(),
+            );
+        }
+        if self.notification_max_attempts == 0 {
+            return invalid(
+                "payments.notification_max_attempts",
+                "must be at least 1".into(),
+            );
+        }
+        if self.enabled && self.access_token_file.is_none() {
+            return invalid(
+                "payments.access_token_file",
+                "payments.enabled = true needs the access token file".into(),
+            );
+        }
+        if self.enabled && self.webhook_secret_file.is_none() {
+            return invalid(
+                "payments.webhook_secret_file",
+                "payments.enabled = true needs the webhook secret file".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+fn policy_reason(e: &crate::domain::DomainError) -> String {
+    format!("{e}: percent must be 1-100 and amount_pesos above 0 for the kind chosen")
 }
 
 /// The staff admin UI (`/admin`): session lifetimes and the first-owner setup link.
@@ -873,6 +1044,7 @@ impl Config {
         self.admin.validate()?;
         self.audit.validate()?;
         self.privacy.validate()?;
+        self.payments.validate()?;
         Ok(())
     }
 
@@ -1055,6 +1227,48 @@ mod tests {
         )
         .expect_err("invalid");
         assert!(err.contains("allow_http"), "{err}");
+    }
+
+    #[test]
+    fn deposit_policies_per_branch_validate_and_name_their_key() {
+        let c = load(
+            Some(
+                "[payments.deposit]\nkind = \"fixed\"\namount_pesos = 2000\n\
+                 [payments.branches.palermo]\nkind = \"percent\"\npercent = 30\nafter_no_shows = 2\n",
+            ),
+            &[],
+        )
+        .expect("valid");
+        assert!(!c.payments.enabled, "payments are off unless enabled");
+        assert_eq!(c.payments.hold_minutes, 15);
+        let palermo = c.payments.policy_for("palermo");
+        assert_eq!(
+            palermo.kind(),
+            crate::domain::DepositKind::Percent { percent: 30 }
+        );
+        assert_eq!(palermo.after_no_shows(), 2);
+        let other = c.payments.policy_for("belgrano");
+        assert_eq!(
+            other.kind(),
+            crate::domain::DepositKind::Fixed {
+                amount: crate::domain::Money::from_pesos(2000).unwrap()
+            }
+        );
+        let err = load(
+            Some("[payments.branches.palermo]\nkind = \"percent\"\npercent = 130\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("payments.branches") && err.contains("palermo"),
+            "{err}"
+        );
+        let err = load(Some("[payments.deposit]\nkind = \"fixed\"\n"), &[]).unwrap_err();
+        assert!(err.contains("payments.deposit"), "{err}");
+        let err = load(Some("[payments]\nenabled = true\n"), &[]).unwrap_err();
+        assert!(err.contains("payments.access_token_file"), "{err}");
+        let err = load(Some("[payments]\nhold_minutes = 0\n"), &[]).unwrap_err();
+        assert!(err.contains("payments.hold_minutes"), "{err}");
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("payments: {0}")]
+    Payments(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -150,6 +152,13 @@ impl Application {
         } else {
             None
         };
+        let payments = crate::jobs::payments::Deposits::load(&config.payments)
+            .map_err(StartError::Payments)?
+            .map(Arc::new);
+        if payments.is_some() && !public_url.starts_with("https://") {
+            tracing::warn!(%public_url, "MercadoPago only calls HTTPS notification URLs: set \
+                server.public_url to the https:// address it can reach");
+        }
         let state = AppState {
             store,
             rules: config.booking_rules(),
@@ -171,6 +180,7 @@ impl Application {
                     config_summary: config.to_toml(),
                 },
             }),
+            payments,
         };
         http::admin::auth::offer_setup_link(
             &state.store,
@@ -269,6 +279,9 @@ impl Application {
         }
         if let Some((_, resolver)) = &tls {
             spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
+        }
+        if let Some(deposits) = &state.payments {
+            crate::jobs::payments::spawn(state.clone(), deposits.clone(), shutdown.clone());
         }
         if let Some(acme) = &state.readiness.acme {
             acme.clone().spawn(shutdown.clone());

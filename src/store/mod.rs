@@ -16,6 +16,9 @@ pub mod codec;
 pub mod error;
 /// Personal data (Ley 25.326): a person's export and erasure.
 pub mod privacy;
+
+/// Deposits (señas): their states, the worker's queue and MercadoPago notifications.
+pub mod payments;
 /// Consistent copies of the live database for snapshots, and the checks before a restore.
 pub mod snapshot;
 /// Staff accounts, sessions and one-time setup links.

@@ -19,7 +19,7 @@ use crate::domain::{
 use crate::http::AppState;
 use crate::http::extract::PathId;
 use crate::store::bookings::{self as store_bookings, Actor};
-use crate::store::{ReadTx, StoreError, audit, catalog, clients};
+use crate::store::{ReadTx, StoreError, audit, catalog, clients, payments};
 
 #[derive(Deserialize, Default)]
 pub struct AgendaQuery {
@@ -451,16 +451,24 @@ pub async fn set_status(
                 .into());
             }
             let back = agenda_url(txn, &before)?;
+            let deposit_before = payments::by_booking(txn, id)?.map(|p| p.state);
             match store_bookings::set_status(txn, id, to, None, now) {
                 Ok(after) => {
                     audit::record(txn, audit_change(&current, action, &before, &after), now)?;
-                    Ok((back, "ok", done.to_owned()))
+                    let deposit = (deposit_before, payments::by_booking(txn, id)?);
+                    Ok(((back, "ok", done.to_owned()), deposit))
                 }
-                Err(StoreError::Rule(rule)) => Ok((back, "error", rule.message_es())),
+                Err(StoreError::Rule(rule)) => {
+                    Ok(((back, "error", rule.message_es()), (None, None)))
+                }
                 Err(e) => Err(e),
             }
         })
-        .await;
+        .await
+        .map(|(outcome, (before, after))| {
+            crate::jobs::payments::after_booking_change(&state, before, after);
+            outcome
+        });
     finish(outcome, state.admin.secure_cookies)
 }
 
@@ -535,11 +543,15 @@ pub async fn cancel(
             let back = agenda_url(txn, &before)?;
             let Ok(reason) = Text::line("reason", &reason, 200) else {
                 return Ok((
-                    back,
-                    "error",
-                    "Escribí el motivo de la cancelación (hasta 200 caracteres).".into(),
+                    (
+                        back,
+                        "error",
+                        "Escribí el motivo de la cancelación (hasta 200 caracteres).".into(),
+                    ),
+                    (None, None),
                 ));
             };
+            let deposit_before = payments::by_booking(txn, id)?.map(|p| p.state);
             match store_bookings::cancel(txn, id, Some(reason), Actor::Staff, now, &rules) {
                 Ok(after) => {
                     audit::record(
@@ -547,13 +559,20 @@ pub async fn cancel(
                         audit_change(&current, "booking.cancel", &before, &after),
                         now,
                     )?;
-                    Ok((back, "ok", "Turno cancelado.".to_owned()))
+                    let deposit = (deposit_before, payments::by_booking(txn, id)?);
+                    Ok(((back, "ok", "Turno cancelado.".to_owned()), deposit))
                 }
-                Err(StoreError::Rule(rule)) => Ok((back, "error", rule.message_es())),
+                Err(StoreError::Rule(rule)) => {
+                    Ok(((back, "error", rule.message_es()), (None, None)))
+                }
                 Err(e) => Err(e),
             }
         })
-        .await;
+        .await
+        .map(|(outcome, (before, after))| {
+            crate::jobs::payments::after_booking_change(&state, before, after);
+            outcome
+        });
     finish(outcome, state.admin.secure_cookies)
 }
 

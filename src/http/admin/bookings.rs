@@ -313,6 +313,7 @@ fn parse_request(f: &Fields, branch: crate::domain::BranchId) -> Result<NewBooki
         },
         source: f.source(),
         notes,
+        deposit: None,
     })
 }
 

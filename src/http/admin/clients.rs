@@ -13,7 +13,7 @@ use super::view::{self, Flash, Layout};
 use crate::domain::{BookingStatus, ClientId, DomainError, booking};
 use crate::http::AppState;
 use crate::http::extract::PathId;
-use crate::store::{StoreError, audit, catalog, clients};
+use crate::store::{StoreError, audit, catalog, clients, payments};
 
 pub struct ClientRow {
     pub id: u64,
@@ -100,6 +100,8 @@ pub struct HistoryRow {
     pub barber: String,
     pub services: String,
     pub total: String,
+    /// The deposit and its state ("$ 3.600,00 · pagada"), empty without one.
+    pub deposit: String,
     pub status: &'static str,
     pub status_label: &'static str,
 }
@@ -136,6 +138,12 @@ pub async fn show(
             let id = ClientId(id);
             let client = clients::get(txn, id)?.ok_or(DomainError::UnknownClient)?;
             let history = clients::history(txn, id)?;
+            let mut deposits = std::collections::HashMap::new();
+            for b in &history {
+                if let Some(p) = payments::by_booking(txn, b.id)? {
+                    deposits.insert(b.id, super::payments::summary(&p));
+                }
+            }
             let branches = catalog::branches(txn)?;
             let barbers = catalog::barbers(txn)?;
             audit::record(
@@ -151,10 +159,10 @@ pub async fn show(
                 },
                 now,
             )?;
-            Ok::<_, StoreError>((client, history, branches, barbers))
+            Ok::<_, StoreError>((client, history, branches, barbers, deposits))
         })
         .await?;
-    let (client, history, branches, barbers) = loaded;
+    let (client, history, branches, barbers, deposits) = loaded;
     let tz = crate::domain::time::time_zone(crate::domain::catalog::DEFAULT_TZ)
         .unwrap_or(jiff::tz::TimeZone::UTC);
     let count = |s: BookingStatus| history.iter().filter(|b| b.status == s).count();
@@ -176,6 +184,7 @@ pub async fn show(
                     .unwrap_or_default(),
                 services: b.service_names(),
                 total: b.total.to_string(),
+                deposit: deposits.get(&b.id).cloned().unwrap_or_default(),
                 status: b.status.as_str(),
                 status_label: booking::status_label_es(b.status.as_str()),
             }

@@ -21,6 +21,8 @@ pub mod bookings;
 pub mod client_data;
 pub mod clients;
 pub mod cookies;
+/// Deposits: policies and the latest MercadoPago payments and refunds.
+pub mod payments;
 pub mod session;
 pub mod system;
 pub mod team;
@@ -73,6 +75,8 @@ pub fn router() -> Router<AppState> {
             get(clients::show).post(client_data::update),
         )
         .route("/admin/clientes/{id}/datos.json", get(client_data::export))
+        .route("/admin/pagos", get(payments::page))
+        .route("/admin/pagos/{id}/reintentar", post(payments::retry_refund))
         .route_layer(axum::middleware::from_fn(session::require_front_desk));
     let owner = Router::new()
         .route("/admin/equipo", get(team::page).post(team::create))
