@@ -13,6 +13,7 @@ mod booking_rules;
 mod cli;
 mod concurrency;
 mod fake_mercadopago;
+mod fuzz;
 mod hardening;
 mod input_validation;
 mod migrations;
