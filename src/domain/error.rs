@@ -81,9 +81,12 @@ pub enum DomainError {
     /// A date could not be read.
     #[error("invalid date")]
     InvalidDate,
-    /// No client with that id.
+    /// No client has that id or phone.
     #[error("unknown client")]
     UnknownClient,
+    /// The client's personal data was erased; the record cannot change any more.
+    #[error("client anonymised")]
+    ClientAnonymised,
     /// No outbox message with that id.
     #[error("unknown message")]
     UnknownMessage,
@@ -120,6 +123,7 @@ impl DomainError {
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::InvalidDate => "invalid_date",
             Self::UnknownClient => "client_not_found",
+            Self::ClientAnonymised => "client_anonymised",
             Self::UnknownMessage => "message_not_found",
             Self::NotDeadLetter => "message_not_failed",
         }
@@ -169,6 +173,9 @@ impl DomainError {
             }
             Self::InvalidDate => "La fecha no es válida (formato AAAA-MM-DD).".into(),
             Self::UnknownClient => "El cliente no existe.".into(),
+            Self::ClientAnonymised => {
+                "Los datos de este cliente fueron eliminados; ya no se pueden modificar.".into()
+            }
             Self::UnknownMessage => "El mensaje no existe.".into(),
             Self::NotDeadLetter => "Solo se puede reintentar un mensaje que falló.".into(),
         }

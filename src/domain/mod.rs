@@ -8,6 +8,7 @@ pub mod client;
 pub mod error;
 pub mod money;
 pub mod notice;
+pub mod payment;
 pub mod phone;
 pub mod staff;
 pub mod text;
@@ -20,8 +21,11 @@ pub use catalog::{
     Barber, BarberId, Branch, BranchId, Closure, ClosureId, ClosureScope, Service, ServiceId,
     Shift, Slug,
 };
-pub use client::{Client, ClientId, Email};
+pub use client::{ANONYMISED_NAME, Client, ClientId, Email};
 pub use error::DomainError;
 pub use money::Money;
+pub use payment::{
+    DepositKind, DepositPolicy, Payment, PaymentEvent, PaymentId, PaymentState, RefundReason,
+};
 pub use phone::Phone;
 pub use text::Text;

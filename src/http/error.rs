@@ -28,6 +28,9 @@ pub enum ApiError {
     /// 401: no usable `Authorization: Bearer` token.
     #[error("missing token")]
     MissingToken,
+    /// 401: a webhook without a valid provider signature.
+    #[error("invalid webhook signature")]
+    InvalidSignature,
     /// 404: no such route or resource.
     #[error("not found")]
     NotFound,
@@ -43,9 +46,6 @@ pub enum ApiError {
     /// 429: a rate limit was reached; `Retry-After` says when to come back.
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
-    /// 401: a webhook whose signature is missing or wrong (nothing else is looked at).
-    #[error("invalid signature")]
-    InvalidSignature,
     /// 403: a webhook verification handshake with the wrong token.
     #[error("forbidden")]
     Forbidden,
@@ -86,13 +86,12 @@ impl ApiError {
             Self::Rule(rule) => rule_status(rule),
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::InvalidBody { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::MissingToken => StatusCode::UNAUTHORIZED,
+            Self::MissingToken | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::InvalidSignature => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -105,12 +104,12 @@ impl ApiError {
             Self::BadRequest { code, .. } => code,
             Self::InvalidBody { .. } => "invalid_body",
             Self::MissingToken => "missing_token",
+            Self::InvalidSignature => "invalid_signature",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
-            Self::InvalidSignature => "invalid_signature",
             Self::Forbidden => "forbidden",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal_error",
@@ -127,6 +126,7 @@ impl ApiError {
             Self::MissingToken => {
                 "Falta el código del turno (encabezado Authorization: Bearer …).".into()
             }
+            Self::InvalidSignature => "La firma de la notificación no es válida.".into(),
             Self::NotFound => "No encontramos lo que buscás.".into(),
             Self::MethodNotAllowed => "Método no permitido para esta dirección.".into(),
             Self::PayloadTooLarge => "La solicitud es demasiado grande.".into(),
@@ -137,7 +137,6 @@ impl ApiError {
                 1 => "Demasiadas solicitudes. Probá de nuevo en un segundo.".into(),
                 n => format!("Demasiadas solicitudes. Probá de nuevo en {n} segundos."),
             },
-            Self::InvalidSignature => "La firma de la notificación no es válida.".into(),
             Self::Forbidden => "No tenés permiso para esta operación.".into(),
             Self::Unavailable => {
                 "El servicio no está disponible en este momento; probá de nuevo en unos segundos."
@@ -173,6 +172,7 @@ fn rule_status(rule: &DomainError) -> StatusCode {
         | ClientOverlap
         | InvalidTransition { .. }
         | CutoffPassed
+        | ClientAnonymised
         | NotDeadLetter => StatusCode::CONFLICT,
         InvalidDate => StatusCode::BAD_REQUEST,
         InvalidField { .. }

@@ -12,7 +12,8 @@ pub mod middleware;
 pub mod ops;
 pub mod ratelimit;
 pub mod security;
-/// Provider callbacks (`/webhooks/…`), signature first.
+/// Provider callbacks: `POST /webhooks/mercadopago`, `GET`/`POST /webhooks/whatsapp`
+/// (signature checked before anything).
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub admin: Arc<admin::Settings>,
     /// The WhatsApp webhook's secrets (`[whatsapp]`).
     pub whatsapp: Arc<webhooks::whatsapp::Settings>,
+    /// Deposits through MercadoPago; `None` when `payments.enabled` is false.
+    pub payments: Option<Arc<crate::jobs::payments::Deposits>>,
 }
 
 /// Where "now" comes from: the system clock, or a manual one that tests set and move.

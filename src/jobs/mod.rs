@@ -1,4 +1,8 @@
-//! Background work started by `startup`, stopped by the shutdown token.
+//! Background work, each job driven by the application's [`crate::http::Clock`] and resumed
+//! from the database after a restart.
+
+/// Deposits: MercadoPago preferences, notifications, hold expiry and refunds.
+pub mod payments;
 
 /// Sends due outbox messages to WhatsApp, with retries and dead letters.
 pub mod outbox;

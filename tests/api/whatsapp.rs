@@ -107,7 +107,7 @@ async fn wait_retry_scheduled(app: &TestApp, booking: u64, n: u32) -> Message {
 
 /// The cumulative count of a histogram's bucket `le`, however the bound is written.
 fn bucket(app: &TestApp, name: &str, le: f64) -> f64 {
-    let text = app.metrics.encode(false);
+    let text = app.state.metrics.encode(false);
     text.lines()
         .filter(|l| l.starts_with(name))
         .find(|l| {
@@ -123,7 +123,7 @@ fn bucket(app: &TestApp, name: &str, le: f64) -> f64 {
 }
 
 fn metric(app: &TestApp, prefix: &str) -> f64 {
-    let text = app.metrics.encode(false);
+    let text = app.state.metrics.encode(false);
     text.lines()
         .find(|l| l.starts_with(prefix))
         .and_then(|l| l.rsplit(' ').next())
