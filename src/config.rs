@@ -686,6 +686,8 @@ pub struct WhatsAppTemplates {
     pub booking_cancelled: String,
     pub booking_rescheduled: String,
     pub reminder: String,
+    /// Takes a sixth parameter: the deposit's amount (`$ 2.400,00`).
+    pub deposit_received: String,
 }
 
 /// A string, or a number given where a string was meant (figment reads `BARBERPRO_…=123`
@@ -748,6 +750,7 @@ impl Default for WhatsAppTemplates {
             booking_cancelled: "turno_cancelado".into(),
             booking_rescheduled: "turno_reprogramado".into(),
             reminder: "recordatorio_turno".into(),
+            deposit_received: "sena_recibida".into(),
         }
     }
 }
@@ -761,6 +764,7 @@ impl WhatsAppConfig {
             BookingCancelled => &self.templates.booking_cancelled,
             BookingRescheduled => &self.templates.booking_rescheduled,
             Reminder => &self.templates.reminder,
+            DepositReceived => &self.templates.deposit_received,
         }
     }
 

@@ -17,14 +17,17 @@ pub enum Template {
     BookingCancelled,
     BookingRescheduled,
     Reminder,
+    /// The deposit (seña) was paid; a sixth parameter carries the amount.
+    DepositReceived,
 }
 
 impl Template {
-    pub const ALL: [Template; 4] = [
+    pub const ALL: [Template; 5] = [
         Self::BookingConfirmed,
         Self::BookingCancelled,
         Self::BookingRescheduled,
         Self::Reminder,
+        Self::DepositReceived,
     ];
 
     /// Stable name: metric label, outbox row, configuration key.
@@ -34,6 +37,7 @@ impl Template {
             Self::BookingCancelled => "booking_cancelled",
             Self::BookingRescheduled => "booking_rescheduled",
             Self::Reminder => "reminder",
+            Self::DepositReceived => "deposit_received",
         }
     }
 
@@ -58,7 +62,7 @@ impl Template {
             Self::BookingCancelled if booking.status == BookingStatus::Cancelled => Ok(()),
             Self::BookingCancelled => Err("booking_not_cancelled"),
             _ if cancelled => Err("booking_cancelled"),
-            Self::BookingConfirmed => Ok(()),
+            Self::BookingConfirmed | Self::DepositReceived => Ok(()),
             _ if moved => Err("booking_moved"),
             Self::BookingRescheduled => Ok(()),
             Self::Reminder if booking.status != BookingStatus::Confirmed => Err("booking_started"),
@@ -68,7 +72,8 @@ impl Template {
     }
 
     /// The body parameters, in the order the approved template expects them. Every template
-    /// takes the same five: client name, services, branch, date (dd/MM/yyyy), time (HH:mm).
+    /// takes the same five: client name, services, branch, date (dd/MM/yyyy), time (HH:mm);
+    /// values fixed when the message was queued (a deposit's amount) follow them.
     pub fn params(self, ctx: &NoticeContext<'_>) -> Vec<String> {
         let local = ctx.booking.start.to_zoned(ctx.tz.clone());
         let date = local.strftime("%d/%m/%Y").to_string();
@@ -77,7 +82,8 @@ impl Template {
             Self::BookingConfirmed
             | Self::BookingCancelled
             | Self::BookingRescheduled
-            | Self::Reminder => vec![
+            | Self::Reminder
+            | Self::DepositReceived => vec![
                 ctx.client_name.to_owned(),
                 ctx.booking.service_names(),
                 ctx.branch_name.to_owned(),

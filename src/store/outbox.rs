@@ -117,6 +117,9 @@ pub struct Message {
     pub reason: Option<String>,
     pub wamid: Option<String>,
     pub delivery: Option<Delivery>,
+    /// Parameters fixed when queued, sent after the template's own (a deposit's amount).
+    #[serde(default)]
+    pub extra: Vec<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -236,6 +239,18 @@ pub fn enqueue(
     due_at: Timestamp,
     now: Timestamp,
 ) -> Result<Option<u64>, StoreError> {
+    enqueue_with(txn, template, booking, due_at, now, Vec::new())
+}
+
+/// As [`enqueue`], with parameters fixed now and sent after the template's own five.
+pub fn enqueue_with(
+    txn: &WriteTransaction,
+    template: Template,
+    booking: &Booking,
+    due_at: Timestamp,
+    now: Timestamp,
+    extra: Vec<String>,
+) -> Result<Option<u64>, StoreError> {
     if !policy(txn)?.enabled {
         return Ok(None);
     }
@@ -259,6 +274,7 @@ pub fn enqueue(
         reason: None,
         wamid: None,
         delivery: None,
+        extra,
         created_at: now,
         updated_at: now,
     };
@@ -344,12 +360,13 @@ fn prepare(
         return Ok(Err("branch_gone"));
     };
     let tz = branch.tz();
-    let params = m.template.params(&NoticeContext {
+    let mut params = m.template.params(&NoticeContext {
         booking: &booking,
         client_name: client.name.as_str(),
         branch_name: branch.name.as_str(),
         tz: &tz,
     });
+    params.extend(m.extra.iter().cloned());
     Ok(Ok((client.phone, params)))
 }
 

@@ -386,13 +386,28 @@ pub fn apply_remote(
                     p.mp_status = Some(remote.status.clone());
                     p.transition(PaymentState::Approved, now, format!("pago {mp} aprobado"))?;
                     save(txn, &p, None)?;
-                    if let Some(b) = bookings::get(txn, p.booking)?
-                        && b.status == BookingStatus::PendingPayment
-                    {
-                        bookings::set_status(txn, b.id, BookingStatus::Confirmed, None, now)?;
+                    if let Some(mut b) = bookings::get(txn, p.booking)? {
+                        if b.status == BookingStatus::PendingPayment {
+                            // Queues the "booking confirmed" message and the reminders.
+                            b = bookings::set_status(
+                                txn,
+                                b.id,
+                                BookingStatus::Confirmed,
+                                None,
+                                now,
+                            )?;
+                        }
+                        // The single place a deposit is approved: its message is queued here,
+                        // in this transaction.
+                        super::outbox::enqueue_with(
+                            txn,
+                            crate::domain::notice::Template::DepositReceived,
+                            &b,
+                            now,
+                            now,
+                            vec![p.amount.to_string()],
+                        )?;
                     }
-                    // TODO(outbox merge): queue the "deposit received" WhatsApp template here,
-                    // in this transaction (the single place a deposit is approved).
                     Ok(Applied::Confirmed(p))
                 }
                 PaymentState::Expired => {

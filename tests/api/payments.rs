@@ -20,7 +20,7 @@ use crate::helpers::{
     test_config, ts,
 };
 
-fn payments_config(fake: &FakeMercadoPago, dir: &std::path::Path) -> PaymentsConfig {
+pub fn payments_config(fake: &FakeMercadoPago, dir: &std::path::Path) -> PaymentsConfig {
     let token = dir.join("mp-token");
     let secret = dir.join("mp-webhook-secret");
     std::fs::write(&token, format!("{ACCESS_TOKEN}\n")).unwrap();
@@ -107,7 +107,7 @@ fn counter(app: &TestApp, status: &'static str) -> u64 {
         .get()
 }
 
-fn deposit_of(created: &Value) -> i64 {
+pub fn deposit_of(created: &Value) -> i64 {
     (created["total_centavos"].as_i64().unwrap() * 30 + 50) / 100
 }
 

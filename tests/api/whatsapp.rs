@@ -690,3 +690,60 @@ async fn the_front_desk_records_an_opt_out_and_nothing_more_is_queued() {
     fake.assert_quiet(1, "a message to a client who opted out")
         .await;
 }
+
+#[tokio::test]
+async fn a_paid_deposit_confirms_the_booking_and_both_messages_go_out() {
+    let clock = Clock::manual(ts(MONDAY_8AM));
+    let mp = crate::fake_mercadopago::FakeMercadoPago::start(clock.clone()).await;
+    let wa = FakeWhatsApp::start().await;
+    let (m, w) = (mp.clone(), wa.clone());
+    let app = spawn_app_configured(clock, move |c, dir| {
+        c.payments = crate::payments::payments_config(&m, dir);
+        c.whatsapp = whatsapp_config(dir, &w).whatsapp;
+    })
+    .await;
+    let created = app
+        .book(&booking(
+            &[1],
+            json!("any"),
+            &at(TUESDAY, "10:00"),
+            &phone(1),
+        ))
+        .await
+        .expect(201);
+    let id = created["id"].as_u64().unwrap();
+    assert_eq!(created["status"], "pending_payment");
+    wa.assert_quiet(0, "a message before the deposit was paid")
+        .await;
+
+    let deposit = crate::payments::deposit_of(&created);
+    let paid = mp.pay(id, deposit, "approved");
+    mp.notify(&app, paid).await.expect(200);
+    let sent = wa.wait_accepted(2, WAIT).await;
+    let confirmed = sent
+        .iter()
+        .find(|r| r.template == "turno_confirmado")
+        .expect("the confirmation");
+    assert_eq!(&confirmed.params[3..], ["02/03/2027", "10:00"]);
+    let receipt = sent
+        .iter()
+        .find(|r| r.template == "sena_recibida")
+        .expect("the deposit receipt");
+    let amount = barberpro::domain::Money::from_centavos(deposit).unwrap();
+    assert_eq!(receipt.params.len(), 6, "{receipt:?}");
+    assert_eq!(receipt.params[5], amount.to_string());
+    assert!(receipt.params[5].starts_with('$'), "{}", receipt.params[5]);
+    // The notification again changes nothing: no second message.
+    mp.notify(&app, paid).await.expect(200);
+    wa.assert_quiet(2, "a replayed payment webhook sent messages again")
+        .await;
+    let reminders = messages(&app, id)
+        .await
+        .into_iter()
+        .filter(|m| m.template == Template::Reminder)
+        .count();
+    assert_eq!(
+        reminders, 2,
+        "reminders are scheduled once the booking is confirmed"
+    );
+}
