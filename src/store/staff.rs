@@ -135,6 +135,94 @@ pub fn set_active(
     Ok((before, after))
 }
 
+fn last_active_owner(txn: &WriteTransaction, user: &StaffUser) -> Result<bool, StoreError> {
+    if !(user.active && user.role == Role::Owner) {
+        return Ok(false);
+    }
+    let owners = all(txn)?
+        .iter()
+        .filter(|u| u.active && u.role == Role::Owner)
+        .count();
+    Ok(owners <= 1)
+}
+
+/// Changes an account's role (and, for a barbero, the barber it is). The last active owner
+/// keeps the owner role. Sessions stay: every request reads the role afresh. Returns
+/// (before, after).
+pub fn set_role(
+    txn: &WriteTransaction,
+    id: StaffId,
+    role: Role,
+    barber: Option<crate::domain::BarberId>,
+    now: Timestamp,
+) -> Result<(StaffUser, StaffUser), StoreError> {
+    let before = get(txn, id)?.ok_or(DomainError::InvalidField {
+        field: "staff",
+        reason: "unknown",
+    })?;
+    if role != Role::Owner && last_active_owner(txn, &before)? {
+        return Err(DomainError::InvalidField {
+            field: "staff",
+            reason: "last owner",
+        }
+        .into());
+    }
+    let barber = match role {
+        Role::Barbero => Some(barber.ok_or(DomainError::InvalidField {
+            field: "barber",
+            reason: "required for a barbero",
+        })?),
+        _ => None,
+    };
+    let after = StaffUser {
+        role,
+        barber,
+        updated_at: now,
+        ..before.clone()
+    };
+    codec::put(&mut txn.open_table(tables::STAFF)?, id.0, &after)?;
+    Ok((before, after))
+}
+
+/// Replaces an account's password hash and ends its sessions, except `keep` (the session
+/// that changed its own password). Returns how many sessions ended.
+pub fn set_password(
+    txn: &WriteTransaction,
+    id: StaffId,
+    password_hash: String,
+    keep: Option<&str>,
+    now: Timestamp,
+) -> Result<usize, StoreError> {
+    let before = get(txn, id)?.ok_or(DomainError::InvalidField {
+        field: "staff",
+        reason: "unknown",
+    })?;
+    let after = StaffUser {
+        password_hash,
+        updated_at: now,
+        ..before
+    };
+    codec::put(&mut txn.open_table(tables::STAFF)?, id.0, &after)?;
+    let mut hashes = Vec::new();
+    {
+        let index = txn.open_table(tables::STAFF_SESSIONS)?;
+        for row in index.range((id.0, "")..(id.0 + 1, ""))? {
+            let (k, _) = row?;
+            let hash = k.value().1.to_owned();
+            if Some(hash.as_str()) != keep {
+                hashes.push(hash);
+            }
+        }
+    }
+    let mut sessions = txn.open_table(tables::SESSIONS)?;
+    let mut index = txn.open_table(tables::STAFF_SESSIONS)?;
+    for hash in &hashes {
+        sessions.remove(hash.as_str())?;
+        index.remove((id.0, hash.as_str()))?;
+    }
+    Ok(hashes.len())
+}
+
 /// Stores a new session under the hash of its token.
 pub fn create_session(
     txn: &WriteTransaction,

@@ -1,5 +1,6 @@
 //! The admin UI over real HTTPS: logins, sessions, CSRF, roles, the agenda and walk-ins.
 
+mod accounts;
 mod agenda;
 mod browser;
 mod sessions;

@@ -14,6 +14,7 @@
 //! functions the JSON API calls, and every change is written to the audit log in the same
 //! transaction.
 
+pub mod account;
 pub mod agenda;
 pub mod assets;
 pub mod auth;
@@ -64,6 +65,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings/{id}/status", post(agenda::set_status))
         .route("/admin/bookings/{id}/notes", post(agenda::set_notes))
         .route("/admin/logout", post(auth::logout))
+        .route("/admin/cuenta", get(account::page))
+        .route("/admin/cuenta/clave", post(account::change_password))
         .route_layer(axum::middleware::from_fn(session::require_staff));
     let front_desk = Router::new()
         .route("/admin/bookings/new", get(bookings::new_page))
@@ -89,6 +92,8 @@ pub fn router() -> Router<AppState> {
             post(team::logout_everywhere),
         )
         .route("/admin/equipo/{id}/active", post(team::set_active))
+        .route("/admin/equipo/{id}/rol", post(account::set_role))
+        .route("/admin/equipo/{id}/clave", post(account::reset_password))
         .route("/admin/auditoria", get(team::audit_page))
         .route("/admin/auditoria/export.jsonl", get(team::audit_export))
         .route(

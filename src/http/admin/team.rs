@@ -33,6 +33,9 @@ pub struct MemberRow {
     pub name: String,
     pub email: String,
     pub role: String,
+    /// `owner`, `recepcion` or `barbero`, for the role form.
+    pub role_code: &'static str,
+    pub barber: Option<u64>,
     pub active: bool,
     pub sessions: usize,
     pub me: bool,
@@ -65,6 +68,12 @@ pub async fn page(
                         name: u.name.as_str().to_owned(),
                         email: u.email.as_str().to_owned(),
                         role: u.role.label_es().to_owned(),
+                        role_code: match u.role {
+                            Role::Owner => "owner",
+                            Role::Recepcion => "recepcion",
+                            Role::Barbero => "barbero",
+                        },
+                        barber: u.barber.map(|b| b.0),
                         active: u.active,
                         sessions: staff::session_count(tx, u.id)?,
                         me: u.id == me,
