@@ -237,7 +237,9 @@ impl<C: Clock + Clone> RateLimits<C> {
         if *method == Method::POST {
             match route {
                 Some(r) if LOGIN_ROUTES.contains(&r) => self.auth.check(&key)?,
-                Some("/api/v1/bookings") => self.booking.check(&key)?,
+                Some("/api/v1/bookings" | super::booking::CREATE_ROUTE) => {
+                    self.booking.check(&key)?
+                }
                 Some(r) if r.starts_with(PAYMENTS_PREFIX) => self.payments.check(&key)?,
                 _ => {}
             }
