@@ -10,13 +10,13 @@ use axum::response::Response;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
+use super::PageError;
 use super::pick::{self, Picker, SlotChoice, Target};
 use super::view::{self, Field, Layout, Private};
-use super::PageError;
 use crate::domain::time::local_date;
 use crate::domain::{
-    Barber, BarberId, BookingSource, Branch, DomainError, Email, Money, Phone, Service,
-    ServiceId, Text,
+    Barber, BarberId, BookingSource, Branch, DomainError, Email, Money, Phone, Service, ServiceId,
+    Text,
 };
 use crate::http::AppState;
 use crate::http::admin::view::{long_date, time as fmt_time};
@@ -145,13 +145,12 @@ pub struct Choice {
     pub checked: bool,
 }
 
+/// The chosen services and the barbers who do them all, or why the choice is refused.
+type Resolved = Result<(Vec<Service>, Vec<Barber>), String>;
+
 /// The chosen services, checked against the branch's offer, and the barbers who do them all.
 /// `Err` is the Spanish reason, for the services step.
-fn resolve(
-    tx: &impl ReadTx,
-    branch: &Branch,
-    sel: &Selection,
-) -> Result<Result<(Vec<Service>, Vec<Barber>), String>, StoreError> {
+fn resolve(tx: &impl ReadTx, branch: &Branch, sel: &Selection) -> Result<Resolved, StoreError> {
     let offered = catalog::services_at(tx, branch.id)?;
     if sel.services.is_empty() {
         return Ok(Err("Elegí al menos un servicio.".into()));
@@ -164,9 +163,13 @@ fn resolve(
     for id in &sel.services {
         match offered.iter().find(|s| s.id.0 == *id) {
             Some(s) => chosen.push(s.clone()),
-            None => return Ok(Err("Uno de los servicios elegidos no existe en esta sucursal. \
+            None => {
+                return Ok(Err(
+                    "Uno de los servicios elegidos no existe en esta sucursal. \
                                     Elegí de nuevo."
-                .into())),
+                        .into(),
+                ));
+            }
         }
     }
     let ids = sel.ids();
@@ -198,7 +201,11 @@ pub async fn branches(State(state): State<AppState>) -> Result<Response, PageErr
     let all = state.store.read(catalog::branches).await?;
     let page = BranchesPage {
         l: Layout::step("Reservá tu turno", 1),
-        branches: all.iter().filter(|b| b.active).map(BranchInfo::from).collect(),
+        branches: all
+            .iter()
+            .filter(|b| b.active)
+            .map(BranchInfo::from)
+            .collect(),
     };
     view::html(StatusCode::OK, &page, Private::No)
 }
@@ -269,10 +276,54 @@ pub struct BarberPage {
     pub error: Option<String>,
 }
 
-/// A page of one of the steps, or the services step again with the reason.
-enum Step<T> {
-    Ok(T),
-    Services(ServicesPage),
+/// The page a step answers with: its own, or an earlier step's with the reason it went back.
+enum Step {
+    Services(Box<ServicesPage>),
+    Barber(Box<BarberPage>),
+    Slot(Box<SlotPage>),
+    Details(Box<DetailsPage>),
+}
+
+impl Step {
+    fn has_error(&self) -> bool {
+        match self {
+            Self::Services(p) => p.error.is_some(),
+            Self::Barber(p) => p.error.is_some(),
+            Self::Slot(p) => p.error.is_some() || p.p.error.is_some(),
+            Self::Details(p) => p.has_errors(),
+        }
+    }
+
+    /// 409 for a `conflict`, 422 when the page shows a problem, else 200.
+    fn render(self, conflict: bool) -> Result<Response, PageError> {
+        let status = if conflict {
+            StatusCode::CONFLICT
+        } else if self.has_error() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+        match self {
+            Self::Services(p) => view::html(status, p.as_ref(), Private::No),
+            Self::Barber(p) => view::html(status, p.as_ref(), Private::No),
+            Self::Slot(p) => view::html(status, p.as_ref(), Private::No),
+            Self::Details(p) => view::html(status, p.as_ref(), Private::No),
+        }
+    }
+}
+
+fn back_to_services(
+    tx: &impl ReadTx,
+    branch: &Branch,
+    sel: &Selection,
+    why: String,
+) -> Result<Step, StoreError> {
+    Ok(Step::Services(Box::new(services_page(
+        tx,
+        branch,
+        sel,
+        Some(why),
+    )?)))
 }
 
 fn barber_page(
@@ -280,12 +331,12 @@ fn barber_page(
     branch: &Branch,
     sel: &Selection,
     error: Option<String>,
-) -> Result<Step<BarberPage>, StoreError> {
+) -> Result<Step, StoreError> {
     let (services, barbers) = match resolve(tx, branch, sel)? {
         Ok(found) => found,
-        Err(why) => return Ok(Step::Services(services_page(tx, branch, sel, Some(why))?)),
+        Err(why) => return back_to_services(tx, branch, sel, why),
     };
-    Ok(Step::Ok(BarberPage {
+    Ok(Step::Barber(Box::new(BarberPage {
         l: Layout::step("Elegí barbero", 3),
         branch: BranchInfo::from(branch),
         summary: Summary::of(&services),
@@ -300,14 +351,7 @@ fn barber_page(
             .collect(),
         sel: sel.clone(),
         error,
-    }))
-}
-
-fn render_step<T: Template>(step: Step<T>, status: StatusCode) -> Result<Response, PageError> {
-    match step {
-        Step::Ok(page) => view::html(status, &page, Private::No),
-        Step::Services(page) => view::html(StatusCode::UNPROCESSABLE_ENTITY, &page, Private::No),
-    }
+    })))
 }
 
 /// `GET /reservar/{slug}/barbero?services=…`: a barber, or "cualquiera".
@@ -324,7 +368,7 @@ pub async fn barber(
             barber_page(tx, &branch, &sel, None)
         })
         .await?;
-    render_step(step, StatusCode::OK)
+    step.render(false)
 }
 
 // ---- Step 3: day and slot ----
@@ -352,11 +396,6 @@ fn barber_label(sel: &Selection, barbers: &[Barber]) -> Option<String> {
     }
 }
 
-enum SlotStep {
-    Slot(SlotPage),
-    Barber(Step<BarberPage>),
-}
-
 fn slot_page(
     tx: &impl ReadTx,
     branch: &Branch,
@@ -364,21 +403,16 @@ fn slot_page(
     error: Option<String>,
     now: Timestamp,
     state_rules: &crate::domain::BookingRules,
-) -> Result<SlotStep, StoreError> {
+) -> Result<Step, StoreError> {
     let (services, barbers) = match resolve(tx, branch, sel)? {
         Ok(found) => found,
         Err(why) => {
-            return Ok(SlotStep::Barber(Step::Services(services_page(
-                tx,
-                branch,
-                sel,
-                Some(why),
-            )?)));
+            return back_to_services(tx, branch, sel, why);
         }
     };
     let (Some(choice), Some(label)) = (sel.choice(), barber_label(sel, &barbers)) else {
         let why = "Elegí un barbero de la lista, o «Cualquiera».".to_owned();
-        return Ok(SlotStep::Barber(barber_page(tx, branch, sel, Some(why))?));
+        return barber_page(tx, branch, sel, Some(why));
     };
     let checked = sel.start.parse::<Timestamp>().ok();
     let target = sel.target(branch);
@@ -393,7 +427,7 @@ fn slot_page(
         now,
         state_rules,
     )?;
-    Ok(SlotStep::Slot(SlotPage {
+    Ok(Step::Slot(Box::new(SlotPage {
         l: Layout::step("Elegí día y horario", 4),
         branch: BranchInfo::from(branch),
         summary: Summary::of(&services),
@@ -401,21 +435,7 @@ fn slot_page(
         sel: sel.clone(),
         p,
         error,
-    }))
-}
-
-fn render_slot(step: SlotStep) -> Result<Response, PageError> {
-    match step {
-        SlotStep::Slot(page) => {
-            let status = if page.error.is_some() || page.p.error.is_some() {
-                StatusCode::UNPROCESSABLE_ENTITY
-            } else {
-                StatusCode::OK
-            };
-            view::html(status, &page, Private::No)
-        }
-        SlotStep::Barber(step) => render_step(step, StatusCode::UNPROCESSABLE_ENTITY),
-    }
+    })))
 }
 
 /// `GET /reservar/{slug}/horario?services=…&barber=…&date=…`: days and free slots.
@@ -433,7 +453,7 @@ pub async fn slot(
             slot_page(tx, &branch, &sel, None, now, &rules)
         })
         .await?;
-    render_slot(step)
+    step.render(false)
 }
 
 // ---- Step 4: the client's details ----
@@ -495,11 +515,6 @@ impl Typed {
     }
 }
 
-enum DetailsStep {
-    Details(Box<DetailsPage>),
-    Slot(SlotStep),
-}
-
 #[allow(clippy::too_many_arguments)]
 fn details_page(
     tx: &impl ReadTx,
@@ -508,21 +523,19 @@ fn details_page(
     typed: &Typed,
     now: Timestamp,
     rules: &crate::domain::BookingRules,
-) -> Result<DetailsStep, StoreError> {
+) -> Result<Step, StoreError> {
     let (services, barbers) = match resolve(tx, branch, sel)? {
         Ok(found) => found,
         Err(why) => {
-            return Ok(DetailsStep::Slot(SlotStep::Barber(Step::Services(
-                services_page(tx, branch, sel, Some(why))?,
-            ))));
+            return back_to_services(tx, branch, sel, why);
         }
     };
     let Some(label) = barber_label(sel, &barbers) else {
-        return Ok(DetailsStep::Slot(slot_page(tx, branch, sel, None, now, rules)?));
+        return slot_page(tx, branch, sel, None, now, rules);
     };
     let Ok(start) = sel.start.parse::<Timestamp>() else {
         let why = Some("Elegí uno de los horarios libres.".to_owned());
-        return Ok(DetailsStep::Slot(slot_page(tx, branch, sel, why, now, rules)?));
+        return slot_page(tx, branch, sel, why, now, rules);
     };
     let tz = branch.tz();
     let key = if valid_key(&typed.key) {
@@ -531,7 +544,7 @@ fn details_page(
         crate::auth::random_token()
     };
     let date = local_date(start, &tz);
-    Ok(DetailsStep::Details(Box::new(DetailsPage {
+    Ok(Step::Details(Box::new(DetailsPage {
         l: Layout::step("Tus datos", 5),
         branch: BranchInfo::from(branch),
         summary: Summary::of(&services),
@@ -551,20 +564,6 @@ fn details_page(
         ),
         sel: sel.clone(),
     })))
-}
-
-fn render_details(step: DetailsStep, status: StatusCode) -> Result<Response, PageError> {
-    match step {
-        DetailsStep::Details(page) => {
-            let status = if page.has_errors() && status == StatusCode::OK {
-                StatusCode::UNPROCESSABLE_ENTITY
-            } else {
-                status
-            };
-            view::html(status, page.as_ref(), Private::No)
-        }
-        DetailsStep::Slot(step) => render_slot(step),
-    }
 }
 
 fn valid_key(key: &str) -> bool {
@@ -590,7 +589,7 @@ pub async fn details(
             details_page(tx, &branch, &sel, &Typed::default(), now, &rules)
         })
         .await?;
-    render_details(step, StatusCode::OK)
+    step.render(false)
 }
 
 // ---- Booking ----
@@ -619,9 +618,8 @@ fn client_details(typed: &Typed, page: &mut DetailsPage) -> Option<ClientDetails
         raw => Email::parse(raw).map(Some),
     };
     if email.is_err() {
-        page.email.error = Some(
-            "El correo electrónico no es válido. Dejalo vacío si no querés darlo.".into(),
-        );
+        page.email.error =
+            Some("El correo electrónico no es válido. Dejalo vacío si no querés darlo.".into());
     }
     Some(ClientDetails {
         name: name.ok()?,
@@ -685,14 +683,16 @@ pub async fn create(
         })
         .await?;
     let mut page = match step {
-        DetailsStep::Details(page) => page,
-        other => return render_details(other, StatusCode::UNPROCESSABLE_ENTITY),
+        Step::Details(page) => page,
+        other => return other.render(false),
     };
     let Some(client) = client_details(&typed, &mut page) else {
-        return render_details(DetailsStep::Details(page), StatusCode::UNPROCESSABLE_ENTITY);
+        return Step::Details(page).render(false);
     };
     let (Some(choice), Ok(start)) = (sel.choice(), sel.start.parse::<Timestamp>()) else {
-        return Err(PageError::BadRequest("Elegí uno de los horarios libres.".into()));
+        return Err(PageError::BadRequest(
+            "Elegí uno de los horarios libres.".into(),
+        ));
     };
     let idempotency = valid_key(&typed.key).then(|| Idempotency {
         key: format!("form:{}", typed.key),
@@ -750,14 +750,14 @@ pub async fn create(
                 })
                 .await?;
             page.alternatives = alternatives;
-            render_details(DetailsStep::Details(page), StatusCode::CONFLICT)
+            Step::Details(page).render(true)
         }
         Err(StoreError::Rule(rule @ DomainError::ClientOverlap)) => {
             page.error = Some(format!(
                 "{} Si querés cambiarlo, usá el enlace que recibiste al reservar.",
                 rule.message_es()
             ));
-            render_details(DetailsStep::Details(page), StatusCode::CONFLICT)
+            Step::Details(page).render(true)
         }
         Err(StoreError::Rule(DomainError::IdempotencyKeyReused)) => {
             page.error = Some(
@@ -766,7 +766,7 @@ pub async fn create(
                     .into(),
             );
             page.key = crate::auth::random_token();
-            render_details(DetailsStep::Details(page), StatusCode::CONFLICT)
+            Step::Details(page).render(true)
         }
         Err(e) => Err(e.into()),
     }
@@ -784,12 +784,15 @@ mod tests {
         let sel = Selection::from_pairs(&pairs);
         assert_eq!(sel.services, vec![1, 3]);
         assert_eq!(sel.choice(), Some(BarberChoice::Barber(BarberId(2))));
-        let again: Vec<(String, String)> =
-            serde_urlencoded::from_str(&sel.query()).expect("query");
+        let again: Vec<(String, String)> = serde_urlencoded::from_str(&sel.query()).expect("query");
         assert_eq!(Selection::from_pairs(&again).services, vec![1, 3]);
         assert_eq!(Selection::from_pairs(&[]).choice(), Some(BarberChoice::Any));
         let odd = Selection::from_pairs(&[("barber".into(), "x".into())]);
-        assert_eq!(odd.choice(), None, "a barber that is neither `any` nor a number");
+        assert_eq!(
+            odd.choice(),
+            None,
+            "a barber that is neither `any` nor a number"
+        );
     }
 
     #[test]

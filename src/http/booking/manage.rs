@@ -10,15 +10,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 
+use super::PageError;
 use super::flow::BranchInfo;
 use super::pick::{self, Picker, Target};
 use super::view::{self, Layout, Private};
-use super::PageError;
 use crate::domain::booking::status_label_es;
 use crate::domain::time::local_date;
 use crate::domain::{
-    BarberId, Booking, BookingId, BookingRules, BookingStatus, Branch, DomainError, ServiceId,
-    Text,
+    BarberId, Booking, BookingId, BookingRules, BookingStatus, Branch, DomainError, ServiceId, Text,
 };
 use crate::http::AppState;
 use crate::http::admin::view::{long_date, time as fmt_time};
@@ -169,7 +168,8 @@ fn manage_page(
 }
 
 fn back_to(id: BookingId, token: &str, what: &str) -> Response {
-    let query = serde_urlencoded::to_string([("token", token), ("aviso", what)]).unwrap_or_default();
+    let query =
+        serde_urlencoded::to_string([("token", token), ("aviso", what)]).unwrap_or_default();
     view::see_other(&format!("/turnos/{}?{query}", id.0))
 }
 
@@ -233,7 +233,7 @@ pub async fn cancel(
             if changed {
                 let slug = state
                     .store
-                    .read(move |tx| Ok(catalog::branch(tx, booking.branch)?))
+                    .read(move |tx| catalog::branch(tx, booking.branch))
                     .await?
                     .map(|b| b.slug.as_str().to_owned())
                     .unwrap_or_default();
@@ -348,7 +348,15 @@ fn reschedule_page(
     };
     let checked = params.start.parse::<Timestamp>().ok();
     match pick::build(
-        tx, &branch, &services, choice, &params.date, checked, target, now, rules,
+        tx,
+        &branch,
+        &services,
+        choice,
+        &params.date,
+        checked,
+        target,
+        now,
+        rules,
     ) {
         Ok(p) => page.p = Some(p),
         // The catalogue changed since the booking (a service or the barber is gone).
@@ -429,6 +437,10 @@ pub async fn reschedule(
             | DomainError::InvalidToken
             | DomainError::UnknownBranch),
         )) => Err(StoreError::Rule(rule).into()),
+        // Too late, or no longer movable: the page says so itself, without a picker.
+        Err(StoreError::Rule(
+            DomainError::CutoffPassed | DomainError::InvalidTransition { .. },
+        )) => show_reschedule(state, id, p, None, StatusCode::CONFLICT).await,
         Err(StoreError::Rule(rule)) => {
             let why = Some(format!("{} Elegí otro horario.", rule.message_es()));
             let mut params = p;

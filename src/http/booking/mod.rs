@@ -68,7 +68,9 @@ impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Rule(
-                DomainError::UnknownBooking | DomainError::UnknownBranch | DomainError::InvalidToken,
+                DomainError::UnknownBooking
+                | DomainError::UnknownBranch
+                | DomainError::InvalidToken,
             ) => Self::NotFound,
             StoreError::Rule(rule) => Self::BadRequest(rule.message_es()),
             StoreError::WriterGone => Self::Unavailable,
@@ -95,9 +97,11 @@ impl PageError {
 
     fn message(&self) -> String {
         match self {
-            Self::NotFound => "No encontramos esta página. Si llegaste desde el enlace de tu turno, \
+            Self::NotFound => {
+                "No encontramos esta página. Si llegaste desde el enlace de tu turno, \
                                revisá que esté completo."
-                .into(),
+                    .into()
+            }
             Self::BadRequest(message) => message.clone(),
             Self::Unavailable => {
                 "El sistema no está disponible en este momento. Probá de nuevo en unos minutos."

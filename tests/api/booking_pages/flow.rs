@@ -21,9 +21,15 @@ async fn every_step_leads_to_a_booking_made_by_the_store() {
         "prices are es-AR: {}",
         services.body
     );
-    assert!(services.body.contains("action=\"/reservar/palermo/barbero\""));
+    assert!(
+        services
+            .body
+            .contains("action=\"/reservar/palermo/barbero\"")
+    );
 
-    let barber = b.get("/reservar/palermo/barbero?services=1&services=3").await;
+    let barber = b
+        .get("/reservar/palermo/barbero?services=1&services=3")
+        .await;
     assert_html_page(&barber, 200, "Cualquiera");
     assert!(barber.body.contains("Martín"), "Martín does both");
     assert!(
@@ -45,7 +51,9 @@ async fn every_step_leads_to_a_booking_made_by_the_store() {
         slot.body
     );
     assert!(
-        !slot.body.contains(&format!("value=\"{}\"", at(TUESDAY, "13:00"))),
+        !slot
+            .body
+            .contains(&format!("value=\"{}\"", at(TUESDAY, "13:00"))),
         "lunch is not offered"
     );
 
@@ -57,17 +65,34 @@ async fn every_step_leads_to_a_booking_made_by_the_store() {
         ))
         .await;
     assert_html_page(&details, 200, "martes 02/03/2027 a las 10:00");
-    assert!(details.body.contains("Ley N° 25.326"), "the data-protection notice");
-    assert!(details.body.contains("<label for=\"phone\">"), "labelled fields");
+    assert!(
+        details.body.contains("Ley N° 25.326"),
+        "the data-protection notice"
+    );
+    assert!(
+        details.body.contains("<label for=\"phone\">"),
+        "labelled fields"
+    );
     let key = field(&details.body, "key");
     assert!(key.len() >= 32, "a random form key: {key}");
 
     let before = count(&app).await;
-    let mut fields = form(&key, &["1"], "any", "10:00", "Ana Gómez", "011 15-2345-6001");
+    let mut fields = form(
+        &key,
+        &["1"],
+        "any",
+        "10:00",
+        "Ana Gómez",
+        "011 15-2345-6001",
+    );
     fields.push(("email".into(), "ana@example.com".into()));
     let booked = post_form(&mut b, "/reservar/palermo", &fields).await;
     assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
-    assert!(booked.location.ends_with("&aviso=reservado"), "{}", booked.location);
+    assert!(
+        booked.location.ends_with("&aviso=reservado"),
+        "{}",
+        booked.location
+    );
     let (id, token) = manage_target(&booked.location);
     assert_eq!(count(&app).await, before + 1);
     let stored = booking(&app, id).await.expect("the booking exists");
@@ -109,7 +134,14 @@ async fn without_a_date_the_slot_step_opens_the_first_day_with_free_slots() {
 async fn a_double_submit_books_once() {
     let app = spawn_app().await;
     let mut b = Browser::new(&app);
-    let fields = form("double-key", &["1"], "any", "11:00", "Beto", "011 15-2345-6002");
+    let fields = form(
+        "double-key",
+        &["1"],
+        "any",
+        "11:00",
+        "Beto",
+        "011 15-2345-6002",
+    );
     let before = count(&app).await;
     let (mut first, mut second) = (Browser::new(&app), Browser::new(&app));
     let (one, two) = tokio::join!(
@@ -196,10 +228,17 @@ async fn bad_details_are_shown_next_to_their_field_and_book_nothing() {
     fields.push(("email".into(), "no-es-un-correo".into()));
     let page = post_form(&mut b, "/reservar/palermo", &fields).await;
     assert_html_page(&page, 422, "Escribí tu nombre.");
-    assert!(page.body.contains("id=\"phone-error\">El teléfono no es válido"));
-    assert!(page.body.contains("id=\"email-error\">El correo electrónico no es válido"));
     assert!(
-        page.body.contains("aria-invalid=\"true\" aria-describedby=\"name-error\""),
+        page.body
+            .contains("id=\"phone-error\">El teléfono no es válido")
+    );
+    assert!(
+        page.body
+            .contains("id=\"email-error\">El correo electrónico no es válido")
+    );
+    assert!(
+        page.body
+            .contains("aria-invalid=\"true\" aria-describedby=\"name-error\""),
         "the field is marked for screen readers"
     );
     assert!(page.body.contains("value=\"123\""), "what was typed stays");
@@ -214,7 +253,12 @@ async fn bad_details_are_shown_next_to_their_field_and_book_nothing() {
         .await
         .expect("request");
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert!(resp.text().await.expect("body").contains("El formulario no llegó completo"));
+    assert!(
+        resp.text()
+            .await
+            .expect("body")
+            .contains("El formulario no llegó completo")
+    );
 }
 
 #[tokio::test]
@@ -224,18 +268,26 @@ async fn a_slot_taken_meanwhile_offers_the_others_and_keeps_what_was_typed() {
     let key = "taken-key";
     let fields = form(key, &["1"], "1", "10:00", "Carla Díaz", "011 15-2345-6003");
     // Someone else takes Martín's 10:00 through the API in the meantime.
-    app.book_ok(&api_booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(9)))
-        .await;
+    app.book_ok(&api_booking(
+        &[1],
+        json!(1),
+        &at(TUESDAY, "10:00"),
+        &phone(9),
+    ))
+    .await;
     let before = count(&app).await;
     let page = post_form(&mut b, "/reservar/palermo", &fields).await;
     assert_html_page(&page, 409, "El horario elegido ya no está disponible.");
     assert!(page.body.contains("id=\"alternatives\""), "{}", page.body);
     assert!(
-        !page.body.contains(&format!("value=\"{}\"", at(TUESDAY, "10:00"))),
+        !page
+            .body
+            .contains(&format!("value=\"{}\"", at(TUESDAY, "10:00"))),
         "the taken slot is not offered again"
     );
     assert!(
-        page.body.contains(&format!("value=\"{}\"", at(TUESDAY, "10:45"))),
+        page.body
+            .contains(&format!("value=\"{}\"", at(TUESDAY, "10:45"))),
         "Martín's next free slot is offered: {}",
         page.body
     );
@@ -270,5 +322,11 @@ async fn names_are_shown_as_text() {
     assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
     let page = b.get(&booked.location).await;
     assert!(!page.body.contains("<script>alert(1)"), "{}", page.body);
-    assert!(page.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || page.body.contains("&lt;script&gt;"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || page.body.contains("&lt;script&gt;"),
+        "{}",
+        page.body
+    );
 }

@@ -1,8 +1,5 @@
 //! The private manage link: see, cancel, reschedule; cut-off; wrong tokens; no token in logs.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use barberpro::domain::BookingStatus;
 
 use super::*;
@@ -15,7 +12,12 @@ async fn the_manage_page_is_private_and_cancels_before_the_cut_off() {
     let (id, token) = book_through_pages(&app, &mut b, "10:00").await;
     let path = format!("/turnos/{id}?token={token}");
 
-    let resp = app.client.get(app.url(&path)).send().await.expect("request");
+    let resp = app
+        .client
+        .get(app.url(&path))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(resp.status(), StatusCode::OK);
     let h = resp.headers();
     assert_eq!(h["referrer-policy"], "no-referrer");
@@ -31,15 +33,29 @@ async fn the_manage_page_is_private_and_cancels_before_the_cut_off() {
             &[("token", &token), ("reason", "No llego")],
         )
         .await;
-    assert_eq!(cancelled.status, StatusCode::SEE_OTHER, "{}", cancelled.body);
+    assert_eq!(
+        cancelled.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        cancelled.body
+    );
     assert!(cancelled.location.ends_with("aviso=cancelado"));
     let stored = booking(&app, id).await.expect("booking");
     assert_eq!(stored.status, BookingStatus::Cancelled);
-    assert_eq!(stored.cancel_reason.map(|r| r.as_str().to_owned()).as_deref(), Some("No llego"));
+    assert_eq!(
+        stored
+            .cancel_reason
+            .map(|r| r.as_str().to_owned())
+            .as_deref(),
+        Some("No llego")
+    );
 
     let page = b.get(&cancelled.location).await;
     assert_html_page(&page, 200, "Tu turno quedó cancelado.");
-    assert!(!page.body.contains("id=\"cancel-form\""), "nothing left to cancel");
+    assert!(
+        !page.body.contains("id=\"cancel-form\""),
+        "nothing left to cancel"
+    );
     // A second press changes nothing and is not an error.
     let again = b
         .post(&format!("/turnos/{id}/cancelar"), &[("token", &token)])
@@ -59,17 +75,29 @@ async fn after_the_cut_off_the_page_says_to_call_and_refuses_changes() {
     app.clock.set(ts(&at(TUESDAY, "08:30")));
     let page = b.get(&format!("/turnos/{id}?token={token}")).await;
     assert_html_page(&page, 200, "ya no se puede cambiar ni cancelar en línea");
-    assert!(page.body.contains("llamá a BarberPro Palermo al "), "{}", page.body);
+    assert!(
+        page.body.contains("llamá a BarberPro Palermo al "),
+        "{}",
+        page.body
+    );
     assert!(!page.body.contains("id=\"cancel-form\""));
 
     let refused = b
         .post(&format!("/turnos/{id}/cancelar"), &[("token", &token)])
         .await;
-    assert_html_page(&refused, 409, "Ya es tarde para cambiar este turno en línea.");
+    assert_html_page(
+        &refused,
+        409,
+        "Ya es tarde para cambiar este turno en línea.",
+    );
     let moved = b
         .post(
             &format!("/turnos/{id}/reprogramar"),
-            &[("token", &token), ("start", &at(TUESDAY, "15:00")), ("barber", "1")],
+            &[
+                ("token", &token),
+                ("start", &at(TUESDAY, "15:00")),
+                ("barber", "1"),
+            ],
         )
         .await;
     assert_html_page(&moved, 409, "Ya es tarde");
@@ -91,25 +119,43 @@ async fn a_booking_moves_to_another_free_slot() {
     let _ = other_token;
 
     let page = b
-        .get(&format!("/turnos/{id}/reprogramar?token={token}&date={TUESDAY}"))
+        .get(&format!(
+            "/turnos/{id}/reprogramar?token={token}&date={TUESDAY}"
+        ))
         .await;
     assert_html_page(&page, 200, "martes 02/03/2027");
-    assert!(page.body.contains(&format!("value=\"{}\"", at(TUESDAY, "11:00"))));
+    assert!(
+        page.body
+            .contains(&format!("value=\"{}\"", at(TUESDAY, "11:00")))
+    );
 
     // A slot held by someone else (the client's own 16:00 counts too) is refused, with others.
     let taken = b
         .post(
             &format!("/turnos/{id}/reprogramar"),
-            &[("token", &token), ("start", &at(TUESDAY, "16:00")), ("barber", "1")],
+            &[
+                ("token", &token),
+                ("start", &at(TUESDAY, "16:00")),
+                ("barber", "1"),
+            ],
         )
         .await;
     assert_html_page(&taken, 409, "Elegí otro horario.");
-    assert!(taken.body.contains(&format!("value=\"{}\"", at(TUESDAY, "11:00"))), "alternatives");
+    assert!(
+        taken
+            .body
+            .contains(&format!("value=\"{}\"", at(TUESDAY, "11:00"))),
+        "alternatives"
+    );
 
     let moved = b
         .post(
             &format!("/turnos/{id}/reprogramar"),
-            &[("token", &token), ("start", &at(TUESDAY, "11:00")), ("barber", "1")],
+            &[
+                ("token", &token),
+                ("start", &at(TUESDAY, "11:00")),
+                ("barber", "1"),
+            ],
         )
         .await;
     assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
@@ -158,49 +204,66 @@ async fn wrong_or_forged_tokens_are_404_pages_never_500() {
     assert_eq!(stored.start, ts(&at(TUESDAY, "10:00")));
 }
 
-/// A `MakeWriter` that keeps every log line in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+const PROBE_VAR: &str = "MANAGE_TOKEN_LOG_PROBE";
 
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
+/// Uses the manage link with the real logging installed (JSON lines on stderr, everything
+/// of ours down to TRACE) and prints the token; only when run by
+/// [`the_manage_token_never_reaches_the_logs`], alone in its own process (a process has one
+/// global subscriber, and other tests must not log into this one's output).
+#[tokio::test]
+async fn token_log_probe() {
+    if std::env::var_os(PROBE_VAR).is_none() {
+        return;
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-// One thread: the server's tasks log on this test's thread, into this test's subscriber.
-#[tokio::test(flavor = "current_thread")]
-async fn the_manage_token_never_reaches_the_logs() {
-    let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    barberpro::telemetry::init(&barberpro::config::LogConfig {
+        format: barberpro::config::LogFormat::Json,
+        level: "barberpro=trace,info".into(),
+    });
     let app = spawn_app().await;
     let mut b = Browser::new(&app);
     let (id, token) = book_through_pages(&app, &mut b, "10:00").await;
-    b.get(&format!("/turnos/{id}?token={token}&aviso=reservado")).await;
-    b.get(&format!("/turnos/{id}/reprogramar?token={token}")).await;
-    b.post(&format!("/turnos/{id}/cancelar"), &[("token", &token)]).await;
+    b.get(&format!("/turnos/{id}?token={token}&aviso=reservado"))
+        .await;
+    b.get(&format!("/turnos/{id}/reprogramar?token={token}"))
+        .await;
+    b.post(&format!("/turnos/{id}/cancelar"), &[("token", &token)])
+        .await;
     b.get(&format!("/turnos/{id}?token=wrong-{token}")).await;
-    let text = String::from_utf8(logs.0.lock().expect("lock").clone()).expect("utf-8");
+    println!("probe-token={token}");
+}
+
+#[test]
+fn the_manage_token_never_reaches_the_logs() {
+    if std::env::var_os(PROBE_VAR).is_some() {
+        return;
+    }
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = std::process::Command::new(exe)
+        .args([
+            "--exact",
+            "booking_pages::manage::token_log_probe",
+            "--nocapture",
+        ])
+        .args(["--test-threads", "1"])
+        .env(PROBE_VAR, "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the probe runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let logs = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "the probe failed:\n{stdout}\n{logs}");
+    let token = stdout
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("probe-token="))
+        .unwrap_or_else(|| panic!("no token in the probe's output:\n{stdout}"));
     assert!(
-        text.contains("/turnos/{id}") && text.contains("/turnos/{id}/cancelar"),
-        "the request log was captured: {text}"
+        logs.contains("\"route\":\"/turnos/{id}\"")
+            && logs.contains("\"route\":\"/turnos/{id}/cancelar\""),
+        "the request log was captured:\n{logs}"
     );
-    assert!(!text.contains(&token), "the token was logged: {text}");
-    assert!(!text.contains("token="), "a query string was logged: {text}");
+    assert!(!logs.contains(token), "the token was logged:\n{logs}");
+    assert!(
+        !logs.contains("token="),
+        "a query string was logged:\n{logs}"
+    );
 }
