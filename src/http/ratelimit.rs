@@ -386,6 +386,19 @@ mod tests {
             .check_request(a, &post, Some("/api/v1/bookings"), "/api/v1/bookings", None)
             .expect_err("the 31st booking is refused");
         assert_eq!(r.tier, "booking");
+        // The booking pages' form shares the booking tier with the API.
+        let b = ip("203.0.113.6");
+        let form = Some(crate::http::booking::CREATE_ROUTE);
+        for _ in 0..30 {
+            l.check_request(b, &post, form, "/reservar/palermo", None)
+                .expect("30 bookings through the pages pass");
+        }
+        let r = l
+            .check_request(b, &post, form, "/reservar/palermo", None)
+            .expect_err("the 31st booking through the pages is refused");
+        assert_eq!(r.tier, "booking");
+        l.check_request(b, &Method::GET, form, "/reservar/palermo", None)
+            .expect("showing the services page is only in the global tier");
         // Reading is still fine: only the global tier applies.
         l.check_request(
             a,
