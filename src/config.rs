@@ -97,6 +97,8 @@ pub struct BookingConfig {
     pub min_notice_minutes: u32,
     pub horizon_days: u16,
     pub cancel_cutoff_hours: u16,
+    /// A repeated Idempotency-Key replays its booking for this many hours, then is forgotten.
+    pub idempotency_ttl_hours: u16,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -417,6 +419,7 @@ impl Default for BookingConfig {
             min_notice_minutes: r.min_notice_minutes,
             horizon_days: r.horizon_days,
             cancel_cutoff_hours: r.cancel_cutoff_hours,
+            idempotency_ttl_hours: 24,
         }
     }
 }
@@ -671,6 +674,9 @@ impl Config {
         }
         if b.cancel_cutoff_hours > 24 * 30 {
             return invalid("booking.cancel_cutoff_hours", "must be at most 720");
+        }
+        if !(1..=24 * 30).contains(&b.idempotency_ttl_hours) {
+            return invalid("booking.idempotency_ttl_hours", "must be between 1 and 720");
         }
         if crate::domain::time::time_zone(&self.locale.time_zone).is_err() {
             return invalid("locale.time_zone", "not a time zone of the tz database");

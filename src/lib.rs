@@ -26,6 +26,9 @@ pub mod http;
 /// restore and the `verify` drill; the control socket `barberpro snapshot` uses.
 pub mod snapshot;
 
+/// Periodic database upkeep (expired Idempotency-Keys).
+pub mod housekeeping;
+
 /// Application start-up, the accept loop and graceful shutdown.
 pub mod startup;
 

@@ -254,8 +254,17 @@ impl Application {
         }
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
         crate::snapshot::control::spawn(&config, state.store.clone(), shutdown.clone());
+        crate::housekeeping::Housekeeping {
+            store: state.store.clone(),
+            clock: state.clock.clone(),
+            idempotency_ttl: Duration::from_secs(
+                u64::from(config.booking.idempotency_ttl_hours) * 3600,
+            ),
+        }
+        .spawn(shutdown.clone());
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%addr, url = %format!("{scheme}://{addr}"), "BarberPro is serving");
+        notify_service_manager(&[sd_notify::NotifyState::Ready]);
         let handshake_timeout = Duration::from_secs(timeouts.header_read_secs);
         loop {
             let (stream, peer) = tokio::select! {
@@ -301,6 +310,7 @@ impl Application {
             });
         }
         drop(listener);
+        notify_service_manager(&[sd_notify::NotifyState::Stopping]);
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let grace = Duration::from_secs(timeouts.shutdown_grace_secs);
         if tokio::time::timeout(grace, graceful.shutdown())
@@ -332,6 +342,17 @@ async fn serve<I>(
         builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
     if let Err(e) = watcher.watch(conn.into_owned()).await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+/// Tells systemd (`Type=notify`) that we are ready or stopping. Without `NOTIFY_SOCKET` (not
+/// under systemd) this does nothing; a failure is logged, never fatal.
+fn notify_service_manager(state: &[sd_notify::NotifyState<'_>]) {
+    if std::env::var_os("NOTIFY_SOCKET").is_none() {
+        return;
+    }
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::warn!(error = %e, "could not notify systemd");
     }
 }
 

@@ -502,12 +502,52 @@ pub fn create(
         })?;
         txn.open_table(tables::IDEMPOTENCY)?
             .insert(idem.key.as_str(), bytes.as_slice())?;
+        txn.open_table(tables::IDEMPOTENCY_BY_TIME)?
+            .insert((now.as_second(), idem.key.as_str()), ())?;
     }
     Ok(Created {
         booking,
         token,
         replayed: false,
     })
+}
+
+/// Forgets Idempotency-Keys recorded before `before` (at most `limit` per call, to keep a
+/// write transaction short); returns how many went. A client retries within minutes; after
+/// the TTL the same key makes a new booking attempt.
+pub fn prune_idempotency_keys(
+    txn: &WriteTransaction,
+    before: Timestamp,
+    limit: usize,
+) -> Result<usize, StoreError> {
+    let mut by_time = txn.open_table(tables::IDEMPOTENCY_BY_TIME)?;
+    let old: Vec<(i64, String)> = by_time
+        .range(..(before.as_second(), ""))?
+        .take(limit)
+        .map(|entry| entry.map(|(k, _)| (k.value().0, k.value().1.to_owned())))
+        .collect::<Result<_, _>>()?;
+    let mut keys = txn.open_table(tables::IDEMPOTENCY)?;
+    for (at, key) in &old {
+        by_time.remove((*at, key.as_str()))?;
+        keys.remove(key.as_str())?;
+    }
+    Ok(old.len())
+}
+
+/// Schema 1 → 2: builds [`tables::IDEMPOTENCY_BY_TIME`] from the records' own `created_at`.
+pub(crate) fn index_idempotency_keys_by_time(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let keys = txn.open_table(tables::IDEMPOTENCY)?;
+    let mut by_time = txn.open_table(tables::IDEMPOTENCY_BY_TIME)?;
+    for entry in keys.iter()? {
+        let (key, value) = entry?;
+        let record: IdempotencyRecord =
+            serde_json::from_slice(value.value()).map_err(|source| StoreError::Corrupt {
+                table: "idempotency_keys".into(),
+                source,
+            })?;
+        by_time.insert((record.created_at.as_second(), key.value()), ())?;
+    }
+    Ok(())
 }
 
 /// Who asks for a change: the client (bound by the cut-off) or the staff (not).

@@ -35,7 +35,7 @@ pub use error::StoreError;
 pub use writer::Writer;
 
 /// The schema this binary writes. Bump it with a migration in [`migrate`].
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
@@ -215,28 +215,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
             supported: SCHEMA_VERSION,
         });
     }
-    {
-        // Opening a table in a write transaction creates it: readers never miss one.
-        txn.open_table(tables::BRANCHES)?;
-        txn.open_table(tables::BRANCH_SLUGS)?;
-        txn.open_table(tables::BARBERS)?;
-        txn.open_table(tables::SERVICES)?;
-        txn.open_table(tables::CLOSURES)?;
-        txn.open_table(tables::CLIENTS)?;
-        txn.open_table(tables::CLIENT_PHONES)?;
-        txn.open_table(tables::BOOKINGS)?;
-        txn.open_table(tables::BARBER_AGENDA)?;
-        txn.open_table(tables::BRANCH_DAY)?;
-        txn.open_table(tables::CLIENT_BOOKINGS)?;
-        txn.open_table(tables::CLIENT_AGENDA)?;
-        txn.open_table(tables::IDEMPOTENCY)?;
-        txn.open_table(tables::STAFF)?;
-        txn.open_table(tables::STAFF_EMAILS)?;
-        txn.open_table(tables::SESSIONS)?;
-        txn.open_table(tables::STAFF_SESSIONS)?;
-        txn.open_table(tables::SETUP_TOKENS)?;
-        txn.open_table(tables::AUDIT)?;
-    }
+    tables::create_all(&txn)?;
     migrate(&txn, found)?;
     txn.commit()?;
     Ok(())
@@ -249,7 +228,10 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
         if from > 0 {
             tracing::info!(from, to = SCHEMA_VERSION, "migrating the database schema");
         }
-        // Future migrations go here, one `if from < N { … }` step per version.
+        // One step per version, oldest first; a new file (0) starts at the current shape.
+        if from == 1 {
+            bookings::index_idempotency_keys_by_time(txn)?;
+        }
         let mut meta = txn.open_table(tables::META)?;
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }

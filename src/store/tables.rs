@@ -1,6 +1,6 @@
 //! Every table BarberPro keeps, in one place. Snapshots and restores copy exactly these;
 //! a table missing here is a table they would lose, so define new ones inside [`tables!`]:
-//! that one listing produces the definitions, [`ALL`] and [`copy_all`]. A test (and every
+//! that one listing produces the definitions, [`ALL`], [`create_all`] and [`copy_all`]. A test (and every
 //! snapshot) fails on a table in the database that is not listed here.
 //!
 //! Values are JSON (serde) so that adding a field is a `#[serde(default)]`, not a migration.
@@ -8,7 +8,7 @@
 
 use redb::{
     Database, Key, MultimapTableHandle, ReadTransaction, ReadableTable, ReadableTableMetadata,
-    TableDefinition, TableError, TableHandle, Value,
+    TableDefinition, TableError, TableHandle, Value, WriteTransaction,
 };
 
 use super::StoreError;
@@ -37,6 +37,13 @@ macro_rules! tables {
             to: &Database,
         ) -> Result<Vec<(&'static str, u64)>, StoreError> {
             Ok(vec![$(($table, copy_table($name, from, to)?)),*])
+        }
+
+        /// Creates every table a database lacks (opening a table in a write transaction
+        /// creates it), so that readers never miss one.
+        pub(crate) fn create_all(txn: &WriteTransaction) -> Result<(), StoreError> {
+            $(txn.open_table($name)?;)*
+            Ok(())
         }
 
         /// Row counts of every table (0 for a table the file does not have).
@@ -78,6 +85,10 @@ tables! {
 
     /// Idempotency-Key → JSON record of the request hash and the booking it created.
     pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency_keys");
+    /// (created at, Idempotency-Key) → (): the keys by age, so that old ones are pruned
+    /// without a scan (schema 2).
+    pub const IDEMPOTENCY_BY_TIME: TableDefinition<(i64, &str), ()> =
+        TableDefinition::new("idx_idempotency_time");
 
     /// Staff accounts (JSON `StaffUser`).
     pub const STAFF: TableDefinition<u64, &[u8]> = TableDefinition::new("staff");

@@ -132,12 +132,24 @@ fn serve_refuses_a_folder_in_use_and_a_taken_port() {
 }
 
 #[test]
-fn serve_stops_cleanly_on_sigterm() {
+fn serve_notifies_systemd_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
+    // What systemd does for Type=notify: a datagram socket named in NOTIFY_SOCKET.
+    let socket_path = dir.path().join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    notify
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let received = || {
+        let mut buf = [0u8; 512];
+        let n = notify.recv(&mut buf).expect("a notification within 10 s");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
     let mut child = barberpro()
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .env("BARBERPRO_LOG__FORMAT", "json")
+        .env("NOTIFY_SOCKET", &socket_path)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -154,6 +166,7 @@ fn serve_stops_cleanly_on_sigterm() {
         }
     }
     assert!(serving, "the server announced it was serving");
+    assert_eq!(received(), "READY=1\n");
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -162,6 +175,7 @@ fn serve_stops_cleanly_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let exit = child.wait().unwrap();
     assert!(exit.success(), "exit status {exit:?}; log: {rest:?}");
+    assert_eq!(received(), "STOPPING=1\n");
     assert!(
         rest.iter().any(|l| l.contains("database writer stopped")),
         "{rest:?}"

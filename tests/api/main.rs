@@ -15,6 +15,7 @@ mod cli;
 mod concurrency;
 mod hardening;
 mod input_validation;
+mod migrations;
 mod properties;
 mod server;
 mod snapshots;

@@ -1,0 +1,118 @@
+//! A database written by an older schema version (tests/fixtures/schema-v1) is migrated by
+//! the current binary on start, with nothing lost.
+
+use std::path::Path;
+use std::time::Duration;
+
+use barberpro::housekeeping::Housekeeping;
+use barberpro::http::Clock;
+use barberpro::store::SCHEMA_VERSION;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app_with, test_config, ts};
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v1");
+
+fn fixture_booking() -> Value {
+    json!({
+        "branch": "palermo",
+        "services": [1],
+        "barber": "any",
+        "start": "2026-12-01T10:00:00-03:00",
+        "client": {"name": "Ana Fixture", "phone": "011 15-2345-6789", "whatsapp_consent": true},
+    })
+}
+
+async fn post_with_key(app: &TestApp, key: &str) -> (u16, Value) {
+    let resp = app
+        .client
+        .post(app.url("/api/v1/bookings"))
+        .header("Idempotency-Key", key)
+        .json(&fixture_booking())
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+fn copy_fixture(to: &Path) {
+    for file in ["barberpro.redb", "secret.key"] {
+        std::fs::copy(Path::new(FIXTURE).join(file), to.join(file)).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_schema_1_database_is_migrated_on_start_and_keeps_its_bookings_and_keys() {
+    assert_eq!(
+        SCHEMA_VERSION, 2,
+        "a new schema version needs a schema-v2 fixture and test"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    copy_fixture(tmp.path());
+    // Sunday 2026-11-29, a day after the fixture's booking was made.
+    let clock = Clock::manual(ts("2026-11-29T12:00:00-03:00"));
+    let app = spawn_app_with(test_config(tmp.path()), clock.clone()).await;
+    assert_eq!(app.store.schema_version().unwrap(), 2);
+
+    // The booking and the client are there, readable with the token the old binary issued
+    // (the same key replays the same booking: the idempotency record survived).
+    let (status, replay) = post_with_key(&app, "fixture-v1-1").await;
+    assert_eq!(status, 201, "{replay}");
+    assert_eq!(replay["id"], 1, "{replay}");
+    let token = replay["manage_token"].as_str().unwrap();
+    let booking = app.get_auth("/api/v1/bookings/1", token).await.expect(200);
+    assert_eq!(booking["status"], "confirmed", "{booking}");
+    assert_eq!(booking["barber_name"], "Martín", "{booking}");
+    assert_eq!(booking["start"], "2026-12-01T10:00:00-03:00", "{booking}");
+
+    // Migration 1 → 2 indexed the old key by its age: 24 h after it was made, it is pruned.
+    let upkeep = Housekeeping {
+        store: app.store.clone(),
+        clock: clock.clone(),
+        idempotency_ttl: Duration::from_secs(24 * 3600),
+    };
+    assert_eq!(upkeep.run_once().await.unwrap(), 0, "not yet 24 h old");
+    clock.set(ts("2026-11-29T18:00:00-03:00"));
+    assert_eq!(
+        upkeep.run_once().await.unwrap(),
+        1,
+        "the fixture's key expired"
+    );
+    // The key is forgotten: the same request is a new attempt, and the slot is taken.
+    let (status, again) = post_with_key(&app, "fixture-v1-1").await;
+    assert_eq!(status, 409, "{again}");
+}
+
+#[tokio::test]
+async fn keys_made_now_are_pruned_after_their_ttl_and_only_then() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_fixture(tmp.path());
+    let clock = Clock::manual(ts("2026-11-29T12:00:00-03:00"));
+    let app = spawn_app_with(test_config(tmp.path()), clock.clone()).await;
+    let upkeep = Housekeeping {
+        store: app.store.clone(),
+        clock: clock.clone(),
+        idempotency_ttl: Duration::from_secs(3600),
+    };
+    // Prune the fixture's own key first, then make a fresh one on another slot.
+    upkeep.run_once().await.unwrap();
+    let mut body = fixture_booking();
+    body["start"] = json!("2026-12-01T11:00:00-03:00");
+    body["client"]["phone"] = json!("011 15-3456-7890");
+    let send = || {
+        app.client
+            .post(app.url("/api/v1/bookings"))
+            .header("Idempotency-Key", "fresh-key")
+            .json(&body)
+            .send()
+    };
+    let first: Value = send().await.unwrap().json().await.unwrap();
+    clock.set(ts("2026-11-29T12:59:00-03:00"));
+    assert_eq!(upkeep.run_once().await.unwrap(), 0);
+    let replay = send().await.unwrap();
+    assert_eq!(replay.status().as_u16(), 201);
+    let replay: Value = replay.json().await.unwrap();
+    assert_eq!(replay["id"], first["id"]);
+    clock.set(ts("2026-11-29T13:01:00-03:00"));
+    assert_eq!(upkeep.run_once().await.unwrap(), 1);
+}
