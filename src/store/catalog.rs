@@ -146,3 +146,32 @@ pub fn insert_closure(txn: &WriteTransaction, mut closure: Closure) -> Result<Cl
 pub fn is_empty(tx: &impl ReadTx) -> Result<bool, StoreError> {
     Ok(tx.table(tables::BRANCHES)?.is_empty()?)
 }
+
+/// Replaces a service (same id); `None` if there is no such service. Returns (before, after).
+pub fn update_service(
+    txn: &WriteTransaction,
+    service: Service,
+) -> Result<Option<(Service, Service)>, StoreError> {
+    let Some(before) = self::service(txn, service.id)? else {
+        return Ok(None);
+    };
+    codec::put(
+        &mut txn.open_table(tables::SERVICES)?,
+        service.id.0,
+        &service,
+    )?;
+    Ok(Some((before, service)))
+}
+
+/// Removes a closure; returns it, or `None` if there was none.
+pub fn delete_closure(
+    txn: &WriteTransaction,
+    id: ClosureId,
+) -> Result<Option<Closure>, StoreError> {
+    let removed = txn
+        .open_table(tables::CLOSURES)?
+        .remove(id.0)?
+        .map(|v| codec::decode::<Closure>(tables::CLOSURES, v.value()))
+        .transpose()?;
+    Ok(removed)
+}

@@ -2,6 +2,7 @@
 
 mod agenda;
 mod browser;
+mod catalog;
 mod sessions;
 mod team;
 mod walk_ins;

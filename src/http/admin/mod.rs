@@ -4,8 +4,8 @@
 //! Routers are grouped by guard (kanidm style):
 //! * public: login, the one-time setup link, static assets;
 //! * staff (any logged-in account): the agenda and status changes of bookings;
-//! * front desk (owner, recepción): new bookings, cancellations, clients;
-//! * owner: the team and the audit log.
+//! * front desk (owner, recepción): new bookings, cancellations, clients, the catalogue;
+//! * owner: the team, the audit log, and changes to the catalogue.
 //!
 //! [`session::resolve`] runs on every `/admin` request (outside the rate limiter, which then
 //! counts staff per account); the guards are `route_layer`s that also check the CSRF token of
@@ -17,6 +17,7 @@ pub mod agenda;
 pub mod assets;
 pub mod auth;
 pub mod bookings;
+pub mod catalog;
 pub mod clients;
 pub mod cookies;
 pub mod session;
@@ -63,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings/{id}/reschedule", post(agenda::reschedule))
         .route("/admin/clientes", get(clients::list))
         .route("/admin/clientes/{id}", get(clients::show))
+        .route("/admin/catalogo", get(catalog::page))
         .route_layer(axum::middleware::from_fn(session::require_front_desk));
     let owner = Router::new()
         .route("/admin/equipo", get(team::page).post(team::create))
@@ -72,6 +74,15 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/equipo/{id}/active", post(team::set_active))
         .route("/admin/auditoria", get(team::audit_page))
+        .route(
+            "/admin/catalogo/servicios/{id}",
+            post(catalog::update_service),
+        )
+        .route("/admin/catalogo/cierres", post(catalog::add_closure))
+        .route(
+            "/admin/catalogo/cierres/{id}/borrar",
+            post(catalog::delete_closure),
+        )
         .route_layer(axum::middleware::from_fn(session::require_owner));
     public.merge(staff).merge(front_desk).merge(owner)
 }
