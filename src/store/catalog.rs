@@ -175,3 +175,15 @@ pub fn delete_closure(
         .transpose()?;
     Ok(removed)
 }
+
+/// Replaces a barber (same id); `None` if there is no such barber. Returns (before, after).
+pub fn update_barber(
+    txn: &WriteTransaction,
+    barber: Barber,
+) -> Result<Option<(Barber, Barber)>, StoreError> {
+    let Some(before) = self::barber(txn, barber.id)? else {
+        return Ok(None);
+    };
+    codec::put(&mut txn.open_table(tables::BARBERS)?, barber.id.0, &barber)?;
+    Ok(Some((before, barber)))
+}

@@ -1,5 +1,6 @@
 //! Catálogo: branches, services, barbers with their weekly hours, closures and time off. The
-//! front desk reads it; the owner edits services and adds or removes closures. A change that
+//! front desk reads it; the owner edits services and barbers' weekly hours, and adds or
+//! removes closures. A change that
 //! would strand future bookings (a service taken off while booked, a closure over booked
 //! time) is refused with the list of the bookings in the way; every change is audited in its
 //! own write transaction.
@@ -15,10 +16,10 @@ use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
 use crate::domain::catalog::DEFAULT_TZ;
-use crate::domain::time::{day_start, time_zone};
+use crate::domain::time::{ClockTime, day_start, time_zone};
 use crate::domain::{
     BarberId, Booking, BranchId, Closure, ClosureId, ClosureScope, DomainError, Money, ServiceId,
-    Text,
+    Shift, Text,
 };
 use crate::http::AppState;
 use crate::http::extract::PathId;
@@ -40,6 +41,7 @@ pub struct ServiceRow {
 }
 
 pub struct BarberRow {
+    pub id: u64,
     pub name: String,
     pub active: bool,
     pub services: String,
@@ -70,6 +72,8 @@ pub struct CatalogPage {
     pub closures: Vec<ClosureRow>,
     pub branch_options: Vec<Option_>,
     pub barber_options: Vec<Option_>,
+    /// (ISO number, name) for the hours form.
+    pub weekdays: Vec<(u8, &'static str)>,
 }
 
 fn input_price(m: Money) -> String {
@@ -164,6 +168,7 @@ pub async fn page(
                 barbers: barbers
                     .iter()
                     .map(|b| BarberRow {
+                        id: b.id.0,
                         name: b.name.as_str().to_owned(),
                         active: b.active,
                         services: b
@@ -218,6 +223,17 @@ pub async fn page(
                         value: b.id.0.to_string(),
                         label: b.name.as_str().to_owned(),
                     })
+                    .collect(),
+                weekdays: (1u8..=7)
+                    .zip([
+                        "lunes",
+                        "martes",
+                        "miércoles",
+                        "jueves",
+                        "viernes",
+                        "sábado",
+                        "domingo",
+                    ])
                     .collect(),
                 barber_options: barbers
                     .iter()
@@ -354,6 +370,138 @@ pub async fn update_service(
              cambialos primero."
         )),
         Err(StoreError::Rule(DomainError::UnknownService(_))) => Err(AdminError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct HoursForm {
+    branch: String,
+    weekday: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    break_start: String,
+    #[serde(default)]
+    break_end: String,
+    /// `1`: the barber does not work that day at that branch.
+    #[serde(default)]
+    off: String,
+}
+
+/// `POST /admin/catalogo/barberos/{id}/horario` (owner): a barber's hours on one weekday at
+/// one branch (with one optional break), or none. Refused when a future booking would fall
+/// outside the new hours, or when they overlap the barber's hours at another branch.
+pub async fn set_hours(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(form): Form<HoursForm>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let back = "/admin/catalogo";
+    let bad = |text: &str| Ok(view::redirect(back, "error", text, secure));
+    let (Ok(branch_id), Ok(weekday)) = (form.branch.parse::<u64>(), form.weekday.parse::<u8>())
+    else {
+        return bad("Elegí la sucursal y el día.");
+    };
+    let shift = if form.off == "1" {
+        None
+    } else {
+        let (Ok(start), Ok(end)) = (
+            form.start.trim().parse::<ClockTime>(),
+            form.end.trim().parse::<ClockTime>(),
+        ) else {
+            return bad("Escribí el horario como HH:MM, por ejemplo 10:00 y 20:00.");
+        };
+        let breaks = match (form.break_start.trim(), form.break_end.trim()) {
+            ("", "") => vec![],
+            (a, z) => match (a.parse::<ClockTime>(), z.parse::<ClockTime>()) {
+                (Ok(a), Ok(z)) => vec![(a, z)],
+                _ => return bad("Escribí la pausa como HH:MM, o dejala vacía."),
+            },
+        };
+        match Shift::new(weekday, BranchId(branch_id), start, end, breaks) {
+            Ok(shift) => Some(shift),
+            Err(_) => {
+                return bad(
+                    "El horario no es válido: el fin va después del inicio y la pausa, dentro.",
+                );
+            }
+        }
+    };
+    if !(1..=7).contains(&weekday) {
+        return bad("Elegí el día.");
+    }
+    let now = state.clock.now();
+    let actor = current.clone();
+    let result = state
+        .store
+        .write(move |txn| {
+            let branch =
+                catalog::branch(txn, BranchId(branch_id))?.ok_or(DomainError::UnknownBranch)?;
+            let barber =
+                catalog::barber(txn, BarberId(id))?.ok_or(DomainError::UnknownBarber(id))?;
+            let mut shifts: Vec<Shift> = barber
+                .shifts
+                .iter()
+                .filter(|s| !(s.weekday == weekday && s.branch == branch.id))
+                .cloned()
+                .collect();
+            if let Some(new) = &shift {
+                if shifts.iter().any(|s| s.overlaps(new)) {
+                    return Ok(Err(
+                        "Ese horario se superpone con el que tiene en otra sucursal ese día."
+                            .to_owned(),
+                    ));
+                }
+                shifts.push(new.clone());
+            }
+            shifts.sort_by_key(|s| (s.weekday, s.start, s.branch));
+            let tz = branch.tz();
+            let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
+            let mut stranded: Vec<Booking> =
+                bookings::active_of_barber(txn, barber.id, now, until)?
+                    .into_iter()
+                    .filter(|b| b.start >= now && b.branch == branch.id)
+                    .filter(|b| {
+                        let start = b.start.to_zoned(tz.clone());
+                        if crate::domain::time::iso_weekday(start.date()) != weekday {
+                            return false;
+                        }
+                        let from = i64::from(start.hour()) * 60 + i64::from(start.minute());
+                        let to = from + (b.busy_until.as_second() - b.start.as_second()) / 60;
+                        !shift.as_ref().is_some_and(|s| s.holds(from, to))
+                    })
+                    .collect();
+            if !stranded.is_empty() {
+                stranded.sort_by_key(|b| b.start);
+                return Ok(Err(format!(
+                    "No se puede: quedarían turnos fuera del horario ({}). Cancelalos o \
+                     cambialos primero.",
+                    list(txn, &stranded)?
+                )));
+            }
+            let updated = crate::domain::Barber { shifts, ..barber };
+            let Some((before, after)) = catalog::update_barber(txn, updated)? else {
+                return Err(DomainError::UnknownBarber(id).into());
+            };
+            let entry = audit::Change {
+                before: audit::snapshot(&before),
+                after: audit::snapshot(&after),
+                ..change(&actor, "barber.hours", "barber", id)
+            };
+            audit::record(txn, entry, now)?;
+            Ok(Ok(()))
+        })
+        .await;
+    match result {
+        Ok(Ok(())) => Ok(view::redirect(back, "ok", "Horario actualizado.", secure)),
+        Ok(Err(why)) => bad(&why),
+        Err(StoreError::Rule(DomainError::UnknownBarber(_))) => Err(AdminError::NotFound),
+        Err(StoreError::Rule(DomainError::UnknownBranch)) => bad("La sucursal no existe."),
         Err(e) => Err(e.into()),
     }
 }

@@ -78,6 +78,10 @@ pub fn router() -> Router<AppState> {
             "/admin/catalogo/servicios/{id}",
             post(catalog::update_service),
         )
+        .route(
+            "/admin/catalogo/barberos/{id}/horario",
+            post(catalog::set_hours),
+        )
         .route("/admin/catalogo/cierres", post(catalog::add_closure))
         .route(
             "/admin/catalogo/cierres/{id}/borrar",
