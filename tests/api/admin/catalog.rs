@@ -73,6 +73,27 @@ async fn the_owner_changes_a_price_and_the_change_is_audited_and_public() {
     let (app, mut b) = owner_app().await;
     let page = b.get("/admin/catalogo").await;
     let csrf = page.csrf();
+    // Without the session's CSRF token nothing changes.
+    for token in ["", "forged"] {
+        let refused = b
+            .post(
+                "/admin/catalogo/servicios/1",
+                &[
+                    ("csrf", token),
+                    ("name", "Corte"),
+                    ("duration", "30"),
+                    ("buffer", "5"),
+                    ("price", "1"),
+                    ("active", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "CSRF token {token:?}"
+        );
+    }
     let saved = b
         .post(
             "/admin/catalogo/servicios/1",
@@ -188,7 +209,7 @@ async fn closures_are_refused_over_bookings_and_close_the_day_otherwise() {
             ("barber", barber.to_owned()),
             ("from", day.to_owned()),
             ("to", day.to_owned()),
-            ("reason", "Franco".to_owned()),
+            ("reason", "<b>Franco</b>".to_owned()),
         ]
     };
     let fields = off("2", TUESDAY);
@@ -219,6 +240,12 @@ async fn closures_are_refused_over_bookings_and_close_the_day_otherwise() {
     let page = b.get("/admin/catalogo").await;
     assert!(page.body.contains("Cierre agregado."), "{}", page.body);
     assert!(page.body.contains("Barbero Martín"));
+    assert!(
+        !page.body.contains("<b>Franco")
+            && (page.body.contains("&#60;b&#62;Franco") || page.body.contains("&lt;b&gt;Franco")),
+        "the reason is shown as text: {}",
+        page.body
+    );
     assert!(
         app.free_times("palermo", TUESDAY, "1", "1")
             .await
