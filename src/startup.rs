@@ -152,6 +152,11 @@ impl Application {
             admin: Arc::new(http::admin::Settings {
                 sessions: config.admin.session_limits(),
                 secure_cookies: tls.is_some() || config.server.public_url.starts_with("https://"),
+                system: http::admin::system::SystemSettings {
+                    snapshots_dir: config.snapshot.local_dir(&config.storage.data_dir),
+                    time_zone: crate::domain::time::time_zone(&config.locale.time_zone)
+                        .unwrap_or(jiff::tz::TimeZone::UTC),
+                },
             }),
         };
         http::admin::auth::offer_setup_link(

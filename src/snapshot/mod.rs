@@ -191,6 +191,16 @@ pub async fn run(
     result
 }
 
+/// Names have a one-second resolution: a second snapshot within the same second (an upgrade's
+/// snapshot right after the timer's) takes the next free second instead of overwriting the
+/// first. Snapshots are taken one at a time, so checking the local folder is enough.
+fn free_name(dir: &Path, mut name: SnapshotName, encrypted: bool) -> SnapshotName {
+    while dir.join(name.manifest_file()).exists() || dir.join(name.data_file(encrypted)).exists() {
+        name.created += jiff::SignedDuration::from_secs(1);
+    }
+    name
+}
+
 /// The pipeline: copy → compress (→ encrypt) → manifest → local retention → upload (data,
 /// then manifest) → remote retention.
 pub async fn take(
@@ -223,8 +233,12 @@ pub async fn take(
         });
     }
 
-    let name = SnapshotName::new(now, &host_name(&cfg.host));
     let encrypted = recipient.is_some();
+    let name = free_name(
+        &dir,
+        SnapshotName::new(now, &host_name(&cfg.host)),
+        encrypted,
+    );
     let data_file = name.data_file(encrypted);
     let raw = dir.join(format!(".{}.redb.tmp", name.base()));
     let _ = std::fs::remove_file(&raw);

@@ -270,18 +270,27 @@ fn check(
     }
     let report = inspect(raw)?;
     refuse_newer_schema(report.schema_version)?;
-    if report.tables != m.tables {
-        let differ: Vec<String> = m
-            .tables
-            .iter()
-            .filter(|(t, n)| report.tables.get(*t) != Some(n))
-            .map(|(t, n)| {
-                format!(
-                    "{t}: manifest {n}, file {}",
-                    report.tables.get(t).copied().unwrap_or(0)
-                )
-            })
-            .collect();
+    // Every table the manifest lists must hold its rows. A table it does not list is one this
+    // binary knows and the snapshot's (older) schema did not: it must be empty.
+    let differ: Vec<String> = m
+        .tables
+        .iter()
+        .filter(|(t, n)| report.tables.get(*t) != Some(n))
+        .map(|(t, n)| {
+            format!(
+                "{t}: manifest {n}, file {}",
+                report.tables.get(t).copied().unwrap_or(0)
+            )
+        })
+        .chain(
+            report
+                .tables
+                .iter()
+                .filter(|(t, n)| **n > 0 && !m.tables.contains_key(*t))
+                .map(|(t, n)| format!("{t}: not in the manifest, file {n}")),
+        )
+        .collect();
+    if !differ.is_empty() {
         return Err(SnapshotError::Mismatch(format!(
             "row counts differ from the manifest: {}",
             differ.join(", ")

@@ -4,6 +4,7 @@ mod agenda;
 mod browser;
 mod catalog;
 mod sessions;
+mod system;
 mod team;
 mod walk_ins;
 

@@ -116,3 +116,43 @@ async fn keys_made_now_are_pruned_after_their_ttl_and_only_then() {
     clock.set(ts("2026-11-29T13:01:00-03:00"));
     assert_eq!(upkeep.run_once().await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn a_snapshot_taken_by_schema_1_restores_and_migrates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("restored");
+    let snapshot = Path::new(FIXTURE)
+        .join("snapshot/barberpro-20261128T204755Z-fixture-v1.redb.zst")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_barberpro"))
+            .args(["restore", &snapshot, "--data-dir"])
+            .arg(&data)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 bookings"), "{stdout}");
+    // The manage links keep working when the old secret.key comes back with the data.
+    let dir = tmp.path().join("restored");
+    std::fs::copy(
+        Path::new(FIXTURE).join("secret.key"),
+        dir.join("secret.key"),
+    )
+    .unwrap();
+    let clock = Clock::manual(ts("2026-11-29T12:00:00-03:00"));
+    let app = spawn_app_with(test_config(&dir), clock).await;
+    assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
+    let (status, replay) = post_with_key(&app, "fixture-v1-1").await;
+    assert_eq!((status, &replay["id"]), (201, &json!(1)), "{replay}");
+}

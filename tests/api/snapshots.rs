@@ -1247,3 +1247,25 @@ async fn a_store_dying_mid_upload_leaves_the_local_copy_and_no_complete_remote_s
         "no manifest: the remote snapshot is not complete: {listed:?}"
     );
 }
+
+#[tokio::test]
+async fn two_snapshots_in_the_same_second_get_two_names_and_both_stay_whole() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (config, _) = folder_with_bookings(tmp.path(), None, 1).await;
+    let store = reopen(&config.storage.data_dir).await;
+    let now = ts("2027-03-01T05:00:00.250Z");
+    let first = barberpro::snapshot::take(&config, &store, Some(false), now)
+        .await
+        .expect("first snapshot");
+    let second = barberpro::snapshot::take(&config, &store, Some(false), now)
+        .await
+        .expect("second snapshot");
+    assert_ne!(first.name, second.name);
+    assert!(first.name.contains("20270301T050000Z"), "{}", first.name);
+    assert!(second.name.contains("20270301T050001Z"), "{}", second.name);
+    for report in [&first, &second] {
+        let bytes = std::fs::read(&report.local_file).expect("the local copy is there");
+        assert_eq!(bytes.len() as u64, report.stored_bytes, "{}", report.name);
+    }
+    store.close().await;
+}

@@ -21,6 +21,7 @@ pub mod catalog;
 pub mod clients;
 pub mod cookies;
 pub mod session;
+pub mod system;
 pub mod team;
 pub mod view;
 
@@ -40,6 +41,8 @@ pub struct Settings {
     pub sessions: SessionLimits,
     /// Cookies get `Secure` when clients reach us over HTTPS (ours, or a proxy's).
     pub secure_cookies: bool,
+    /// What the "Sistema" page reads.
+    pub system: system::SystemSettings,
 }
 
 /// The admin routes, each group behind its guard.
@@ -74,6 +77,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/equipo/{id}/active", post(team::set_active))
         .route("/admin/auditoria", get(team::audit_page))
+        .route("/admin/sistema", get(system::page))
         .route(
             "/admin/catalogo/servicios/{id}",
             post(catalog::update_service),
