@@ -187,3 +187,20 @@ pub fn update_barber(
     codec::put(&mut txn.open_table(tables::BARBERS)?, barber.id.0, &barber)?;
     Ok(Some((before, barber)))
 }
+
+/// Replaces a branch's details (same id and slug); `None` if there is no such branch.
+/// Returns (before, after).
+pub fn update_branch(
+    txn: &WriteTransaction,
+    branch: Branch,
+) -> Result<Option<(Branch, Branch)>, StoreError> {
+    let Some(before) = self::branch(txn, branch.id)? else {
+        return Ok(None);
+    };
+    let branch = Branch {
+        slug: before.slug.clone(),
+        ..branch
+    };
+    codec::put(&mut txn.open_table(tables::BRANCHES)?, branch.id.0, &branch)?;
+    Ok(Some((before, branch)))
+}

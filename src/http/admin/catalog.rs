@@ -1,6 +1,6 @@
 //! Catálogo: branches, services, barbers with their weekly hours, closures and time off. The
-//! front desk reads it; the owner edits services and barbers' weekly hours, and adds or
-//! removes closures. A change that
+//! front desk reads it; the owner edits branches, services and barbers' weekly hours, and
+//! adds or removes closures. A change that
 //! would strand future bookings (a service taken off while booked, a closure over booked
 //! time) is refused with the list of the bookings in the way; every change is audited in its
 //! own write transaction.
@@ -18,8 +18,8 @@ use super::view::{self, Flash, Layout};
 use crate::domain::catalog::DEFAULT_TZ;
 use crate::domain::time::{ClockTime, day_start, time_zone};
 use crate::domain::{
-    BarberId, Booking, BranchId, Closure, ClosureId, ClosureScope, DomainError, Money, ServiceId,
-    Shift, Text,
+    BarberId, Booking, BranchId, Closure, ClosureId, ClosureScope, DomainError, Money, Phone,
+    ServiceId, Shift, Text,
 };
 use crate::http::AppState;
 use crate::http::extract::PathId;
@@ -28,6 +28,15 @@ use crate::store::{ReadTx, StoreError, audit, bookings, catalog};
 const WEEKDAYS: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
 /// How many bookings in the way a refusal names.
 const LISTED: usize = 8;
+
+pub struct BranchRow {
+    pub id: u64,
+    pub name: String,
+    pub slug: String,
+    pub address: String,
+    pub phone: String,
+    pub active: bool,
+}
 
 pub struct ServiceRow {
     pub id: u64,
@@ -66,7 +75,7 @@ pub struct Option_ {
 pub struct CatalogPage {
     pub l: Layout,
     pub can_edit: bool,
-    pub branches: Vec<(String, String, String, String, bool)>,
+    pub branches: Vec<BranchRow>,
     pub services: Vec<ServiceRow>,
     pub barbers: Vec<BarberRow>,
     pub closures: Vec<ClosureRow>,
@@ -143,14 +152,13 @@ pub async fn page(
                 can_edit,
                 branches: branches
                     .iter()
-                    .map(|b| {
-                        (
-                            b.name.as_str().to_owned(),
-                            b.slug.as_str().to_owned(),
-                            b.address.as_str().to_owned(),
-                            b.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-                            b.active,
-                        )
+                    .map(|b| BranchRow {
+                        id: b.id.0,
+                        name: b.name.as_str().to_owned(),
+                        slug: b.slug.as_str().to_owned(),
+                        address: b.address.as_str().to_owned(),
+                        phone: b.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                        active: b.active,
                     })
                     .collect(),
                 services: services
@@ -370,6 +378,92 @@ pub async fn update_service(
              cambialos primero."
         )),
         Err(StoreError::Rule(DomainError::UnknownService(_))) => Err(AdminError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct BranchForm {
+    name: String,
+    address: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    active: String,
+}
+
+/// `POST /admin/catalogo/sucursales/{id}` (owner): name, address, phone, open or not. A
+/// branch with bookings ahead is not closed for online booking until they are dealt with.
+pub async fn update_branch(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(form): Form<BranchForm>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let back = "/admin/catalogo";
+    let bad = |text: &str| Ok(view::redirect(back, "error", text, secure));
+    let (Ok(name), Ok(address)) = (
+        Text::line("name", form.name.trim(), 100),
+        Text::line("address", form.address.trim(), 200),
+    ) else {
+        return bad("El nombre y la dirección no pueden estar vacíos ni ser tan largos.");
+    };
+    let phone = match form.phone.trim() {
+        "" => None,
+        raw => match Phone::parse(raw) {
+            Ok(p) => Some(p),
+            Err(e) => return bad(&e.message_es()),
+        },
+    };
+    let active = form.active == "1";
+    let now = state.clock.now();
+    let entry = change(&current, "branch.update", "branch", id);
+    let result = state
+        .store
+        .write(move |txn| {
+            let current = catalog::branch(txn, BranchId(id))?.ok_or(DomainError::UnknownBranch)?;
+            if current.active && !active {
+                let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
+                let mut booked = Vec::new();
+                for barber in catalog::barbers(txn)? {
+                    booked.extend(
+                        bookings::active_of_barber(txn, barber.id, now, until)?
+                            .into_iter()
+                            .filter(|b| b.start >= now && b.branch == current.id),
+                    );
+                }
+                if !booked.is_empty() {
+                    booked.sort_by_key(|b| b.start);
+                    return Ok(Err(list(txn, &booked)?));
+                }
+            }
+            let updated = crate::domain::Branch {
+                name,
+                address,
+                phone,
+                active,
+                ..current
+            };
+            let Some((before, after)) = catalog::update_branch(txn, updated)? else {
+                return Err(DomainError::UnknownBranch.into());
+            };
+            let entry = audit::Change {
+                before: audit::snapshot(&before),
+                after: audit::snapshot(&after),
+                ..entry
+            };
+            audit::record(txn, entry, now)?;
+            Ok(Ok(()))
+        })
+        .await;
+    match result {
+        Ok(Ok(())) => Ok(view::redirect(back, "ok", "Sucursal actualizada.", secure)),
+        Ok(Err(booked)) => bad(&format!(
+            "No se puede desactivar: tiene turnos por delante ({booked}). Cancelalos o \
+             cambialos primero."
+        )),
+        Err(StoreError::Rule(DomainError::UnknownBranch)) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
     }
 }

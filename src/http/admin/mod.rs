@@ -79,6 +79,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/auditoria", get(team::audit_page))
         .route("/admin/sistema", get(system::page))
         .route(
+            "/admin/catalogo/sucursales/{id}",
+            post(catalog::update_branch),
+        )
+        .route(
             "/admin/catalogo/servicios/{id}",
             post(catalog::update_service),
         )

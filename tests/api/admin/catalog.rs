@@ -355,3 +355,58 @@ async fn weekly_hours_change_unless_a_booking_would_fall_outside() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn a_branch_closes_for_online_booking_only_without_bookings_ahead() {
+    let (app, mut b) = owner_app().await;
+    let (id, _) = app
+        .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(4)))
+        .await;
+    let page = b.get("/admin/catalogo").await;
+    let csrf = page.csrf();
+    let phone_shown = {
+        let marker = "id=\"b-phone-1\" name=\"phone\" type=\"tel\" value=\"";
+        let start = page.body.find(marker).expect("the phone field") + marker.len();
+        let end = page.body[start..].find('"').expect("quote") + start;
+        page.body[start..end].to_owned()
+    };
+    // Without `active`, the form closes the branch. Palermo has a booking ahead: it stays open.
+    let off = |name: &'static str, phone: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", name.to_owned()),
+            ("address", "Av. Santa Fe 3500, CABA".to_owned()),
+            ("phone", phone.to_owned()),
+        ]
+    };
+    let fields = off("BarberPro Palermo", &phone_shown);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post("/admin/catalogo/sucursales/1", &pairs)
+        .await
+        .expect_redirect("/admin/catalogo");
+    let page = b.get("/admin/catalogo").await;
+    assert!(
+        page.body.contains(&format!(
+            "No se puede desactivar: tiene turnos por delante (turno {id} del 02/03/2027 10:00 con Martín)"
+        )),
+        "{}",
+        page.body
+    );
+    // Belgrano has none: it closes, and the clients' pages stop offering it.
+    let fields = off("BarberPro Belgrano", "");
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post("/admin/catalogo/sucursales/2", &pairs)
+        .await
+        .expect_redirect("/admin/catalogo");
+    let page = b.get("/admin/catalogo").await;
+    assert!(page.body.contains("Sucursal actualizada."), "{}", page.body);
+    let home = b.get("/").await;
+    assert!(!home.body.contains("BarberPro Belgrano"), "{}", home.body);
+    assert_eq!(
+        b.get("/reservar/belgrano").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let entries = audit_actions(&app, "branch").await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].after.as_ref().expect("after")["active"], false);
+}
