@@ -56,6 +56,30 @@ pub struct TlsConfig {
     pub cert_path: Option<PathBuf>,
     /// PEM private key, for `mode = "files"`.
     pub key_path: Option<PathBuf>,
+    /// For `mode = "acme"`.
+    pub acme: AcmeSettings,
+}
+
+/// Certificates from an ACME CA (Let's Encrypt by default), TLS-ALPN-01 on the HTTPS port.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AcmeSettings {
+    /// The names the certificate covers; each must resolve to this server.
+    pub domains: Vec<String>,
+    /// The e-mail the CA writes to about expiry and problems.
+    pub contact: String,
+    /// The CA's directory. Staging (untrusted certificates, generous limits):
+    /// `https://acme-staging-v02.api.letsencrypt.org/directory`.
+    pub directory_url: String,
+    /// A PEM root to trust for the directory's own HTTPS (a private or test CA); None: the
+    /// public web roots.
+    pub directory_ca_file: Option<PathBuf>,
+    /// Renew when the certificate has fewer days left than this.
+    pub renew_before_days: u32,
+    /// How often to look at the certificate's expiry, in seconds.
+    pub check_interval_secs: u64,
+    /// After a failed attempt, wait this long before the next (doubling up to 6 hours).
+    pub retry_after_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +91,8 @@ pub enum TlsMode {
     Files,
     /// Plain HTTP, for running behind a TLS-terminating proxy.
     Off,
+    /// A certificate from an ACME CA (Let's Encrypt), obtained and renewed in the background.
+    Acme,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -387,6 +413,24 @@ impl Default for TlsConfig {
             hostnames: Vec::new(),
             cert_path: None,
             key_path: None,
+            acme: AcmeSettings::default(),
+        }
+    }
+}
+
+/// Let's Encrypt's production directory.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+impl Default for AcmeSettings {
+    fn default() -> Self {
+        Self {
+            domains: Vec::new(),
+            contact: String::new(),
+            directory_url: LETS_ENCRYPT.into(),
+            directory_ca_file: None,
+            renew_before_days: 30,
+            check_interval_secs: 12 * 3600,
+            retry_after_secs: 60,
         }
     }
 }
@@ -583,6 +627,62 @@ impl Default for HealthConfig {
     }
 }
 
+impl AcmeSettings {
+    /// What `tls.mode = "acme"` needs. Whether the domains really reach this server can only
+    /// be learned at run time (the first order says so in the log).
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.into(),
+            })
+        };
+        if self.domains.is_empty() {
+            return invalid(
+                "server.tls.acme.domains",
+                "tls.mode = \"acme\" needs the domain names that point at this server, e.g. [\"turnos.example.com\"]",
+            );
+        }
+        for domain in &self.domains {
+            let ok = domain.len() <= 253
+                && domain.contains('.')
+                && domain.parse::<std::net::IpAddr>().is_err()
+                && domain.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            if !ok {
+                return invalid(
+                    "server.tls.acme.domains",
+                    &format!("`{domain}` is not a DNS name (no IP addresses, no wildcards)"),
+                );
+            }
+        }
+        if !self.contact.contains('@') {
+            return invalid(
+                "server.tls.acme.contact",
+                "an e-mail address the CA can write to about this certificate",
+            );
+        }
+        if !self.directory_url.starts_with("https://") {
+            return invalid("server.tls.acme.directory_url", "must be an https:// URL");
+        }
+        if self.renew_before_days == 0
+            || self.check_interval_secs == 0
+            || self.retry_after_secs == 0
+        {
+            return invalid(
+                "server.tls.acme.renew_before_days",
+                "renew_before_days, check_interval_secs and retry_after_secs must be above 0",
+            );
+        }
+        Ok(())
+    }
+}
+
 /// A configuration that cannot be used, naming the key at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -702,6 +802,9 @@ impl Config {
                 "tls.mode = \"files\" needs both server.tls.cert_path and server.tls.key_path",
             );
         }
+        if self.server.tls.mode == TlsMode::Acme {
+            self.server.tls.acme.check()?;
+        }
         let url = &self.server.public_url;
         if !url.is_empty() && !url.starts_with("https://") && !url.starts_with("http://") {
             return invalid("server.public_url", "must start with https:// or http://");
@@ -792,6 +895,43 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn acme_mode_says_what_is_missing() {
+        let acme = |f: fn(&mut AcmeSettings)| {
+            let mut c = Config::default();
+            c.server.tls.mode = TlsMode::Acme;
+            c.server.tls.acme.domains = vec!["turnos.example.com".into()];
+            c.server.tls.acme.contact = "dueno@example.com".into();
+            f(&mut c.server.tls.acme);
+            c.validate().err().map(|e| e.to_string())
+        };
+        assert_eq!(acme(|_| {}), None, "domains and contact are enough");
+        let no_domain = acme(|a| a.domains.clear()).expect("refused");
+        assert!(no_domain.contains("server.tls.acme.domains"), "{no_domain}");
+        for bad in [
+            "203.0.113.7",
+            "*.example.com",
+            "localhost",
+            "-a.example.com",
+        ] {
+            let err = acme(|a| a.domains = vec![String::new()]).expect("empty refused");
+            assert!(err.contains("server.tls.acme.domains"), "{err}");
+            let mut c = Config::default();
+            c.server.tls.mode = TlsMode::Acme;
+            c.server.tls.acme.domains = vec![bad.into()];
+            c.server.tls.acme.contact = "dueno@example.com".into();
+            let err = c.validate().expect_err(bad).to_string();
+            assert!(err.contains(bad), "{bad}: {err}");
+        }
+        let no_contact = acme(|a| a.contact.clear()).expect("refused");
+        assert!(
+            no_contact.contains("server.tls.acme.contact"),
+            "{no_contact}"
+        );
+        let http = acme(|a| a.directory_url = "http://ca.example/dir".into()).expect("refused");
+        assert!(http.contains("server.tls.acme.directory_url"), "{http}");
+    }
     use super::*;
 
     /// Loads `toml` (if any) and `env` inside a figment jail: a private working directory and

@@ -19,6 +19,9 @@ pub mod config;
 /// TLS certificates: self-signed (with renewal) or from files (reloaded on SIGHUP).
 pub mod tls;
 
+/// Certificates from Let's Encrypt (or any ACME CA), TLS-ALPN-01, renewed in the background.
+pub mod acme;
+
 /// The HTTP layer: state, errors, extractors, and the routers by audience.
 pub mod http;
 

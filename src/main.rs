@@ -20,6 +20,12 @@ fn main() -> ExitCode {
                         "# configuration is valid; effective values:\n{}",
                         config.to_toml()
                     );
+                    if config.server.tls.mode == barberpro::config::TlsMode::Acme {
+                        eprintln!(
+                            "note: tls.mode = \"acme\": whether {} reach this server on port 443 can only be known when the CA checks; `serve` logs the result (and the CA's problem document if it fails).",
+                            config.server.tls.acme.domains.join(", ")
+                        );
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

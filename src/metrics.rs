@@ -119,8 +119,18 @@ pub struct Metrics {
     pub rate_limit_keys: Family<TierLabels, Gauge>,
     pub webhook_bad_signatures: Family<ProviderLabels, Counter>,
     pub tls_cert_expiry: Gauge,
+    pub acme: AcmeGauges,
     pub ready: Gauge,
     pub snapshot: SnapshotGauges,
+}
+
+/// Certificate orders and renewals (`tls.mode = "acme"`).
+#[derive(Default)]
+pub struct AcmeGauges {
+    pub last_attempt: Gauge,
+    pub last_attempt_ok: Gauge,
+    pub last_success: Gauge,
+    pub failures: Counter,
 }
 
 /// The last snapshot and verify results, read from `<data>/snapshot-status.json` at scrape
@@ -158,6 +168,7 @@ impl Metrics {
             rate_limit_keys: Family::default(),
             webhook_bad_signatures: Family::default(),
             tls_cert_expiry: Gauge::default(),
+            acme: AcmeGauges::default(),
             ready: Gauge::default(),
             snapshot: SnapshotGauges::default(),
             registry: Registry::default(),
@@ -285,6 +296,26 @@ impl Metrics {
             "barberpro_tls_certificate_expiry_timestamp_seconds",
             "When the served TLS certificate expires (Unix time; 0 without TLS)",
             m.tls_cert_expiry.clone(),
+        );
+        r.register(
+            "barberpro_acme_last_attempt_timestamp_seconds",
+            "When a certificate was last ordered from the ACME CA (Unix time; 0 never)",
+            m.acme.last_attempt.clone(),
+        );
+        r.register(
+            "barberpro_acme_last_attempt_success",
+            "Whether the last certificate order succeeded (1) or failed (0)",
+            m.acme.last_attempt_ok.clone(),
+        );
+        r.register(
+            "barberpro_acme_last_success_timestamp_seconds",
+            "When a certificate order last succeeded (Unix time; 0 never)",
+            m.acme.last_success.clone(),
+        );
+        r.register(
+            "barberpro_acme_order_failures",
+            "Certificate orders that failed",
+            m.acme.failures.clone(),
         );
         let snap = &m.snapshot;
         r.register(

@@ -75,7 +75,8 @@ impl Application {
         let tls = match tls::load(&config.server.tls, &data_dir)? {
             Some(key) => {
                 let resolver = Arc::new(CertResolver::new(key));
-                let acceptor = TlsAcceptor::from(tls::server_config(resolver.clone()));
+                let acme = config.server.tls.mode == crate::config::TlsMode::Acme;
+                let acceptor = TlsAcceptor::from(tls::server_config(resolver.clone(), acme));
                 Some((acceptor, resolver))
             }
             None => None,
@@ -117,8 +118,18 @@ impl Application {
             &metrics,
         ));
         let security = Arc::new(http::security::Policy::new(&config, tls.is_some()));
+        let acme = match (&tls, config.server.tls.mode) {
+            (Some((_, resolver)), crate::config::TlsMode::Acme) => Some(crate::acme::Acme::new(
+                config.server.tls.acme.clone(),
+                &data_dir,
+                resolver.clone(),
+                metrics.clone(),
+            )),
+            _ => None,
+        };
         let readiness = Arc::new(http::ops::Readiness {
             certificate: tls.as_ref().map(|(_, resolver)| resolver.clone()),
+            acme: acme.clone(),
             min_free_disk_mib: config.health.min_free_disk_mib,
         });
         let metrics_listener = if config.metrics.enabled {
@@ -257,6 +268,9 @@ impl Application {
         if let Some((_, resolver)) = &tls {
             spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
         }
+        if let Some(acme) = &state.readiness.acme {
+            acme.clone().spawn(shutdown.clone());
+        }
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
         crate::snapshot::control::spawn(&config, state.store.clone(), shutdown.clone());
         crate::housekeeping::Housekeeping {
@@ -303,6 +317,10 @@ impl Application {
                     Some(acceptor) => {
                         match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await
                         {
+                            // The CA's TLS-ALPN-01 check ends with the handshake.
+                            Ok(Ok(stream))
+                                if stream.get_ref().1.alpn_protocol()
+                                    == Some(tls::ACME_TLS_ALPN) => {}
                             Ok(Ok(stream)) => serve(stream, peer, service, &builder, watcher).await,
                             Ok(Err(e)) => {
                                 tracing::debug!(%peer, error = %e, "TLS handshake failed")

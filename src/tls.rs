@@ -5,6 +5,7 @@
 //! certificate signed by it (`tls/cert.pem`, 397 days, renewed 30 days before expiry). A client
 //! that trusts `ca.pem` once keeps trusting every renewal.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -47,18 +48,50 @@ fn io(context: impl Into<String>, source: std::io::Error) -> TlsError {
     }
 }
 
+/// The ALPN protocol of ACME's TLS-ALPN-01 challenge (RFC 8737).
+pub const ACME_TLS_ALPN: &[u8] = b"acme-tls/1";
+
 /// Hands rustls the current certificate; [`CertResolver::set`] swaps it for new handshakes
-/// while established connections keep theirs.
+/// while established connections keep theirs. During an ACME order it also answers the CA's
+/// TLS-ALPN-01 validation handshakes with the challenge certificate for the name asked.
 #[derive(Debug)]
 pub struct CertResolver {
     current: RwLock<Arc<CertifiedKey>>,
+    /// Domain (lowercase) → TLS-ALPN-01 challenge certificate, while an order is pending.
+    challenges: RwLock<HashMap<String, Arc<CertifiedKey>>>,
 }
 
 impl CertResolver {
     pub fn new(key: CertifiedKey) -> Self {
         Self {
             current: RwLock::new(Arc::new(key)),
+            challenges: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Serves `key` to validation handshakes for `domain` (ALPN `acme-tls/1` only).
+    pub fn set_challenge(&self, domain: &str, key: CertifiedKey) {
+        let mut map = match self.challenges.write() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.insert(domain.to_ascii_lowercase(), Arc::new(key));
+    }
+
+    /// Forgets every challenge certificate (the order is over, either way).
+    pub fn clear_challenges(&self) {
+        match self.challenges.write() {
+            Ok(mut m) => m.clear(),
+            Err(poisoned) => poisoned.into_inner().clear(),
+        }
+    }
+
+    fn challenge(&self, domain: &str) -> Option<Arc<CertifiedKey>> {
+        let map = match self.challenges.read() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.get(&domain.to_ascii_lowercase()).cloned()
     }
 
     pub fn set(&self, key: CertifiedKey) {
@@ -85,13 +118,24 @@ impl CertResolver {
 }
 
 impl ResolvesServerCert for CertResolver {
-    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        // RFC 8737: the CA offers exactly "acme-tls/1" and the name being validated.
+        let acme_only = hello
+            .alpn()
+            .map(|mut protocols| {
+                protocols.next() == Some(ACME_TLS_ALPN) && protocols.next().is_none()
+            })
+            .unwrap_or(false);
+        if acme_only {
+            return hello.server_name().and_then(|name| self.challenge(name));
+        }
         Some(self.get())
     }
 }
 
-/// A rustls server configuration speaking HTTP/2 and HTTP/1.1 (ALPN).
-pub fn server_config(resolver: Arc<CertResolver>) -> Arc<ServerConfig> {
+/// A rustls server configuration speaking HTTP/2 and HTTP/1.1 (ALPN), plus `acme-tls/1` for
+/// the CA's validation handshakes when `acme` is on.
+pub fn server_config(resolver: Arc<CertResolver>, acme: bool) -> Arc<ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -103,6 +147,9 @@ pub fn server_config(resolver: Arc<CertResolver>) -> Arc<ServerConfig> {
                 .with_cert_resolver(resolver)
         });
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    if acme {
+        config.alpn_protocols.push(ACME_TLS_ALPN.to_vec());
+    }
     Arc::new(config)
 }
 
@@ -329,6 +376,70 @@ pub fn load(config: &TlsConfig, data_dir: &Path) -> Result<Option<CertifiedKey>,
             };
             load_pem(cert, key).map(Some)
         }
+        TlsMode::Acme => {
+            let acme = AcmePaths::new(data_dir);
+            if acme.cert().exists() {
+                match load_pem(&acme.cert(), &acme.cert()) {
+                    Ok(key) => return Ok(Some(key)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the stored ACME certificate is unusable; serving a self-signed one until a new one arrives")
+                    }
+                }
+            } else {
+                tracing::warn!(domains = ?config.acme.domains, "no ACME certificate yet: serving a self-signed one until the CA issues it");
+            }
+            let paths = SelfSignedPaths::new(data_dir);
+            ensure_self_signed(&paths, &config.acme.domains)?;
+            load_pem(&paths.cert(), &paths.key()).map(Some)
+        }
+    }
+}
+
+/// Where ACME material lives: `<data>/tls/acme/` (0700), files 0600.
+#[derive(Debug, Clone)]
+pub struct AcmePaths {
+    dir: PathBuf,
+}
+
+impl AcmePaths {
+    pub fn new(data_dir: &Path) -> Self {
+        Self {
+            dir: data_dir.join("tls").join("acme"),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The account's credentials (its private key), JSON.
+    pub fn account(&self) -> PathBuf {
+        self.dir.join("account.json")
+    }
+
+    /// The issued chain and its private key, in one PEM file: replaced in one rename, so a
+    /// crash leaves the old pair or the new one, never a mix.
+    pub fn cert(&self) -> PathBuf {
+        self.dir.join("certificate.pem")
+    }
+
+    /// Creates the folder (0700).
+    pub fn create(&self) -> Result<(), TlsError> {
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| io(format!("creating {}", self.dir.display()), e))?;
+        set_private_dir(&self.dir)
+    }
+
+    /// Stores a new chain and key (0600), atomically.
+    pub fn store(&self, chain_pem: &str, key_pem: &str) -> Result<(), TlsError> {
+        self.create()?;
+        write_private(&self.cert(), &format!("{key_pem}\n{chain_pem}"))
+    }
+
+    /// Writes the account's credentials (0600).
+    pub fn store_account(&self, json: &str) -> Result<(), TlsError> {
+        self.create()?;
+        write_private(&self.account(), json)
     }
 }
 

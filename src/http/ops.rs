@@ -26,6 +26,9 @@ pub struct Readiness {
     pub certificate: Option<Arc<CertResolver>>,
     /// `health.min_free_disk_mib`.
     pub min_free_disk_mib: u64,
+    /// The ACME renewer (`tls.mode = "acme"`): its last attempt is part of the certificate
+    /// check's detail.
+    pub acme: Option<crate::acme::Acme>,
 }
 
 /// Every readiness check, as `(name, ok, detail)`.
@@ -45,7 +48,11 @@ pub async fn readiness_checks(state: &AppState) -> Vec<(&'static str, bool, serd
         Some(resolver) => match resolver.not_after_unix() {
             Some(t) if t > now => {
                 let days = (t - now) / 86_400;
-                ("certificate", true, json!({ "expires_in_days": days }))
+                let mut detail = json!({ "expires_in_days": days });
+                if let Some(acme) = &state.readiness.acme {
+                    detail["acme"] = json!(acme.status());
+                }
+                ("certificate", true, detail)
             }
             Some(_) => ("certificate", false, json!("expired")),
             None => ("certificate", false, json!("unreadable")),

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod acme;
 mod admin;
 mod availability;
 mod booking_flow;
