@@ -172,7 +172,10 @@ async fn wrong_or_forged_tokens_are_404_pages_never_500() {
     let mut b = Browser::new(&app);
     let (id, token) = book_through_pages(&app, &mut b, "10:00").await;
     let (other, other_token) = book_through_pages(&app, &mut b, "12:00").await;
-    let forged = format!("{}A", &token[..token.len() - 1]);
+    // The same token with its last character changed.
+    let last = if token.ends_with('A') { "B" } else { "A" };
+    let forged = format!("{}{last}", &token[..token.len() - 1]);
+    assert_ne!(forged, token);
     let gets = [
         format!("/turnos/{id}"),
         format!("/turnos/{id}?token="),
