@@ -1,5 +1,5 @@
-//! The command line: `serve` and `config check` (snapshot, restore and admin commands join
-//! here as they arrive).
+//! The command line: `serve`, `config check`, snapshots and restore, staff accounts, and the
+//! personal-data commands (`client export|erase`, `audit export`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +43,17 @@ pub enum Command {
     /// Staff accounts of the admin UI.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Personal data of a client (Ley 25.326): export all we hold, or erase it.
+    ///
+    /// Works while the server runs (it asks it over <data_dir>/control/snapshot.sock) or
+    /// with the server stopped (it opens the database). Exit codes: 0 done · 1 invalid
+    /// configuration · 2 invalid phone, unknown or already erased client · 3 data folder in
+    /// use by a server that does not answer · 6 other failure.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Fill an empty data folder with a large generated chain, for the load benchmark
     /// (benches/run.sh). Not for production data folders.
     #[command(hide = true)]
@@ -193,4 +204,33 @@ pub struct BenchDataArgs {
     pub rows_per_commit: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Print, as JSON, everything held on the person with this phone: the client record,
+    /// every booking and every audit entry about them (a right-of-access answer).
+    Export(PersonArgs),
+    /// Anonymise the person with this phone: name, phone, e-mail and notes are replaced, their
+    /// upcoming bookings cancelled, past bookings kept for the accounts; the phone can book
+    /// again as a new client. Audited; cannot be undone.
+    Erase(PersonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PersonArgs {
+    #[command(flatten)]
+    pub file: ConfigFile,
+    /// Data folder. Overrides storage.data_dir.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The client's phone, in any usual form ("011 15-2345-6789", "+5491123456789").
+    #[arg(long)]
+    pub phone: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the whole audit log as JSON lines, oldest first (same exit codes as `client`).
+    Export(DataDirArgs),
 }

@@ -30,6 +30,9 @@ pub struct Config {
     pub health: HealthConfig,
     pub snapshot: SnapshotConfig,
     pub admin: AdminConfig,
+    pub audit: AuditConfig,
+    pub privacy: PrivacyConfig,
+    pub payments: PaymentsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -344,6 +347,176 @@ impl SnapshotConfig {
     }
 }
 
+/// Deposits (señas) through MercadoPago Checkout Pro. Off by default: the demo runs without
+/// MercadoPago and every booking is confirmed at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentsConfig {
+    /// false: no deposit is ever asked, whatever the policies say.
+    pub enabled: bool,
+    /// Minutes an unpaid booking holds its slot (and the Checkout Pro link stays valid).
+    pub hold_minutes: u32,
+    /// MercadoPago's API. Tests point it at a local fake.
+    pub api_base_url: String,
+    /// A file holding the access token (`APP_USR-…`), e.g. a systemd credential.
+    pub access_token_file: Option<PathBuf>,
+    /// A file holding the webhook signing secret (from "Tus integraciones → Webhooks").
+    pub webhook_secret_file: Option<PathBuf>,
+    /// A webhook whose signed timestamp is further than this from our clock is refused.
+    pub webhook_tolerance_secs: u64,
+    /// Time allowed for one call to MercadoPago.
+    pub request_timeout_secs: u64,
+    /// Retries of one call on 429 and 5xx (never on other 4xx), with exponential backoff.
+    pub max_retries: u32,
+    /// First backoff delay, in milliseconds; doubles on each retry.
+    pub retry_base_ms: u64,
+    /// A `Retry-After` longer than this is not waited for inline: the job is rescheduled.
+    pub max_retry_after_secs: u64,
+    /// How often the payments worker looks for due work (expired holds, retries, refunds).
+    pub worker_interval_ms: u64,
+    /// Fetches of a notified payment (404 while not yet visible, or errors) before giving up.
+    pub notification_max_attempts: u32,
+    /// The deposit every branch asks for, unless overridden below.
+    pub deposit: DepositConfig,
+    /// Per-branch overrides, by branch slug: `[payments.branches.palermo]`.
+    pub branches: std::collections::BTreeMap<String, DepositConfig>,
+}
+
+/// One deposit policy: `kind` is `none`, `percent` (of the booking's total) or `fixed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DepositConfig {
+    pub kind: DepositKindConfig,
+    /// For `percent`: 1 to 100.
+    pub percent: u8,
+    /// For `fixed`: whole pesos (capped at the booking's total).
+    pub amount_pesos: u32,
+    /// 0: every client pays; N: only clients with at least N past no-shows.
+    pub after_no_shows: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DepositKindConfig {
+    None,
+    Percent,
+    Fixed,
+}
+
+impl Default for DepositConfig {
+    fn default() -> Self {
+        Self {
+            kind: DepositKindConfig::None,
+            percent: 0,
+            amount_pesos: 0,
+            after_no_shows: 0,
+        }
+    }
+}
+
+impl DepositConfig {
+    /// The validated domain policy.
+    pub fn policy(&self) -> Result<crate::domain::DepositPolicy, crate::domain::DomainError> {
+        use crate::domain::{DepositKind, DepositPolicy, Money};
+        let kind = match self.kind {
+            DepositKindConfig::None => DepositKind::None,
+            DepositKindConfig::Percent => DepositKind::Percent {
+                percent: self.percent,
+            },
+            DepositKindConfig::Fixed => DepositKind::Fixed {
+                amount: Money::from_pesos(i64::from(self.amount_pesos))?,
+            },
+        };
+        DepositPolicy::new(kind, self.after_no_shows)
+    }
+}
+
+impl Default for PaymentsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            hold_minutes: 15,
+            api_base_url: "https://api.mercadopago.com".into(),
+            access_token_file: None,
+            webhook_secret_file: None,
+            webhook_tolerance_secs: 600,
+            request_timeout_secs: 10,
+            max_retries: 3,
+            retry_base_ms: 500,
+            max_retry_after_secs: 10,
+            worker_interval_ms: 1000,
+            notification_max_attempts: 12,
+            deposit: DepositConfig::default(),
+            branches: Default::default(),
+        }
+    }
+}
+
+impl PaymentsConfig {
+    /// The deposit policy of a branch (its override, else the default).
+    pub fn policy_for(&self, slug: &str) -> crate::domain::DepositPolicy {
+        self.branches
+            .get(slug)
+            .unwrap_or(&self.deposit)
+            .policy()
+            .unwrap_or_default()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: String| Err(ConfigError::Invalid { key, reason });
+        if let Err(e) = self.deposit.policy() {
+            return invalid("payments.deposit", policy_reason(&e));
+        }
+        for (slug, deposit) in &self.branches {
+            if let Err(e) = deposit.policy() {
+                return invalid(
+                    "payments.branches",
+                    format!("{slug}: {}", policy_reason(&e)),
+                );
+            }
+        }
+        if !(1..=24 * 60).contains(&self.hold_minutes) {
+            return invalid("payments.hold_minutes", "must be between 1 and 1440".into());
+        }
+        let url = &self.api_base_url;
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return invalid(
+                "payments.api_base_url",
+                "must start with https:// or http://".into(),
+            );
+        }
+        if self.request_timeout_secs == 0 || self.worker_interval_ms == 0 {
+            return invalid(
+                "payments.request_timeout_secs",
+                "timeouts and intervals must be at least 1".into(),
+            );
+        }
+        if self.notification_max_attempts == 0 {
+            return invalid(
+                "payments.notification_max_attempts",
+                "must be at least 1".into(),
+            );
+        }
+        if self.enabled && self.access_token_file.is_none() {
+            return invalid(
+                "payments.access_token_file",
+                "payments.enabled = true needs the access token file".into(),
+            );
+        }
+        if self.enabled && self.webhook_secret_file.is_none() {
+            return invalid(
+                "payments.webhook_secret_file",
+                "payments.enabled = true needs the webhook secret file".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+fn policy_reason(e: &crate::domain::DomainError) -> String {
+    format!("{e}: percent must be 1-100 and amount_pesos above 0 for the kind chosen")
+}
+
 /// The staff admin UI (`/admin`): session lifetimes and the first-owner setup link.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -363,6 +536,57 @@ impl Default for AdminConfig {
             session_lifetime_hours: 12,
             setup_link_hours: 24,
         }
+    }
+}
+
+/// The audit log (`/admin/auditoria`, `barberpro audit export`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Entries older than this many days are deleted by the daily retention job; 0 keeps
+    /// them forever.
+    pub retention_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 1825,
+        }
+    }
+}
+
+impl AuditConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.retention_days > 36_500 {
+            return Err(ConfigError::Invalid {
+                key: "audit.retention_days",
+                reason: "must be at most 36500 (0 keeps entries forever)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Personal data (Ley 25.326): automatic anonymisation of clients who stopped coming.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Clients with no booking and no change for this many years are anonymised by the
+    /// daily retention job (their bookings stay, without name, phone, e-mail or notes);
+    /// 0 turns it off.
+    pub anonymise_inactive_after_years: u32,
+}
+
+impl PrivacyConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.anonymise_inactive_after_years > 100 {
+            return Err(ConfigError::Invalid {
+                key: "privacy.anonymise_inactive_after_years",
+                reason: "must be at most 100 (0 turns it off)".into(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -818,6 +1042,9 @@ impl Config {
         }
         self.snapshot.validate()?;
         self.admin.validate()?;
+        self.audit.validate()?;
+        self.privacy.validate()?;
+        self.payments.validate()?;
         Ok(())
     }
 
@@ -895,43 +1122,6 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn acme_mode_says_what_is_missing() {
-        let acme = |f: fn(&mut AcmeSettings)| {
-            let mut c = Config::default();
-            c.server.tls.mode = TlsMode::Acme;
-            c.server.tls.acme.domains = vec!["turnos.example.com".into()];
-            c.server.tls.acme.contact = "dueno@example.com".into();
-            f(&mut c.server.tls.acme);
-            c.validate().err().map(|e| e.to_string())
-        };
-        assert_eq!(acme(|_| {}), None, "domains and contact are enough");
-        let no_domain = acme(|a| a.domains.clear()).expect("refused");
-        assert!(no_domain.contains("server.tls.acme.domains"), "{no_domain}");
-        for bad in [
-            "203.0.113.7",
-            "*.example.com",
-            "localhost",
-            "-a.example.com",
-        ] {
-            let err = acme(|a| a.domains = vec![String::new()]).expect("empty refused");
-            assert!(err.contains("server.tls.acme.domains"), "{err}");
-            let mut c = Config::default();
-            c.server.tls.mode = TlsMode::Acme;
-            c.server.tls.acme.domains = vec![bad.into()];
-            c.server.tls.acme.contact = "dueno@example.com".into();
-            let err = c.validate().expect_err(bad).to_string();
-            assert!(err.contains(bad), "{bad}: {err}");
-        }
-        let no_contact = acme(|a| a.contact.clear()).expect("refused");
-        assert!(
-            no_contact.contains("server.tls.acme.contact"),
-            "{no_contact}"
-        );
-        let http = acme(|a| a.directory_url = "http://ca.example/dir".into()).expect("refused");
-        assert!(http.contains("server.tls.acme.directory_url"), "{http}");
-    }
     use super::*;
 
     /// Loads `toml` (if any) and `env` inside a figment jail: a private working directory and
@@ -1040,8 +1230,87 @@ mod tests {
     }
 
     #[test]
+    fn deposit_policies_per_branch_validate_and_name_their_key() {
+        let c = load(
+            Some(
+                "[payments.deposit]\nkind = \"fixed\"\namount_pesos = 2000\n\
+                 [payments.branches.palermo]\nkind = \"percent\"\npercent = 30\nafter_no_shows = 2\n",
+            ),
+            &[],
+        )
+        .expect("valid");
+        assert!(!c.payments.enabled, "payments are off unless enabled");
+        assert_eq!(c.payments.hold_minutes, 15);
+        let palermo = c.payments.policy_for("palermo");
+        assert_eq!(
+            palermo.kind(),
+            crate::domain::DepositKind::Percent { percent: 30 }
+        );
+        assert_eq!(palermo.after_no_shows(), 2);
+        let other = c.payments.policy_for("belgrano");
+        assert_eq!(
+            other.kind(),
+            crate::domain::DepositKind::Fixed {
+                amount: crate::domain::Money::from_pesos(2000).unwrap()
+            }
+        );
+        let err = load(
+            Some("[payments.branches.palermo]\nkind = \"percent\"\npercent = 130\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("payments.branches") && err.contains("palermo"),
+            "{err}"
+        );
+        let err = load(Some("[payments.deposit]\nkind = \"fixed\"\n"), &[]).unwrap_err();
+        assert!(err.contains("payments.deposit"), "{err}");
+        let err = load(Some("[payments]\nenabled = true\n"), &[]).unwrap_err();
+        assert!(err.contains("payments.access_token_file"), "{err}");
+        let err = load(Some("[payments]\nhold_minutes = 0\n"), &[]).unwrap_err();
+        assert!(err.contains("payments.hold_minutes"), "{err}");
+    }
+
+    #[test]
     fn the_documented_file_is_the_defaults() {
         let c = load(Some(include_str!("../barberpro.toml")), &[]).unwrap();
         assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn acme_mode_says_what_is_missing() {
+        let acme = |f: fn(&mut AcmeSettings)| {
+            let mut c = Config::default();
+            c.server.tls.mode = TlsMode::Acme;
+            c.server.tls.acme.domains = vec!["turnos.example.com".into()];
+            c.server.tls.acme.contact = "dueno@example.com".into();
+            f(&mut c.server.tls.acme);
+            c.validate().err().map(|e| e.to_string())
+        };
+        assert_eq!(acme(|_| {}), None, "domains and contact are enough");
+        let no_domain = acme(|a| a.domains.clear()).expect("refused");
+        assert!(no_domain.contains("server.tls.acme.domains"), "{no_domain}");
+        for bad in [
+            "203.0.113.7",
+            "*.example.com",
+            "localhost",
+            "-a.example.com",
+        ] {
+            let err = acme(|a| a.domains = vec![String::new()]).expect("empty refused");
+            assert!(err.contains("server.tls.acme.domains"), "{err}");
+            let mut c = Config::default();
+            c.server.tls.mode = TlsMode::Acme;
+            c.server.tls.acme.domains = vec![bad.into()];
+            c.server.tls.acme.contact = "dueno@example.com".into();
+            let err = c.validate().expect_err(bad).to_string();
+            assert!(err.contains(bad), "{bad}: {err}");
+        }
+        let no_contact = acme(|a| a.contact.clear()).expect("refused");
+        assert!(
+            no_contact.contains("server.tls.acme.contact"),
+            "{no_contact}"
+        );
+        let http = acme(|a| a.directory_url = "http://ca.example/dir".into()).expect("refused");
+        assert!(http.contains("server.tls.acme.directory_url"), "{http}");
     }
 }

@@ -10,6 +10,9 @@ pub mod domain;
 /// The only module that imports redb.
 pub mod store;
 
+/// Clients of outside services (MercadoPago), pointed at fakes in tests.
+pub mod integrations;
+
 /// Staff credentials: argon2id password hashes, session and CSRF tokens.
 pub mod auth;
 
@@ -31,6 +34,17 @@ pub mod snapshot;
 
 /// Periodic database upkeep (expired Idempotency-Keys).
 pub mod housekeeping;
+
+/// The daily retention job: expired sessions, audit retention, inactive clients.
+pub mod retention;
+
+/// Personal data (Ley 25.326) from the command line: `barberpro client export|erase` and
+/// `barberpro audit export`, through the running server's control socket when it holds the
+/// database.
+pub mod privacy;
+
+/// Background jobs: the deposits worker (MercadoPago notifications, holds, refunds).
+pub mod jobs;
 
 /// Application start-up, the accept loop and graceful shutdown.
 pub mod startup;

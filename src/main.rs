@@ -41,6 +41,8 @@ fn main() -> ExitCode {
         }
         Command::Restore(args) => barberpro::snapshot::commands::restore(args),
         Command::Admin(barberpro::cli::AdminCommand::CreateUser(args)) => create_user(args),
+        Command::Client(command) => barberpro::privacy::client(command),
+        Command::Audit(command) => barberpro::privacy::audit(command),
         Command::BenchData(args) => bench_data(args),
     }
 }

@@ -87,6 +87,11 @@ pub struct ProviderLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VersionLabels {
     pub version: &'static str,
 }
@@ -118,6 +123,13 @@ pub struct Metrics {
     pub rate_limited: Family<TierLabels, Counter>,
     pub rate_limit_keys: Family<TierLabels, Gauge>,
     pub webhook_bad_signatures: Family<ProviderLabels, Counter>,
+    pub login_failures: Counter,
+    /// Deposits reaching each state, and their amounts in centavos.
+    pub payments: Family<StatusLabels, Counter>,
+    pub payments_amount: Family<StatusLabels, Counter>,
+    /// Refunds by outcome (`requested`, `approved`, `failed`), and their amounts.
+    pub refunds: Family<StatusLabels, Counter>,
+    pub refunds_amount: Family<StatusLabels, Counter>,
     pub tls_cert_expiry: Gauge,
     pub acme: AcmeGauges,
     pub ready: Gauge,
@@ -167,6 +179,11 @@ impl Metrics {
             rate_limited: Family::default(),
             rate_limit_keys: Family::default(),
             webhook_bad_signatures: Family::default(),
+            login_failures: Counter::default(),
+            payments: Family::default(),
+            payments_amount: Family::default(),
+            refunds: Family::default(),
+            refunds_amount: Family::default(),
             tls_cert_expiry: Gauge::default(),
             acme: AcmeGauges::default(),
             ready: Gauge::default(),
@@ -183,6 +200,15 @@ impl Metrics {
             let _ = m
                 .webhook_bad_signatures
                 .get_or_create(&ProviderLabels { provider });
+        }
+        for state in crate::domain::PaymentState::ALL {
+            let status = state.as_str();
+            let _ = m.payments.get_or_create(&StatusLabels { status });
+            let _ = m.payments_amount.get_or_create(&StatusLabels { status });
+        }
+        for status in ["requested", "approved", "failed"] {
+            let _ = m.refunds.get_or_create(&StatusLabels { status });
+            let _ = m.refunds_amount.get_or_create(&StatusLabels { status });
         }
         let build_info: Family<VersionLabels, Gauge> = Family::default();
         build_info
@@ -293,6 +319,31 @@ impl Metrics {
             m.webhook_bad_signatures.clone(),
         );
         r.register(
+            "barberpro_login_failures",
+            "Failed staff logins (unknown account, wrong password or deactivated account)",
+            m.login_failures.clone(),
+        );
+        r.register(
+            "barberpro_payments",
+            "Deposits (MercadoPago) reaching each state",
+            m.payments.clone(),
+        );
+        r.register(
+            "barberpro_payments_amount_centavos",
+            "Sum of the deposits reaching each state, in ARS centavos",
+            m.payments_amount.clone(),
+        );
+        r.register(
+            "barberpro_refunds",
+            "Deposit refunds by outcome (requested, approved, failed)",
+            m.refunds.clone(),
+        );
+        r.register(
+            "barberpro_refunds_amount_centavos",
+            "Sum of the deposit refunds by outcome, in ARS centavos",
+            m.refunds_amount.clone(),
+        );
+        r.register(
             "barberpro_tls_certificate_expiry_timestamp_seconds",
             "When the served TLS certificate expires (Unix time; 0 without TLS)",
             m.tls_cert_expiry.clone(),
@@ -384,6 +435,35 @@ impl Metrics {
                 source: source.as_str().to_owned(),
             })
             .inc();
+    }
+
+    /// A deposit reached `state` (counted after the change is committed).
+    pub fn payment_state(&self, state: crate::domain::PaymentState, amount: crate::domain::Money) {
+        let labels = StatusLabels {
+            status: state.as_str(),
+        };
+        self.payments.get_or_create(&labels).inc();
+        self.payments_amount
+            .get_or_create(&labels)
+            .inc_by(u64::try_from(amount.centavos()).unwrap_or(0));
+    }
+
+    fn refund(&self, status: &'static str, amount: crate::domain::Money) {
+        let labels = StatusLabels { status };
+        self.refunds.get_or_create(&labels).inc();
+        self.refunds_amount
+            .get_or_create(&labels)
+            .inc_by(u64::try_from(amount.centavos()).unwrap_or(0));
+    }
+
+    /// A refund is sent to MercadoPago for the first time.
+    pub fn refund_requested(&self, amount: crate::domain::Money) {
+        self.refund("requested", amount);
+    }
+
+    /// MercadoPago accepted (or refused for good) a refund.
+    pub fn refund_done(&self, approved: bool, amount: crate::domain::Money) {
+        self.refund(if approved { "approved" } else { "failed" }, amount);
     }
 
     /// A booking moved to `status` (counted after the change is committed).

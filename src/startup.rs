@@ -37,6 +37,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("payments: {0}")]
+    Payments(String),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -150,6 +152,13 @@ impl Application {
         } else {
             None
         };
+        let payments = crate::jobs::payments::Deposits::load(&config.payments)
+            .map_err(StartError::Payments)?
+            .map(Arc::new);
+        if payments.is_some() && !public_url.starts_with("https://") {
+            tracing::warn!(%public_url, "MercadoPago only calls HTTPS notification URLs: set \
+                server.public_url to the https:// address it can reach");
+        }
         let state = AppState {
             store,
             rules: config.booking_rules(),
@@ -167,8 +176,11 @@ impl Application {
                     snapshots_dir: config.snapshot.local_dir(&config.storage.data_dir),
                     time_zone: crate::domain::time::time_zone(&config.locale.time_zone)
                         .unwrap_or(jiff::tz::TimeZone::UTC),
+                    started_at: jiff::Timestamp::now(),
+                    config_summary: config.to_toml(),
                 },
             }),
+            payments,
         };
         http::admin::auth::offer_setup_link(
             &state.store,
@@ -268,11 +280,19 @@ impl Application {
         if let Some((_, resolver)) = &tls {
             spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
         }
+        if let Some(deposits) = &state.payments {
+            crate::jobs::payments::spawn(state.clone(), deposits.clone(), shutdown.clone());
+        }
         if let Some(acme) = &state.readiness.acme {
             acme.clone().spawn(shutdown.clone());
         }
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
-        crate::snapshot::control::spawn(&config, state.store.clone(), shutdown.clone());
+        crate::snapshot::control::spawn(
+            &config,
+            state.store.clone(),
+            state.clock.clone(),
+            shutdown.clone(),
+        );
         crate::housekeeping::Housekeeping {
             store: state.store.clone(),
             clock: state.clock.clone(),
@@ -281,6 +301,12 @@ impl Application {
             ),
         }
         .spawn(shutdown.clone());
+        crate::retention::spawn(
+            state.store.clone(),
+            state.clock.clone(),
+            crate::retention::Settings::from_config(&config),
+            shutdown.clone(),
+        );
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%addr, url = %format!("{scheme}://{addr}"), "BarberPro is serving");
         notify_service_manager(&[sd_notify::NotifyState::Ready]);

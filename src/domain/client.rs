@@ -52,8 +52,39 @@ pub struct Client {
     pub email: Option<Email>,
     /// Whether the client agreed to receive WhatsApp messages.
     pub whatsapp_consent: bool,
+    /// The front desk's notes about the person (preferences, allergies…).
+    #[serde(default)]
+    pub notes: Option<Text>,
+    /// When the person's data was erased (Ley 25.326): the record is a shell that keeps the
+    /// bookings' accounts together, with no name, phone, e-mail or notes.
+    #[serde(default)]
+    pub anonymised_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// The name an anonymised client is shown with.
+pub const ANONYMISED_NAME: &str = "Cliente anonimizado";
+
+impl Client {
+    pub fn is_anonymised(&self) -> bool {
+        self.anonymised_at.is_some()
+    }
+
+    /// The same record with every personal field replaced: name, phone (a placeholder that is
+    /// no number, so nobody can be reached or found by it), e-mail, notes and consent.
+    pub fn anonymised(self, now: Timestamp) -> Self {
+        Self {
+            name: Text::from_static(ANONYMISED_NAME),
+            phone: Phone::from_e164_unchecked(format!("anonimizado-{}", self.id.0)),
+            email: None,
+            notes: None,
+            whatsapp_consent: false,
+            anonymised_at: Some(now),
+            updated_at: now,
+            ..self
+        }
+    }
 }
 
 #[cfg(test)]

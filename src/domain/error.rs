@@ -81,6 +81,12 @@ pub enum DomainError {
     /// A date could not be read.
     #[error("invalid date")]
     InvalidDate,
+    /// No client has that id or phone.
+    #[error("unknown client")]
+    UnknownClient,
+    /// The client's personal data was erased; the record cannot change any more.
+    #[error("client anonymised")]
+    ClientAnonymised,
 }
 
 impl DomainError {
@@ -110,6 +116,8 @@ impl DomainError {
             Self::CutoffPassed => "cancel_cutoff_passed",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::InvalidDate => "invalid_date",
+            Self::UnknownClient => "client_not_found",
+            Self::ClientAnonymised => "client_anonymised",
         }
     }
 
@@ -156,6 +164,10 @@ impl DomainError {
                 "La clave de idempotencia ya se usó con otra solicitud.".into()
             }
             Self::InvalidDate => "La fecha no es válida (formato AAAA-MM-DD).".into(),
+            Self::UnknownClient => "El cliente no existe.".into(),
+            Self::ClientAnonymised => {
+                "Los datos de este cliente fueron eliminados; ya no se pueden modificar.".into()
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod client;
 pub mod error;
 pub mod money;
+pub mod payment;
 pub mod phone;
 pub mod staff;
 pub mod text;
@@ -19,8 +20,11 @@ pub use catalog::{
     Barber, BarberId, Branch, BranchId, Closure, ClosureId, ClosureScope, Service, ServiceId,
     Shift, Slug,
 };
-pub use client::{Client, ClientId, Email};
+pub use client::{ANONYMISED_NAME, Client, ClientId, Email};
 pub use error::DomainError;
 pub use money::Money;
+pub use payment::{
+    DepositKind, DepositPolicy, Payment, PaymentEvent, PaymentId, PaymentState, RefundReason,
+};
 pub use phone::Phone;
 pub use text::Text;

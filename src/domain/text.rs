@@ -50,6 +50,11 @@ impl Text {
         Ok(Self(s.to_owned()))
     }
 
+    /// A text written in the source code (trimmed, non-empty, no control characters).
+    pub fn from_static(s: &'static str) -> Self {
+        Self(s.to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

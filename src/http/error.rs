@@ -28,6 +28,9 @@ pub enum ApiError {
     /// 401: no usable `Authorization: Bearer` token.
     #[error("missing token")]
     MissingToken,
+    /// 401: a webhook without a valid provider signature.
+    #[error("invalid webhook signature")]
+    InvalidSignature,
     /// 404: no such route or resource.
     #[error("not found")]
     NotFound,
@@ -80,7 +83,7 @@ impl ApiError {
             Self::Rule(rule) => rule_status(rule),
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::InvalidBody { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::MissingToken => StatusCode::UNAUTHORIZED,
+            Self::MissingToken | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -97,6 +100,7 @@ impl ApiError {
             Self::BadRequest { code, .. } => code,
             Self::InvalidBody { .. } => "invalid_body",
             Self::MissingToken => "missing_token",
+            Self::InvalidSignature => "invalid_signature",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
@@ -117,6 +121,7 @@ impl ApiError {
             Self::MissingToken => {
                 "Falta el código del turno (encabezado Authorization: Bearer …).".into()
             }
+            Self::InvalidSignature => "La firma de la notificación no es válida.".into(),
             Self::NotFound => "No encontramos lo que buscás.".into(),
             Self::MethodNotAllowed => "Método no permitido para esta dirección.".into(),
             Self::PayloadTooLarge => "La solicitud es demasiado grande.".into(),
@@ -155,11 +160,13 @@ impl ApiError {
 fn rule_status(rule: &DomainError) -> StatusCode {
     use DomainError::*;
     match rule {
-        UnknownBranch | UnknownBooking => StatusCode::NOT_FOUND,
+        UnknownBranch | UnknownBooking | UnknownClient => StatusCode::NOT_FOUND,
         InvalidToken => StatusCode::UNAUTHORIZED,
-        SlotUnavailable | ClientOverlap | InvalidTransition { .. } | CutoffPassed => {
-            StatusCode::CONFLICT
-        }
+        SlotUnavailable
+        | ClientOverlap
+        | InvalidTransition { .. }
+        | CutoffPassed
+        | ClientAnonymised => StatusCode::CONFLICT,
         InvalidDate => StatusCode::BAD_REQUEST,
         InvalidField { .. }
         | InvalidPhone

@@ -14,6 +14,8 @@ pub mod middleware;
 pub mod ops;
 pub mod ratelimit;
 pub mod security;
+/// Provider callbacks: `POST /webhooks/mercadopago` (signature checked before anything).
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -44,6 +46,8 @@ pub struct AppState {
     pub readiness: Arc<ops::Readiness>,
     /// Staff sessions and cookies (`[admin]`).
     pub admin: Arc<admin::Settings>,
+    /// Deposits through MercadoPago; `None` when `payments.enabled` is false.
+    pub payments: Option<Arc<crate::jobs::payments::Deposits>>,
 }
 
 /// Where "now" comes from: the system clock, or a manual one that tests set and move.
@@ -83,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .merge(admin::router())
         .merge(booking::router())
+        .merge(webhooks::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(state.security.max_body_bytes))

@@ -1,6 +1,10 @@
 //! The control socket: while `serve` runs it holds the database (redb locks the file), so
 //! `barberpro snapshot` asks it over `<data_dir>/control/snapshot.sock` (folder 0700, socket
 //! 0600) to take the snapshot, and waits for the answer. One JSON line each way.
+//!
+//! The personal-data commands (`barberpro client export|erase`, `barberpro audit export`)
+//! use the same socket for the same reason; the server runs them with its own clock through
+//! [`crate::privacy::execute`].
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -13,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{SnapshotError, SnapshotReport, private_dir};
 use crate::config::Config;
+use crate::http::Clock;
 use crate::store::Store;
 
 /// The socket, inside the data folder.
@@ -20,24 +25,32 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join("control").join("snapshot.sock")
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// What a command asks the running server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-enum Request {
-    Snapshot { upload: Option<bool> },
+pub enum Request {
+    Snapshot {
+        upload: Option<bool>,
+    },
+    /// A personal-data command (see [`crate::privacy::Op`]).
+    Privacy(crate::privacy::Op),
 }
 
-/// The server's answer to a snapshot request.
+/// The server's answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Answer {
     pub report: Option<SnapshotReport>,
     pub error: Option<String>,
     pub exit_code: u8,
+    /// A privacy command's output (JSON, or JSON lines for the audit export).
+    #[serde(default)]
+    pub output: Option<String>,
 }
 
 /// Starts the control socket (called once from `startup`); it stops, and removes the socket,
 /// when `shutdown` fires. A socket that cannot be created is logged, not fatal: `snapshot`
 /// then reports that the folder is in use.
-pub fn spawn(config: &Config, store: Store, shutdown: CancellationToken) {
+pub fn spawn(config: &Config, store: Store, clock: Clock, shutdown: CancellationToken) {
     let config = Arc::new(config.clone());
     let path = socket_path(&config.storage.data_dir);
     let listener = match bind(&path) {
@@ -62,8 +75,9 @@ pub fn spawn(config: &Config, store: Store, shutdown: CancellationToken) {
                 },
             };
             let (config, store, busy) = (config.clone(), store.clone(), busy.clone());
+            let clock = clock.clone();
             tokio::spawn(async move {
-                if let Err(e) = handle(stream, &config, &store, &busy).await {
+                if let Err(e) = handle(stream, &config, &store, &clock, &busy).await {
                     tracing::warn!(error = %e, "control socket request failed");
                 }
             });
@@ -90,6 +104,7 @@ async fn handle(
     stream: UnixStream,
     config: &Config,
     store: &Store,
+    clock: &Clock,
     busy: &tokio::sync::Mutex<()>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
@@ -103,18 +118,35 @@ async fn handle(
                     report: Some(report),
                     error: None,
                     exit_code: 0,
+                    output: None,
                 },
                 Err(e) => Answer {
                     report: None,
                     error: Some(e.to_string()),
                     exit_code: e.exit_code(),
+                    output: None,
                 },
             }
         }
+        Ok(Request::Privacy(op)) => match crate::privacy::execute(store, clock.now(), &op).await {
+            Ok(output) => Answer {
+                report: None,
+                error: None,
+                exit_code: 0,
+                output: Some(output),
+            },
+            Err(e) => Answer {
+                report: None,
+                error: Some(e.to_string()),
+                exit_code: e.exit_code(),
+                output: None,
+            },
+        },
         Err(e) => Answer {
             report: None,
             error: Some(format!("bad request: {e}")),
             exit_code: super::exit::FAILED,
+            output: None,
         },
     };
     let mut bytes = serde_json::to_vec(&answer).map_err(std::io::Error::other)?;
@@ -128,6 +160,12 @@ pub async fn request_snapshot(
     data_dir: &Path,
     upload: Option<bool>,
 ) -> Result<Option<Answer>, SnapshotError> {
+    ask(data_dir, &Request::Snapshot { upload }).await
+}
+
+/// Sends one request to a running server and waits for its answer. `Ok(None)`: no server is
+/// listening.
+pub async fn ask(data_dir: &Path, request: &Request) -> Result<Option<Answer>, SnapshotError> {
     let path = socket_path(data_dir);
     let stream = match UnixStream::connect(&path).await {
         Ok(s) => s,
@@ -147,11 +185,10 @@ pub async fn request_snapshot(
         }
     };
     let (read, mut write) = stream.into_split();
-    let mut bytes =
-        serde_json::to_vec(&Request::Snapshot { upload }).map_err(|e| SnapshotError::Io {
-            context: "encoding the request".into(),
-            source: e.into(),
-        })?;
+    let mut bytes = serde_json::to_vec(request).map_err(|e| SnapshotError::Io {
+        context: "encoding the request".into(),
+        source: e.into(),
+    })?;
     bytes.push(b'\n');
     let talk = SnapshotError::io(format!("talking to the server over {}", path.display()));
     write.write_all(&bytes).await.map_err(talk)?;

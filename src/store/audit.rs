@@ -2,6 +2,12 @@
 //!
 //! An entry is written in the same write transaction as the change it describes, so there is
 //! never a change without its entry (nor an entry for a change that was rolled back).
+//!
+//! Actors: a staff account (its id and e-mail), or one of the labels [`CLIENT`] (a client
+//! through the JSON API, with the booking's manage token), [`SYSTEM`] (background jobs) and
+//! [`CLI`] (`barberpro` commands) in `actor_email`. Entries name people by id only: the log
+//! never holds a client's name, phone, e-mail or notes (nor any secret), so erasing a person
+//! never needs to rewrite it. Old entries are pruned by [`prune`] (`audit.retention_days`).
 
 use jiff::Timestamp;
 use redb::{ReadableTable, WriteTransaction};
@@ -30,6 +36,13 @@ pub struct AuditEntry {
     pub after: Option<serde_json::Value>,
 }
 
+/// `actor_email` of changes made by a client through the JSON API.
+pub const CLIENT: &str = "client";
+/// `actor_email` of changes made by background jobs.
+pub const SYSTEM: &str = "system";
+/// `actor_email` of changes made by `barberpro` commands.
+pub const CLI: &str = "cli";
+
 /// What a caller knows about a change; `id` and `at` are filled in by [`record`].
 #[derive(Debug, Clone, Default)]
 pub struct Change {
@@ -41,6 +54,25 @@ pub struct Change {
     pub entity_id: Option<u64>,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
+}
+
+impl Change {
+    /// A change made by something other than a staff account ([`CLIENT`], [`SYSTEM`],
+    /// [`CLI`]).
+    pub fn by(
+        actor: &str,
+        action: &'static str,
+        entity: &'static str,
+        entity_id: Option<u64>,
+    ) -> Self {
+        Self {
+            actor_email: actor.to_owned(),
+            action,
+            entity,
+            entity_id,
+            ..Self::default()
+        }
+    }
 }
 
 /// Appends an entry for `change` inside the caller's write transaction.
@@ -105,7 +137,74 @@ pub fn list(
     Ok(out)
 }
 
+/// A booking for the log: without the manage token's hash, and with only whether it has
+/// notes (free text about the person stays out of the log).
+pub fn booking_snapshot(b: &crate::domain::Booking) -> Option<serde_json::Value> {
+    let mut v = snapshot(b)?;
+    if let Some(o) = v.as_object_mut() {
+        o.remove("manage_token_hash");
+        o.insert("notes".into(), b.notes.is_some().into());
+    }
+    Some(v)
+}
+
 /// The value of a record for the log (`None` if it cannot be serialised, which ours can).
 pub fn snapshot<T: Serialize>(value: &T) -> Option<serde_json::Value> {
     serde_json::to_value(value).ok()
+}
+
+/// Deletes the entries older than `before`, oldest first, at most `limit` per call (entries
+/// are appended in time order, so the scan stops at the first newer one). Returns how many.
+pub fn prune(txn: &WriteTransaction, before: Timestamp, limit: usize) -> Result<usize, StoreError> {
+    let mut table = txn.open_table(tables::AUDIT)?;
+    let mut old = Vec::new();
+    for row in table.iter()? {
+        let (k, v) = row?;
+        let entry: AuditEntry = codec::decode(tables::AUDIT, v.value())?;
+        if entry.at >= before || old.len() >= limit {
+            break;
+        }
+        old.push(k.value());
+    }
+    for id in &old {
+        table.remove(id)?;
+    }
+    Ok(old.len())
+}
+
+/// Calls `each` with every entry from id `after` on (exclusive), oldest first, up to
+/// `limit`; returns the last id seen, to page through a large log in bounded transactions.
+pub fn for_each_after(
+    tx: &impl ReadTx,
+    after: u64,
+    limit: usize,
+    mut each: impl FnMut(&AuditEntry),
+) -> Result<Option<u64>, StoreError> {
+    let table = tx.table(tables::AUDIT)?;
+    let mut last = None;
+    for row in table.range((after.saturating_add(1))..)?.take(limit) {
+        let (k, v) = row?;
+        let entry: AuditEntry = codec::decode(tables::AUDIT, v.value())?;
+        each(&entry);
+        last = Some(k.value());
+    }
+    Ok(last)
+}
+
+/// Every entry about one of `entities` (kind, id), oldest first: a person's own trail for an
+/// access request. A full scan, fine for an occasional request.
+pub fn about(tx: &impl ReadTx, entities: &[(&str, u64)]) -> Result<Vec<AuditEntry>, StoreError> {
+    let table = tx.table(tables::AUDIT)?;
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let (_, v) = row?;
+        let entry: AuditEntry = codec::decode(tables::AUDIT, v.value())?;
+        let hit = entry
+            .entity_id
+            .is_some_and(|id| entities.contains(&(entry.entity.as_str(), id)));
+        if hit {
+            out.push(entry);
+        }
+    }
+    Ok(out)
 }

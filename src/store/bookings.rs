@@ -39,6 +39,15 @@ pub struct NewBooking {
     pub client: ClientDetails,
     pub source: BookingSource,
     pub notes: Option<Text>,
+    /// The branch's deposit rule when deposits are on (online bookings); `None`: no deposit.
+    pub deposit: Option<DepositRequest>,
+}
+
+/// Asks for a deposit per `policy`; an unpaid booking holds its slot for `hold`.
+#[derive(Debug, Clone, Copy)]
+pub struct DepositRequest {
+    pub policy: crate::domain::DepositPolicy,
+    pub hold: jiff::SignedDuration,
 }
 
 /// An Idempotency-Key and the hash of the request body it came with.
@@ -61,6 +70,8 @@ pub struct Created {
     pub booking: Booking,
     pub token: String,
     pub replayed: bool,
+    /// The deposit, when the booking needs one (it is then `pending_payment`).
+    pub payment: Option<crate::domain::Payment>,
 }
 
 /// A free slot: when, and with whom.
@@ -464,6 +475,7 @@ pub fn create(
                 booking,
                 token: keys.issue(id),
                 replayed: true,
+                payment: super::payments::by_booking(txn, id)?,
             });
         }
     }
@@ -476,12 +488,23 @@ pub fn create(
         txn, &branch, &services, req.barber, req.start, now, rules, None,
     )?;
     let start = req.start.as_second();
+    let mut no_shows = 0;
     if let Some(existing) = clients::by_phone(txn, &req.client.phone)? {
         let want = Interval::new(start, start + work);
         if agenda_overlaps(txn, tables::CLIENT_AGENDA, existing.id.0, want, None)? {
             return Err(DomainError::ClientOverlap.into());
         }
+        if req.deposit.is_some() {
+            no_shows = clients::history(txn, existing.id)?
+                .iter()
+                .filter(|b| b.status == BookingStatus::NoShow)
+                .count() as u32;
+        }
     }
+    let total = Money::sum(services.iter().map(|s| s.price));
+    let deposit = req
+        .deposit
+        .and_then(|d| Some((d.policy.deposit_for(total, no_shows)?, d.hold)));
 
     // Every check passed: from here on, only writes.
     let client = clients::upsert(txn, req.client, now)?;
@@ -492,7 +515,7 @@ pub fn create(
         branch: branch.id,
         barber,
         client: client.id,
-        total: Money::sum(services.iter().map(|s| s.price)),
+        total,
         services: services
             .into_iter()
             .map(|s| BookedService {
@@ -505,7 +528,11 @@ pub fn create(
         start: req.start,
         end: ts(start + work)?,
         busy_until: ts(start + busy)?,
-        status: BookingStatus::Confirmed,
+        status: if deposit.is_some() {
+            BookingStatus::PendingPayment
+        } else {
+            BookingStatus::Confirmed
+        },
         source: req.source,
         notes: req.notes,
         cancel_reason: None,
@@ -515,6 +542,10 @@ pub fn create(
     };
     codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
     index_insert(txn, &booking, &branch.tz())?;
+    let payment = match deposit {
+        Some((amount, hold)) => Some(super::payments::open(txn, &booking, amount, hold, now)?),
+        None => None,
+    };
     if let Some(idem) = idempotency {
         let record = IdempotencyRecord {
             request_hash: idem.request_hash,
@@ -534,6 +565,7 @@ pub fn create(
         booking,
         token,
         replayed: false,
+        payment,
     })
 }
 
@@ -648,16 +680,25 @@ pub fn cancel(
     rules: &BookingRules,
 ) -> Result<Booking, StoreError> {
     let (old, _) = load_for_change(txn, id)?;
+    let before_cutoff = rules.client_may_change(old.start, now).is_ok();
     if actor == Actor::Client {
         // An already-cancelled booking answers "invalid transition", not "too late".
         if old.status.can_become(BookingStatus::Cancelled) {
             rules.client_may_change(old.start, now)?;
         }
     }
-    set_status(txn, id, BookingStatus::Cancelled, reason, now)
+    change_status(
+        txn,
+        id,
+        BookingStatus::Cancelled,
+        reason,
+        now,
+        before_cutoff,
+    )
 }
 
 /// Moves a booking along its status machine (check-in, completed, no-show, cancelled).
+/// A cancellation through here refunds a paid deposit; [`cancel`] applies the cut-off.
 pub fn set_status(
     txn: &WriteTransaction,
     id: BookingId,
@@ -665,8 +706,29 @@ pub fn set_status(
     reason: Option<Text>,
     now: Timestamp,
 ) -> Result<Booking, StoreError> {
+    change_status(txn, id, to, reason, now, true)
+}
+
+/// The status change, and what it means for the deposit, in one transaction: cancelled
+/// before the cut-off refunds it, after the cut-off or on a no-show it is kept.
+fn change_status(
+    txn: &WriteTransaction,
+    id: BookingId,
+    to: BookingStatus,
+    reason: Option<Text>,
+    now: Timestamp,
+    refund_deposit: bool,
+) -> Result<Booking, StoreError> {
     let (old, branch) = load_for_change(txn, id)?;
     let status = old.status.transition(to)?;
+    // Checked first, written after: a refused change writes nothing.
+    match to {
+        BookingStatus::Cancelled => {
+            super::payments::booking_cancelled(txn, id, refund_deposit, now)?
+        }
+        BookingStatus::NoShow => super::payments::booking_no_show(txn, id, now)?,
+        _ => {}
+    }
     let tz = branch.tz();
     index_remove(txn, &old, &tz)?;
     let booking = Booking {
@@ -677,6 +739,24 @@ pub fn set_status(
     };
     codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
     index_insert(txn, &booking, &tz)?;
+    Ok(booking)
+}
+
+/// Replaces a booking's notes (front desk or its barber; any status: a note after the visit
+/// is useful too). Returns the booking as it is now.
+pub fn set_notes(
+    txn: &WriteTransaction,
+    id: BookingId,
+    notes: Option<Text>,
+    now: Timestamp,
+) -> Result<Booking, StoreError> {
+    let old = get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+    let booking = Booking {
+        notes,
+        updated_at: now,
+        ..old
+    };
+    codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
     Ok(booking)
 }
 

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 use redb::{ReadableTable, WriteTransaction};
 
 use super::{ReadTx, StoreError, codec, next_id, tables};
-use crate::domain::{Client, ClientId, Email, Phone, Text};
+use crate::domain::{Client, ClientId, DomainError, Email, Phone, Text};
 
 /// What a booking form says about its client.
 #[derive(Debug, Clone)]
@@ -60,6 +60,8 @@ pub fn upsert(
         phone: details.phone,
         email: details.email,
         whatsapp_consent: details.whatsapp_consent,
+        notes: None,
+        anonymised_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -67,6 +69,55 @@ pub fn upsert(
     txn.open_table(tables::CLIENT_PHONES)?
         .insert(client.phone.as_e164(), client.id.0)?;
     Ok(client)
+}
+
+/// What the front desk may correct about a client (Ley 25.326, art. 16). The phone is the
+/// client's identity: a new number is a new client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rectification {
+    pub name: Text,
+    pub email: Option<Email>,
+    pub notes: Option<Text>,
+    pub whatsapp_consent: bool,
+}
+
+/// Applies a rectification; returns the names of the fields that changed (for the audit log,
+/// which never holds the values). An anonymised client cannot be edited.
+pub fn rectify(
+    txn: &WriteTransaction,
+    id: ClientId,
+    fix: Rectification,
+    now: Timestamp,
+) -> Result<Vec<&'static str>, StoreError> {
+    let client = get(txn, id)?.ok_or(DomainError::UnknownClient)?;
+    if client.is_anonymised() {
+        return Err(DomainError::ClientAnonymised.into());
+    }
+    let mut changed = Vec::new();
+    if client.name != fix.name {
+        changed.push("name");
+    }
+    if client.email != fix.email {
+        changed.push("email");
+    }
+    if client.notes != fix.notes {
+        changed.push("notes");
+    }
+    if client.whatsapp_consent != fix.whatsapp_consent {
+        changed.push("whatsapp_consent");
+    }
+    if !changed.is_empty() {
+        let fixed = Client {
+            name: fix.name,
+            email: fix.email,
+            notes: fix.notes,
+            whatsapp_consent: fix.whatsapp_consent,
+            updated_at: now,
+            ..client
+        };
+        codec::put(&mut txn.open_table(tables::CLIENTS)?, id.0, &fixed)?;
+    }
+    Ok(changed)
 }
 
 /// Clients whose name contains `needle` (ignoring case) or whose phone contains its digits,
@@ -77,6 +128,7 @@ pub fn search(tx: &impl ReadTx, needle: &str, limit: usize) -> Result<Vec<Client
     let mut found: Vec<Client> =
         codec::all::<Client>(&tx.table(tables::CLIENTS)?, tables::CLIENTS)?
             .into_iter()
+            .filter(|c| !c.is_anonymised())
             .filter(|c| {
                 c.name.as_str().to_lowercase().contains(&needle)
                     || (digits.len() >= 3 && c.phone.as_e164().contains(&digits))

@@ -6,7 +6,7 @@
 //!   the same write transaction as its rows.
 //! * [`bulk`]: large-transaction loading for the benchmark's data generator.
 
-/// The audit log of changes made by staff.
+/// The audit log of every change (staff, clients, jobs, commands).
 pub mod audit;
 pub mod bookings;
 pub mod bulk;
@@ -14,6 +14,11 @@ pub mod catalog;
 pub mod clients;
 pub mod codec;
 pub mod error;
+/// Personal data (Ley 25.326): a person's export and erasure.
+pub mod privacy;
+
+/// Deposits (señas): their states, the worker's queue and MercadoPago notifications.
+pub mod payments;
 /// Consistent copies of the live database for snapshots, and the checks before a restore.
 pub mod snapshot;
 /// Staff accounts, sessions and one-time setup links.
@@ -236,6 +241,11 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }
     Ok(())
+}
+
+/// Rows per table, for the admin's "Sistema" page.
+pub fn table_counts(txn: &ReadTransaction) -> Result<Vec<(&'static str, u64)>, StoreError> {
+    tables::count_all(txn)
 }
 
 /// Hands out the next id of a named sequence (`"booking"`, `"client"`, …), starting at 1.

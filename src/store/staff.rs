@@ -255,6 +255,33 @@ pub fn sweep_sessions_of(
     Ok(())
 }
 
+/// Deletes every expired session of every account (the daily retention job; logins only
+/// sweep their own account's). Returns how many went.
+pub fn sweep_expired_sessions(
+    txn: &WriteTransaction,
+    now: Timestamp,
+    limits: &SessionLimits,
+) -> Result<usize, StoreError> {
+    let mut expired = Vec::new();
+    {
+        let sessions = txn.open_table(tables::SESSIONS)?;
+        for row in sessions.iter()? {
+            let (k, v) = row?;
+            let session = decode::<Session>(v.value())?;
+            if session.expired(now, limits) {
+                expired.push((session.user, k.value().to_owned()));
+            }
+        }
+    }
+    let mut sessions = txn.open_table(tables::SESSIONS)?;
+    let mut index = txn.open_table(tables::STAFF_SESSIONS)?;
+    for (user, hash) in &expired {
+        sessions.remove(hash.as_str())?;
+        index.remove((user.0, hash.as_str()))?;
+    }
+    Ok(expired.len())
+}
+
 /// How many live sessions an account has (for the team page).
 pub fn session_count(tx: &impl ReadTx, user: StaffId) -> Result<usize, StoreError> {
     let index = tx.table(tables::STAFF_SESSIONS)?;

@@ -102,6 +102,17 @@ tables! {
     pub const SETUP_TOKENS: TableDefinition<&str, i64> = TableDefinition::new("setup_tokens");
     /// The audit log: sequence number → JSON `AuditEntry`, in the order of the changes.
     pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit_log");
+
+    /// Deposits: payment id → JSON `Payment` (see `store::payments`).
+    pub const PAYMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("payments");
+    /// Booking id → its deposit's payment id.
+    pub const PAYMENT_BY_BOOKING: TableDefinition<u64, u64> = TableDefinition::new("idx_payment_by_booking");
+    /// Payment id → when (Unix seconds) the payments worker must next look at it: unpaid
+    /// deposits (hold expiry, preference retries) and pending refunds only.
+    pub const PAYMENT_WORK: TableDefinition<u64, i64> = TableDefinition::new("idx_payment_work");
+    /// MercadoPago payment id → JSON `Notification`: webhooks received whose payment is still
+    /// to be fetched and applied (survives restarts).
+    pub const MP_NOTIFICATIONS: TableDefinition<u64, &[u8]> = TableDefinition::new("mp_notifications");
 }
 
 /// Copies one typed table entry by entry; a table the source never created copies as empty.

@@ -38,6 +38,8 @@ pub struct TestApp {
     pub store: Store,
     pub clock: Clock,
     pub data_dir: PathBuf,
+    /// The server's shared state (metrics, the payments service).
+    pub state: barberpro::http::AppState,
     shutdown: CancellationToken,
     server: Option<JoinHandle<()>>,
     _tmp: Option<TempDir>,
@@ -72,6 +74,20 @@ pub async fn spawn_app_at(now: &str) -> TestApp {
     app
 }
 
+/// The demo chain in a fresh temporary data folder, with `configure` applied to the test
+/// configuration (it gets the data folder, e.g. to write secret files there).
+pub async fn spawn_app_configured(
+    clock: Clock,
+    configure: impl FnOnce(&mut Config, &Path),
+) -> TestApp {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(tmp.path());
+    configure(&mut config, tmp.path());
+    let mut app = spawn_app_with(config, clock).await;
+    app._tmp = Some(tmp);
+    app
+}
+
 /// Starts the server with a given configuration (data folder kept by the caller).
 pub async fn spawn_app_with(config: Config, clock: Clock) -> TestApp {
     let data_dir = config.storage.data_dir.clone();
@@ -86,6 +102,7 @@ pub async fn spawn_app_with(config: Config, clock: Clock) -> TestApp {
     .expect("the application builds");
     let addr = app.addr();
     let store = app.state().store.clone();
+    let state = app.state().clone();
     let shutdown = CancellationToken::new();
     let token = shutdown.clone();
     let server = tokio::spawn(async move {
@@ -105,6 +122,7 @@ pub async fn spawn_app_with(config: Config, clock: Clock) -> TestApp {
         store,
         clock,
         data_dir,
+        state,
         shutdown,
         server: Some(server),
         _tmp: None,

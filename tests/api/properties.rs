@@ -178,6 +178,7 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
             client: client(i).unwrap(),
             source: BookingSource::Phone,
             notes: None,
+            deposit: None,
         };
         let keys = keys.clone();
         let _ = store
@@ -248,6 +249,7 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
                 client: client(9000).unwrap(),
                 source: BookingSource::Online,
                 notes: None,
+                deposit: None,
             };
             let keys = keys.clone();
             let _ = store

@@ -19,7 +19,7 @@ use crate::domain::{
 use crate::http::AppState;
 use crate::http::extract::PathId;
 use crate::store::bookings::{self as store_bookings, Actor};
-use crate::store::{ReadTx, StoreError, audit, catalog, clients};
+use crate::store::{ReadTx, StoreError, audit, catalog, clients, payments};
 
 #[derive(Deserialize, Default)]
 pub struct AgendaQuery {
@@ -120,9 +120,26 @@ pub async fn page(
     let now = state.clock.now();
     let step = state.rules.step_seconds();
     let who = current.clone();
+    // The agenda shows the day's clients: the view is logged like a client's record (branch
+    // and day only), in the transaction that read it.
     let page = state
         .store
-        .read(move |tx| build(tx, &who, &q, now, step))
+        .write(move |txn| {
+            let page = build(txn, &who, &q, now, step)?;
+            if let Some(p) = &page {
+                let entry = audit::Change {
+                    actor: Some(who.user.id),
+                    actor_email: who.user.email.as_str().to_owned(),
+                    ip: who.ip.clone(),
+                    action: "agenda.view",
+                    entity: "agenda",
+                    after: Some(serde_json::json!({"branch": p.branch_slug, "date": p.date_iso})),
+                    ..Default::default()
+                };
+                audit::record(txn, entry, now)?;
+            }
+            Ok(page)
+        })
         .await?;
     let Some(mut page) = page else {
         return Err(AdminError::BadRequest(
@@ -342,11 +359,7 @@ fn card(
 
 /// A booking as the audit log keeps it (without the manage token's hash).
 pub fn booking_view(b: &Booking) -> Option<serde_json::Value> {
-    let mut v = audit::snapshot(b)?;
-    if let Some(o) = v.as_object_mut() {
-        o.remove("manage_token_hash");
-    }
-    Some(v)
+    audit::booking_snapshot(b)
 }
 
 /// The agenda URL of a booking's branch and day.
@@ -438,14 +451,69 @@ pub async fn set_status(
                 .into());
             }
             let back = agenda_url(txn, &before)?;
+            let deposit_before = payments::by_booking(txn, id)?.map(|p| p.state);
             match store_bookings::set_status(txn, id, to, None, now) {
                 Ok(after) => {
                     audit::record(txn, audit_change(&current, action, &before, &after), now)?;
-                    Ok((back, "ok", done.to_owned()))
+                    let deposit = (deposit_before, payments::by_booking(txn, id)?);
+                    Ok(((back, "ok", done.to_owned()), deposit))
                 }
-                Err(StoreError::Rule(rule)) => Ok((back, "error", rule.message_es())),
+                Err(StoreError::Rule(rule)) => {
+                    Ok(((back, "error", rule.message_es()), (None, None)))
+                }
                 Err(e) => Err(e),
             }
+        })
+        .await
+        .map(|(outcome, (before, after))| {
+            crate::jobs::payments::after_booking_change(&state, before, after);
+            outcome
+        });
+    finish(outcome, state.admin.secure_cookies)
+}
+
+#[derive(Deserialize)]
+pub struct NotesForm {
+    #[serde(default)]
+    notes: String,
+}
+
+/// `POST /admin/bookings/{id}/notes`: replaces the booking's notes (front desk, or the
+/// booking's own barber); empty clears them.
+pub async fn set_notes(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(form): Form<NotesForm>,
+) -> Result<Response, AdminError> {
+    let notes = match form.notes.trim() {
+        "" => None,
+        raw => Some(
+            Text::multiline("notes", raw, 500)
+                .map_err(|e| AdminError::BadRequest(e.message_es()))?,
+        ),
+    };
+    let now = state.clock.now();
+    let outcome = state
+        .store
+        .write(move |txn| {
+            let id = BookingId(id);
+            let before = store_bookings::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+            if !current.user.role.runs_front_desk() && current.user.barber != Some(before.barber) {
+                return Err(DomainError::InvalidField {
+                    field: "role",
+                    reason: "not your booking",
+                }
+                .into());
+            }
+            let back = agenda_url(txn, &before)?;
+            let after = store_bookings::set_notes(txn, id, notes, now)?;
+            audit::record(
+                txn,
+                audit_change(&current, "booking.notes", &before, &after),
+                now,
+            )?;
+            Ok((back, "ok", "Nota guardada.".to_owned()))
         })
         .await;
     finish(outcome, state.admin.secure_cookies)
@@ -475,11 +543,15 @@ pub async fn cancel(
             let back = agenda_url(txn, &before)?;
             let Ok(reason) = Text::line("reason", &reason, 200) else {
                 return Ok((
-                    back,
-                    "error",
-                    "Escribí el motivo de la cancelación (hasta 200 caracteres).".into(),
+                    (
+                        back,
+                        "error",
+                        "Escribí el motivo de la cancelación (hasta 200 caracteres).".into(),
+                    ),
+                    (None, None),
                 ));
             };
+            let deposit_before = payments::by_booking(txn, id)?.map(|p| p.state);
             match store_bookings::cancel(txn, id, Some(reason), Actor::Staff, now, &rules) {
                 Ok(after) => {
                     audit::record(
@@ -487,13 +559,20 @@ pub async fn cancel(
                         audit_change(&current, "booking.cancel", &before, &after),
                         now,
                     )?;
-                    Ok((back, "ok", "Turno cancelado.".to_owned()))
+                    let deposit = (deposit_before, payments::by_booking(txn, id)?);
+                    Ok(((back, "ok", "Turno cancelado.".to_owned()), deposit))
                 }
-                Err(StoreError::Rule(rule)) => Ok((back, "error", rule.message_es())),
+                Err(StoreError::Rule(rule)) => {
+                    Ok(((back, "error", rule.message_es()), (None, None)))
+                }
                 Err(e) => Err(e),
             }
         })
-        .await;
+        .await
+        .map(|(outcome, (before, after))| {
+            crate::jobs::payments::after_booking_change(&state, before, after);
+            outcome
+        });
     finish(outcome, state.admin.secure_cookies)
 }
 

@@ -131,6 +131,7 @@ pub async fn login(
         Some(user) if verified && user.active => user,
         _ => {
             tracing::info!("admin: failed login");
+            state.metrics.login_failures.inc();
             return login_response(
                 &state,
                 StatusCode::UNAUTHORIZED,
@@ -154,9 +155,22 @@ pub async fn logout(
     Extension(current): Extension<Current>,
 ) -> Result<Response, AdminError> {
     let hash = current.token_hash.clone();
+    let now = state.clock.now();
     state
         .store
-        .write(move |txn| staff::end_session(txn, &hash))
+        .write(move |txn| {
+            staff::end_session(txn, &hash)?;
+            let entry = audit::Change {
+                actor: Some(current.user.id),
+                actor_email: current.user.email.as_str().to_owned(),
+                ip: current.ip.clone(),
+                action: "session.logout",
+                entity: "staff",
+                entity_id: Some(current.user.id.0),
+                ..Default::default()
+            };
+            audit::record(txn, entry, now)
+        })
         .await?;
     let secure = state.admin.secure_cookies;
     let mut response = view::redirect("/admin/login", "ok", "Cerraste la sesión.", secure);

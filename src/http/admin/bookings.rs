@@ -145,9 +145,11 @@ pub async fn new_page(
     }
     let now = state.clock.now();
     let rules = front_desk_rules(state.rules);
+    let who = current.clone();
+    // A write: finding a client by phone shows their name, which is logged as a view.
     let page = state
         .store
-        .read(move |tx| {
+        .write(move |tx| {
             let branches: Vec<_> = catalog::branches(tx)?
                 .into_iter()
                 .filter(|b| b.active)
@@ -177,7 +179,19 @@ pub async fn new_page(
             if !f.phone.trim().is_empty() {
                 match Phone::parse(&f.phone) {
                     Ok(phone) => {
-                        client = clients::by_phone(tx, &phone)?.map(|c| c.name.as_str().to_owned())
+                        if let Some(found) = clients::by_phone(tx, &phone)? {
+                            let entry = audit::Change {
+                                actor: Some(who.user.id),
+                                actor_email: who.user.email.as_str().to_owned(),
+                                ip: who.ip.clone(),
+                                action: "client.view",
+                                entity: "client",
+                                entity_id: Some(found.id.0),
+                                ..Default::default()
+                            };
+                            audit::record(tx, entry, now)?;
+                            client = Some(found.name.as_str().to_owned());
+                        }
                     }
                     Err(e) => errors.push(e.message_es()),
                 }
@@ -299,6 +313,7 @@ fn parse_request(f: &Fields, branch: crate::domain::BranchId) -> Result<NewBooki
         },
         source: f.source(),
         notes,
+        deposit: None,
     })
 }
 

@@ -582,9 +582,10 @@ pub async fn set_hours(
             let Some((before, after)) = catalog::update_barber(txn, updated)? else {
                 return Err(DomainError::UnknownBarber(id).into());
             };
+            // Hours only: the audit log names people by id, never by name.
             let entry = audit::Change {
-                before: audit::snapshot(&before),
-                after: audit::snapshot(&after),
+                before: audit::snapshot(&before.shifts),
+                after: audit::snapshot(&after.shifts),
                 ..change(&actor, "barber.hours", "barber", id)
             };
             audit::record(txn, entry, now)?;

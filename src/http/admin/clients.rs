@@ -1,5 +1,5 @@
-//! Clients (front desk): search by name or phone, and a client's history. Opening a client's
-//! record is personal data: every view is written to the audit log.
+//! Clients (front desk): search by name or phone, and a client's history. Both show personal
+//! data: every search and every view is written to the audit log.
 
 use askama::Template;
 use axum::Extension;
@@ -13,7 +13,7 @@ use super::view::{self, Flash, Layout};
 use crate::domain::{BookingStatus, ClientId, DomainError, booking};
 use crate::http::AppState;
 use crate::http::extract::PathId;
-use crate::store::{StoreError, audit, catalog, clients};
+use crate::store::{StoreError, audit, catalog, clients, payments};
 
 pub struct ClientRow {
     pub id: u64,
@@ -49,9 +49,26 @@ pub async fn list(
     let searched = q.chars().count() >= 2;
     let needle = q.clone();
     let found = if searched {
+        // The results are personal data: the search is logged, with how many it found (the
+        // words searched for may be a name, so they stay out of the log).
+        let now = state.clock.now();
+        let who = current.clone();
         state
             .store
-            .read(move |tx| clients::search(tx, &needle, 50))
+            .write(move |txn| {
+                let found = clients::search(txn, &needle, 50)?;
+                let entry = audit::Change {
+                    actor: Some(who.user.id),
+                    actor_email: who.user.email.as_str().to_owned(),
+                    ip: who.ip.clone(),
+                    action: "client.search",
+                    entity: "client",
+                    after: Some(serde_json::json!({ "results": found.len() })),
+                    ..Default::default()
+                };
+                audit::record(txn, entry, now)?;
+                Ok(found)
+            })
             .await?
     } else {
         Vec::new()
@@ -83,6 +100,8 @@ pub struct HistoryRow {
     pub barber: String,
     pub services: String,
     pub total: String,
+    /// The deposit and its state ("$ 3.600,00 · pagada"), empty without one.
+    pub deposit: String,
     pub status: &'static str,
     pub status_label: &'static str,
 }
@@ -97,6 +116,9 @@ pub struct ClientPage {
     pub completed: usize,
     pub no_shows: usize,
     pub cancelled: usize,
+    pub notes: String,
+    pub anonymised: bool,
+    pub anonymised_on: String,
     pub history: Vec<HistoryRow>,
 }
 
@@ -114,8 +136,14 @@ pub async fn show(
         .store
         .write(move |txn| {
             let id = ClientId(id);
-            let client = clients::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+            let client = clients::get(txn, id)?.ok_or(DomainError::UnknownClient)?;
             let history = clients::history(txn, id)?;
+            let mut deposits = std::collections::HashMap::new();
+            for b in &history {
+                if let Some(p) = payments::by_booking(txn, b.id)? {
+                    deposits.insert(b.id, super::payments::summary(&p));
+                }
+            }
             let branches = catalog::branches(txn)?;
             let barbers = catalog::barbers(txn)?;
             audit::record(
@@ -131,10 +159,10 @@ pub async fn show(
                 },
                 now,
             )?;
-            Ok::<_, StoreError>((client, history, branches, barbers))
+            Ok::<_, StoreError>((client, history, branches, barbers, deposits))
         })
         .await?;
-    let (client, history, branches, barbers) = loaded;
+    let (client, history, branches, barbers, deposits) = loaded;
     let tz = crate::domain::time::time_zone(crate::domain::catalog::DEFAULT_TZ)
         .unwrap_or(jiff::tz::TimeZone::UTC);
     let count = |s: BookingStatus| history.iter().filter(|b| b.status == s).count();
@@ -156,6 +184,7 @@ pub async fn show(
                     .unwrap_or_default(),
                 services: b.service_names(),
                 total: b.total.to_string(),
+                deposit: deposits.get(&b.id).cloned().unwrap_or_default(),
                 status: b.status.as_str(),
                 status_label: booking::status_label_es(b.status.as_str()),
             }
@@ -169,6 +198,16 @@ pub async fn show(
         completed: count(BookingStatus::Completed),
         no_shows: count(BookingStatus::NoShow),
         cancelled: count(BookingStatus::Cancelled),
+        notes: client
+            .notes
+            .as_ref()
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default(),
+        anonymised: client.is_anonymised(),
+        anonymised_on: client
+            .anonymised_at
+            .map(|t| view::date(crate::domain::time::local_date(t, &tz)))
+            .unwrap_or_default(),
         client: ClientRow {
             id: client.id.0,
             name: client.name.as_str().to_owned(),

@@ -4,8 +4,10 @@
 //! Routers are grouped by guard (kanidm style):
 //! * public: login, the one-time setup link, static assets;
 //! * staff (any logged-in account): the agenda and status changes of bookings;
-//! * front desk (owner, recepción): new bookings, cancellations, clients, the catalogue;
-//! * owner: the team, the audit log, and changes to the catalogue.
+//! * front desk (owner, recepción): new bookings, cancellations, clients (rectification and
+//!   the JSON export of a client's data), the catalogue;
+//! * owner: the team, the audit log (and its JSON-lines export), erasing a client's data,
+//!   and changes to the catalogue.
 //!
 //! [`session::resolve`] runs on every `/admin` request (outside the rate limiter, which then
 //! counts staff per account); the guards are `route_layer`s that also check the CSRF token of
@@ -18,8 +20,11 @@ pub mod assets;
 pub mod auth;
 pub mod bookings;
 pub mod catalog;
+pub mod client_data;
 pub mod clients;
 pub mod cookies;
+/// Deposits: policies and the latest MercadoPago payments and refunds.
+pub mod payments;
 pub mod session;
 pub mod system;
 pub mod team;
@@ -58,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(|| async { Redirect::to("/admin/agenda") }))
         .route("/admin/agenda", get(agenda::page))
         .route("/admin/bookings/{id}/status", post(agenda::set_status))
+        .route("/admin/bookings/{id}/notes", post(agenda::set_notes))
         .route("/admin/logout", post(auth::logout))
         .route_layer(axum::middleware::from_fn(session::require_staff));
     let front_desk = Router::new()
@@ -66,7 +72,13 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings/{id}/cancel", post(agenda::cancel))
         .route("/admin/bookings/{id}/reschedule", post(agenda::reschedule))
         .route("/admin/clientes", get(clients::list))
-        .route("/admin/clientes/{id}", get(clients::show))
+        .route(
+            "/admin/clientes/{id}",
+            get(clients::show).post(client_data::update),
+        )
+        .route("/admin/clientes/{id}/datos.json", get(client_data::export))
+        .route("/admin/pagos", get(payments::page))
+        .route("/admin/pagos/{id}/reintentar", post(payments::retry_refund))
         .route("/admin/catalogo", get(catalog::page))
         .route_layer(axum::middleware::from_fn(session::require_front_desk));
     let owner = Router::new()
@@ -77,6 +89,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/equipo/{id}/active", post(team::set_active))
         .route("/admin/auditoria", get(team::audit_page))
+        .route("/admin/auditoria/export.jsonl", get(team::audit_export))
+        .route(
+            "/admin/clientes/{id}/borrar",
+            get(client_data::erase_page).post(client_data::erase),
+        )
         .route("/admin/sistema", get(system::page))
         .route(
             "/admin/catalogo/sucursales/{id}",
@@ -128,9 +145,11 @@ pub enum AdminError {
 impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Rule(DomainError::UnknownBooking | DomainError::UnknownBranch) => {
-                Self::NotFound
-            }
+            StoreError::Rule(
+                DomainError::UnknownBooking
+                | DomainError::UnknownBranch
+                | DomainError::UnknownClient,
+            ) => Self::NotFound,
             StoreError::Rule(rule) => Self::BadRequest(rule.message_es()),
             StoreError::WriterGone => Self::Unavailable,
             other => Self::Internal(other.to_string()),

@@ -24,6 +24,10 @@ pub struct SystemSettings {
     pub snapshots_dir: PathBuf,
     /// `locale.time_zone`.
     pub time_zone: TimeZone,
+    /// When this process started serving.
+    pub started_at: Timestamp,
+    /// The effective configuration as TOML, secrets already redacted.
+    pub config_summary: String,
 }
 
 pub struct CheckRow {
@@ -55,6 +59,11 @@ pub struct SystemPage {
     pub schema: u64,
     pub database_size: String,
     pub data_dir: String,
+    pub started: String,
+    pub uptime: String,
+    /// (what, how many) of the business tables.
+    pub counts: Vec<(&'static str, u64)>,
+    pub config_summary: String,
     pub checks: Vec<CheckRow>,
     pub last_success: String,
     pub last_success_size: String,
@@ -105,6 +114,31 @@ fn duration_es(ms: u64) -> String {
     }
 }
 
+/// `3 d 4 h 12 min`.
+fn uptime_es(seconds: i64) -> String {
+    let (d, h, m) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+    );
+    match (d, h) {
+        (0, 0) => format!("{m} min"),
+        (0, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h {m} min"),
+    }
+}
+
+/// The rows people care about, named in Spanish.
+const COUNTED: [(&str, &str); 7] = [
+    ("branches", "Sucursales"),
+    ("barbers", "Barberos"),
+    ("services", "Servicios"),
+    ("clients", "Clientes"),
+    ("bookings", "Turnos"),
+    ("staff", "Cuentas del equipo"),
+    ("audit_log", "Registros de auditoría"),
+];
+
 fn attempt_row(a: &status::Attempt, tz: &TimeZone) -> AttemptRow {
     AttemptRow {
         when: view::date_time(a.at, tz),
@@ -127,6 +161,8 @@ pub async fn page(
     flash: Flash,
 ) -> Result<Response, AdminError> {
     let settings = &state.admin.system;
+    // Real time: the status file and the start time are recorded with it.
+    let now = Timestamp::now();
     let tz = &settings.time_zone;
     let store = &state.store;
     let data_dir = store.path().parent().map(PathBuf::from).unwrap_or_default();
@@ -140,6 +176,14 @@ pub async fn page(
                 serde_json::Value::String(s) => s,
                 other => other.to_string(),
             },
+        })
+        .collect();
+    let all = store.read(crate::store::table_counts).await?;
+    let counts = COUNTED
+        .iter()
+        .map(|(table, label)| {
+            let n = all.iter().find(|(t, _)| t == table).map_or(0, |(_, n)| *n);
+            (*label, n)
         })
         .collect();
     let recorded = status::read(&data_dir);
@@ -158,8 +202,6 @@ pub async fn page(
             complete: l.complete(),
         })
         .collect();
-    // The status file records real time (snapshots run outside requests): compare with it.
-    let now = Timestamp::now();
     let stale = recorded
         .last_success_at
         .is_none_or(|t| now.duration_since(t) > jiff::SignedDuration::from_hours(26));
@@ -169,6 +211,10 @@ pub async fn page(
         schema: store.schema_version()?,
         database_size: store.file_size().map(bytes_es).unwrap_or_default(),
         data_dir: data_dir.display().to_string(),
+        started: view::date_time(settings.started_at, tz),
+        uptime: uptime_es(now.as_second() - settings.started_at.as_second()),
+        counts,
+        config_summary: settings.config_summary.clone(),
         checks,
         last_success: when(recorded.last_success_at, tz),
         last_success_size: recorded
@@ -190,6 +236,13 @@ pub async fn page(
 #[cfg(test)]
 mod tests {
     use super::bytes_es;
+
+    #[test]
+    fn uptime_reads_in_days_hours_minutes() {
+        assert_eq!(super::uptime_es(59), "0 min");
+        assert_eq!(super::uptime_es(3 * 3600 + 120), "3 h 2 min");
+        assert_eq!(super::uptime_es(2 * 86_400 + 3600 + 60), "2 d 1 h 1 min");
+    }
 
     #[test]
     fn sizes_read_the_argentine_way() {

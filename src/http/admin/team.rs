@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 
@@ -272,6 +272,47 @@ pub async fn audit_page(
         rows,
     };
     view::render(&page, &page.l, state.admin.secure_cookies)
+}
+
+/// `GET /admin/auditoria/export.jsonl`: the whole log as JSON lines, oldest first (the export
+/// itself is audited as `audit.export`).
+pub async fn audit_export(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+) -> Result<Response, AdminError> {
+    use crate::privacy::{Op, PrivacyError};
+    let now = state.clock.now();
+    let lines = crate::privacy::execute(&state.store, now, &Op::AuditExport)
+        .await
+        .map_err(|e| match e {
+            PrivacyError::Store(e) => AdminError::from(e),
+            PrivacyError::Invalid(m) => AdminError::BadRequest(m),
+        })?;
+    state
+        .store
+        .write(move |txn| {
+            let entry = audit::Change {
+                actor: Some(current.user.id),
+                actor_email: current.user.email.as_str().to_owned(),
+                ip: current.ip.clone(),
+                action: "audit.export",
+                entity: "audit",
+                ..Default::default()
+            };
+            audit::record(txn, entry, now)
+        })
+        .await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/x-ndjson"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"auditoria.jsonl\"",
+            ),
+        ],
+        lines,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

@@ -20,7 +20,7 @@ use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathId};
 use crate::http::{ApiError, AppState};
 use crate::store::bookings::{self, Actor, BarberChoice, Idempotency, NewBooking};
 use crate::store::clients::ClientDetails;
-use crate::store::{ReadTx, StoreError, catalog, clients};
+use crate::store::{ReadTx, StoreError, audit, catalog, clients, payments};
 
 const NAME_MAX: usize = 100;
 const NOTES_MAX: usize = 1000;
@@ -62,6 +62,20 @@ fn optional_text(
     }
 }
 
+/// The audit entry of a change a client made with the booking's manage token (no address:
+/// the log keeps no personal data of clients).
+fn booked_by_client(
+    action: &'static str,
+    before: Option<&Booking>,
+    after: &Booking,
+) -> audit::Change {
+    audit::Change {
+        before: before.and_then(audit::booking_snapshot),
+        after: audit::booking_snapshot(after),
+        ..audit::Change::by(audit::CLIENT, action, "booking", Some(after.id.0))
+    }
+}
+
 /// Renders a booking with its branch, barber and client, from inside any transaction.
 fn view(
     tx: &impl ReadTx,
@@ -74,6 +88,7 @@ fn view(
         .map(|b| b.name.to_string())
         .unwrap_or_default();
     let client = clients::get(tx, booking.client)?.ok_or(DomainError::UnknownBooking)?;
+    let payment = payments::by_booking(tx, booking.id)?;
     Ok(BookingDto::from(BookingView {
         booking,
         branch: &branch,
@@ -81,6 +96,7 @@ fn view(
         client: &client,
         public_url,
         token,
+        payment: payment.as_ref(),
     }))
 }
 
@@ -222,7 +238,12 @@ pub async fn create(
         .store
         .read(move |tx| catalog::branch_by_slug(tx, &slug))
         .await?;
-    let (dto, replayed, new_client) = state
+    let deposit = state
+        .payments
+        .as_ref()
+        .map(|d| d.request_for(branch.slug.as_str()));
+    let tz = branch.tz();
+    let (mut dto, replayed, new_client, payment) = state
         .store
         .write(move |txn| {
             let new_client = clients::by_phone(txn, &client.phone)?.is_none();
@@ -234,8 +255,16 @@ pub async fn create(
                 client,
                 source: BookingSource::Online,
                 notes,
+                deposit,
             };
             let created = bookings::create(txn, new, now, &rules, &keys, idempotency)?;
+            if !created.replayed {
+                audit::record(
+                    txn,
+                    booked_by_client("booking.create", None, &created.booking),
+                    now,
+                )?;
+            }
             let dto = view(txn, &created.booking, &public_url, &created.token)?;
             Ok((
                 CreatedBookingDto {
@@ -244,9 +273,24 @@ pub async fn create(
                 },
                 created.replayed,
                 new_client,
+                created.payment,
             ))
         })
         .await?;
+    // The Checkout Pro preference is created after the booking committed, never inside the
+    // write transaction. If MercadoPago fails, the booking stays `pending_payment` holding
+    // its slot, the answer says `awaiting_preference` without a link, and the worker retries
+    // until the hold ends (then the booking is cancelled `payment_expired`). A retry of this
+    // request with the same Idempotency-Key, or GET /api/v1/bookings/{id}, shows the link.
+    if let (Some(deposits), Some(p)) = (state.payments.as_ref(), payment)
+        && p.state == crate::domain::PaymentState::AwaitingPreference
+    {
+        let p = crate::jobs::payments::create_preference(&state, deposits, p).await?;
+        if !replayed {
+            state.metrics.payment_state(p.state, p.amount);
+        }
+        dto.booking.payment = Some(super::dto::PaymentDto::new(&p, &tz));
+    }
     if !replayed {
         tracing::info!(booking = dto.booking.id, branch = %dto.booking.branch, "booking created");
         state
@@ -307,6 +351,8 @@ pub async fn reschedule(
             let choice = choice.unwrap_or(BarberChoice::Barber(current.barber));
             let moved =
                 bookings::reschedule(txn, current.id, start, choice, Actor::Client, now, &rules)?;
+            let change = booked_by_client("booking.reschedule", Some(&current), &moved);
+            audit::record(txn, change, now)?;
             view(txn, &moved, &public_url, &token)
         })
         .await?;
@@ -330,14 +376,19 @@ pub async fn cancel(
     let now = state.clock.now();
     let rules = state.rules;
     let public_url = state.public_url.clone();
-    let dto = state
+    let (dto, deposit_before, deposit_after) = state
         .store
         .write(move |txn| {
             let current = bookings::get_authorised(txn, BookingId(id), &token)?;
+            let before = payments::by_booking(txn, current.id)?.map(|p| p.state);
             let cancelled = bookings::cancel(txn, current.id, reason, Actor::Client, now, &rules)?;
-            view(txn, &cancelled, &public_url, &token)
+            let change = booked_by_client("booking.cancel", Some(&current), &cancelled);
+            audit::record(txn, change, now)?;
+            let after = payments::by_booking(txn, current.id)?;
+            Ok((view(txn, &cancelled, &public_url, &token)?, before, after))
         })
         .await?;
+    crate::jobs::payments::after_booking_change(&state, deposit_before, deposit_after);
     state
         .metrics
         .booking_transition(&dto.branch, crate::domain::BookingStatus::Cancelled);

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::time::rfc3339_local;
-use crate::domain::{Barber, Booking, Branch, Client, Service};
+use crate::domain::{Barber, Booking, Branch, Client, Payment, Service};
 
 /// The error body every failure carries.
 #[derive(Serialize, ToSchema)]
@@ -194,6 +194,37 @@ pub struct BookingDto {
     pub updated_at: String,
     /// The client's private page to see, cancel or reschedule this booking.
     pub manage_url: String,
+    /// The deposit, when the booking needs one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentDto>,
+}
+
+/// A booking's deposit (seña). While `status` is `awaiting_payment` the client pays at
+/// `init_point` before `expires_at`; `awaiting_preference` means the payment link is still
+/// being created (ask again in a few seconds).
+#[derive(Serialize, ToSchema)]
+pub struct PaymentDto {
+    pub status: String,
+    pub status_label: String,
+    pub amount_centavos: i64,
+    pub amount_display: String,
+    pub currency: String,
+    pub init_point: Option<String>,
+    pub expires_at: String,
+}
+
+impl PaymentDto {
+    pub fn new(p: &Payment, tz: &TimeZone) -> Self {
+        Self {
+            status: p.state.as_str().to_owned(),
+            status_label: p.state.label_es().to_owned(),
+            amount_centavos: p.amount.centavos(),
+            amount_display: p.amount.to_string(),
+            currency: "ARS".into(),
+            init_point: p.init_point.clone(),
+            expires_at: local(p.hold_until, tz),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -212,6 +243,7 @@ pub struct BookingView<'a> {
     pub client: &'a Client,
     pub public_url: &'a str,
     pub token: &'a str,
+    pub payment: Option<&'a Payment>,
 }
 
 pub fn manage_url(public_url: &str, id: u64, token: &str) -> String {
@@ -254,6 +286,7 @@ impl From<BookingView<'_>> for BookingDto {
             created_at: local(b.created_at, &tz),
             updated_at: local(b.updated_at, &tz),
             manage_url: manage_url(v.public_url, b.id.0, v.token),
+            payment: v.payment.map(|p| PaymentDto::new(p, &tz)),
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::http::AppState;
 use crate::http::admin::view::{long_date, time as fmt_time};
 use crate::store::bookings::{self, BarberChoice, Idempotency, NewBooking};
 use crate::store::clients::{self, ClientDetails};
-use crate::store::{ReadTx, StoreError, catalog};
+use crate::store::{ReadTx, StoreError, audit, catalog};
 
 const NAME_MAX: usize = 100;
 const KEY_MAX: usize = 100;
@@ -645,6 +645,19 @@ fn request_hash(branch: &Branch, sel: &Selection, start: Timestamp, c: &ClientDe
     crate::domain::token::hex(&Sha256::digest(canonical.as_bytes()))
 }
 
+/// An audit entry for a change the client made (actor `client`, as through the API).
+pub(super) fn by_client(
+    action: &'static str,
+    before: Option<&crate::domain::Booking>,
+    after: &crate::domain::Booking,
+) -> audit::Change {
+    audit::Change {
+        before: before.and_then(audit::booking_snapshot),
+        after: audit::booking_snapshot(after),
+        ..audit::Change::by(audit::CLIENT, action, "booking", Some(after.id.0))
+    }
+}
+
 /// Whether a refusal is about the slot itself (then other slots that day are offered).
 fn slot_problem(rule: &DomainError) -> bool {
     matches!(
@@ -698,6 +711,11 @@ pub async fn create(
         key: format!("form:{}", typed.key),
         request_hash: request_hash(&branch, &sel, start, &client),
     });
+    // A deposit, when MercadoPago is configured: the same request the API makes.
+    let deposit = state
+        .payments
+        .as_ref()
+        .map(|d| d.request_for(branch.slug.as_str()));
     let new = NewBooking {
         branch: branch.id,
         services: sel.ids(),
@@ -706,6 +724,7 @@ pub async fn create(
         client,
         source: BookingSource::Online,
         notes: None,
+        deposit,
     };
     let keys = state.tokens.clone();
     let result = state
@@ -713,11 +732,28 @@ pub async fn create(
         .write(move |txn| {
             let new_client = clients::by_phone(txn, &new.client.phone)?.is_none();
             let created = bookings::create(txn, new, now, &rules, &keys, idempotency)?;
+            if !created.replayed {
+                audit::record(
+                    txn,
+                    by_client("booking.create", None, &created.booking),
+                    now,
+                )?;
+            }
             Ok((created, new_client))
         })
         .await;
     match result {
         Ok((created, new_client)) => {
+            // The Checkout Pro link is made after the commit, as the API does; if MercadoPago
+            // fails the booking holds its slot and the worker retries (the manage page says so).
+            if let (Some(deposits), Some(p)) = (state.payments.as_ref(), created.payment.clone())
+                && p.state == crate::domain::PaymentState::AwaitingPreference
+            {
+                let p = crate::jobs::payments::create_preference(&state, deposits, p).await?;
+                if !created.replayed {
+                    state.metrics.payment_state(p.state, p.amount);
+                }
+            }
             if !created.replayed {
                 let id = created.booking.id.0;
                 tracing::info!(booking = id, branch = %branch.slug.as_str(), "booking created (pages)");

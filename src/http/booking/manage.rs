@@ -11,7 +11,7 @@ use axum::response::Response;
 use jiff::Timestamp;
 
 use super::PageError;
-use super::flow::BranchInfo;
+use super::flow::{BranchInfo, by_client};
 use super::pick::{self, Picker, Target};
 use super::view::{self, Layout, Private};
 use crate::domain::booking::status_label_es;
@@ -22,7 +22,7 @@ use crate::domain::{
 use crate::http::AppState;
 use crate::http::admin::view::{long_date, time as fmt_time};
 use crate::store::bookings::{self, Actor, BarberChoice};
-use crate::store::{ReadTx, StoreError, catalog, clients};
+use crate::store::{ReadTx, StoreError, audit, catalog, clients, payments};
 
 const REASON_MAX: usize = 500;
 
@@ -84,6 +84,8 @@ pub struct Shown {
     pub branch: BranchInfo,
     /// Whether the client may still cancel or move it (status and cut-off).
     pub changeable: bool,
+    /// The deposit, when one is asked: (state label, amount, Checkout Pro link if payable).
+    pub deposit: Option<(String, String, Option<String>)>,
     /// Why not, when it is active but too close.
     pub too_late: bool,
     pub active: bool,
@@ -103,6 +105,12 @@ fn shown(
     let client = clients::get(tx, b.client)?
         .map(|c| c.name.as_str().to_owned())
         .unwrap_or_default();
+    let deposit = payments::by_booking(tx, b.id)?.map(|p| {
+        let payable = (b.status == BookingStatus::PendingPayment)
+            .then(|| p.init_point.clone())
+            .flatten();
+        (p.state.label_es().to_owned(), p.amount.to_string(), payable)
+    });
     let open = b.status.is_reschedulable();
     let in_time = rules.client_may_change(b.start, now).is_ok();
     Ok((
@@ -126,6 +134,7 @@ fn shown(
             client,
             branch: BranchInfo::from(&branch),
             changeable: open && in_time,
+            deposit,
             too_late: open && !in_time,
             active: b.status.is_active() && b.status != BookingStatus::Completed,
         },
@@ -222,14 +231,19 @@ pub async fn cancel(
             let current = bookings::get_authorised(txn, id, &token)?;
             if current.status == BookingStatus::Cancelled {
                 // A second press of the button: already done.
-                return Ok((current, false));
+                return Ok((current, false, None, None));
             }
+            let before = payments::by_booking(txn, id)?.map(|p| p.state);
             let cancelled = bookings::cancel(txn, id, reason, Actor::Client, now, &rules)?;
-            Ok((cancelled, true))
+            let change = by_client("booking.cancel", Some(&current), &cancelled);
+            audit::record(txn, change, now)?;
+            let after = payments::by_booking(txn, id)?;
+            Ok((cancelled, true, before, after))
         })
         .await;
     match result {
-        Ok((booking, changed)) => {
+        Ok((booking, changed, deposit_before, deposit_after)) => {
+            crate::jobs::payments::after_booking_change(&state, deposit_before, deposit_after);
             if changed {
                 let slug = state
                     .store
@@ -427,7 +441,10 @@ pub async fn reschedule(
                     Err(_) => current.barber,
                 }),
             };
-            bookings::reschedule(txn, id, start, choice, Actor::Client, now, &rules)
+            let moved = bookings::reschedule(txn, id, start, choice, Actor::Client, now, &rules)?;
+            let change = by_client("booking.reschedule", Some(&current), &moved);
+            audit::record(txn, change, now)?;
+            Ok(moved)
         })
         .await;
     match result {

@@ -296,3 +296,87 @@ async fn the_front_desk_reschedules_a_booking_under_the_same_rules() {
     app.book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(3)))
         .await;
 }
+
+#[tokio::test]
+async fn notes_are_saved_escaped_audited_and_limited_to_the_barbers_own_bookings() {
+    let (app, mut owner) = owner_app().await;
+    create_staff(
+        &app,
+        "lucia@barberpro.test",
+        "Lucía",
+        Role::Barbero,
+        Some(2),
+    )
+    .await;
+    let (id, _) = app
+        .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
+        .await;
+    let agenda_path = format!("/admin/agenda?branch=palermo&date={TUESDAY}");
+    let csrf = owner.get(&agenda_path).await.csrf();
+    let note = "Prefiere tijera <b>sin</b> máquina";
+    owner
+        .post(
+            &format!("/admin/bookings/{id}/notes"),
+            &[("notes", note), ("csrf", &csrf)],
+        )
+        .await
+        .expect_redirect("/admin/agenda");
+    let saved = get_booking(&app, id).await;
+    assert_eq!(saved.notes.as_ref().map(|n| n.as_str()), Some(note));
+    let agenda = owner.get(&agenda_path).await;
+    assert!(
+        agenda
+            .body
+            .contains("Prefiere tijera &#60;b&#62;sin&#60;/b&#62; máquina")
+    );
+    assert!(
+        !agenda.body.contains("<b>sin</b>"),
+        "the note is shown as text"
+    );
+
+    // Another barber cannot write on Martín's booking.
+    let mut lucia = Browser::new(&app);
+    lucia.login_ok("lucia@barberpro.test").await;
+    let csrf = lucia.get(&agenda_path).await.csrf();
+    let page = lucia
+        .post(
+            &format!("/admin/bookings/{id}/notes"),
+            &[("notes", "otra cosa"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get_booking(&app, id)
+            .await
+            .notes
+            .as_ref()
+            .map(|n| n.as_str()),
+        Some(note)
+    );
+
+    // Clearing it is a change too, and both are in the audit log with before → after.
+    let csrf = owner.get(&agenda_path).await.csrf();
+    owner
+        .post(
+            &format!("/admin/bookings/{id}/notes"),
+            &[("notes", "  "), ("csrf", &csrf)],
+        )
+        .await
+        .expect_redirect("/admin/agenda");
+    assert!(get_booking(&app, id).await.notes.is_none());
+    let entries = app
+        .store
+        .read(|tx| audit::list(tx, &audit::Filter::default(), 100))
+        .await
+        .unwrap();
+    let notes: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "booking.notes")
+        .collect();
+    assert_eq!(notes.len(), 2, "two note changes audited");
+    assert!(
+        notes
+            .iter()
+            .all(|e| e.actor_email == "duena@barberpro.test")
+    );
+}

@@ -71,3 +71,43 @@ async fn only_the_owner_sees_the_system_page() {
         "no link for non-owners"
     );
 }
+
+#[tokio::test]
+async fn the_system_page_counts_the_data_and_shows_the_configuration_without_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = crate::helpers::test_config(tmp.path());
+    config.snapshot.s3.secret_access_key = barberpro::config::Secret::new("super-secreto-123");
+    let app = crate::helpers::spawn_app_with(
+        config,
+        barberpro::http::Clock::manual(barberpro_ts(crate::helpers::MONDAY_8AM)),
+    )
+    .await;
+    create_staff(&app, "duena@barberpro.test", "Dueña", Role::Owner, None).await;
+    let mut owner = Browser::new(&app);
+    owner.login_ok("duena@barberpro.test").await;
+    app.book_ok(&booking(
+        &[1],
+        json!("any"),
+        &at(TUESDAY, "10:00"),
+        &phone(1),
+    ))
+    .await;
+    let page = owner.get("/admin/sistema").await;
+    for text in [
+        "Sucursales</dt><dd>2<",
+        "Barberos</dt><dd>5<",
+        "Servicios</dt><dd>6<",
+        "Clientes</dt><dd>1<",
+        "Turnos</dt><dd>1<",
+        "Cuentas del equipo</dt><dd>1<",
+        "En marcha desde",
+        "min)",
+        "secret_access_key = &#34;[redacted]&#34;",
+    ] {
+        assert!(page.body.contains(text), "missing {text:?}");
+    }
+    assert!(
+        !page.body.contains("super-secreto-123"),
+        "the secret never shows"
+    );
+}

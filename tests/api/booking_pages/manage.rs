@@ -64,6 +64,28 @@ async fn the_manage_page_is_private_and_cancels_before_the_cut_off() {
     // The slot is free again.
     let times = app.free_times("palermo", TUESDAY, "1", "1").await;
     assert!(times.contains(&"10:00".to_owned()), "{times:?}");
+    // Both changes are in the audit log, by the client, once each.
+    let entries = app
+        .store
+        .read(move |tx| {
+            let filter = barberpro::store::audit::Filter {
+                entity: Some("booking".into()),
+                entity_id: Some(id),
+                ..Default::default()
+            };
+            barberpro::store::audit::list(tx, &filter, 10)
+        })
+        .await
+        .expect("audit");
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e.action.as_str(), e.actor_email.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [("booking.cancel", "client"), ("booking.create", "client")],
+        "newest first"
+    );
 }
 
 #[tokio::test]
