@@ -791,6 +791,9 @@ pub struct MetricsConfig {
 pub struct HealthConfig {
     /// Not ready when the data folder's disk has less free space than this many MiB.
     pub min_free_disk_mib: u64,
+    /// Not ready when the last successful snapshot is older than this many hours, or when
+    /// snapshots were tried and none ever succeeded. 0: not checked.
+    pub max_snapshot_age_hours: u32,
 }
 
 impl Default for ConnectionLimits {
@@ -847,6 +850,7 @@ impl Default for HealthConfig {
     fn default() -> Self {
         Self {
             min_free_disk_mib: 512,
+            max_snapshot_age_hours: 26,
         }
     }
 }

@@ -133,6 +133,7 @@ impl Application {
             certificate: tls.as_ref().map(|(_, resolver)| resolver.clone()),
             acme: acme.clone(),
             min_free_disk_mib: config.health.min_free_disk_mib,
+            max_snapshot_age_hours: config.health.max_snapshot_age_hours,
         });
         let metrics_listener = if config.metrics.enabled {
             let token = match &config.metrics.bearer_token_file {

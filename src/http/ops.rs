@@ -26,6 +26,8 @@ pub struct Readiness {
     pub certificate: Option<Arc<CertResolver>>,
     /// `health.min_free_disk_mib`.
     pub min_free_disk_mib: u64,
+    /// `health.max_snapshot_age_hours` (0: not checked).
+    pub max_snapshot_age_hours: u32,
     /// The ACME renewer (`tls.mode = "acme"`): its last attempt is part of the certificate
     /// check's detail.
     pub acme: Option<crate::acme::Acme>,
@@ -73,7 +75,36 @@ pub async fn readiness_checks(state: &AppState) -> Vec<(&'static str, bool, serd
         }
         _ => ("disk", false, json!("cannot read its free space")),
     });
+    if state.readiness.max_snapshot_age_hours > 0 {
+        let status = crate::snapshot::status::read(dir);
+        checks.push(snapshot_check(
+            &status,
+            jiff::Timestamp::now(),
+            state.readiness.max_snapshot_age_hours,
+        ));
+    }
     checks
+}
+
+/// The last snapshot is recent enough (real time: the status file records real time).
+fn snapshot_check(
+    status: &crate::snapshot::status::Status,
+    now: jiff::Timestamp,
+    max_hours: u32,
+) -> (&'static str, bool, serde_json::Value) {
+    match (status.last_success_at, status.failures_total) {
+        (Some(at), _) => {
+            let age_hours = now.duration_since(at).as_hours();
+            let detail = json!({ "last_success_at": at.to_string(), "age_hours": age_hours, "maximum_hours": max_hours });
+            ("snapshot", age_hours < i64::from(max_hours), detail)
+        }
+        (None, 0) => ("snapshot", true, json!("no snapshot taken yet")),
+        (None, failures) => (
+            "snapshot",
+            false,
+            json!({ "failures": failures, "detail": "snapshots were tried and none succeeded" }),
+        ),
+    }
 }
 
 /// Refreshes the gauges sampled at scrape time: storage, readiness, certificate expiry.
@@ -124,4 +155,42 @@ async fn healthz(State(state): State<AppState>) -> Result<axum::Json<serde_json:
     Ok(axum::Json(
         json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot_check;
+    use crate::snapshot::status::Status;
+    use jiff::{SignedDuration, Timestamp};
+
+    #[test]
+    fn the_snapshot_check_wants_a_recent_success() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let fresh_install = Status::default();
+        assert!(
+            snapshot_check(&fresh_install, now, 26).1,
+            "never tried: ready"
+        );
+        let failing = Status {
+            failures_total: 3,
+            ..Status::default()
+        };
+        assert!(
+            !snapshot_check(&failing, now, 26).1,
+            "tried, never succeeded"
+        );
+        let recent = Status {
+            last_success_at: Some(now - SignedDuration::from_hours(25)),
+            failures_total: 1,
+            ..Status::default()
+        };
+        assert!(snapshot_check(&recent, now, 26).1);
+        let stale = Status {
+            last_success_at: Some(now - SignedDuration::from_hours(27)),
+            ..Status::default()
+        };
+        let (name, ok, detail) = snapshot_check(&stale, now, 26);
+        assert_eq!((name, ok), ("snapshot", false));
+        assert_eq!(detail["age_hours"], 27);
+    }
 }

@@ -466,9 +466,18 @@ async fn readyz_names_each_check() {
     let (app, _tmp, _) = spawn_with(|_| {}).await;
     let body = app.get("/readyz").await.expect(200);
     assert_eq!(body["status"], "ready", "{body}");
-    for check in ["database", "writer", "certificate", "disk"] {
+    for check in ["database", "writer", "certificate", "disk", "snapshot"] {
         assert_eq!(body["checks"][check]["ok"], true, "{check}: {body}");
     }
+    // Backups that stopped: the last success is days old.
+    std::fs::write(
+        app.data_dir.join("snapshot-status.json"),
+        r#"{"last_success_at": "2020-01-01T00:00:00Z", "failures_total": 4}"#,
+    )
+    .unwrap();
+    let answer = app.get("/readyz").await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    assert_eq!(answer.body["failed"], json!(["snapshot"]), "{}", answer.body);
     let (strict, _tmp2, _) = spawn_with(|c| c.health.min_free_disk_mib = 1 << 30).await;
     let answer = strict.get("/readyz").await;
     assert_eq!(answer.status, 503, "{}", answer.body);

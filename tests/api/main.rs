@@ -15,6 +15,7 @@ mod chromium;
 mod cli;
 mod concurrency;
 mod fake_mercadopago;
+mod fuzz;
 mod hardening;
 mod input_validation;
 mod migrations;

@@ -85,6 +85,7 @@ fn check_label(name: &str) -> &'static str {
         "writer" => "Escritura",
         "certificate" => "Certificado TLS",
         "disk" => "Disco",
+        "snapshot" => "Copia de seguridad",
         _ => "Otro",
     }
 }
