@@ -477,7 +477,12 @@ async fn readyz_names_each_check() {
     .unwrap();
     let answer = app.get("/readyz").await;
     assert_eq!(answer.status, 503, "{}", answer.body);
-    assert_eq!(answer.body["failed"], json!(["snapshot"]), "{}", answer.body);
+    assert_eq!(
+        answer.body["failed"],
+        json!(["snapshot"]),
+        "{}",
+        answer.body
+    );
     let (strict, _tmp2, _) = spawn_with(|c| c.health.min_free_disk_mib = 1 << 30).await;
     let answer = strict.get("/readyz").await;
     assert_eq!(answer.status, 503, "{}", answer.body);
