@@ -162,6 +162,26 @@ impl Shift {
 }
 
 /// A barber, the services they do, and where and when they work.
+impl Shift {
+    /// Whether `[from, to)` (minutes after local midnight) lies inside the shift and clear of
+    /// its breaks.
+    pub fn holds(&self, from: i64, to: i64) -> bool {
+        from >= self.start.minutes()
+            && to <= self.end.minutes()
+            && self
+                .breaks
+                .iter()
+                .all(|(bs, be)| to <= bs.minutes() || from >= be.minutes())
+    }
+
+    /// Whether two shifts of one barber on the same weekday overlap.
+    pub fn overlaps(&self, other: &Shift) -> bool {
+        self.weekday == other.weekday
+            && self.start.minutes() < other.end.minutes()
+            && other.start.minutes() < self.end.minutes()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Barber {
     pub id: BarberId,
@@ -206,4 +226,42 @@ pub struct Closure {
     pub start: Timestamp,
     pub end: Timestamp,
     pub reason: Text,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> ClockTime {
+        s.parse().expect("valid time")
+    }
+
+    #[test]
+    fn a_shift_holds_what_fits_between_its_ends_and_clear_of_breaks() {
+        let shift = Shift::new(
+            2,
+            BranchId(1),
+            t("10:00"),
+            t("20:00"),
+            vec![(t("13:00"), t("14:00"))],
+        )
+        .expect("valid shift");
+        let m = |s: &str| t(s).minutes();
+        assert!(shift.holds(m("10:00"), m("10:35")));
+        assert!(shift.holds(m("14:00"), m("20:00")));
+        assert!(
+            shift.holds(m("12:00"), m("13:00")),
+            "ends as the break starts"
+        );
+        assert!(
+            !shift.holds(m("09:45"), m("10:15")),
+            "starts before the shift"
+        );
+        assert!(!shift.holds(m("19:45"), m("20:20")), "ends after the shift");
+        assert!(!shift.holds(m("12:45"), m("13:15")), "runs into the break");
+        let other = Shift::new(2, BranchId(2), t("19:00"), t("21:00"), vec![]).expect("valid");
+        assert!(shift.overlaps(&other));
+        let next_day = Shift::new(3, BranchId(2), t("19:00"), t("21:00"), vec![]).expect("valid");
+        assert!(!shift.overlaps(&next_day));
+    }
 }

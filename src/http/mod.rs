@@ -5,6 +5,8 @@
 /// The front desk's admin UI under `/admin` (askama pages, sessions, CSRF).
 pub mod admin;
 pub mod api;
+/// The clients' booking pages: `/`, `/reservar/…`, and the private `/turnos/{id}?token=…`.
+pub mod booking;
 pub mod client_ip;
 pub mod error;
 pub mod extract;
@@ -105,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(ops::router())
         .merge(admin::router())
+        .merge(booking::router())
         .merge(webhooks::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

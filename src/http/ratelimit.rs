@@ -237,7 +237,9 @@ impl<C: Clock + Clone> RateLimits<C> {
         if *method == Method::POST {
             match route {
                 Some(r) if LOGIN_ROUTES.contains(&r) => self.auth.check(&key)?,
-                Some("/api/v1/bookings") => self.booking.check(&key)?,
+                Some("/api/v1/bookings" | super::booking::CREATE_ROUTE) => {
+                    self.booking.check(&key)?
+                }
                 Some(r) if r.starts_with(PAYMENTS_PREFIX) => self.payments.check(&key)?,
                 _ => {}
             }
@@ -384,6 +386,19 @@ mod tests {
             .check_request(a, &post, Some("/api/v1/bookings"), "/api/v1/bookings", None)
             .expect_err("the 31st booking is refused");
         assert_eq!(r.tier, "booking");
+        // The booking pages' form shares the booking tier with the API.
+        let b = ip("203.0.113.6");
+        let form = Some(crate::http::booking::CREATE_ROUTE);
+        for _ in 0..30 {
+            l.check_request(b, &post, form, "/reservar/palermo", None)
+                .expect("30 bookings through the pages pass");
+        }
+        let r = l
+            .check_request(b, &post, form, "/reservar/palermo", None)
+            .expect_err("the 31st booking through the pages is refused");
+        assert_eq!(r.tier, "booking");
+        l.check_request(b, &Method::GET, form, "/reservar/palermo", None)
+            .expect("showing the services page is only in the global tier");
         // Reading is still fine: only the global tier applies.
         l.check_request(
             a,

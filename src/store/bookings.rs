@@ -240,6 +240,31 @@ pub fn barber_day(
     Ok(day)
 }
 
+/// The active bookings of a barber that overlap `[from, to)`, by start (through the agenda
+/// index, which holds active bookings only).
+pub fn active_of_barber(
+    tx: &impl ReadTx,
+    barber: BarberId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<Booking>, StoreError> {
+    let agenda = tx.table(tables::BARBER_AGENDA)?;
+    // A booking never lasts a day, so starting a day early catches any that spill over.
+    let lo = (barber.0, from.as_second().saturating_sub(86_400), 0);
+    let hi = (barber.0, to.as_second(), 0);
+    let mut out = Vec::new();
+    for row in agenda.range(lo..hi)? {
+        let (k, busy_until) = row?;
+        let (_, _, id) = k.value();
+        if busy_until.value() > from.as_second()
+            && let Some(b) = get(tx, BookingId(id))?
+        {
+            out.push(b);
+        }
+    }
+    Ok(out)
+}
+
 /// Free slots at a branch on a local date for the chosen services, with one barber or any.
 /// For "any", each start time is offered once, with the barber the booking would get.
 pub fn availability(

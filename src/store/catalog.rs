@@ -146,3 +146,61 @@ pub fn insert_closure(txn: &WriteTransaction, mut closure: Closure) -> Result<Cl
 pub fn is_empty(tx: &impl ReadTx) -> Result<bool, StoreError> {
     Ok(tx.table(tables::BRANCHES)?.is_empty()?)
 }
+
+/// Replaces a service (same id); `None` if there is no such service. Returns (before, after).
+pub fn update_service(
+    txn: &WriteTransaction,
+    service: Service,
+) -> Result<Option<(Service, Service)>, StoreError> {
+    let Some(before) = self::service(txn, service.id)? else {
+        return Ok(None);
+    };
+    codec::put(
+        &mut txn.open_table(tables::SERVICES)?,
+        service.id.0,
+        &service,
+    )?;
+    Ok(Some((before, service)))
+}
+
+/// Removes a closure; returns it, or `None` if there was none.
+pub fn delete_closure(
+    txn: &WriteTransaction,
+    id: ClosureId,
+) -> Result<Option<Closure>, StoreError> {
+    let removed = txn
+        .open_table(tables::CLOSURES)?
+        .remove(id.0)?
+        .map(|v| codec::decode::<Closure>(tables::CLOSURES, v.value()))
+        .transpose()?;
+    Ok(removed)
+}
+
+/// Replaces a barber (same id); `None` if there is no such barber. Returns (before, after).
+pub fn update_barber(
+    txn: &WriteTransaction,
+    barber: Barber,
+) -> Result<Option<(Barber, Barber)>, StoreError> {
+    let Some(before) = self::barber(txn, barber.id)? else {
+        return Ok(None);
+    };
+    codec::put(&mut txn.open_table(tables::BARBERS)?, barber.id.0, &barber)?;
+    Ok(Some((before, barber)))
+}
+
+/// Replaces a branch's details (same id and slug); `None` if there is no such branch.
+/// Returns (before, after).
+pub fn update_branch(
+    txn: &WriteTransaction,
+    branch: Branch,
+) -> Result<Option<(Branch, Branch)>, StoreError> {
+    let Some(before) = self::branch(txn, branch.id)? else {
+        return Ok(None);
+    };
+    let branch = Branch {
+        slug: before.slug.clone(),
+        ..branch
+    };
+    codec::put(&mut txn.open_table(tables::BRANCHES)?, branch.id.0, &branch)?;
+    Ok(Some((before, branch)))
+}

@@ -3,6 +3,7 @@
 mod accounts;
 mod agenda;
 mod browser;
+mod catalog;
 mod sessions;
 mod system;
 mod team;

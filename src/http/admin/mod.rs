@@ -5,8 +5,9 @@
 //! * public: login, the one-time setup link, static assets;
 //! * staff (any logged-in account): the agenda and status changes of bookings;
 //! * front desk (owner, recepción): new bookings, cancellations, clients (rectification and
-//!   the JSON export of a client's data);
-//! * owner: the team, the audit log (and its JSON-lines export), erasing a client's data.
+//!   the JSON export of a client's data), the catalogue;
+//! * owner: the team, the audit log (and its JSON-lines export), erasing a client's data,
+//!   and changes to the catalogue.
 //!
 //! [`session::resolve`] runs on every `/admin` request (outside the rate limiter, which then
 //! counts staff per account); the guards are `route_layer`s that also check the CSRF token of
@@ -19,6 +20,7 @@ pub mod agenda;
 pub mod assets;
 pub mod auth;
 pub mod bookings;
+pub mod catalog;
 pub mod client_data;
 pub mod clients;
 pub mod cookies;
@@ -84,6 +86,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/clientes/{id}/whatsapp", post(messages::set_consent))
         .route("/admin/mensajes.json", get(messages::list))
         .route("/admin/mensajes/{id}/reintentar", post(messages::retry))
+        .route("/admin/catalogo", get(catalog::page))
         .route_layer(axum::middleware::from_fn(session::require_front_desk));
     let owner = Router::new()
         .route("/admin/equipo", get(team::page).post(team::create))
@@ -101,6 +104,23 @@ pub fn router() -> Router<AppState> {
             get(client_data::erase_page).post(client_data::erase),
         )
         .route("/admin/sistema", get(system::page))
+        .route(
+            "/admin/catalogo/sucursales/{id}",
+            post(catalog::update_branch),
+        )
+        .route(
+            "/admin/catalogo/servicios/{id}",
+            post(catalog::update_service),
+        )
+        .route(
+            "/admin/catalogo/barberos/{id}/horario",
+            post(catalog::set_hours),
+        )
+        .route("/admin/catalogo/cierres", post(catalog::add_closure))
+        .route(
+            "/admin/catalogo/cierres/{id}/borrar",
+            post(catalog::delete_closure),
+        )
         .route_layer(axum::middleware::from_fn(session::require_owner));
     public.merge(staff).merge(front_desk).merge(owner)
 }

@@ -4,154 +4,16 @@
 //! `target/screenshots/`. Without Chromium the test is skipped, except in CI (`CI=true`),
 //! where it fails.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use barberpro::domain::staff::Role;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::json;
 
 use super::{PASSWORD, create_staff};
+use crate::chromium::{Screen, body_text, connect, start_driver, wait_for_text};
 use crate::helpers::{TUESDAY, spawn_app};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// chromedriver on a free port; killed on drop.
-struct Driver {
-    child: Child,
-    port: u16,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Starts chromedriver, or says why not (`None` = skip outside CI).
-async fn start_driver() -> Option<Driver> {
-    let missing = [CHROMIUM, CHROMEDRIVER]
-        .into_iter()
-        .find(|p| !Path::new(p).exists());
-    if let Some(missing) = missing {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(
-            !ci,
-            "{missing} is missing: CI must install chromium, chromium-driver and fonts-liberation (.ci/run)"
-        );
-        eprintln!(
-            "skipping the browser test: {missing} is not installed (apt-get install chromium chromium-driver)"
-        );
-        return None;
-    }
-    let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let profile = tempfile::tempdir().expect("profile dir");
-    let driver = Driver {
-        child,
-        port,
-        _profile: profile,
-    };
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return Some(driver);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not listen on port {port} within 10 s");
-}
-
-async fn connect(driver: &Driver) -> Client {
-    let profile = driver._profile.path().display().to_string();
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--ignore-certificate-errors",
-        "--lang=es-AR",
-        "--window-size=1280,900",
-        &format!("--user-data-dir={profile}"),
-    ];
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({ "binary": CHROMIUM, "args": args }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("a Chromium session")
-}
-
-fn screenshots_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let dir = target.join("screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshots folder");
-    dir
-}
-
 async fn shot(c: &Client, name: &str) {
-    let png = c.screenshot().await.expect("screenshot");
-    std::fs::write(screenshots_dir().join(format!("admin-{name}.png")), png)
-        .expect("write screenshot");
-}
-
-/// Polls until the element's text is `want` (the page reloads after a form), up to 10 s.
-async fn wait_for_text(
-    c: &Client,
-    css: &str,
-    want: &str,
-) -> Result<(), fantoccini::error::CmdError> {
-    let mut last = String::new();
-    for _ in 0..100 {
-        if let Ok(element) = c.find(Locator::Css(css)).await {
-            last = element.text().await.unwrap_or_default();
-            if last == want {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{css} shows {last:?}, not {want:?}");
-}
-
-async fn body_text(c: &Client) -> String {
-    c.find(Locator::Css("body"))
-        .await
-        .expect("body")
-        .text()
-        .await
-        .expect("text")
+    crate::chromium::shot(c, &format!("admin-{name}")).await;
 }
 
 #[tokio::test]
@@ -161,7 +23,14 @@ async fn an_owner_logs_in_books_a_walk_in_checks_it_in_and_completes_it_in_chrom
     };
     let app = spawn_app().await;
     create_staff(&app, "duena@barberpro.test", "Dueña", Role::Owner, None).await;
-    let c = connect(&driver).await;
+    let c = connect(
+        &driver,
+        Screen::Desktop {
+            width: 1280,
+            height: 900,
+        },
+    )
+    .await;
     let result = run(&c, &app.base).await;
     let _ = c.close().await;
     result.expect("the browser walk-through");

@@ -1,0 +1,27 @@
+// Progressive enhancement only: every booking page works without this file.
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  // Show the first problem at once: focus the form's error message.
+  const error = document.getElementById("form-error");
+  if (error) error.focus();
+  // One press is enough: disable a form's buttons while it is being sent (the server's
+  // idempotency key makes a second send harmless anyway).
+  for (const form of document.querySelectorAll("form[method=post]")) {
+    form.addEventListener("submit", () => {
+      for (const b of form.querySelectorAll("button[type=submit]")) b.disabled = true;
+    });
+  }
+  // Ask before cancelling.
+  const cancel = document.getElementById("cancel-form");
+  if (cancel) {
+    cancel.addEventListener("submit", (event) => {
+      if (!window.confirm("¿Seguro que querés cancelar el turno?")) {
+        event.preventDefault();
+        for (const b of cancel.querySelectorAll("button[type=submit]")) b.disabled = false;
+      }
+    }, { capture: true });
+  }
+  // Picking a date in the field shows that day at once.
+  const date = document.getElementById("date");
+  if (date && date.form) date.addEventListener("change", () => date.form.submit());
+});

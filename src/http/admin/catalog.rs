@@ -1,0 +1,762 @@
+//! Catálogo: branches, services, barbers with their weekly hours, closures and time off. The
+//! front desk reads it; the owner edits branches, services and barbers' weekly hours, and
+//! adds or removes closures. A change that
+//! would strand future bookings (a service taken off while booked, a closure over booked
+//! time) is refused with the list of the bookings in the way; every change is audited in its
+//! own write transaction.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Form, State};
+use axum::response::Response;
+use jiff::{Timestamp, ToSpan};
+use serde::Deserialize;
+
+use super::AdminError;
+use super::session::Current;
+use super::view::{self, Flash, Layout};
+use crate::domain::catalog::DEFAULT_TZ;
+use crate::domain::time::{ClockTime, day_start, time_zone};
+use crate::domain::{
+    BarberId, Booking, BranchId, Closure, ClosureId, ClosureScope, DomainError, Money, Phone,
+    ServiceId, Shift, Text,
+};
+use crate::http::AppState;
+use crate::http::extract::PathId;
+use crate::store::{ReadTx, StoreError, audit, bookings, catalog};
+
+const WEEKDAYS: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
+/// How many bookings in the way a refusal names.
+const LISTED: usize = 8;
+
+pub struct BranchRow {
+    pub id: u64,
+    pub name: String,
+    pub slug: String,
+    pub address: String,
+    pub phone: String,
+    pub active: bool,
+}
+
+pub struct ServiceRow {
+    pub id: u64,
+    pub name: String,
+    pub duration: u16,
+    pub buffer: u16,
+    pub price: String,
+    /// The price as typed in the form: `8000` or `8000,50`.
+    pub price_input: String,
+    pub active: bool,
+}
+
+pub struct BarberRow {
+    pub id: u64,
+    pub name: String,
+    pub active: bool,
+    pub services: String,
+    pub hours: Vec<String>,
+}
+
+pub struct ClosureRow {
+    pub id: u64,
+    pub scope: String,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+pub struct Option_ {
+    pub value: String,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/catalog.html")]
+pub struct CatalogPage {
+    pub l: Layout,
+    pub can_edit: bool,
+    pub branches: Vec<BranchRow>,
+    pub services: Vec<ServiceRow>,
+    pub barbers: Vec<BarberRow>,
+    pub closures: Vec<ClosureRow>,
+    pub branch_options: Vec<Option_>,
+    pub barber_options: Vec<Option_>,
+    /// (ISO number, name) for the hours form.
+    pub weekdays: Vec<(u8, &'static str)>,
+}
+
+fn input_price(m: Money) -> String {
+    let c = m.centavos();
+    if c % 100 == 0 {
+        (c / 100).to_string()
+    } else {
+        format!("{},{:02}", c / 100, c % 100)
+    }
+}
+
+/// `8000`, `8.000`, `8000,50` or `$ 8.000,50` → centavos.
+fn parse_price(raw: &str) -> Option<Money> {
+    let cleaned: String = raw
+        .trim()
+        .trim_start_matches('$')
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '.')
+        .collect();
+    let (pesos, cents) = match cleaned.split_once(',') {
+        Some((p, c)) if c.len() <= 2 && !c.is_empty() => (p, format!("{c:0<2}")),
+        Some(_) => return None,
+        None => (cleaned.as_str(), "00".to_owned()),
+    };
+    if pesos.is_empty() || !pesos.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let total = pesos
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(cents.parse::<i64>().ok()?)?;
+    Money::from_centavos(total).ok()
+}
+
+/// `GET /admin/catalogo`.
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    flash: Flash,
+) -> Result<Response, AdminError> {
+    let can_edit = current.user.role.is_owner();
+    let mut page = state
+        .store
+        .read(move |tx| {
+            let branches = catalog::branches(tx)?;
+            let services = catalog::services(tx)?;
+            let barbers = catalog::barbers(tx)?;
+            let closures = catalog::closures(tx)?;
+            let tz = time_zone(DEFAULT_TZ)?;
+            let branch_name = |id: BranchId| {
+                branches
+                    .iter()
+                    .find(|b| b.id == id)
+                    .map(|b| b.name.as_str().to_owned())
+                    .unwrap_or_default()
+            };
+            let barber_name = |id: BarberId| {
+                barbers
+                    .iter()
+                    .find(|b| b.id == id)
+                    .map(|b| b.name.as_str().to_owned())
+                    .unwrap_or_default()
+            };
+            Ok(CatalogPage {
+                l: Layout::bare("Catálogo"),
+                can_edit,
+                branches: branches
+                    .iter()
+                    .map(|b| BranchRow {
+                        id: b.id.0,
+                        name: b.name.as_str().to_owned(),
+                        slug: b.slug.as_str().to_owned(),
+                        address: b.address.as_str().to_owned(),
+                        phone: b.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                        active: b.active,
+                    })
+                    .collect(),
+                services: services
+                    .iter()
+                    .map(|s| ServiceRow {
+                        id: s.id.0,
+                        name: s.name.as_str().to_owned(),
+                        duration: s.duration_minutes,
+                        buffer: s.buffer_minutes,
+                        price: s.price.to_string(),
+                        price_input: input_price(s.price),
+                        active: s.active,
+                    })
+                    .collect(),
+                barbers: barbers
+                    .iter()
+                    .map(|b| BarberRow {
+                        id: b.id.0,
+                        name: b.name.as_str().to_owned(),
+                        active: b.active,
+                        services: b
+                            .services
+                            .iter()
+                            .filter_map(|id| services.iter().find(|s| s.id == *id))
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        hours: b
+                            .shifts
+                            .iter()
+                            .map(|s| {
+                                let breaks: Vec<String> =
+                                    s.breaks.iter().map(|(a, z)| format!("{a}–{z}")).collect();
+                                let day = WEEKDAYS
+                                    .get(usize::from(s.weekday).saturating_sub(1))
+                                    .copied()
+                                    .unwrap_or("?");
+                                let pause = if breaks.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" (pausa {})", breaks.join(", "))
+                                };
+                                format!(
+                                    "{day} {}–{}{pause} · {}",
+                                    s.start,
+                                    s.end,
+                                    branch_name(s.branch)
+                                )
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                closures: closures
+                    .iter()
+                    .map(|c| ClosureRow {
+                        id: c.id.0,
+                        scope: match c.scope {
+                            ClosureScope::Branch(b) => format!("Sucursal {}", branch_name(b)),
+                            ClosureScope::Barber(b) => format!("Barbero {}", barber_name(b)),
+                        },
+                        from: view::date_time(c.start, &tz),
+                        to: view::date_time(c.end, &tz),
+                        reason: c.reason.as_str().to_owned(),
+                    })
+                    .collect(),
+                branch_options: branches
+                    .iter()
+                    .filter(|b| b.active)
+                    .map(|b| Option_ {
+                        value: b.id.0.to_string(),
+                        label: b.name.as_str().to_owned(),
+                    })
+                    .collect(),
+                weekdays: (1u8..=7)
+                    .zip([
+                        "lunes",
+                        "martes",
+                        "miércoles",
+                        "jueves",
+                        "viernes",
+                        "sábado",
+                        "domingo",
+                    ])
+                    .collect(),
+                barber_options: barbers
+                    .iter()
+                    .filter(|b| b.active)
+                    .map(|b| Option_ {
+                        value: b.id.0.to_string(),
+                        label: b.name.as_str().to_owned(),
+                    })
+                    .collect(),
+            })
+        })
+        .await?;
+    page.l = Layout::for_user("Catálogo", &current, "catalogo", flash);
+    view::render(&page, &page.l, state.admin.secure_cookies)
+}
+
+fn change(current: &Current, action: &'static str, entity: &'static str, id: u64) -> audit::Change {
+    audit::Change {
+        actor: Some(current.user.id),
+        actor_email: current.user.email.as_str().to_owned(),
+        ip: current.ip.clone(),
+        action,
+        entity,
+        entity_id: Some(id),
+        ..Default::default()
+    }
+}
+
+/// "02/03/2027 10:00 con Martín; …" for a refusal.
+fn list(tx: &impl ReadTx, found: &[Booking]) -> Result<String, StoreError> {
+    let tz = time_zone(DEFAULT_TZ)?;
+    let mut parts = Vec::new();
+    for b in found.iter().take(LISTED) {
+        let tz = catalog::branch(tx, b.branch)?
+            .map(|br| br.tz())
+            .unwrap_or_else(|| tz.clone());
+        let barber = catalog::barber(tx, b.barber)?
+            .map(|x| x.name.as_str().to_owned())
+            .unwrap_or_default();
+        parts.push(format!(
+            "turno {} del {} con {barber}",
+            b.id.0,
+            view::date_time(b.start, &tz)
+        ));
+    }
+    let more = found.len().saturating_sub(LISTED);
+    let tail = if more > 0 {
+        format!(" y {more} más")
+    } else {
+        String::new()
+    };
+    Ok(format!("{}{tail}", parts.join("; ")))
+}
+
+#[derive(Deserialize)]
+pub struct ServiceForm {
+    name: String,
+    duration: String,
+    buffer: String,
+    price: String,
+    #[serde(default)]
+    active: String,
+}
+
+/// `POST /admin/catalogo/servicios/{id}` (owner): name, duration, buffer, price, active.
+pub async fn update_service(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(form): Form<ServiceForm>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let back = "/admin/catalogo";
+    let bad = |text: &str| Ok(view::redirect(back, "error", text, secure));
+    let Ok(name) = Text::line("name", form.name.trim(), 80) else {
+        return bad("El nombre del servicio no puede estar vacío ni ser tan largo.");
+    };
+    let (Ok(duration), Ok(buffer)) = (
+        form.duration.trim().parse::<u16>(),
+        form.buffer.trim().parse::<u16>(),
+    ) else {
+        return bad("La duración y el margen son minutos enteros.");
+    };
+    if crate::domain::Service::validate_durations(duration, buffer).is_err() {
+        return bad("La duración va de 5 a 480 minutos y el margen de 0 a 120.");
+    }
+    let Some(price) = parse_price(&form.price) else {
+        return bad("El precio no es válido. Ejemplo: 12.500 o 12500,50.");
+    };
+    let service = crate::domain::Service {
+        id: ServiceId(id),
+        name,
+        duration_minutes: duration,
+        buffer_minutes: buffer,
+        price,
+        active: form.active == "1",
+    };
+    let now = state.clock.now();
+    let entry = change(&current, "service.update", "service", id);
+    let result = state
+        .store
+        .write(move |txn| {
+            if !service.active {
+                let mut booked = Vec::new();
+                let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
+                for barber in catalog::barbers(txn)? {
+                    booked.extend(
+                        bookings::active_of_barber(txn, barber.id, now, until)?
+                            .into_iter()
+                            .filter(|b| b.start >= now && b.services.iter().any(|s| s.id.0 == id)),
+                    );
+                }
+                if !booked.is_empty() {
+                    booked.sort_by_key(|b| b.start);
+                    return Ok(Err(list(txn, &booked)?));
+                }
+            }
+            let Some((before, after)) = catalog::update_service(txn, service)? else {
+                return Err(StoreError::Rule(DomainError::UnknownService(id)));
+            };
+            let entry = audit::Change {
+                before: audit::snapshot(&before),
+                after: audit::snapshot(&after),
+                ..entry
+            };
+            audit::record(txn, entry, now)?;
+            Ok(Ok(()))
+        })
+        .await;
+    match result {
+        Ok(Ok(())) => Ok(view::redirect(back, "ok", "Servicio actualizado.", secure)),
+        Ok(Err(booked)) => bad(&format!(
+            "No se puede desactivar: tiene turnos por delante ({booked}). Cancelalos o \
+             cambialos primero."
+        )),
+        Err(StoreError::Rule(DomainError::UnknownService(_))) => Err(AdminError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct BranchForm {
+    name: String,
+    address: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    active: String,
+}
+
+/// `POST /admin/catalogo/sucursales/{id}` (owner): name, address, phone, open or not. A
+/// branch with bookings ahead is not closed for online booking until they are dealt with.
+pub async fn update_branch(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(form): Form<BranchForm>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let back = "/admin/catalogo";
+    let bad = |text: &str| Ok(view::redirect(back, "error", text, secure));
+    let (Ok(name), Ok(address)) = (
+        Text::line("name", form.name.trim(), 100),
+        Text::line("address", form.address.trim(), 200),
+    ) else {
+        return bad("El nombre y la dirección no pueden estar vacíos ni ser tan largos.");
+    };
+    let phone = match form.phone.trim() {
+        "" => None,
+        raw => match Phone::parse(raw) {
+            Ok(p) => Some(p),
+            Err(e) => return bad(&e.message_es()),
+        },
+    };
+    let active = form.active == "1";
+    let now = state.clock.now();
+    let entry = change(&current, "branch.update", "branch", id);
+    let result = state
+        .store
+        .write(move |txn| {
+            let current = catalog::branch(txn, BranchId(id))?.ok_or(DomainError::UnknownBranch)?;
+            if current.active && !active {
+                let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
+                let mut booked = Vec::new();
+                for barber in catalog::barbers(txn)? {
+                    booked.extend(
+                        bookings::active_of_barber(txn, barber.id, now, until)?
+                            .into_iter()
+                            .filter(|b| b.start >= now && b.branch == current.id),
+                    );
+                }
+                if !booked.is_empty() {
+                    booked.sort_by_key(|b| b.start);
+                    return Ok(Err(list(txn, &booked)?));
+                }
+            }
+            let updated = crate::domain::Branch {
+                name,
+                address,
+                phone,
+                active,
+                ..current
+            };
+            let Some((before, after)) = catalog::update_branch(txn, updated)? else {
+                return Err(DomainError::UnknownBranch.into());
+            };
+            let entry = audit::Change {
+                before: audit::snapshot(&before),
+                after: audit::snapshot(&after),
+                ..entry
+            };
+            audit::record(txn, entry, now)?;
+            Ok(Ok(()))
+        })
+        .await;
+    match result {
+        Ok(Ok(())) => Ok(view::redirect(back, "ok", "Sucursal actualizada.", secure)),
+        Ok(Err(booked)) => bad(&format!(
+            "No se puede desactivar: tiene turnos por delante ({booked}). Cancelalos o \
+             cambialos primero."
+        )),
+        Err(StoreError::Rule(DomainError::UnknownBranch)) => Err(AdminError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct HoursForm {
+    branch: String,
+    weekday: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    break_start: String,
+    #[serde(default)]
+    break_end: String,
+    /// `1`: the barber does not work that day at that branch.
+    #[serde(default)]
+    off: String,
+}
+
+/// `POST /admin/catalogo/barberos/{id}/horario` (owner): a barber's hours on one weekday at
+/// one branch (with one optional break), or none. Refused when a future booking would fall
+/// outside the new hours, or when they overlap the barber's hours at another branch.
+pub async fn set_hours(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(form): Form<HoursForm>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let back = "/admin/catalogo";
+    let bad = |text: &str| Ok(view::redirect(back, "error", text, secure));
+    let (Ok(branch_id), Ok(weekday)) = (form.branch.parse::<u64>(), form.weekday.parse::<u8>())
+    else {
+        return bad("Elegí la sucursal y el día.");
+    };
+    let shift = if form.off == "1" {
+        None
+    } else {
+        let (Ok(start), Ok(end)) = (
+            form.start.trim().parse::<ClockTime>(),
+            form.end.trim().parse::<ClockTime>(),
+        ) else {
+            return bad("Escribí el horario como HH:MM, por ejemplo 10:00 y 20:00.");
+        };
+        let breaks = match (form.break_start.trim(), form.break_end.trim()) {
+            ("", "") => vec![],
+            (a, z) => match (a.parse::<ClockTime>(), z.parse::<ClockTime>()) {
+                (Ok(a), Ok(z)) => vec![(a, z)],
+                _ => return bad("Escribí la pausa como HH:MM, o dejala vacía."),
+            },
+        };
+        match Shift::new(weekday, BranchId(branch_id), start, end, breaks) {
+            Ok(shift) => Some(shift),
+            Err(_) => {
+                return bad(
+                    "El horario no es válido: el fin va después del inicio y la pausa, dentro.",
+                );
+            }
+        }
+    };
+    if !(1..=7).contains(&weekday) {
+        return bad("Elegí el día.");
+    }
+    let now = state.clock.now();
+    let actor = current.clone();
+    let result = state
+        .store
+        .write(move |txn| {
+            let branch =
+                catalog::branch(txn, BranchId(branch_id))?.ok_or(DomainError::UnknownBranch)?;
+            let barber =
+                catalog::barber(txn, BarberId(id))?.ok_or(DomainError::UnknownBarber(id))?;
+            let mut shifts: Vec<Shift> = barber
+                .shifts
+                .iter()
+                .filter(|s| !(s.weekday == weekday && s.branch == branch.id))
+                .cloned()
+                .collect();
+            if let Some(new) = &shift {
+                if shifts.iter().any(|s| s.overlaps(new)) {
+                    return Ok(Err(
+                        "Ese horario se superpone con el que tiene en otra sucursal ese día."
+                            .to_owned(),
+                    ));
+                }
+                shifts.push(new.clone());
+            }
+            shifts.sort_by_key(|s| (s.weekday, s.start, s.branch));
+            let tz = branch.tz();
+            let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
+            let mut stranded: Vec<Booking> =
+                bookings::active_of_barber(txn, barber.id, now, until)?
+                    .into_iter()
+                    .filter(|b| b.start >= now && b.branch == branch.id)
+                    .filter(|b| {
+                        let start = b.start.to_zoned(tz.clone());
+                        if crate::domain::time::iso_weekday(start.date()) != weekday {
+                            return false;
+                        }
+                        let from = i64::from(start.hour()) * 60 + i64::from(start.minute());
+                        let to = from + (b.busy_until.as_second() - b.start.as_second()) / 60;
+                        !shift.as_ref().is_some_and(|s| s.holds(from, to))
+                    })
+                    .collect();
+            if !stranded.is_empty() {
+                stranded.sort_by_key(|b| b.start);
+                return Ok(Err(format!(
+                    "No se puede: quedarían turnos fuera del horario ({}). Cancelalos o \
+                     cambialos primero.",
+                    list(txn, &stranded)?
+                )));
+            }
+            let updated = crate::domain::Barber { shifts, ..barber };
+            let Some((before, after)) = catalog::update_barber(txn, updated)? else {
+                return Err(DomainError::UnknownBarber(id).into());
+            };
+            // Hours only: the audit log names people by id, never by name.
+            let entry = audit::Change {
+                before: audit::snapshot(&before.shifts),
+                after: audit::snapshot(&after.shifts),
+                ..change(&actor, "barber.hours", "barber", id)
+            };
+            audit::record(txn, entry, now)?;
+            Ok(Ok(()))
+        })
+        .await;
+    match result {
+        Ok(Ok(())) => Ok(view::redirect(back, "ok", "Horario actualizado.", secure)),
+        Ok(Err(why)) => bad(&why),
+        Err(StoreError::Rule(DomainError::UnknownBarber(_))) => Err(AdminError::NotFound),
+        Err(StoreError::Rule(DomainError::UnknownBranch)) => bad("La sucursal no existe."),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ClosureForm {
+    branch: String,
+    #[serde(default)]
+    barber: String,
+    from: String,
+    to: String,
+    reason: String,
+}
+
+/// `POST /admin/catalogo/cierres` (owner): closes a branch, or gives a barber time off, for
+/// whole days `from`..=`to`, unless bookings are in the way.
+pub async fn add_closure(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    Form(form): Form<ClosureForm>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let back = "/admin/catalogo";
+    let bad = |text: &str| Ok(view::redirect(back, "error", text, secure));
+    let Ok(reason) = Text::line("reason", form.reason.trim(), 200) else {
+        return bad("Escribí el motivo del cierre (hasta 200 caracteres).");
+    };
+    let (Ok(from), Ok(to)) = (
+        form.from.trim().parse::<jiff::civil::Date>(),
+        form.to.trim().parse::<jiff::civil::Date>(),
+    ) else {
+        return bad("Elegí las fechas de inicio y fin.");
+    };
+    if to < from {
+        return bad("La fecha de fin es anterior a la de inicio.");
+    }
+    let Ok(branch_id) = form.branch.parse::<u64>() else {
+        return bad("Elegí la sucursal.");
+    };
+    let barber = match form.barber.trim() {
+        "" | "all" => None,
+        raw => match raw.parse::<u64>() {
+            Ok(id) => Some(BarberId(id)),
+            Err(_) => return bad("Elegí el barbero, o «toda la sucursal»."),
+        },
+    };
+    let now = state.clock.now();
+    let actor = current.clone();
+    let result = state
+        .store
+        .write(move |txn| {
+            let branch =
+                catalog::branch(txn, BranchId(branch_id))?.ok_or(DomainError::UnknownBranch)?;
+            let tz = branch.tz();
+            let start = day_start(from, &tz)?;
+            let end = day_start(to.tomorrow().map_err(|_| DomainError::InvalidDate)?, &tz)?;
+            let scope = match barber {
+                Some(id) => {
+                    catalog::barber(txn, id)?.ok_or(DomainError::UnknownBarber(id.0))?;
+                    ClosureScope::Barber(id)
+                }
+                None => ClosureScope::Branch(branch.id),
+            };
+            let mut booked = Vec::new();
+            for b in catalog::barbers(txn)? {
+                if barber.is_some_and(|id| id != b.id) {
+                    continue;
+                }
+                booked.extend(
+                    bookings::active_of_barber(txn, b.id, start, end)?
+                        .into_iter()
+                        .filter(|x| barber.is_some() || x.branch == branch.id),
+                );
+            }
+            if !booked.is_empty() {
+                booked.sort_by_key(|b| b.start);
+                return Ok(Err(list(txn, &booked)?));
+            }
+            let closure = catalog::insert_closure(
+                txn,
+                Closure {
+                    id: ClosureId(0),
+                    scope,
+                    start,
+                    end,
+                    reason,
+                },
+            )?;
+            let entry = audit::Change {
+                after: audit::snapshot(&closure),
+                ..change(&actor, "closure.create", "closure", closure.id.0)
+            };
+            audit::record(txn, entry, now)?;
+            Ok(Ok(()))
+        })
+        .await;
+    match result {
+        Ok(Ok(())) => Ok(view::redirect(back, "ok", "Cierre agregado.", secure)),
+        Ok(Err(booked)) => bad(&format!(
+            "No se puede cerrar: hay turnos en esas fechas ({booked}). Cancelalos o cambialos \
+             primero."
+        )),
+        Err(StoreError::Rule(DomainError::UnknownBranch | DomainError::UnknownBarber(_))) => {
+            bad("La sucursal o el barbero no existe.")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/catalogo/cierres/{id}/borrar` (owner).
+pub async fn delete_closure(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let now = state.clock.now();
+    let entry = change(&current, "closure.delete", "closure", id);
+    let removed = state
+        .store
+        .write(move |txn| {
+            let Some(before) = catalog::delete_closure(txn, ClosureId(id))? else {
+                return Ok(false);
+            };
+            let entry = audit::Change {
+                before: audit::snapshot(&before),
+                ..entry
+            };
+            audit::record(txn, entry, now)?;
+            Ok(true)
+        })
+        .await?;
+    if !removed {
+        return Err(AdminError::NotFound);
+    }
+    Ok(view::redirect(
+        "/admin/catalogo",
+        "ok",
+        "Cierre eliminado.",
+        secure,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_are_read_the_es_ar_way() {
+        let cents = |raw: &str| parse_price(raw).map(Money::centavos);
+        assert_eq!(cents("8000"), Some(800_000));
+        assert_eq!(cents("8.000"), Some(800_000));
+        assert_eq!(cents("$ 12.500,5"), Some(1_250_050));
+        assert_eq!(cents("12500,50"), Some(1_250_050));
+        for bad in ["", "abc", "-5", "1,234", "12,", "9999999999999999999"] {
+            assert_eq!(cents(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            input_price(Money::from_centavos(1_250_050).expect("valid")),
+            "12500,50"
+        );
+    }
+}
