@@ -78,10 +78,10 @@ pub struct Rectification {
     pub name: Text,
     pub email: Option<Email>,
     pub notes: Option<Text>,
-    pub whatsapp_consent: bool,
 }
 
-/// Applies a rectification; returns the names of the fields that changed (for the audit log,
+/// Applies a rectification (WhatsApp consent has its own audited switch,
+/// [`set_whatsapp_consent`]); returns the names of the fields that changed (for the audit log,
 /// which never holds the values). An anonymised client cannot be edited.
 pub fn rectify(
     txn: &WriteTransaction,
@@ -103,15 +103,11 @@ pub fn rectify(
     if client.notes != fix.notes {
         changed.push("notes");
     }
-    if client.whatsapp_consent != fix.whatsapp_consent {
-        changed.push("whatsapp_consent");
-    }
     if !changed.is_empty() {
         let fixed = Client {
             name: fix.name,
             email: fix.email,
             notes: fix.notes,
-            whatsapp_consent: fix.whatsapp_consent,
             updated_at: now,
             ..client
         };

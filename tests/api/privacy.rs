@@ -339,6 +339,7 @@ async fn the_front_desk_rectifies_and_exports_and_only_the_owner_erases_after_co
     let page_url = format!("/admin/clientes/{client}");
 
     // Rectification.
+    let before_consent = client_of(&app, client).await.whatsapp_consent;
     let page = desk.get(&page_url).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("id=\"edit-client\""));
@@ -368,9 +369,9 @@ async fn the_front_desk_rectifies_and_exports_and_only_the_owner_erases_after_co
         fixed.notes.as_ref().map(|n| n.as_str()),
         Some("Prefiere turnos a la mañana")
     );
-    assert!(
-        !fixed.whatsapp_consent,
-        "the unticked box withdraws consent"
+    assert_eq!(
+        fixed.whatsapp_consent, before_consent,
+        "correcting data leaves consent to its own switch"
     );
     let bad = desk
         .post(
@@ -454,7 +455,7 @@ async fn the_front_desk_rectifies_and_exports_and_only_the_owner_erases_after_co
         .unwrap();
     assert_eq!(
         update.after,
-        Some(json!({"fields": ["name", "email", "notes", "whatsapp_consent"]}))
+        Some(json!({"fields": ["name", "email", "notes"]}))
     );
     audit_is_free_of(
         &entries,

@@ -46,8 +46,6 @@ pub struct EditForm {
     email: String,
     #[serde(default)]
     notes: String,
-    /// A checkbox: present when ticked.
-    whatsapp: Option<String>,
 }
 
 impl EditForm {
@@ -65,16 +63,11 @@ impl EditForm {
                     .map_err(|_| "Las notas admiten hasta 1000 caracteres.".to_owned())?,
             ),
         };
-        Ok(Rectification {
-            name,
-            email,
-            notes,
-            whatsapp_consent: self.whatsapp.is_some(),
-        })
+        Ok(Rectification { name, email, notes })
     }
 }
 
-/// `POST /admin/clientes/{id}`: corrects name, e-mail, notes and WhatsApp consent.
+/// `POST /admin/clientes/{id}`: corrects name, e-mail and notes (consent has its own button).
 pub async fn update(
     State(state): State<AppState>,
     Extension(current): Extension<Current>,
