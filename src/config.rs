@@ -1023,6 +1023,9 @@ pub struct HealthConfig {
     /// Not ready when the last successful snapshot is older than this many hours, or when
     /// snapshots were tried and none ever succeeded. 0: not checked.
     pub max_snapshot_age_hours: u32,
+    /// Not ready when a WhatsApp message has been due this many minutes without the sender
+    /// taking it (the sender is stuck; a failing API reschedules, it does not age). 0: off.
+    pub max_outbox_delay_minutes: u32,
 }
 
 impl Default for ConnectionLimits {
@@ -1080,6 +1083,7 @@ impl Default for HealthConfig {
         Self {
             min_free_disk_mib: 512,
             max_snapshot_age_hours: 26,
+            max_outbox_delay_minutes: 15,
         }
     }
 }

@@ -159,6 +159,7 @@ impl Application {
             acme: acme.clone(),
             min_free_disk_mib: config.health.min_free_disk_mib,
             max_snapshot_age_hours: config.health.max_snapshot_age_hours,
+            max_outbox_delay_minutes: config.health.max_outbox_delay_minutes,
         });
         let metrics_listener = if config.metrics.enabled {
             let token = match &config.metrics.bearer_token_file {

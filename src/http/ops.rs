@@ -28,6 +28,8 @@ pub struct Readiness {
     pub min_free_disk_mib: u64,
     /// `health.max_snapshot_age_hours` (0: not checked).
     pub max_snapshot_age_hours: u32,
+    /// `health.max_outbox_delay_minutes` (0: not checked).
+    pub max_outbox_delay_minutes: u32,
     /// The ACME renewer (`tls.mode = "acme"`): its last attempt is part of the certificate
     /// check's detail.
     pub acme: Option<crate::acme::Acme>,
@@ -75,6 +77,22 @@ pub async fn readiness_checks(state: &AppState) -> Vec<(&'static str, bool, serd
         }
         _ => ("disk", false, json!("cannot read its free space")),
     });
+    let max_delay = state.readiness.max_outbox_delay_minutes;
+    if max_delay > 0 {
+        let now = state.clock.now();
+        let depth = state
+            .store
+            .read(move |tx| crate::store::outbox::depth(tx, now))
+            .await;
+        checks.push(match depth {
+            Ok((pending, oldest)) => {
+                let waited = oldest.as_secs() / 60;
+                let detail = json!({ "pending": pending, "oldest_due_minutes": waited, "maximum_minutes": max_delay });
+                ("outbox", waited < i64::from(max_delay), detail)
+            }
+            Err(e) => ("outbox", false, json!(e.to_string())),
+        });
+    }
     if state.readiness.max_snapshot_age_hours > 0 {
         let status = crate::snapshot::status::read(dir);
         checks.push(snapshot_check(

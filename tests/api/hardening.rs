@@ -466,9 +466,44 @@ async fn readyz_names_each_check() {
     let (app, _tmp, _) = spawn_with(|_| {}).await;
     let body = app.get("/readyz").await.expect(200);
     assert_eq!(body["status"], "ready", "{body}");
-    for check in ["database", "writer", "certificate", "disk", "snapshot"] {
+    for check in [
+        "database",
+        "writer",
+        "certificate",
+        "disk",
+        "outbox",
+        "snapshot",
+    ] {
         assert_eq!(body["checks"][check]["ok"], true, "{check}: {body}");
     }
+    // A stuck outbox: messages are queued, but no sender takes them (here: none runs).
+    app.store
+        .write(|txn| {
+            let policy = barberpro::store::outbox::Policy {
+                enabled: true,
+                reminders_minutes_before: Vec::new(),
+            };
+            barberpro::store::outbox::configure(txn, &policy)
+        })
+        .await
+        .unwrap();
+    app.book_ok(&booking(
+        &[1],
+        json!("any"),
+        &at(TUESDAY, "10:00"),
+        &phone(1),
+    ))
+    .await;
+    app.clock
+        .set(ts(MONDAY_8AM) + jiff::SignedDuration::from_mins(14));
+    app.get("/readyz").await.expect(200);
+    app.clock
+        .set(ts(MONDAY_8AM) + jiff::SignedDuration::from_mins(16));
+    let answer = app.get("/readyz").await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    assert_eq!(answer.body["failed"], json!(["outbox"]), "{}", answer.body);
+    assert_eq!(answer.body["checks"]["outbox"]["detail"]["pending"], 1);
+    app.clock.set(ts(MONDAY_8AM));
     // Backups that stopped: the last success is days old.
     std::fs::write(
         app.data_dir.join("snapshot-status.json"),

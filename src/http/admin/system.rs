@@ -86,6 +86,7 @@ fn check_label(name: &str) -> &'static str {
         "certificate" => "Certificado TLS",
         "disk" => "Disco",
         "snapshot" => "Copia de seguridad",
+        "outbox" => "Mensajes de WhatsApp",
         _ => "Otro",
     }
 }
