@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::AdminError;
 use super::session::Current;
-use super::team::public_view;
+use super::team::{change, public_view};
 use super::view::{self, Flash, Layout};
 use crate::domain::staff::{NewPassword, Role, StaffId};
 use crate::domain::{BarberId, DomainError};
@@ -56,18 +56,6 @@ async fn hash(password: NewPassword) -> Result<String, AdminError> {
         .map_err(|e| AdminError::Internal(format!("password hash: {e}")))
 }
 
-fn entry(current: &Current, action: &'static str, id: StaffId) -> audit::Change {
-    audit::Change {
-        actor: Some(current.user.id),
-        actor_email: current.user.email.as_str().to_owned(),
-        ip: current.ip.clone(),
-        action,
-        entity: "staff",
-        entity_id: Some(id.0),
-        ..Default::default()
-    }
-}
-
 /// `POST /admin/cuenta/clave`: the current password, then the new one twice. This session
 /// stays; the account's other sessions end.
 pub async fn change_password(
@@ -103,7 +91,7 @@ pub async fn change_password(
             let id = current.user.id;
             let ended =
                 staff::set_password(txn, id, password_hash, Some(&current.token_hash), now)?;
-            audit::record(txn, entry(&current, "staff.password_change", id), now)?;
+            audit::record(txn, change(&current, "staff.password_change", id), now)?;
             Ok(ended)
         })
         .await?;
@@ -143,7 +131,7 @@ pub async fn reset_password(
         .store
         .write(move |txn| {
             let ended = staff::set_password(txn, id, password_hash, None, now)?;
-            audit::record(txn, entry(&current, "staff.password_reset", id), now)?;
+            audit::record(txn, change(&current, "staff.password_reset", id), now)?;
             Ok(ended)
         })
         .await;
@@ -199,7 +187,7 @@ pub async fn set_role(
             let change = audit::Change {
                 before: Some(public_view(&before)),
                 after: Some(public_view(&after)),
-                ..entry(&current, "staff.role", id)
+                ..change(&current, "staff.role", id)
             };
             audit::record(txn, change, now)?;
             Ok(after)

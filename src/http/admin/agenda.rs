@@ -442,14 +442,7 @@ pub async fn set_status(
         .store
         .write(move |txn| {
             let id = BookingId(id);
-            let before = store_bookings::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
-            if !current.user.role.runs_front_desk() && current.user.barber != Some(before.barber) {
-                return Err(DomainError::InvalidField {
-                    field: "role",
-                    reason: "not your booking",
-                }
-                .into());
-            }
+            let before = booking_for(txn, &current, id)?;
             let back = agenda_url(txn, &before)?;
             let deposit_before = payments::by_booking(txn, id)?.map(|p| p.state);
             match store_bookings::set_status(txn, id, to, None, now) {
@@ -478,6 +471,19 @@ pub struct NotesForm {
     notes: String,
 }
 
+/// The booking `id`, if this account may change it: the front desk any, a barbero their own.
+fn booking_for(txn: &impl ReadTx, current: &Current, id: BookingId) -> Result<Booking, StoreError> {
+    let booking = store_bookings::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+    if !current.user.role.runs_front_desk() && current.user.barber != Some(booking.barber) {
+        return Err(DomainError::InvalidField {
+            field: "role",
+            reason: "not your booking",
+        }
+        .into());
+    }
+    Ok(booking)
+}
+
 /// `POST /admin/bookings/{id}/notes`: replaces the booking's notes (front desk, or the
 /// booking's own barber); empty clears them.
 pub async fn set_notes(
@@ -498,14 +504,7 @@ pub async fn set_notes(
         .store
         .write(move |txn| {
             let id = BookingId(id);
-            let before = store_bookings::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
-            if !current.user.role.runs_front_desk() && current.user.barber != Some(before.barber) {
-                return Err(DomainError::InvalidField {
-                    field: "role",
-                    reason: "not your booking",
-                }
-                .into());
-            }
+            let before = booking_for(txn, &current, id)?;
             let back = agenda_url(txn, &before)?;
             let after = store_bookings::set_notes(txn, id, notes, now)?;
             audit::record(

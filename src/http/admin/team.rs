@@ -99,7 +99,8 @@ pub async fn page(
     view::render(&page, &page.l, state.admin.secure_cookies)
 }
 
-fn change(current: &Current, action: &'static str, id: StaffId) -> audit::Change {
+/// An audit entry by `current` about the staff account `id`.
+pub(super) fn change(current: &Current, action: &'static str, id: StaffId) -> audit::Change {
     audit::Change {
         actor: Some(current.user.id),
         actor_email: current.user.email.as_str().to_owned(),
