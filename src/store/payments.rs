@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{ReadTx, StoreError, bookings, codec, next_id, tables};
+use super::{ReadTx, StoreError, audit, bookings, codec, next_id, tables};
 use crate::domain::{
     Booking, BookingId, BookingStatus, DomainError, Money, Payment, PaymentId, PaymentState,
     RefundReason, Text,
@@ -45,8 +45,23 @@ pub fn recent(tx: &impl ReadTx, limit: usize) -> Result<Vec<Payment>, StoreError
 /// Writes the row and keeps its place in the work queue: unpaid deposits are due at
 /// `due` (a retry) or at the end of their hold, whichever is first; pending refunds at `due`;
 /// everything else leaves the queue.
+/// Every change of state is audited here, once for all callers (actor `system`: the
+/// MercadoPago webhook, the deposits worker, or the consequence of a booking change).
 fn save(txn: &WriteTransaction, p: &Payment, due: Option<Timestamp>) -> Result<(), StoreError> {
+    let before = get(txn, p.id)?.map(|old| old.state);
     codec::put(&mut txn.open_table(tables::PAYMENTS)?, p.id.0, p)?;
+    if before != Some(p.state) {
+        let change = audit::Change {
+            before: before.map(|s| serde_json::json!({ "state": s.as_str() })),
+            after: Some(serde_json::json!({
+                "state": p.state.as_str(),
+                "booking": p.booking.0,
+                "amount_centavos": p.amount.centavos(),
+            })),
+            ..audit::Change::by(audit::SYSTEM, "payment.state", "payment", Some(p.id.0))
+        };
+        audit::record(txn, change, p.updated_at)?;
+    }
     let mut work = txn.open_table(tables::PAYMENT_WORK)?;
     let due = match p.state {
         PaymentState::AwaitingPayment => Some(p.hold_until),
@@ -218,6 +233,22 @@ pub fn refunded(
     Ok(())
 }
 
+/// A booking changed by the deposit's fate, in the audit log (actor `system`).
+fn audit_booking(
+    txn: &WriteTransaction,
+    action: &'static str,
+    before: &Booking,
+    after: &Booking,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let change = audit::Change {
+        before: audit::booking_snapshot(before),
+        after: audit::booking_snapshot(after),
+        ..audit::Change::by(audit::SYSTEM, action, "booking", Some(after.id.0))
+    };
+    audit::record(txn, change, now)
+}
+
 /// Ends an unpaid hold whose time is up: the deposit expires and the booking is cancelled
 /// (`payment_expired`), freeing its slot. Returns the booking if it was cancelled.
 pub fn expire(
@@ -237,13 +268,10 @@ pub fn expire(
         Some(b) if b.status == BookingStatus::PendingPayment => {
             // TODO(outbox merge): the "booking cancelled" message for an expired hold.
             let reason = Text::line("reason", EXPIRED_REASON, 200)?;
-            Ok(Some(bookings::set_status(
-                txn,
-                b.id,
-                BookingStatus::Cancelled,
-                Some(reason),
-                now,
-            )?))
+            let after =
+                bookings::set_status(txn, b.id, BookingStatus::Cancelled, Some(reason), now)?;
+            audit_booking(txn, "booking.payment_expired", &b, &after, now)?;
+            Ok(Some(after))
         }
         _ => Ok(None),
     }
@@ -389,13 +417,15 @@ pub fn apply_remote(
                     if let Some(mut b) = bookings::get(txn, p.booking)? {
                         if b.status == BookingStatus::PendingPayment {
                             // Queues the "booking confirmed" message and the reminders.
-                            b = bookings::set_status(
+                            let confirmed = bookings::set_status(
                                 txn,
                                 b.id,
                                 BookingStatus::Confirmed,
                                 None,
                                 now,
                             )?;
+                            audit_booking(txn, "booking.deposit_paid", &b, &confirmed, now)?;
+                            b = confirmed;
                         }
                         // The single place a deposit is approved: its message is queued here,
                         // in this transaction.

@@ -193,6 +193,20 @@ async fn a_booking_with_a_deposit_waits_for_payment_and_the_webhook_confirms_it(
             .iter()
             .all(|s| s.path == format!("/v1/payments/{mp}"))
     );
+    let entries = app
+        .store
+        .read(|tx| {
+            barberpro::store::audit::list(tx, &barberpro::store::audit::Filter::default(), 200)
+        })
+        .await
+        .unwrap();
+    let paid = entries
+        .iter()
+        .find(|e| e.action == "booking.deposit_paid")
+        .expect("the confirmation by payment is audited");
+    assert_eq!(paid.actor_email, "system");
+    assert_eq!(paid.before.as_ref().unwrap()["status"], "pending_payment");
+    assert_eq!(paid.after.as_ref().unwrap()["status"], "confirmed");
 }
 
 #[tokio::test]
@@ -343,6 +357,37 @@ async fn an_unpaid_hold_expires_frees_the_slot_and_a_late_approval_is_refunded()
     assert_eq!(refunds[0].path, format!("/v1/payments/{mp}/refunds"));
     assert!(refunds[0].idempotency_key.is_some());
     assert_eq!(fake.payment(mp)["status"], "refunded");
+
+    // Every step is in the audit log, by `system`: the expiry, and each deposit state.
+    let entries = app
+        .store
+        .read(|tx| {
+            barberpro::store::audit::list(tx, &barberpro::store::audit::Filter::default(), 200)
+        })
+        .await
+        .unwrap();
+    let expired = entries
+        .iter()
+        .find(|e| e.action == "booking.payment_expired")
+        .expect("the expiry is audited");
+    assert_eq!(expired.actor_email, "system");
+    assert_eq!(expired.after.as_ref().unwrap()["status"], "cancelled");
+    let states: Vec<String> = entries
+        .iter()
+        .filter(|e| e.action == "payment.state")
+        .map(|e| {
+            e.after.as_ref().unwrap()["state"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for state in ["expired", "refund_pending", "refunded"] {
+        assert!(
+            states.iter().any(|s| s == state),
+            "{state} not audited: {states:?}"
+        );
+    }
 }
 
 #[tokio::test]
