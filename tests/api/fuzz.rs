@@ -156,3 +156,66 @@ proptest! {
         }
     }
 }
+
+/// A WhatsApp status notification with its fields replaced by anything.
+fn whatsapp_notification() -> impl Strategy<Value = Value> {
+    (any_json(), any_json(), ".{0,20}").prop_map(|(status, id, field)| {
+        json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": field, "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "statuses": [{"id": id, "status": status, "timestamp": "1700000000",
+                              "recipient_id": "5491123456789"}]
+            }}]}]
+        })
+    })
+}
+
+#[test]
+fn whatsapp_webhooks_of_any_shape_signed_or_not_never_get_a_500() {
+    use barberpro::integrations::whatsapp::{signature, verify_signature};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fake = rt.block_on(crate::whatsapp_fake::FakeWhatsApp::start());
+    let tmp = tempfile::tempdir().unwrap();
+    let app = rt.block_on(crate::helpers::spawn_app_with(
+        crate::whatsapp::whatsapp_config(tmp.path(), &fake),
+        barberpro::http::Clock::manual(crate::helpers::ts(crate::helpers::MONDAY_8AM)),
+    ));
+    let post = |body: Vec<u8>, sig: Option<String>| {
+        rt.block_on(async {
+            let mut req = app
+                .client
+                .post(app.url("/webhooks/whatsapp"))
+                .header("content-type", "application/json")
+                .body(body);
+            if let Some(sig) = sig {
+                req = req.header("x-hub-signature-256", sig);
+            }
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        })
+    };
+    let secret = crate::whatsapp::APP_SECRET.as_bytes();
+    // Signed with the right secret: the body itself is fuzzed.
+    run(100, whatsapp_notification(), |v| {
+        let body = serde_json::to_vec(&v).unwrap();
+        let (status, text) = post(body.clone(), Some(signature(secret, &body)));
+        assert!(status < 500, "{status}: {text}");
+    });
+    run(100, prop::collection::vec(any::<u8>(), 0..300), |body| {
+        let (status, text) = post(body.clone(), Some(signature(secret, &body)));
+        assert!(status < 500, "{status}: {text}");
+    });
+    // Random signature headers: refused, never a 500, never accepted.
+    // (Header values are visible ASCII: a client cannot send anything else.)
+    let header = prop_oneof!["[ -~]{0,90}", "sha256=[0-9a-fA-F]{0,70}"];
+    run(
+        150,
+        (header, prop::collection::vec(any::<u8>(), 0..100)),
+        |(header, body)| {
+            assert!(!verify_signature(secret, &body, Some(&header)));
+            let (status, text) = post(body, Some(header));
+            assert_eq!(status, 401, "{text}");
+        },
+    );
+}

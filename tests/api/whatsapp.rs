@@ -17,7 +17,7 @@ use crate::helpers::*;
 use crate::whatsapp_fake::{self, FakeWhatsApp, Reply};
 
 const WAIT: Duration = Duration::from_secs(10);
-const APP_SECRET: &str = "secret";
+pub const APP_SECRET: &str = "secret";
 const VERIFY_TOKEN: &str = "verify-me-please";
 
 pub fn whatsapp_config(dir: &std::path::Path, fake: &FakeWhatsApp) -> Config {
