@@ -450,6 +450,10 @@ async fn non_retryable_errors_and_too_many_attempts_make_dead_letters_the_front_
         .map(|m| m["id"].as_u64().unwrap())
         .collect();
     assert_eq!(dead_ids.len(), 2, "{listed}");
+    let page = desk.get("/admin/mensajes").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("id=\"dead-letters\""), "{}", page.body);
+    assert!(page.body.contains("Turno confirmado"));
     let csrf = desk.get("/admin/agenda").await.csrf();
     let without = desk
         .post(&format!("/admin/mensajes/{}/reintentar", m.id), &[])
@@ -473,6 +477,20 @@ async fn non_retryable_errors_and_too_many_attempts_make_dead_letters_the_front_
         )
         .await;
     assert_eq!(again.status, 400, "only a dead letter can be retried");
+    // The page's own form: back to the page with a message.
+    let other = dead_ids.iter().find(|id| **id != m.id).unwrap();
+    desk.post(
+        &format!("/admin/mensajes/{other}/reintentar"),
+        &[("csrf", &csrf), ("back", "page")],
+    )
+    .await
+    .expect_redirect("/admin/mensajes");
+    let page = desk.get("/admin/mensajes").await;
+    assert!(
+        page.body.contains("Se reintenta el envío ahora."),
+        "{}",
+        page.body
+    );
 }
 
 fn signed(body: &[u8], secret: &str) -> String {

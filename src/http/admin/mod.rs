@@ -84,6 +84,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/pagos", get(payments::page))
         .route("/admin/pagos/{id}/reintentar", post(payments::retry_refund))
         .route("/admin/clientes/{id}/whatsapp", post(messages::set_consent))
+        .route("/admin/mensajes", get(messages::page))
         .route("/admin/mensajes.json", get(messages::list))
         .route("/admin/mensajes/{id}/reintentar", post(messages::retry))
         .route("/admin/catalogo", get(catalog::page))
