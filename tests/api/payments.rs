@@ -796,6 +796,15 @@ async fn the_front_desk_sees_deposits_policies_and_the_clients_history() {
         "{}",
         history.body
     );
+    // The catalogue shows each branch's deposit too.
+    let catalog = browser.get("/admin/catalogo").await;
+    assert!(
+        catalog
+            .body
+            .contains("<td class=\"deposit\">30 % del precio, a todos los clientes</td>"),
+        "{}",
+        catalog.body
+    );
 }
 
 async fn drained(app: &TestApp) {

@@ -36,6 +36,8 @@ pub struct BranchRow {
     pub address: String,
     pub phone: String,
     pub active: bool,
+    /// The deposit this branch asks for (`[payments]` in barberpro.toml).
+    pub deposit: String,
 }
 
 pub struct ServiceRow {
@@ -125,6 +127,7 @@ pub async fn page(
     flash: Flash,
 ) -> Result<Response, AdminError> {
     let can_edit = current.user.role.is_owner();
+    let deposits = state.payments.clone();
     let mut page = state
         .store
         .read(move |tx| {
@@ -159,6 +162,10 @@ pub async fn page(
                         address: b.address.as_str().to_owned(),
                         phone: b.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
                         active: b.active,
+                        deposit: match &deposits {
+                            Some(d) => d.policy_for(b.slug.as_str()).describe_es(),
+                            None => "Sin seña (pagos desactivados)".into(),
+                        },
                     })
                     .collect(),
                 services: services
