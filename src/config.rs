@@ -1541,6 +1541,17 @@ mod tests {
         assert_eq!(c, Config::default());
     }
 
+    /// The .deb's conffile must load as it ships (the package's scripts run the binary on it).
+    #[test]
+    fn the_production_file_loads_and_validates() {
+        let c = load(
+            Some(include_str!("../packaging/barberpro.production.toml")),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.server.tls, Config::default().server.tls);
+    }
+
     #[test]
     fn acme_mode_says_what_is_missing() {
         let acme = |f: fn(&mut AcmeSettings)| {
