@@ -56,6 +56,7 @@ pub struct BarberRow {
     pub name: String,
     pub active: bool,
     pub services: String,
+    pub service_ids: Vec<u64>,
     pub hours: Vec<String>,
 }
 
@@ -193,6 +194,7 @@ pub async fn page(
                             .map(|s| s.name.as_str())
                             .collect::<Vec<_>>()
                             .join(", "),
+                        service_ids: b.services.iter().map(|s| s.0).collect(),
                         hours: b
                             .shifts
                             .iter()
@@ -313,6 +315,65 @@ pub struct ServiceForm {
     active: String,
 }
 
+impl ServiceForm {
+    /// The service the form describes, or what is wrong with it (in Spanish).
+    fn parse(&self, id: ServiceId) -> Result<crate::domain::Service, &'static str> {
+        let name = Text::line("name", self.name.trim(), 80)
+            .map_err(|_| "El nombre del servicio no puede estar vacío ni ser tan largo.")?;
+        let (Ok(duration), Ok(buffer)) = (
+            self.duration.trim().parse::<u16>(),
+            self.buffer.trim().parse::<u16>(),
+        ) else {
+            return Err("La duración y el margen son minutos enteros.");
+        };
+        crate::domain::Service::validate_durations(duration, buffer)
+            .map_err(|_| "La duración va de 5 a 480 minutos y el margen de 0 a 120.")?;
+        let price = parse_price(&self.price)
+            .ok_or("El precio no es válido. Ejemplo: 12.500 o 12500,50.")?;
+        Ok(crate::domain::Service {
+            id,
+            name,
+            duration_minutes: duration,
+            buffer_minutes: buffer,
+            price,
+            active: self.active == "1",
+        })
+    }
+}
+
+/// `POST /admin/catalogo/servicios` (owner): a new service (no barber does it yet: tick it
+/// in each barber's services).
+pub async fn create_service(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    Form(form): Form<ServiceForm>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let back = "/admin/catalogo";
+    let service = match form.parse(ServiceId(0)) {
+        Ok(s) => s,
+        Err(text) => return Ok(view::redirect(back, "error", text, secure)),
+    };
+    let now = state.clock.now();
+    let created = state
+        .store
+        .write(move |txn| {
+            let created = catalog::insert_service(txn, service)?;
+            let entry = audit::Change {
+                after: audit::snapshot(&created),
+                ..change(&current, "service.create", "service", created.id.0)
+            };
+            audit::record(txn, entry, now)?;
+            Ok(created)
+        })
+        .await?;
+    let text = format!(
+        "Servicio creado: {}. Marcalo en los barberos que lo hacen.",
+        created.name.as_str()
+    );
+    Ok(view::redirect(back, "ok", &text, secure))
+}
+
 /// `POST /admin/catalogo/servicios/{id}` (owner): name, duration, buffer, price, active.
 pub async fn update_service(
     State(state): State<AppState>,
@@ -323,28 +384,9 @@ pub async fn update_service(
     let secure = state.admin.secure_cookies;
     let back = "/admin/catalogo";
     let bad = |text: &str| Ok(view::redirect(back, "error", text, secure));
-    let Ok(name) = Text::line("name", form.name.trim(), 80) else {
-        return bad("El nombre del servicio no puede estar vacío ni ser tan largo.");
-    };
-    let (Ok(duration), Ok(buffer)) = (
-        form.duration.trim().parse::<u16>(),
-        form.buffer.trim().parse::<u16>(),
-    ) else {
-        return bad("La duración y el margen son minutos enteros.");
-    };
-    if crate::domain::Service::validate_durations(duration, buffer).is_err() {
-        return bad("La duración va de 5 a 480 minutos y el margen de 0 a 120.");
-    }
-    let Some(price) = parse_price(&form.price) else {
-        return bad("El precio no es válido. Ejemplo: 12.500 o 12500,50.");
-    };
-    let service = crate::domain::Service {
-        id: ServiceId(id),
-        name,
-        duration_minutes: duration,
-        buffer_minutes: buffer,
-        price,
-        active: form.active == "1",
+    let service = match form.parse(ServiceId(id)) {
+        Ok(s) => s,
+        Err(text) => return bad(text),
     };
     let now = state.clock.now();
     let entry = change(&current, "service.update", "service", id);
@@ -765,5 +807,154 @@ mod tests {
             input_price(Money::from_centavos(1_250_050).expect("valid")),
             "12500,50"
         );
+    }
+}
+
+/// The ticked services of a barber form (`services=1&services=3`), validated against the
+/// catalogue inside the transaction.
+fn ticked_services(pairs: &[(String, String)]) -> Vec<ServiceId> {
+    let mut ids: Vec<ServiceId> = pairs
+        .iter()
+        .filter(|(k, _)| k == "services")
+        .filter_map(|(_, v)| v.parse::<u64>().ok().map(ServiceId))
+        .collect();
+    ids.sort_by_key(|s| s.0);
+    ids.dedup();
+    ids
+}
+
+fn known_services(tx: &impl ReadTx, ids: &[ServiceId]) -> Result<bool, StoreError> {
+    let all = catalog::services(tx)?;
+    Ok(ids.iter().all(|id| all.iter().any(|s| s.id == *id)))
+}
+
+/// `POST /admin/catalogo/barberos` (owner): a new barber with a name and the services they
+/// do; hours are set per day afterwards (no hours, no bookings).
+pub async fn create_barber(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let back = "/admin/catalogo";
+    let name = pairs
+        .iter()
+        .find(|(k, _)| k == "name")
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default();
+    let Ok(name) = Text::line("name", &name, 80) else {
+        return Ok(view::redirect(
+            back,
+            "error",
+            "Escribí el nombre del barbero (hasta 80 caracteres).",
+            secure,
+        ));
+    };
+    let services = ticked_services(&pairs);
+    let now = state.clock.now();
+    let created = state
+        .store
+        .write(move |txn| {
+            if !known_services(txn, &services)? {
+                return Ok(None);
+            }
+            let barber = crate::domain::Barber {
+                id: BarberId(0),
+                name,
+                active: true,
+                services,
+                shifts: Vec::new(),
+            };
+            let created = catalog::insert_barber(txn, barber)?;
+            let entry = audit::Change {
+                after: Some(serde_json::json!({
+                    "services": created.services.iter().map(|s| s.0).collect::<Vec<_>>(),
+                })),
+                ..change(&current, "barber.create", "barber", created.id.0)
+            };
+            audit::record(txn, entry, now)?;
+            Ok(Some(created))
+        })
+        .await?;
+    match created {
+        Some(b) => Ok(view::redirect(
+            back,
+            "ok",
+            &format!(
+                "Barbero creado: {}. Cargá sus días y horarios para que reciba turnos.",
+                b.name.as_str()
+            ),
+            secure,
+        )),
+        None => Ok(view::redirect(
+            back,
+            "error",
+            "Algún servicio no existe.",
+            secure,
+        )),
+    }
+}
+
+/// `POST /admin/catalogo/barberos/{id}/servicios` (owner): the services a barber does. A
+/// service they still have booked ahead cannot be taken away (the bookings are listed).
+pub async fn set_barber_services(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let back = "/admin/catalogo";
+    let services = ticked_services(&pairs);
+    let now = state.clock.now();
+    let result = state
+        .store
+        .write(move |txn| {
+            let Some(before) = catalog::barber(txn, BarberId(id))? else {
+                return Err(StoreError::Rule(DomainError::UnknownBarber(id)));
+            };
+            if !known_services(txn, &services)? {
+                return Ok(Err("Algún servicio no existe.".to_owned()));
+            }
+            let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
+            let mut booked: Vec<_> = bookings::active_of_barber(txn, before.id, now, until)?
+                .into_iter()
+                .filter(|b| {
+                    b.start >= now && b.services.iter().any(|s| !services.contains(&s.id))
+                })
+                .collect();
+            if !booked.is_empty() {
+                booked.sort_by_key(|b| b.start);
+                return Ok(Err(format!(
+                    "No se puede quitar: tiene turnos por delante con ese servicio ({}). \
+                     Cancelalos o cambialos primero.",
+                    list(txn, &booked)?
+                )));
+            }
+            let after = crate::domain::Barber {
+                services: services.clone(),
+                ..before.clone()
+            };
+            catalog::update_barber(txn, after)?;
+            let ids = |b: &[ServiceId]| serde_json::json!({ "services": b.iter().map(|s| s.0).collect::<Vec<_>>() });
+            let entry = audit::Change {
+                before: Some(ids(&before.services)),
+                after: Some(ids(&services)),
+                ..change(&current, "barber.services", "barber", id)
+            };
+            audit::record(txn, entry, now)?;
+            Ok(Ok(()))
+        })
+        .await;
+    match result {
+        Ok(Ok(())) => Ok(view::redirect(
+            back,
+            "ok",
+            "Servicios del barbero guardados.",
+            secure,
+        )),
+        Ok(Err(text)) => Ok(view::redirect(back, "error", &text, secure)),
+        Err(StoreError::Rule(DomainError::UnknownBarber(_))) => Err(AdminError::NotFound),
+        Err(e) => Err(e.into()),
     }
 }

@@ -109,9 +109,15 @@ pub fn router() -> Router<AppState> {
             "/admin/catalogo/sucursales/{id}",
             post(catalog::update_branch),
         )
+        .route("/admin/catalogo/servicios", post(catalog::create_service))
         .route(
             "/admin/catalogo/servicios/{id}",
             post(catalog::update_service),
+        )
+        .route("/admin/catalogo/barberos", post(catalog::create_barber))
+        .route(
+            "/admin/catalogo/barberos/{id}/servicios",
+            post(catalog::set_barber_services),
         )
         .route(
             "/admin/catalogo/barberos/{id}/horario",

@@ -410,3 +410,122 @@ async fn a_branch_closes_for_online_booking_only_without_bookings_ahead() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].after.as_ref().expect("after")["active"], false);
 }
+
+#[tokio::test]
+async fn the_owner_adds_a_service_and_a_barber_who_then_takes_bookings() {
+    let (app, mut b) = owner_app().await;
+    let csrf = b.get("/admin/catalogo").await.csrf();
+    b.post(
+        "/admin/catalogo/servicios",
+        &[
+            ("csrf", &csrf),
+            ("name", "Perfilado de cejas"),
+            ("duration", "15"),
+            ("buffer", "5"),
+            ("price", "4.500"),
+            ("active", "1"),
+        ],
+    )
+    .await
+    .expect_redirect("/admin/catalogo");
+    let services = app
+        .store
+        .read(barberpro::store::catalog::services)
+        .await
+        .unwrap();
+    let cejas = services
+        .iter()
+        .find(|s| s.name.as_str() == "Perfilado de cejas")
+        .expect("the service exists");
+    assert_eq!(cejas.price.centavos(), 450_000);
+    let cejas_id = cejas.id.0.to_string();
+
+    // A barber doing a haircut (1) and the new service; no hours yet, so no slots.
+    b.post(
+        "/admin/catalogo/barberos",
+        &[
+            ("csrf", &csrf),
+            ("name", "Valentina"),
+            ("services", "1"),
+            ("services", &cejas_id),
+        ],
+    )
+    .await
+    .expect_redirect("/admin/catalogo");
+    let barbers = app
+        .store
+        .read(barberpro::store::catalog::barbers)
+        .await
+        .unwrap();
+    let vale = barbers
+        .iter()
+        .find(|b| b.name.as_str() == "Valentina")
+        .expect("the barber exists");
+    let vale_id = vale.id.0;
+    assert_eq!(vale.services.len(), 2);
+    assert!(vale.shifts.is_empty(), "no hours yet: nobody can book her");
+    // Nobody does the new service at Palermo yet, so it is not offered there.
+    let offered = app
+        .get(&format!(
+            "/api/v1/branches/palermo/availability?date={TUESDAY}&services={cejas_id}&barber=any"
+        ))
+        .await;
+    assert_eq!(offered.status, 422, "{}", offered.body);
+    let page = b
+        .post(
+            &format!("/admin/catalogo/barberos/{vale_id}/horario"),
+            &[
+                ("csrf", &csrf),
+                ("branch", "1"),
+                ("weekday", "2"),
+                ("start", "10:00"),
+                ("end", "14:00"),
+                ("break_start", ""),
+                ("break_end", ""),
+            ],
+        )
+        .await;
+    page.expect_redirect("/admin/catalogo");
+    let free = app
+        .free_times("palermo", TUESDAY, &cejas_id, &vale_id.to_string())
+        .await;
+    assert!(free.contains(&"10:00".to_owned()), "{free:?}");
+    app.book_ok(&booking(
+        &[cejas.id.0],
+        json!(vale_id),
+        &at(TUESDAY, "10:00"),
+        &phone(5),
+    ))
+    .await;
+
+    // Her booked service cannot be taken away; the other can.
+    b.post(
+        &format!("/admin/catalogo/barberos/{vale_id}/servicios"),
+        &[("csrf", &csrf), ("services", "1")],
+    )
+    .await
+    .expect_redirect("/admin/catalogo");
+    let page = b.get("/admin/catalogo").await;
+    assert!(page.body.contains("No se puede quitar"), "{}", page.body);
+    b.post(
+        &format!("/admin/catalogo/barberos/{vale_id}/servicios"),
+        &[("csrf", &csrf), ("services", &cejas_id)],
+    )
+    .await
+    .expect_redirect("/admin/catalogo");
+    let vale = app
+        .store
+        .read(move |tx| barberpro::store::catalog::barber(tx, barberpro::domain::BarberId(vale_id)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(vale.services, vec![cejas.id]);
+    let actions: Vec<String> = audit_actions(&app, "barber")
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for want in ["barber.create", "barber.services"] {
+        assert!(actions.iter().any(|a| a == want), "{want}: {actions:?}");
+    }
+}
