@@ -789,27 +789,6 @@ pub async fn delete_closure(
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prices_are_read_the_es_ar_way() {
-        let cents = |raw: &str| parse_price(raw).map(Money::centavos);
-        assert_eq!(cents("8000"), Some(800_000));
-        assert_eq!(cents("8.000"), Some(800_000));
-        assert_eq!(cents("$ 12.500,5"), Some(1_250_050));
-        assert_eq!(cents("12500,50"), Some(1_250_050));
-        for bad in ["", "abc", "-5", "1,234", "12,", "9999999999999999999"] {
-            assert_eq!(cents(bad), None, "{bad:?}");
-        }
-        assert_eq!(
-            input_price(Money::from_centavos(1_250_050).expect("valid")),
-            "12500,50"
-        );
-    }
-}
-
 /// The ticked services of a barber form (`services=1&services=3`), validated against the
 /// catalogue inside the transaction.
 fn ticked_services(pairs: &[(String, String)]) -> Vec<ServiceId> {
@@ -956,5 +935,26 @@ pub async fn set_barber_services(
         Ok(Err(text)) => Ok(view::redirect(back, "error", &text, secure)),
         Err(StoreError::Rule(DomainError::UnknownBarber(_))) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_are_read_the_es_ar_way() {
+        let cents = |raw: &str| parse_price(raw).map(Money::centavos);
+        assert_eq!(cents("8000"), Some(800_000));
+        assert_eq!(cents("8.000"), Some(800_000));
+        assert_eq!(cents("$ 12.500,5"), Some(1_250_050));
+        assert_eq!(cents("12500,50"), Some(1_250_050));
+        for bad in ["", "abc", "-5", "1,234", "12,", "9999999999999999999"] {
+            assert_eq!(cents(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            input_price(Money::from_centavos(1_250_050).expect("valid")),
+            "12500,50"
+        );
     }
 }
