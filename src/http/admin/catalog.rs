@@ -279,6 +279,27 @@ fn change(current: &Current, action: &'static str, entity: &'static str, id: u64
     }
 }
 
+/// The active bookings of `barbers` that start from `now` on (within 400 days) and that
+/// `keep` selects, earliest first: what a catalogue change must not strand.
+fn booked_ahead(
+    txn: &impl ReadTx,
+    barbers: &[BarberId],
+    now: Timestamp,
+    keep: impl Fn(&Booking) -> bool,
+) -> Result<Vec<Booking>, StoreError> {
+    let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
+    let mut booked = Vec::new();
+    for barber in barbers {
+        booked.extend(
+            bookings::active_of_barber(txn, *barber, now, until)?
+                .into_iter()
+                .filter(|b| b.start >= now && keep(b)),
+        );
+    }
+    booked.sort_by_key(|b| b.start);
+    Ok(booked)
+}
+
 /// "02/03/2027 10:00 con Martín; …" for a refusal.
 fn list(tx: &impl ReadTx, found: &[Booking]) -> Result<String, StoreError> {
     let tz = time_zone(DEFAULT_TZ)?;
@@ -394,17 +415,11 @@ pub async fn update_service(
         .store
         .write(move |txn| {
             if !service.active {
-                let mut booked = Vec::new();
-                let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
-                for barber in catalog::barbers(txn)? {
-                    booked.extend(
-                        bookings::active_of_barber(txn, barber.id, now, until)?
-                            .into_iter()
-                            .filter(|b| b.start >= now && b.services.iter().any(|s| s.id.0 == id)),
-                    );
-                }
+                let barbers: Vec<BarberId> = catalog::barbers(txn)?.iter().map(|b| b.id).collect();
+                let booked = booked_ahead(txn, &barbers, now, |b| {
+                    b.services.iter().any(|s| s.id.0 == id)
+                })?;
                 if !booked.is_empty() {
-                    booked.sort_by_key(|b| b.start);
                     return Ok(Err(list(txn, &booked)?));
                 }
             }
@@ -473,17 +488,9 @@ pub async fn update_branch(
         .write(move |txn| {
             let current = catalog::branch(txn, BranchId(id))?.ok_or(DomainError::UnknownBranch)?;
             if current.active && !active {
-                let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
-                let mut booked = Vec::new();
-                for barber in catalog::barbers(txn)? {
-                    booked.extend(
-                        bookings::active_of_barber(txn, barber.id, now, until)?
-                            .into_iter()
-                            .filter(|b| b.start >= now && b.branch == current.id),
-                    );
-                }
+                let barbers: Vec<BarberId> = catalog::barbers(txn)?.iter().map(|b| b.id).collect();
+                let booked = booked_ahead(txn, &barbers, now, |b| b.branch == current.id)?;
                 if !booked.is_empty() {
-                    booked.sort_by_key(|b| b.start);
                     return Ok(Err(list(txn, &booked)?));
                 }
             }
@@ -604,23 +611,19 @@ pub async fn set_hours(
             }
             shifts.sort_by_key(|s| (s.weekday, s.start, s.branch));
             let tz = branch.tz();
-            let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
-            let mut stranded: Vec<Booking> =
-                bookings::active_of_barber(txn, barber.id, now, until)?
-                    .into_iter()
-                    .filter(|b| b.start >= now && b.branch == branch.id)
-                    .filter(|b| {
-                        let start = b.start.to_zoned(tz.clone());
-                        if crate::domain::time::iso_weekday(start.date()) != weekday {
-                            return false;
-                        }
-                        let from = i64::from(start.hour()) * 60 + i64::from(start.minute());
-                        let to = from + (b.busy_until.as_second() - b.start.as_second()) / 60;
-                        !shift.as_ref().is_some_and(|s| s.holds(from, to))
-                    })
-                    .collect();
+            let stranded = booked_ahead(txn, &[barber.id], now, |b| {
+                if b.branch != branch.id {
+                    return false;
+                }
+                let start = b.start.to_zoned(tz.clone());
+                if crate::domain::time::iso_weekday(start.date()) != weekday {
+                    return false;
+                }
+                let from = i64::from(start.hour()) * 60 + i64::from(start.minute());
+                let to = from + (b.busy_until.as_second() - b.start.as_second()) / 60;
+                !shift.as_ref().is_some_and(|s| s.holds(from, to))
+            })?;
             if !stranded.is_empty() {
-                stranded.sort_by_key(|b| b.start);
                 return Ok(Err(format!(
                     "No se puede: quedarían turnos fuera del horario ({}). Cancelalos o \
                      cambialos primero.",
@@ -895,15 +898,10 @@ pub async fn set_barber_services(
             if !known_services(txn, &services)? {
                 return Ok(Err("Algún servicio no existe.".to_owned()));
             }
-            let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
-            let mut booked: Vec<_> = bookings::active_of_barber(txn, before.id, now, until)?
-                .into_iter()
-                .filter(|b| {
-                    b.start >= now && b.services.iter().any(|s| !services.contains(&s.id))
-                })
-                .collect();
+            let booked = booked_ahead(txn, &[before.id], now, |b| {
+                b.services.iter().any(|s| !services.contains(&s.id))
+            })?;
             if !booked.is_empty() {
-                booked.sort_by_key(|b| b.start);
                 return Ok(Err(format!(
                     "No se puede quitar: tiene turnos por delante con ese servicio ({}). \
                      Cancelalos o cambialos primero.",
