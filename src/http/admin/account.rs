@@ -50,7 +50,8 @@ pub struct PasswordForm {
     confirm: String,
 }
 
-async fn hash(password: NewPassword) -> Result<String, AdminError> {
+/// argon2id off the async executor (it is slow on purpose).
+pub(super) async fn hash(password: NewPassword) -> Result<String, AdminError> {
     tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
         .await
         .map_err(|e| AdminError::Internal(format!("password hash: {e}")))

@@ -364,9 +364,7 @@ pub async fn create(
             "La contraseña inicial debe tener entre 10 y 128 caracteres.",
         );
     };
-    let password_hash = tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
-        .await
-        .map_err(|e| AdminError::Internal(format!("password hash: {e}")))?;
+    let password_hash = super::account::hash(password).await?;
     let new = staff::NewStaff {
         email,
         name,
