@@ -203,24 +203,7 @@ pub fn set_password(
         ..before
     };
     codec::put(&mut txn.open_table(tables::STAFF)?, id.0, &after)?;
-    let mut hashes = Vec::new();
-    {
-        let index = txn.open_table(tables::STAFF_SESSIONS)?;
-        for row in index.range((id.0, "")..(id.0 + 1, ""))? {
-            let (k, _) = row?;
-            let hash = k.value().1.to_owned();
-            if Some(hash.as_str()) != keep {
-                hashes.push(hash);
-            }
-        }
-    }
-    let mut sessions = txn.open_table(tables::SESSIONS)?;
-    let mut index = txn.open_table(tables::STAFF_SESSIONS)?;
-    for hash in &hashes {
-        sessions.remove(hash.as_str())?;
-        index.remove((id.0, hash.as_str()))?;
-    }
-    Ok(hashes.len())
+    end_sessions_except(txn, id, keep)
 }
 
 /// Stores a new session under the hash of its token.
@@ -294,12 +277,24 @@ pub fn end_session(txn: &WriteTransaction, token_hash: &str) -> Result<(), Store
 
 /// Ends every session of an account ("log out everywhere"); returns how many there were.
 pub fn end_sessions_of(txn: &WriteTransaction, user: StaffId) -> Result<usize, StoreError> {
+    end_sessions_except(txn, user, None)
+}
+
+/// Ends every session of an account but `keep` (a session's token hash); returns how many.
+fn end_sessions_except(
+    txn: &WriteTransaction,
+    user: StaffId,
+    keep: Option<&str>,
+) -> Result<usize, StoreError> {
     let mut hashes = Vec::new();
     {
         let index = txn.open_table(tables::STAFF_SESSIONS)?;
         for row in index.range((user.0, "")..(user.0 + 1, ""))? {
             let (k, _) = row?;
-            hashes.push(k.value().1.to_owned());
+            let hash = k.value().1;
+            if Some(hash) != keep {
+                hashes.push(hash.to_owned());
+            }
         }
     }
     let mut sessions = txn.open_table(tables::SESSIONS)?;
