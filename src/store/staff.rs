@@ -110,18 +110,12 @@ pub fn set_active(
         field: "staff",
         reason: "unknown",
     })?;
-    if !active && before.role == Role::Owner && before.active {
-        let owners = all(txn)?
-            .iter()
-            .filter(|u| u.active && u.role == Role::Owner)
-            .count();
-        if owners <= 1 {
-            return Err(DomainError::InvalidField {
-                field: "staff",
-                reason: "last owner",
-            }
-            .into());
+    if !active && last_active_owner(txn, &before)? {
+        return Err(DomainError::InvalidField {
+            field: "staff",
+            reason: "last owner",
         }
+        .into());
     }
     let after = StaffUser {
         active,
