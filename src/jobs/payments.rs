@@ -327,10 +327,8 @@ async fn fetch_and_apply(
                     state
                         .metrics
                         .payment_state(PaymentState::Approved, p.amount);
-                    // TODO(outbox merge): queue the "deposit received" WhatsApp template
-                    // here — better, inside `store::payments::apply_remote`'s transaction
-                    // (the `Applied::Confirmed` branch), so the message commits with the
-                    // confirmation. See ARCHITECTURE.md, "Deposits".
+                    // The "deposit received" message was queued inside `apply_remote`'s
+                    // transaction, with the confirmation.
                 }
                 Applied::LateApproval(p) => {
                     tracing::warn!(booking = %p.booking, mp_payment = mp_id, "payment approved after the hold expired; refunding");

@@ -266,7 +266,7 @@ pub fn expire(
     save(txn, &p, None)?;
     match bookings::get(txn, p.booking)? {
         Some(b) if b.status == BookingStatus::PendingPayment => {
-            // TODO(outbox merge): the "booking cancelled" message for an expired hold.
+            // No "booking cancelled" message: the client was never told it was confirmed.
             let reason = Text::line("reason", EXPIRED_REASON, 200)?;
             let after =
                 bookings::set_status(txn, b.id, BookingStatus::Cancelled, Some(reason), now)?;
