@@ -1,0 +1,475 @@
+//! Catálogo: branches, services, barbers with their weekly hours, closures and time off. The
+//! front desk reads it; the owner edits branches, services and barbers' weekly hours, and
+//! adds or removes closures. A change that
+//! would strand future bookings (a service taken off while booked, a closure over booked
+//! time) is refused with the list of the bookings in the way; every change is audited in its
+//! own write transaction.
+
+mod barbers;
+mod branches;
+mod closures;
+
+pub use barbers::{create_barber, set_barber_services, set_hours};
+pub use branches::update_branch;
+pub use closures::{add_closure, delete_closure};
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Form, State};
+use axum::response::Response;
+use jiff::{Timestamp, ToSpan};
+use serde::Deserialize;
+
+use super::AdminError;
+use super::session::Current;
+use super::view::{self, Flash, Layout};
+use crate::domain::catalog::DEFAULT_TZ;
+use crate::domain::time::time_zone;
+use crate::domain::{
+    BarberId, Booking, BranchId, ClosureScope, DomainError, Money, ServiceId, Text,
+};
+use crate::http::AppState;
+use crate::http::extract::PathId;
+use crate::store::{ReadTx, StoreError, audit, bookings, catalog};
+
+const WEEKDAYS: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
+/// How many bookings in the way a refusal names.
+const LISTED: usize = 8;
+
+pub struct BranchRow {
+    pub id: u64,
+    pub name: String,
+    pub slug: String,
+    pub address: String,
+    pub phone: String,
+    pub active: bool,
+    /// The deposit this branch asks for (`[payments]` in barberpro.toml).
+    pub deposit: String,
+}
+
+pub struct ServiceRow {
+    pub id: u64,
+    pub name: String,
+    pub duration: u16,
+    pub buffer: u16,
+    pub price: String,
+    /// The price as typed in the form: `8000` or `8000,50`.
+    pub price_input: String,
+    pub active: bool,
+}
+
+pub struct BarberRow {
+    pub id: u64,
+    pub name: String,
+    pub active: bool,
+    pub services: String,
+    pub service_ids: Vec<u64>,
+    pub hours: Vec<String>,
+}
+
+pub struct ClosureRow {
+    pub id: u64,
+    pub scope: String,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+pub struct Option_ {
+    pub value: String,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/catalog.html")]
+pub struct CatalogPage {
+    pub l: Layout,
+    pub can_edit: bool,
+    pub branches: Vec<BranchRow>,
+    pub services: Vec<ServiceRow>,
+    pub barbers: Vec<BarberRow>,
+    pub closures: Vec<ClosureRow>,
+    pub branch_options: Vec<Option_>,
+    pub barber_options: Vec<Option_>,
+    /// (ISO number, name) for the hours form.
+    pub weekdays: Vec<(u8, &'static str)>,
+}
+
+fn input_price(m: Money) -> String {
+    let c = m.centavos();
+    if c % 100 == 0 {
+        (c / 100).to_string()
+    } else {
+        format!("{},{:02}", c / 100, c % 100)
+    }
+}
+
+/// `8000`, `8.000`, `8000,50` or `$ 8.000,50` → centavos.
+fn parse_price(raw: &str) -> Option<Money> {
+    let cleaned: String = raw
+        .trim()
+        .trim_start_matches('$')
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '.')
+        .collect();
+    let (pesos, cents) = match cleaned.split_once(',') {
+        Some((p, c)) if c.len() <= 2 && !c.is_empty() => (p, format!("{c:0<2}")),
+        Some(_) => return None,
+        None => (cleaned.as_str(), "00".to_owned()),
+    };
+    if pesos.is_empty() || !pesos.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let total = pesos
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(cents.parse::<i64>().ok()?)?;
+    Money::from_centavos(total).ok()
+}
+
+/// `GET /admin/catalogo`.
+pub async fn page(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    flash: Flash,
+) -> Result<Response, AdminError> {
+    let can_edit = current.user.role.is_owner();
+    let deposits = state.payments.clone();
+    let mut page = state
+        .store
+        .read(move |tx| {
+            let branches = catalog::branches(tx)?;
+            let services = catalog::services(tx)?;
+            let barbers = catalog::barbers(tx)?;
+            let closures = catalog::closures(tx)?;
+            let tz = time_zone(DEFAULT_TZ)?;
+            let branch_name = |id: BranchId| {
+                branches
+                    .iter()
+                    .find(|b| b.id == id)
+                    .map(|b| b.name.as_str().to_owned())
+                    .unwrap_or_default()
+            };
+            let barber_name = |id: BarberId| {
+                barbers
+                    .iter()
+                    .find(|b| b.id == id)
+                    .map(|b| b.name.as_str().to_owned())
+                    .unwrap_or_default()
+            };
+            Ok(CatalogPage {
+                l: Layout::bare("Catálogo"),
+                can_edit,
+                branches: branches
+                    .iter()
+                    .map(|b| BranchRow {
+                        id: b.id.0,
+                        name: b.name.as_str().to_owned(),
+                        slug: b.slug.as_str().to_owned(),
+                        address: b.address.as_str().to_owned(),
+                        phone: b.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                        active: b.active,
+                        deposit: match &deposits {
+                            Some(d) => d.policy_for(b.slug.as_str()).describe_es(),
+                            None => "Sin seña (pagos desactivados)".into(),
+                        },
+                    })
+                    .collect(),
+                services: services
+                    .iter()
+                    .map(|s| ServiceRow {
+                        id: s.id.0,
+                        name: s.name.as_str().to_owned(),
+                        duration: s.duration_minutes,
+                        buffer: s.buffer_minutes,
+                        price: s.price.to_string(),
+                        price_input: input_price(s.price),
+                        active: s.active,
+                    })
+                    .collect(),
+                barbers: barbers
+                    .iter()
+                    .map(|b| BarberRow {
+                        id: b.id.0,
+                        name: b.name.as_str().to_owned(),
+                        active: b.active,
+                        services: b
+                            .services
+                            .iter()
+                            .filter_map(|id| services.iter().find(|s| s.id == *id))
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        service_ids: b.services.iter().map(|s| s.0).collect(),
+                        hours: b
+                            .shifts
+                            .iter()
+                            .map(|s| {
+                                let breaks: Vec<String> =
+                                    s.breaks.iter().map(|(a, z)| format!("{a}–{z}")).collect();
+                                let day = WEEKDAYS
+                                    .get(usize::from(s.weekday).saturating_sub(1))
+                                    .copied()
+                                    .unwrap_or("?");
+                                let pause = if breaks.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" (pausa {})", breaks.join(", "))
+                                };
+                                format!(
+                                    "{day} {}–{}{pause} · {}",
+                                    s.start,
+                                    s.end,
+                                    branch_name(s.branch)
+                                )
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                closures: closures
+                    .iter()
+                    .map(|c| ClosureRow {
+                        id: c.id.0,
+                        scope: match c.scope {
+                            ClosureScope::Branch(b) => format!("Sucursal {}", branch_name(b)),
+                            ClosureScope::Barber(b) => format!("Barbero {}", barber_name(b)),
+                        },
+                        from: view::date_time(c.start, &tz),
+                        to: view::date_time(c.end, &tz),
+                        reason: c.reason.as_str().to_owned(),
+                    })
+                    .collect(),
+                branch_options: branches
+                    .iter()
+                    .filter(|b| b.active)
+                    .map(|b| Option_ {
+                        value: b.id.0.to_string(),
+                        label: b.name.as_str().to_owned(),
+                    })
+                    .collect(),
+                weekdays: (1u8..=7)
+                    .zip([
+                        "lunes",
+                        "martes",
+                        "miércoles",
+                        "jueves",
+                        "viernes",
+                        "sábado",
+                        "domingo",
+                    ])
+                    .collect(),
+                barber_options: barbers
+                    .iter()
+                    .filter(|b| b.active)
+                    .map(|b| Option_ {
+                        value: b.id.0.to_string(),
+                        label: b.name.as_str().to_owned(),
+                    })
+                    .collect(),
+            })
+        })
+        .await?;
+    page.l = Layout::for_user("Catálogo", &current, "catalogo", flash);
+    view::render(&page, &page.l, state.admin.secure_cookies)
+}
+
+fn change(current: &Current, action: &'static str, entity: &'static str, id: u64) -> audit::Change {
+    audit::Change {
+        actor: Some(current.user.id),
+        actor_email: current.user.email.as_str().to_owned(),
+        ip: current.ip.clone(),
+        action,
+        entity,
+        entity_id: Some(id),
+        ..Default::default()
+    }
+}
+
+/// The active bookings of `barbers` that start from `now` on (within 400 days) and that
+/// `keep` selects, earliest first: what a catalogue change must not strand.
+fn booked_ahead(
+    txn: &impl ReadTx,
+    barbers: &[BarberId],
+    now: Timestamp,
+    keep: impl Fn(&Booking) -> bool,
+) -> Result<Vec<Booking>, StoreError> {
+    let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
+    let mut booked = Vec::new();
+    for barber in barbers {
+        booked.extend(
+            bookings::active_of_barber(txn, *barber, now, until)?
+                .into_iter()
+                .filter(|b| b.start >= now && keep(b)),
+        );
+    }
+    booked.sort_by_key(|b| b.start);
+    Ok(booked)
+}
+
+/// "02/03/2027 10:00 con Martín; …" for a refusal.
+fn list(tx: &impl ReadTx, found: &[Booking]) -> Result<String, StoreError> {
+    let tz = time_zone(DEFAULT_TZ)?;
+    let mut parts = Vec::new();
+    for b in found.iter().take(LISTED) {
+        let tz = catalog::branch(tx, b.branch)?
+            .map(|br| br.tz())
+            .unwrap_or_else(|| tz.clone());
+        let barber = catalog::barber(tx, b.barber)?
+            .map(|x| x.name.as_str().to_owned())
+            .unwrap_or_default();
+        parts.push(format!(
+            "turno {} del {} con {barber}",
+            b.id.0,
+            view::date_time(b.start, &tz)
+        ));
+    }
+    let more = found.len().saturating_sub(LISTED);
+    let tail = if more > 0 {
+        format!(" y {more} más")
+    } else {
+        String::new()
+    };
+    Ok(format!("{}{tail}", parts.join("; ")))
+}
+
+#[derive(Deserialize)]
+pub struct ServiceForm {
+    name: String,
+    duration: String,
+    buffer: String,
+    price: String,
+    #[serde(default)]
+    active: String,
+}
+
+impl ServiceForm {
+    /// The service the form describes, or what is wrong with it (in Spanish).
+    fn parse(&self, id: ServiceId) -> Result<crate::domain::Service, &'static str> {
+        let name = Text::line("name", self.name.trim(), 80)
+            .map_err(|_| "El nombre del servicio no puede estar vacío ni ser tan largo.")?;
+        let (Ok(duration), Ok(buffer)) = (
+            self.duration.trim().parse::<u16>(),
+            self.buffer.trim().parse::<u16>(),
+        ) else {
+            return Err("La duración y el margen son minutos enteros.");
+        };
+        crate::domain::Service::validate_durations(duration, buffer)
+            .map_err(|_| "La duración va de 5 a 480 minutos y el margen de 0 a 120.")?;
+        let price = parse_price(&self.price)
+            .ok_or("El precio no es válido. Ejemplo: 12.500 o 12500,50.")?;
+        Ok(crate::domain::Service {
+            id,
+            name,
+            duration_minutes: duration,
+            buffer_minutes: buffer,
+            price,
+            active: self.active == "1",
+        })
+    }
+}
+
+/// `POST /admin/catalogo/servicios` (owner): a new service (no barber does it yet: tick it
+/// in each barber's services).
+pub async fn create_service(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    Form(form): Form<ServiceForm>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let back = "/admin/catalogo";
+    let service = match form.parse(ServiceId(0)) {
+        Ok(s) => s,
+        Err(text) => return Ok(view::redirect(back, "error", text, secure)),
+    };
+    let now = state.clock.now();
+    let created = state
+        .store
+        .write(move |txn| {
+            let created = catalog::insert_service(txn, service)?;
+            let entry = audit::Change {
+                after: audit::snapshot(&created),
+                ..change(&current, "service.create", "service", created.id.0)
+            };
+            audit::record(txn, entry, now)?;
+            Ok(created)
+        })
+        .await?;
+    let text = format!(
+        "Servicio creado: {}. Marcalo en los barberos que lo hacen.",
+        created.name.as_str()
+    );
+    Ok(view::redirect(back, "ok", &text, secure))
+}
+
+/// `POST /admin/catalogo/servicios/{id}` (owner): name, duration, buffer, price, active.
+pub async fn update_service(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(form): Form<ServiceForm>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let back = "/admin/catalogo";
+    let bad = |text: &str| Ok(view::redirect(back, "error", text, secure));
+    let service = match form.parse(ServiceId(id)) {
+        Ok(s) => s,
+        Err(text) => return bad(text),
+    };
+    let now = state.clock.now();
+    let entry = change(&current, "service.update", "service", id);
+    let result = state
+        .store
+        .write(move |txn| {
+            if !service.active {
+                let barbers: Vec<BarberId> = catalog::barbers(txn)?.iter().map(|b| b.id).collect();
+                let booked = booked_ahead(txn, &barbers, now, |b| {
+                    b.services.iter().any(|s| s.id.0 == id)
+                })?;
+                if !booked.is_empty() {
+                    return Ok(Err(list(txn, &booked)?));
+                }
+            }
+            let Some((before, after)) = catalog::update_service(txn, service)? else {
+                return Err(StoreError::Rule(DomainError::UnknownService(id)));
+            };
+            let entry = audit::Change {
+                before: audit::snapshot(&before),
+                after: audit::snapshot(&after),
+                ..entry
+            };
+            audit::record(txn, entry, now)?;
+            Ok(Ok(()))
+        })
+        .await;
+    match result {
+        Ok(Ok(())) => Ok(view::redirect(back, "ok", "Servicio actualizado.", secure)),
+        Ok(Err(booked)) => bad(&format!(
+            "No se puede desactivar: tiene turnos por delante ({booked}). Cancelalos o \
+             cambialos primero."
+        )),
+        Err(StoreError::Rule(DomainError::UnknownService(_))) => Err(AdminError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_are_read_the_es_ar_way() {
+        let cents = |raw: &str| parse_price(raw).map(Money::centavos);
+        assert_eq!(cents("8000"), Some(800_000));
+        assert_eq!(cents("8.000"), Some(800_000));
+        assert_eq!(cents("$ 12.500,5"), Some(1_250_050));
+        assert_eq!(cents("12500,50"), Some(1_250_050));
+        for bad in ["", "abc", "-5", "1,234", "12,", "9999999999999999999"] {
+            assert_eq!(cents(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            input_price(Money::from_centavos(1_250_050).expect("valid")),
+            "12500,50"
+        );
+    }
+}
