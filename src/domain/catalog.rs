@@ -65,6 +65,31 @@ impl Slug {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A slug made from a name: `Villa Crespo Ñuñoa` → `villa-crespo-nunoa`. Letters lose
+    /// their accents, anything else becomes one hyphen; `None` if nothing usable is left.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let mut out = String::new();
+        for c in name.chars().flat_map(char::to_lowercase) {
+            let plain = match c {
+                'á' | 'à' | 'â' | 'ä' | 'ã' => 'a',
+                'é' | 'è' | 'ê' | 'ë' => 'e',
+                'í' | 'ì' | 'î' | 'ï' => 'i',
+                'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
+                'ú' | 'ù' | 'û' | 'ü' => 'u',
+                'ñ' => 'n',
+                'ç' => 'c',
+                c => c,
+            };
+            if plain.is_ascii_lowercase() || plain.is_ascii_digit() {
+                out.push(plain);
+            } else if !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+        }
+        out.truncate(40);
+        Self::parse(out.trim_end_matches('-')).ok()
+    }
 }
 
 /// A branch of the chain. Its time zone shows and interprets every local time.
@@ -234,6 +259,35 @@ mod tests {
 
     fn t(s: &str) -> ClockTime {
         s.parse().expect("valid time")
+    }
+
+    #[test]
+    fn slugs_are_url_safe_and_made_from_names() {
+        for good in ["palermo", "villa-crespo", "sucursal-2", "a"] {
+            assert!(Slug::parse(good).is_ok(), "{good:?}");
+        }
+        let long = "a".repeat(41);
+        for bad in [
+            "",
+            "Palermo",
+            "-palermo",
+            "palermo-",
+            "villa crespo",
+            "ñuñoa",
+            &long,
+        ] {
+            assert!(Slug::parse(bad).is_err(), "{bad:?}");
+        }
+        let from = |name: &str| Slug::from_name(name).map(|s| s.as_str().to_owned());
+        assert_eq!(from("Villa Crespo"), Some("villa-crespo".into()));
+        assert_eq!(
+            from("  BarberPro — Ñuñoa (Centro) "),
+            Some("barberpro-nunoa-centro".into())
+        );
+        assert_eq!(from("Güemes 2"), Some("guemes-2".into()));
+        assert_eq!(from("¡¿?!"), None);
+        let made = from(&"Sucursal muy larga ".repeat(5)).expect("a slug");
+        assert!(made.len() <= 40 && !made.ends_with('-'), "{made}");
     }
 
     #[test]

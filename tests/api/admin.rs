@@ -2,6 +2,7 @@
 
 mod accounts;
 mod agenda;
+mod branches;
 mod browser;
 mod catalog;
 mod sessions;

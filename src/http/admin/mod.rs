@@ -105,6 +105,7 @@ pub fn router() -> Router<AppState> {
             get(client_data::erase_page).post(client_data::erase),
         )
         .route("/admin/sistema", get(system::page))
+        .route("/admin/catalogo/sucursales", post(catalog::create_branch))
         .route(
             "/admin/catalogo/sucursales/{id}",
             post(catalog::update_branch),

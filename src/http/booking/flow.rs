@@ -196,16 +196,24 @@ pub struct BranchesPage {
     pub branches: Vec<BranchInfo>,
 }
 
-/// `GET /`: the open branches.
+/// `GET /`: the open branches where somebody works (a branch just created, before any
+/// barber has hours there, would offer nothing).
 pub async fn branches(State(state): State<AppState>) -> Result<Response, PageError> {
-    let all = state.store.read(catalog::branches).await?;
+    let open = state
+        .store
+        .read(|tx| {
+            let mut open = Vec::new();
+            for b in catalog::branches(tx)? {
+                if b.active && !catalog::barbers_at(tx, b.id)?.is_empty() {
+                    open.push(BranchInfo::from(&b));
+                }
+            }
+            Ok(open)
+        })
+        .await?;
     let page = BranchesPage {
         l: Layout::step("Reservá tu turno", 1),
-        branches: all
-            .iter()
-            .filter(|b| b.active)
-            .map(BranchInfo::from)
-            .collect(),
+        branches: open,
     };
     view::html(StatusCode::OK, &page, Private::No)
 }

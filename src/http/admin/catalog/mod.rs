@@ -10,7 +10,7 @@ mod branches;
 mod closures;
 
 pub use barbers::{create_barber, set_barber_services, set_hours};
-pub use branches::update_branch;
+pub use branches::{create_branch, update_branch};
 pub use closures::{add_closure, delete_closure};
 
 use askama::Template;
@@ -42,6 +42,7 @@ pub struct BranchRow {
     pub slug: String,
     pub address: String,
     pub phone: String,
+    pub time_zone: String,
     pub active: bool,
     /// The deposit this branch asks for (`[payments]` in barberpro.toml).
     pub deposit: String,
@@ -91,6 +92,8 @@ pub struct CatalogPage {
     pub closures: Vec<ClosureRow>,
     pub branch_options: Vec<Option_>,
     pub barber_options: Vec<Option_>,
+    /// The new-branch form's time zones.
+    pub zone_options: Vec<Option_>,
     /// (ISO number, name) for the hours form.
     pub weekdays: Vec<(u8, &'static str)>,
 }
@@ -169,6 +172,7 @@ pub async fn page(
                         slug: b.slug.as_str().to_owned(),
                         address: b.address.as_str().to_owned(),
                         phone: b.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                        time_zone: b.time_zone.clone(),
                         active: b.active,
                         deposit: match &deposits {
                             Some(d) => d.policy_for(b.slug.as_str()).describe_es(),
@@ -248,6 +252,7 @@ pub async fn page(
                         label: b.name.as_str().to_owned(),
                     })
                     .collect(),
+                zone_options: branches::zone_options(),
                 weekdays: (1u8..=7)
                     .zip([
                         "lunes",
