@@ -1,9 +1,11 @@
 //! The chain's catalogue: branches, barbers and their weekly hours, services, closures.
 
 use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use super::time::ClockTime;
+use super::time::{ClockTime, at, day_start};
 use super::{DomainError, Money, Phone, Text};
 
 macro_rules! id_type {
@@ -253,6 +255,79 @@ pub struct Closure {
     pub reason: Text,
 }
 
+/// When a closure applies, as the owner says it: in the branch's local time, either whole
+/// days or part of one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosureSpan {
+    /// From the start of `from` to the end of `to` (inclusive).
+    Days { from: Date, to: Date },
+    /// `[from, to)` on one day; `to` may be 24:00.
+    Hours {
+        date: Date,
+        from: ClockTime,
+        to: ClockTime,
+    },
+}
+
+impl ClosureSpan {
+    /// The closure's instants `[start, end)` in `tz`, or why the span is not one: the last
+    /// day before the first, or the end not after the start.
+    pub fn instants(&self, tz: &TimeZone) -> Result<(Timestamp, Timestamp), DomainError> {
+        let backwards = DomainError::InvalidField {
+            field: "closure",
+            reason: "ends before it starts",
+        };
+        match *self {
+            Self::Days { from, to } => {
+                if to < from {
+                    return Err(backwards);
+                }
+                let after = to.tomorrow().map_err(|_| DomainError::InvalidDate)?;
+                Ok((day_start(from, tz)?, day_start(after, tz)?))
+            }
+            Self::Hours { date, from, to } => {
+                if to <= from {
+                    return Err(backwards);
+                }
+                Ok((at(date, from, tz)?, at(date, to, tz)?))
+            }
+        }
+    }
+
+    /// How `[start, end)` reads in `tz`: whole days when both ends are local midnights, part
+    /// of a day when both fall on the same day (or the end is that day's midnight), else
+    /// `None` (a span over several partial days, which the Catálogo does not create).
+    pub fn of(start: Timestamp, end: Timestamp, tz: &TimeZone) -> Option<Self> {
+        if end <= start {
+            return None;
+        }
+        let (a, z) = (start.to_zoned(tz.clone()), end.to_zoned(tz.clone()));
+        let midnight = |d: Date, t: Timestamp| day_start(d, tz).is_ok_and(|m| m == t);
+        let clock = |z: &jiff::Zoned| {
+            ClockTime::from_hm(
+                u16::from(z.hour().unsigned_abs()),
+                u16::from(z.minute().unsigned_abs()),
+            )
+        };
+        if midnight(a.date(), start) && midnight(z.date(), end) {
+            let to = z.date().yesterday().ok()?;
+            return Some(Self::Days { from: a.date(), to });
+        }
+        let to = if z.date() == a.date() {
+            clock(&z).ok()?
+        } else if a.date().tomorrow().ok() == Some(z.date()) && midnight(z.date(), end) {
+            ClockTime::from_hm(24, 0).ok()?
+        } else {
+            return None;
+        };
+        Some(Self::Hours {
+            date: a.date(),
+            from: clock(&a).ok()?,
+            to,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +363,65 @@ mod tests {
         assert_eq!(from("¡¿?!"), None);
         let made = from(&"Sucursal muy larga ".repeat(5)).expect("a slug");
         assert!(made.len() <= 40 && !made.ends_with('-'), "{made}");
+    }
+
+    #[test]
+    fn closure_spans_are_local_and_read_back_the_way_they_were_given() {
+        let tz = TimeZone::get(DEFAULT_TZ).expect("zone");
+        let d = |s: &str| s.parse::<Date>().expect("date");
+        let days = ClosureSpan::Days {
+            from: d("2027-03-02"),
+            to: d("2027-03-03"),
+        };
+        let (start, end) = days.instants(&tz).expect("valid");
+        assert_eq!(start.to_string(), "2027-03-02T03:00:00Z");
+        assert_eq!(end.to_string(), "2027-03-04T03:00:00Z");
+        assert_eq!(ClosureSpan::of(start, end, &tz), Some(days));
+
+        let hours = ClosureSpan::Hours {
+            date: d("2027-03-02"),
+            from: t("14:00"),
+            to: t("16:30"),
+        };
+        let (start, end) = hours.instants(&tz).expect("valid");
+        assert_eq!(start.to_string(), "2027-03-02T17:00:00Z");
+        assert_eq!(end.to_string(), "2027-03-02T19:30:00Z");
+        assert_eq!(ClosureSpan::of(start, end, &tz), Some(hours));
+        let evening = ClosureSpan::Hours {
+            date: d("2027-03-02"),
+            from: t("18:00"),
+            to: t("24:00"),
+        };
+        let (start, end) = evening.instants(&tz).expect("valid");
+        assert_eq!(ClosureSpan::of(start, end, &tz), Some(evening));
+        // Another zone reads the same instants differently.
+        let utc = TimeZone::UTC;
+        let (start, end) = hours.instants(&utc).expect("valid");
+        assert_eq!(start.to_string(), "2027-03-02T14:00:00Z");
+        assert_eq!(end.to_string(), "2027-03-02T16:30:00Z");
+
+        for backwards in [
+            ClosureSpan::Days {
+                from: d("2027-03-03"),
+                to: d("2027-03-02"),
+            },
+            ClosureSpan::Hours {
+                date: d("2027-03-02"),
+                from: t("16:00"),
+                to: t("14:00"),
+            },
+            ClosureSpan::Hours {
+                date: d("2027-03-02"),
+                from: t("14:00"),
+                to: t("14:00"),
+            },
+        ] {
+            assert!(backwards.instants(&tz).is_err(), "{backwards:?}");
+        }
+        // Two partial days are neither form.
+        let (a, _) = hours.instants(&tz).expect("valid");
+        let z = a + jiff::SignedDuration::from_hours(26);
+        assert_eq!(ClosureSpan::of(a, z, &tz), None);
     }
 
     #[test]

@@ -155,7 +155,9 @@ impl DomainError {
             }
             Self::BeyondHorizon => "Todavía no se puede reservar tan adelante.".into(),
             Self::Misaligned => "El horario elegido no es un horario de turno válido.".into(),
-            Self::Closed => "La sucursal o el barbero no atiende ese día.".into(),
+            Self::Closed => {
+                "La sucursal o el barbero no atiende en ese horario (cierre o franco).".into()
+            }
             Self::OutsideHours => "El horario elegido está fuera del horario de atención.".into(),
             Self::SlotUnavailable => "El horario elegido ya no está disponible.".into(),
             Self::ClientOverlap => "Ya tenés un turno en ese horario.".into(),

@@ -18,8 +18,8 @@ pub mod token;
 pub use availability::{BarberDay, Interval};
 pub use booking::{BookedService, Booking, BookingId, BookingRules, BookingSource, BookingStatus};
 pub use catalog::{
-    Barber, BarberId, Branch, BranchId, Closure, ClosureId, ClosureScope, Service, ServiceId,
-    Shift, Slug,
+    Barber, BarberId, Branch, BranchId, Closure, ClosureId, ClosureScope, ClosureSpan, Service,
+    ServiceId, Shift, Slug,
 };
 pub use client::{ANONYMISED_NAME, Client, ClientId, Email};
 pub use error::DomainError;

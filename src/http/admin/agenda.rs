@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
+use crate::domain::ClosureScope;
 use crate::domain::availability::Interval;
 use crate::domain::staff::Role;
 use crate::domain::{
@@ -87,6 +88,57 @@ pub struct AgendaPage {
     pub rows: Vec<Row>,
     /// Cancelled and no-show bookings of the day (they hold no time in the grid).
     pub inactive: Vec<Card>,
+    /// The day's closures and time off over the columns shown: `Martín: de 14:00 a 16:30
+    /// (Médico)`; their time is shaded in the grid.
+    pub closures: Vec<String>,
+}
+
+/// The closures touching `[midnight, next)` that apply to the branch or to one of `shown`,
+/// each with the part of the day it takes.
+fn day_closures(
+    tx: &impl ReadTx,
+    branch: &Branch,
+    shown: &[&Barber],
+    midnight: i64,
+    next: i64,
+) -> Result<Vec<String>, StoreError> {
+    let tz = branch.tz();
+    let mut found: Vec<(i64, String)> = Vec::new();
+    for c in catalog::closures(tx)? {
+        let who = match c.scope {
+            ClosureScope::Branch(id) if id == branch.id => "Toda la sucursal".to_owned(),
+            ClosureScope::Barber(id) => match shown.iter().find(|b| b.id == id) {
+                Some(b) => b.name.as_str().to_owned(),
+                None => continue,
+            },
+            ClosureScope::Branch(_) => continue,
+        };
+        let (from, to) = (
+            c.start.as_second().max(midnight),
+            c.end.as_second().min(next),
+        );
+        if from >= to {
+            continue;
+        }
+        let part = if from == midnight && to == next {
+            "todo el día".to_owned()
+        } else {
+            let hm = |t: i64| {
+                jiff::Timestamp::from_second(t)
+                    .map(|ts| view::time(ts, &tz))
+                    .unwrap_or_default()
+            };
+            let end = if to == next {
+                "24:00".to_owned()
+            } else {
+                hm(to)
+            };
+            format!("de {} a {end}", hm(from))
+        };
+        found.push((from, format!("{who}: {part} ({})", c.reason.as_str())));
+    }
+    found.sort();
+    Ok(found.into_iter().map(|(_, text)| text).collect())
 }
 
 /// What one account may see of a branch: every barber, or a barbero's own column.
@@ -271,6 +323,10 @@ fn build(
         .filter(|b| !b.status.is_active())
         .map(|b| card(tx, b, &branch, current))
         .collect::<Result<Vec<_>, _>>()?;
+    let next_midnight =
+        time::day_start(date.tomorrow().map_err(|_| DomainError::InvalidDate)?, &tz)?.as_second();
+    let barbers_shown: Vec<&Barber> = columns.iter().map(|(b, _)| b).collect();
+    let closures = day_closures(tx, &branch, &barbers_shown, midnight, next_midnight)?;
     let iso = |d: Option<Date>| d.map(|d| d.to_string()).unwrap_or_default();
     Ok(Some(AgendaPage {
         l: Layout::bare("Agenda"),
@@ -295,6 +351,7 @@ fn build(
             .collect(),
         rows,
         inactive,
+        closures,
     }))
 }
 

@@ -238,7 +238,12 @@ async fn closures_are_refused_over_bookings_and_close_the_day_otherwise() {
         .await
         .expect_redirect("/admin/catalogo");
     let page = b.get("/admin/catalogo").await;
-    assert!(page.body.contains("Cierre agregado."), "{}", page.body);
+    assert!(
+        page.body
+            .contains("Cierre agregado: 02/03/2027 (todo el día)."),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("Barbero Martín"));
     assert!(
         !page.body.contains("<b>Franco")

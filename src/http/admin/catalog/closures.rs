@@ -1,32 +1,131 @@
-//! Catálogo's closures and time off: added unless bookings are in the way, removed at will.
+//! Catálogo's closures and time off, for a branch or one barber: whole days, or a time range
+//! within one day in the branch's time zone. Refused while active bookings are in the way
+//! (they are listed); removed at will.
 
 use axum::Extension;
 use axum::extract::{Form, State};
 use axum::response::Response;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use serde::Deserialize;
 
-use super::{change, list};
-use crate::domain::time::day_start;
-use crate::domain::{BarberId, BranchId, Closure, ClosureId, ClosureScope, DomainError, Text};
+use super::{booked_during, change, list};
+use crate::domain::time::ClockTime;
+use crate::domain::{
+    Barber, BarberId, BranchId, Closure, ClosureId, ClosureScope, ClosureSpan, DomainError, Text,
+};
 use crate::http::AppState;
 use crate::http::admin::AdminError;
 use crate::http::admin::session::Current;
 use crate::http::admin::view;
 use crate::http::extract::PathId;
-use crate::store::{StoreError, audit, bookings, catalog};
+use crate::store::{StoreError, audit, catalog};
 
+/// Every field may be missing: a missing one is explained like an empty one.
 #[derive(Deserialize)]
 pub struct ClosureForm {
+    #[serde(default)]
     branch: String,
     #[serde(default)]
     barber: String,
+    /// `hours`: part of one day (`day`, `start`, `end`); anything else: whole days (`from`,
+    /// `to`).
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
     from: String,
+    #[serde(default)]
     to: String,
+    #[serde(default)]
+    day: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
     reason: String,
 }
 
+impl ClosureForm {
+    /// The span the form describes, or what is wrong with it (in Spanish).
+    fn span(&self) -> Result<ClosureSpan, &'static str> {
+        if self.kind == "hours" {
+            let date = view::parse_date(&self.day)
+                .ok_or("Elegí el día del cierre (dd/mm/aaaa, por ejemplo 02/03/2027).")?;
+            let (Ok(from), Ok(to)) = (
+                self.start.trim().parse::<ClockTime>(),
+                self.end.trim().parse::<ClockTime>(),
+            ) else {
+                return Err(
+                    "Escribí el horario del cierre como HH:MM (24 h), por ejemplo 14:00 \
+                            y 16:30.",
+                );
+            };
+            if to <= from {
+                return Err("La hora de fin del cierre tiene que ser posterior a la de inicio.");
+            }
+            Ok(ClosureSpan::Hours { date, from, to })
+        } else {
+            let (Some(from), Some(to)) = (view::parse_date(&self.from), view::parse_date(&self.to))
+            else {
+                return Err("Elegí las fechas de inicio y fin (dd/mm/aaaa).");
+            };
+            if to < from {
+                return Err("La fecha de fin es anterior a la de inicio.");
+            }
+            Ok(ClosureSpan::Days { from, to })
+        }
+    }
+}
+
+/// The zone a closure is read in: its branch's, or for a barber's time off the zone of the
+/// first branch they work at.
+pub fn zone_of(
+    closure: &Closure,
+    branches: &[crate::domain::Branch],
+    barbers: &[Barber],
+    fallback: &TimeZone,
+) -> TimeZone {
+    let branch = match closure.scope {
+        ClosureScope::Branch(id) => Some(id),
+        ClosureScope::Barber(id) => barbers
+            .iter()
+            .find(|b| b.id == id)
+            .and_then(|b| b.shifts.first())
+            .map(|s| s.branch),
+    };
+    branch
+        .and_then(|id| branches.iter().find(|b| b.id == id))
+        .map_or_else(|| fallback.clone(), crate::domain::Branch::tz)
+}
+
+/// `02/03/2027`, `02/03/2027 al 05/03/2027` or `02/03/2027 de 14:00 a 16:30`.
+pub fn describe(start: Timestamp, end: Timestamp, tz: &TimeZone) -> String {
+    match ClosureSpan::of(start, end, tz) {
+        Some(ClosureSpan::Days { from, to }) if from == to => {
+            format!("{} (todo el día)", view::date(from))
+        }
+        Some(ClosureSpan::Days { from, to }) => {
+            format!(
+                "{} al {} (días completos)",
+                view::date(from),
+                view::date(to)
+            )
+        }
+        Some(ClosureSpan::Hours { date, from, to }) => {
+            format!("{} de {from} a {to}", view::date(date))
+        }
+        None => format!(
+            "{} al {}",
+            view::date_time(start, tz),
+            view::date_time(end, tz)
+        ),
+    }
+}
+
 /// `POST /admin/catalogo/cierres` (owner): closes a branch, or gives a barber time off, for
-/// whole days `from`..=`to`, unless bookings are in the way.
+/// whole days `from`..=`to` or from `start` to `end` on `day` (the branch's local time),
+/// unless active bookings are in the way.
 pub async fn add_closure(
     State(state): State<AppState>,
     Extension(current): Extension<Current>,
@@ -38,15 +137,10 @@ pub async fn add_closure(
     let Ok(reason) = Text::line("reason", form.reason.trim(), 200) else {
         return bad("Escribí el motivo del cierre (hasta 200 caracteres).");
     };
-    let (Ok(from), Ok(to)) = (
-        form.from.trim().parse::<jiff::civil::Date>(),
-        form.to.trim().parse::<jiff::civil::Date>(),
-    ) else {
-        return bad("Elegí las fechas de inicio y fin.");
+    let span = match form.span() {
+        Ok(span) => span,
+        Err(text) => return bad(text),
     };
-    if to < from {
-        return bad("La fecha de fin es anterior a la de inicio.");
-    }
     let Ok(branch_id) = form.branch.parse::<u64>() else {
         return bad("Elegí la sucursal.");
     };
@@ -65,8 +159,7 @@ pub async fn add_closure(
             let branch =
                 catalog::branch(txn, BranchId(branch_id))?.ok_or(DomainError::UnknownBranch)?;
             let tz = branch.tz();
-            let start = day_start(from, &tz)?;
-            let end = day_start(to.tomorrow().map_err(|_| DomainError::InvalidDate)?, &tz)?;
+            let (start, end) = span.instants(&tz)?;
             let scope = match barber {
                 Some(id) => {
                     catalog::barber(txn, id)?.ok_or(DomainError::UnknownBarber(id.0))?;
@@ -74,19 +167,21 @@ pub async fn add_closure(
                 }
                 None => ClosureScope::Branch(branch.id),
             };
-            let mut booked = Vec::new();
-            for b in catalog::barbers(txn)? {
-                if barber.is_some_and(|id| id != b.id) {
-                    continue;
-                }
-                booked.extend(
-                    bookings::active_of_barber(txn, b.id, start, end)?
-                        .into_iter()
-                        .filter(|x| barber.is_some() || x.branch == branch.id),
-                );
-            }
+            // A barber's time off applies wherever they work; a branch's closure, to the
+            // bookings at that branch. What already ended is history, not in the way.
+            let barbers: Vec<BarberId> = match barber {
+                Some(id) => vec![id],
+                None => catalog::barbers(txn)?.iter().map(|b| b.id).collect(),
+            };
+            let from = start.max(now);
+            let booked = if from < end {
+                booked_during(txn, &barbers, from, end, |b| {
+                    barber.is_some() || b.branch == branch.id
+                })?
+            } else {
+                Vec::new()
+            };
             if !booked.is_empty() {
-                booked.sort_by_key(|b| b.start);
                 return Ok(Err(list(txn, &booked)?));
             }
             let closure = catalog::insert_closure(
@@ -104,17 +199,28 @@ pub async fn add_closure(
                 ..change(&actor, "closure.create", "closure", closure.id.0)
             };
             audit::record(txn, entry, now)?;
-            Ok(Ok(()))
+            Ok(Ok(describe(start, end, &tz)))
         })
         .await;
+    let when = match span {
+        ClosureSpan::Days { .. } => "en esas fechas",
+        ClosureSpan::Hours { .. } => "en ese horario",
+    };
     match result {
-        Ok(Ok(())) => Ok(view::redirect(back, "ok", "Cierre agregado.", secure)),
+        Ok(Ok(described)) => Ok(view::redirect(
+            back,
+            "ok",
+            &format!("Cierre agregado: {described}."),
+            secure,
+        )),
         Ok(Err(booked)) => bad(&format!(
-            "No se puede cerrar: hay turnos en esas fechas ({booked}). Cancelalos o cambialos \
-             primero."
+            "No se puede cerrar: hay turnos {when} ({booked}). Cancelalos o cambialos primero."
         )),
         Err(StoreError::Rule(DomainError::UnknownBranch | DomainError::UnknownBarber(_))) => {
             bad("La sucursal o el barbero no existe.")
+        }
+        Err(StoreError::Rule(DomainError::InvalidDate)) => {
+            bad("Esa fecha u hora no existe en la zona horaria de la sucursal.")
         }
         Err(e) => Err(e.into()),
     }

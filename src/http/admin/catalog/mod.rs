@@ -26,7 +26,7 @@ use super::view::{self, Flash, Layout};
 use crate::domain::catalog::DEFAULT_TZ;
 use crate::domain::time::time_zone;
 use crate::domain::{
-    BarberId, Booking, BranchId, ClosureScope, DomainError, Money, ServiceId, Text,
+    BarberId, Booking, BranchId, ClosureScope, ClosureSpan, DomainError, Money, ServiceId, Text,
 };
 use crate::http::AppState;
 use crate::http::extract::PathId;
@@ -71,8 +71,10 @@ pub struct BarberRow {
 pub struct ClosureRow {
     pub id: u64,
     pub scope: String,
-    pub from: String,
-    pub to: String,
+    /// `02/03/2027 (todo el día)`, `… al …`, or `02/03/2027 de 14:00 a 16:30`.
+    pub when: String,
+    /// Part of a day (not whole days).
+    pub partial: bool,
     pub reason: String,
 }
 
@@ -145,7 +147,8 @@ pub async fn page(
             let branches = catalog::branches(tx)?;
             let services = catalog::services(tx)?;
             let barbers = catalog::barbers(tx)?;
-            let closures = catalog::closures(tx)?;
+            let mut closures = catalog::closures(tx)?;
+            closures.sort_by_key(|c| (c.start, c.id));
             let tz = time_zone(DEFAULT_TZ)?;
             let branch_name = |id: BranchId| {
                 branches
@@ -233,15 +236,23 @@ pub async fn page(
                     .collect(),
                 closures: closures
                     .iter()
-                    .map(|c| ClosureRow {
-                        id: c.id.0,
-                        scope: match c.scope {
-                            ClosureScope::Branch(b) => format!("Sucursal {}", branch_name(b)),
-                            ClosureScope::Barber(b) => format!("Barbero {}", barber_name(b)),
-                        },
-                        from: view::date_time(c.start, &tz),
-                        to: view::date_time(c.end, &tz),
-                        reason: c.reason.as_str().to_owned(),
+                    .map(|c| {
+                        let zone = closures::zone_of(c, &branches, &barbers, &tz);
+                        ClosureRow {
+                            id: c.id.0,
+                            scope: match c.scope {
+                                ClosureScope::Branch(b) => {
+                                    format!("Sucursal {}", branch_name(b))
+                                }
+                                ClosureScope::Barber(b) => format!("Barbero {}", barber_name(b)),
+                            },
+                            when: closures::describe(c.start, c.end, &zone),
+                            partial: matches!(
+                                ClosureSpan::of(c.start, c.end, &zone),
+                                Some(ClosureSpan::Hours { .. })
+                            ),
+                            reason: c.reason.as_str().to_owned(),
+                        }
                     })
                     .collect(),
                 branch_options: branches
@@ -300,12 +311,24 @@ fn booked_ahead(
     keep: impl Fn(&Booking) -> bool,
 ) -> Result<Vec<Booking>, StoreError> {
     let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
+    booked_during(txn, barbers, now, until, |b| b.start >= now && keep(b))
+}
+
+/// The active bookings of `barbers` that overlap `[from, until)` and that `keep` selects,
+/// earliest first.
+fn booked_during(
+    txn: &impl ReadTx,
+    barbers: &[BarberId],
+    from: Timestamp,
+    until: Timestamp,
+    keep: impl Fn(&Booking) -> bool,
+) -> Result<Vec<Booking>, StoreError> {
     let mut booked = Vec::new();
     for barber in barbers {
         booked.extend(
-            bookings::active_of_barber(txn, *barber, now, until)?
+            bookings::active_of_barber(txn, *barber, from, until)?
                 .into_iter()
-                .filter(|b| b.start >= now && keep(b)),
+                .filter(|b| keep(b)),
         );
     }
     booked.sort_by_key(|b| b.start);
