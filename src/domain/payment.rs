@@ -84,6 +84,33 @@ impl DepositPolicy {
             .filter(|m| m.centavos() > 0)
     }
 
+    /// What the booking pages tell a client before they book `total` (es-AR), or `None` when
+    /// this policy never asks for a deposit. Who has enough no-shows is not known before the
+    /// phone is typed, so a policy with a threshold says so.
+    pub fn client_notice_es(&self, total: Money) -> Option<String> {
+        let pay = "por Mercado Pago; al reservar te damos el enlace para pagarla";
+        match self.after_no_shows {
+            0 => {
+                let amount = self.deposit_for(total, 0)?;
+                Some(format!(
+                    "Para confirmar el turno se pide una seña de {amount}, {pay}."
+                ))
+            }
+            n => {
+                let amount = self.deposit_for(total, n)?;
+                let times = if n == 1 {
+                    "a un turno".to_owned()
+                } else {
+                    format!("a {n} turnos o más")
+                };
+                Some(format!(
+                    "Si faltaste {times} sin avisar, para confirmar este se pide una seña de \
+                     {amount}, {pay}."
+                ))
+            }
+        }
+    }
+
     /// The policy in Spanish, for the admin pages ("30 % del precio, desde 2 ausencias").
     pub fn describe_es(&self) -> String {
         let what = match self.kind {
@@ -285,6 +312,28 @@ mod tests {
 
     fn pesos(p: i64) -> Money {
         Money::from_pesos(p).unwrap()
+    }
+
+    #[test]
+    fn clients_are_told_the_deposit_before_they_book() {
+        let total = pesos(8000);
+        let all = DepositPolicy::new(DepositKind::Percent { percent: 30 }, 0).unwrap();
+        let notice = all.client_notice_es(total).expect("a notice");
+        assert!(notice.contains("seña de $\u{a0}2.400,00"), "{notice}");
+        let after = DepositPolicy::new(
+            DepositKind::Fixed {
+                amount: pesos(2000),
+            },
+            2,
+        )
+        .unwrap();
+        let notice = after.client_notice_es(total).expect("a notice");
+        assert!(
+            notice.starts_with("Si faltaste a 2 turnos o más sin avisar")
+                && notice.contains("$\u{a0}2.000,00"),
+            "{notice}"
+        );
+        assert_eq!(DepositPolicy::default().client_notice_es(total), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! walk-through in headless Chromium at 375 px.
 
 mod browser;
+mod deposit;
 mod flow;
 mod manage;
 

@@ -43,7 +43,7 @@ pub fn payments_config(fake: &FakeMercadoPago, dir: &std::path::Path) -> Payment
 }
 
 /// The demo chain with 30 % deposits, talking to a fresh fake on the same manual clock.
-async fn spawn_with_deposits() -> (TestApp, FakeMercadoPago) {
+pub async fn spawn_with_deposits() -> (TestApp, FakeMercadoPago) {
     let clock = Clock::manual(ts(MONDAY_8AM));
     let fake = FakeMercadoPago::start(clock.clone()).await;
     let f = fake.clone();
@@ -53,7 +53,7 @@ async fn spawn_with_deposits() -> (TestApp, FakeMercadoPago) {
 }
 
 /// Polls `check` until it yields a value or 5 s pass.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -111,7 +111,7 @@ pub fn deposit_of(created: &Value) -> i64 {
     (created["total_centavos"].as_i64().unwrap() * 30 + 50) / 100
 }
 
-async fn stored_payment(app: &TestApp, booking: u64) -> barberpro::domain::Payment {
+pub async fn stored_payment(app: &TestApp, booking: u64) -> barberpro::domain::Payment {
     app.store
         .read(move |tx| payments::by_booking(tx, BookingId(booking)))
         .await

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::PageError;
 use super::pick::{self, Picker, SlotChoice, Target};
 use super::view::{self, Field, Layout, Private};
+use crate::domain::payment::DepositPolicy;
 use crate::domain::time::local_date;
 use crate::domain::{
     Barber, BarberId, BookingSource, Branch, DomainError, Email, Money, Phone, Service, ServiceId,
@@ -488,6 +489,8 @@ pub struct DetailsPage {
     pub alternatives: Vec<SlotChoice>,
     /// The slot step for the same choices (to pick another day).
     pub back: String,
+    /// The deposit the branch asks for, told before booking (`[payments]`).
+    pub deposit: Option<String>,
 }
 
 impl DetailsPage {
@@ -531,6 +534,7 @@ fn details_page(
     typed: &Typed,
     now: Timestamp,
     rules: &crate::domain::BookingRules,
+    deposit: Option<DepositPolicy>,
 ) -> Result<Step, StoreError> {
     let (services, barbers) = match resolve(tx, branch, sel)? {
         Ok(found) => found,
@@ -571,6 +575,8 @@ fn details_page(
             sel.query()
         ),
         sel: sel.clone(),
+        deposit: deposit
+            .and_then(|d| d.client_notice_es(Money::sum(services.iter().map(|s| s.price)))),
     })))
 }
 
@@ -590,11 +596,12 @@ pub async fn details(
 ) -> Result<Response, PageError> {
     let sel = Selection::from_pairs(&pairs);
     let (now, rules) = (state.clock.now(), state.rules);
+    let deposit = state.payments.as_ref().map(|d| d.policy_for(&slug));
     let step = state
         .store
         .read(move |tx| {
             let branch = catalog::branch_by_slug(tx, &slug)?;
-            details_page(tx, &branch, &sel, &Typed::default(), now, &rules)
+            details_page(tx, &branch, &sel, &Typed::default(), now, &rules, deposit)
         })
         .await?;
     step.render(false)
@@ -695,11 +702,12 @@ pub async fn create(
     let typed = Typed::from_pairs(&pairs);
     let (now, rules) = (state.clock.now(), state.rules);
     let (sel2, typed2) = (sel.clone(), typed.clone());
+    let policy = state.payments.as_ref().map(|d| d.policy_for(&slug));
     let (branch, step) = state
         .store
         .read(move |tx| {
             let branch = catalog::branch_by_slug(tx, &slug)?;
-            let step = details_page(tx, &branch, &sel2, &typed2, now, &rules)?;
+            let step = details_page(tx, &branch, &sel2, &typed2, now, &rules, policy)?;
             Ok((branch, step))
         })
         .await?;

@@ -35,6 +35,8 @@ struct Params {
     barber: String,
     start: String,
     reason: String,
+    /// `aprobado`, `pendiente` or `rechazado`: MercadoPago sent the client back here.
+    paid: String,
 }
 
 impl Params {
@@ -48,6 +50,7 @@ impl Params {
                 "barber" => p.barber = v.trim().to_owned(),
                 "start" => p.start = v.trim().to_owned(),
                 "reason" => p.reason = v.clone(),
+                "pago" => p.paid = v.trim().to_owned(),
                 _ => {}
             }
         }
@@ -86,6 +89,8 @@ pub struct Shown {
     pub changeable: bool,
     /// The deposit, when one is asked: (state label, amount, Checkout Pro link if payable).
     pub deposit: Option<(String, String, Option<String>)>,
+    /// While the deposit is unpaid: what to do and by when.
+    pub pay_notice: Option<String>,
     /// Why not, when it is active but too close.
     pub too_late: bool,
     pub active: bool,
@@ -111,6 +116,27 @@ fn shown(
             .flatten();
         (p.state.label_es().to_owned(), p.amount.to_string(), payable)
     });
+    let pay_notice = payments::by_booking(tx, b.id)?
+        .filter(|p| b.status == BookingStatus::PendingPayment && p.state.is_unpaid())
+        .map(|p| {
+            let due = format!(
+                "antes de las {} del {}",
+                fmt_time(p.hold_until, &tz),
+                long_date(local_date(p.hold_until, &tz))
+            );
+            match p.init_point {
+                Some(_) => format!(
+                    "Para confirmar el turno falta pagar la seña ({}) {due}. Si no se paga a \
+                     tiempo, el horario se libera.",
+                    p.amount
+                ),
+                None => format!(
+                    "Para confirmar el turno falta pagar la seña ({}) {due}. Estamos preparando \
+                     el enlace de pago: actualizá esta página en unos minutos.",
+                    p.amount
+                ),
+            }
+        });
     let open = b.status.is_reschedulable();
     let in_time = rules.client_may_change(b.start, now).is_ok();
     Ok((
@@ -135,6 +161,7 @@ fn shown(
             branch: BranchInfo::from(&branch),
             changeable: open && in_time,
             deposit,
+            pay_notice,
             too_late: open && !in_time,
             active: b.status.is_active() && b.status != BookingStatus::Completed,
         },
@@ -182,6 +209,42 @@ fn back_to(id: BookingId, token: &str, what: &str) -> Response {
     view::see_other(&format!("/turnos/{}?{query}", id.0))
 }
 
+/// Where MercadoPago sends the client back after Checkout Pro (`/turnos/{id}?pago=…`, no
+/// token: the preference's back URLs never carry one). Says what the result means and where
+/// to see the booking, the same for every id, so it reveals nothing about any booking.
+#[derive(Template)]
+#[template(path = "public/payment_return.html")]
+pub struct PaymentReturnPage {
+    pub l: Layout,
+    pub result: &'static str,
+    pub message: &'static str,
+}
+
+fn payment_return(result: &str) -> Option<PaymentReturnPage> {
+    let (result, message) = match result {
+        "aprobado" => (
+            "approved",
+            "¡Gracias! Mercado Pago aprobó tu pago. En unos instantes tu turno queda confirmado.",
+        ),
+        "pendiente" => (
+            "pending",
+            "Tu pago quedó pendiente en Mercado Pago. Cuando se acredite, tu turno queda \
+             confirmado; si no se acredita a tiempo, el horario se libera.",
+        ),
+        "rechazado" => (
+            "rejected",
+            "Mercado Pago no aprobó el pago. Podés intentarlo de nuevo desde el enlace de tu \
+             turno, antes de que venza la reserva.",
+        ),
+        _ => return None,
+    };
+    Some(PaymentReturnPage {
+        l: Layout::new("Pago de la seña"),
+        result,
+        message,
+    })
+}
+
 /// `GET /turnos/{id}?token=…`: the booking, with cancel and reschedule while allowed.
 pub async fn page(
     State(state): State<AppState>,
@@ -190,13 +253,23 @@ pub async fn page(
 ) -> Result<Response, PageError> {
     let id = booking_id(&raw_id)?;
     let p = Params::from_pairs(&pairs);
+    if p.token.is_empty()
+        && let Some(back) = payment_return(&p.paid)
+    {
+        return view::html(StatusCode::OK, &back, Private::Yes);
+    }
     let (now, rules, public_url) = (state.clock.now(), state.rules, state.public_url.clone());
     let token = p.token.clone();
     let mut page = state
         .store
         .read(move |tx| manage_page(tx, id, &token, &public_url, now, &rules))
         .await?;
-    page.notice = notice(&p.notice);
+    page.notice = match notice(&p.notice) {
+        Some(_) if p.notice == "reservado" && page.b.pay_notice.is_some() => {
+            Some("Reservamos tu horario: falta pagar la seña para confirmarlo.")
+        }
+        other => other,
+    };
     view::html(StatusCode::OK, &page, Private::Yes)
 }
 
