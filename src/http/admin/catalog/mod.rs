@@ -1,9 +1,12 @@
 //! Catálogo: branches, services, barbers with their weekly hours, closures and time off. The
-//! front desk reads it; the owner edits branches, services and barbers' weekly hours, and
-//! adds or removes closures. A change that
+//! front desk reads it; the owner creates and edits branches, services and barbers, sets
+//! weekly hours, and adds or removes closures (whole days or part of one). A change that
 //! would strand future bookings (a service taken off while booked, a closure over booked
-//! time) is refused with the list of the bookings in the way; every change is audited in its
-//! own write transaction.
+//! time) is refused with the list of the bookings in the way (`booked_ahead`,
+//! `booked_during`); every change is audited in its own write transaction.
+//!
+//! This file holds the page, the shared helpers and the services; `branches`, `barbers` and
+//! `closures` hold the rest.
 
 mod barbers;
 mod branches;
