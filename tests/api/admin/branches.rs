@@ -86,11 +86,15 @@ async fn bad_new_branches_are_explained_in_spanish_and_nothing_is_saved() {
         ),
         (
             new_branch(&csrf, "Centro", "centro", "", "UTC-3"),
-            "La zona horaria «UTC-3» no existe",
+            "La zona horaria «UTC-3» no sirve: elegila de la lista",
+        ),
+        (
+            new_branch(&csrf, "Centro", "centro", "", "Etc/GMT+3"),
+            "La zona horaria «Etc/GMT+3» no sirve: elegila de la lista",
         ),
         (
             new_branch(&csrf, "Centro", "centro", "", "America/Atlantida"),
-            "La zona horaria «America/Atlantida» no existe",
+            "La zona horaria «America/Atlantida» no sirve: elegila de la lista",
         ),
     ] {
         let body = flash_after(&mut b, &fields).await;

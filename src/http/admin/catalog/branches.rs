@@ -116,10 +116,11 @@ impl BranchForm {
             "" => DEFAULT_TZ,
             raw => raw,
         };
-        // tz-database names only: a fixed offset would miss daylight-saving changes.
-        if !zone.contains('/') || time_zone(zone).is_err() {
+        // Geographic tz-database names only: a fixed offset (`UTC-3`, `Etc/GMT+3`) would miss
+        // the daylight-saving changes a government may decide.
+        if !zone.contains('/') || zone.starts_with("Etc/") || time_zone(zone).is_err() {
             return Err(format!(
-                "La zona horaria «{zone}» no existe. Elegila de la lista, por ejemplo {DEFAULT_TZ}."
+                "La zona horaria «{zone}» no sirve: elegila de la lista, por ejemplo {DEFAULT_TZ}."
             ));
         }
         Ok((slug, zone.to_owned()))
