@@ -33,3 +33,8 @@ if "idle10k" in rows:
           f"server-side established at the end: {i['server_side_established']}; client: {i['held']}")
 if "rss_after_load" in rows:
     print(f"peak RSS after scenarios 1-3: {rows['rss_after_load']['peak_rss_mb']} MB")
+failed = [key for key, _ in names if rows.get(key, {}).get("errors", 0)]
+if failed:
+    print(f"\nINVALID RUN: requests failed in {', '.join(failed)} (see the server log); "
+          "throughput and latency of failed requests are not the server's real figures")
+    sys.exit(1)
