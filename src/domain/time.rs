@@ -104,14 +104,63 @@ pub fn iso_weekday(date: Date) -> u8 {
 
 /// Formats an instant in a zone as RFC 3339 with the zone's offset (`…T10:00:00-03:00`).
 pub fn rfc3339_local(ts: Timestamp, tz: &TimeZone) -> String {
-    ts.to_zoned(tz.clone())
-        .strftime("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
+    // Formatted by hand: strftime's parser showed in profiles (two per offered slot). Years
+    // outside 0..=9999 and offsets with seconds (old LMT) take strftime's own path.
+    let offset = tz.to_offset(ts);
+    let dt = offset.to_datetime(ts);
+    let secs = offset.seconds();
+    if !(0..=9999).contains(&dt.year()) || secs % 60 != 0 {
+        return ts
+            .to_zoned(tz.clone())
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string();
+    }
+    let sign = if secs < 0 { '-' } else { '+' };
+    let minutes = secs.unsigned_abs() / 60;
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        minutes / 60,
+        minutes % 60
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_local_matches_strftime() {
+        let zones = [
+            "America/Argentina/Buenos_Aires",
+            "UTC",
+            "Asia/Kolkata",
+            "Europe/Madrid",
+        ];
+        let instants = [
+            0,
+            1_764_000_000,
+            1_780_000_123,
+            -2_000_000_000,
+            253_402_200_000,
+        ];
+        for name in zones {
+            let tz = time_zone(name).unwrap();
+            for s in instants {
+                let ts = Timestamp::from_second(s).unwrap();
+                let slow = ts
+                    .to_zoned(tz.clone())
+                    .strftime("%Y-%m-%dT%H:%M:%S%:z")
+                    .to_string();
+                assert_eq!(rfc3339_local(ts, &tz), slow, "{name} {s}");
+            }
+        }
+    }
 
     #[test]
     fn buenos_aires_is_utc_minus_three_from_the_tz_database() {

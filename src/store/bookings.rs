@@ -11,15 +11,17 @@ use jiff::{Timestamp, ToSpan};
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
+use super::catalog::{self, Catalog};
 use super::clients::{self, ClientDetails};
-use super::{ReadTx, StoreError, catalog, codec, next_id, outbox, tables};
+use super::{ReadTx, StoreError, codec, next_id, outbox, tables};
 use crate::domain::availability::{BarberDay, Interval};
 use crate::domain::booking::span_minutes;
 use crate::domain::time::{self, iso_weekday, local_date};
 use crate::domain::token::{self, TokenKey};
 use crate::domain::{
-    BarberId, BookedService, Booking, BookingId, BookingRules, BookingSource, BookingStatus,
-    Branch, BranchId, ClosureScope, DomainError, Money, Service, ServiceId, Text,
+    Barber, BarberId, BookedService, Booking, BookingId, BookingRules, BookingSource,
+    BookingStatus, Branch, BranchId, Client, Closure, ClosureScope, DomainError, Money, Service,
+    ServiceId, Text,
 };
 
 /// A specific barber, or whoever is free.
@@ -70,6 +72,9 @@ pub struct Created {
     pub booking: Booking,
     pub token: String,
     pub replayed: bool,
+    /// The booking's client as stored now, and whether this request created the record.
+    pub client: Client,
+    pub new_client: bool,
     /// The deposit, when the booking needs one (it is then `pending_payment`).
     pub payment: Option<crate::domain::Payment>,
 }
@@ -122,7 +127,7 @@ pub fn for_branch_day(
 /// The services chosen for a booking, in the order given: 1 to 5, distinct, active, and
 /// offered at the branch.
 fn resolve_services(
-    tx: &impl ReadTx,
+    catalog: &Catalog,
     branch: BranchId,
     ids: &[ServiceId],
 ) -> Result<Vec<Service>, StoreError> {
@@ -130,11 +135,10 @@ fn resolve_services(
     if ids.is_empty() || ids.len() > 5 || !ids.iter().all(|id| seen.insert(*id)) {
         return Err(DomainError::InvalidServiceSelection.into());
     }
-    let offered = catalog::services_at(tx, branch)?;
     ids.iter()
         .map(|id| {
-            offered
-                .iter()
+            catalog
+                .services_at(branch)
                 .find(|s| s.id == *id)
                 .cloned()
                 .ok_or(StoreError::Rule(DomainError::UnknownService(id.0)))
@@ -144,15 +148,16 @@ fn resolve_services(
 
 /// The barbers who could take the booking: the one asked for (who must work at the branch
 /// and do every service), or every such barber for "any".
-fn candidates(
-    tx: &impl ReadTx,
+fn candidates<'c>(
+    catalog: &'c Catalog,
     branch: BranchId,
     choice: BarberChoice,
     services: &[ServiceId],
-) -> Result<Vec<crate::domain::Barber>, StoreError> {
+) -> Result<Vec<&'c Barber>, StoreError> {
     match choice {
         BarberChoice::Barber(id) => {
-            let barber = catalog::barber(tx, id)?
+            let barber = catalog
+                .barber(id)
                 .filter(|b| b.works_at(branch))
                 .ok_or(DomainError::UnknownBarber(id.0))?;
             if !barber.does_all(services) {
@@ -161,8 +166,8 @@ fn candidates(
             Ok(vec![barber])
         }
         BarberChoice::Any => {
-            let all: Vec<_> = catalog::barbers_at(tx, branch)?
-                .into_iter()
+            let all: Vec<_> = catalog
+                .barbers_at(branch)
                 .filter(|b| b.does_all(services))
                 .collect();
             if all.is_empty() {
@@ -186,58 +191,92 @@ fn day_number(date: Date) -> i32 {
 pub fn barber_day(
     tx: &impl ReadTx,
     branch: &Branch,
-    barber: &crate::domain::Barber,
+    barber: &Barber,
     date: Date,
     exclude: Option<BookingId>,
 ) -> Result<BarberDay, StoreError> {
-    let tz = branch.tz();
-    let midnight = time::day_start(date, &tz)?;
-    let next_midnight =
-        time::day_start(date.tomorrow().map_err(|_| DomainError::InvalidDate)?, &tz)?;
-    let whole_day = Interval::from_ts(midnight, next_midnight);
-    let mut day = BarberDay {
-        grid_origin: midnight.as_second(),
-        ..BarberDay::default()
-    };
-    for shift in barber.shifts_on(iso_weekday(date), branch.id) {
-        let span = Interval::from_ts(
-            time::at(date, shift.start, &tz)?,
-            time::at(date, shift.end, &tz)?,
-        );
-        let breaks = shift
-            .breaks
-            .iter()
-            .map(|(s, e)| {
-                Ok(Interval::from_ts(
-                    time::at(date, *s, &tz)?,
-                    time::at(date, *e, &tz)?,
-                ))
-            })
-            .collect::<Result<Vec<_>, DomainError>>()?;
-        day.add_shift(span, &breaks);
-    }
-    for closure in catalog::shared_closures(tx)?.iter() {
-        let applies = match closure.scope {
-            ClosureScope::Branch(b) => b == branch.id,
-            ClosureScope::Barber(b) => b == barber.id,
-        };
-        let span = Interval::from_ts(closure.start, closure.end);
-        if applies && span.overlaps(&whole_day) {
-            day.closed.push(span);
-        }
-    }
-    // A booking never lasts a day, so starting a day early catches any that spill over.
+    let closures = &catalog::load(tx)?.closures;
     let agenda = tx.table(tables::BARBER_AGENDA)?;
-    let from = (barber.id.0, whole_day.start - 86_400, 0);
-    let to = (barber.id.0, whole_day.end, 0);
-    for row in agenda.range(from..to)? {
-        let (k, busy_until) = row?;
-        let (_, start, id) = k.value();
-        if Some(BookingId(id)) != exclude && busy_until.value() > whole_day.start {
-            day.busy.push(Interval::new(start, busy_until.value()));
+    let day = DayQuery {
+        branch,
+        tz: &branch.tz(),
+        closures,
+        date,
+        exclude,
+    };
+    day.of(&agenda, barber)
+}
+
+/// What [`barber_day`] needs besides the barber, computed once per request.
+struct DayQuery<'a> {
+    branch: &'a Branch,
+    tz: &'a TimeZone,
+    closures: &'a [Closure],
+    date: Date,
+    exclude: Option<BookingId>,
+}
+
+impl DayQuery<'_> {
+    /// The barber's day, reading the agenda through `agenda` (opened once per request).
+    fn of(
+        &self,
+        agenda: &impl ReadableTable<(u64, i64, u64), i64>,
+        barber: &Barber,
+    ) -> Result<BarberDay, StoreError> {
+        let DayQuery {
+            branch,
+            tz,
+            closures,
+            date,
+            exclude,
+        } = *self;
+        let midnight = time::day_start(date, tz)?;
+        let next_midnight =
+            time::day_start(date.tomorrow().map_err(|_| DomainError::InvalidDate)?, tz)?;
+        let whole_day = Interval::from_ts(midnight, next_midnight);
+        let mut day = BarberDay {
+            grid_origin: midnight.as_second(),
+            ..BarberDay::default()
+        };
+        for shift in barber.shifts_on(iso_weekday(date), branch.id) {
+            let span = Interval::from_ts(
+                time::at(date, shift.start, tz)?,
+                time::at(date, shift.end, tz)?,
+            );
+            let breaks = shift
+                .breaks
+                .iter()
+                .map(|(s, e)| {
+                    Ok(Interval::from_ts(
+                        time::at(date, *s, tz)?,
+                        time::at(date, *e, tz)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, DomainError>>()?;
+            day.add_shift(span, &breaks);
         }
+        for closure in closures {
+            let applies = match closure.scope {
+                ClosureScope::Branch(b) => b == branch.id,
+                ClosureScope::Barber(b) => b == barber.id,
+            };
+            let span = Interval::from_ts(closure.start, closure.end);
+            if applies && span.overlaps(&whole_day) {
+                day.closed.push(span);
+            }
+        }
+        // A booking never lasts a day, so starting a day early catches any that spill over.
+        let from = (barber.id.0, whole_day.start - 86_400, 0);
+        let to = (barber.id.0, whole_day.end, 0);
+        for row in agenda.range(from..to)? {
+            let (k, busy_until) = row?;
+            let (_, start, id) = k.value();
+            if Some(BookingId(id)) != exclude && busy_until.value() > whole_day.start {
+                day.busy.push(Interval::new(start, busy_until.value()));
+            }
+        }
+        Ok(day)
     }
-    Ok(day)
 }
 
 /// The active bookings of a barber that overlap `[from, to)`, by start (through the agenda
@@ -284,14 +323,23 @@ pub fn availability(
     if date > rules.last_day(today) {
         return Err(DomainError::BeyondHorizon.into());
     }
-    let chosen = resolve_services(tx, branch.id, services)?;
+    let catalog = catalog::load(tx)?;
+    let chosen = resolve_services(&catalog, branch.id, services)?;
     let (work, busy) = span(&chosen);
-    let barbers = candidates(tx, branch.id, choice, services)?;
+    let barbers = candidates(&catalog, branch.id, choice, services)?;
     let step = rules.step_seconds();
     let earliest = rules.earliest(now);
+    let agenda = tx.table(tables::BARBER_AGENDA)?;
+    let query = DayQuery {
+        branch,
+        tz: &tz,
+        closures: &catalog.closures,
+        date,
+        exclude: None,
+    };
     let mut by_start: std::collections::BTreeMap<i64, (usize, BarberId)> = Default::default();
-    for barber in &barbers {
-        let day = barber_day(tx, branch, barber, date, None)?;
+    for barber in barbers {
+        let day = query.of(&agenda, barber)?;
         let load = day.busy.len();
         for start in day.free_starts(busy, step, earliest, i64::MAX) {
             let pick = (load, barber.id);
@@ -325,20 +373,29 @@ fn span(services: &[Service]) -> (i64, i64) {
 
 /// Picks the barber for a start: the one asked for, or for "any" the free barber with the
 /// fewest bookings that day (then the lowest id), so work is spread fairly.
+#[allow(clippy::too_many_arguments)]
 fn pick_barber(
-    tx: &impl ReadTx,
+    agenda: &impl ReadableTable<(u64, i64, u64), i64>,
+    catalog: &Catalog,
     branch: &Branch,
-    barbers: &[crate::domain::Barber],
+    tz: &TimeZone,
+    barbers: &[&Barber],
     start: Timestamp,
     busy: i64,
     step: i64,
     exclude: Option<BookingId>,
 ) -> Result<BarberId, StoreError> {
-    let date = local_date(start, &branch.tz());
+    let query = DayQuery {
+        branch,
+        tz,
+        closures: &catalog.closures,
+        date: local_date(start, tz),
+        exclude,
+    };
     let mut best: Option<(usize, BarberId)> = None;
     let mut first_error = None;
     for barber in barbers {
-        let day = barber_day(tx, branch, barber, date, exclude)?;
+        let day = query.of(agenda, barber)?;
         match day.check(start.as_second(), busy, step) {
             Ok(()) => {
                 let pick = (day.busy.len(), barber.id);
@@ -362,13 +419,11 @@ fn pick_barber(
 /// one owner never overlap, so sorted by start they are sorted by end too: only the last entry
 /// starting before `want.end` can overlap it.
 fn agenda_overlaps(
-    tx: &impl ReadTx,
-    def: redb::TableDefinition<(u64, i64, u64), i64>,
+    agenda: &impl ReadableTable<(u64, i64, u64), i64>,
     owner: u64,
     want: Interval,
     exclude: Option<BookingId>,
 ) -> Result<bool, StoreError> {
-    let agenda = tx.table(def)?;
     for row in agenda
         .range((owner, i64::MIN, 0)..(owner, want.end, 0))?
         .rev()
@@ -421,6 +476,7 @@ fn index_remove(txn: &WriteTransaction, b: &Booking, tz: &TimeZone) -> Result<()
 #[allow(clippy::too_many_arguments)]
 fn place(
     txn: &WriteTransaction,
+    catalog: &Catalog,
     branch: &Branch,
     services: &[Service],
     choice: BarberChoice,
@@ -429,15 +485,19 @@ fn place(
     rules: &BookingRules,
     exclude: Option<BookingId>,
 ) -> Result<(BarberId, i64, i64), StoreError> {
-    rules.check_timing(start, now, &branch.tz())?;
+    let tz = branch.tz();
+    rules.check_timing(start, now, &tz)?;
     let ids: Vec<ServiceId> = services.iter().map(|s| s.id).collect();
-    let barbers = candidates(txn, branch.id, choice, &ids)?;
+    let barbers = candidates(catalog, branch.id, choice, &ids)?;
     let (work, busy) = span(services);
     let step = rules.step_seconds();
-    let barber = pick_barber(txn, branch, &barbers, start, busy, step, exclude)?;
+    let agenda = txn.open_table(tables::BARBER_AGENDA)?;
+    let barber = pick_barber(
+        &agenda, catalog, branch, &tz, &barbers, start, busy, step, exclude,
+    )?;
     // The invariant's own guard, independent of the day computation above.
     let want = Interval::new(start.as_second(), start.as_second() + busy);
-    if agenda_overlaps(txn, tables::BARBER_AGENDA, barber.0, want, exclude)? {
+    if agenda_overlaps(&agenda, barber.0, want, exclude)? {
         return Err(DomainError::SlotUnavailable.into());
     }
     Ok((barber, work, busy))
@@ -471,27 +531,34 @@ pub fn create(
             }
             let id = BookingId(record.booking);
             let booking = get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+            let client = clients::get(txn, booking.client)?.ok_or(DomainError::UnknownClient)?;
             return Ok(Created {
                 booking,
                 token: keys.issue(id),
                 replayed: true,
+                client,
+                new_client: false,
                 payment: super::payments::by_booking(txn, id)?,
             });
         }
     }
 
-    let branch = catalog::branch(txn, req.branch)?
+    let catalog = catalog::load(txn)?;
+    let branch = catalog
+        .branch(req.branch)
         .filter(|b| b.active)
         .ok_or(DomainError::UnknownBranch)?;
-    let services = resolve_services(txn, branch.id, &req.services)?;
+    let services = resolve_services(&catalog, branch.id, &req.services)?;
     let (barber, work, busy) = place(
-        txn, &branch, &services, req.barber, req.start, now, rules, None,
+        txn, &catalog, branch, &services, req.barber, req.start, now, rules, None,
     )?;
     let start = req.start.as_second();
     let mut no_shows = 0;
-    if let Some(existing) = clients::by_phone(txn, &req.client.phone)? {
+    let existing = clients::by_phone(txn, &req.client.phone)?;
+    if let Some(existing) = &existing {
         let want = Interval::new(start, start + work);
-        if agenda_overlaps(txn, tables::CLIENT_AGENDA, existing.id.0, want, None)? {
+        let agenda = txn.open_table(tables::CLIENT_AGENDA)?;
+        if agenda_overlaps(&agenda, existing.id.0, want, None)? {
             return Err(DomainError::ClientOverlap.into());
         }
         if req.deposit.is_some() {
@@ -507,7 +574,8 @@ pub fn create(
         .and_then(|d| Some((d.policy.deposit_for(total, no_shows)?, d.hold)));
 
     // Every check passed: from here on, only writes.
-    let client = clients::upsert(txn, req.client, now)?;
+    let new_client = existing.is_none();
+    let client = clients::upsert_found(txn, existing, req.client, now)?;
     let id = BookingId(next_id(txn, "booking")?);
     let token = keys.issue(id);
     let booking = Booking {
@@ -566,6 +634,8 @@ pub fn create(
         booking,
         token,
         replayed: false,
+        client,
+        new_client,
         payment,
     })
 }
@@ -644,16 +714,27 @@ pub fn reschedule(
     }
     // The booked services, as the catalogue has them now (durations may have changed).
     let ids: Vec<ServiceId> = old.services.iter().map(|s| s.id).collect();
-    let services = resolve_services(txn, branch.id, &ids)?;
-    let (barber, work, busy) = place(txn, &branch, &services, choice, start, now, rules, Some(id))?;
-    let s = start.as_second();
-    if agenda_overlaps(
+    let catalog = catalog::load(txn)?;
+    let services = resolve_services(&catalog, branch.id, &ids)?;
+    let (barber, work, busy) = place(
         txn,
-        tables::CLIENT_AGENDA,
+        &catalog,
+        &branch,
+        &services,
+        choice,
+        start,
+        now,
+        rules,
+        Some(id),
+    )?;
+    let s = start.as_second();
+    let overlaps = agenda_overlaps(
+        &txn.open_table(tables::CLIENT_AGENDA)?,
         old.client.0,
         Interval::new(s, s + work),
         Some(id),
-    )? {
+    )?;
+    if overlaps {
         return Err(DomainError::ClientOverlap.into());
     }
     let tz = branch.tz();

@@ -38,7 +38,19 @@ pub fn upsert(
     details: ClientDetails,
     now: Timestamp,
 ) -> Result<Client, StoreError> {
-    if let Some(mut client) = by_phone(txn, &details.phone)? {
+    let found = by_phone(txn, &details.phone)?;
+    upsert_found(txn, found, details, now)
+}
+
+/// As [`upsert`], for a caller that has just looked the phone up in this same transaction
+/// (`found` is what [`by_phone`] returned).
+pub(crate) fn upsert_found(
+    txn: &WriteTransaction,
+    found: Option<Client>,
+    details: ClientDetails,
+    now: Timestamp,
+) -> Result<Client, StoreError> {
+    if let Some(mut client) = found {
         let mut changed = false;
         if client.email.is_none() && details.email.is_some() {
             client.email = details.email;

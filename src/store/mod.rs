@@ -230,6 +230,9 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
     }
     tables::create_all(&txn)?;
     migrate(&txn, found)?;
+    // Whatever wrote this file last (an older binary, a restore), the catalogue memo must
+    // not take it for one it has seen: a fresh stamp (see `catalog::load`).
+    catalog::touch(&txn)?;
     txn.commit()?;
     Ok(())
 }

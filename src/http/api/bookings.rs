@@ -145,38 +145,32 @@ pub async fn availability(
     let now = state.clock.now();
     let rules = state.rules;
     let ids: Vec<u64> = services.iter().map(|s| s.0).collect();
-    let (branch, slots) = state
+    let (branch, slots, catalog) = state
         .store
         .read(move |tx| {
             let branch = catalog::branch_by_slug(tx, &slug)?;
             let slots = bookings::availability(tx, &branch, date, &services, choice, now, &rules)?;
-            let barbers = catalog::barbers_at(tx, branch.id)?;
-            let named = slots
-                .into_iter()
-                .map(|s| {
-                    let name = barbers
-                        .iter()
-                        .find(|b| b.id == s.barber)
-                        .map(|b| b.name.to_string())
-                        .unwrap_or_default();
-                    (s, name)
-                })
-                .collect::<Vec<_>>();
-            Ok((branch, named))
+            Ok((branch, slots, catalog::load(tx)?))
         })
         .await?;
     let tz = branch.tz();
+    let barber_name = |id: BarberId| {
+        catalog
+            .barber(id)
+            .map(|b| b.name.to_string())
+            .unwrap_or_default()
+    };
     Ok(Json(AvailabilityDto {
         branch: branch.slug.as_str().to_owned(),
         date: date.to_string(),
         services: ids,
         slots: slots
             .into_iter()
-            .map(|(s, barber_name)| SlotDto {
+            .map(|s| SlotDto {
                 start: rfc3339_local(s.start, &tz),
                 end: rfc3339_local(s.end, &tz),
                 barber_id: s.barber.0,
-                barber_name,
+                barber_name: barber_name(s.barber),
             })
             .collect(),
     }))
@@ -243,10 +237,9 @@ pub async fn create(
         .as_ref()
         .map(|d| d.request_for(branch.slug.as_str()));
     let tz = branch.tz();
-    let (mut dto, replayed, new_client, payment) = state
+    let (created, catalog) = state
         .store
         .write(move |txn| {
-            let new_client = clients::by_phone(txn, &client.phone)?.is_none();
             let new = NewBooking {
                 branch: branch.id,
                 services,
@@ -265,18 +258,37 @@ pub async fn create(
                     now,
                 )?;
             }
-            let dto = view(txn, &created.booking, &public_url, &created.token)?;
-            Ok((
-                CreatedBookingDto {
-                    booking: dto,
-                    manage_token: created.token,
-                },
-                created.replayed,
-                new_client,
-                created.payment,
-            ))
+            // The answer is rendered after the commit, off the writer thread, from the
+            // catalogue this transaction saw.
+            Ok((created, catalog::load(txn)?))
         })
         .await?;
+    let bookings::Created {
+        booking,
+        token,
+        replayed,
+        client,
+        new_client,
+        payment,
+    } = created;
+    let booked_at = catalog
+        .branch(booking.branch)
+        .ok_or(DomainError::UnknownBranch)?;
+    let mut dto = CreatedBookingDto {
+        booking: BookingDto::from(BookingView {
+            booking: &booking,
+            branch: booked_at,
+            barber_name: catalog
+                .barber(booking.barber)
+                .map(|b| b.name.to_string())
+                .unwrap_or_default(),
+            client: &client,
+            public_url: &public_url,
+            token: &token,
+            payment: payment.as_ref(),
+        }),
+        manage_token: token,
+    };
     // The Checkout Pro preference is created after the booking committed, never inside the
     // write transaction. If MercadoPago fails, the booking stays `pending_payment` holding
     // its slot, the answer says `awaiting_preference` without a link, and the worker retries
