@@ -197,26 +197,47 @@ pub fn barber_day(
 ) -> Result<BarberDay, StoreError> {
     let closures = &catalog::load(tx)?.closures;
     let agenda = tx.table(tables::BARBER_AGENDA)?;
-    let day = DayQuery {
-        branch,
-        tz: &branch.tz(),
-        closures,
-        date,
-        exclude,
-    };
-    day.of(&agenda, barber)
+    DayQuery::new(branch, &branch.tz(), closures, date, exclude)?.of(&agenda, barber)
 }
 
 /// What [`barber_day`] needs besides the barber, computed once per request.
 struct DayQuery<'a> {
     branch: &'a Branch,
-    tz: &'a TimeZone,
     closures: &'a [Closure],
     date: Date,
     exclude: Option<BookingId>,
+    /// Local midnight starting `date`, and the whole local day.
+    midnight: i64,
+    whole_day: Interval,
 }
 
-impl DayQuery<'_> {
+impl<'a> DayQuery<'a> {
+    fn new(
+        branch: &'a Branch,
+        tz: &TimeZone,
+        closures: &'a [Closure],
+        date: Date,
+        exclude: Option<BookingId>,
+    ) -> Result<Self, StoreError> {
+        let midnight = time::day_start(date, tz)?;
+        let next_midnight =
+            time::day_start(date.tomorrow().map_err(|_| DomainError::InvalidDate)?, tz)?;
+        Ok(Self {
+            branch,
+            closures,
+            date,
+            exclude,
+            midnight: midnight.as_second(),
+            whole_day: Interval::from_ts(midnight, next_midnight),
+        })
+    }
+
+    /// The instant of a local time of the day: what [`time::at`] computes (a time of day is
+    /// added to local midnight as an exact duration), without a zone conversion per call.
+    fn at(&self, time: time::ClockTime) -> i64 {
+        self.midnight + time.minutes() * 60
+    }
+
     /// The barber's day, reading the agenda through `agenda` (opened once per request).
     fn of(
         &self,
@@ -225,34 +246,23 @@ impl DayQuery<'_> {
     ) -> Result<BarberDay, StoreError> {
         let DayQuery {
             branch,
-            tz,
             closures,
             date,
             exclude,
+            whole_day,
+            ..
         } = *self;
-        let midnight = time::day_start(date, tz)?;
-        let next_midnight =
-            time::day_start(date.tomorrow().map_err(|_| DomainError::InvalidDate)?, tz)?;
-        let whole_day = Interval::from_ts(midnight, next_midnight);
         let mut day = BarberDay {
-            grid_origin: midnight.as_second(),
+            grid_origin: self.midnight,
             ..BarberDay::default()
         };
         for shift in barber.shifts_on(iso_weekday(date), branch.id) {
-            let span = Interval::from_ts(
-                time::at(date, shift.start, tz)?,
-                time::at(date, shift.end, tz)?,
-            );
-            let breaks = shift
+            let span = Interval::new(self.at(shift.start), self.at(shift.end));
+            let breaks: Vec<_> = shift
                 .breaks
                 .iter()
-                .map(|(s, e)| {
-                    Ok(Interval::from_ts(
-                        time::at(date, *s, tz)?,
-                        time::at(date, *e, tz)?,
-                    ))
-                })
-                .collect::<Result<Vec<_>, DomainError>>()?;
+                .map(|(s, e)| Interval::new(self.at(*s), self.at(*e)))
+                .collect();
             day.add_shift(span, &breaks);
         }
         for closure in closures {
@@ -330,13 +340,7 @@ pub fn availability(
     let step = rules.step_seconds();
     let earliest = rules.earliest(now);
     let agenda = tx.table(tables::BARBER_AGENDA)?;
-    let query = DayQuery {
-        branch,
-        tz: &tz,
-        closures: &catalog.closures,
-        date,
-        exclude: None,
-    };
+    let query = DayQuery::new(branch, &tz, &catalog.closures, date, None)?;
     let mut by_start: std::collections::BTreeMap<i64, (usize, BarberId)> = Default::default();
     for barber in barbers {
         let day = query.of(&agenda, barber)?;
@@ -385,13 +389,13 @@ fn pick_barber(
     step: i64,
     exclude: Option<BookingId>,
 ) -> Result<BarberId, StoreError> {
-    let query = DayQuery {
+    let query = DayQuery::new(
         branch,
         tz,
-        closures: &catalog.closures,
-        date: local_date(start, tz),
+        &catalog.closures,
+        local_date(start, tz),
         exclude,
-    };
+    )?;
     let mut best: Option<(usize, BarberId)> = None;
     let mut first_error = None;
     for barber in barbers {

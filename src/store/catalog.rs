@@ -44,6 +44,12 @@ impl Catalog {
         self.branches.iter().find(|b| b.id == id)
     }
 
+    /// The branch with this slug, active or not. A branch's slug never changes, and
+    /// `branch_slugs` holds exactly the branches' own slugs (both written by [`insert_branch`]).
+    pub fn branch_by_slug(&self, slug: &str) -> Option<&Branch> {
+        self.branches.iter().find(|b| b.slug.as_str() == slug)
+    }
+
     pub fn barber(&self, id: BarberId) -> Option<&Barber> {
         self.barbers.iter().find(|b| b.id == id)
     }
@@ -106,17 +112,11 @@ pub fn branch(tx: &impl ReadTx, id: BranchId) -> Result<Option<Branch>, StoreErr
 
 /// The active branch with this slug, or `UnknownBranch`.
 pub fn branch_by_slug(tx: &impl ReadTx, slug: &str) -> Result<Branch, StoreError> {
-    let id = tx
-        .table(tables::BRANCH_SLUGS)?
-        .get(slug)?
-        .map(|v| v.value());
-    match id {
-        Some(id) => match branch(tx, BranchId(id))? {
-            Some(b) if b.active => Ok(b),
-            _ => Err(DomainError::UnknownBranch.into()),
-        },
-        None => Err(DomainError::UnknownBranch.into()),
-    }
+    load(tx)?
+        .branch_by_slug(slug)
+        .filter(|b| b.active)
+        .cloned()
+        .ok_or(DomainError::UnknownBranch.into())
 }
 
 pub fn barbers(tx: &impl ReadTx) -> Result<Vec<Barber>, StoreError> {

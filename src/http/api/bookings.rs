@@ -228,20 +228,14 @@ pub async fn create(
     let rules = state.rules;
     let keys = state.tokens.clone();
     let public_url = state.public_url.clone();
-    let branch = state
-        .store
-        .read(move |tx| catalog::branch_by_slug(tx, &slug))
-        .await?;
-    let deposit = state
-        .payments
-        .as_ref()
-        .map(|d| d.request_for(branch.slug.as_str()));
-    let tz = branch.tz();
+    // The slug is resolved inside the write transaction, from the catalogue it loads anyway:
+    // no separate read before queueing. A deposit rule names the slug as the request does.
+    let deposit = state.payments.as_ref().map(|d| d.request_for(&slug));
     let (created, catalog) = state
         .store
         .write(move |txn| {
             let new = NewBooking {
-                branch: branch.id,
+                branch: catalog::branch_by_slug(txn, &slug)?.id,
                 services,
                 barber,
                 start,
@@ -274,6 +268,7 @@ pub async fn create(
     let booked_at = catalog
         .branch(booking.branch)
         .ok_or(DomainError::UnknownBranch)?;
+    let tz = booked_at.tz();
     let mut dto = CreatedBookingDto {
         booking: BookingDto::from(BookingView {
             booking: &booking,
