@@ -229,13 +229,6 @@ impl Server {
                     if drain.as_mut().poll(cx).is_ready() {
                         drained = true;
                     } else if !activity.idle() {
-                        tracing::trace!(
-                            in_flight = activity.in_flight.load(Ordering::Relaxed),
-                            unparsed = activity.unparsed.load(Ordering::Relaxed),
-                            dirty = activity.dirty.load(Ordering::Relaxed),
-                            unread = activity.unread_bodies.load(Ordering::Relaxed),
-                            "connection busy"
-                        );
                         return Poll::Pending;
                     }
                     // Idle (or draining): an idle connection ends at once; one with a
