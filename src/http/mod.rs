@@ -8,6 +8,7 @@ pub mod api;
 /// The clients' booking pages: `/`, `/reservar/…`, and the private `/turnos/{id}?token=…`.
 pub mod booking;
 pub mod client_ip;
+pub mod connection;
 pub mod error;
 pub mod extract;
 pub mod middleware;

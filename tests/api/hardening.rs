@@ -37,10 +37,10 @@ fn free_port() -> SocketAddr {
 }
 
 /// A plain-HTTP server (TLS off, as behind a proxy), for raw-socket tests.
-struct PlainServer {
-    addr: SocketAddr,
+pub(crate) struct PlainServer {
+    pub(crate) addr: SocketAddr,
     metrics: Option<SocketAddr>,
-    shutdown: CancellationToken,
+    pub(crate) shutdown: CancellationToken,
     _tmp: TempDir,
 }
 
@@ -50,7 +50,7 @@ impl Drop for PlainServer {
     }
 }
 
-async fn spawn_plain(tweak: impl FnOnce(&mut Config)) -> PlainServer {
+pub(crate) async fn spawn_plain(tweak: impl FnOnce(&mut Config)) -> PlainServer {
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(tmp.path());
     config.server.tls.mode = TlsMode::Off;

@@ -18,6 +18,7 @@ mod fake_mercadopago;
 mod fuzz;
 mod hardening;
 mod input_validation;
+mod keep_alive;
 mod migrations;
 mod payments;
 mod privacy;
