@@ -27,6 +27,9 @@ print()
 if "pgbench_c16" in rows and "create_c16" in rows:
     print(f"booking creation, 16 conns, ours / PostgreSQL: {rows['create_c16']['rps'] / rows['pgbench_c16']['rps']:.2f}x")
 print(f"start-up to ready with the 1M-booking database: {sys.argv[2]} ms")
+if "steal" in rows:
+    print(f"CPU stolen by the hypervisor during the run: {rows['steal']['steal_pct']}% "
+          "(figures taken above a few % are not this server's)")
 if "idle10k" in rows:
     i = rows["idle10k"]
     print(f"10,000 idle HTTPS conns: server peak RSS {i['peak_rss_mb']} MB (before: {i['rss_before_mb']} MB); "

@@ -28,6 +28,9 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10100 ]; then
 fi
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
+# CPU time the hypervisor gave to other guests ("steal") during the run: figures taken while
+# it is high are the neighbours', not ours.
+STAT_START=$(head -n 1 /proc/stat)
 SERVER_PID=
 
 record() { # name json-or-fields
@@ -135,6 +138,15 @@ if [ -z "${BENCH_SKIP_PG:-}" ]; then
   FAILED=$(echo "$PGOUT" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
   record pgbench_c16 "$(python3 "$BENCH/pg_latency.py" "$WORK/pg" "$PG_TPS" "${FAILED:-0}")"
 fi
+
+STEAL=$(python3 - "$STAT_START" "$(head -n 1 /proc/stat)" <<'PY'
+import sys
+a, b = ([int(x) for x in s.split()[1:]] for s in sys.argv[1:3])
+d = [y - x for x, y in zip(a, b)]
+print(f"{100 * d[7] / max(sum(d[:8]), 1):.1f}")
+PY
+)
+record steal "{\"steal_pct\": $STEAL}"
 
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

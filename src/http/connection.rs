@@ -2,14 +2,15 @@
 //! and how it ends when the server drains.
 //!
 //! HTTP/2 (chosen by ALPN, or by the prior-knowledge preface on plain HTTP) is handed to
-//! hyper whole. HTTP/1.1 is served by hyper only *while there is a request*: a hyper HTTP/1
+//! hyper whole. HTTP/1.1 is served by hyper only *while there are requests*: a hyper HTTP/1
 //! connection holds two buffers (8 KiB to write, 8–16 KiB to read) for as long as it lives,
 //! which made 10,000 idle keep-alive connections cost ~300 MB. Here a connection waiting for
 //! its next request holds only its socket and TLS state. When bytes arrive, a hyper
-//! connection is built for them; once it has answered everything it read and flushed the
-//! answer, it is parked: `graceful_shutdown` on an idle hyper connection ends it without a
-//! `Connection: close`, and `poll_without_shutdown` + `into_parts` hand the open socket
-//! (and any bytes read ahead) back. To the client it is one ordinary keep-alive connection.
+//! connection is built for them; once it has answered everything it read, flushed the answer
+//! and heard nothing more for [`SET_ASIDE_AFTER`], it is set aside: `graceful_shutdown` on an
+//! idle hyper connection ends it without a `Connection: close`, and `poll_without_shutdown` +
+//! `into_parts` hand the open socket (and any bytes read ahead) back. To the client it is one
+//! ordinary keep-alive connection.
 //!
 //! A connection that ends on its own (the client asked to close, an HTTP/1.0 client, an
 //! error) is shut down as hyper would. Timeouts are the same as hyper's: the next request's
@@ -38,6 +39,9 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::config::{ConnectionLimits, Timeouts};
+
+/// How long an idle HTTP/1.1 connection keeps its hyper state before it is set aside.
+const SET_ASIDE_AFTER: Duration = Duration::from_millis(100);
 
 /// The HTTP/2 connection preface a prior-knowledge (h2c) client starts with.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -216,6 +220,10 @@ impl Server {
             // Boxed: the connection's state is allocated only while it serves.
             let mut conn = Box::new(self.http1.serve_connection(TokioIo::new(tracked), service));
             let mut drain = pin!(draining.cancelled());
+            // Set aside only after a short quiet spell: a client sending request after
+            // request keeps its hyper connection instead of rebuilding it each time.
+            let mut quiet = Box::pin(tokio::time::sleep(SET_ASIDE_AFTER));
+            let mut quiet_armed = false;
             let mut parked = false;
             let mut drained = false;
             let ended = poll_fn(|cx| {
@@ -229,7 +237,18 @@ impl Server {
                     if drain.as_mut().poll(cx).is_ready() {
                         drained = true;
                     } else if !activity.idle() {
+                        quiet_armed = false;
                         return Poll::Pending;
+                    } else {
+                        if !quiet_armed {
+                            quiet
+                                .as_mut()
+                                .reset(tokio::time::Instant::now() + SET_ASIDE_AFTER);
+                            quiet_armed = true;
+                        }
+                        if quiet.as_mut().poll(cx).is_pending() {
+                            return Poll::Pending;
+                        }
                     }
                     // Idle (or draining): an idle connection ends at once; one with a
                     // request in flight answers it with `Connection: close`, then ends.
