@@ -43,6 +43,9 @@ use crate::config::{ConnectionLimits, Timeouts};
 /// How long an idle HTTP/1.1 connection keeps its hyper state before it is set aside.
 const SET_ASIDE_AFTER: Duration = Duration::from_millis(100);
 
+/// How long closing a connection may wait for its last bytes to leave.
+const GOODBYE: Duration = Duration::from_secs(1);
+
 /// The HTTP/2 connection preface a prior-knowledge (h2c) client starts with.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -200,7 +203,12 @@ impl Server {
                     .wait_for_bytes(&mut io.inner, &mut first, draining)
                     .await
                 {
-                    Ok(0) => return Ok(()),
+                    // The client left, or the server drains: say goodbye (TLS close_notify),
+                    // briefly, as hyper would for an idle connection.
+                    Ok(0) => {
+                        let _ = tokio::time::timeout(GOODBYE, io.shutdown()).await;
+                        return Ok(());
+                    }
                     Ok(_) => io.prefix = Bytes::copy_from_slice(&first),
                     // A keep-alive connection nobody uses is closed, as hyper would.
                     Err(ConnectionError::IdleTimeout) => return Ok(()),
@@ -264,7 +272,7 @@ impl Server {
             if !parked || drained {
                 // Ended on its own (the client asked to close, HTTP/1.0, …) or the server is
                 // draining: close as hyper would have.
-                let _ = tracked.io.shutdown().await;
+                let _ = tokio::time::timeout(GOODBYE, tracked.io.shutdown()).await;
                 return Ok(());
             }
             // Bytes hyper read but did not use come first, then any prefix it never read.
