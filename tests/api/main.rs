@@ -7,6 +7,7 @@ mod helpers;
 
 mod acme;
 mod admin;
+mod api_contract;
 mod availability;
 mod booking_flow;
 mod booking_pages;

@@ -1,0 +1,239 @@
+//! The public API's contract as a client sees it from outside: every error it answers is JSON
+//! with a Spanish message, and every status it answers is one the OpenAPI document lists for
+//! that operation.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// The statuses the OpenAPI document lists for one operation.
+fn documented(doc: &Value, method: &str, path: &str) -> Vec<u16> {
+    doc["paths"][path][method]["responses"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{method} {path} is not in the OpenAPI document"))
+        .keys()
+        .map(|k| k.parse().expect("numeric status"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_path_that_cannot_be_a_slug_is_a_json_404() {
+    let app = spawn_app().await;
+    // %ff decodes to a byte that is not UTF-8: no branch can have that slug.
+    for path in [
+        "/api/v1/branches/%ff/services",
+        "/api/v1/branches/%ff/barbers",
+        "/api/v1/branches/%C0%AF/availability?date=2027-03-02&services=1",
+    ] {
+        let answer = app.get(path).await;
+        assert!(answer.body.is_object(), "{path}: not JSON: {}", answer.body);
+        answer.expect_error(404, "unknown_branch");
+    }
+}
+
+#[tokio::test]
+async fn rescheduling_a_cancelled_booking_says_why_in_spanish() {
+    let app = spawn_app().await;
+    let (id, token) = app
+        .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
+        .await;
+    app.post_auth(&format!("/api/v1/bookings/{id}/cancel"), &token, None)
+        .await
+        .expect(200);
+    let answer = app
+        .post_auth(
+            &format!("/api/v1/bookings/{id}/reschedule"),
+            &token,
+            Some(&json!({"start": at(TUESDAY, "11:00")})),
+        )
+        .await;
+    let message = answer.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    answer.expect_error(409, "invalid_transition");
+    assert!(
+        message.contains("cancelado") && message.contains("reprogramar"),
+        "{message}"
+    );
+    assert!(!message.contains("desconocido"), "{message}");
+}
+
+#[tokio::test]
+async fn every_status_the_api_answers_is_in_the_openapi_document() {
+    let app = spawn_app().await;
+    let doc = app.get("/api/v1/openapi.json").await.expect(200);
+    let (id, token) = app
+        .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
+        .await;
+    let (other, other_token) = app
+        .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "11:00"), &phone(2)))
+        .await;
+    let big = vec![b' '; 70 * 1024];
+    let mut seen: Vec<(&str, &str, u16, String)> = Vec::new();
+    let mut record = |method, path, status: u16, what: &str| {
+        seen.push((method, path, status, what.to_owned()));
+    };
+
+    // Catalogue and availability.
+    let branches = "/api/v1/branches";
+    record(
+        "get",
+        branches,
+        app.get(branches).await.status.as_u16(),
+        "list",
+    );
+    for (template, concrete) in [
+        (
+            "/api/v1/branches/{slug}/services",
+            "/api/v1/branches/{}/services",
+        ),
+        (
+            "/api/v1/branches/{slug}/barbers",
+            "/api/v1/branches/{}/barbers",
+        ),
+    ] {
+        for slug in ["palermo", "nope", "%ff"] {
+            let status = app.get(&concrete.replace("{}", slug)).await.status;
+            record("get", template, status.as_u16(), slug);
+        }
+    }
+    let avail = "/api/v1/branches/{slug}/availability";
+    for query in [
+        "palermo/availability?date=2027-03-02&services=1",
+        "palermo/availability?services=1",
+        "nope/availability?date=2027-03-02&services=1",
+        "palermo/availability?date=2020-01-01&services=1",
+    ] {
+        let status = app.get(&format!("/api/v1/branches/{query}")).await.status;
+        record("get", avail, status.as_u16(), query);
+    }
+
+    // Creating.
+    let create = "/api/v1/bookings";
+    let taken = booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(3));
+    let mut unknown_branch = booking(&[1], json!(1), &at(TUESDAY, "12:00"), &phone(4));
+    unknown_branch["branch"] = json!("nope");
+    let mut wrong_type = unknown_branch.clone();
+    wrong_type["services"] = json!("1");
+    for (what, answer) in [
+        ("taken", app.book(&taken).await),
+        ("unknown branch", app.book(&unknown_branch).await),
+        ("wrong type", app.book(&wrong_type).await),
+        (
+            "malformed",
+            app.post_raw(create, Some("application/json"), b"{".to_vec())
+                .await,
+        ),
+        (
+            "too large",
+            app.post_raw(create, Some("application/json"), big.clone())
+                .await,
+        ),
+        (
+            "not JSON",
+            app.post_raw(create, Some("text/plain"), b"{}".to_vec())
+                .await,
+        ),
+    ] {
+        record("post", create, answer.status.as_u16(), what);
+    }
+    let made = app
+        .book(&booking(&[1], json!(1), &at(TUESDAY, "15:00"), &phone(5)))
+        .await;
+    record("post", create, made.status.as_u16(), "created");
+
+    // Looking, rescheduling and cancelling.
+    let one = "/api/v1/bookings/{id}";
+    let mine = format!("/api/v1/bookings/{id}");
+    for (what, answer) in [
+        ("ok", app.get_auth(&mine, &token).await),
+        ("no token", app.get(&mine).await),
+        (
+            "unknown",
+            app.get_auth("/api/v1/bookings/99999", &token).await,
+        ),
+    ] {
+        record("get", one, answer.status.as_u16(), what);
+    }
+    let raw_post = |path: String, content_type: &'static str, body: Vec<u8>| {
+        let req = app
+            .client
+            .post(app.url(&path))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(body);
+        async move { req.send().await.expect("request").status().as_u16() }
+    };
+    for (action, template) in [
+        ("reschedule", "/api/v1/bookings/{id}/reschedule"),
+        ("cancel", "/api/v1/bookings/{id}/cancel"),
+    ] {
+        let path = format!("/api/v1/bookings/{id}/{action}");
+        let json = "application/json";
+        record(
+            "post",
+            template,
+            raw_post(path.clone(), json, b"{".to_vec()).await,
+            "malformed",
+        );
+        record(
+            "post",
+            template,
+            raw_post(path.clone(), json, big.clone()).await,
+            "too large",
+        );
+        let plain = raw_post(path.clone(), "text/plain", b"{}".to_vec()).await;
+        record("post", template, plain, "not JSON");
+        let wrong = raw_post(path.clone(), json, br#"{"start": 5, "reason": 5}"#.to_vec()).await;
+        record("post", template, wrong, "wrong type");
+        let anon = app.post(&path, &json!({})).await.status.as_u16();
+        record("post", template, anon, "no token");
+        let unknown = format!("/api/v1/bookings/99999/{action}");
+        let status = app
+            .post_auth(&unknown, &token, Some(&json!({})))
+            .await
+            .status;
+        record("post", template, status.as_u16(), "unknown");
+    }
+    let reschedule = "/api/v1/bookings/{id}/reschedule";
+    let move_to = |hhmm: &str| json!({"start": at(TUESDAY, hhmm)});
+    let path = format!("/api/v1/bookings/{id}/reschedule");
+    for (what, body) in [
+        ("taken", move_to("11:00")),
+        ("outside hours", move_to("07:00")),
+        ("moved", move_to("16:00")),
+    ] {
+        let status = app.post_auth(&path, &token, Some(&body)).await.status;
+        record("post", reschedule, status.as_u16(), what);
+    }
+    let cancel = "/api/v1/bookings/{id}/cancel";
+    let path = format!("/api/v1/bookings/{other}/cancel");
+    let long_reason = json!({"reason": "x".repeat(2000)});
+    for (what, body) in [
+        ("reason too long", Some(long_reason)),
+        ("cancelled", None),
+        ("again", None),
+    ] {
+        let answer = app.post_auth(&path, &other_token, body.as_ref()).await;
+        record("post", cancel, answer.status.as_u16(), what);
+    }
+
+    let mut missing = Vec::new();
+    let mut statuses: Vec<u16> = Vec::new();
+    for (method, path, status, what) in &seen {
+        statuses.push(*status);
+        if !documented(&doc, method, path).contains(status) {
+            missing.push(format!("{method} {path} answered {status} ({what})"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "answers the OpenAPI document does not list: {missing:#?}"
+    );
+    // The probes really reached every status the issue names (so this test cannot pass
+    // by answering 200 to everything).
+    for status in [200, 201, 400, 401, 404, 409, 413, 415, 422] {
+        assert!(statuses.contains(&status), "no probe answered {status}");
+    }
+}
