@@ -25,6 +25,7 @@ mod payments;
 mod privacy;
 mod properties;
 mod server;
+mod shutdown;
 mod snapshots;
 mod tls_and_schema;
 mod whatsapp;
