@@ -24,6 +24,7 @@ mod migrations;
 mod payments;
 mod privacy;
 mod properties;
+mod request_log;
 mod server;
 mod shutdown;
 mod snapshots;
