@@ -15,6 +15,7 @@ mod booking_rules;
 mod chromium;
 mod cli;
 mod concurrency;
+mod demo_chain;
 mod fake_mercadopago;
 mod fuzz;
 mod hardening;
