@@ -237,3 +237,42 @@ async fn every_status_the_api_answers_is_in_the_openapi_document() {
         assert!(statuses.contains(&status), "no probe answered {status}");
     }
 }
+
+#[tokio::test]
+async fn one_client_across_branches_found_by_phone_in_any_form() {
+    let app = spawn_app().await;
+    let at_palermo = booking(
+        &[1],
+        json!("any"),
+        &at(TUESDAY, "10:00"),
+        "011 15-2345-6789",
+    );
+    let (first, _) = app.book_ok(&at_palermo).await;
+    // The same mobile, written the international way, at the other branch.
+    let mut at_belgrano = booking(
+        &[1],
+        json!("any"),
+        &at(TUESDAY, "16:00"),
+        "+54 9 11 2345-6789",
+    );
+    at_belgrano["branch"] = json!("belgrano");
+    let (second, _) = app.book_ok(&at_belgrano).await;
+    let clients = app
+        .store
+        .read(move |tx| {
+            let a = barberpro::store::bookings::get(tx, barberpro::domain::BookingId(first))?;
+            let b = barberpro::store::bookings::get(tx, barberpro::domain::BookingId(second))?;
+            Ok((a.map(|b| b.client), b.map(|b| b.client)))
+        })
+        .await
+        .unwrap();
+    assert!(clients.0.is_some());
+    assert_eq!(clients.0, clients.1, "one client record for one phone");
+    // Being one client, they cannot be at both branches at once.
+    let mut overlapping = at_belgrano.clone();
+    overlapping["start"] = json!(at(TUESDAY, "10:15"));
+    overlapping["client"]["phone"] = json!("+5491123456789");
+    app.book(&overlapping)
+        .await
+        .expect_error(409, "client_overlap");
+}
