@@ -276,3 +276,29 @@ async fn one_client_across_branches_found_by_phone_in_any_form() {
         .await
         .expect_error(409, "client_overlap");
 }
+
+#[tokio::test]
+async fn the_database_keeps_the_manage_tokens_hash_never_the_token() {
+    let mut app = spawn_app().await;
+    // With an Idempotency-Key, whose record replays the booking (token included) later.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/bookings"))
+        .header("idempotency-key", "token-at-rest")
+        .json(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().await.unwrap();
+    let token = body["manage_token"].as_str().unwrap().to_owned();
+    let dir = app.take_dir();
+    app.stop().await;
+    let file = std::fs::read(dir.path().join(barberpro::store::DB_FILE)).unwrap();
+    let holds = |needle: &str| file.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(!holds(&token), "the manage token is in the database file");
+    assert!(
+        holds(&barberpro::domain::token::hash(&token)),
+        "its hash is not (so this search would not have found the token either)"
+    );
+}
