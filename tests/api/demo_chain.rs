@@ -69,3 +69,22 @@ async fn the_demo_chain_has_what_the_readme_says() {
         "{tuesday:?}"
     );
 }
+
+#[tokio::test]
+async fn a_data_folder_the_server_creates_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("new").join("data");
+    let mut app = spawn_app_with(
+        test_config(&dir),
+        barberpro::http::Clock::manual(ts(MONDAY_8AM)),
+    )
+    .await;
+    app.get("/healthz").await.expect(200);
+    app.stop().await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "the data folder");
+    for key in ["secret.key", "tls/key.pem", "tls/ca.key"] {
+        assert_eq!(mode(&dir.join(key)), 0o600, "{key}");
+    }
+}
