@@ -169,6 +169,10 @@ impl DomainError {
                 "El turno está «{}»: ya no se puede reprogramar.",
                 super::booking::status_label_es(from)
             ),
+            Self::InvalidTransition { from, to } if from == to => format!(
+                "El turno ya está «{}».",
+                super::booking::status_label_es(from)
+            ),
             Self::InvalidTransition { from, to } => format!(
                 "El turno no puede pasar de «{}» a «{}».",
                 super::booking::status_label_es(from),

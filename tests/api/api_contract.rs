@@ -57,6 +57,15 @@ async fn rescheduling_a_cancelled_booking_says_why_in_spanish() {
         "{message}"
     );
     assert!(!message.contains("desconocido"), "{message}");
+    let again = app
+        .post_auth(&format!("/api/v1/bookings/{id}/cancel"), &token, None)
+        .await;
+    assert_eq!(
+        again.body["error"]["message"], "El turno ya está «cancelado».",
+        "{}",
+        again.body
+    );
+    again.expect_error(409, "invalid_transition");
 }
 
 #[tokio::test]
