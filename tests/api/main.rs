@@ -9,6 +9,7 @@ mod acme;
 mod admin;
 mod api_contract;
 mod availability;
+mod availability_property;
 mod booking_flow;
 mod booking_pages;
 mod booking_rules;
