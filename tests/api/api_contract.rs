@@ -311,3 +311,33 @@ async fn the_database_keeps_the_manage_tokens_hash_never_the_token() {
         "its hash is not (so this search would not have found the token either)"
     );
 }
+
+#[tokio::test]
+async fn an_availability_parameter_given_twice_is_refused_not_half_read() {
+    let app = spawn_app().await;
+    let base = "/api/v1/branches/palermo/availability";
+    for query in [
+        "date=2027-03-02&services=1&services=3",
+        "date=2027-03-02&date=2027-03-03&services=1",
+        "date=2027-03-02&services=1&barber=1&barber=any",
+    ] {
+        let answer = app.get(&format!("{base}?{query}")).await;
+        let message = answer.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        answer.expect_error(400, "invalid_parameter");
+        assert!(message.contains("más de una vez"), "{query}: {message}");
+    }
+    // Bytes that are not UTF-8 are a bad value, answered as JSON like the rest.
+    app.get(&format!("{base}?date=%ff&services=1"))
+        .await
+        .expect_error(400, "invalid_date");
+    app.get(&format!("{base}?date=2027-03-02&services=%ff"))
+        .await
+        .expect_error(400, "invalid_parameter");
+    // Unknown parameters are no business of ours, repeated or not.
+    app.get(&format!("{base}?date=2027-03-02&services=1,3&utm=a&utm=b"))
+        .await
+        .expect(200);
+}

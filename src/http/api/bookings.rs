@@ -113,8 +113,24 @@ fn view(
 pub async fn availability(
     State(state): State<AppState>,
     PathSlug(slug): PathSlug,
-    Query(query): Query<HashMap<String, String>>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<AvailabilityDto>, ApiError> {
+    // One of ours given twice (`services=1&services=2`) is refused rather than half read.
+    let mut query: HashMap<String, String> = HashMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        if let Some(known) = ["date", "services", "barber"]
+            .into_iter()
+            .find(|k| *k == name && query.contains_key(*k))
+        {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!(
+                    "El parámetro «{known}» aparece más de una vez; «services» lleva los números separados por comas."
+                ),
+            ));
+        }
+        query.insert(name, value);
+    }
     let missing = |name: &str| {
         ApiError::bad_request("missing_parameter", format!("Falta el parámetro «{name}»."))
     };
