@@ -1620,6 +1620,46 @@ mod tests {
         assert!(err.contains("whatsapp.reminders_minutes_before"), "{err}");
     }
 
+    /// Every key path of a TOML table (`server.tls.mode`, …); an empty table is a key too.
+    fn key_paths(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match value {
+                toml::Value::Table(t) if !t.is_empty() => key_paths(t, &path, out),
+                _ => out.push(path),
+            }
+        }
+    }
+
+    /// Loading equal to the defaults is not enough: a key left out of the file loads its
+    /// default too. Both shipped files must spell out every key the defaults have.
+    #[test]
+    fn the_shipped_files_name_every_key() {
+        let mut defaults = Vec::new();
+        key_paths(
+            &toml::Table::try_from(Config::default()).unwrap(),
+            "",
+            &mut defaults,
+        );
+        assert!(defaults.len() > 50, "{defaults:?}");
+        for (name, text) in [
+            ("barberpro.toml", include_str!("../barberpro.toml")),
+            (
+                "packaging/barberpro.production.toml",
+                include_str!("../packaging/barberpro.production.toml"),
+            ),
+        ] {
+            let mut keys = Vec::new();
+            key_paths(&text.parse::<toml::Table>().unwrap(), "", &mut keys);
+            let missing: Vec<_> = defaults.iter().filter(|k| !keys.contains(k)).collect();
+            assert!(missing.is_empty(), "{name} does not name {missing:?}");
+        }
+    }
+
     #[test]
     fn the_documented_file_is_the_defaults() {
         let c = load(Some(include_str!("../barberpro.toml")), &[]).unwrap();
