@@ -341,3 +341,198 @@ async fn an_availability_parameter_given_twice_is_refused_not_half_read() {
         .await
         .expect(200);
 }
+
+/// Follows `$ref`s into `components.schemas`.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => {
+            let name = r.trim_start_matches("#/components/schemas/");
+            let target = &doc["components"]["schemas"][name];
+            assert!(target.is_object(), "dangling $ref {r}");
+            resolve(doc, target)
+        }
+        None => schema,
+    }
+}
+
+/// The properties and required names of an object schema, `allOf` parts merged (serde's
+/// `flatten` becomes `allOf`).
+fn object_parts(doc: &Value, schema: &Value, props: &mut serde_json::Map<String, Value>) {
+    let schema = resolve(doc, schema);
+    if let Some(p) = schema["properties"].as_object() {
+        props.extend(p.clone());
+    }
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        object_parts(doc, part, props);
+    }
+}
+
+fn required(doc: &Value, schema: &Value, out: &mut Vec<String>) {
+    let schema = resolve(doc, schema);
+    for r in schema["required"].as_array().into_iter().flatten() {
+        out.push(r.as_str().unwrap().to_owned());
+    }
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        required(doc, part, out);
+    }
+}
+
+/// A small validator for what utoipa emits: `$ref`, `allOf`, `oneOf`/`anyOf`, `type` (one or
+/// a list), objects (required fields, and no field the schema does not describe), arrays.
+fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+    let schema = resolve(doc, schema);
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let fits = options.iter().any(|o| {
+                let mut e = Vec::new();
+                conforms(doc, o, value, at, &mut e);
+                e.is_empty()
+            });
+            if !fits {
+                errors.push(format!("{at}: {value} matches none of {key}"));
+            }
+            return;
+        }
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let type_ok = types.is_empty()
+        || types.contains(&kind)
+        || (kind == "integer" && types.contains(&"number"));
+    if !type_ok {
+        errors.push(format!("{at}: {kind} where the document says {types:?}"));
+        return;
+    }
+    match value {
+        Value::Object(fields) => {
+            let mut props = serde_json::Map::new();
+            object_parts(doc, schema, &mut props);
+            let mut needed = Vec::new();
+            required(doc, schema, &mut needed);
+            for name in needed {
+                if !fields.contains_key(&name) {
+                    errors.push(format!("{at}.{name}: required by the document, missing"));
+                }
+            }
+            for (name, v) in fields {
+                match props.get(name) {
+                    Some(s) => conforms(doc, s, v, &format!("{at}.{name}"), errors),
+                    None => errors.push(format!("{at}.{name}: not in the document")),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                conforms(doc, &schema["items"], item, &format!("{at}[{i}]"), errors);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn every_answer_has_the_shape_the_openapi_document_gives_it() {
+    let app = spawn_app().await;
+    let doc = app.get("/api/v1/openapi.json").await.expect(200);
+    let (id, token) = app
+        .book_ok(&booking(
+            &[1, 3],
+            json!("any"),
+            &at(TUESDAY, "10:00"),
+            &phone(1),
+        ))
+        .await;
+    let mut with_notes = booking(&[2], json!(2), &at(TUESDAY, "15:00"), &phone(2));
+    with_notes["notes"] = json!("Con navaja 💈");
+    with_notes["client"]["email"] = json!("ana@example.com");
+    let mut answers: Vec<(&str, &str, Answer)> = vec![
+        ("get", "/api/v1/branches", app.get("/api/v1/branches").await),
+        (
+            "get",
+            "/api/v1/branches/{slug}/services",
+            app.get("/api/v1/branches/palermo/services").await,
+        ),
+        (
+            "get",
+            "/api/v1/branches/{slug}/barbers",
+            app.get("/api/v1/branches/palermo/barbers").await,
+        ),
+        (
+            "get",
+            "/api/v1/branches/{slug}/availability",
+            app.availability("palermo", TUESDAY, "1,3", "any").await,
+        ),
+        ("post", "/api/v1/bookings", app.book(&with_notes).await),
+        (
+            "get",
+            "/api/v1/bookings/{id}",
+            app.get_auth(&format!("/api/v1/bookings/{id}"), &token)
+                .await,
+        ),
+        (
+            "post",
+            "/api/v1/bookings/{id}/reschedule",
+            app.post_auth(
+                &format!("/api/v1/bookings/{id}/reschedule"),
+                &token,
+                Some(&json!({"start": at(TUESDAY, "16:00"), "barber": "any"})),
+            )
+            .await,
+        ),
+        (
+            "post",
+            "/api/v1/bookings/{id}/cancel",
+            app.post_auth(
+                &format!("/api/v1/bookings/{id}/cancel"),
+                &token,
+                Some(&json!({"reason": "No llego"})),
+            )
+            .await,
+        ),
+    ];
+    // Errors, with and without a detail.
+    answers.push((
+        "get",
+        "/api/v1/bookings/{id}",
+        app.get("/api/v1/bookings/1").await,
+    ));
+    let mut wrong = booking(&[1], json!(1), &at(TUESDAY, "12:00"), &phone(3));
+    wrong["services"] = json!("1");
+    answers.push(("post", "/api/v1/bookings", app.book(&wrong).await));
+
+    let statuses: Vec<u16> = answers.iter().map(|(_, _, a)| a.status.as_u16()).collect();
+    assert_eq!(statuses, [200, 200, 200, 200, 201, 200, 200, 200, 401, 422]);
+    let mut errors = Vec::new();
+    for (method, path, answer) in &answers {
+        let status = answer.status.as_u16().to_string();
+        let schema = &doc["paths"][path][method]["responses"][&status]["content"]["application/json"]
+            ["schema"];
+        assert!(
+            schema.is_object(),
+            "{method} {path} {status}: no schema in the document"
+        );
+        conforms(
+            &doc,
+            schema,
+            &answer.body,
+            &format!("{method} {path} {status}"),
+            &mut errors,
+        );
+    }
+    assert!(
+        errors.is_empty(),
+        "answers unlike the document: {errors:#?}"
+    );
+}
