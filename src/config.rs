@@ -1160,10 +1160,41 @@ pub enum ConfigError {
 
 impl From<figment::Error> for ConfigError {
     fn from(e: figment::Error) -> Self {
-        // figment reports every problem with its key path and source (file or env var).
-        let all: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+        let all: Vec<String> = e.into_iter().map(|e| describe(&e)).collect();
         Self::Parse(all.join("; "))
     }
+}
+
+/// One figment error, naming the key as the file spells it (`booking.horizon_dayz`) and where
+/// it came from, or the environment variable itself (`BARBERPRO_SERVER__LISTN`). figment's own
+/// text prefixes the key with its profile (`default.booking.horizon_dayz`), which is no
+/// section of ours.
+fn describe(e: &figment::Error) -> String {
+    let mut text = e.kind.to_string();
+    let from_env = e
+        .metadata
+        .as_ref()
+        .is_some_and(|md| md.source.is_none() && md.name.contains("environment"));
+    let source = match e.metadata.as_ref().and_then(|md| md.source.as_ref()) {
+        Some(figment::Source::File(path)) => Some(path.display().to_string()),
+        Some(other) => Some(other.to_string()),
+        None => e.metadata.as_ref().map(|md| md.name.to_string()),
+    };
+    if from_env && !e.path.is_empty() {
+        let parts: Vec<String> = e.path.iter().map(|p| p.to_ascii_uppercase()).collect();
+        text.push_str(&format!(
+            " in the environment variable {ENV_PREFIX}{}",
+            parts.join("__")
+        ));
+        return text;
+    }
+    if !e.path.is_empty() {
+        text.push_str(&format!(" for key `{}`", e.path.join(".")));
+    }
+    if let Some(source) = source {
+        text.push_str(&format!(" in {source}"));
+    }
+    text
 }
 
 /// Flags from the command line; they win over every other layer.
@@ -1357,8 +1388,8 @@ impl Config {
         format!("{scheme}://{}", self.server.listen)
     }
 
-    /// The effective configuration as TOML, secrets redacted (there are none yet: later
-    /// sections wrap theirs in a redacting type).
+    /// The effective configuration as TOML, secrets redacted (every secret is a [`Secret`],
+    /// which serializes as `[redacted]`).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}"))
     }
@@ -1420,11 +1451,65 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail wants its own error type
+    fn flags_beat_the_environment_and_the_system_file_is_the_fallback() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("system.toml", "[booking]\nhorizon_days = 20\n")?;
+            jail.create_file("mine.toml", "[booking]\ncancel_cutoff_hours = 5\n")?;
+            jail.set_env("BARBERPRO_SERVER__LISTEN", "127.0.0.1:9443");
+            jail.set_env("BARBERPRO_STORAGE__DATA_DIR", "/from/env");
+            let system = Path::new("system.toml");
+            let flags = Overrides {
+                data_dir: Some("/from/flag".into()),
+                listen: Some("127.0.0.1:7443".parse().expect("addr")),
+            };
+            let c = Config::load_with_system_file(None, system, &flags).expect("valid");
+            assert_eq!(
+                c.server.listen.to_string(),
+                "127.0.0.1:7443",
+                "flag beats env"
+            );
+            assert_eq!(
+                c.storage.data_dir,
+                Path::new("/from/flag"),
+                "flag beats env"
+            );
+            assert_eq!(
+                c.booking.horizon_days, 20,
+                "no --config: the system file is read"
+            );
+            let c =
+                Config::load_with_system_file(None, system, &Overrides::default()).expect("valid");
+            assert_eq!(
+                c.server.listen.to_string(),
+                "127.0.0.1:9443",
+                "env beats files"
+            );
+            assert_eq!(c.storage.data_dir, Path::new("/from/env"));
+            let mine = Path::new("mine.toml");
+            let c = Config::load_with_system_file(Some(mine), system, &Overrides::default())
+                .expect("valid");
+            assert_eq!(c.booking.cancel_cutoff_hours, 5);
+            assert_eq!(
+                c.booking.horizon_days,
+                Config::default().booking.horizon_days,
+                "--config replaces the system file, it is not layered on it"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let err = load(Some("[booking]\nhorizon_dayz = 3\n"), &[]).unwrap_err();
         assert!(err.contains("horizon_dayz"), "{err}");
+        assert!(err.contains("key `booking.horizon_dayz`"), "{err}");
+        assert!(!err.contains("default."), "figment's profile leaks: {err}");
         let err = load(None, &[("BARBERPRO_SERVER__LISTN", "x")]).unwrap_err();
         assert!(err.contains("listn"), "{err}");
+        assert!(err.contains("BARBERPRO_SERVER__LISTN"), "{err}");
+        let err = load(None, &[("BARBERPRO_BOOKING__HORIZON_DAYS", "many")]).unwrap_err();
+        assert!(err.contains("BARBERPRO_BOOKING__HORIZON_DAYS"), "{err}");
     }
 
     #[test]
@@ -1539,6 +1624,46 @@ mod tests {
         let err =
             load(Some("[whatsapp]\nreminders_minutes_before = [0]\n"), &[]).expect_err("invalid");
         assert!(err.contains("whatsapp.reminders_minutes_before"), "{err}");
+    }
+
+    /// Every key path of a TOML table (`server.tls.mode`, …); an empty table is a key too.
+    fn key_paths(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match value {
+                toml::Value::Table(t) if !t.is_empty() => key_paths(t, &path, out),
+                _ => out.push(path),
+            }
+        }
+    }
+
+    /// Loading equal to the defaults is not enough: a key left out of the file loads its
+    /// default too. Both shipped files must spell out every key the defaults have.
+    #[test]
+    fn the_shipped_files_name_every_key() {
+        let mut defaults = Vec::new();
+        key_paths(
+            &toml::Table::try_from(Config::default()).unwrap(),
+            "",
+            &mut defaults,
+        );
+        assert!(defaults.len() > 50, "{defaults:?}");
+        for (name, text) in [
+            ("barberpro.toml", include_str!("../barberpro.toml")),
+            (
+                "packaging/barberpro.production.toml",
+                include_str!("../packaging/barberpro.production.toml"),
+            ),
+        ] {
+            let mut keys = Vec::new();
+            key_paths(&text.parse::<toml::Table>().unwrap(), "", &mut keys);
+            let missing: Vec<_> = defaults.iter().filter(|k| !keys.contains(k)).collect();
+            assert!(missing.is_empty(), "{name} does not name {missing:?}");
+        }
     }
 
     #[test]

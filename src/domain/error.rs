@@ -161,6 +161,18 @@ impl DomainError {
             Self::OutsideHours => "El horario elegido está fuera del horario de atención.".into(),
             Self::SlotUnavailable => "El horario elegido ya no está disponible.".into(),
             Self::ClientOverlap => "Ya tenés un turno en ese horario.".into(),
+            // Rescheduling is not a status: say what it is, not "from X to unknown".
+            Self::InvalidTransition {
+                from,
+                to: "rescheduled",
+            } => format!(
+                "El turno está «{}»: ya no se puede reprogramar.",
+                super::booking::status_label_es(from)
+            ),
+            Self::InvalidTransition { from, to } if from == to => format!(
+                "El turno ya está «{}».",
+                super::booking::status_label_es(from)
+            ),
             Self::InvalidTransition { from, to } => format!(
                 "El turno no puede pasar de «{}» a «{}».",
                 super::booking::status_label_es(from),

@@ -99,6 +99,22 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
     }
 }
 
+/// A branch slug from the path. A path segment that cannot be one (not UTF-8 once
+/// percent-decoded) names no branch: 404 `unknown_branch`, as JSON like every API error.
+pub struct PathSlug(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathSlug {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::Rule(crate::domain::DomainError::UnknownBranch))?;
+        Ok(Self(raw))
+    }
+}
+
 /// A numeric id from the path; anything else is a 404 (no such resource).
 pub struct PathId(pub u64);
 

@@ -93,7 +93,13 @@ impl Store {
     /// Opens (or creates) the database in `data_dir`, takes the folder's lock, checks the
     /// schema version and migrates an older one.
     pub fn open(data_dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir)
+        // A folder made here is private (0700): it holds clients' personal data and keys. An
+        // existing folder keeps the mode its owner gave it.
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(data_dir)
             .map_err(|e| StoreError::io(format!("creating {}", data_dir.display()), e))?;
         let lock = take_lock(data_dir)?;
         let path = data_dir.join(DB_FILE);

@@ -19,15 +19,30 @@ fn version_and_help_on_every_command() {
     let out = barberpro().arg("--version").output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
-    for args in [
-        vec!["--help"],
-        vec!["serve", "--help"],
-        vec!["config", "--help"],
-        vec!["config", "check", "--help"],
-    ] {
-        let out = barberpro().args(&args).output().unwrap();
-        assert!(out.status.success(), "{args:?}");
-        assert!(!out.stdout.is_empty(), "{args:?} prints help");
+    // Every command and subcommand clap knows, so a new one cannot come without --help.
+    fn walk(cmd: &clap::Command, path: Vec<String>, all: &mut Vec<Vec<String>>) {
+        all.push(path.clone());
+        for sub in cmd.get_subcommands() {
+            let mut next = path.clone();
+            next.push(sub.get_name().to_owned());
+            walk(sub, next, all);
+        }
+    }
+    let mut commands = Vec::new();
+    walk(
+        &<barberpro::cli::Cli as clap::CommandFactory>::command(),
+        Vec::new(),
+        &mut commands,
+    );
+    assert!(commands.len() > 10, "{commands:?}");
+    for path in commands {
+        let out = barberpro().args(&path).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{path:?} --help");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Usage:"),
+            "{path:?} --help prints help: {text}"
+        );
     }
     let out = barberpro().arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");

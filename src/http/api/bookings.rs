@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -16,7 +16,7 @@ use crate::domain::time::rfc3339_local;
 use crate::domain::{
     BarberId, Booking, BookingId, BookingSource, DomainError, Email, Phone, ServiceId, Text,
 };
-use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathId};
+use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathId, PathSlug};
 use crate::http::{ApiError, AppState};
 use crate::store::bookings::{self, Actor, BarberChoice, Idempotency, NewBooking};
 use crate::store::clients::ClientDetails;
@@ -112,9 +112,25 @@ fn view(
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn availability(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    PathSlug(slug): PathSlug,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<AvailabilityDto>, ApiError> {
+    // One of ours given twice (`services=1&services=2`) is refused rather than half read.
+    let mut query: HashMap<String, String> = HashMap::with_capacity(pairs.len());
+    for (name, value) in pairs {
+        if let Some(known) = ["date", "services", "barber"]
+            .into_iter()
+            .find(|k| *k == name && query.contains_key(*k))
+        {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                format!(
+                    "El parámetro «{known}» aparece más de una vez; «services» lleva los números separados por comas."
+                ),
+            ));
+        }
+        query.insert(name, value);
+    }
     let missing = |name: &str| {
         ApiError::bad_request("missing_parameter", format!("Falta el parámetro «{name}»."))
     };
@@ -337,9 +353,10 @@ pub async fn get_booking(
     params(("id" = u64, Path, description = "Booking id")),
     request_body = RescheduleRequest,
     security(("manage_token" = [])),
-    responses((status = 200, body = BookingDto), (status = 401, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-              (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = BookingDto), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn reschedule(
     State(state): State<AppState>,
     PathId(id): PathId,
@@ -371,8 +388,10 @@ pub async fn reschedule(
     params(("id" = u64, Path, description = "Booking id")),
     request_body(content = Option<CancelRequest>, description = "Optional reason"),
     security(("manage_token" = [])),
-    responses((status = 200, body = BookingDto), (status = 401, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = BookingDto), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
     PathId(id): PathId,

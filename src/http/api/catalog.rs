@@ -1,9 +1,10 @@
 //! Branches, services and barbers, as clients see them.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 
 use super::dto::{BarberDto, BranchDto, ErrorBody, ServiceDto};
+use crate::http::extract::PathSlug;
 use crate::http::{ApiError, AppState};
 use crate::store::catalog;
 
@@ -29,7 +30,7 @@ pub async fn list_branches(
     responses((status = 200, body = [ServiceDto]), (status = 404, body = ErrorBody)))]
 pub async fn list_services(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PathSlug(slug): PathSlug,
 ) -> Result<Json<Vec<ServiceDto>>, ApiError> {
     let services = state
         .store
@@ -47,7 +48,7 @@ pub async fn list_services(
     responses((status = 200, body = [BarberDto]), (status = 404, body = ErrorBody)))]
 pub async fn list_barbers(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PathSlug(slug): PathSlug,
 ) -> Result<Json<Vec<BarberDto>>, ApiError> {
     let barbers = state
         .store
