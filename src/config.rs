@@ -118,8 +118,6 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     /// redb page cache, in MiB.
     pub cache_size_mb: usize,
-    /// Nice value (-20..=19) asked for the database writer thread while serving; 0 leaves it.
-    pub writer_nice: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -906,7 +904,6 @@ impl Default for StorageConfig {
         Self {
             data_dir: PathBuf::from("./data"),
             cache_size_mb: 64,
-            writer_nice: -10,
         }
     }
 }
@@ -1281,9 +1278,6 @@ impl Config {
         }
         if self.storage.cache_size_mb == 0 {
             return invalid("storage.cache_size_mb", "must be at least 1");
-        }
-        if !(-20..=19).contains(&self.storage.writer_nice) {
-            return invalid("storage.writer_nice", "must be between -20 and 19");
         }
         if self.storage.data_dir.as_os_str().is_empty() {
             return invalid("storage.data_dir", "must not be empty");

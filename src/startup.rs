@@ -67,17 +67,6 @@ impl Application {
     pub async fn build(config: Config, options: Options) -> Result<Self, StartError> {
         let data_dir = config.storage.data_dir.clone();
         let store = Store::open(&data_dir, config.storage.cache_size_mb * 1024 * 1024)?;
-        let nice = config.storage.writer_nice;
-        if nice != 0 {
-            match store.set_writer_nice(nice) {
-                Ok(()) => tracing::debug!(nice, "database writer priority set"),
-                Err(error) => tracing::info!(
-                    nice,
-                    %error,
-                    "the database writer keeps the default priority (allow it with systemd's LimitNICE= or CAP_SYS_NICE)"
-                ),
-            }
-        }
         if options.demo {
             crate::demo::seed_if_empty(&store, options.clock.now()).await?;
         }

@@ -144,11 +144,6 @@ impl Store {
         self.writer.committed_work()
     }
 
-    /// Sets the database writer thread's nice value (see [`Writer::set_nice`]).
-    pub fn set_writer_nice(&self, nice: i32) -> std::io::Result<()> {
-        self.writer.set_nice(nice)
-    }
-
     /// Whether the database writer still takes requests (readiness).
     pub fn writer_alive(&self) -> bool {
         self.writer.is_alive()

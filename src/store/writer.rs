@@ -100,8 +100,6 @@ pub struct Writer {
     queue: mpsc::Sender<Msg>,
     observer: Arc<OnceLock<BatchObserver>>,
     committed_work: Arc<Notify>,
-    /// The writer thread's id, for [`Writer::set_nice`].
-    thread: rustix::process::Pid,
 }
 
 impl Writer {
@@ -112,30 +110,14 @@ impl Writer {
         let seen = observer.clone();
         let committed_work = Arc::new(Notify::new());
         let wake = committed_work.clone();
-        let (told, tid) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("redb-writer".into())
-            .spawn(move || {
-                let _ = told.send(rustix::thread::gettid());
-                writer_loop(db, rx, seen, wake)
-            })?;
-        let thread = tid
-            .recv()
-            .map_err(|_| std::io::Error::other("the database writer thread died at start"))?;
+            .spawn(move || writer_loop(db, rx, seen, wake))?;
         Ok(Self {
             queue,
             observer,
             committed_work,
-            thread,
         })
-    }
-
-    /// Sets the writer thread's nice value. Every write waits for this one thread, so when the
-    /// CPUs are busy (TLS, request handling) it should not wait for its turn behind them.
-    /// A value below the current one needs `RLIMIT_NICE` (systemd's `LimitNICE=`) or
-    /// `CAP_SYS_NICE`; without them the OS refuses and the thread keeps its priority.
-    pub fn set_nice(&self, nice: i32) -> std::io::Result<()> {
-        rustix::process::setpriority_process(Some(self.thread), nice).map_err(Into::into)
     }
 
     /// Notified after each committed batch in which a request queued background work.
