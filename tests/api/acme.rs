@@ -14,7 +14,7 @@ use barberpro::tls::{SelfSignedPaths, ensure_self_signed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls::{self, RootCertStore, pki_types::ServerName};
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::helpers::{MONDAY_8AM, TestApp, spawn_app_with, test_config, ts};
 
@@ -132,12 +132,7 @@ impl Pebble {
     /// The root of the certificates Pebble issues (it makes a new one at every start).
     async fn issuing_root(&self) -> Vec<u8> {
         let ca = std::fs::read(&self.api_ca).unwrap();
-        let client = reqwest::Client::builder()
-            .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-            .tls_built_in_root_certs(false)
-            .use_rustls_tls()
-            .build()
-            .unwrap();
+        let client = crate::helpers::trusting(&ca).build().unwrap();
         let url = format!("https://localhost:{}/roots/0", self.management);
         client
             .get(url)
@@ -166,17 +161,7 @@ fn acme_config(data_dir: &Path, port: u16, pebble: &Pebble) -> Config {
 }
 
 fn connector(root_pem: &[u8]) -> TlsConnector {
-    use rustls::pki_types::{CertificateDer, pem::PemObject};
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(root_pem) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let mut config = crate::helpers::tls_trusting(&[root_pem]);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     TlsConnector::from(Arc::new(config))
 }

@@ -85,10 +85,7 @@ pub struct Browser {
 impl Browser {
     pub fn new(app: &TestApp) -> Self {
         let ca = std::fs::read(app.data_dir.join("tls/ca.pem")).expect("CA");
-        let client = reqwest::Client::builder()
-            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("PEM"))
-            .tls_built_in_root_certs(false)
-            .use_rustls_tls()
+        let client = crate::helpers::trusting(&ca)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");

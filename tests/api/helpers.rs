@@ -109,12 +109,7 @@ pub async fn spawn_app_with(config: Config, clock: Clock) -> TestApp {
         app.run_until_stopped(token).await.expect("server runs");
     });
     let ca = std::fs::read(data_dir.join("tls/ca.pem")).expect("the server wrote its CA");
-    let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("CA is PEM"))
-        .tls_built_in_root_certs(false)
-        .use_rustls_tls()
-        .build()
-        .expect("client builds");
+    let client = trusting(&ca).build().expect("client builds");
     TestApp {
         addr,
         base: format!("https://localhost:{}", addr.port()),
@@ -306,4 +301,35 @@ pub fn booking(services: &[u64], barber: Value, start: &str, phone: &str) -> Val
 /// Distinct valid Buenos Aires mobile numbers: 011 15-2345-6700 + n.
 pub fn phone(n: u32) -> String {
     format!("011 15-2345-{:04}", 6700 + n)
+}
+
+/// An HTTPS client builder that trusts `ca_pem` and nothing else (no built-in roots, rustls),
+/// as a client of a self-signed or test-CA server would be configured.
+pub fn trusting(ca_pem: &[u8]) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).expect("CA is PEM"))
+        .tls_built_in_root_certs(false)
+        .use_rustls_tls()
+}
+
+/// A raw rustls client configuration that trusts every certificate in `ca_pems` and nothing
+/// else, for tests that speak TLS below reqwest (handshakes, half-sent requests).
+pub fn tls_trusting(ca_pems: &[&[u8]]) -> tokio_rustls::rustls::ClientConfig {
+    use tokio_rustls::rustls::{
+        self, RootCertStore, pki_types::CertificateDer, pki_types::pem::PemObject,
+    };
+    let mut roots = RootCertStore::empty();
+    for pem in ca_pems {
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            roots
+                .add(cert.expect("certificate PEM"))
+                .expect("a usable root");
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }

@@ -43,12 +43,7 @@ async fn serve_and_log(envs: &[(&str, &str)]) -> (Vec<String>, [String; 2]) {
         }
     };
     let ca = std::fs::read(dir.path().join("tls/ca.pem")).unwrap();
-    let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-        .tls_built_in_root_certs(false)
-        .use_rustls_tls()
-        .build()
-        .unwrap();
+    let client = crate::helpers::trusting(&ca).build().unwrap();
     let port = addr.rsplit(':').next().unwrap();
     let services = client
         .get(format!(

@@ -7,24 +7,9 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::{self, RootCertStore, pki_types::ServerName};
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::helpers::*;
-
-fn trusting(ca_pem: &[u8]) -> TlsConnector {
-    use rustls::pki_types::{CertificateDer, pem::PemObject};
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca_pem) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    TlsConnector::from(Arc::new(config))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_in_flight_finishes_while_new_connections_are_refused() {
@@ -36,7 +21,10 @@ async fn a_request_in_flight_finishes_while_new_connections_are_refused() {
 
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let server_name = ServerName::try_from("localhost").unwrap();
-    let mut tls = trusting(&ca).connect(server_name, tcp).await.unwrap();
+    let mut tls = TlsConnector::from(Arc::new(tls_trusting(&[&ca])))
+        .connect(server_name, tcp)
+        .await
+        .unwrap();
     let head = format!(
         "POST /api/v1/bookings HTTP/1.1\r\nHost: localhost\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use barberpro::tls::{SelfSignedPaths, ensure_self_signed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::{self, RootCertStore, pki_types::ServerName};
+use tokio_rustls::rustls::pki_types::ServerName;
 
 /// Starts the real binary and returns it with the address it announced.
 fn start(
@@ -38,23 +38,6 @@ fn start(
     let _ = child.kill();
     let _ = child.wait();
     panic!("the server never announced it was serving");
-}
-
-fn connector(ca_pems: &[Vec<u8>]) -> TlsConnector {
-    let mut roots = RootCertStore::empty();
-    for pem in ca_pems {
-        use rustls::pki_types::{CertificateDer, pem::PemObject};
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            roots.add(cert.unwrap()).unwrap();
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    TlsConnector::from(Arc::new(config))
 }
 
 /// Opens a TLS connection and returns it with the DER of the certificate the server sent.
@@ -111,10 +94,11 @@ async fn files_mode_reloads_on_sighup_without_dropping_connections() {
             ("BARBERPRO_SERVER__TLS__KEY_PATH", key.to_str().unwrap()),
         ],
     );
-    let tls = connector(&[
+    let (ca_a, ca_b) = (
         std::fs::read(a.ca_cert()).unwrap(),
         std::fs::read(b.ca_cert()).unwrap(),
-    ]);
+    );
+    let tls = TlsConnector::from(Arc::new(crate::helpers::tls_trusting(&[&ca_a, &ca_b])));
     let (mut open, served_before) = connect(&addr, &tls).await;
     assert!(http1_get(&mut open).await.starts_with("HTTP/1.1 200"));
 

@@ -159,10 +159,7 @@ secret_access_key = "{S3_SECRET}"
     let addr = wait_for_addr(&log, "BarberPro is serving", &mut server.0);
     let metrics_addr = wait_for_addr(&log, "metrics listener serving", &mut server.0);
     let ca = std::fs::read(data.join("tls/ca.pem")).unwrap();
-    let http = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-        .tls_built_in_root_certs(false)
-        .use_rustls_tls()
+    let http = crate::helpers::trusting(&ca)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
