@@ -6,7 +6,6 @@
 //! tiers. Scrapers asking for OpenMetrics get it; anyone else gets the Prometheus text format.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -882,9 +881,11 @@ async fn scrape(State(ep): State<Endpoint>, headers: HeaderMap) -> Response {
 
 /// Serves the metrics listener until `shutdown` fires.
 pub fn spawn(listener: TcpListener, endpoint: Endpoint, shutdown: CancellationToken) {
-    let addr: Option<SocketAddr> = listener.local_addr().ok();
     tokio::spawn(async move {
-        tracing::info!(?addr, "metrics listener serving /metrics");
+        match listener.local_addr() {
+            Ok(addr) => tracing::info!(%addr, "metrics listener serving /metrics"),
+            Err(error) => tracing::info!(%error, "metrics listener serving /metrics"),
+        }
         let served = axum::serve(listener, router(endpoint))
             .with_graceful_shutdown(shutdown.cancelled_owned())
             .await;

@@ -158,6 +158,10 @@ secret_access_key = "{S3_SECRET}"
     let mut server = Server(child);
     let addr = wait_for_addr(&log, "BarberPro is serving", &mut server.0);
     let metrics_addr = wait_for_addr(&log, "metrics listener serving", &mut server.0);
+    assert!(
+        log_text(&log).contains(&format!("\"addr\":\"{metrics_addr}\"")),
+        "the metrics listener's address is logged as an address"
+    );
     let ca = std::fs::read(data.join("tls/ca.pem")).unwrap();
     let http = crate::helpers::trusting(&ca)
         .redirect(reqwest::redirect::Policy::none())
