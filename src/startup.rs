@@ -179,7 +179,7 @@ impl Application {
             tracing::warn!(%public_url, "MercadoPago only calls HTTPS notification URLs: set \
                 server.public_url to the https:// address it can reach");
         }
-        let state = AppState {
+        let state = AppState::new(http::Shared {
             store,
             rules: config.booking_rules(),
             tokens,
@@ -202,7 +202,7 @@ impl Application {
             }),
             payments,
             whatsapp: Arc::new(webhook),
-        };
+        });
         http::admin::auth::offer_setup_link(
             &state.store,
             &state.public_url,

@@ -32,9 +32,27 @@ use crate::domain::BookingRules;
 use crate::domain::token::TokenKey;
 use crate::store::Store;
 
-/// What every handler may use. Cheap to clone.
+/// What every handler may use. Cloning it (axum does, per request and per middleware layer)
+/// is one reference count.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     pub store: Store,
     pub rules: BookingRules,
     pub tokens: TokenKey,
