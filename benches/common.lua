@@ -39,6 +39,19 @@ local function slot_minutes(s)
   return 14 * 60 + 15 * (s - 16)
 end
 
+-- The day (after today) of the i-th working day (0-based) from day0 on; Sundays are off.
+-- Remembered: the load generator shares the server's 2 cores, so it must stay cheap.
+local working_days = {}
+local function working_day(i)
+  if working_days[i] == nil then
+    local day = i == 0 and M.day0 or working_day(i - 1) + 1
+    -- os.date's wday: Sunday = 1
+    while os.date("!*t", today + day * 86400).wday == 1 do day = day + 1 end
+    working_days[i] = day
+  end
+  return working_days[i]
+end
+
 -- The n-th free slot (0-based) from day0 on: consecutive n take the same time with
 -- successive barbers, then the next time, then the next working day (Sundays are off).
 function M.slot(n)
@@ -47,16 +60,7 @@ function M.slot(n)
   local within = n % per_day
   local barber = within % M.barbers + 1
   local minutes = slot_minutes(math.floor(within / M.barbers))
-  local day = M.day0
-  local seen = -1
-  while true do
-    -- os.date's wday: Sunday = 1
-    if os.date("!*t", today + day * 86400).wday ~= 1 then
-      seen = seen + 1
-      if seen == day_index then break end
-    end
-    day = day + 1
-  end
+  local day = working_day(day_index)
   local start = string.format("%sT%02d:%02d:00-03:00", M.local_date(day),
     math.floor(minutes / 60), minutes % 60)
   -- A new client per booking: +54 9 11 6xxx-xxxx, unique per slot of the whole horizon.

@@ -328,6 +328,8 @@ impl Application {
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%addr, url = %format!("{scheme}://{addr}"), "BarberPro is serving");
         notify_service_manager(&[sd_notify::NotifyState::Ready]);
+        // Off the start-up path, and before clients would pay for it.
+        tokio::task::spawn_blocking(crate::domain::Phone::warm_up);
         let handshake_timeout = Duration::from_secs(timeouts.header_read_secs);
         loop {
             let (stream, peer) = tokio::select! {
