@@ -50,13 +50,22 @@ stop_server() {
 trap stop_server EXIT
 
 start_server() { # leaves the start-up time (ms) in $WORK/startup_ms
-  local t0
-  t0=$(python3 -c 'import time; print(time.time_ns())')
+  # ready.py loads first and reports "armed"; then the clock starts and the server launches.
+  coproc READY { python3 "$BENCH/ready.py" "$PORT"; }
+  local armed
+  read -r armed <&"${READY[0]}"
   # The load comes from one address: per-IP rate limits would answer 429 to nearly all of it.
+  local t0
+  t0=$(date +%s%N)
   BARBERPRO_BOOKING__HORIZON_DAYS=366 BARBERPRO_RATE_LIMIT__ENABLED=false \
     "$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" >>"$WORK/server.log" 2>&1 &
   SERVER_PID=$!
-  python3 "$BENCH/ready.py" "$PORT" "$t0" >"$WORK/startup_ms"
+  echo "$t0" >&"${READY[1]}"
+  local ms=
+  read -r ms <&"${READY[0]}" || true
+  wait "$READY_PID" 2>/dev/null || true
+  [ -n "$ms" ] || { echo "the server did not get ready" >&2; exit 1; }
+  echo "$ms" >"$WORK/startup_ms"
 }
 
 peak_rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$SERVER_PID/status"; }
