@@ -85,6 +85,10 @@ impl ReadTx for WriteTransaction {
 pub struct Store {
     db: Arc<Database>,
     writer: Writer,
+    /// Read queries run on blocking threads, at most one per core at a time. More would only
+    /// time-slice the cores between them, so that all finish late (and share them with the
+    /// writer); queued in order instead, each finishes as soon as it can.
+    reads: Arc<tokio::sync::Semaphore>,
     _lock: Arc<File>,
     path: PathBuf,
 }
@@ -117,9 +121,11 @@ impl Store {
         let db = Arc::new(db);
         let writer = Writer::start(db.clone())
             .map_err(|e| StoreError::io("starting the database writer", e))?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
             db,
             writer,
+            reads: Arc::new(tokio::sync::Semaphore::new(cores)),
             _lock: Arc::new(lock),
             path,
         })
@@ -155,6 +161,11 @@ impl Store {
         F: FnOnce(&ReadTransaction) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
+        let _turn = self
+            .reads
+            .acquire()
+            .await
+            .map_err(|_| StoreError::BatchFailed("the store is closed".into()))?;
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || {
             let txn = db.begin_read()?;
