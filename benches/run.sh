@@ -105,7 +105,9 @@ record startup "{\"startup_ms\": $STARTUP_MS}"
 
 echo "== (1) availability"
 wrk_run availability_c16 16 availability.lua
-BENCH_RATE=2000 BENCH_CONNS=20 wrk_run availability_2000rps 20 availability.lua
+# Each connection waits 1/(rate/conns) s between requests on top of each request's own
+# latency, so offering 2,200 req/s is what gets ~2,000 through (the table shows the rate met).
+BENCH_RATE=2200 BENCH_CONNS=20 wrk_run availability_2000rps 20 availability.lua
 
 echo "== (2) booking creation"
 BENCH_DAY0=50 wrk_run create_c16 16 create.lua -- 2
@@ -126,7 +128,7 @@ IDLE_RSS_BEFORE=$(peak_rss_mb)
 exec 3> >(python3 "$BENCH/idle.py" "$PORT" 10000 >"$WORK/idle.txt" 2>&1)
 until grep -q held "$WORK/idle.txt" 2>/dev/null; do sleep 0.5; done
 echo "  $(head -n 1 "$WORK/idle.txt")"
-BENCH_RATE=2000 BENCH_CONNS=20 wrk_run availability_2000rps_idle10k 20 availability.lua
+BENCH_RATE=2200 BENCH_CONNS=20 wrk_run availability_2000rps_idle10k 20 availability.lua
 ESTABLISHED=$(ss -Htn state established "( sport = :$PORT )" | wc -l)
 record idle10k "{\"peak_rss_mb\": $(peak_rss_mb), \"rss_before_mb\": $IDLE_RSS_BEFORE, \"server_side_established\": $ESTABLISHED, \"held\": \"$(head -n 1 "$WORK/idle.txt")\"}"
 exec 3>&-
