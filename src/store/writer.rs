@@ -197,13 +197,12 @@ fn writer_loop(
     }
 }
 
-/// Moves what is queued into `batch`, up to [`MAX_BATCH`]; false if nothing was.
+/// Moves what is queued into `batch`, up to [`MAX_BATCH`] and not past a stop request.
 fn take_queued(
     rx: &mut mpsc::Receiver<Msg>,
     batch: &mut Vec<Box<dyn Job>>,
     stop: &mut Option<oneshot::Sender<()>>,
-) -> bool {
-    let before = batch.len();
+) {
     while batch.len() < MAX_BATCH && stop.is_none() {
         match rx.try_recv() {
             Ok(Msg::Job(job)) => batch.push(job),
@@ -211,7 +210,6 @@ fn take_queued(
             Err(_) => break,
         }
     }
-    batch.len() > before
 }
 
 /// Runs `first` and whatever is queued in one transaction, then commits it; true if it
@@ -324,6 +322,13 @@ mod tests {
         first
     }
 
+    /// Returns once a request waits in the writer's queue.
+    async fn queued(writer: &Writer) {
+        while writer.queue.capacity() == QUEUE_DEPTH {
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[tokio::test]
     async fn a_request_queued_while_a_batch_runs_joins_it_and_sees_its_writes() {
         let (_dir, db, writer, seen) = writer();
@@ -338,9 +343,7 @@ mod tests {
             .await
         });
         // The second request is queued before the first one finishes running.
-        while writer.queue.capacity() == QUEUE_DEPTH {
-            tokio::task::yield_now().await;
-        }
+        queued(&writer).await;
         release.send(()).expect("release");
         first.await.expect("join").expect("first");
         second.await.expect("join").expect("second");
@@ -367,9 +370,7 @@ mod tests {
             })
             .await
         });
-        while writer.queue.capacity() == QUEUE_DEPTH {
-            tokio::task::yield_now().await;
-        }
+        queued(&writer).await;
         release.send(()).expect("release");
         assert!(
             first.await.expect("join").is_err(),
