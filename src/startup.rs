@@ -467,9 +467,14 @@ fn spawn_certificate_upkeep(
             }
             let (cfg, dir) = (tls_config.clone(), data_dir.clone());
             match tokio::task::spawn_blocking(move || tls::load(&cfg, &dir)).await {
+                // The periodic check of a self-signed certificate finds the same one for months:
+                // only a change is worth a line (a SIGHUP always gets an answer).
                 Ok(Ok(Some(key))) => {
-                    resolver.set(key);
-                    tracing::info!(reason, "certificate (re)loaded");
+                    if resolver.set(key) {
+                        tracing::info!(reason, "certificate (re)loaded");
+                    } else if reason == "SIGHUP" {
+                        tracing::info!(reason, "certificate unchanged");
+                    }
                 }
                 Ok(Ok(None)) => {}
                 Ok(Err(e)) => {

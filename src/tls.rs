@@ -94,11 +94,15 @@ impl CertResolver {
         map.get(&domain.to_ascii_lowercase()).cloned()
     }
 
-    pub fn set(&self, key: CertifiedKey) {
-        match self.current.write() {
-            Ok(mut cur) => *cur = Arc::new(key),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(key),
-        }
+    /// Serves `key` from now on; true if its certificate chain differs from the one served.
+    pub fn set(&self, key: CertifiedKey) -> bool {
+        let mut cur = match self.current.write() {
+            Ok(cur) => cur,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let changed = cur.cert != key.cert;
+        *cur = Arc::new(key);
+        changed
     }
 
     /// When the certificate being served expires, in Unix seconds (None if unreadable).
@@ -471,6 +475,19 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         assert!(load_pem(&paths.cert(), &paths.key()).is_ok());
     }
+    #[test]
+    fn the_resolver_tells_a_new_certificate_from_the_same_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = SelfSignedPaths::new(dir.path());
+        ensure_self_signed(&paths, &[]).unwrap();
+        let load = || load_pem(&paths.cert(), &paths.key()).unwrap();
+        let resolver = CertResolver::new(load());
+        assert!(!resolver.set(load()), "the same certificate, read again");
+        ensure_self_signed(&paths, &["turnos.example.com.ar".into()]).unwrap();
+        assert!(resolver.set(load()), "a reissued certificate");
+        assert!(!resolver.set(load()));
+    }
+
     #[test]
     fn a_certificate_near_expiry_is_renewed() {
         let dir = tempfile::tempdir().unwrap();
