@@ -4,15 +4,15 @@
 
 use askama::Template;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
-use super::PageError;
 use super::pick::{self, Picker, SlotChoice, Target};
 use super::view::{self, Field, Layout, Private};
+use super::{PageError, PagePath};
 use crate::domain::payment::DepositPolicy;
 use crate::domain::time::local_date;
 use crate::domain::{
@@ -258,7 +258,7 @@ fn services_page(
 /// `GET /reservar/{slug}`: the branch's services.
 pub async fn services(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let sel = Selection::from_pairs(&pairs);
@@ -366,7 +366,7 @@ fn barber_page(
 /// `GET /reservar/{slug}/barbero?services=…`: a barber, or "cualquiera".
 pub async fn barber(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let sel = Selection::from_pairs(&pairs);
@@ -450,7 +450,7 @@ fn slot_page(
 /// `GET /reservar/{slug}/horario?services=…&barber=…&date=…`: days and free slots.
 pub async fn slot(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let sel = Selection::from_pairs(&pairs);
@@ -591,7 +591,7 @@ fn valid_key(key: &str) -> bool {
 /// `GET /reservar/{slug}/datos?services=…&barber=…&start=…`: name, phone, e-mail, consent.
 pub async fn details(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let sel = Selection::from_pairs(&pairs);
@@ -690,7 +690,7 @@ fn slot_problem(rule: &DomainError) -> bool {
 /// `POST /reservar/{slug}`: books through `store::bookings::create`, then shows the booking.
 pub async fn create(
     State(state): State<AppState>,
-    Path(slug): Path<String>,
+    PagePath(slug): PagePath,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, PageError> {
     let Ok(Form(pairs)) = form else {

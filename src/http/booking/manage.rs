@@ -5,15 +5,15 @@
 
 use askama::Template;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 
-use super::PageError;
 use super::flow::{BranchInfo, by_client};
 use super::pick::{self, Picker, Target};
 use super::view::{self, Layout, Private};
+use super::{PageError, PagePath};
 use crate::domain::booking::status_label_es;
 use crate::domain::time::local_date;
 use crate::domain::{
@@ -248,7 +248,7 @@ fn payment_return(result: &str) -> Option<PaymentReturnPage> {
 /// `GET /turnos/{id}?token=…`: the booking, with cancel and reschedule while allowed.
 pub async fn page(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PagePath(raw_id): PagePath,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let id = booking_id(&raw_id)?;
@@ -287,7 +287,7 @@ fn form_pairs(
 /// `POST /turnos/{id}/cancelar` (token in the form): cancels before the cut-off.
 pub async fn cancel(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PagePath(raw_id): PagePath,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, PageError> {
     let id = booking_id(&raw_id)?;
@@ -482,7 +482,7 @@ async fn show_reschedule(
 /// `GET /turnos/{id}/reprogramar?token=…&date=…&barber=…`: other free slots.
 pub async fn reschedule_page_get(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PagePath(raw_id): PagePath,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let id = booking_id(&raw_id)?;
@@ -492,7 +492,7 @@ pub async fn reschedule_page_get(
 /// `POST /turnos/{id}/reprogramar` (token, start, barber in the form).
 pub async fn reschedule(
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    PagePath(raw_id): PagePath,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, PageError> {
     let id = booking_id(&raw_id)?;

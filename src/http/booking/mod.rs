@@ -112,6 +112,25 @@ impl PageError {
     }
 }
 
+/// A path segment (a branch slug, a booking id) as text. One that is not UTF-8 once
+/// percent-decoded names nothing: the pages' own 404, not axum's plain-text 400.
+pub struct PagePath(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PagePath {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| PageError::NotFound)?;
+        Ok(Self(raw))
+    }
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         if let Self::Internal(cause) = &self {

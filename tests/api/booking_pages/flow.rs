@@ -166,6 +166,9 @@ async fn an_unknown_branch_is_a_spanish_404_page() {
         "/reservar/no-existe/barbero?services=1",
         "/reservar/no-existe/horario?services=1",
         "/reservar/no-existe/datos?services=1",
+        // Not UTF-8 once decoded: no branch has that name either (not axum's plain 400).
+        "/reservar/%ff",
+        "/reservar/%ff/horario?services=1",
     ] {
         assert_html_page(&b.get(path).await, 404, "No encontramos");
     }

@@ -208,6 +208,8 @@ async fn wrong_or_forged_tokens_are_404_pages_never_500() {
         format!("/turnos/999999?token={token}"),
         format!("/turnos/abc?token={token}"),
         format!("/turnos/-1?token={token}"),
+        format!("/turnos/%ff?token={token}"),
+        format!("/turnos/%ff/reprogramar?token={token}"),
         format!("/turnos/{id}/reprogramar?token={other_token}"),
     ];
     for path in &gets {
