@@ -302,51 +302,46 @@ mod tests {
         }
     }
 
-    /// Sends `work` as the first request of a batch and returns once the writer runs it; the
-    /// batch stays open until `release` is sent.
-    async fn hold_batch_open(
+    /// Runs a first request that holds its batch open until `second` waits in the queue
+    /// behind it, then lets both finish; returns both answers.
+    async fn behind_an_open_batch<R: Send + 'static>(
         writer: &Writer,
-        release: std_mpsc::Receiver<()>,
-    ) -> tokio::task::JoinHandle<Result<(), StoreError>> {
+        second: impl FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+    ) -> (Result<(), StoreError>, Result<R, StoreError>) {
         let (running, is_running) = oneshot::channel();
+        let (release, held) = std_mpsc::channel::<()>();
         let w = writer.clone();
         let first = tokio::spawn(async move {
             w.write(move |txn| {
                 let _ = running.send(());
-                let _ = release.recv();
+                let _ = held.recv();
                 put(1, 1)(txn)
             })
             .await
         });
         is_running.await.expect("the first request ran");
-        first
-    }
-
-    /// Returns once a request waits in the writer's queue.
-    async fn queued(writer: &Writer) {
+        let w = writer.clone();
+        let second = tokio::spawn(async move { w.write(second).await });
         while writer.queue.capacity() == QUEUE_DEPTH {
             tokio::task::yield_now().await;
         }
+        release.send(()).expect("release");
+        (
+            first.await.expect("join first"),
+            second.await.expect("join second"),
+        )
     }
 
     #[tokio::test]
     async fn a_request_queued_while_a_batch_runs_joins_it_and_sees_its_writes() {
         let (_dir, db, writer, seen) = writer();
-        let (release, held) = std_mpsc::channel();
-        let first = hold_batch_open(&writer, held).await;
-        let w = writer.clone();
-        let second = tokio::spawn(async move {
-            w.write(|txn| {
-                let earlier = txn.open_table(T)?.get(1)?.map(|v| v.value());
-                put(2, earlier.unwrap_or(0) + 1)(txn)
-            })
-            .await
-        });
-        // The second request is queued before the first one finishes running.
-        queued(&writer).await;
-        release.send(()).expect("release");
-        first.await.expect("join").expect("first");
-        second.await.expect("join").expect("second");
+        let (first, second) = behind_an_open_batch(&writer, |txn| {
+            let earlier = txn.open_table(T)?.get(1)?.map(|v| v.value());
+            put(2, earlier.unwrap_or(0) + 1)(txn)
+        })
+        .await;
+        first.expect("first");
+        second.expect("second, which saw the first one's write");
 
         let batches = seen.lock().expect("lock").clone();
         assert_eq!(batches.len(), 1, "one commit for both: {batches:?}");
@@ -360,23 +355,13 @@ mod tests {
     #[tokio::test]
     async fn a_request_that_fails_rolls_back_the_requests_that_joined_its_batch() {
         let (_dir, db, writer, seen) = writer();
-        let (release, held) = std_mpsc::channel();
-        let first = hold_batch_open(&writer, held).await;
-        let w = writer.clone();
-        let failing = tokio::spawn(async move {
-            w.write(|txn| {
-                put(3, 3)(txn)?;
-                Err::<(), _>(StoreError::BatchFailed("boom".into()))
-            })
-            .await
-        });
-        queued(&writer).await;
-        release.send(()).expect("release");
-        assert!(
-            first.await.expect("join").is_err(),
-            "its batch was rolled back"
-        );
-        assert!(failing.await.expect("join").is_err());
+        let (first, failing) = behind_an_open_batch(&writer, |txn| {
+            put(3, 3)(txn)?;
+            Err::<(), _>(StoreError::BatchFailed("boom".into()))
+        })
+        .await;
+        assert!(first.is_err(), "its batch was rolled back");
+        assert!(failing.is_err());
         let batches = seen.lock().expect("lock").clone();
         assert_eq!(batches.len(), 1);
         assert!(!batches[0].committed);
