@@ -299,6 +299,16 @@ pub fn booking(services: &[u64], barber: Value, start: &str, phone: &str) -> Val
 }
 
 /// Distinct valid Buenos Aires mobile numbers: 011 15-2345-6700 + n.
+/// The loopback address (`127.0.0.1:PORT`) a server's log line names.
+pub fn address_in(line: &str) -> String {
+    let at = line.find("127.0.0.1:").expect("the line names the address");
+    let port: String = line[at + 10..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    format!("127.0.0.1:{port}")
+}
+
 pub fn phone(n: u32) -> String {
     format!("011 15-2345-{:04}", 6700 + n)
 }

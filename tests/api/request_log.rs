@@ -34,12 +34,7 @@ async fn serve_and_log(envs: &[(&str, &str)]) -> (Vec<String>, [String; 2]) {
             .unwrap();
         seen.push(line.clone());
         if line.contains("BarberPro is serving") {
-            let at = line.find("127.0.0.1:").expect("the line names the address");
-            let port: String = line[at + 10..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            break format!("127.0.0.1:{port}");
+            break crate::helpers::address_in(&line);
         }
     };
     let ca = std::fs::read(dir.path().join("tls/ca.pem")).unwrap();

@@ -44,12 +44,7 @@ fn wait_for_addr(log: &Path, marker: &str, child: &mut Child) -> String {
     loop {
         let text = log_text(log);
         if let Some(line) = text.lines().find(|l| l.contains(marker)) {
-            let at = line.find("127.0.0.1:").expect("the line names the address");
-            let port: String = line[at + 10..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            return format!("127.0.0.1:{port}");
+            return crate::helpers::address_in(line);
         }
         if let Ok(Some(status)) = child.try_wait() {
             panic!("the server exited with {status}: {text}");
