@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
@@ -135,12 +137,47 @@ pub async fn shot(c: &Client, name: &str) {
     std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write screenshot");
 }
 
+/// chromedriver's answer to a command cut short because the page navigated (a followed link, a
+/// submitted form): for the command that caused the navigation, that is success.
+fn is_navigation(e: &CmdError) -> bool {
+    matches!(e, CmdError::NotW3C(v) if v == "aborted by navigation")
+}
+
+/// The result of a command that may navigate: "aborted by navigation" counts as done.
+pub fn navigating(result: Result<(), CmdError>) -> Result<(), CmdError> {
+    match result {
+        Err(e) if is_navigation(&e) => Ok(()),
+        other => other,
+    }
+}
+
+/// Clicks the element; the click may follow a link or send a form.
+pub async fn click(c: &Client, css: &str) -> Result<(), CmdError> {
+    let element = c.find(Locator::Css(css)).await?;
+    navigating(element.click().await.map(drop))
+}
+
+/// Waits up to 10 s for an element, as on the page a click leads to; a search cut short while
+/// that page loads is tried again.
+pub async fn wait_for(c: &Client, css: &str) -> Result<Element, CmdError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await;
+        match found {
+            Err(e) if is_navigation(&e) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Polls until the element's text is `want` (the page reloads after a form), up to 10 s.
-pub async fn wait_for_text(
-    c: &Client,
-    css: &str,
-    want: &str,
-) -> Result<(), fantoccini::error::CmdError> {
+pub async fn wait_for_text(c: &Client, css: &str, want: &str) -> Result<(), CmdError> {
     let mut last = String::new();
     for _ in 0..100 {
         if let Ok(element) = c.find(Locator::Css(css)).await {

@@ -9,7 +9,9 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 
 use super::{PASSWORD, create_staff};
-use crate::chromium::{Screen, body_text, connect, start_driver, wait_for_text};
+use crate::chromium::{
+    Screen, body_text, click, connect, navigating, start_driver, wait_for, wait_for_text,
+};
 use crate::helpers::{TUESDAY, spawn_app};
 
 async fn shot(c: &Client, name: &str) {
@@ -48,11 +50,8 @@ async fn run(c: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> 
         .await?
         .send_keys(PASSWORD)
         .await?;
-    c.find(Locator::Css("button.primary"))
-        .await?
-        .click()
-        .await?;
-    c.wait().for_element(Locator::Css("#agenda-date")).await?;
+    click(c, "button.primary").await?;
+    wait_for(c, "#agenda-date").await?;
     assert!(c.current_url().await?.path().ends_with("/admin/agenda"));
     let text = body_text(c).await;
     assert!(text.contains("Agenda"), "{text}");
@@ -67,11 +66,8 @@ async fn run(c: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> 
     shot(c, "2-agenda").await;
 
     // A walk-in: phone, services, barber "cualquiera", find the free slots, book the first.
-    c.find(Locator::Css("nav a[href='/admin/bookings/new']"))
-        .await?
-        .click()
-        .await?;
-    c.wait().for_element(Locator::Css("#search")).await?;
+    click(c, "nav a[href='/admin/bookings/new']").await?;
+    wait_for(c, "#search").await?;
     c.find(Locator::Css("#phone"))
         .await?
         .send_keys("011 15-4444-5555")
@@ -86,15 +82,12 @@ async fn run(c: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> 
         vec![json!(TUESDAY)],
     )
     .await?;
-    c.find(Locator::Css("input[name=services][value='1']"))
-        .await?
-        .click()
-        .await?;
-    c.find(Locator::Css("#find-slots")).await?.click().await?;
-    c.wait().for_element(Locator::Css("#book")).await?;
+    click(c, "input[name=services][value='1']").await?;
+    click(c, "#find-slots").await?;
+    wait_for(c, "#book").await?;
     shot(c, "3-new-booking").await;
-    c.find(Locator::Css("#confirm")).await?.click().await?;
-    c.wait().for_element(Locator::Css(".flash-ok")).await?;
+    click(c, "#confirm").await?;
+    wait_for(c, ".flash-ok").await?;
     let flash = c.find(Locator::Css(".flash-ok")).await?.text().await?;
     assert!(
         flash.starts_with("Turno creado: 02/03/2027 10:00"),
@@ -106,10 +99,10 @@ async fn run(c: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> 
     for (action, status) in [("checked_in", "en el local"), ("completed", "realizado")] {
         let cell = c.find(Locator::Css("td.booking")).await?;
         cell.find(Locator::Css("summary")).await?.click().await?;
-        cell.find(Locator::Css(&format!("button[data-action='{action}']")))
-            .await?
-            .click()
+        let button = cell
+            .find(Locator::Css(&format!("button[data-action='{action}']")))
             .await?;
+        navigating(button.click().await.map(drop))?;
         wait_for_text(c, "td.booking .badge", status).await?;
         shot(c, &format!("5-{action}")).await;
     }

@@ -7,7 +7,9 @@ use barberpro::domain::BookingStatus;
 use fantoccini::{Client, Locator};
 
 use super::*;
-use crate::chromium::{Screen, connect, shot, start_driver, wait_for_text};
+use crate::chromium::{
+    Screen, click, connect, navigating, shot, start_driver, wait_for, wait_for_text,
+};
 use crate::helpers::spawn_app;
 
 /// The page is laid out `width` px wide (the viewport tag works) and does not scroll sideways.
@@ -31,21 +33,6 @@ async fn assert_fits(c: &Client, width: i64, step: &str) {
         "{step}: horizontal scroll ({scroll} / {body} px of content in {client} px)"
     );
     shot(c, &format!("booking-{width}-{step}")).await;
-}
-
-/// A command cut short because the page navigated, as a form submission does, succeeded.
-fn navigating(
-    result: Result<(), fantoccini::error::CmdError>,
-) -> Result<(), fantoccini::error::CmdError> {
-    match result {
-        Err(fantoccini::error::CmdError::NotW3C(v)) if v == "aborted by navigation" => Ok(()),
-        other => other,
-    }
-}
-
-async fn click(c: &Client, css: &str) -> Result<(), fantoccini::error::CmdError> {
-    c.find(Locator::Css(css)).await?.click().await?;
-    Ok(())
 }
 
 #[tokio::test]
@@ -74,24 +61,24 @@ async fn run(c: &Client, app: &TestApp, w: i64) -> Result<u64, fantoccini::error
     assert_fits(c, w, "1-branches").await;
     click(c, "#branch-palermo").await?;
 
-    c.wait().for_element(Locator::Css("#services-form")).await?;
+    wait_for(c, "#services-form").await?;
     click(c, "input[name=services][value='1']").await?;
     assert_fits(c, w, "2-services").await;
     click(c, "#next").await?;
 
-    c.wait().for_element(Locator::Css("#barber-form")).await?;
+    wait_for(c, "#barber-form").await?;
     assert_fits(c, w, "3-barber").await;
     click(c, "#next").await?; // "Cualquiera" is the default.
 
     // The first day with free slots opens (Monday: Nicolás works at palermo from 10:00).
-    c.wait().for_element(Locator::Css("#slot-form")).await?;
+    wait_for(c, "#slot-form").await?;
     assert_fits(c, w, "4-slot").await;
     let date = c.find(Locator::Css("legend .date")).await?.text().await?;
     assert_eq!(date.to_lowercase(), "lunes 01/03/2027");
     click(c, "label.slot").await?;
     click(c, "#next").await?;
 
-    c.wait().for_element(Locator::Css("#details-form")).await?;
+    wait_for(c, "#details-form").await?;
     c.find(Locator::Css("#name"))
         .await?
         .send_keys("Paula Móvil")
@@ -104,7 +91,7 @@ async fn run(c: &Client, app: &TestApp, w: i64) -> Result<u64, fantoccini::error
     assert_fits(c, w, "5-details").await;
     click(c, "#confirm").await?;
 
-    c.wait().for_element(Locator::Css("#notice")).await?;
+    wait_for(c, "#notice").await?;
     wait_for_text(c, "#notice", "¡Listo! Tu turno quedó reservado.").await?;
     let when = c.find(Locator::Css("#when")).await?.text().await?;
     assert!(when.starts_with("lunes 01/03/2027 a las 10:00"), "{when}");
@@ -115,11 +102,11 @@ async fn run(c: &Client, app: &TestApp, w: i64) -> Result<u64, fantoccini::error
 
     // Later, from the link (the test server's own address, since public_url is another).
     c.goto(&app.url(&link[at..])).await?;
-    c.wait().for_element(Locator::Css("#cancel-form")).await?;
+    wait_for(c, "#cancel-form").await?;
     assert_fits(c, w, "7-manage").await;
     // The enhancement asks first; the form is sent once accepted (and the page navigates,
     // which may abort the command that accepted).
-    navigating(click(c, "#cancel").await)?;
+    click(c, "#cancel").await?;
     navigating(c.accept_alert().await)?;
     wait_for_text(c, "#notice", "Tu turno quedó cancelado.").await?;
     wait_for_text(c, "#status", "cancelado").await?;
