@@ -104,30 +104,102 @@ pub fn iso_weekday(date: Date) -> u8 {
 
 /// Formats an instant in a zone as RFC 3339 with the zone's offset (`…T10:00:00-03:00`).
 pub fn rfc3339_local(ts: Timestamp, tz: &TimeZone) -> String {
-    // Formatted by hand: strftime's parser showed in profiles (two per offered slot). Years
-    // outside 0..=9999 and offsets with seconds (old LMT) take strftime's own path.
-    let offset = tz.to_offset(ts);
-    let dt = offset.to_datetime(ts);
-    let secs = offset.seconds();
-    if !(0..=9999).contains(&dt.year()) || secs % 60 != 0 {
-        return ts
-            .to_zoned(tz.clone())
-            .strftime("%Y-%m-%dT%H:%M:%S%:z")
-            .to_string();
+    LocalStamp::new(ts, tz).as_str().to_owned()
+}
+
+/// An instant written as RFC 3339 in a zone's local time with its offset
+/// (`2026-12-01T10:00:00-03:00`), held inline: an availability answer writes two per offered
+/// slot, and `format!` with a `String` each showed in its profile.
+#[derive(Clone, Copy)]
+pub struct LocalStamp {
+    len: u8,
+    buf: [u8; 40],
+}
+
+impl LocalStamp {
+    pub fn new(ts: Timestamp, tz: &TimeZone) -> Self {
+        let mut stamp = Self {
+            len: 0,
+            buf: [0; 40],
+        };
+        let offset = tz.to_offset(ts);
+        let dt = offset.to_datetime(ts);
+        let secs = offset.seconds();
+        if (0..=9999).contains(&dt.year()) && secs % 60 == 0 {
+            let minutes = secs.unsigned_abs() / 60;
+            let sign = if secs < 0 { b'-' } else { b'+' };
+            let fields = [
+                (dt.year().unsigned_abs().into(), 4, b'-'),
+                (dt.month().unsigned_abs().into(), 2, b'-'),
+                (dt.day().unsigned_abs().into(), 2, b'T'),
+                (dt.hour().unsigned_abs().into(), 2, b':'),
+                (dt.minute().unsigned_abs().into(), 2, b':'),
+                (dt.second().unsigned_abs().into(), 2, sign),
+                (minutes / 60, 2, b':'),
+            ];
+            for (value, width, then) in fields {
+                stamp.push_digits(value, width);
+                stamp.push(then);
+            }
+            stamp.push_digits(minutes % 60, 2);
+        } else {
+            // Years outside 0..=9999 and offsets with seconds (old LMT) take strftime's path.
+            use std::fmt::Write;
+            let zoned = ts.to_zoned(tz.clone());
+            if write!(stamp, "{}", zoned.strftime("%Y-%m-%dT%H:%M:%S%:z")).is_err() {
+                stamp.len = 0;
+                let _ = write!(stamp, "{}", ts);
+            }
+        }
+        stamp
     }
-    let sign = if secs < 0 { '-' } else { '+' };
-    let minutes = secs.unsigned_abs() / 60;
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{sign}{:02}:{:02}",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        minutes / 60,
-        minutes % 60
-    )
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and separators, or whole `str`s, are ever written.
+        std::str::from_utf8(&self.buf[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.buf[usize::from(self.len)] = byte;
+        self.len += 1;
+    }
+
+    /// `value` zero-padded to `width` digits (`value < 10^width`).
+    fn push_digits(&mut self, value: u32, width: u32) {
+        for place in (0..width).rev() {
+            // `value / 10^place % 10` is below 10.
+            self.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
+        }
+    }
+}
+
+impl std::fmt::Write for LocalStamp {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let start = usize::from(self.len);
+        let end = start + s.len();
+        let room = self.buf.get_mut(start..end).ok_or(std::fmt::Error)?;
+        room.copy_from_slice(s.as_bytes());
+        self.len = u8::try_from(end).map_err(|_| std::fmt::Error)?;
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for LocalStamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for LocalStamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl Serialize for LocalStamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
@@ -12,7 +13,7 @@ use super::dto::{
     AvailabilityDto, BarberChoiceDto, BookingDto, BookingView, CancelRequest, CreateBookingRequest,
     CreatedBookingDto, ErrorBody, RescheduleRequest, SlotDto,
 };
-use crate::domain::time::rfc3339_local;
+use crate::domain::time::LocalStamp;
 use crate::domain::{
     BarberId, Booking, BookingId, BookingSource, DomainError, Email, Phone, ServiceId, Text,
 };
@@ -114,7 +115,7 @@ pub async fn availability(
     State(state): State<AppState>,
     PathSlug(slug): PathSlug,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Result<Json<AvailabilityDto>, ApiError> {
+) -> Result<Response, ApiError> {
     // One of ours given twice (`services=1&services=2`) is refused rather than half read.
     let mut query: HashMap<String, String> = HashMap::with_capacity(pairs.len());
     for (name, value) in pairs {
@@ -170,26 +171,27 @@ pub async fn availability(
         })
         .await?;
     let tz = branch.tz();
-    let barber_name = |id: BarberId| {
-        catalog
-            .barber(id)
-            .map(|b| b.name.to_string())
-            .unwrap_or_default()
-    };
-    Ok(Json(AvailabilityDto {
-        branch: branch.slug.as_str().to_owned(),
+    let names: HashMap<BarberId, &str> = catalog
+        .barbers
+        .iter()
+        .map(|b| (b.id, b.name.as_str()))
+        .collect();
+    let answer = AvailabilityDto {
+        branch: branch.slug.as_str(),
         date: date.to_string(),
         services: ids,
         slots: slots
             .into_iter()
             .map(|s| SlotDto {
-                start: rfc3339_local(s.start, &tz),
-                end: rfc3339_local(s.end, &tz),
+                start: LocalStamp::new(s.start, &tz),
+                end: LocalStamp::new(s.end, &tz),
                 barber_id: s.barber.0,
-                barber_name: barber_name(s.barber),
+                barber_name: names.get(&s.barber).copied().unwrap_or_default(),
             })
             .collect(),
-    }))
+    };
+    // Serialised here: the answer borrows the catalogue's names.
+    Ok(Json(answer).into_response())
 }
 
 /// Books a slot. With an `Idempotency-Key`, a retried request returns the same booking.

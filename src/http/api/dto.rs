@@ -6,7 +6,7 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::time::rfc3339_local;
+use crate::domain::time::{LocalStamp, rfc3339_local};
 use crate::domain::{Barber, Booking, Branch, Client, Payment, Service};
 
 /// The error body every failure carries.
@@ -94,21 +94,25 @@ impl From<&Barber> for BarberDto {
     }
 }
 
+/// One free slot. Written straight from the catalogue and the slot's instants: an answer holds
+/// hundreds.
 #[derive(Serialize, ToSchema)]
-pub struct SlotDto {
+pub struct SlotDto<'a> {
     /// RFC 3339 with the branch's offset, e.g. `2026-12-01T10:00:00-03:00`.
-    pub start: String,
-    pub end: String,
+    #[schema(value_type = String)]
+    pub start: LocalStamp,
+    #[schema(value_type = String)]
+    pub end: LocalStamp,
     pub barber_id: u64,
-    pub barber_name: String,
+    pub barber_name: &'a str,
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct AvailabilityDto {
-    pub branch: String,
+pub struct AvailabilityDto<'a> {
+    pub branch: &'a str,
     pub date: String,
     pub services: Vec<u64>,
-    pub slots: Vec<SlotDto>,
+    pub slots: Vec<SlotDto<'a>>,
 }
 
 /// A barber id, or `"any"`.
