@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -49,8 +50,15 @@ fn content_type(path: &str) -> &'static str {
 }
 
 /// `GET /assets/{path}`: the file; cached for a year when the URL names its current hash.
-pub async fn serve(Path(path): Path<String>, RawQuery(query): RawQuery) -> Response {
-    let Some(file) = Files::get(&path) else {
+pub async fn serve(
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    // A segment that is not UTF-8 once decoded names no file either.
+    let Some((path, file)) = path
+        .ok()
+        .and_then(|Path(path)| Files::get(&path).map(|file| (path, file)))
+    else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let current = version(&path).map(|v| format!("v={v}"));

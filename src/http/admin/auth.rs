@@ -2,6 +2,7 @@
 
 use askama::Template;
 use axum::Extension;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -246,8 +247,12 @@ fn setup_response(
 /// `GET /admin/setup/{token}`: the form for the first owner, while the link is good.
 pub async fn setup_page(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AdminError> {
+    // A segment that is not UTF-8 once decoded is no link we gave out.
+    let Ok(Path(token)) = token else {
+        return Err(link_dead());
+    };
     let hash = auth::token_hash(&token);
     let now = state.clock.now();
     if !state
@@ -263,11 +268,14 @@ pub async fn setup_page(
 /// `POST /admin/setup/{token}`: creates the owner, uses up the link, and logs the owner in.
 pub async fn setup(
     State(state): State<AppState>,
-    Path(token): Path<String>,
+    token: Result<Path<String>, PathRejection>,
     ip: Option<Extension<ClientIp>>,
     headers: axum::http::HeaderMap,
     Form(form): Form<SetupForm>,
 ) -> Result<Response, AdminError> {
+    let Ok(Path(token)) = token else {
+        return Err(link_dead());
+    };
     let expected = cookies::get(&headers, cookies::LOGIN_CSRF).unwrap_or("");
     if expected.is_empty() || !auth::tokens_equal(expected, &form.csrf) {
         return Err(AdminError::Csrf);

@@ -242,13 +242,10 @@ async fn assets_are_served_with_their_content_hash_and_cached_forever() {
         .await
         .expect("request");
     assert_eq!(stale.headers()["cache-control"], "no-cache");
-    let missing = app
-        .client
-        .get(app.url("/assets/nope.css"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(missing.status(), 404);
+    for path in ["/assets/nope.css", "/assets/%ff"] {
+        let missing = app.client.get(app.url(path)).send().await.expect("request");
+        assert_eq!(missing.status(), 404, "{path}");
+    }
 }
 
 #[tokio::test]

@@ -235,6 +235,15 @@ async fn the_one_time_setup_link_creates_the_owner_and_then_dies() {
         b.get(&format!("/admin/setup/{late}")).await.status,
         StatusCode::BAD_REQUEST
     );
+
+    // A segment that is not UTF-8 once decoded gets the same Spanish page, not axum's text.
+    let odd = b.get("/admin/setup/%ff").await;
+    assert_eq!(odd.status, StatusCode::BAD_REQUEST);
+    assert!(
+        odd.body.contains("El enlace de configuración no es válido"),
+        "{}",
+        odd.body
+    );
 }
 
 #[tokio::test]
