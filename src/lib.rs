@@ -65,3 +65,6 @@ pub mod metrics;
 
 /// The command line.
 pub mod cli;
+
+/// One-shot commands besides serving: `config check`, `admin create-user`, `bench-data`.
+pub mod commands;
