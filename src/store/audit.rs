@@ -57,6 +57,15 @@ pub struct Change {
 }
 
 impl Change {
+    /// This change with the entity as it was before and as it is after.
+    pub fn between<T: Serialize>(self, before: &T, after: &T) -> Self {
+        Self {
+            before: snapshot(before),
+            after: snapshot(after),
+            ..self
+        }
+    }
+
     /// A change made by something other than a staff account ([`CLIENT`], [`SYSTEM`],
     /// [`CLI`]).
     pub fn by(

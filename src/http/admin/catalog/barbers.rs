@@ -126,12 +126,8 @@ pub async fn set_hours(
                 return Err(DomainError::UnknownBarber(id).into());
             };
             // Hours only: the audit log names people by id, never by name.
-            let entry = audit::Change {
-                before: audit::snapshot(&before.shifts),
-                after: audit::snapshot(&after.shifts),
-                ..change(&actor, "barber.hours", "barber", id)
-            };
-            audit::record(txn, entry, now)?;
+            let entry = change(&actor, "barber.hours", "barber", id);
+            audit::record(txn, entry.between(&before.shifts, &after.shifts), now)?;
             Ok(Ok(()))
         })
         .await;

@@ -230,12 +230,7 @@ pub async fn update_branch(
             let Some((before, after)) = catalog::update_branch(txn, updated)? else {
                 return Err(DomainError::UnknownBranch.into());
             };
-            let entry = audit::Change {
-                before: audit::snapshot(&before),
-                after: audit::snapshot(&after),
-                ..entry
-            };
-            audit::record(txn, entry, now)?;
+            audit::record(txn, entry.between(&before, &after), now)?;
             Ok(Ok(()))
         })
         .await;

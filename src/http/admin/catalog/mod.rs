@@ -464,12 +464,7 @@ pub async fn update_service(
             let Some((before, after)) = catalog::update_service(txn, service)? else {
                 return Err(StoreError::Rule(DomainError::UnknownService(id)));
             };
-            let entry = audit::Change {
-                before: audit::snapshot(&before),
-                after: audit::snapshot(&after),
-                ..entry
-            };
-            audit::record(txn, entry, now)?;
+            audit::record(txn, entry.between(&before, &after), now)?;
             Ok(Ok(()))
         })
         .await;
