@@ -118,6 +118,9 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     /// redb page cache, in MiB.
     pub cache_size_mb: usize,
+    /// Longest time a booking made durable by the journal waits for redb's checkpoint.
+    /// Longer: fewer, bigger flushes (throughput); shorter: less to replay after a crash.
+    pub checkpoint_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -904,6 +907,7 @@ impl Default for StorageConfig {
         Self {
             data_dir: PathBuf::from("./data"),
             cache_size_mb: 64,
+            checkpoint_interval_ms: 1000,
         }
     }
 }
@@ -1275,6 +1279,12 @@ impl Config {
         }
         if self.locale.language != "es-AR" {
             return invalid("locale.language", "only es-AR is available");
+        }
+        if !(10..=60_000).contains(&self.storage.checkpoint_interval_ms) {
+            return invalid(
+                "storage.checkpoint_interval_ms",
+                "must be between 10 and 60000",
+            );
         }
         if self.storage.cache_size_mb == 0 {
             return invalid("storage.cache_size_mb", "must be at least 1");

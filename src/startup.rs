@@ -12,7 +12,6 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, TlsMode};
-use crate::domain::token::TokenKey;
 use crate::http::connection::Protocol;
 use crate::http::{self, AppState, Clock};
 use crate::store::{Store, StoreError};
@@ -66,11 +65,15 @@ impl Application {
     /// Opens the data folder, prepares TLS and binds the listener (port 0 picks a free one).
     pub async fn build(config: Config, options: Options) -> Result<Self, StartError> {
         let data_dir = config.storage.data_dir.clone();
-        let store = Store::open(&data_dir, config.storage.cache_size_mb * 1024 * 1024)?;
+        let store = Store::open_with(
+            &data_dir,
+            config.storage.cache_size_mb * 1024 * 1024,
+            std::time::Duration::from_millis(config.storage.checkpoint_interval_ms),
+        )?;
         if options.demo {
             crate::demo::seed_if_empty(&store, options.clock.now()).await?;
         }
-        let tokens = load_or_create_key(&data_dir)?;
+        let tokens = store.token_key().clone();
         // Booking changes queue messages by this policy, inside their own transactions.
         let wa = &config.whatsapp;
         let policy = crate::store::outbox::Policy {
@@ -501,38 +504,4 @@ fn read_token(path: &Path) -> Result<Arc<str>, StartError> {
         });
     }
     Ok(token.into())
-}
-
-/// The key manage tokens are derived from: 32 random bytes in `secret.key` (0600).
-fn load_or_create_key(data_dir: &Path) -> Result<TokenKey, StartError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = data_dir.join("secret.key");
-    let io = |context: String| move |source| StartError::Io { context, source };
-    match std::fs::read(&path) {
-        Ok(bytes) => {
-            let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| StartError::Io {
-                context: format!("{} is not 32 bytes long", path.display()),
-                source: std::io::Error::from(std::io::ErrorKind::InvalidData),
-            })?;
-            Ok(TokenKey::from_bytes(key))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key: [u8; 32] = rand::random();
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(io(format!("creating {}", path.display())))?;
-            file.write_all(&key)
-                .and_then(|_| file.sync_all())
-                .map_err(io(format!("writing {}", path.display())))?;
-            Ok(TokenKey::from_bytes(key))
-        }
-        Err(e) => Err(StartError::Io {
-            context: format!("reading {}", path.display()),
-            source: e,
-        }),
-    }
 }

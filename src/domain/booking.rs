@@ -218,7 +218,7 @@ mod tests {
 }
 
 /// The chain's booking policy (from the `[booking]` configuration section).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookingRules {
     pub slot_step_minutes: u16,
     pub min_notice_minutes: u32,

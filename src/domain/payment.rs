@@ -26,7 +26,7 @@ pub enum DepositKind {
 }
 
 /// A branch's deposit rule: what to ask, and from whom.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DepositPolicy {
     kind: DepositKind,
     /// 0: every client pays a deposit; N: only clients with at least N past no-shows.

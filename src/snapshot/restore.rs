@@ -123,6 +123,10 @@ pub async fn restore(
                 .map_err(SnapshotError::io(format!("keeping {}", pre.display())))?;
             kept = Some(pre);
         }
+        // The journal's records belong to the old file: they stay beside its copy (a clean
+        // stop leaves none), and the restored file starts with no journal.
+        crate::store::journal::set_aside(data_dir, "pre-restore")
+            .map_err(SnapshotError::io("moving the journal aside".to_owned()))?;
         std::fs::rename(&raw, &live).map_err(SnapshotError::io(format!(
             "moving the restored file to {}",
             live.display()

@@ -5,6 +5,8 @@
 //! its indexes inside one write transaction (see [`super::writer`]), so concurrent requests
 //! cannot both win. API and admin UI share these functions: one code path, not a copy.
 
+use std::sync::Arc;
+
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
@@ -13,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::{self, Catalog};
 use super::clients::{self, ClientDetails};
-use super::{ReadTx, StoreError, codec, next_id, outbox, tables};
+use super::{ReadTx, StoreError, audit, codec, next_id, outbox, tables};
 use crate::domain::availability::{BarberDay, Interval};
 use crate::domain::booking::span_minutes;
 use crate::domain::time::{self, iso_weekday, local_date};
@@ -25,7 +27,7 @@ use crate::domain::{
 };
 
 /// A specific barber, or whoever is free.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BarberChoice {
     Any,
     Barber(BarberId),
@@ -46,14 +48,14 @@ pub struct NewBooking {
 }
 
 /// Asks for a deposit per `policy`; an unpaid booking holds its slot for `hold`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct DepositRequest {
     pub policy: crate::domain::DepositPolicy,
     pub hold: jiff::SignedDuration,
 }
 
 /// An Idempotency-Key and the hash of the request body it came with.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Idempotency {
     pub key: String,
     pub request_hash: String,
@@ -77,6 +79,56 @@ pub struct Created {
     pub new_client: bool,
     /// The deposit, when the booking needs one (it is then `pending_payment`).
     pub payment: Option<crate::domain::Payment>,
+    /// The catalogue the booking was made against (to show its branch and barber).
+    pub catalog: Arc<Catalog>,
+}
+
+/// A client's booking request (API or booking pages): every input of [`create`] but the
+/// token key, so that the writer can log it in the journal and a replay after a crash makes
+/// the very same booking (same time, rules and sequence-drawn ids over the same state).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientBooking {
+    /// The branch's slug, resolved inside the transaction.
+    pub branch: String,
+    pub services: Vec<ServiceId>,
+    pub barber: BarberChoice,
+    pub start: Timestamp,
+    pub client: ClientDetails,
+    pub notes: Option<Text>,
+    pub deposit: Option<DepositRequest>,
+    pub idempotency: Option<Idempotency>,
+    pub rules: BookingRules,
+    pub now: Timestamp,
+}
+
+impl ClientBooking {
+    /// Makes the booking (or finds the one its Idempotency-Key made) and audits a new one.
+    pub fn apply(self, txn: &WriteTransaction, keys: &TokenKey) -> Result<Created, StoreError> {
+        let new = NewBooking {
+            branch: catalog::branch_by_slug(txn, &self.branch)?.id,
+            services: self.services,
+            barber: self.barber,
+            start: self.start,
+            client: self.client,
+            source: BookingSource::Online,
+            notes: self.notes,
+            deposit: self.deposit,
+        };
+        let created = create(txn, new, self.now, &self.rules, keys, self.idempotency)?;
+        if !created.replayed {
+            let change = audit::Change {
+                after: audit::booking_snapshot(&created.booking),
+                ..audit::Change::by(
+                    audit::CLIENT,
+                    "booking.create",
+                    "booking",
+                    Some(created.booking.id.0),
+                )
+            };
+            audit::record(txn, change, self.now)?;
+        }
+        Ok(created)
+    }
 }
 
 /// A free slot: when, and with whom.
@@ -543,6 +595,7 @@ pub fn create(
                 client,
                 new_client: false,
                 payment: super::payments::by_booking(txn, id)?,
+                catalog: catalog::load(txn)?,
             });
         }
     }
@@ -641,6 +694,7 @@ pub fn create(
         client,
         new_client,
         payment,
+        catalog,
     })
 }
 

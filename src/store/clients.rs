@@ -7,7 +7,7 @@ use super::{ReadTx, StoreError, codec, next_id, tables};
 use crate::domain::{Client, ClientId, DomainError, Email, Phone, Text};
 
 /// What a booking form says about its client.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ClientDetails {
     pub name: Text,
     pub phone: Phone,

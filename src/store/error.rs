@@ -33,6 +33,9 @@ pub enum StoreError {
         context: String,
         source: std::io::Error,
     },
+    /// The journal cannot be replayed onto this database (see `store::journal`).
+    #[error("journal: {0}")]
+    Journal(String),
     /// The write batch this request was in failed as a whole (see the log for the cause).
     #[error("the write batch failed: {0}")]
     BatchFailed(String),

@@ -14,6 +14,8 @@ pub mod catalog;
 pub mod clients;
 pub mod codec;
 pub mod error;
+/// The redo journal that makes clients' bookings durable between redb checkpoints.
+pub mod journal;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
 
@@ -40,6 +42,8 @@ use redb::{
 };
 
 pub use error::StoreError;
+
+use crate::domain::token::TokenKey;
 pub use writer::Writer;
 
 /// The schema this binary writes. Bump it with a migration in [`migrate`].
@@ -91,12 +95,22 @@ pub struct Store {
     reads: Arc<tokio::sync::Semaphore>,
     _lock: Arc<File>,
     path: PathBuf,
+    keys: TokenKey,
 }
 
 impl Store {
     /// Opens (or creates) the database in `data_dir`, takes the folder's lock, checks the
     /// schema version and migrates an older one.
     pub fn open(data_dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, cache_bytes, writer::CHECKPOINT_EVERY)
+    }
+
+    /// [`Store::open`], with the writer's checkpoint interval (see [`writer`]).
+    pub fn open_with(
+        data_dir: &Path,
+        cache_bytes: usize,
+        checkpoint_every: std::time::Duration,
+    ) -> Result<Self, StoreError> {
         // A folder made here is private (0700): it holds clients' personal data and keys. An
         // existing folder keeps the mode its owner gave it.
         use std::os::unix::fs::DirBuilderExt;
@@ -118,8 +132,23 @@ impl Store {
                 other => other.into(),
             })?;
         init_schema(&db)?;
+        let keys = load_or_create_key(data_dir)?;
+        let (journal, records) = journal::Journal::open(data_dir).map_err(|e| {
+            StoreError::io(format!("opening the journal in {}", data_dir.display()), e)
+        })?;
+        let mut journal = journal;
+        let replayed = writer::replay(&db, &records, &keys)?;
+        if replayed > 0 {
+            tracing::warn!(
+                records = replayed,
+                "replayed the journal after an unclean stop"
+            );
+        }
+        journal
+            .start_over()
+            .map_err(|e| StoreError::io(format!("resetting {}", journal.path().display()), e))?;
         let db = Arc::new(db);
-        let writer = Writer::start(db.clone())
+        let writer = Writer::start(db.clone(), Some(journal), keys.clone(), checkpoint_every)
             .map_err(|e| StoreError::io("starting the database writer", e))?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
@@ -128,6 +157,7 @@ impl Store {
             reads: Arc::new(tokio::sync::Semaphore::new(cores)),
             _lock: Arc::new(lock),
             path,
+            keys,
         })
     }
 
@@ -184,10 +214,57 @@ impl Store {
         self.writer.write(work).await
     }
 
+    /// Makes a client's booking, durable through the journal; see [`Writer::book`].
+    pub async fn book(
+        &self,
+        request: bookings::ClientBooking,
+    ) -> Result<bookings::Created, StoreError> {
+        self.writer.book(request).await
+    }
+
+    /// The key manage tokens are derived from (`secret.key` in the data folder).
+    pub fn token_key(&self) -> &TokenKey {
+        &self.keys
+    }
+
     /// The schema version recorded in the database.
     pub fn schema_version(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_read()?;
         read_schema_version(&txn)
+    }
+}
+
+/// The key manage tokens are derived from: 32 random bytes in `secret.key` (0600). The
+/// journal's replay derives them too, so the store keeps the key with the database.
+fn load_or_create_key(data_dir: &Path) -> Result<TokenKey, StoreError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = data_dir.join("secret.key");
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| StoreError::Io {
+                context: format!("{} is not 32 bytes long", path.display()),
+                source: std::io::Error::from(std::io::ErrorKind::InvalidData),
+            })?;
+            Ok(TokenKey::from_bytes(key))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key: [u8; 32] = rand::random();
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| StoreError::io(format!("creating {}", path.display()), e))?;
+            file.write_all(&key)
+                .and_then(|_| file.sync_all())
+                .map_err(|e| StoreError::io(format!("writing {}", path.display()), e))?;
+            Ok(TokenKey::from_bytes(key))
+        }
+        Err(e) => Err(StoreError::Io {
+            context: format!("reading {}", path.display()),
+            source: e,
+        }),
     }
 }
 

@@ -1,26 +1,43 @@
 //! Group commit: one writer thread drains queued write requests into a single redb write
-//! transaction, commits once (one fsync), then answers every request in the batch.
+//! transaction, commits once, then answers every request in the batch.
 //!
 //! Each request's closure runs inside the shared transaction, after the ones queued before it,
 //! so it sees their writes: a rule checked there (no overlapping bookings) is exactly as strong
 //! as with one transaction per request. Nobody is answered before the commit is durable.
 //! A closure that fails with a rule error must not have written anything (check, then write);
 //! any other error, or a panic, aborts the whole batch and every request in it fails.
+//!
+//! Durable, two ways. A batch made only of logged requests (clients' bookings, see
+//! [`Writer::book`]) appends one record to the [`journal`](super::journal), waits for its
+//! `fdatasync`, and only then commits to redb without flushing it (`Durability::None`);
+//! a checkpoint (a durable commit) follows within `storage.checkpoint_interval_ms`, and at every
+//! clean stop. Any other batch commits durably in redb (one fsync of its pages). Either way
+//! the batch's writes become visible to readers only once they are durable.
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use redb::{Database, WriteTransaction};
+use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::StoreError;
+use super::bookings::{ClientBooking, Created};
+use super::journal::{Journal, Record};
+use super::tables;
+use crate::domain::token::TokenKey;
 
 /// A batch never holds more than this many requests (nor more than are queued).
 const MAX_BATCH: usize = 256;
 /// Queued requests beyond this wait for room (back-pressure instead of unbounded memory).
 const QUEUE_DEPTH: usize = 4096;
+/// The default longest time a journaled commit waits for its checkpoint (the durable redb
+/// commit after which the journal starts over; `storage.checkpoint_interval_ms`). It bounds
+/// the replay after a crash, and the redb pages buffered in memory meanwhile.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// The `meta` key holding the sequence number of the last journal record in the database.
+const JOURNAL_SEQ: &str = "journal.seq";
 
 /// Told about every batch once its fate is known (metrics); runs on the writer thread, so it
 /// must be quick. Keeps redb out of the caller's sight.
@@ -32,6 +49,8 @@ pub struct BatchStats {
     pub requests: usize,
     pub elapsed: Duration,
     pub committed: bool,
+    /// Made durable by a journal record rather than by flushing redb.
+    pub journaled: bool,
 }
 
 thread_local! {
@@ -52,6 +71,10 @@ trait Job: Send {
     fn run(&mut self, txn: &WriteTransaction) -> bool;
     /// Answers the caller once the batch's fate is known.
     fn finish(self: Box<Self>, outcome: Result<(), &str>);
+    /// The request as the journal records it (JSON), when it is a logged one.
+    fn entry(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 struct TypedJob<F, R> {
@@ -88,8 +111,30 @@ where
     }
 }
 
+/// A job whose request the journal can record and replay.
+struct Logged<J> {
+    job: J,
+    entry: Vec<u8>,
+}
+
+impl<J: Job> Job for Logged<J> {
+    fn run(&mut self, txn: &WriteTransaction) -> bool {
+        self.job.run(txn)
+    }
+
+    fn finish(self: Box<Self>, outcome: Result<(), &str>) {
+        Box::new(self.job).finish(outcome)
+    }
+
+    fn entry(&self) -> Option<&[u8]> {
+        Some(&self.entry)
+    }
+}
+
 enum Msg {
     Job(Box<dyn Job>),
+    /// Time for a checkpoint, if the journal holds anything (sent while the writer may idle).
+    Tick,
     /// Finish what is queued, then stop.
     Stop(oneshot::Sender<()>),
 }
@@ -100,23 +145,50 @@ pub struct Writer {
     queue: mpsc::Sender<Msg>,
     observer: Arc<OnceLock<BatchObserver>>,
     committed_work: Arc<Notify>,
+    /// Manage tokens are derived inside the booking's transaction (from its id).
+    keys: TokenKey,
 }
 
 impl Writer {
-    /// Starts the writer thread. It stops when every `Writer` clone is dropped.
-    pub fn start(db: Arc<Database>) -> std::io::Result<Self> {
+    /// Starts the writer thread, journaling clients' bookings in `journal` when there is one.
+    /// It stops when every `Writer` clone is dropped.
+    pub fn start(
+        db: Arc<Database>,
+        journal: Option<Journal>,
+        keys: TokenKey,
+        checkpoint_every: Duration,
+    ) -> std::io::Result<Self> {
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
         let observer = Arc::new(OnceLock::new());
         let seen = observer.clone();
         let committed_work = Arc::new(Notify::new());
         let wake = committed_work.clone();
+        if journal.is_some() {
+            // Wakes an idle writer for its checkpoint; holds the queue weakly, so that the
+            // writer still stops once every `Writer` is dropped.
+            let weak = queue.downgrade();
+            std::thread::Builder::new()
+                .name("redb-checkpoint".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(checkpoint_every / 2);
+                        match weak.upgrade() {
+                            Some(queue) => {
+                                let _ = queue.try_send(Msg::Tick);
+                            }
+                            None => break,
+                        }
+                    }
+                })?;
+        }
         std::thread::Builder::new()
             .name("redb-writer".into())
-            .spawn(move || writer_loop(db, rx, seen, wake))?;
+            .spawn(move || writer_loop(db, journal, checkpoint_every, rx, seen, wake))?;
         Ok(Self {
             queue,
             observer,
             committed_work,
+            keys,
         })
     }
 
@@ -135,8 +207,8 @@ impl Writer {
         !self.queue.is_closed()
     }
 
-    /// Commits what is queued, stops the writer thread and waits for it: after this, no write
-    /// is in flight and later writes fail with [`StoreError::WriterGone`].
+    /// Commits what is queued, checkpoints, stops the writer thread and waits for it: after
+    /// this, no write is in flight and later writes fail with [`StoreError::WriterGone`].
     pub async fn stop(&self) {
         let (done, stopped) = oneshot::channel();
         if self.queue.send(Msg::Stop(done)).await.is_ok() {
@@ -151,12 +223,27 @@ impl Writer {
         F: FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        let job: Box<dyn Job> = Box::new(TypedJob {
-            work: Some(work),
-            result: None,
-            reply,
-        });
+        let (job, answer) = TypedJob::new(work);
+        self.submit(Box::new(job), answer).await
+    }
+
+    /// Makes a client's booking (see [`ClientBooking::apply`]) in a shared transaction and
+    /// returns it once durable: through the journal, which records the request itself.
+    pub async fn book(&self, request: ClientBooking) -> Result<Created, StoreError> {
+        let entry = serde_json::to_vec(&request).map_err(|source| StoreError::Corrupt {
+            table: "(journal)".into(),
+            source,
+        })?;
+        let keys = self.keys.clone();
+        let (job, answer) = TypedJob::new(move |txn: &WriteTransaction| request.apply(txn, &keys));
+        self.submit(Box::new(Logged { job, entry }), answer).await
+    }
+
+    async fn submit<R>(
+        &self,
+        job: Box<dyn Job>,
+        answer: oneshot::Receiver<Result<R, StoreError>>,
+    ) -> Result<R, StoreError> {
         self.queue
             .send(Msg::Job(job))
             .await
@@ -165,16 +252,191 @@ impl Writer {
     }
 }
 
+impl<F, R> TypedJob<F, R> {
+    fn new(work: F) -> (Self, oneshot::Receiver<Result<R, StoreError>>) {
+        let (reply, answer) = oneshot::channel();
+        let job = Self {
+            work: Some(work),
+            result: None,
+            reply,
+        };
+        (job, answer)
+    }
+}
+
+/// Where the writer's commits become durable: the journal, while it works, and redb.
+struct Durability {
+    journal: Option<Journal>,
+    /// When redb last committed durably (a checkpoint or a batch that was not journaled).
+    flushed_at: Instant,
+}
+
+impl Durability {
+    /// Makes everything committed so far durable in redb and starts the journal over, if it
+    /// holds anything and `due` says so.
+    fn checkpoint(&mut self, db: &Database, due: impl Fn(Duration) -> bool) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        if journal.used() == 0 || !due(self.flushed_at.elapsed()) {
+            return;
+        }
+        let started = Instant::now();
+        // An empty transaction's durable commit writes every page the journaled commits
+        // left in redb's buffer, then fsyncs.
+        let flushed = db
+            .begin_write()
+            .map_err(redb::Error::from)
+            .and_then(|txn| txn.commit().map_err(redb::Error::from));
+        match flushed {
+            Ok(()) => self.flushed(),
+            Err(e) => {
+                tracing::error!(error = %e, "checkpoint failed; the journal keeps its records")
+            }
+        }
+        tracing::debug!(
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "checkpoint"
+        );
+    }
+
+    /// redb just committed durably: the journal's records are all in it.
+    fn flushed(&mut self) {
+        self.flushed_at = Instant::now();
+        if let Some(journal) = self.journal.as_mut()
+            && let Err(e) = journal.start_over()
+        {
+            // Harmless for correctness (its records are in the database, so a replay skips
+            // them), but the journal would fill: write through redb from now on.
+            tracing::error!(error = %e, path = %journal.path().display(), "the journal cannot start over; no longer used");
+            self.journal = None;
+        }
+    }
+
+    /// Commits the batch's transaction: through the journal when every request in it is
+    /// logged and the record fits, otherwise durably in redb. True if journaled.
+    fn commit(
+        &mut self,
+        mut txn: WriteTransaction,
+        batch: &[Box<dyn Job>],
+    ) -> Result<bool, String> {
+        let entries: Option<Vec<&[u8]>> = batch.iter().map(|job| job.entry()).collect();
+        if let (Some(journal), Some(entries)) = (self.journal.as_mut(), entries) {
+            let payload = record(&entries);
+            if journal.fits(payload.len()) {
+                let seq = journal_seq(&txn).map_err(|e| e.to_string())? + 1;
+                set_journal_seq(&txn, seq).map_err(|e| e.to_string())?;
+                txn.set_durability(redb::Durability::None)
+                    .map_err(|e| e.to_string())?;
+                if let Err(e) = journal.append(seq, &payload) {
+                    // The disk refused it: nothing is committed, and from now on every batch
+                    // is flushed through redb instead.
+                    tracing::error!(error = %e, path = %journal.path().display(), "journal write failed; no longer used");
+                    self.journal = None;
+                    let _ = txn.abort();
+                    return Err(format!("the journal write failed: {e}"));
+                }
+                if let Err(e) = txn.commit() {
+                    if let Err(undo) = journal.retract(payload.len()) {
+                        tracing::error!(error = %undo, "could not retract the journal record of a failed commit");
+                        self.journal = None;
+                    }
+                    return Err(e.to_string());
+                }
+                return Ok(true);
+            }
+        }
+        txn.commit().map_err(|e| e.to_string())?;
+        self.flushed();
+        Ok(false)
+    }
+}
+
+/// A journal record's payload: the batch's requests, in the order they ran, as a JSON array.
+fn record(entries: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + entries.iter().map(|e| e.len() + 1).sum::<usize>());
+    out.push(b'[');
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(entry);
+    }
+    out.push(b']');
+    out
+}
+
+fn journal_seq(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    Ok(txn
+        .open_table(tables::META)?
+        .get(JOURNAL_SEQ)?
+        .map_or(0, |v| v.value()))
+}
+
+fn set_journal_seq(txn: &WriteTransaction, seq: u64) -> Result<(), StoreError> {
+    txn.open_table(tables::META)?.insert(JOURNAL_SEQ, seq)?;
+    Ok(())
+}
+
+/// Applies the journal records the database lacks (those after its `journal.seq`), in order,
+/// in one durable transaction; returns how many. Run before the writer starts.
+pub(super) fn replay(
+    db: &Database,
+    records: &[Record],
+    keys: &TokenKey,
+) -> Result<usize, StoreError> {
+    let txn = db.begin_write()?;
+    let done = journal_seq(&txn)?;
+    let pending: Vec<&Record> = records.iter().filter(|r| r.seq > done).collect();
+    let Some(first) = pending.first() else {
+        return Ok(0);
+    };
+    if first.seq != done + 1 {
+        return Err(StoreError::Journal(format!(
+            "the database ends at record {done} but the journal resumes at {}: it belongs to \
+             another copy of the database",
+            first.seq
+        )));
+    }
+    for record in &pending {
+        let requests: Vec<ClientBooking> =
+            serde_json::from_slice(&record.payload).map_err(|source| StoreError::Corrupt {
+                table: "(journal)".into(),
+                source,
+            })?;
+        for request in requests {
+            // Rule errors come out as they did the first time (and wrote nothing then either).
+            match request.apply(&txn, keys) {
+                Ok(_) | Err(StoreError::Rule(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        set_journal_seq(&txn, record.seq)?;
+    }
+    txn.commit()?;
+    Ok(pending.len())
+}
+
 fn writer_loop(
     db: Arc<Database>,
+    journal: Option<Journal>,
+    every: Duration,
     mut rx: mpsc::Receiver<Msg>,
     observer: Arc<OnceLock<BatchObserver>>,
     wake: Arc<Notify>,
 ) {
+    let mut durability = Durability {
+        journal,
+        flushed_at: Instant::now(),
+    };
     let mut stop = None;
     while stop.is_none() {
         let first = match rx.blocking_recv() {
             Some(Msg::Job(job)) => job,
+            Some(Msg::Tick) => {
+                durability.checkpoint(&db, |since| since >= every);
+                continue;
+            }
             Some(Msg::Stop(done)) => {
                 stop = Some(done);
                 break;
@@ -182,14 +444,23 @@ fn writer_loop(
             None => break,
         };
         QUEUED_WORK.with(|f| f.set(false));
-        let committed = run_batch(&db, first, &mut rx, &mut stop, observer.get());
+        let committed = run_batch(
+            &db,
+            &mut durability,
+            first,
+            &mut rx,
+            &mut stop,
+            observer.get(),
+        );
         if QUEUED_WORK.with(|f| f.replace(false)) && committed {
             wake.notify_one();
         }
+        durability.checkpoint(&db, |since| since >= every);
     }
     rx.close();
     // Requests that raced the stop are refused (their callers see WriterGone).
     while rx.try_recv().is_ok() {}
+    durability.checkpoint(&db, |_| true);
     drop(db);
     if let Some(done) = stop {
         tracing::info!("database writer stopped");
@@ -206,6 +477,8 @@ fn take_queued(
     while batch.len() < MAX_BATCH && stop.is_none() {
         match rx.try_recv() {
             Ok(Msg::Job(job)) => batch.push(job),
+            // A busy writer checks for its checkpoint after every batch.
+            Ok(Msg::Tick) => {}
             Ok(Msg::Stop(done)) => *stop = Some(done),
             Err(_) => break,
         }
@@ -218,6 +491,7 @@ fn take_queued(
 /// by more requests, and nobody waits for a batch that is already running.
 fn run_batch(
     db: &Database,
+    durability: &mut Durability,
     first: Box<dyn Job>,
     rx: &mut mpsc::Receiver<Msg>,
     stop: &mut Option<oneshot::Sender<()>>,
@@ -225,7 +499,7 @@ fn run_batch(
 ) -> bool {
     let started = Instant::now();
     let mut batch = vec![first];
-    let outcome: Result<(), String> = (|| {
+    let outcome: Result<bool, String> = (|| {
         // No quick repair: it saves the allocator state with every commit, which made each
         // commit about three times slower on a 1 GB database (see benches/). The price is
         // paid only after a crash: the next start walks the file (seconds per million
@@ -245,12 +519,13 @@ fn run_batch(
             }
             ran = batch.len();
         }
-        txn.commit().map_err(|e| e.to_string())
+        durability.commit(txn, &batch)
     })();
     let size = batch.len();
     match &outcome {
-        Ok(()) => tracing::debug!(
+        Ok(journaled) => tracing::debug!(
             size,
+            journaled,
             elapsed_us = started.elapsed().as_micros() as u64,
             "write batch committed"
         ),
@@ -261,6 +536,7 @@ fn run_batch(
             requests: size,
             elapsed: started.elapsed(),
             committed: outcome.is_ok(),
+            journaled: outcome.as_ref().is_ok_and(|j| *j),
         });
     }
     for job in batch {
@@ -288,7 +564,13 @@ mod tests {
     ) {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = Arc::new(Database::create(dir.path().join("w.redb")).expect("create"));
-        let writer = Writer::start(db.clone()).expect("start");
+        let writer = Writer::start(
+            db.clone(),
+            None,
+            TokenKey::from_bytes([7; 32]),
+            CHECKPOINT_EVERY,
+        )
+        .expect("start");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
         assert!(writer.observe(Box::new(move |s| log.lock().expect("lock").push(s))));

@@ -343,3 +343,107 @@ pub fn tls_trusting(ca_pems: &[&[u8]]) -> tokio_rustls::rustls::ClientConfig {
         .with_root_certificates(roots)
         .with_no_client_auth()
 }
+
+/// A server child process (the real binary), SIGKILLed when dropped: a failing test leaves
+/// no server behind, and a test can kill it on purpose with `.0.kill()`.
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `barberpro serve --demo` on a random port over `dir`, with the environment cleared of
+/// `BARBERPRO_*` but for `env`; returns the child and its HTTPS base URL once it serves. Its
+/// JSON log is drained in the background; lines containing `watch` are sent to the
+/// returned receiver.
+pub fn serve_binary_watching(
+    dir: &Path,
+    env: &[(&str, &str)],
+    watch: &'static str,
+) -> (Server, String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_barberpro"));
+    cmd.env_remove("RUST_LOG");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("BARBERPRO_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("BARBERPRO_LOG__FORMAT", "json")
+        .env("BARBERPRO_METRICS__LISTEN", "127.0.0.1:0")
+        .env("BARBERPRO_RATE_LIMIT__ENABLED", "false");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let child = Server(child);
+    let (seen, watched) = std::sync::mpsc::channel();
+    let mut lines = BufReader::new(stderr).lines();
+    let mut addr = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains(watch) {
+            let _ = seen.send(line.clone());
+        }
+        if line.contains("BarberPro is serving") {
+            let v: Value = serde_json::from_str(&line).unwrap();
+            addr = v["addr"].as_str().map(str::to_owned);
+            break;
+        }
+    }
+    let addr = addr.expect("the server announced its address");
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line.contains(watch) {
+                let _ = seen.send(line);
+            }
+        }
+    });
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+    (child, format!("https://localhost:{port}"), watched)
+}
+
+/// [`serve_binary_watching`] without watching the log.
+pub fn serve_binary(dir: &Path, env: &[(&str, &str)]) -> (Server, String) {
+    let (server, base, _) = serve_binary_watching(dir, env, "\u{0}");
+    (server, base)
+}
+
+/// Free start times at palermo over the coming days, at least `wanted` of them if the week
+/// has them (the real clock runs here).
+pub async fn free_starts(http: &reqwest::Client, base: &str, wanted: usize) -> Vec<String> {
+    let tz = jiff::tz::TimeZone::get("America/Argentina/Buenos_Aires").unwrap();
+    let today = jiff::Timestamp::now().to_zoned(tz).date();
+    let mut out = Vec::new();
+    for d in 1..=7 {
+        let date = today.checked_add(jiff::Span::new().days(d)).unwrap();
+        let v: Value = http
+            .get(format!(
+                "{base}/api/v1/branches/palermo/availability?date={date}&services=1&barber=any"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for slot in v["slots"].as_array().into_iter().flatten() {
+            out.push(slot["start"].as_str().unwrap().to_owned());
+        }
+        if out.len() >= wanted {
+            break;
+        }
+    }
+    out
+}

@@ -21,6 +21,7 @@ mod fake_mercadopago;
 mod fuzz;
 mod hardening;
 mod input_validation;
+mod journal_crash;
 mod keep_alive;
 mod migrations;
 mod payments;

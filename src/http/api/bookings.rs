@@ -19,7 +19,7 @@ use crate::domain::{
 };
 use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathId, PathSlug};
 use crate::http::{ApiError, AppState};
-use crate::store::bookings::{self, Actor, BarberChoice, Idempotency, NewBooking};
+use crate::store::bookings::{self, Actor, BarberChoice, ClientBooking, Idempotency};
 use crate::store::clients::ClientDetails;
 use crate::store::{ReadTx, StoreError, audit, catalog, clients, payments};
 
@@ -253,40 +253,27 @@ pub async fn create(
     let barber = parse_choice(&req.barber)?;
     let notes = optional_text("notes", req.notes.as_deref(), NOTES_MAX)?;
     let services: Vec<ServiceId> = req.services.iter().copied().map(ServiceId).collect();
-    let slug = req.branch;
-    let now = state.clock.now();
-    let rules = state.rules;
-    let keys = state.tokens.clone();
-    let public_url = state.public_url.clone();
     // The slug is resolved inside the write transaction, from the catalogue it loads anyway:
     // no separate read before queueing. A deposit rule names the slug as the request does.
-    let deposit = state.payments.as_ref().map(|d| d.request_for(&slug));
-    let (created, catalog) = state
+    let deposit = state.payments.as_ref().map(|d| d.request_for(&req.branch));
+    let created = state
         .store
-        .write(move |txn| {
-            let new = NewBooking {
-                branch: catalog::branch_by_slug(txn, &slug)?.id,
-                services,
-                barber,
-                start,
-                client,
-                source: BookingSource::Online,
-                notes,
-                deposit,
-            };
-            let created = bookings::create(txn, new, now, &rules, &keys, idempotency)?;
-            if !created.replayed {
-                audit::record(
-                    txn,
-                    booked_by_client("booking.create", None, &created.booking),
-                    now,
-                )?;
-            }
-            // The answer is rendered after the commit, off the writer thread, from the
-            // catalogue this transaction saw.
-            Ok((created, catalog::load(txn)?))
+        .book(ClientBooking {
+            branch: req.branch,
+            services,
+            barber,
+            start,
+            client,
+            notes,
+            deposit,
+            idempotency,
+            rules: state.rules,
+            now: state.clock.now(),
         })
         .await?;
+    let public_url = state.public_url.clone();
+    // The answer is rendered after the commit, off the writer thread, from the catalogue the
+    // booking's transaction saw.
     let bookings::Created {
         booking,
         token,
@@ -294,6 +281,7 @@ pub async fn create(
         client,
         new_client,
         payment,
+        catalog,
     } = created;
     let booked_at = catalog
         .branch(booking.branch)

@@ -21,8 +21,8 @@ use crate::domain::{
 };
 use crate::http::AppState;
 use crate::http::admin::view::{long_date, time as fmt_time};
-use crate::store::bookings::{self, BarberChoice, Idempotency, NewBooking};
-use crate::store::clients::{self, ClientDetails};
+use crate::store::bookings::{BarberChoice, ClientBooking, Idempotency};
+use crate::store::clients::ClientDetails;
 use crate::store::{ReadTx, StoreError, audit, catalog};
 
 const NAME_MAX: usize = 100;
@@ -732,34 +732,23 @@ pub async fn create(
         .payments
         .as_ref()
         .map(|d| d.request_for(branch.slug.as_str()));
-    let new = NewBooking {
-        branch: branch.id,
-        services: sel.ids(),
-        barber: choice,
-        start,
-        client,
-        source: BookingSource::Online,
-        notes: None,
-        deposit,
-    };
-    let keys = state.tokens.clone();
     let result = state
         .store
-        .write(move |txn| {
-            let new_client = clients::by_phone(txn, &new.client.phone)?.is_none();
-            let created = bookings::create(txn, new, now, &rules, &keys, idempotency)?;
-            if !created.replayed {
-                audit::record(
-                    txn,
-                    by_client("booking.create", None, &created.booking),
-                    now,
-                )?;
-            }
-            Ok((created, new_client))
+        .book(ClientBooking {
+            branch: branch.slug.as_str().to_owned(),
+            services: sel.ids(),
+            barber: choice,
+            start,
+            client,
+            notes: None,
+            deposit,
+            idempotency,
+            rules,
+            now,
         })
         .await;
     match result {
-        Ok((created, new_client)) => {
+        Ok(created) => {
             // The Checkout Pro link is made after the commit, as the API does; if MercadoPago
             // fails the booking holds its slot and the worker retries (the manage page says so).
             if let (Some(deposits), Some(p)) = (state.payments.as_ref(), created.payment.clone())
@@ -776,7 +765,7 @@ pub async fn create(
                 state
                     .metrics
                     .booking_created(branch.slug.as_str(), BookingSource::Online);
-                if new_client {
+                if created.new_client {
                     state.metrics.clients_created.inc();
                 }
             }

@@ -1,0 +1,332 @@
+//! The redo journal: what makes a client's booking durable without flushing redb each time.
+//!
+//! A redb durable commit writes every page the transaction copied (~60 scattered 4 KiB pages
+//! for a batch of ten bookings) and waits for one `fdatasync` of them: ~2–3 ms in which the
+//! writer can do nothing else. A logged batch instead appends one record (the requests
+//! themselves, a few KiB) to this preallocated file, waits for its `fdatasync` (a sequential
+//! write, a fraction of that), and only then commits to redb without flushing
+//! (`Durability::None`). A checkpoint (a durable redb commit, about once a second, and at
+//! every clean stop) makes everything before it durable in the database, and the journal
+//! starts over.
+//!
+//! After a crash, [`Journal::open`] returns the records the database may lack; the store
+//! replays, in order, those with a sequence number above the one its durable state recorded
+//! (see `writer::replay`). Replaying a record runs the same requests with the same inputs
+//! (time, rules, ids drawn from the same sequences) over the same state, so it gives the same
+//! result.
+//!
+//! Format: records laid end to end from offset 0, each
+//! `magic "BPJ1" | seq u64 | len u32 | checksum u64 | payload (len bytes)`, little-endian; the
+//! checksum is the first 8 bytes of SHA-256 over `seq | len | payload`. Reading stops at the
+//! first record that is torn, fails its checksum, or does not follow its predecessor's
+//! sequence number. Starting over zeroes the first record's header, so records of an earlier
+//! round are never read again.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// The journal file inside the data folder.
+pub const JOURNAL_FILE: &str = "barberpro.journal";
+/// Size of the (zero-filled, preallocated) file. Overwriting blocks that already exist makes
+/// each `fdatasync` a pure data write: no block allocation, no file-system journal commit.
+pub const CAPACITY: u64 = 16 << 20;
+
+const MAGIC: [u8; 4] = *b"BPJ1";
+const HEADER: usize = 4 + 8 + 4 + 8;
+
+/// One journal record: a sequence number and the logged requests, encoded by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub seq: u64,
+    pub payload: Vec<u8>,
+}
+
+/// The open journal file and where the next record goes.
+#[derive(Debug)]
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+    tail: u64,
+    capacity: u64,
+}
+
+impl Journal {
+    /// Opens the journal in `data_dir` (creating it, zero-filled, if missing or of another
+    /// size) and returns it with the records it holds, oldest first. The caller replays them
+    /// and then calls [`Journal::start_over`].
+    pub fn open(data_dir: &Path) -> io::Result<(Self, Vec<Record>)> {
+        let path = data_dir.join(JOURNAL_FILE);
+        let records = match std::fs::read(&path) {
+            Ok(bytes) => scan(&bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let size = std::fs::metadata(&path).map(|m| m.len()).ok();
+        if size != Some(CAPACITY) {
+            if !records.is_empty() {
+                // Never throw records away before they are replayed: use the file as it is
+                // (it is recreated at the right size once empty, at the next open).
+                let file = OpenOptions::new().read(true).write(true).open(&path)?;
+                let capacity = size.unwrap_or(0);
+                return Ok((
+                    Self {
+                        file,
+                        path,
+                        tail: capacity,
+                        capacity,
+                    },
+                    records,
+                ));
+            }
+            create_zeroed(data_dir, &path)?;
+        }
+        let file = OpenOptions::new().read(true).write(true).open(&path)?;
+        let tail = records
+            .iter()
+            .map(|r| (HEADER + r.payload.len()) as u64)
+            .sum();
+        Ok((
+            Self {
+                file,
+                path,
+                tail,
+                capacity: CAPACITY,
+            },
+            records,
+        ))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes used by records since the journal last started over.
+    pub fn used(&self) -> u64 {
+        self.tail
+    }
+
+    /// Whether a record with a payload of `len` bytes still fits.
+    pub fn fits(&self, len: usize) -> bool {
+        self.tail + (HEADER + len) as u64 <= self.capacity
+    }
+
+    /// Appends a record and waits until it is on disk (`fdatasync`). On error nothing is
+    /// counted as written: the caller must not commit what the record describes.
+    pub fn append(&mut self, seq: u64, payload: &[u8]) -> io::Result<()> {
+        if !self.fits(payload.len()) {
+            return Err(io::Error::other("the journal is full"));
+        }
+        let len = u32::try_from(payload.len()).map_err(|_| io::Error::other("record too big"))?;
+        let mut buf = Vec::with_capacity(HEADER + payload.len());
+        buf.extend_from_slice(&MAGIC);
+        buf.extend_from_slice(&seq.to_le_bytes());
+        buf.extend_from_slice(&len.to_le_bytes());
+        buf.extend_from_slice(&checksum(seq, len, payload).to_le_bytes());
+        buf.extend_from_slice(payload);
+        self.file.write_all_at(&buf, self.tail)?;
+        self.file.sync_data()?;
+        self.tail += buf.len() as u64;
+        Ok(())
+    }
+
+    /// Forgets the last record appended, of a payload of `len` bytes (its batch could not be
+    /// committed after all). Fails if the record may still be read back.
+    pub fn retract(&mut self, len: usize) -> io::Result<()> {
+        let at = self.tail.saturating_sub((HEADER + len) as u64);
+        self.file.write_all_at(&[0; HEADER], at)?;
+        self.file.sync_data()?;
+        self.tail = at;
+        Ok(())
+    }
+
+    /// Starts over from offset 0, once the database holds every record durably (after a
+    /// checkpoint or a replay). Zeroing the first header makes the old records unreadable.
+    pub fn start_over(&mut self) -> io::Result<()> {
+        if self.tail == 0 {
+            return Ok(());
+        }
+        if self.capacity != CAPACITY {
+            // An odd-sized file kept for its records: they are in the database now.
+            create_zeroed(self.path.parent().unwrap_or(Path::new(".")), &self.path)?;
+            self.file = OpenOptions::new().read(true).write(true).open(&self.path)?;
+            self.capacity = CAPACITY;
+        } else {
+            self.file.write_all_at(&[0; HEADER], 0)?;
+            self.file.sync_data()?;
+        }
+        self.tail = 0;
+        Ok(())
+    }
+}
+
+fn checksum(seq: u64, len: u32, payload: &[u8]) -> u64 {
+    let mut h = Sha256::new();
+    h.update(seq.to_le_bytes());
+    h.update(len.to_le_bytes());
+    h.update(payload);
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
+}
+
+/// The valid records at the start of `bytes`, in order.
+fn scan(bytes: &[u8]) -> Vec<Record> {
+    let mut out: Vec<Record> = Vec::new();
+    let mut at = 0usize;
+    while let Some(header) = bytes.get(at..at + HEADER) {
+        let field = |from: usize, to: usize| &header[from..to];
+        if field(0, 4) != MAGIC {
+            break;
+        }
+        let seq = u64::from_le_bytes(field(4, 12).try_into().unwrap_or([0; 8]));
+        let len = u32::from_le_bytes(field(12, 16).try_into().unwrap_or([0; 4]));
+        let sum = u64::from_le_bytes(field(16, 24).try_into().unwrap_or([0; 8]));
+        let Some(payload) = bytes.get(at + HEADER..at + HEADER + len as usize) else {
+            break;
+        };
+        if checksum(seq, len, payload) != sum {
+            break;
+        }
+        if out.last().is_some_and(|last| last.seq + 1 != seq) {
+            break;
+        }
+        out.push(Record {
+            seq,
+            payload: payload.to_vec(),
+        });
+        at += HEADER + len as usize;
+    }
+    out
+}
+
+/// Writes a zero-filled file of [`CAPACITY`] bytes at `path` (through a temporary name, so a
+/// crash never leaves a short file behind) and makes it durable.
+fn create_zeroed(dir: &Path, path: &Path) -> io::Result<()> {
+    let tmp = path.with_extension("journal.new");
+    {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..CAPACITY / zeros.len() as u64 {
+            file.write_all(&zeros)?;
+        }
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    File::open(dir)?.sync_all()
+}
+
+/// Moves the journal aside as `<name>.<suffix>` (a restore swaps the database under it: the
+/// old records belong with the old file). Nothing happens when there is no journal.
+pub fn set_aside(data_dir: &Path, suffix: &str) -> io::Result<Option<PathBuf>> {
+    let path = data_dir.join(JOURNAL_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let aside = data_dir.join(format!("{JOURNAL_FILE}.{suffix}"));
+    std::fs::rename(&path, &aside)?;
+    File::open(data_dir)?.sync_all()?;
+    Ok(Some(aside))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payloads(records: &[Record]) -> Vec<(u64, &[u8])> {
+        records
+            .iter()
+            .map(|r| (r.seq, r.payload.as_slice()))
+            .collect()
+    }
+
+    #[test]
+    fn records_come_back_in_order_after_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, found) = Journal::open(dir.path()).unwrap();
+        assert!(found.is_empty());
+        assert_eq!(
+            std::fs::metadata(j.path()).unwrap().len(),
+            CAPACITY,
+            "preallocated"
+        );
+        j.append(7, b"first").unwrap();
+        j.append(8, b"second").unwrap();
+        drop(j);
+        let (j, found) = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            payloads(&found),
+            vec![(7, &b"first"[..]), (8, &b"second"[..])]
+        );
+        assert_eq!(j.used(), (2 * HEADER + 11) as u64, "appends go after them");
+    }
+
+    #[test]
+    fn a_torn_or_damaged_record_ends_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        j.append(1, b"kept").unwrap();
+        j.append(2, b"damaged").unwrap();
+        j.append(3, b"after the damage").unwrap();
+        drop(j);
+        let path = dir.path().join(JOURNAL_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[2 * HEADER + 4 + 2] ^= 0xff; // a payload byte of record 2
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, found) = Journal::open(dir.path()).unwrap();
+        assert_eq!(payloads(&found), vec![(1, &b"kept"[..])]);
+    }
+
+    #[test]
+    fn starting_over_forgets_every_record_and_a_retracted_one_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        j.append(1, b"one").unwrap();
+        j.append(2, b"two").unwrap();
+        j.start_over().unwrap();
+        assert_eq!(j.used(), 0);
+        drop(j);
+        let (mut j, found) = Journal::open(dir.path()).unwrap();
+        assert!(found.is_empty(), "{found:?}");
+        // A new round overwrites the old one; what follows its last record is stale.
+        j.append(3, b"three").unwrap();
+        j.append(4, b"four").unwrap();
+        j.retract(4).unwrap();
+        drop(j);
+        let (_, found) = Journal::open(dir.path()).unwrap();
+        assert_eq!(payloads(&found), vec![(3, &b"three"[..])]);
+    }
+
+    #[test]
+    fn a_full_journal_refuses_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        let big = vec![1u8; (CAPACITY as usize) - HEADER];
+        assert!(j.fits(big.len()));
+        assert!(!j.fits(big.len() + 1));
+        j.append(1, &big).unwrap();
+        assert!(j.append(2, b"x").is_err());
+        assert_eq!(j.used(), CAPACITY);
+    }
+
+    #[test]
+    fn set_aside_moves_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(set_aside(dir.path(), "pre-restore").unwrap(), None);
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        j.append(1, b"x").unwrap();
+        drop(j);
+        let aside = set_aside(dir.path(), "pre-restore").unwrap().unwrap();
+        assert!(aside.exists());
+        assert!(!dir.path().join(JOURNAL_FILE).exists());
+    }
+}
