@@ -127,8 +127,20 @@ impl Journal {
         buf.extend_from_slice(&len.to_le_bytes());
         buf.extend_from_slice(&checksum(seq, len, payload).to_le_bytes());
         buf.extend_from_slice(payload);
-        self.file.write_all_at(&buf, self.tail)?;
-        self.file.sync_data()?;
+        let written = self
+            .file
+            .write_all_at(&buf, self.tail)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // The record may have reached the disk all the same: make sure it is never
+            // replayed, since its batch will not commit (best effort; the caller stops
+            // using the journal).
+            let _ = self
+                .file
+                .write_all_at(&[0; HEADER], self.tail)
+                .and_then(|()| self.file.sync_data());
+            return Err(e);
+        }
         self.tail += buf.len() as u64;
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! Persistence. The only module that imports redb.
 //!
 //! * [`tables`]: every table definition.
-//! * [`writer`]: group commit — all writes go through one thread and shared transactions.
+//! * [`writer`]: group commit — all writes go through one thread and shared transactions;
+//!   clients' bookings are made durable by the [`journal`] between checkpoints.
 //! * [`catalog`], [`clients`], [`bookings`]: one file per aggregate; each keeps its indexes in
 //!   the same write transaction as its rows.
 //! * [`bulk`]: large-transaction loading for the benchmark's data generator.
@@ -42,9 +43,9 @@ use redb::{
 };
 
 pub use error::StoreError;
+pub use writer::Writer;
 
 use crate::domain::token::TokenKey;
-pub use writer::Writer;
 
 /// The schema this binary writes. Bump it with a migration in [`migrate`].
 pub const SCHEMA_VERSION: u64 = 2;
@@ -133,10 +134,9 @@ impl Store {
             })?;
         init_schema(&db)?;
         let keys = load_or_create_key(data_dir)?;
-        let (journal, records) = journal::Journal::open(data_dir).map_err(|e| {
+        let (mut journal, records) = journal::Journal::open(data_dir).map_err(|e| {
             StoreError::io(format!("opening the journal in {}", data_dir.display()), e)
         })?;
-        let mut journal = journal;
         let replayed = writer::replay(&db, &records, &keys)?;
         if replayed > 0 {
             tracing::warn!(
