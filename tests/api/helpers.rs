@@ -355,6 +355,22 @@ impl Drop for Server {
     }
 }
 
+/// The command `barberpro serve --demo` on a random port (metrics too) over `dir`, with
+/// `RUST_LOG` and every `BARBERPRO_*` variable of the test's environment removed.
+pub fn serve_command(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_barberpro"));
+    cmd.env_remove("RUST_LOG");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("BARBERPRO_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("BARBERPRO_METRICS__LISTEN", "127.0.0.1:0");
+    cmd
+}
+
 /// `barberpro serve --demo` on a random port over `dir`, with the environment cleared of
 /// `BARBERPRO_*` but for `env`; returns the child and its HTTPS base URL once it serves. Its
 /// JSON log is drained in the background; lines containing `watch` are sent to the
@@ -365,18 +381,9 @@ pub fn serve_binary_watching(
     watch: &'static str,
 ) -> (Server, String, std::sync::mpsc::Receiver<String>) {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_barberpro"));
-    cmd.env_remove("RUST_LOG");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("BARBERPRO_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env("BARBERPRO_LOG__FORMAT", "json")
-        .env("BARBERPRO_METRICS__LISTEN", "127.0.0.1:0")
+    use std::process::Stdio;
+    let mut cmd = serve_command(dir);
+    cmd.env("BARBERPRO_LOG__FORMAT", "json")
         .env("BARBERPRO_RATE_LIMIT__ENABLED", "false");
     for (k, v) in env {
         cmd.env(k, v);

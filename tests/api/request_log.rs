@@ -11,17 +11,8 @@ use serde_json::Value;
 /// with SIGTERM and returns (its stderr lines, the two answers' request ids).
 async fn serve_and_log(envs: &[(&str, &str)]) -> (Vec<String>, [String; 2]) {
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_barberpro"));
-    cmd.env_remove("RUST_LOG");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("BARBERPRO_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("BARBERPRO_METRICS__LISTEN", "127.0.0.1:0")
-        .envs(envs.iter().copied())
+    let mut cmd = crate::helpers::serve_command(dir.path());
+    cmd.envs(envs.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
