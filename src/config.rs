@@ -119,7 +119,8 @@ pub struct StorageConfig {
     /// redb page cache, in MiB.
     pub cache_size_mb: usize,
     /// Longest time a booking made durable by the journal waits for redb's checkpoint.
-    /// Longer: fewer, bigger flushes (throughput); shorter: less to replay after a crash.
+    /// Each checkpoint pauses the writer for a fixed cost plus the pages dirtied since the
+    /// last: longer means fewer but longer pauses (worse tail latency under load).
     pub checkpoint_interval_ms: u64,
 }
 
@@ -907,7 +908,7 @@ impl Default for StorageConfig {
         Self {
             data_dir: PathBuf::from("./data"),
             cache_size_mb: 64,
-            checkpoint_interval_ms: 1000,
+            checkpoint_interval_ms: 50,
         }
     }
 }

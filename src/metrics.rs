@@ -27,6 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{BookingSource, BookingStatus};
+use crate::store::writer::WriterEvent;
 
 /// Latency buckets, seconds: fine around the 200 ms objective.
 const LATENCY_BUCKETS: [f64; 13] = [
@@ -119,6 +120,9 @@ pub struct Metrics {
     pub write_batch_duration: Histogram,
     pub write_batch_size: Histogram,
     pub write_batch_failures: Counter,
+    pub write_batch_journaled: Counter,
+    pub checkpoint_duration: Histogram,
+    pub checkpoint_failures: Counter,
     pub rate_limited: Family<TierLabels, Counter>,
     pub rate_limit_keys: Family<TierLabels, Gauge>,
     pub webhook_bad_signatures: Family<ProviderLabels, Counter>,
@@ -273,6 +277,9 @@ impl Metrics {
             write_batch_duration: Histogram::new(COMMIT_BUCKETS),
             write_batch_size: Histogram::new(BATCH_SIZE_BUCKETS),
             write_batch_failures: Counter::default(),
+            write_batch_journaled: Counter::default(),
+            checkpoint_duration: Histogram::new(COMMIT_BUCKETS),
+            checkpoint_failures: Counter::default(),
             rate_limited: Family::default(),
             rate_limit_keys: Family::default(),
             webhook_bad_signatures: Family::default(),
@@ -400,6 +407,22 @@ impl Metrics {
             "barberpro_write_batch_failures",
             "Write transactions that failed or were rolled back",
             m.write_batch_failures.clone(),
+        );
+        r.register(
+            "barberpro_write_batch_journaled",
+            "Write transactions made durable by a journal record instead of flushing the database",
+            m.write_batch_journaled.clone(),
+        );
+        r.register_with_unit(
+            "barberpro_checkpoint_duration",
+            "Time to flush the journaled transactions into the database file (a checkpoint)",
+            Unit::Seconds,
+            m.checkpoint_duration.clone(),
+        );
+        r.register(
+            "barberpro_checkpoint_failures",
+            "Checkpoints that failed (the journal keeps its records and may fill)",
+            m.checkpoint_failures.clone(),
         );
         r.register(
             "barberpro_rate_limited_requests",
@@ -606,12 +629,25 @@ impl Metrics {
         ConnectionGuard(self.connections_open.clone())
     }
 
-    /// The store's write-batch observer.
-    pub fn write_batch(&self, requests: usize, elapsed: Duration, committed: bool) {
-        self.write_batch_duration.observe(elapsed.as_secs_f64());
-        self.write_batch_size.observe(requests as f64);
-        if !committed {
-            self.write_batch_failures.inc();
+    /// The store writer's observer: its batches and checkpoints.
+    pub fn writer_event(&self, event: WriterEvent) {
+        match event {
+            WriterEvent::Batch(b) => {
+                self.write_batch_duration.observe(b.elapsed.as_secs_f64());
+                self.write_batch_size.observe(b.requests as f64);
+                if !b.committed {
+                    self.write_batch_failures.inc();
+                }
+                if b.journaled {
+                    self.write_batch_journaled.inc();
+                }
+            }
+            WriterEvent::Checkpoint { elapsed, ok } => {
+                self.checkpoint_duration.observe(elapsed.as_secs_f64());
+                if !ok {
+                    self.checkpoint_failures.inc();
+                }
+            }
         }
     }
 

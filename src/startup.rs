@@ -123,9 +123,7 @@ impl Application {
         };
         let metrics = Arc::new(crate::metrics::Metrics::new());
         let observed = metrics.clone();
-        store.observe_batches(Box::new(move |b| {
-            observed.write_batch(b.requests, b.elapsed, b.committed)
-        }));
+        store.observe_writer(Box::new(move |event| observed.writer_event(event)));
         match store.read(crate::store::catalog::branches).await {
             Ok(branches) => branches
                 .iter()

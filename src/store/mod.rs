@@ -170,8 +170,8 @@ impl Store {
         &self.path
     }
 
-    /// Installs the write-batch observer (metrics); once per store.
-    pub fn observe_batches(&self, observer: writer::BatchObserver) -> bool {
+    /// Installs the writer's observer (metrics of batches and checkpoints); once per store.
+    pub fn observe_writer(&self, observer: writer::WriterObserver) -> bool {
         self.writer.observe(observer)
     }
 

@@ -16,6 +16,7 @@
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -34,16 +35,29 @@ const MAX_BATCH: usize = 256;
 const QUEUE_DEPTH: usize = 4096;
 /// The default longest time a journaled commit waits for its checkpoint (the durable redb
 /// commit after which the journal starts over; `storage.checkpoint_interval_ms`). It bounds
-/// the replay after a crash, and the redb pages buffered in memory meanwhile.
-pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// the replay after a crash, the redb pages buffered in memory meanwhile, and so how long
+/// each checkpoint holds up the batches queued behind it (a fixed ~4 ms plus those pages).
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// The `meta` key holding the sequence number of the last journal record in the database.
 const JOURNAL_SEQ: &str = "journal.seq";
 
-/// Told about every batch once its fate is known (metrics); runs on the writer thread, so it
-/// must be quick. Keeps redb out of the caller's sight.
-pub type BatchObserver = Box<dyn Fn(BatchStats) + Send + Sync>;
+/// Told about every batch once its fate is known, and every checkpoint (metrics); runs on the
+/// writer thread, so it must be quick. Keeps redb out of the caller's sight.
+pub type WriterObserver = Box<dyn Fn(WriterEvent) + Send + Sync>;
 
-/// One write batch, as seen by a [`BatchObserver`].
+/// What the writer reports to its [`WriterObserver`].
+#[derive(Debug, Clone, Copy)]
+pub enum WriterEvent {
+    Batch(BatchStats),
+    /// A checkpoint: redb flushed what the journaled commits left in its buffer (`ok`), so the
+    /// journal started over; or it failed, and the journal keeps its records.
+    Checkpoint {
+        elapsed: Duration,
+        ok: bool,
+    },
+}
+
+/// One write batch, as seen by a [`WriterObserver`].
 #[derive(Debug, Clone, Copy)]
 pub struct BatchStats {
     pub requests: usize,
@@ -143,7 +157,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Msg>,
-    observer: Arc<OnceLock<BatchObserver>>,
+    observer: Arc<OnceLock<WriterObserver>>,
     committed_work: Arc<Notify>,
     /// Manage tokens are derived inside the booking's transaction (from its id).
     keys: TokenKey,
@@ -163,27 +177,33 @@ impl Writer {
         let seen = observer.clone();
         let committed_work = Arc::new(Notify::new());
         let wake = committed_work.clone();
+        let unflushed = Arc::new(AtomicBool::new(false));
         if journal.is_some() {
-            // Wakes an idle writer for its checkpoint; holds the queue weakly, so that the
-            // writer still stops once every `Writer` is dropped.
+            // Wakes an idle writer for its checkpoint when the journal holds records; holds
+            // the queue weakly, so that the writer still stops once every `Writer` is dropped.
             let weak = queue.downgrade();
+            let pending = unflushed.clone();
             std::thread::Builder::new()
                 .name("redb-checkpoint".into())
                 .spawn(move || {
                     loop {
                         std::thread::sleep(checkpoint_every / 2);
-                        match weak.upgrade() {
-                            Some(queue) => {
-                                let _ = queue.try_send(Msg::Tick);
-                            }
-                            None => break,
+                        let Some(queue) = weak.upgrade() else { break };
+                        if pending.load(Ordering::Acquire) {
+                            let _ = queue.try_send(Msg::Tick);
                         }
                     }
                 })?;
         }
+        let durability = Durability {
+            journal,
+            flushed_at: Instant::now(),
+            unflushed,
+            observer: seen,
+        };
         std::thread::Builder::new()
             .name("redb-writer".into())
-            .spawn(move || writer_loop(db, journal, checkpoint_every, rx, seen, wake))?;
+            .spawn(move || writer_loop(db, durability, checkpoint_every, rx, wake))?;
         Ok(Self {
             queue,
             observer,
@@ -197,8 +217,8 @@ impl Writer {
         self.committed_work.clone()
     }
 
-    /// Installs the batch observer (once; false if one is already installed).
-    pub fn observe(&self, observer: BatchObserver) -> bool {
+    /// Installs the observer (once; false if one is already installed).
+    pub fn observe(&self, observer: WriterObserver) -> bool {
         self.observer.set(observer).is_ok()
     }
 
@@ -269,9 +289,18 @@ struct Durability {
     journal: Option<Journal>,
     /// When redb last committed durably (a checkpoint or a batch that was not journaled).
     flushed_at: Instant,
+    /// Whether the journal holds records redb has not flushed (read by the ticker thread).
+    unflushed: Arc<AtomicBool>,
+    observer: Arc<OnceLock<WriterObserver>>,
 }
 
 impl Durability {
+    fn report(&self, event: WriterEvent) {
+        if let Some(observe) = self.observer.get() {
+            observe(event);
+        }
+    }
+
     /// Makes everything committed so far durable in redb and starts the journal over, if it
     /// holds anything and `due` says so.
     fn checkpoint(&mut self, db: &Database, due: impl Fn(Duration) -> bool) {
@@ -288,21 +317,22 @@ impl Durability {
             .begin_write()
             .map_err(redb::Error::from)
             .and_then(|txn| txn.commit().map_err(redb::Error::from));
+        let ok = flushed.is_ok();
         match flushed {
             Ok(()) => self.flushed(),
             Err(e) => {
                 tracing::error!(error = %e, "checkpoint failed; the journal keeps its records")
             }
         }
-        tracing::debug!(
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "checkpoint"
-        );
+        let elapsed = started.elapsed();
+        tracing::debug!(elapsed_us = elapsed.as_micros() as u64, "checkpoint");
+        self.report(WriterEvent::Checkpoint { elapsed, ok });
     }
 
     /// redb just committed durably: the journal's records are all in it.
     fn flushed(&mut self) {
         self.flushed_at = Instant::now();
+        self.unflushed.store(false, Ordering::Release);
         if let Some(journal) = self.journal.as_mut()
             && let Err(e) = journal.start_over()
         {
@@ -343,6 +373,7 @@ impl Durability {
                     }
                     return Err(e.to_string());
                 }
+                self.unflushed.store(true, Ordering::Release);
                 return Ok(true);
             }
         }
@@ -419,16 +450,11 @@ pub(super) fn replay(
 
 fn writer_loop(
     db: Arc<Database>,
-    journal: Option<Journal>,
+    mut durability: Durability,
     every: Duration,
     mut rx: mpsc::Receiver<Msg>,
-    observer: Arc<OnceLock<BatchObserver>>,
     wake: Arc<Notify>,
 ) {
-    let mut durability = Durability {
-        journal,
-        flushed_at: Instant::now(),
-    };
     let mut stop = None;
     while stop.is_none() {
         let first = match rx.blocking_recv() {
@@ -444,14 +470,7 @@ fn writer_loop(
             None => break,
         };
         QUEUED_WORK.with(|f| f.set(false));
-        let committed = run_batch(
-            &db,
-            &mut durability,
-            first,
-            &mut rx,
-            &mut stop,
-            observer.get(),
-        );
+        let committed = run_batch(&db, &mut durability, first, &mut rx, &mut stop);
         if QUEUED_WORK.with(|f| f.replace(false)) && committed {
             wake.notify_one();
         }
@@ -495,7 +514,6 @@ fn run_batch(
     first: Box<dyn Job>,
     rx: &mut mpsc::Receiver<Msg>,
     stop: &mut Option<oneshot::Sender<()>>,
-    observer: Option<&BatchObserver>,
 ) -> bool {
     let started = Instant::now();
     let mut batch = vec![first];
@@ -531,14 +549,12 @@ fn run_batch(
         ),
         Err(why) => tracing::error!(size, error = %why, "write batch failed"),
     }
-    if let Some(observe) = observer {
-        observe(BatchStats {
-            requests: size,
-            elapsed: started.elapsed(),
-            committed: outcome.is_ok(),
-            journaled: outcome.as_ref().is_ok_and(|j| *j),
-        });
-    }
+    durability.report(WriterEvent::Batch(BatchStats {
+        requests: size,
+        elapsed: started.elapsed(),
+        committed: outcome.is_ok(),
+        journaled: outcome.as_ref().is_ok_and(|j| *j),
+    }));
     for job in batch {
         job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));
     }
@@ -573,7 +589,11 @@ mod tests {
         .expect("start");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
-        assert!(writer.observe(Box::new(move |s| log.lock().expect("lock").push(s))));
+        assert!(writer.observe(Box::new(move |event| {
+            if let WriterEvent::Batch(s) = event {
+                log.lock().expect("lock").push(s);
+            }
+        })));
         (dir, db, writer, seen)
     }
 

@@ -542,6 +542,55 @@ fn names_in_monitoring_assets() -> Vec<String> {
     names
 }
 
+/// The value of an unlabelled sample in a scrape.
+fn sample(scrape: &str, name: &str) -> Option<f64> {
+    scrape.lines().find_map(|line| {
+        let (key, value) = line.split_once(' ')?;
+        (key == name).then(|| value.parse().ok())?
+    })
+}
+
+#[tokio::test]
+async fn journaled_bookings_and_their_checkpoints_are_counted() {
+    let (app, _tmp, metrics) = spawn_with(|_| {}).await;
+    let mut text = String::new();
+    // A client's booking alone in its batch is made durable by the journal (one that shares
+    // its batch with another kind of write, such as the start-up housekeeping, is flushed
+    // with it), and a checkpoint follows within `storage.checkpoint_interval_ms`.
+    for i in 0..5 {
+        app.book_ok(&booking(
+            &[1],
+            json!("any"),
+            &at(TUESDAY, &format!("1{i}:00")),
+            &phone(20 + i),
+        ))
+        .await;
+        text = scrape(metrics, None, None).await.1;
+        if sample(&text, "barberpro_write_batch_journaled_total") >= Some(1.0) {
+            break;
+        }
+    }
+    assert!(
+        sample(&text, "barberpro_write_batch_journaled_total") >= Some(1.0),
+        "{text}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sample(&text, "barberpro_checkpoint_duration_seconds_count") < Some(1.0)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        text = scrape(metrics, None, None).await.1;
+    }
+    assert!(
+        sample(&text, "barberpro_checkpoint_duration_seconds_count") >= Some(1.0),
+        "a checkpoint follows a journaled booking: {text}"
+    );
+    assert_eq!(
+        sample(&text, "barberpro_checkpoint_failures_total"),
+        Some(0.0)
+    );
+}
+
 #[tokio::test]
 async fn the_metrics_listener_serves_route_templates_and_business_counters() {
     let (app, _tmp, metrics) = spawn_with(|_| {}).await;

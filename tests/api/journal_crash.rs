@@ -11,7 +11,13 @@ use crate::helpers::{free_starts, phone, serve_binary_watching, trusting};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_booking_answered_before_a_sigkill_is_there_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut first, base, _) = serve_binary_watching(dir.path(), &[], "journal");
+    // A checkpoint interval longer than the test: the SIGKILL always lands before redb's
+    // flush, so the restart must replay the journal.
+    let (mut first, base, _) = serve_binary_watching(
+        dir.path(),
+        &[("BARBERPRO_STORAGE__CHECKPOINT_INTERVAL_MS", "60000")],
+        "journal",
+    );
     let http = trusting(&std::fs::read(dir.path().join("tls/ca.pem")).unwrap())
         .build()
         .unwrap();
@@ -37,7 +43,7 @@ async fn every_booking_answered_before_a_sigkill_is_there_after_the_restart() {
         }
     }))
     .await;
-    first.0.kill().unwrap(); // SIGKILL, within the checkpoint interval of the last answer
+    first.0.kill().unwrap(); // SIGKILL, before any checkpoint
     first.0.wait().unwrap();
     let booked: Vec<&Value> = answers
         .iter()
