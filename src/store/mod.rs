@@ -205,6 +205,23 @@ impl Store {
         .map_err(|e| StoreError::BatchFailed(format!("read task failed: {e}")))?
     }
 
+    /// Runs a short read-only query on a consistent snapshot, on the calling task's own
+    /// thread. Only for queries bounded by design (one branch's day of availability), for
+    /// which the hop to a blocking thread and back costs more than the query itself; it still
+    /// takes its turn among the reads.
+    pub async fn read_short<R, F>(&self, query: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&ReadTransaction) -> Result<R, StoreError>,
+    {
+        let _turn = self
+            .reads
+            .acquire()
+            .await
+            .map_err(|_| StoreError::BatchFailed("the store is closed".into()))?;
+        let txn = self.db.begin_read()?;
+        query(&txn)
+    }
+
     /// Runs `work` in a (shared, group-committed) write transaction; see [`writer`].
     pub async fn write<R, F>(&self, work: F) -> Result<R, StoreError>
     where

@@ -321,7 +321,10 @@ impl Durability {
         match flushed {
             Ok(()) => self.flushed(),
             Err(e) => {
-                tracing::error!(error = %e, "checkpoint failed; the journal keeps its records")
+                tracing::error!(error = %e, "checkpoint failed; the journal keeps its records");
+                // The next attempt waits a second more than usual: a failing disk would
+                // otherwise be retried (and logged) at every tick.
+                self.flushed_at = Instant::now() + Duration::from_secs(1);
             }
         }
         let elapsed = started.elapsed();

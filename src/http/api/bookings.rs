@@ -164,7 +164,7 @@ pub async fn availability(
     let ids: Vec<u64> = services.iter().map(|s| s.0).collect();
     let (branch, slots, catalog) = state
         .store
-        .read(move |tx| {
+        .read_short(move |tx| {
             let branch = catalog::branch_by_slug(tx, &slug)?;
             let slots = bookings::availability(tx, &branch, date, &services, choice, now, &rules)?;
             Ok((branch, slots, catalog::load(tx)?))
