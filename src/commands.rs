@@ -7,6 +7,18 @@ use crate::cli::{BenchDataArgs, ConfigFile, CreateUserArgs};
 use crate::config::{Config, Overrides};
 use crate::store::StoreError;
 
+/// Builds a command's tokio runtime (I/O and timers on), or says why not and gives the
+/// command's exit code for it.
+pub fn runtime(
+    mut builder: tokio::runtime::Builder,
+    failed: u8,
+) -> Result<tokio::runtime::Runtime, ExitCode> {
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("error: cannot start the runtime: {e}");
+        ExitCode::from(failed)
+    })
+}
+
 /// `barberpro config check`: loads the configuration as `serve` would and prints the effective
 /// values, or names the bad key.
 pub fn config_check(file: ConfigFile) -> ExitCode {
@@ -145,15 +157,9 @@ pub fn create_user(args: CreateUserArgs) -> ExitCode {
         barber: args.barber.map(crate::domain::BarberId),
         password_hash: crate::auth::hash_password(&password),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(tokio::runtime::Builder::new_current_thread(), 6) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(6);
-        }
+        Err(code) => return code,
     };
     let result = runtime.block_on(async {
         let now = jiff::Timestamp::now();

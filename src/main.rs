@@ -43,15 +43,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         }
     };
     barberpro::telemetry::init(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match commands::runtime(tokio::runtime::Builder::new_multi_thread(), 6) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(6);
-        }
+        Err(code) => return code,
     };
     let options = Options {
         demo: args.demo,

@@ -185,16 +185,12 @@ fn run(file: ConfigFile, data_dir: Option<PathBuf>, op: Op) -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::from(e.exit_code());
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(exit::FAILED);
-        }
-    };
+    let runtime =
+        match crate::commands::runtime(tokio::runtime::Builder::new_current_thread(), exit::FAILED)
+        {
+            Ok(r) => r,
+            Err(code) => return code,
+        };
     let data_dir = config.storage.data_dir.clone();
     let result = runtime.block_on(async {
         match control::ask(&data_dir, &Request::Privacy(op.clone())).await {

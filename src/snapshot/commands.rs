@@ -28,13 +28,7 @@ fn load(file: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> Result<Con
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("error: cannot start the runtime: {e}");
-            ExitCode::from(exit::FAILED)
-        })
+    crate::commands::runtime(tokio::runtime::Builder::new_multi_thread(), exit::FAILED)
 }
 
 fn fail(e: &SnapshotError) -> ExitCode {
