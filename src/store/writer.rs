@@ -675,4 +675,67 @@ mod tests {
         // The writer goes on with the next batch.
         writer.write(put(4, 4)).await.expect("next batch");
     }
+
+    #[tokio::test]
+    async fn a_logged_request_is_journaled_then_checkpointed_within_the_interval() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Arc::new(Database::create(dir.path().join("w.redb")).expect("create"));
+        let (journal, records) = Journal::open(dir.path()).expect("journal");
+        assert!(records.is_empty());
+        let every = Duration::from_millis(20);
+        let writer = Writer::start(
+            db.clone(),
+            Some(journal),
+            TokenKey::from_bytes([7; 32]),
+            every,
+        )
+        .expect("start");
+        let (events, seen) = std_mpsc::channel();
+        assert!(writer.observe(Box::new(move |event| {
+            let _ = events.send(event);
+        })));
+
+        let (job, answer) = TypedJob::new(put(1, 1));
+        let logged = Logged {
+            job,
+            entry: b"{}".to_vec(),
+        };
+        writer
+            .submit(Box::new(logged), answer)
+            .await
+            .expect("committed");
+        let batch = seen.recv_timeout(Duration::from_secs(5)).expect("a batch");
+        assert!(
+            matches!(batch, WriterEvent::Batch(b) if b.committed && b.journaled),
+            "{batch:?}"
+        );
+        let read = db.begin_read().expect("read");
+        let seq = read
+            .open_table(tables::META)
+            .expect("meta")
+            .get(JOURNAL_SEQ)
+            .expect("get");
+        assert_eq!(
+            seq.map(|v| v.value()),
+            Some(1),
+            "the transaction names its record"
+        );
+
+        // Nobody writes again: the ticker wakes the idle writer for its checkpoint.
+        let checkpoint = seen
+            .recv_timeout(Duration::from_secs(5))
+            .expect("a checkpoint");
+        assert!(
+            matches!(checkpoint, WriterEvent::Checkpoint { ok: true, .. }),
+            "{checkpoint:?}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join(super::super::journal::JOURNAL_FILE)).expect("journal")
+                [..4],
+            [0; 4],
+            "the journal started over"
+        );
+        // And only once: an empty journal needs no more.
+        assert!(seen.recv_timeout(every * 5).is_err());
+    }
 }
