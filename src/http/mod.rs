@@ -24,6 +24,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 pub use error::ApiError;
@@ -120,6 +122,25 @@ impl Clock {
     }
 }
 
+/// A path no route knows. A browser (it asks for HTML) gets a page in Spanish: the admin's
+/// under `/admin`, the booking pages' elsewhere; the API and every other client get the JSON
+/// error.
+async fn not_found(uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path();
+    let wants_html = !path.starts_with("/api/")
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+    if !wants_html {
+        ApiError::NotFound.into_response()
+    } else if path == "/admin" || path.starts_with("/admin/") {
+        admin::AdminError::NotFound.into_response()
+    } else {
+        booking::PageError::NotFound.into_response()
+    }
+}
+
 /// The whole application's router.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -128,7 +149,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(booking::router())
         .merge(webhooks::router())
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(state.security.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(

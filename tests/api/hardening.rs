@@ -268,6 +268,40 @@ fn assert_security_headers(what: &str, headers: &reqwest::header::HeaderMap) {
 }
 
 #[tokio::test]
+async fn an_unknown_path_shows_a_browser_a_page_and_gives_everyone_else_json() {
+    let (app, _tmp, _) = spawn_with(|_| {}).await;
+    let browser = |path: &str| {
+        app.client
+            .get(app.url(path))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+    };
+    for path in [
+        "/no/such/page",
+        "/reservar-mal",
+        "/admin/no-such-page",
+        "/turnos/1/x",
+    ] {
+        let resp = browser(path).await.expect("answer");
+        assert_eq!(resp.status(), 404, "{path}");
+        let kind = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        let page = resp.text().await.expect("body");
+        assert!(page.contains("lang=\"es-AR\""), "{path}: {page}");
+        assert!(page.contains("No encontramos"), "{path}: {page}");
+    }
+    // The API answers JSON whatever the client accepts; so does any path to a client that
+    // does not ask for HTML.
+    let resp = browser("/api/v1/no-such").await.expect("answer");
+    assert_eq!(resp.status(), 404);
+    let body: serde_json::Value = resp.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "not_found");
+    app.get("/no/such/page")
+        .await
+        .expect_error(404, "not_found");
+}
+
+#[tokio::test]
 async fn security_headers_are_on_every_kind_of_response() {
     let (app, _tmp, _) = spawn_with(|_| {}).await;
     let ok = app.get("/api/v1/branches").await;
