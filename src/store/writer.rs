@@ -287,7 +287,8 @@ impl<F, R> TypedJob<F, R> {
 /// Where the writer's commits become durable: the journal, while it works, and redb.
 struct Durability {
     journal: Option<Journal>,
-    /// When redb last committed durably (a checkpoint or a batch that was not journaled).
+    /// When redb last committed durably (a checkpoint or a batch that was not journaled);
+    /// after a failed checkpoint, a second ahead, which spaces out the retries.
     flushed_at: Instant,
     /// Whether the journal holds records redb has not flushed (read by the ticker thread).
     unflushed: Arc<AtomicBool>,
