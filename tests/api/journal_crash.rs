@@ -11,8 +11,9 @@ use crate::helpers::{free_starts, phone, serve_binary_watching, trusting};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_booking_answered_before_a_sigkill_is_there_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
-    // A checkpoint interval longer than the test: the SIGKILL always lands before redb's
-    // flush, so the restart must replay the journal.
+    // A checkpoint interval longer than the test, and no other write after the bookings (no
+    // WhatsApp consent, so no outbox work): nothing flushes redb before the SIGKILL, so the
+    // restart must replay the journal.
     let (mut first, base, _) = serve_binary_watching(
         dir.path(),
         &[("BARBERPRO_STORAGE__CHECKPOINT_INTERVAL_MS", "60000")],
