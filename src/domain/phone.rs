@@ -20,7 +20,7 @@ impl Phone {
         }
         let number =
             phonenumber::parse(Some(Country::AR), raw).map_err(|_| DomainError::InvalidPhone)?;
-        if !phonenumber::is_valid(&number) {
+        if !phonenumber::is_valid(&number) || drops_italian_leading_zero(raw, &number) {
             return Err(DomainError::InvalidPhone);
         }
         Ok(Self(e164(&number)))
@@ -42,6 +42,21 @@ impl Phone {
     pub fn as_e164(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether `phonenumber` lost the leading zero of an Italian number: Italian landlines keep
+/// their `0` after `+39` (`+39 06 6982 3500`, Rome), but the crate drops it, and what is left
+/// can pass as somebody else's mobile (`+39 0331 123456` would become `+39331123456`). Such a
+/// number is refused rather than stored wrong: confirmations would go to a stranger.
+fn drops_italian_leading_zero(raw: &str, number: &phonenumber::PhoneNumber) -> bool {
+    if number.code().value() != 39 {
+        return false;
+    }
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    let national = number.national().to_string();
+    digits
+        .strip_suffix(national.as_str())
+        .is_some_and(|before| before.ends_with("390"))
 }
 
 /// E.164 is `+`, the country code and the national significant number (with any leading
@@ -97,6 +112,18 @@ mod tests {
                 assert_eq!(phone.as_e164(), crate_e164, "{raw}");
             }
         }
+    }
+
+    #[test]
+    fn an_italian_number_whose_leading_zero_the_crate_drops_is_refused() {
+        for raw in ["+39 06 6982 3500", "+39 0331 123456", "0039 0331 123456"] {
+            assert_eq!(Phone::parse(raw), Err(DomainError::InvalidPhone), "{raw:?}");
+        }
+        // An Italian mobile (no leading zero) is fine.
+        assert_eq!(
+            Phone::parse("+39 312 345 6789").map(|p| p.0),
+            Ok("+393123456789".to_owned())
+        );
     }
 
     #[test]
