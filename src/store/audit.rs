@@ -66,6 +66,20 @@ impl Change {
         }
     }
 
+    /// A booking made or changed by its client (API or booking pages): the booking as it was
+    /// (if it was) and as it is, as [`booking_snapshot`]s.
+    pub fn client_booking(
+        action: &'static str,
+        before: Option<&crate::domain::Booking>,
+        after: &crate::domain::Booking,
+    ) -> Self {
+        Self {
+            before: before.and_then(booking_snapshot),
+            after: booking_snapshot(after),
+            ..Self::by(CLIENT, action, "booking", Some(after.id.0))
+        }
+    }
+
     /// A change made by something other than a staff account ([`CLIENT`], [`SYSTEM`],
     /// [`CLI`]).
     pub fn by(

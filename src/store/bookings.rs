@@ -116,15 +116,7 @@ impl ClientBooking {
         };
         let created = create(txn, new, self.now, &self.rules, keys, self.idempotency)?;
         if !created.replayed {
-            let change = audit::Change {
-                after: audit::booking_snapshot(&created.booking),
-                ..audit::Change::by(
-                    audit::CLIENT,
-                    "booking.create",
-                    "booking",
-                    Some(created.booking.id.0),
-                )
-            };
+            let change = audit::Change::client_booking("booking.create", None, &created.booking);
             audit::record(txn, change, self.now)?;
         }
         Ok(created)

@@ -63,20 +63,6 @@ fn optional_text(
     }
 }
 
-/// The audit entry of a change a client made with the booking's manage token (no address:
-/// the log keeps no personal data of clients).
-fn booked_by_client(
-    action: &'static str,
-    before: Option<&Booking>,
-    after: &Booking,
-) -> audit::Change {
-    audit::Change {
-        before: before.and_then(audit::booking_snapshot),
-        after: audit::booking_snapshot(after),
-        ..audit::Change::by(audit::CLIENT, action, "booking", Some(after.id.0))
-    }
-}
-
 /// Renders a booking with its branch, barber and client, from inside any transaction.
 fn view(
     tx: &impl ReadTx,
@@ -377,7 +363,8 @@ pub async fn reschedule(
             let choice = choice.unwrap_or(BarberChoice::Barber(current.barber));
             let moved =
                 bookings::reschedule(txn, current.id, start, choice, Actor::Client, now, &rules)?;
-            let change = booked_by_client("booking.reschedule", Some(&current), &moved);
+            let change =
+                audit::Change::client_booking("booking.reschedule", Some(&current), &moved);
             audit::record(txn, change, now)?;
             view(txn, &moved, &public_url, &token)
         })
@@ -410,7 +397,8 @@ pub async fn cancel(
             let current = bookings::get_authorised(txn, BookingId(id), &token)?;
             let before = payments::by_booking(txn, current.id)?.map(|p| p.state);
             let cancelled = bookings::cancel(txn, current.id, reason, Actor::Client, now, &rules)?;
-            let change = booked_by_client("booking.cancel", Some(&current), &cancelled);
+            let change =
+                audit::Change::client_booking("booking.cancel", Some(&current), &cancelled);
             audit::record(txn, change, now)?;
             let after = payments::by_booking(txn, current.id)?;
             Ok((view(txn, &cancelled, &public_url, &token)?, before, after))

@@ -23,7 +23,7 @@ use crate::http::AppState;
 use crate::http::admin::view::{long_date, time as fmt_time};
 use crate::store::bookings::{BarberChoice, ClientBooking, Idempotency};
 use crate::store::clients::ClientDetails;
-use crate::store::{ReadTx, StoreError, audit, catalog};
+use crate::store::{ReadTx, StoreError, catalog};
 
 const NAME_MAX: usize = 100;
 const KEY_MAX: usize = 100;
@@ -658,19 +658,6 @@ fn request_hash(branch: &Branch, sel: &Selection, start: Timestamp, c: &ClientDe
         c.whatsapp_consent
     );
     crate::domain::token::hex(&Sha256::digest(canonical.as_bytes()))
-}
-
-/// An audit entry for a change the client made (actor `client`, as through the API).
-pub(super) fn by_client(
-    action: &'static str,
-    before: Option<&crate::domain::Booking>,
-    after: &crate::domain::Booking,
-) -> audit::Change {
-    audit::Change {
-        before: before.and_then(audit::booking_snapshot),
-        after: audit::booking_snapshot(after),
-        ..audit::Change::by(audit::CLIENT, action, "booking", Some(after.id.0))
-    }
 }
 
 /// Whether a refusal is about the slot itself (then other slots that day are offered).

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 
-use super::flow::{BranchInfo, by_client};
+use super::flow::BranchInfo;
 use super::pick::{self, Picker, Target};
 use super::view::{self, Layout, Private};
 use super::{PageError, PagePath};
@@ -308,7 +308,8 @@ pub async fn cancel(
             }
             let before = payments::by_booking(txn, id)?.map(|p| p.state);
             let cancelled = bookings::cancel(txn, id, reason, Actor::Client, now, &rules)?;
-            let change = by_client("booking.cancel", Some(&current), &cancelled);
+            let change =
+                audit::Change::client_booking("booking.cancel", Some(&current), &cancelled);
             audit::record(txn, change, now)?;
             let after = payments::by_booking(txn, id)?;
             Ok((cancelled, true, before, after))
@@ -515,7 +516,8 @@ pub async fn reschedule(
                 }),
             };
             let moved = bookings::reschedule(txn, id, start, choice, Actor::Client, now, &rules)?;
-            let change = by_client("booking.reschedule", Some(&current), &moved);
+            let change =
+                audit::Change::client_booking("booking.reschedule", Some(&current), &moved);
             audit::record(txn, change, now)?;
             Ok(moved)
         })
