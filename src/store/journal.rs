@@ -5,9 +5,9 @@
 //! writer can do nothing else. A logged batch instead appends one record (the requests
 //! themselves, a few KiB) to this preallocated file, waits for its `fdatasync` (a sequential
 //! write, a fraction of that), and only then commits to redb without flushing
-//! (`Durability::None`). A checkpoint (a durable redb commit, about once a second, and at
-//! every clean stop) makes everything before it durable in the database, and the journal
-//! starts over.
+//! (`Durability::None`). A checkpoint (a durable redb commit, within
+//! `storage.checkpoint_interval_ms`, and at every clean stop) makes everything before it
+//! durable in the database, and the journal starts over.
 //!
 //! After a crash, [`Journal::open`] returns the records the database may lack; the store
 //! replays, in order, those with a sequence number above the one its durable state recorded
@@ -60,17 +60,23 @@ impl Journal {
     /// and then calls [`Journal::start_over`].
     pub fn open(data_dir: &Path) -> io::Result<(Self, Vec<Record>)> {
         let path = data_dir.join(JOURNAL_FILE);
-        let records = match std::fs::read(&path) {
-            Ok(bytes) => scan(&bytes),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        let existing = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(file) => Some(file),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         };
-        let size = std::fs::metadata(&path).map(|m| m.len()).ok();
-        if size != Some(CAPACITY) {
-            if !records.is_empty() {
-                // Never throw records away before they are replayed: use the file as it is
-                // (it is recreated at the right size once empty, at the next open).
-                let file = OpenOptions::new().read(true).write(true).open(&path)?;
+        let (records, size) = match &existing {
+            Some(file) => {
+                let size = file.metadata()?.len();
+                (scan(file, size)?, Some(size))
+            }
+            None => (Vec::new(), None),
+        };
+        let file = match existing {
+            Some(file) if size == Some(CAPACITY) => file,
+            // Never throw records away before they are replayed: use the file as it is (it
+            // is recreated at the right size once empty, at the next start over).
+            Some(file) if !records.is_empty() => {
                 let capacity = size.unwrap_or(0);
                 return Ok((
                     Self {
@@ -82,9 +88,11 @@ impl Journal {
                     records,
                 ));
             }
-            create_zeroed(data_dir, &path)?;
-        }
-        let file = OpenOptions::new().read(true).write(true).open(&path)?;
+            _ => {
+                create_zeroed(data_dir, &path)?;
+                OpenOptions::new().read(true).write(true).open(&path)?
+            }
+        };
         let tail = records
             .iter()
             .map(|r| (HEADER + r.payload.len()) as u64)
@@ -186,11 +194,14 @@ fn checksum(seq: u64, len: u32, payload: &[u8]) -> u64 {
     u64::from_le_bytes(first)
 }
 
-/// The valid records at the start of `bytes`, in order.
-fn scan(bytes: &[u8]) -> Vec<Record> {
+/// The valid records at the start of `file` (`size` bytes long), in order. Reads record by
+/// record, so a start with an empty journal reads one header, not the whole file.
+fn scan(file: &File, size: u64) -> io::Result<Vec<Record>> {
     let mut out: Vec<Record> = Vec::new();
-    let mut at = 0usize;
-    while let Some(header) = bytes.get(at..at + HEADER) {
+    let mut at = 0u64;
+    let mut header = [0u8; HEADER];
+    while at + HEADER as u64 <= size {
+        file.read_exact_at(&mut header, at)?;
         let field = |from: usize, to: usize| &header[from..to];
         if field(0, 4) != MAGIC {
             break;
@@ -198,22 +209,22 @@ fn scan(bytes: &[u8]) -> Vec<Record> {
         let seq = u64::from_le_bytes(field(4, 12).try_into().unwrap_or([0; 8]));
         let len = u32::from_le_bytes(field(12, 16).try_into().unwrap_or([0; 4]));
         let sum = u64::from_le_bytes(field(16, 24).try_into().unwrap_or([0; 8]));
-        let Some(payload) = bytes.get(at + HEADER..at + HEADER + len as usize) else {
+        let end = at + HEADER as u64 + u64::from(len);
+        if end > size {
             break;
-        };
-        if checksum(seq, len, payload) != sum {
+        }
+        let mut payload = vec![0u8; len as usize];
+        file.read_exact_at(&mut payload, at + HEADER as u64)?;
+        if checksum(seq, len, &payload) != sum {
             break;
         }
         if out.last().is_some_and(|last| last.seq + 1 != seq) {
             break;
         }
-        out.push(Record {
-            seq,
-            payload: payload.to_vec(),
-        });
-        at += HEADER + len as usize;
+        out.push(Record { seq, payload });
+        at = end;
     }
-    out
+    Ok(out)
 }
 
 /// Writes a zero-filled file of [`CAPACITY`] bytes at `path` (through a temporary name, so a
