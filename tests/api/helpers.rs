@@ -427,13 +427,13 @@ pub fn serve_binary(dir: &Path, env: &[(&str, &str)]) -> (Server, String) {
     (server, base)
 }
 
-/// Free start times at palermo over the coming days, at least `wanted` of them if the week
-/// has them (the real clock runs here).
+/// Free start times at palermo over the coming days, at least `wanted` of them if the next
+/// two weeks have them (the real clock runs here).
 pub async fn free_starts(http: &reqwest::Client, base: &str, wanted: usize) -> Vec<String> {
     let tz = jiff::tz::TimeZone::get("America/Argentina/Buenos_Aires").unwrap();
     let today = jiff::Timestamp::now().to_zoned(tz).date();
     let mut out = Vec::new();
-    for d in 1..=7 {
+    for d in 1..=14 {
         let date = today.checked_add(jiff::Span::new().days(d)).unwrap();
         let v: Value = http
             .get(format!(

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::helpers::free_starts;
+
 const S3_SECRET: &str = "S3SECRETd41d8cd98f00b204e9800998ecf8427e";
 const METRICS_TOKEN: &str = "METRICSTOKEN5f4dcc3b5aa765d61d8327deb882cf99";
 const BAD_METRICS_TOKEN: &str = "BADMETRICSd8578edf8458ce06fbc5bb76a58c5ca4";
@@ -210,26 +212,8 @@ secret_access_key = "{S3_SECRET}"
     assert_eq!(agenda.status(), StatusCode::OK);
     let csrf = csrf_of(&agenda.text().await.unwrap());
 
-    // A booking on the first day with a free slot (the child runs on the real clock).
-    let today = jiff::Zoned::now().date();
-    let mut slot = None;
-    for days in 1..=14 {
-        let date = today.checked_add(jiff::Span::new().days(days)).unwrap();
-        let a: Value = http
-            .get(url(&format!(
-                "/api/v1/branches/palermo/availability?date={date}&services=1&barber=any"
-            )))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if let Some(s) = a["slots"].as_array().and_then(|s| s.first()) {
-            slot = Some(s["start"].as_str().unwrap().to_owned());
-            break;
-        }
-    }
+    // A booking on the first free slot (the child runs on the real clock).
+    let slot = free_starts(&http, &url(""), 1).await.into_iter().next();
     let start = slot.expect("a free slot within two weeks");
     let created = http
         .post(url("/api/v1/bookings"))
