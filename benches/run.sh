@@ -97,6 +97,11 @@ cp "$WORK/pristine/barberpro.redb" "$WORK/data/"
 echo "== start-up (TLS certificate made on the first start, then a timed restart)"
 start_server
 stop_server
+# A binary with a newer schema migrated the copy on that first start: keep the migrated file
+# as the pristine one, so that later runs start from it.
+if grep -q "migrating the database schema" "$WORK/server.log"; then
+  cp "$WORK/data/barberpro.redb" "$WORK/pristine/barberpro.redb"
+fi
 sync
 start_server
 STARTUP_MS=$(cat "$WORK/startup_ms")

@@ -310,7 +310,7 @@ pub fn generate(store: &Store, spec: &Spec, now: Timestamp) -> Result<Summary, S
                     let booking = booking_at(
                         &mut rng, now, branch, barber, client, service, t, work, busy,
                     )?;
-                    bulk.booking(booking, &tz)?;
+                    bulk.booking(booking)?;
                     k += 1;
                     // Next start on the 15-minute grid after the barber is free again.
                     t += (busy + 899) / 900 * 900;

@@ -149,19 +149,29 @@ pub fn count(tx: &impl ReadTx) -> Result<u64, StoreError> {
     Ok(tx.table(tables::BOOKINGS)?.len()?)
 }
 
-/// Every booking of a branch on a local day, by start.
+/// Every booking (of any status) of a branch starting on a local day, by start: each
+/// barber's entries for the day, kept when they belong to the branch. Every barber is looked
+/// at, since one may work at several branches or have moved since.
 pub fn for_branch_day(
     tx: &impl ReadTx,
     branch: &Branch,
     date: Date,
 ) -> Result<Vec<Booking>, StoreError> {
-    let day = day_number(date);
-    let index = tx.table(tables::BRANCH_DAY)?;
+    let tz = branch.tz();
+    let from = time::day_start(date, &tz)?.as_second();
+    let to =
+        time::day_start(date.tomorrow().map_err(|_| DomainError::InvalidDate)?, &tz)?.as_second();
+    let catalog = catalog::load(tx)?;
+    let index = tx.table(tables::BARBER_BOOKINGS)?;
     let mut out = Vec::new();
-    for row in index.range((branch.id.0, day, 0)..=(branch.id.0, day, u64::MAX))? {
-        let (k, _) = row?;
-        if let Some(b) = get(tx, BookingId(k.value().2))? {
-            out.push(b);
+    for barber in &catalog.barbers {
+        for row in index.range((barber.id.0, from, 0)..(barber.id.0, to, 0))? {
+            let (k, _) = row?;
+            if let Some(b) = get(tx, BookingId(k.value().2))?
+                && b.branch == branch.id
+            {
+                out.push(b);
+            }
         }
     }
     out.sort_by_key(|b| (b.start, b.id));
@@ -222,14 +232,6 @@ fn candidates<'c>(
     }
 }
 
-/// Days since 1970-01-01 of a local date: the day key of the branch index.
-fn day_number(date: Date) -> i32 {
-    // Dates are validated (years -9999..=9999), so the day count fits in an i32.
-    date.since(Date::constant(1970, 1, 1))
-        .map(|s| s.get_days())
-        .unwrap_or(0)
-}
-
 /// Everything deciding one barber's free time at one branch on one local day.
 /// `exclude` leaves one booking out (the one being rescheduled).
 pub fn barber_day(
@@ -240,7 +242,7 @@ pub fn barber_day(
     exclude: Option<BookingId>,
 ) -> Result<BarberDay, StoreError> {
     let closures = &catalog::load(tx)?.closures;
-    let agenda = tx.table(tables::BARBER_AGENDA)?;
+    let agenda = tx.table(tables::BARBER_BOOKINGS)?;
     DayQuery::new(branch, &branch.tz(), closures, date, exclude)?.of(&agenda, barber)
 }
 
@@ -285,7 +287,7 @@ impl<'a> DayQuery<'a> {
     /// The barber's day, reading the agenda through `agenda` (opened once per request).
     fn of(
         &self,
-        agenda: &impl ReadableTable<(u64, i64, u64), i64>,
+        agenda: &impl ReadableTable<(u64, i64, u64), (i64, bool)>,
         barber: &Barber,
     ) -> Result<BarberDay, StoreError> {
         let DayQuery {
@@ -323,33 +325,35 @@ impl<'a> DayQuery<'a> {
         let from = (barber.id.0, whole_day.start - 86_400, 0);
         let to = (barber.id.0, whole_day.end, 0);
         for row in agenda.range(from..to)? {
-            let (k, busy_until) = row?;
+            let (k, v) = row?;
             let (_, start, id) = k.value();
-            if Some(BookingId(id)) != exclude && busy_until.value() > whole_day.start {
-                day.busy.push(Interval::new(start, busy_until.value()));
+            let (busy_until, active) = v.value();
+            if active && Some(BookingId(id)) != exclude && busy_until > whole_day.start {
+                day.busy.push(Interval::new(start, busy_until));
             }
         }
         Ok(day)
     }
 }
 
-/// The active bookings of a barber that overlap `[from, to)`, by start (through the agenda
-/// index, which holds active bookings only).
+/// The active bookings of a barber that overlap `[from, to)`, by start.
 pub fn active_of_barber(
     tx: &impl ReadTx,
     barber: BarberId,
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Vec<Booking>, StoreError> {
-    let agenda = tx.table(tables::BARBER_AGENDA)?;
+    let agenda = tx.table(tables::BARBER_BOOKINGS)?;
     // A booking never lasts a day, so starting a day early catches any that spill over.
     let lo = (barber.0, from.as_second().saturating_sub(86_400), 0);
     let hi = (barber.0, to.as_second(), 0);
     let mut out = Vec::new();
     for row in agenda.range(lo..hi)? {
-        let (k, busy_until) = row?;
+        let (k, v) = row?;
         let (_, _, id) = k.value();
-        if busy_until.value() > from.as_second()
+        let (busy_until, active) = v.value();
+        if active
+            && busy_until > from.as_second()
             && let Some(b) = get(tx, BookingId(id))?
         {
             out.push(b);
@@ -383,7 +387,7 @@ pub fn availability(
     let barbers = candidates(&catalog, branch.id, choice, services)?;
     let step = rules.step_seconds();
     let earliest = rules.earliest(now);
-    let agenda = tx.table(tables::BARBER_AGENDA)?;
+    let agenda = tx.table(tables::BARBER_BOOKINGS)?;
     let query = DayQuery::new(branch, &tz, &catalog.closures, date, None)?;
     let mut by_start: std::collections::BTreeMap<i64, (usize, BarberId)> = Default::default();
     for barber in barbers {
@@ -423,7 +427,7 @@ fn span(services: &[Service]) -> (i64, i64) {
 /// fewest bookings that day (then the lowest id), so work is spread fairly.
 #[allow(clippy::too_many_arguments)]
 fn pick_barber(
-    agenda: &impl ReadableTable<(u64, i64, u64), i64>,
+    agenda: &impl ReadableTable<(u64, i64, u64), (i64, bool)>,
     catalog: &Catalog,
     branch: &Branch,
     tz: &TimeZone,
@@ -463,11 +467,11 @@ fn pick_barber(
     }
 }
 
-/// Whether an active booking of `owner` in an agenda index overlaps `want`. Active entries of
-/// one owner never overlap, so sorted by start they are sorted by end too: only the last entry
-/// starting before `want.end` can overlap it.
+/// Whether an active booking of `owner` in a booking index overlaps `want`. Active entries
+/// of one owner never overlap, so sorted by start they are sorted by end too: only the last
+/// active entry starting before `want.end` can overlap it (inactive ones are stepped over).
 fn agenda_overlaps(
-    agenda: &impl ReadableTable<(u64, i64, u64), i64>,
+    agenda: &impl ReadableTable<(u64, i64, u64), (i64, bool)>,
     owner: u64,
     want: Interval,
     exclude: Option<BookingId>,
@@ -476,48 +480,66 @@ fn agenda_overlaps(
         .range((owner, i64::MIN, 0)..(owner, want.end, 0))?
         .rev()
     {
-        let (k, until) = row?;
+        let (k, v) = row?;
         let (_, start, id) = k.value();
-        if Some(BookingId(id)) == exclude {
+        let (until, active) = v.value();
+        if !active || Some(BookingId(id)) == exclude {
             continue;
         }
-        return Ok(Interval::new(start, until.value()).overlaps(&want));
+        return Ok(Interval::new(start, until).overlaps(&want));
     }
     Ok(false)
 }
 
-pub(crate) fn index_insert(
-    txn: &WriteTransaction,
-    b: &Booking,
-    tz: &TimeZone,
-) -> Result<(), StoreError> {
+/// Writes a booking's entries in the barber's and the client's index (replacing those of the
+/// same start: a status change).
+pub(crate) fn index_insert(txn: &WriteTransaction, b: &Booking) -> Result<(), StoreError> {
     let start = b.start.as_second();
-    let day = day_number(local_date(b.start, tz));
-    txn.open_table(tables::BRANCH_DAY)?
-        .insert((b.branch.0, day, b.id.0), ())?;
+    let active = b.status.is_active();
+    txn.open_table(tables::BARBER_BOOKINGS)?.insert(
+        (b.barber.0, start, b.id.0),
+        (b.busy_until.as_second(), active),
+    )?;
     txn.open_table(tables::CLIENT_BOOKINGS)?
-        .insert((b.client.0, start, b.id.0), ())?;
-    if b.status.is_active() {
-        txn.open_table(tables::BARBER_AGENDA)?
-            .insert((b.barber.0, start, b.id.0), b.busy_until.as_second())?;
-        txn.open_table(tables::CLIENT_AGENDA)?
-            .insert((b.client.0, start, b.id.0), b.end.as_second())?;
-    }
+        .insert((b.client.0, start, b.id.0), (b.end.as_second(), active))?;
     Ok(())
 }
 
-fn index_remove(txn: &WriteTransaction, b: &Booking, tz: &TimeZone) -> Result<(), StoreError> {
+fn index_remove(txn: &WriteTransaction, b: &Booking) -> Result<(), StoreError> {
     let start = b.start.as_second();
-    let day = day_number(local_date(b.start, tz));
-    txn.open_table(tables::BRANCH_DAY)?
-        .remove((b.branch.0, day, b.id.0))?;
+    txn.open_table(tables::BARBER_BOOKINGS)?
+        .remove((b.barber.0, start, b.id.0))?;
     txn.open_table(tables::CLIENT_BOOKINGS)?
         .remove((b.client.0, start, b.id.0))?;
-    txn.open_table(tables::BARBER_AGENDA)?
-        .remove((b.barber.0, start, b.id.0))?;
-    txn.open_table(tables::CLIENT_AGENDA)?
-        .remove((b.client.0, start, b.id.0))?;
     Ok(())
+}
+
+/// Rebuilds both booking indexes from the rows (migration to schema 3), inserting in key
+/// order. Returns how many bookings were indexed.
+pub(crate) fn reindex(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    let mut by_barber = Vec::new();
+    let mut by_client = Vec::new();
+    for row in txn.open_table(tables::BOOKINGS)?.iter()? {
+        let (_, bytes) = row?;
+        let b: Booking = codec::decode(tables::BOOKINGS, bytes.value())?;
+        let (start, active) = (b.start.as_second(), b.status.is_active());
+        by_barber.push((
+            (b.barber.0, start, b.id.0),
+            (b.busy_until.as_second(), active),
+        ));
+        by_client.push(((b.client.0, start, b.id.0), (b.end.as_second(), active)));
+    }
+    by_barber.sort_unstable();
+    by_client.sort_unstable();
+    let mut barbers = txn.open_table(tables::BARBER_BOOKINGS)?;
+    for (k, v) in &by_barber {
+        barbers.insert(k, v)?;
+    }
+    let mut clients = txn.open_table(tables::CLIENT_BOOKINGS)?;
+    for (k, v) in &by_client {
+        clients.insert(k, v)?;
+    }
+    Ok(by_barber.len() as u64)
 }
 
 /// Checks every rule for `[start, start + busy)` and returns the barber who gets it.
@@ -539,7 +561,7 @@ fn place(
     let barbers = candidates(catalog, branch.id, choice, &ids)?;
     let (work, busy) = span(services);
     let step = rules.step_seconds();
-    let agenda = txn.open_table(tables::BARBER_AGENDA)?;
+    let agenda = txn.open_table(tables::BARBER_BOOKINGS)?;
     let barber = pick_barber(
         &agenda, catalog, branch, &tz, &barbers, start, busy, step, exclude,
     )?;
@@ -606,7 +628,7 @@ pub fn create(
     let existing = clients::by_phone(txn, &req.client.phone)?;
     if let Some(existing) = &existing {
         let want = Interval::new(start, start + work);
-        let agenda = txn.open_table(tables::CLIENT_AGENDA)?;
+        let agenda = txn.open_table(tables::CLIENT_BOOKINGS)?;
         if agenda_overlaps(&agenda, existing.id.0, want, None)? {
             return Err(DomainError::ClientOverlap.into());
         }
@@ -658,7 +680,7 @@ pub fn create(
         updated_at: now,
     };
     codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
-    index_insert(txn, &booking, &branch.tz())?;
+    index_insert(txn, &booking)?;
     let payment = match deposit {
         Some((amount, hold)) => Some(super::payments::open(txn, &booking, amount, hold, now)?),
         None => None,
@@ -779,7 +801,7 @@ pub fn reschedule(
     )?;
     let s = start.as_second();
     let overlaps = agenda_overlaps(
-        &txn.open_table(tables::CLIENT_AGENDA)?,
+        &txn.open_table(tables::CLIENT_BOOKINGS)?,
         old.client.0,
         Interval::new(s, s + work),
         Some(id),
@@ -787,8 +809,7 @@ pub fn reschedule(
     if overlaps {
         return Err(DomainError::ClientOverlap.into());
     }
-    let tz = branch.tz();
-    index_remove(txn, &old, &tz)?;
+    index_remove(txn, &old)?;
     let booking = Booking {
         barber,
         start,
@@ -798,7 +819,7 @@ pub fn reschedule(
         ..old.clone()
     };
     codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
-    index_insert(txn, &booking, &tz)?;
+    index_insert(txn, &booking)?;
     outbox::booking_changed(txn, Some(&old), &booking, now)?;
     Ok(booking)
 }
@@ -852,7 +873,7 @@ fn change_status(
     now: Timestamp,
     refund_deposit: bool,
 ) -> Result<Booking, StoreError> {
-    let (old, branch) = load_for_change(txn, id)?;
+    let (old, _) = load_for_change(txn, id)?;
     let status = old.status.transition(to)?;
     // Checked first, written after: a refused change writes nothing.
     match to {
@@ -862,8 +883,7 @@ fn change_status(
         BookingStatus::NoShow => super::payments::booking_no_show(txn, id, now)?,
         _ => {}
     }
-    let tz = branch.tz();
-    index_remove(txn, &old, &tz)?;
+    // Same start, barber and client: the index entries are rewritten in place.
     let booking = Booking {
         status,
         cancel_reason: reason.or(old.cancel_reason.clone()),
@@ -871,7 +891,7 @@ fn change_status(
         ..old.clone()
     };
     codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
-    index_insert(txn, &booking, &tz)?;
+    index_insert(txn, &booking)?;
     outbox::booking_changed(txn, Some(&old), &booking, now)?;
     Ok(booking)
 }

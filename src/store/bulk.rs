@@ -9,7 +9,6 @@
 use std::time::Instant;
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use redb::WriteTransaction;
 
 use super::clients::{self, ClientDetails};
@@ -90,11 +89,7 @@ impl BulkWriter<'_> {
     /// Stores a booking under the next booking id, with every index [`bookings::create`]
     /// writes. `booking.id` is ignored; the id given is returned. The caller guarantees that
     /// active bookings of one barber (and of one client) do not overlap.
-    pub fn booking(
-        &mut self,
-        mut booking: Booking,
-        tz: &TimeZone,
-    ) -> Result<BookingId, StoreError> {
+    pub fn booking(&mut self, mut booking: Booking) -> Result<BookingId, StoreError> {
         let txn = self.txn();
         booking.id = BookingId(next_id(txn, "booking")?);
         codec::put(
@@ -102,7 +97,7 @@ impl BulkWriter<'_> {
             booking.id.0,
             &booking,
         )?;
-        bookings::index_insert(txn, &booking, tz)?;
+        bookings::index_insert(txn, &booking)?;
         self.row_written()?;
         Ok(booking.id)
     }

@@ -48,7 +48,7 @@ pub use writer::Writer;
 use crate::domain::token::TokenKey;
 
 /// The schema this binary writes. Bump it with a migration in [`migrate`].
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
@@ -358,6 +358,18 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
         // One step per version, oldest first; a new file (0) starts at the current shape.
         if from == 1 {
             bookings::index_idempotency_keys_by_time(txn)?;
+        }
+        if (1..3).contains(&from) {
+            // Four booking indexes become two (every booking by barber and by client, each
+            // entry saying whether it is active): built from the rows, then the old ones go.
+            let started = std::time::Instant::now();
+            let bookings = bookings::reindex(txn)?;
+            tables::retired::delete_all(txn)?;
+            tracing::info!(
+                bookings,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "booking indexes rebuilt"
+            );
         }
         let mut meta = txn.open_table(tables::META)?;
         meta.insert("schema_version", SCHEMA_VERSION)?;

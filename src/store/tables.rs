@@ -46,9 +46,12 @@ macro_rules! tables {
             Ok(())
         }
 
-        /// Row counts of every table (0 for a table the file does not have).
+        /// Row counts of every table (0 for a table the file does not have), then of the
+        /// [`retired`] tables an older file still holds.
         pub(crate) fn count_all(txn: &ReadTransaction) -> Result<Vec<(&'static str, u64)>, StoreError> {
-            Ok(vec![$(($table, count_table($name, txn)?)),*])
+            let mut counts = vec![$(($table, count_table($name, txn)?)),*];
+            counts.extend(retired::count(txn)?);
+            Ok(counts)
         }
     };
 }
@@ -69,19 +72,16 @@ tables! {
     pub const CLIENT_PHONES: TableDefinition<&str, u64> = TableDefinition::new("client_phones");
 
     pub const BOOKINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("bookings");
-    /// (barber, start, booking) → busy-until, for **active** bookings only. Because active
-    /// bookings of a barber never overlap, ordering by start also orders by end: the overlap
-    /// check is one reverse seek.
-    pub const BARBER_AGENDA: TableDefinition<(u64, i64, u64), i64> =
-        TableDefinition::new("idx_barber_agenda");
-    /// (branch, local day number, booking) → (), every booking of a branch by day.
-    pub const BRANCH_DAY: TableDefinition<(u64, i32, u64), ()> = TableDefinition::new("idx_branch_day");
-    /// (client, start, booking) → (), a client's whole history.
-    pub const CLIENT_BOOKINGS: TableDefinition<(u64, i64, u64), ()> =
-        TableDefinition::new("idx_client_bookings");
-    /// (client, start, booking) → busy-until, **active** bookings only (no double booking).
-    pub const CLIENT_AGENDA: TableDefinition<(u64, i64, u64), i64> =
-        TableDefinition::new("idx_client_agenda");
+    /// (barber, start, booking) → (busy until, active): every booking of a barber (schema 3).
+    /// Because active bookings of a barber never overlap, ordering by start also orders the
+    /// active ones by end: the overlap check is one reverse seek past inactive entries. A
+    /// branch's day is the union of its barbers' ranges for that day.
+    pub const BARBER_BOOKINGS: TableDefinition<(u64, i64, u64), (i64, bool)> =
+        TableDefinition::new("idx_barber_bookings");
+    /// (client, start, booking) → (end, active): a client's whole history, whose active
+    /// entries never overlap either (no double booking; schema 3).
+    pub const CLIENT_BOOKINGS: TableDefinition<(u64, i64, u64), (i64, bool)> =
+        TableDefinition::new("idx_client_timeline");
 
     /// Idempotency-Key → JSON record of the request hash and the booking it created.
     pub const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("idempotency_keys");
@@ -129,6 +129,67 @@ tables! {
     pub const OUTBOX_WAMID: TableDefinition<&str, u64> = TableDefinition::new("idx_outbox_wamid");
 }
 
+/// Tables of older schemas that a migration deletes: a file from before it (a snapshot being
+/// restored, or checked before its migration) still holds them. Known, so such a file is not
+/// refused; counted, so its rows are compared with its manifest; never written.
+pub(crate) mod retired {
+    use redb::TableDefinition;
+
+    /// Schema ≤ 2: (barber, start, booking) → busy-until, active bookings only.
+    pub const BARBER_AGENDA: TableDefinition<(u64, i64, u64), i64> =
+        TableDefinition::new("idx_barber_agenda");
+    /// Schema ≤ 2: (branch, local day number, booking) → ().
+    pub const BRANCH_DAY: TableDefinition<(u64, i32, u64), ()> =
+        TableDefinition::new("idx_branch_day");
+    /// Schema ≤ 2: (client, start, booking) → ().
+    pub const CLIENT_BOOKINGS: TableDefinition<(u64, i64, u64), ()> =
+        TableDefinition::new("idx_client_bookings");
+    /// Schema ≤ 2: (client, start, booking) → end, active bookings only.
+    pub const CLIENT_AGENDA: TableDefinition<(u64, i64, u64), i64> =
+        TableDefinition::new("idx_client_agenda");
+
+    pub const NAMES: &[&str] = &[
+        "idx_barber_agenda",
+        "idx_branch_day",
+        "idx_client_bookings",
+        "idx_client_agenda",
+    ];
+
+    /// Row counts of the retired tables the file still holds.
+    pub(crate) fn count(
+        txn: &redb::ReadTransaction,
+    ) -> Result<Vec<(&'static str, u64)>, super::StoreError> {
+        let counts = [
+            ("idx_barber_agenda", super::count_table(BARBER_AGENDA, txn)?),
+            ("idx_branch_day", super::count_table(BRANCH_DAY, txn)?),
+            (
+                "idx_client_bookings",
+                super::count_table(CLIENT_BOOKINGS, txn)?,
+            ),
+            ("idx_client_agenda", super::count_table(CLIENT_AGENDA, txn)?),
+        ];
+        let present = super::present(txn)?;
+        Ok(counts
+            .into_iter()
+            .filter(|(name, _)| present.iter().any(|p| p == name))
+            .collect())
+    }
+
+    /// Deletes the retired tables (a migration's last step).
+    pub(crate) fn delete_all(txn: &redb::WriteTransaction) -> Result<(), super::StoreError> {
+        txn.delete_table(BARBER_AGENDA)?;
+        txn.delete_table(BRANCH_DAY)?;
+        txn.delete_table(CLIENT_BOOKINGS)?;
+        txn.delete_table(CLIENT_AGENDA)?;
+        Ok(())
+    }
+}
+
+/// Names of the tables the file holds.
+fn present(txn: &ReadTransaction) -> Result<Vec<String>, StoreError> {
+    Ok(txn.list_tables()?.map(|h| h.name().to_owned()).collect())
+}
+
 /// Copies one typed table entry by entry; a table the source never created copies as empty.
 fn copy_table<K: Key + 'static, V: Value + 'static>(
     def: TableDefinition<K, V>,
@@ -172,7 +233,7 @@ pub(crate) fn unknown_tables(txn: &ReadTransaction) -> Result<Vec<String>, Store
     let mut unknown = Vec::new();
     for handle in txn.list_tables()? {
         let name = handle.name().to_owned();
-        if !ALL.contains(&name.as_str()) {
+        if !ALL.contains(&name.as_str()) && !retired::NAMES.contains(&name.as_str()) {
             unknown.push(name);
         }
     }

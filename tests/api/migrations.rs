@@ -1,5 +1,5 @@
-//! A database written by an older schema version (tests/fixtures/schema-v1) is migrated by
-//! the current binary on start, with nothing lost.
+//! Databases written by older schema versions (tests/fixtures/schema-v1, schema-v2) are
+//! migrated by the current binary on start, with nothing lost.
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,9 +9,10 @@ use barberpro::http::Clock;
 use barberpro::store::SCHEMA_VERSION;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app_with, test_config, ts};
+use crate::helpers::{TestApp, booking, phone, spawn_app_with, test_config, ts};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v1");
+const FIXTURE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v2");
 
 fn fixture_booking() -> Value {
     json!({
@@ -36,23 +37,27 @@ async fn post_with_key(app: &TestApp, key: &str) -> (u16, Value) {
 }
 
 fn copy_fixture(to: &Path) {
+    copy_fixture_from(FIXTURE, to);
+}
+
+fn copy_fixture_from(fixture: &str, to: &Path) {
     for file in ["barberpro.redb", "secret.key"] {
-        std::fs::copy(Path::new(FIXTURE).join(file), to.join(file)).unwrap();
+        std::fs::copy(Path::new(fixture).join(file), to.join(file)).unwrap();
     }
 }
 
 #[tokio::test]
 async fn a_schema_1_database_is_migrated_on_start_and_keeps_its_bookings_and_keys() {
     assert_eq!(
-        SCHEMA_VERSION, 2,
-        "a new schema version needs a schema-v2 fixture and test"
+        SCHEMA_VERSION, 3,
+        "a new schema version needs a schema-v3 fixture and test"
     );
     let tmp = tempfile::tempdir().unwrap();
     copy_fixture(tmp.path());
     // Sunday 2026-11-29, a day after the fixture's booking was made.
     let clock = Clock::manual(ts("2026-11-29T12:00:00-03:00"));
     let app = spawn_app_with(test_config(tmp.path()), clock.clone()).await;
-    assert_eq!(app.store.schema_version().unwrap(), 2);
+    assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
 
     // The booking and the client are there, readable with the token the old binary issued
     // (the same key replays the same booking: the idempotency record survived).
@@ -155,4 +160,133 @@ async fn a_snapshot_taken_by_schema_1_restores_and_migrates() {
     assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
     let (status, replay) = post_with_key(&app, "fixture-v1-1").await;
     assert_eq!((status, &replay["id"]), (201, &json!(1)), "{replay}");
+}
+
+/// Row counts of the tables the database holds, by name.
+async fn table_rows(app: &TestApp) -> std::collections::BTreeMap<&'static str, u64> {
+    app.store
+        .read(barberpro::store::table_counts)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+fn ids(bookings: &[barberpro::domain::Booking]) -> Vec<u64> {
+    bookings.iter().map(|b| b.id.0).collect()
+}
+
+/// The schema-2 fixture (see its README): Ana's booking 1 (Martín, Wed 2 Dec 10:00), Beto's
+/// booking 2 (Martín, 11:00, cancelled) and Ana's booking 3 (Lucía, Thu 3 Dec 10:00).
+#[tokio::test]
+async fn a_schema_2_database_gets_its_booking_indexes_rebuilt_and_keeps_every_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_fixture_from(FIXTURE_V2, tmp.path());
+    let clock = Clock::manual(ts("2026-11-30T12:00:00-03:00"));
+    let app = spawn_app_with(test_config(tmp.path()), clock).await;
+    assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
+
+    // The four old indexes are gone; the two new ones hold every booking.
+    let rows = table_rows(&app).await;
+    for retired in [
+        "idx_barber_agenda",
+        "idx_branch_day",
+        "idx_client_agenda",
+        "idx_client_bookings",
+    ] {
+        assert!(!rows.contains_key(retired), "{retired} survived: {rows:?}");
+    }
+    assert_eq!(rows["idx_barber_bookings"], 3, "{rows:?}");
+    assert_eq!(rows["idx_client_timeline"], 3, "{rows:?}");
+
+    // Ana's active booking still holds Martín's 10:00; Beto's cancelled one frees 11:00.
+    let free = app.free_times("palermo", "2026-12-02", "1", "1").await;
+    assert!(!free.contains(&"10:00".to_owned()), "{free:?}");
+    assert!(free.contains(&"11:00".to_owned()), "{free:?}");
+    let taken = booking(&[1], json!(1), "2026-12-02T10:00:00-03:00", &phone(1));
+    app.book(&taken).await.expect_error(409, "slot_unavailable");
+    // Ana cannot be in two chairs at once: her booking 3 is in her migrated history.
+    let mut twice = booking(
+        &[1],
+        json!("any"),
+        "2026-12-03T10:00:00-03:00",
+        "011 15-2345-6789",
+    );
+    twice["client"]["name"] = json!("Ana Fixture");
+    app.book(&twice).await.expect_error(409, "client_overlap");
+    let (new_id, _) = app
+        .book_ok(&booking(
+            &[1],
+            json!(1),
+            "2026-12-02T11:00:00-03:00",
+            &phone(2),
+        ))
+        .await;
+
+    // The front desk's day and the client's history see every booking, cancelled included.
+    let day = app
+        .store
+        .read(|tx| {
+            let branch = barberpro::store::catalog::branch_by_slug(tx, "palermo")?;
+            let date = jiff::civil::date(2026, 12, 2);
+            barberpro::store::bookings::for_branch_day(tx, &branch, date)
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&day), vec![1, 2, new_id]);
+    let history = app
+        .store
+        .read(|tx| {
+            let ana = barberpro::store::clients::by_phone(
+                tx,
+                &barberpro::domain::Phone::parse("011 15-2345-6789").unwrap(),
+            )?
+            .expect("Ana");
+            barberpro::store::clients::history(tx, ana.id)
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(&history), vec![3, 1], "newest first");
+}
+
+#[tokio::test]
+async fn a_snapshot_taken_by_schema_2_restores_and_migrates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("restored");
+    let snapshot = Path::new(FIXTURE_V2)
+        .join("snapshot/barberpro-20261129T132120Z-fixture-v2.redb.zst")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let target = data.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_barberpro"))
+            .args(["restore", &snapshot, "--data-dir"])
+            .arg(&target)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("3 bookings"), "{stdout}");
+    std::fs::copy(
+        Path::new(FIXTURE_V2).join("secret.key"),
+        data.join("secret.key"),
+    )
+    .unwrap();
+    let clock = Clock::manual(ts("2026-11-30T12:00:00-03:00"));
+    let app = spawn_app_with(test_config(&data), clock).await;
+    assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
+    let rows = table_rows(&app).await;
+    assert_eq!(rows["idx_barber_bookings"], 3, "{rows:?}");
+    assert!(!rows.contains_key("idx_branch_day"), "{rows:?}");
+    let free = app.free_times("palermo", "2026-12-02", "1", "1").await;
+    assert!(!free.contains(&"10:00".to_owned()) && free.contains(&"11:00".to_owned()));
 }

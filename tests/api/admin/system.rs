@@ -8,11 +8,12 @@ async fn the_system_page_shows_checks_and_the_backups_and_drills_as_they_happen(
     let (app, mut owner) = owner_app().await;
     let page = owner.get("/admin/sistema").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let schema = format!("esquema {}", barberpro::store::SCHEMA_VERSION);
     for text in [
         "Base de datos",
         "Certificado TLS",
         "Disco",
-        "esquema 2",
+        schema.as_str(),
         "No hay una copia de seguridad exitosa",
         "Todavía no hay copias locales",
     ] {
