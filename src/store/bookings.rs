@@ -321,14 +321,28 @@ impl<'a> DayQuery<'a> {
                 day.closed.push(span);
             }
         }
-        // A booking never lasts a day, so starting a day early catches any that spill over.
-        let from = (barber.id.0, whole_day.start - 86_400, 0);
-        let to = (barber.id.0, whole_day.end, 0);
-        for row in agenda.range(from..to)? {
+        let owner = barber.id.0;
+        // Active bookings never overlap and never last a day, so only the last active one
+        // starting in the day before can spill over into this one: a reverse seek that stops
+        // there instead of reading the whole day before.
+        let day_before = (owner, whole_day.start - 86_400, 0);
+        for row in agenda.range(day_before..(owner, whole_day.start, 0))?.rev() {
             let (k, v) = row?;
             let (_, start, id) = k.value();
             let (busy_until, active) = v.value();
-            if active && Some(BookingId(id)) != exclude && busy_until > whole_day.start {
+            if !active || Some(BookingId(id)) == exclude {
+                continue;
+            }
+            if busy_until > whole_day.start {
+                day.busy.push(Interval::new(start, busy_until));
+            }
+            break;
+        }
+        for row in agenda.range((owner, whole_day.start, 0)..(owner, whole_day.end, 0))? {
+            let (k, v) = row?;
+            let (_, start, id) = k.value();
+            let (busy_until, active) = v.value();
+            if active && Some(BookingId(id)) != exclude {
                 day.busy.push(Interval::new(start, busy_until));
             }
         }
