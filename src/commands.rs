@@ -173,7 +173,9 @@ pub fn create_user(args: CreateUserArgs) -> ExitCode {
                         action: "staff.create",
                         entity: "staff",
                         entity_id: Some(user.id.0),
-                        after: Some(crate::http::admin::team::public_view(&user)),
+                        after: crate::store::audit::json(crate::http::admin::team::public_view(
+                            &user,
+                        )),
                         ..Default::default()
                     },
                     now,

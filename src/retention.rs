@@ -67,7 +67,7 @@ pub async fn run_once(
             let n = staff::sweep_expired_sessions(txn, now, &limits)?;
             if n > 0 {
                 let change = audit::Change {
-                    after: Some(serde_json::json!({ "count": n })),
+                    after: audit::json(serde_json::json!({ "count": n })),
                     ..audit::Change::by(audit::SYSTEM, "session.sweep", "session", None)
                 };
                 audit::record(txn, change, now)?;
@@ -86,7 +86,7 @@ pub async fn run_once(
                     let n = audit::prune(txn, cutoff, BATCH)?;
                     if n > 0 {
                         let change = audit::Change {
-                            after: Some(serde_json::json!({
+                            after: audit::json(serde_json::json!({
                                 "count": n,
                                 "older_than": cutoff.to_string(),
                             })),

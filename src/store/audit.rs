@@ -12,6 +12,7 @@
 use jiff::Timestamp;
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::{ReadTx, StoreError, codec, next_id, tables};
 use crate::domain::staff::StaffId;
@@ -43,7 +44,8 @@ pub const SYSTEM: &str = "system";
 /// `actor_email` of changes made by `barberpro` commands.
 pub const CLI: &str = "cli";
 
-/// What a caller knows about a change; `id` and `at` are filled in by [`record`].
+/// What a caller knows about a change; `id` and `at` are filled in by [`record`]. The record
+/// before and after is JSON already ([`snapshot`], [`json`]): written into the entry as is.
 #[derive(Debug, Clone, Default)]
 pub struct Change {
     pub actor: Option<StaffId>,
@@ -52,8 +54,24 @@ pub struct Change {
     pub action: &'static str,
     pub entity: &'static str,
     pub entity_id: Option<u64>,
-    pub before: Option<serde_json::Value>,
-    pub after: Option<serde_json::Value>,
+    pub before: Option<Box<RawValue>>,
+    pub after: Option<Box<RawValue>>,
+}
+
+/// An entry as [`record`] writes it: the layout of [`AuditEntry`], with the records before and
+/// after as the JSON they already are (no `serde_json::Value` tree built and walked again).
+#[derive(Serialize)]
+struct NewEntry<'a> {
+    id: u64,
+    at: Timestamp,
+    actor: Option<StaffId>,
+    actor_email: &'a str,
+    ip: Option<&'a str>,
+    action: &'a str,
+    entity: &'a str,
+    entity_id: Option<u64>,
+    before: Option<&'a RawValue>,
+    after: Option<&'a RawValue>,
 }
 
 impl Change {
@@ -100,17 +118,17 @@ impl Change {
 
 /// Appends an entry for `change` inside the caller's write transaction.
 pub fn record(txn: &WriteTransaction, change: Change, now: Timestamp) -> Result<(), StoreError> {
-    let entry = AuditEntry {
+    let entry = NewEntry {
         id: next_id(txn, "audit")?,
         at: now,
         actor: change.actor,
-        actor_email: change.actor_email,
-        ip: change.ip,
-        action: change.action.to_owned(),
-        entity: change.entity.to_owned(),
+        actor_email: &change.actor_email,
+        ip: change.ip.as_deref(),
+        action: change.action,
+        entity: change.entity,
         entity_id: change.entity_id,
-        before: change.before,
-        after: change.after,
+        before: change.before.as_deref(),
+        after: change.after.as_deref(),
     };
     codec::put(&mut txn.open_table(tables::AUDIT)?, entry.id, &entry)
 }
@@ -160,20 +178,56 @@ pub fn list(
     Ok(out)
 }
 
-/// A booking for the log: without the manage token's hash, and with only whether it has
-/// notes (free text about the person stays out of the log).
-pub fn booking_snapshot(b: &crate::domain::Booking) -> Option<serde_json::Value> {
-    let mut v = snapshot(b)?;
-    if let Some(o) = v.as_object_mut() {
-        o.remove("manage_token_hash");
-        o.insert("notes".into(), b.notes.is_some().into());
-    }
-    Some(v)
+/// A booking as the log keeps it: every field but the manage token's hash, and only whether
+/// it has notes (free text about the person stays out of the log).
+#[derive(Serialize)]
+struct LoggedBooking<'a> {
+    id: crate::domain::BookingId,
+    branch: crate::domain::BranchId,
+    barber: crate::domain::BarberId,
+    client: crate::domain::ClientId,
+    services: &'a [crate::domain::BookedService],
+    start: Timestamp,
+    end: Timestamp,
+    busy_until: Timestamp,
+    status: crate::domain::BookingStatus,
+    source: crate::domain::BookingSource,
+    notes: bool,
+    cancel_reason: &'a Option<crate::domain::Text>,
+    total: crate::domain::Money,
+    created_at: Timestamp,
+    updated_at: Timestamp,
 }
 
-/// The value of a record for the log (`None` if it cannot be serialised, which ours can).
-pub fn snapshot<T: Serialize>(value: &T) -> Option<serde_json::Value> {
-    serde_json::to_value(value).ok()
+/// A booking for the log (see [`LoggedBooking`]), serialised straight from the row.
+pub fn booking_snapshot(b: &crate::domain::Booking) -> Option<Box<RawValue>> {
+    snapshot(&LoggedBooking {
+        id: b.id,
+        branch: b.branch,
+        barber: b.barber,
+        client: b.client,
+        services: &b.services,
+        start: b.start,
+        end: b.end,
+        busy_until: b.busy_until,
+        status: b.status,
+        source: b.source,
+        notes: b.notes.is_some(),
+        cancel_reason: &b.cancel_reason,
+        total: b.total,
+        created_at: b.created_at,
+        updated_at: b.updated_at,
+    })
+}
+
+/// A record for the log, as JSON (`None` if it cannot be serialised, which ours can).
+pub fn snapshot<T: Serialize + ?Sized>(value: &T) -> Option<Box<RawValue>> {
+    serde_json::value::to_raw_value(value).ok()
+}
+
+/// A value built for the log (`json!({...})`), as JSON.
+pub fn json(value: serde_json::Value) -> Option<Box<RawValue>> {
+    snapshot(&value)
 }
 
 /// Deletes the entries older than `before`, oldest first, at most `limit` per call (entries
@@ -230,4 +284,89 @@ pub fn about(tx: &impl ReadTx, entities: &[(&str, u64)]) -> Result<Vec<AuditEntr
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        BarberId, BookedService, Booking, BookingId, BookingSource, BookingStatus, BranchId,
+        ClientId, Money, ServiceId, Text,
+    };
+
+    fn booking() -> Booking {
+        let at = |s: &str| s.parse::<Timestamp>().expect("timestamp");
+        Booking {
+            id: BookingId(7),
+            branch: BranchId(1),
+            barber: BarberId(2),
+            client: ClientId(3),
+            services: vec![BookedService {
+                id: ServiceId(1),
+                name: Text::from_static("Corte clásico"),
+                duration_minutes: 30,
+                price: Money::from_centavos(800_000).expect("money"),
+            }],
+            start: at("2026-12-02T13:00:00Z"),
+            end: at("2026-12-02T13:30:00Z"),
+            busy_until: at("2026-12-02T13:35:00Z"),
+            status: BookingStatus::Cancelled,
+            source: BookingSource::Online,
+            notes: Some(Text::from_static("alérgico a la lavanda")),
+            cancel_reason: Some(Text::from_static("viaje")),
+            total: Money::from_centavos(800_000).expect("money"),
+            manage_token_hash: "ab".repeat(32),
+            created_at: at("2026-11-29T13:00:00Z"),
+            updated_at: at("2026-11-29T14:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn a_logged_booking_is_the_row_without_its_token_hash_and_notes() {
+        let b = booking();
+        let logged: serde_json::Value =
+            serde_json::from_str(booking_snapshot(&b).expect("snapshot").get()).expect("json");
+        // Every field of the row, as the row serialises it (a field added to `Booking` and
+        // not to `LoggedBooking` fails here), but the hash; notes only as "has notes".
+        let mut row = serde_json::to_value(&b).expect("row");
+        let o = row.as_object_mut().expect("object");
+        o.remove("manage_token_hash");
+        o.insert("notes".into(), true.into());
+        assert_eq!(logged, row);
+        let text = booking_snapshot(&b).expect("snapshot").get().to_owned();
+        assert!(
+            !text.contains("lavanda") && !text.contains(&"ab".repeat(32)),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_entry_is_stored_in_the_layout_it_is_read_back_in() {
+        let change = Change {
+            ip: Some("203.0.113.9".into()),
+            before: json(serde_json::json!({"state": "pending"})),
+            after: booking_snapshot(&booking()),
+            ..Change::by(CLIENT, "booking.cancel", "booking", Some(7))
+        };
+        let entry = NewEntry {
+            id: 1,
+            at: "2026-11-29T14:00:00Z".parse().expect("timestamp"),
+            actor: None,
+            actor_email: &change.actor_email,
+            ip: change.ip.as_deref(),
+            action: change.action,
+            entity: change.entity,
+            entity_id: change.entity_id,
+            before: change.before.as_deref(),
+            after: change.after.as_deref(),
+        };
+        let read: AuditEntry =
+            serde_json::from_slice(&serde_json::to_vec(&entry).expect("write")).expect("read");
+        assert_eq!(read.actor_email, "client");
+        assert_eq!(read.ip.as_deref(), Some("203.0.113.9"));
+        assert_eq!(read.action, "booking.cancel");
+        assert_eq!(read.entity_id, Some(7));
+        assert_eq!(read.before, Some(serde_json::json!({"state": "pending"})));
+        assert_eq!(read.after.expect("after")["status"], "cancelled");
+    }
 }

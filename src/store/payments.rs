@@ -52,8 +52,8 @@ fn save(txn: &WriteTransaction, p: &Payment, due: Option<Timestamp>) -> Result<(
     codec::put(&mut txn.open_table(tables::PAYMENTS)?, p.id.0, p)?;
     if before != Some(p.state) {
         let change = audit::Change {
-            before: before.map(|s| serde_json::json!({ "state": s.as_str() })),
-            after: Some(serde_json::json!({
+            before: before.and_then(|s| audit::json(serde_json::json!({ "state": s.as_str() }))),
+            after: audit::json(serde_json::json!({
                 "state": p.state.as_str(),
                 "booking": p.booking.0,
                 "amount_centavos": p.amount.centavos(),

@@ -186,8 +186,8 @@ pub async fn set_role(
             }
             let (before, after) = staff::set_role(txn, id, role, barber, now)?;
             let change = audit::Change {
-                before: Some(public_view(&before)),
-                after: Some(public_view(&after)),
+                before: audit::json(public_view(&before)),
+                after: audit::json(public_view(&after)),
                 ..change(&current, "staff.role", id)
             };
             audit::record(txn, change, now)?;

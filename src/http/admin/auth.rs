@@ -331,7 +331,7 @@ pub async fn setup(
                     action: "staff.create",
                     entity: "staff",
                     entity_id: Some(user.id.0),
-                    after: Some(super::team::public_view(&user)),
+                    after: audit::json(super::team::public_view(&user)),
                     ..Default::default()
                 },
                 now,

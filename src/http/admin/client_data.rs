@@ -88,7 +88,7 @@ pub async fn update(
             let changed = clients::rectify(txn, id, fix, now)?;
             if !changed.is_empty() {
                 let change = audit::Change {
-                    after: Some(serde_json::json!({ "fields": changed })),
+                    after: audit::json(serde_json::json!({ "fields": changed })),
                     ..by(&current, "client.update", id)
                 };
                 audit::record(txn, change, now)?;

@@ -63,7 +63,7 @@ pub async fn list(
                     ip: who.ip.clone(),
                     action: "client.search",
                     entity: "client",
-                    after: Some(serde_json::json!({ "results": found.len() })),
+                    after: audit::json(serde_json::json!({ "results": found.len() })),
                     ..Default::default()
                 };
                 audit::record(txn, entry, now)?;

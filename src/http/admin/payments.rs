@@ -148,8 +148,8 @@ pub async fn retry_refund(
                             action: "payment.refund_retry",
                             entity: "payment",
                             entity_id: Some(id),
-                            before: Some(json!({"state": before.state.as_str()})),
-                            after: Some(json!({"state": after.state.as_str()})),
+                            before: audit::json(json!({"state": before.state.as_str()})),
+                            after: audit::json(json!({"state": after.state.as_str()})),
                         },
                         now,
                     )?;

@@ -169,8 +169,8 @@ pub async fn set_active(
         .write(move |txn| {
             let (before, after) = staff::set_active(txn, id, active, now)?;
             let entry = audit::Change {
-                before: Some(public_view(&before)),
-                after: Some(public_view(&after)),
+                before: audit::json(public_view(&before)),
+                after: audit::json(public_view(&after)),
                 ..entry
             };
             audit::record(txn, entry, now)
@@ -378,7 +378,7 @@ pub async fn create(
         .write(move |txn| {
             let user = staff::create(txn, new, now)?;
             let entry = audit::Change {
-                after: Some(public_view(&user)),
+                after: audit::json(public_view(&user)),
                 ..change(&current, "staff.create", user.id)
             };
             audit::record(txn, entry, now)?;

@@ -16,7 +16,7 @@ use crate::store::bookings::{self as store_bookings, Actor};
 use crate::store::{ReadTx, StoreError, audit, catalog, payments};
 
 /// A booking as the audit log keeps it (without the manage token's hash).
-pub fn booking_view(b: &Booking) -> Option<serde_json::Value> {
+pub fn booking_view(b: &Booking) -> Option<Box<serde_json::value::RawValue>> {
     audit::booking_snapshot(b)
 }
 

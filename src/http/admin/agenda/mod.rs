@@ -186,7 +186,9 @@ pub async fn page(
                     ip: who.ip.clone(),
                     action: "agenda.view",
                     entity: "agenda",
-                    after: Some(serde_json::json!({"branch": p.branch_slug, "date": p.date_iso})),
+                    after: audit::json(
+                        serde_json::json!({"branch": p.branch_slug, "date": p.date_iso}),
+                    ),
                     ..Default::default()
                 };
                 audit::record(txn, entry, now)?;

@@ -197,7 +197,7 @@ pub async fn create_barber(
             };
             let created = catalog::insert_barber(txn, barber)?;
             let entry = audit::Change {
-                after: Some(serde_json::json!({
+                after: audit::json(serde_json::json!({
                     "services": created.services.iter().map(|s| s.0).collect::<Vec<_>>(),
                 })),
                 ..change(&current, "barber.create", "barber", created.id.0)
@@ -263,8 +263,8 @@ pub async fn set_barber_services(
             catalog::update_barber(txn, after)?;
             let ids = |b: &[ServiceId]| serde_json::json!({ "services": b.iter().map(|s| s.0).collect::<Vec<_>>() });
             let entry = audit::Change {
-                before: Some(ids(&before.services)),
-                after: Some(ids(&services)),
+                before: audit::json(ids(&before.services)),
+                after: audit::json(ids(&services)),
                 ..change(&current, "barber.services", "barber", id)
             };
             audit::record(txn, entry, now)?;
