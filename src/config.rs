@@ -118,9 +118,10 @@ pub struct StorageConfig {
     pub data_dir: PathBuf,
     /// redb page cache, in MiB.
     pub cache_size_mb: usize,
-    /// Longest time a booking made durable by the journal waits for redb's checkpoint.
-    /// Each checkpoint pauses the writer for a fixed cost plus the pages dirtied since the
-    /// last: longer means fewer but longer pauses (worse tail latency under load).
+    /// How long after a booking made durable by the journal redb's checkpoint is due (under
+    /// load it waits for a moment when no request is queued, at most twice this). Each
+    /// checkpoint pauses the writer for a fixed cost plus the pages dirtied since the last:
+    /// longer means fewer but longer pauses (worse tail latency under load).
     pub checkpoint_interval_ms: u64,
 }
 

@@ -33,10 +33,11 @@ use crate::domain::token::TokenKey;
 const MAX_BATCH: usize = 256;
 /// Queued requests beyond this wait for room (back-pressure instead of unbounded memory).
 const QUEUE_DEPTH: usize = 4096;
-/// The default longest time a journaled commit waits for its checkpoint (the durable redb
-/// commit after which the journal starts over; `storage.checkpoint_interval_ms`). It bounds
-/// the replay after a crash, the redb pages buffered in memory meanwhile, and so how long
-/// each checkpoint holds up the batches queued behind it (a fixed ~4 ms plus those pages).
+/// The default time after a journaled commit when its checkpoint (the durable redb commit
+/// after which the journal starts over; `storage.checkpoint_interval_ms`) is due; a busy
+/// writer waits for an empty queue, at most twice this. It bounds the replay after a crash,
+/// the redb pages buffered in memory meanwhile, and so how long each checkpoint holds up
+/// the requests that arrive during it (a fixed ~4 ms plus those pages).
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// The `meta` key holding the sequence number of the last journal record in the database.
 const JOURNAL_SEQ: &str = "journal.seq";
@@ -478,7 +479,10 @@ fn writer_loop(
         if QUEUED_WORK.with(|f| f.replace(false)) && committed {
             wake.notify_one();
         }
-        durability.checkpoint(&db, |since| since >= every);
+        // A due checkpoint waits for a moment when nobody is queued (the requests waiting
+        // now would otherwise wait for it too), but never past twice the interval.
+        let idle = rx.is_empty();
+        durability.checkpoint(&db, |since| since >= every && (idle || since >= 2 * every));
     }
     rx.close();
     // Requests that raced the stop are refused (their callers see WriterGone).
