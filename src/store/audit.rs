@@ -118,19 +118,25 @@ impl Change {
 
 /// Appends an entry for `change` inside the caller's write transaction.
 pub fn record(txn: &WriteTransaction, change: Change, now: Timestamp) -> Result<(), StoreError> {
-    let entry = NewEntry {
-        id: next_id(txn, "audit")?,
-        at: now,
-        actor: change.actor,
-        actor_email: &change.actor_email,
-        ip: change.ip.as_deref(),
-        action: change.action,
-        entity: change.entity,
-        entity_id: change.entity_id,
-        before: change.before.as_deref(),
-        after: change.after.as_deref(),
-    };
+    let entry = NewEntry::of(&change, next_id(txn, "audit")?, now);
     codec::put(&mut txn.open_table(tables::AUDIT)?, entry.id, &entry)
+}
+
+impl<'a> NewEntry<'a> {
+    fn of(change: &'a Change, id: u64, at: Timestamp) -> Self {
+        Self {
+            id,
+            at,
+            actor: change.actor,
+            actor_email: &change.actor_email,
+            ip: change.ip.as_deref(),
+            action: change.action,
+            entity: change.entity,
+            entity_id: change.entity_id,
+            before: change.before.as_deref(),
+            after: change.after.as_deref(),
+        }
+    }
 }
 
 /// Filters for [`list`]; empty fields match everything.
@@ -348,18 +354,11 @@ mod tests {
             after: booking_snapshot(&booking()),
             ..Change::by(CLIENT, "booking.cancel", "booking", Some(7))
         };
-        let entry = NewEntry {
-            id: 1,
-            at: "2026-11-29T14:00:00Z".parse().expect("timestamp"),
-            actor: None,
-            actor_email: &change.actor_email,
-            ip: change.ip.as_deref(),
-            action: change.action,
-            entity: change.entity,
-            entity_id: change.entity_id,
-            before: change.before.as_deref(),
-            after: change.after.as_deref(),
-        };
+        let entry = NewEntry::of(
+            &change,
+            1,
+            "2026-11-29T14:00:00Z".parse().expect("timestamp"),
+        );
         let read: AuditEntry =
             serde_json::from_slice(&serde_json::to_vec(&entry).expect("write")).expect("read");
         assert_eq!(read.actor_email, "client");

@@ -36,6 +36,38 @@ async fn post_with_key(app: &TestApp, key: &str) -> (u16, Value) {
     (resp.status().as_u16(), resp.json().await.unwrap())
 }
 
+/// Restores a fixture's snapshot `name` into `data` with `barberpro restore` (asserting it
+/// succeeds), then puts the fixture's secret.key beside it: manage links keep working when the
+/// old key comes back with the data. Returns the command's output.
+async fn restore(fixture: &'static str, name: &str, data: &Path) -> String {
+    let snapshot = Path::new(fixture).join(format!("snapshot/{name}.redb.zst"));
+    let target = data.to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_barberpro"))
+            .arg("restore")
+            .arg(&snapshot)
+            .arg("--data-dir")
+            .arg(&target)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::copy(
+        Path::new(fixture).join("secret.key"),
+        data.join("secret.key"),
+    )
+    .unwrap();
+    stdout
+}
+
 fn copy_fixture(to: &Path) {
     copy_fixture_from(FIXTURE, to);
 }
@@ -125,36 +157,9 @@ async fn keys_made_now_are_pruned_after_their_ttl_and_only_then() {
 #[tokio::test]
 async fn a_snapshot_taken_by_schema_1_restores_and_migrates() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("restored");
-    let snapshot = Path::new(FIXTURE)
-        .join("snapshot/barberpro-20261128T204755Z-fixture-v1.redb.zst")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_barberpro"))
-            .args(["restore", &snapshot, "--data-dir"])
-            .arg(&data)
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("1 bookings"), "{stdout}");
-    // The manage links keep working when the old secret.key comes back with the data.
     let dir = tmp.path().join("restored");
-    std::fs::copy(
-        Path::new(FIXTURE).join("secret.key"),
-        dir.join("secret.key"),
-    )
-    .unwrap();
+    let stdout = restore(FIXTURE, "barberpro-20261128T204755Z-fixture-v1", &dir).await;
+    assert!(stdout.contains("1 bookings"), "{stdout}");
     let clock = Clock::manual(ts("2026-11-29T12:00:00-03:00"));
     let app = spawn_app_with(test_config(&dir), clock).await;
     assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
@@ -253,34 +258,8 @@ async fn a_schema_2_database_gets_its_booking_indexes_rebuilt_and_keeps_every_ru
 async fn a_snapshot_taken_by_schema_2_restores_and_migrates() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("restored");
-    let snapshot = Path::new(FIXTURE_V2)
-        .join("snapshot/barberpro-20261129T132120Z-fixture-v2.redb.zst")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let target = data.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_barberpro"))
-            .args(["restore", &snapshot, "--data-dir"])
-            .arg(&target)
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = restore(FIXTURE_V2, "barberpro-20261129T132120Z-fixture-v2", &data).await;
     assert!(stdout.contains("3 bookings"), "{stdout}");
-    std::fs::copy(
-        Path::new(FIXTURE_V2).join("secret.key"),
-        data.join("secret.key"),
-    )
-    .unwrap();
     let clock = Clock::manual(ts("2026-11-30T12:00:00-03:00"));
     let app = spawn_app_with(test_config(&data), clock).await;
     assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
