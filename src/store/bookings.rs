@@ -505,18 +505,49 @@ fn agenda_overlaps(
     Ok(false)
 }
 
+/// The two booking indexes, opened once for a booking's checks and writes.
+type Index<'t> = redb::Table<'t, (u64, i64, u64), (i64, bool)>;
+
 /// Writes a booking's entries in the barber's and the client's index (replacing those of the
 /// same start: a status change).
 pub(crate) fn index_insert(txn: &WriteTransaction, b: &Booking) -> Result<(), StoreError> {
+    let mut by_barber = txn.open_table(tables::BARBER_BOOKINGS)?;
+    let mut by_client = txn.open_table(tables::CLIENT_BOOKINGS)?;
+    index_entries(&mut by_barber, &mut by_client, b)
+}
+
+fn index_entries(
+    by_barber: &mut Index<'_>,
+    by_client: &mut Index<'_>,
+    b: &Booking,
+) -> Result<(), StoreError> {
     let start = b.start.as_second();
     let active = b.status.is_active();
-    txn.open_table(tables::BARBER_BOOKINGS)?.insert(
+    by_barber.insert(
         (b.barber.0, start, b.id.0),
         (b.busy_until.as_second(), active),
     )?;
-    txn.open_table(tables::CLIENT_BOOKINGS)?
-        .insert((b.client.0, start, b.id.0), (b.end.as_second(), active))?;
+    by_client.insert((b.client.0, start, b.id.0), (b.end.as_second(), active))?;
     Ok(())
+}
+
+/// How many of a client's bookings ended as no-shows (the deposit rule counts them): the
+/// inactive entries of the client's index whose row says `no_show`.
+fn no_shows(
+    txn: &WriteTransaction,
+    by_client: &impl ReadableTable<(u64, i64, u64), (i64, bool)>,
+    client: u64,
+) -> Result<u32, StoreError> {
+    let mut count = 0;
+    for row in by_client.range((client, i64::MIN, 0)..=(client, i64::MAX, u64::MAX))? {
+        let (k, v) = row?;
+        if !v.value().1
+            && get(txn, BookingId(k.value().2))?.is_some_and(|b| b.status == BookingStatus::NoShow)
+        {
+            count += 1;
+        }
+    }
+    Ok(count)
 }
 
 fn index_remove(txn: &WriteTransaction, b: &Booking) -> Result<(), StoreError> {
@@ -556,10 +587,11 @@ pub(crate) fn reindex(txn: &WriteTransaction) -> Result<u64, StoreError> {
     Ok(by_barber.len() as u64)
 }
 
-/// Checks every rule for `[start, start + busy)` and returns the barber who gets it.
+/// Checks every rule for `[start, start + busy)` against the barbers' index `agenda` and
+/// returns the barber who gets it.
 #[allow(clippy::too_many_arguments)]
 fn place(
-    txn: &WriteTransaction,
+    agenda: &impl ReadableTable<(u64, i64, u64), (i64, bool)>,
     catalog: &Catalog,
     branch: &Branch,
     services: &[Service],
@@ -575,13 +607,12 @@ fn place(
     let barbers = candidates(catalog, branch.id, choice, &ids)?;
     let (work, busy) = span(services);
     let step = rules.step_seconds();
-    let agenda = txn.open_table(tables::BARBER_BOOKINGS)?;
     let barber = pick_barber(
-        &agenda, catalog, branch, &tz, &barbers, start, busy, step, exclude,
+        agenda, catalog, branch, &tz, &barbers, start, busy, step, exclude,
     )?;
     // The invariant's own guard, independent of the day computation above.
     let want = Interval::new(start.as_second(), start.as_second() + busy);
-    if agenda_overlaps(&agenda, barber.0, want, exclude)? {
+    if agenda_overlaps(agenda, barber.0, want, exclude)? {
         return Err(DomainError::SlotUnavailable.into());
     }
     Ok((barber, work, busy))
@@ -634,23 +665,21 @@ pub fn create(
         .filter(|b| b.active)
         .ok_or(DomainError::UnknownBranch)?;
     let services = resolve_services(&catalog, branch.id, &req.services)?;
+    let mut by_barber = txn.open_table(tables::BARBER_BOOKINGS)?;
+    let mut by_client = txn.open_table(tables::CLIENT_BOOKINGS)?;
     let (barber, work, busy) = place(
-        txn, &catalog, branch, &services, req.barber, req.start, now, rules, None,
+        &by_barber, &catalog, branch, &services, req.barber, req.start, now, rules, None,
     )?;
     let start = req.start.as_second();
     let mut no_shows = 0;
     let existing = clients::by_phone(txn, &req.client.phone)?;
     if let Some(existing) = &existing {
         let want = Interval::new(start, start + work);
-        let agenda = txn.open_table(tables::CLIENT_BOOKINGS)?;
-        if agenda_overlaps(&agenda, existing.id.0, want, None)? {
+        if agenda_overlaps(&by_client, existing.id.0, want, None)? {
             return Err(DomainError::ClientOverlap.into());
         }
         if req.deposit.is_some() {
-            no_shows = clients::history(txn, existing.id)?
-                .iter()
-                .filter(|b| b.status == BookingStatus::NoShow)
-                .count() as u32;
+            no_shows = self::no_shows(txn, &by_client, existing.id.0)?;
         }
     }
     let total = Money::sum(services.iter().map(|s| s.price));
@@ -694,7 +723,8 @@ pub fn create(
         updated_at: now,
     };
     codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
-    index_insert(txn, &booking)?;
+    index_entries(&mut by_barber, &mut by_client, &booking)?;
+    drop((by_barber, by_client));
     let payment = match deposit {
         Some((amount, hold)) => Some(super::payments::open(txn, &booking, amount, hold, now)?),
         None => None,
@@ -803,7 +833,7 @@ pub fn reschedule(
     let catalog = catalog::load(txn)?;
     let services = resolve_services(&catalog, branch.id, &ids)?;
     let (barber, work, busy) = place(
-        txn,
+        &txn.open_table(tables::BARBER_BOOKINGS)?,
         &catalog,
         &branch,
         &services,

@@ -892,3 +892,47 @@ async fn the_legacy_ipn_form_is_verified_and_applied_too() {
         "a merchant order was fetched as a payment"
     );
 }
+
+/// `payments.deposit.after_no_shows = 1`: only a client who once did not come pays a deposit.
+/// The count comes from the client's own bookings (those that are no longer active and
+/// ended as `no_show`); a cancellation does not count.
+#[tokio::test]
+async fn a_deposit_is_asked_only_of_clients_with_a_past_no_show() {
+    let clock = Clock::manual(ts(MONDAY_8AM));
+    let fake = FakeMercadoPago::start(clock.clone()).await;
+    let f = fake.clone();
+    let app = spawn_app_configured(clock, move |c, dir| {
+        c.payments = payments_config(&f, dir);
+        c.payments.deposit.after_no_shows = 1;
+    })
+    .await;
+    let set = |id: u64, status: BookingStatus| {
+        let now = ts(&at(TUESDAY, "20:00"));
+        app.store
+            .write(move |txn| bookings::set_status(txn, BookingId(id), status, None, now))
+    };
+    // Client 1 comes once and misses once; client 2 cancels once.
+    let first = book(&app, "10:00", 1).await;
+    assert_eq!(
+        first["status"], "confirmed",
+        "no deposit without a past no-show"
+    );
+    let missed = book(&app, "11:00", 1).await;
+    let cancelled = book(&app, "12:00", 2).await;
+    assert_eq!(cancelled["status"], "confirmed");
+    set(missed["id"].as_u64().unwrap(), BookingStatus::NoShow)
+        .await
+        .unwrap();
+    set(cancelled["id"].as_u64().unwrap(), BookingStatus::Cancelled)
+        .await
+        .unwrap();
+
+    let again = book(&app, "15:00", 1).await;
+    assert_eq!(again["status"], "pending_payment", "{again}");
+    assert!(deposit_of(&again) > 0);
+    let other = book(&app, "16:00", 2).await;
+    assert_eq!(
+        other["status"], "confirmed",
+        "a cancellation is not a no-show: {other}"
+    );
+}
