@@ -146,11 +146,11 @@ fn erase_with(
         bookings_kept: history.len(),
         bookings_cancelled: cancelled,
     };
-    let mut after = serde_json::to_value(&erased).unwrap_or_default();
-    if let (Some(reason), Some(o)) = (reason, after.as_object_mut()) {
+    let mut after = serde_json::to_value(&erased).ok();
+    if let (Some(reason), Some(o)) = (reason, after.as_mut().and_then(|v| v.as_object_mut())) {
         o.insert("reason".into(), reason.into());
     }
-    let after = audit::json(after);
+    let after = after.and_then(audit::json);
     audit::record(
         txn,
         audit::Change {
