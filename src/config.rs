@@ -120,8 +120,9 @@ pub struct StorageConfig {
     pub cache_size_mb: usize,
     /// How long after a booking made durable by the journal redb's checkpoint is due (under
     /// load it waits for a moment when no request is queued, at most twice this). Each
-    /// checkpoint pauses the writer for a fixed cost plus the pages dirtied since the last:
-    /// longer means fewer but longer pauses (worse tail latency under load).
+    /// checkpoint pauses the writer while redb hands the pages dirtied since the last one to
+    /// the kernel (their flush then runs in the background): longer means fewer but longer
+    /// pauses, and a longer replay after a crash.
     pub checkpoint_interval_ms: u64,
 }
 

@@ -122,6 +122,7 @@ pub struct Metrics {
     pub write_batch_failures: Counter,
     pub write_batch_journaled: Counter,
     pub checkpoint_duration: Histogram,
+    pub checkpoint_pause: Histogram,
     pub checkpoint_failures: Counter,
     pub rate_limited: Family<TierLabels, Counter>,
     pub rate_limit_keys: Family<TierLabels, Gauge>,
@@ -279,6 +280,7 @@ impl Metrics {
             write_batch_failures: Counter::default(),
             write_batch_journaled: Counter::default(),
             checkpoint_duration: Histogram::new(COMMIT_BUCKETS),
+            checkpoint_pause: Histogram::new(COMMIT_BUCKETS),
             checkpoint_failures: Counter::default(),
             rate_limited: Family::default(),
             rate_limit_keys: Family::default(),
@@ -418,6 +420,12 @@ impl Metrics {
             "Time to flush the journaled transactions into the database file (a checkpoint)",
             Unit::Seconds,
             m.checkpoint_duration.clone(),
+        );
+        r.register_with_unit(
+            "barberpro_checkpoint_pause",
+            "Part of a checkpoint the database writer spends on it (the flush then runs in the background)",
+            Unit::Seconds,
+            m.checkpoint_pause.clone(),
         );
         r.register(
             "barberpro_checkpoint_failures",
@@ -642,8 +650,13 @@ impl Metrics {
                     self.write_batch_journaled.inc();
                 }
             }
-            WriterEvent::Checkpoint { elapsed, ok } => {
+            WriterEvent::Checkpoint {
+                elapsed,
+                paused,
+                ok,
+            } => {
                 self.checkpoint_duration.observe(elapsed.as_secs_f64());
+                self.checkpoint_pause.observe(paused.as_secs_f64());
                 if !ok {
                     self.checkpoint_failures.inc();
                 }

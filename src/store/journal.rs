@@ -7,20 +7,26 @@
 //! write, a fraction of that), and only then commits to redb without flushing
 //! (`Durability::None`). A checkpoint (a durable redb commit, within
 //! `storage.checkpoint_interval_ms`, and at every clean stop) makes everything before it
-//! durable in the database, and the journal starts over.
+//! durable in the database.
 //!
-//! After a crash, [`Journal::open`] returns the records the database may lack; the store
-//! replays, in order, those with a sequence number above the one its durable state recorded
-//! (see `writer::replay`). Replaying a record runs the same requests with the same inputs
-//! (time, rules, ids drawn from the same sequences) over the same state, so it gives the same
-//! result.
+//! The journal is two files (segments) used in turn. Records go to the active one; a
+//! checkpoint [rotates](Journal::rotate) them, and the segment it retires keeps its records
+//! until the checkpoint's flush (which runs in the background, see
+//! [`dbfile`](super::dbfile)) is done; only then is it [emptied](Journal::retire), ready for
+//! the next rotation. A commit flushed through redb itself empties both.
 //!
-//! Format: records laid end to end from offset 0, each
+//! After a crash, [`Journal::open`] returns the records the database may lack, from both
+//! segments in sequence order; the store replays, in order, those with a sequence number above
+//! the one its durable state recorded (see `writer::replay`). Replaying a record runs the same
+//! requests with the same inputs (time, rules, ids drawn from the same sequences) over the same
+//! state, so it gives the same result.
+//!
+//! Format of a segment: records laid end to end from offset 0, each
 //! `magic "BPJ1" | seq u64 | len u32 | checksum u64 | payload (len bytes)`, little-endian; the
 //! checksum is the first 8 bytes of SHA-256 over `seq | len | payload`. Reading stops at the
 //! first record that is torn, fails its checksum, or does not follow its predecessor's
-//! sequence number. Starting over zeroes the first record's header, so records of an earlier
-//! round are never read again.
+//! sequence number. Emptying a segment zeroes its first record's header, so records of an
+//! earlier round are never read again.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -29,9 +35,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-/// The journal file inside the data folder.
-pub const JOURNAL_FILE: &str = "barberpro.journal";
-/// Size of the (zero-filled, preallocated) file. Overwriting blocks that already exist makes
+/// The journal's two segment files inside the data folder.
+pub const JOURNAL_FILES: [&str; 2] = ["barberpro.journal", "barberpro.journal.2"];
+/// Size of each (zero-filled, preallocated) segment file. Overwriting blocks that already exist makes
 /// each `fdatasync` a pure data write: no block allocation, no file-system journal commit.
 pub const CAPACITY: u64 = 16 << 20;
 
@@ -45,21 +51,112 @@ pub struct Record {
     pub payload: Vec<u8>,
 }
 
-/// The open journal file and where the next record goes.
+/// The two segments, which one takes records, and whether the other one still holds records
+/// the database may lack (a checkpoint's flush runs).
 #[derive(Debug)]
 pub struct Journal {
+    segments: [Segment; 2],
+    active: usize,
+    retiring: bool,
+}
+
+impl Journal {
+    /// Opens both segments in `data_dir` (creating them, zero-filled, if missing) and returns
+    /// the journal with the records they hold, in sequence order. The caller replays them and
+    /// then calls [`Journal::start_over`].
+    pub fn open(data_dir: &Path) -> io::Result<(Self, Vec<Record>)> {
+        let (first, mut records) = Segment::open(data_dir, JOURNAL_FILES[0])?;
+        let (second, more) = Segment::open(data_dir, JOURNAL_FILES[1])?;
+        records.extend(more);
+        records.sort_by_key(|r| r.seq);
+        let journal = Self {
+            segments: [first, second],
+            active: 0,
+            retiring: false,
+        };
+        Ok((journal, records))
+    }
+
+    /// The active segment's file.
+    pub fn path(&self) -> &Path {
+        &self.segments[self.active].path
+    }
+
+    /// Bytes used by records in the active segment.
+    pub fn used(&self) -> u64 {
+        self.segments[self.active].tail
+    }
+
+    /// Whether a record with a payload of `len` bytes still fits in the active segment.
+    pub fn fits(&self, len: usize) -> bool {
+        self.segments[self.active].fits(len)
+    }
+
+    /// Appends a record to the active segment and waits until it is on disk (`fdatasync`).
+    /// On error nothing is counted as written: the caller must not commit what the record
+    /// describes.
+    pub fn append(&mut self, seq: u64, payload: &[u8]) -> io::Result<()> {
+        self.segments[self.active].append(seq, payload)
+    }
+
+    /// Forgets the last record appended, of a payload of `len` bytes (its batch could not be
+    /// committed after all). Fails if the record may still be read back.
+    pub fn retract(&mut self, len: usize) -> io::Result<()> {
+        self.segments[self.active].retract(len)
+    }
+
+    /// Whether the segment a checkpoint retired still holds its records.
+    pub fn is_retiring(&self) -> bool {
+        self.retiring
+    }
+
+    /// A checkpoint committed everything recorded so far: records go to the other segment
+    /// from now on, and this one is kept until [`Journal::retire`]. False (and nothing
+    /// changes) while the last retired segment is still kept.
+    pub fn rotate(&mut self) -> bool {
+        if self.retiring {
+            return false;
+        }
+        self.active = 1 - self.active;
+        self.retiring = true;
+        true
+    }
+
+    /// The retired segment's records are durable in the database (its checkpoint's flush is
+    /// done): empties it.
+    pub fn retire(&mut self) -> io::Result<()> {
+        if self.retiring {
+            self.segments[1 - self.active].start_over()?;
+            self.retiring = false;
+        }
+        Ok(())
+    }
+
+    /// Empties both segments, once the database holds every record durably (after a durable
+    /// commit through redb, or a replay).
+    pub fn start_over(&mut self) -> io::Result<()> {
+        for segment in &mut self.segments {
+            segment.start_over()?;
+        }
+        self.retiring = false;
+        Ok(())
+    }
+}
+
+/// One open segment file and where its next record goes.
+#[derive(Debug)]
+struct Segment {
     file: File,
     path: PathBuf,
     tail: u64,
     capacity: u64,
 }
 
-impl Journal {
-    /// Opens the journal in `data_dir` (creating it, zero-filled, if missing or of another
-    /// size) and returns it with the records it holds, oldest first. The caller replays them
-    /// and then calls [`Journal::start_over`].
-    pub fn open(data_dir: &Path) -> io::Result<(Self, Vec<Record>)> {
-        let path = data_dir.join(JOURNAL_FILE);
+impl Segment {
+    /// Opens the segment `name` in `data_dir` (creating it, zero-filled, if missing or of
+    /// another size) and returns it with the records it holds, oldest first.
+    fn open(data_dir: &Path, name: &str) -> io::Result<(Self, Vec<Record>)> {
+        let path = data_dir.join(name);
         let existing = match OpenOptions::new().read(true).write(true).open(&path) {
             Ok(file) => Some(file),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -108,23 +205,14 @@ impl Journal {
         ))
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Bytes used by records since the journal last started over.
-    pub fn used(&self) -> u64 {
-        self.tail
-    }
-
     /// Whether a record with a payload of `len` bytes still fits.
-    pub fn fits(&self, len: usize) -> bool {
+    fn fits(&self, len: usize) -> bool {
         self.tail + (HEADER + len) as u64 <= self.capacity
     }
 
     /// Appends a record and waits until it is on disk (`fdatasync`). On error nothing is
     /// counted as written: the caller must not commit what the record describes.
-    pub fn append(&mut self, seq: u64, payload: &[u8]) -> io::Result<()> {
+    fn append(&mut self, seq: u64, payload: &[u8]) -> io::Result<()> {
         if !self.fits(payload.len()) {
             return Err(io::Error::other("the journal is full"));
         }
@@ -155,7 +243,7 @@ impl Journal {
 
     /// Forgets the last record appended, of a payload of `len` bytes (its batch could not be
     /// committed after all). Fails if the record may still be read back.
-    pub fn retract(&mut self, len: usize) -> io::Result<()> {
+    fn retract(&mut self, len: usize) -> io::Result<()> {
         let at = self.tail.saturating_sub((HEADER + len) as u64);
         self.file.write_all_at(&[0; HEADER], at)?;
         self.file.sync_data()?;
@@ -163,9 +251,9 @@ impl Journal {
         Ok(())
     }
 
-    /// Starts over from offset 0, once the database holds every record durably (after a
-    /// checkpoint or a replay). Zeroing the first header makes the old records unreadable.
-    pub fn start_over(&mut self) -> io::Result<()> {
+    /// Starts over from offset 0, once the database holds every record durably. Zeroing the
+    /// first header makes the old records unreadable.
+    fn start_over(&mut self) -> io::Result<()> {
         if self.tail == 0 {
             return Ok(());
         }
@@ -230,7 +318,9 @@ fn scan(file: &File, size: u64) -> io::Result<Vec<Record>> {
 /// Writes a zero-filled file of [`CAPACITY`] bytes at `path` (through a temporary name, so a
 /// crash never leaves a short file behind) and makes it durable.
 fn create_zeroed(dir: &Path, path: &Path) -> io::Result<()> {
-    let tmp = path.with_extension("journal.new");
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
     {
         let mut file = OpenOptions::new()
             .write(true)
@@ -248,17 +338,24 @@ fn create_zeroed(dir: &Path, path: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Moves the journal aside as `<name>.<suffix>` (a restore swaps the database under it: the
-/// old records belong with the old file). Nothing happens when there is no journal.
-pub fn set_aside(data_dir: &Path, suffix: &str) -> io::Result<Option<PathBuf>> {
-    let path = data_dir.join(JOURNAL_FILE);
-    if !path.exists() {
-        return Ok(None);
+/// Moves the journal's segments aside as `<name>.<suffix>` (a restore swaps the database under
+/// them: the old records belong with the old file) and returns where they went; nothing
+/// happens for a segment that does not exist.
+pub fn set_aside(data_dir: &Path, suffix: &str) -> io::Result<Vec<PathBuf>> {
+    let mut moved = Vec::new();
+    for name in JOURNAL_FILES {
+        let path = data_dir.join(name);
+        if !path.exists() {
+            continue;
+        }
+        let aside = data_dir.join(format!("{name}.{suffix}"));
+        std::fs::rename(&path, &aside)?;
+        moved.push(aside);
     }
-    let aside = data_dir.join(format!("{JOURNAL_FILE}.{suffix}"));
-    std::fs::rename(&path, &aside)?;
-    File::open(data_dir)?.sync_all()?;
-    Ok(Some(aside))
+    if !moved.is_empty() {
+        File::open(data_dir)?.sync_all()?;
+    }
+    Ok(moved)
 }
 
 #[cfg(test)]
@@ -301,7 +398,7 @@ mod tests {
         j.append(2, b"damaged").unwrap();
         j.append(3, b"after the damage").unwrap();
         drop(j);
-        let path = dir.path().join(JOURNAL_FILE);
+        let path = dir.path().join(JOURNAL_FILES[0]);
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[2 * HEADER + 4 + 2] ^= 0xff; // a payload byte of record 2
         std::fs::write(&path, &bytes).unwrap();
@@ -342,14 +439,55 @@ mod tests {
     }
 
     #[test]
-    fn set_aside_moves_the_file() {
+    fn a_rotation_keeps_the_retired_records_until_they_are_retired() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(set_aside(dir.path(), "pre-restore").unwrap(), None);
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        j.append(1, b"one").unwrap();
+        j.append(2, b"two").unwrap();
+        let first = j.path().to_owned();
+        assert!(j.rotate());
+        assert_ne!(j.path(), first, "records go to the other segment");
+        assert_eq!(j.used(), 0);
+        assert!(!j.rotate(), "one segment is still retiring");
+        j.append(3, b"three").unwrap();
+        drop(j);
+        // A crash before the checkpoint's flush is done: every record comes back, in order.
+        let (mut j, found) = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            payloads(&found),
+            vec![(1, &b"one"[..]), (2, &b"two"[..]), (3, &b"three"[..])]
+        );
+        // Reopened, the first segment is active again (the caller replays, then starts over);
+        // rotate as the writer would and retire the old segment.
+        j.start_over().unwrap();
+        j.append(4, b"four").unwrap();
+        assert!(j.rotate());
+        j.append(5, b"five").unwrap();
+        assert!(j.is_retiring());
+        j.retire().unwrap();
+        assert!(!j.is_retiring());
+        drop(j);
+        let (_, found) = Journal::open(dir.path()).unwrap();
+        assert_eq!(
+            payloads(&found),
+            vec![(5, &b"five"[..])],
+            "record 4 is retired"
+        );
+    }
+
+    #[test]
+    fn set_aside_moves_both_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(set_aside(dir.path(), "pre-restore").unwrap().is_empty());
         let (mut j, _) = Journal::open(dir.path()).unwrap();
         j.append(1, b"x").unwrap();
         drop(j);
-        let aside = set_aside(dir.path(), "pre-restore").unwrap().unwrap();
-        assert!(aside.exists());
-        assert!(!dir.path().join(JOURNAL_FILE).exists());
+        let aside = set_aside(dir.path(), "pre-restore").unwrap();
+        assert_eq!(aside.len(), 2);
+        assert!(aside.iter().all(|p| p.exists()));
+        for name in JOURNAL_FILES {
+            assert!(!dir.path().join(name).exists());
+        }
+        assert!(dir.path().join("barberpro.journal.pre-restore").exists());
     }
 }

@@ -14,6 +14,7 @@ pub mod bulk;
 pub mod catalog;
 pub mod clients;
 pub mod codec;
+pub mod dbfile;
 pub mod error;
 /// The redo journal that makes clients' bookings durable between redb checkpoints.
 pub mod journal;
@@ -122,9 +123,18 @@ impl Store {
             .map_err(|e| StoreError::io(format!("creating {}", data_dir.display()), e))?;
         let lock = take_lock(data_dir)?;
         let path = data_dir.join(DB_FILE);
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
+        let (file, flusher) = dbfile::DbFile::new(file)
+            .map_err(|e| StoreError::io("starting the database's flush thread", e))?;
         let db = Database::builder()
             .set_cache_size(cache_bytes)
-            .create(&path)
+            .create_with_backend(file)
             .map_err(|e| match e {
                 redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
                     dir: data_dir.display().to_string(),
@@ -148,8 +158,14 @@ impl Store {
             .start_over()
             .map_err(|e| StoreError::io(format!("resetting {}", journal.path().display()), e))?;
         let db = Arc::new(db);
-        let writer = Writer::start(db.clone(), Some(journal), keys.clone(), checkpoint_every)
-            .map_err(|e| StoreError::io("starting the database writer", e))?;
+        let writer = Writer::start(
+            db.clone(),
+            Some(journal),
+            Some(flusher),
+            keys.clone(),
+            checkpoint_every,
+        )
+        .map_err(|e| StoreError::io("starting the database writer", e))?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
             db,

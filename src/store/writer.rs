@@ -11,8 +11,11 @@
 //! [`Writer::book`]) appends one record to the [`journal`](super::journal), waits for its
 //! `fdatasync`, and only then commits to redb without flushing it (`Durability::None`);
 //! a checkpoint (a durable commit) follows within `storage.checkpoint_interval_ms`, and at every
-//! clean stop. Any other batch commits durably in redb (one fsync of its pages). Either way
-//! the batch's writes become visible to readers only once they are durable.
+//! clean stop. The writer spends on a checkpoint only the time to hand redb's pages to the
+//! kernel: their flush runs on the [`dbfile`](super::dbfile) flush thread while the next
+//! batches commit, and the journal keeps the records it covers until it is done. Any other
+//! batch commits durably in redb (one fsync of its pages). Either way the batch's writes
+//! become visible to readers only once they are durable.
 
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -25,6 +28,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::StoreError;
 use super::bookings::{ClientBooking, Created};
+use super::dbfile::{Flusher, Ticket};
 use super::journal::{Journal, Record};
 use super::tables;
 use crate::domain::token::TokenKey;
@@ -37,7 +41,8 @@ const QUEUE_DEPTH: usize = 4096;
 /// after which the journal starts over; `storage.checkpoint_interval_ms`) is due; a busy
 /// writer waits for an empty queue, at most twice this. It bounds the replay after a crash,
 /// the redb pages buffered in memory meanwhile, and so how long each checkpoint holds up
-/// the requests that arrive during it (a fixed ~4 ms plus those pages).
+/// the requests that arrive during it (the time to hand those pages to the kernel; their
+/// flush runs in the background).
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// The `meta` key holding the sequence number of the last journal record in the database.
 const JOURNAL_SEQ: &str = "journal.seq";
@@ -51,9 +56,11 @@ pub type WriterObserver = Box<dyn Fn(WriterEvent) + Send + Sync>;
 pub enum WriterEvent {
     Batch(BatchStats),
     /// A checkpoint: redb flushed what the journaled commits left in its buffer (`ok`), so the
-    /// journal started over; or it failed, and the journal keeps its records.
+    /// journal let go of their records; or it failed, and the journal keeps them. `elapsed`
+    /// runs until the flush is done, `paused` is the part the writer spent on it.
     Checkpoint {
         elapsed: Duration,
+        paused: Duration,
         ok: bool,
     },
 }
@@ -165,11 +172,13 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread, journaling clients' bookings in `journal` when there is one.
-    /// It stops when every `Writer` clone is dropped.
+    /// Starts the writer thread, journaling clients' bookings in `journal` when there is one;
+    /// with a `flusher` (redb's file is a [`DbFile`](super::dbfile::DbFile)), checkpoints
+    /// flush in the background. It stops when every `Writer` clone is dropped.
     pub fn start(
         db: Arc<Database>,
         journal: Option<Journal>,
+        flusher: Option<Arc<Flusher>>,
         keys: TokenKey,
         checkpoint_every: Duration,
     ) -> std::io::Result<Self> {
@@ -198,6 +207,8 @@ impl Writer {
         }
         let durability = Durability {
             journal,
+            flusher,
+            flushing: None,
             flushed_at: Instant::now(),
             unflushed,
             observer: seen,
@@ -288,10 +299,16 @@ impl<F, R> TypedJob<F, R> {
 /// Where the writer's commits become durable: the journal, while it works, and redb.
 struct Durability {
     journal: Option<Journal>,
+    /// Runs checkpoints' flushes in the background; without it they run on the writer.
+    flusher: Option<Arc<Flusher>>,
+    /// The last checkpoint, while its flush runs: the journal's retired segment holds the
+    /// records it covers until it is done.
+    flushing: Option<Flushing>,
     /// When redb last committed durably (a checkpoint or a batch that was not journaled);
     /// after a failed checkpoint, a second ahead, which spaces out the retries.
     flushed_at: Instant,
-    /// Whether the journal holds records redb has not flushed (read by the ticker thread).
+    /// Whether the journal holds records redb has not flushed, or a checkpoint's flush runs
+    /// (read by the ticker thread, which then wakes an idle writer).
     unflushed: Arc<AtomicBool>,
     observer: Arc<OnceLock<WriterObserver>>,
 }
@@ -303,39 +320,124 @@ impl Durability {
         }
     }
 
-    /// Makes everything committed so far durable in redb and starts the journal over, if it
-    /// holds anything and `due` says so.
+    /// Makes everything committed so far durable in redb, if the journal holds anything and
+    /// `due` says so: commits an empty transaction durably, which hands redb's buffered pages
+    /// to the kernel, and (with a flusher) leaves their flush to the flush thread, rotating
+    /// the journal. Also notices the end of the last checkpoint's flush.
     fn checkpoint(&mut self, db: &Database, due: impl Fn(Duration) -> bool) {
-        let Some(journal) = self.journal.as_mut() else {
+        self.settle(false);
+        let Some(journal) = self.journal.as_ref() else {
             return;
         };
         if journal.used() == 0 || !due(self.flushed_at.elapsed()) {
             return;
         }
+        // The retired segment is needed again: the last flush must be over (it always is,
+        // but for a disk slower than the interval).
+        self.settle(true);
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        if journal.is_retiring() {
+            // Its flush failed: the records stay where they are (see `settle`).
+            return;
+        }
         let started = Instant::now();
-        // An empty transaction's durable commit writes every page the journaled commits
-        // left in redb's buffer, then fsyncs.
-        let flushed = db
-            .begin_write()
-            .map_err(redb::Error::from)
-            .and_then(|txn| txn.commit().map_err(redb::Error::from));
-        let ok = flushed.is_ok();
-        match flushed {
-            Ok(()) => self.flushed(),
-            Err(e) => {
+        let commit = || {
+            db.begin_write()
+                .map_err(redb::Error::from)
+                .and_then(|txn| txn.commit().map_err(redb::Error::from))
+        };
+        let (committed, ticket) = match &self.flusher {
+            Some(flusher) => flusher.deferring(commit),
+            None => (commit(), None),
+        };
+        let paused = started.elapsed();
+        match (committed, ticket) {
+            (Ok(()), Some(ticket)) => {
+                journal.rotate();
+                self.flushed_at = Instant::now();
+                self.flushing = Some(Flushing {
+                    ticket,
+                    started,
+                    paused,
+                });
+            }
+            (Ok(()), None) => {
+                self.flushed();
+                self.report(WriterEvent::Checkpoint {
+                    elapsed: paused,
+                    paused,
+                    ok: true,
+                });
+            }
+            (Err(e), _) => {
                 tracing::error!(error = %e, "checkpoint failed; the journal keeps its records");
-                // The next attempt waits a second more than usual: a failing disk would
-                // otherwise be retried (and logged) at every tick.
-                self.flushed_at = Instant::now() + Duration::from_secs(1);
+                self.failed_checkpoint(paused, paused);
             }
         }
-        let elapsed = started.elapsed();
-        tracing::debug!(elapsed_us = elapsed.as_micros() as u64, "checkpoint");
-        self.report(WriterEvent::Checkpoint { elapsed, ok });
+        tracing::debug!(paused_us = paused.as_micros() as u64, "checkpoint");
     }
 
-    /// redb just committed durably: the journal's records are all in it.
+    /// If the last checkpoint's flush is over (or once it is, with `wait`), lets the journal's
+    /// retired segment go and reports the checkpoint.
+    fn settle(&mut self, wait: bool) {
+        let (Some(flushing), Some(flusher)) = (&self.flushing, &self.flusher) else {
+            return;
+        };
+        let outcome = if wait {
+            flusher.wait(flushing.ticket)
+        } else {
+            match flusher.finished(flushing.ticket) {
+                Some(outcome) => outcome,
+                None => return,
+            }
+        };
+        let Flushing {
+            started, paused, ..
+        } = *flushing;
+        self.flushing = None;
+        let elapsed = started.elapsed();
+        match outcome {
+            Ok(_) => {
+                if let Some(journal) = self.journal.as_mut() {
+                    if let Err(e) = journal.retire() {
+                        tracing::error!(error = %e, path = %journal.path().display(), "the journal cannot let go of its records; no longer used");
+                        self.journal = None;
+                    } else if journal.used() == 0 {
+                        self.unflushed.store(false, Ordering::Release);
+                    }
+                }
+                self.report(WriterEvent::Checkpoint {
+                    elapsed,
+                    paused,
+                    ok: true,
+                });
+            }
+            Err(why) => {
+                // redb's file refuses every change from now on; the journal keeps every
+                // record since the last good checkpoint, for the replay at the next start.
+                tracing::error!(error = %why, "a checkpoint's flush failed; the journal keeps its records");
+                self.failed_checkpoint(elapsed, paused);
+            }
+        }
+    }
+
+    fn failed_checkpoint(&mut self, elapsed: Duration, paused: Duration) {
+        // The next attempt waits a second more than usual: a failing disk would otherwise be
+        // retried (and logged) at every tick.
+        self.flushed_at = Instant::now() + Duration::from_secs(1);
+        self.report(WriterEvent::Checkpoint {
+            elapsed,
+            paused,
+            ok: false,
+        });
+    }
+
+    /// redb just committed durably (not deferred, so after any deferred flush): the journal's
+    /// records are all in it.
     fn flushed(&mut self) {
+        self.settle(true);
         self.flushed_at = Instant::now();
         self.unflushed.store(false, Ordering::Release);
         if let Some(journal) = self.journal.as_mut()
@@ -386,6 +488,14 @@ impl Durability {
         self.flushed();
         Ok(false)
     }
+}
+
+/// A checkpoint whose flush runs in the background.
+#[derive(Clone, Copy)]
+struct Flushing {
+    ticket: Ticket,
+    started: Instant,
+    paused: Duration,
 }
 
 /// A journal record's payload: the batch's requests, in the order they ran, as a JSON array.
@@ -488,6 +598,7 @@ fn writer_loop(
     // Requests that raced the stop are refused (their callers see WriterGone).
     while rx.try_recv().is_ok() {}
     durability.checkpoint(&db, |_| true);
+    durability.settle(true);
     drop(db);
     if let Some(done) = stop {
         tracing::info!("database writer stopped");
@@ -591,6 +702,7 @@ mod tests {
         let writer = Writer::start(
             db.clone(),
             None,
+            None,
             TokenKey::from_bytes([7; 32]),
             CHECKPOINT_EVERY,
         )
@@ -684,13 +796,27 @@ mod tests {
     #[tokio::test]
     async fn a_logged_request_is_journaled_then_checkpointed_within_the_interval() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db = Arc::new(Database::create(dir.path().join("w.redb")).expect("create"));
+        // As the store opens it: checkpoints flush in the background.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.path().join("w.redb"))
+            .expect("file");
+        let (file, flusher) = super::super::dbfile::DbFile::new(file).expect("flusher");
+        let db = Arc::new(
+            Database::builder()
+                .create_with_backend(file)
+                .expect("create"),
+        );
         let (journal, records) = Journal::open(dir.path()).expect("journal");
         assert!(records.is_empty());
         let every = Duration::from_millis(20);
         let writer = Writer::start(
             db.clone(),
             Some(journal),
+            Some(flusher),
             TokenKey::from_bytes([7; 32]),
             every,
         )
@@ -731,14 +857,15 @@ mod tests {
             .recv_timeout(Duration::from_secs(5))
             .expect("a checkpoint");
         assert!(
-            matches!(checkpoint, WriterEvent::Checkpoint { ok: true, .. }),
+            matches!(checkpoint, WriterEvent::Checkpoint { ok: true, paused, elapsed } if paused <= elapsed),
             "{checkpoint:?}"
         );
+        // Reported once its flush is done: the segment that held the record is emptied.
         assert_eq!(
-            std::fs::read(dir.path().join(super::super::journal::JOURNAL_FILE)).expect("journal")
-                [..4],
+            std::fs::read(dir.path().join(super::super::journal::JOURNAL_FILES[0]))
+                .expect("journal")[..4],
             [0; 4],
-            "the journal started over"
+            "the journal let go of the record"
         );
         // And only once: an empty journal needs no more.
         assert!(seen.recv_timeout(every * 5).is_err());

@@ -610,10 +610,12 @@ async fn journaled_bookings_and_checkpoints_are_measured() {
     );
     // Its checkpoint follows within `storage.checkpoint_interval_ms`, unless another write
     // flushes redb first (a unit test in `store::writer` pins the checkpoint itself).
-    assert!(
-        text.contains("# TYPE barberpro_checkpoint_duration_seconds histogram"),
-        "{text}"
-    );
+    for histogram in ["checkpoint_duration", "checkpoint_pause"] {
+        assert!(
+            text.contains(&format!("# TYPE barberpro_{histogram}_seconds histogram")),
+            "{text}"
+        );
+    }
     assert_eq!(
         sample(&text, "barberpro_checkpoint_failures_total"),
         Some(0.0)

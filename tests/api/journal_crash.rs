@@ -1,6 +1,7 @@
 //! The real binary, SIGKILLed right after answering a burst of concurrent bookings (made
-//! durable by the journal, before redb's next checkpoint), then restarted: every booking it
-//! answered 201 for is there, with its manage link, and its slot is taken.
+//! durable by the journal, before redb's next checkpoint), or while checkpoints (and their
+//! background flushes) follow each other, then restarted: every booking it answered 201 for is
+//! there, with its manage link, and its slot is taken.
 
 use std::collections::HashSet;
 
@@ -63,8 +64,84 @@ async fn every_booking_answered_before_a_sigkill_is_there_after_the_restart() {
         replay.contains("replayed the journal"),
         "the restart replayed the bookings from the journal: {replay:?}"
     );
+    all_there(&http, &base, &booked).await;
+}
+
+/// Bookings one at a time, each checkpointed (the journal rotates between its two segments at
+/// every checkpoint, three times here), then a burst answered before the next checkpoint is
+/// due, and the SIGKILL: the restart replays the burst from the segment that holds it, and
+/// nothing answered is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bookings_answered_after_checkpoints_survive_a_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    // Checkpoints are watched in the debug log.
+    let (mut first, base, checkpoints) = serve_binary_watching(
+        dir.path(),
+        &[
+            ("BARBERPRO_STORAGE__CHECKPOINT_INTERVAL_MS", "300"),
+            (
+                "BARBERPRO_LOG__LEVEL",
+                "info,barberpro::store::writer=debug",
+            ),
+        ],
+        "\"checkpoint\"",
+    );
+    let http = trusting(&std::fs::read(dir.path().join("tls/ca.pem")).unwrap())
+        .build()
+        .unwrap();
+    // Two hours apart: no booking takes another's barber.
+    let starts: Vec<String> = free_starts(&http, &base, 60)
+        .await
+        .into_iter()
+        .step_by(8)
+        .collect();
+    assert!(starts.len() >= 7, "too few free slots: {starts:?}");
+    let book = |n: usize, start: &String| {
+        let body = json!({
+            "branch": "palermo", "services": [1], "barber": "any", "start": start,
+            "client": {"name": "Ana Gómez", "phone": phone(300 + n as u32), "whatsapp_consent": false}
+        });
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let resp = http
+                .post(format!("{base}/api/v1/bookings"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 201);
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    let mut booked = Vec::new();
+    for (n, start) in starts[..3].iter().enumerate() {
+        booked.push(book(n, start).await);
+        checkpoints
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the booking's checkpoint");
+    }
+    let burst = starts[3..7]
+        .iter()
+        .enumerate()
+        .map(|(n, s)| book(10 + n, s));
+    booked.extend(futures::future::join_all(burst).await);
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+
+    let (_second, base, log) = serve_binary_watching(dir.path(), &[], "journal");
+    let replay = log.try_recv().unwrap_or_default();
+    assert!(
+        replay.contains("replayed the journal"),
+        "the restart replayed the burst: {replay:?}"
+    );
+    all_there(&http, &base, &booked.iter().collect::<Vec<_>>()).await;
+}
+
+/// Every booking in `booked` (the 201 answers' bodies) reads back with its manage link, no two
+/// share a barber's start, and the first one's slot cannot be booked again.
+async fn all_there(http: &reqwest::Client, base: &str, booked: &[&Value]) {
     let mut taken = HashSet::new();
-    for b in &booked {
+    for b in booked {
         let id = b["id"].as_u64().unwrap();
         let got = http
             .get(format!("{base}/api/v1/bookings/{id}"))

@@ -1,0 +1,438 @@
+//! redb's database file, with one twist: a checkpoint's `fdatasync` finishes on a thread of its
+//! own instead of holding up the writer.
+//!
+//! A checkpoint (see [`writer`](super::writer)) is a durable commit of an empty transaction: redb
+//! writes the pages the journaled commits left in its buffer, then its header, then calls
+//! [`StorageBackend::sync_data`]. That last call is the kernel writing back a megabyte of
+//! scattered pages, ~6–8 ms here, during which no booking could be committed. Nobody waits for
+//! a checkpoint, though: every commit before it is already durable in the journal, which is
+//! kept until the flush is done. So the writer commits the checkpoint with its flush
+//! *deferred* ([`Flusher::deferring`]): `sync_data` hands it to the flush thread and returns,
+//! and the writer only later learns that it is done ([`Flusher::finished`]).
+//!
+//! Why redb's crash safety is untouched: until that flush is done, every call that changes the
+//! file (`write`, `set_len`, another `sync_data`) waits for it. The file therefore goes through
+//! exactly the sequence of writes and flushes it would with a plain file, each flush complete
+//! before the next write starts; a crash while the flush runs leaves what a crash during a
+//! plain `sync_data` would. (redb reuses a page freed by the checkpoint only by writing it,
+//! and that write waits.) Every other `sync_data` (a commit that is not journaled, a
+//! migration, the start-up) is not deferred: it waits for a deferred one, then flushes.
+
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use redb::backends::FileBackend;
+use redb::{BackendError, StorageBackend};
+
+/// redb's file: a [`FileBackend`] whose deferred flushes run on the flush thread.
+pub struct DbFile {
+    inner: FileBackend,
+    flusher: Arc<Flusher>,
+}
+
+/// What the writer sees of the flush thread.
+pub struct Flusher {
+    state: Mutex<State>,
+    changed: Condvar,
+    defer_next: AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    /// Deferred flushes asked for, and finished, since the file was opened.
+    asked: u64,
+    done: u64,
+    /// How long the last finished flush took.
+    last: Duration,
+    /// Why a deferred flush failed: the file is then refused every change, as redb does after
+    /// an I/O error of its own.
+    failed: Option<(io::ErrorKind, String)>,
+    closed: bool,
+}
+
+/// A deferred flush, numbered in the order they were asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
+
+impl DbFile {
+    /// Wraps the open database file and starts its flush thread.
+    pub fn new(file: File) -> io::Result<(Self, Arc<Flusher>)> {
+        let flushing = file.try_clone()?;
+        Self::with_flush(file, move || flushing.sync_data())
+    }
+
+    /// [`DbFile::new`], with what the flush thread runs for a deferred flush.
+    fn with_flush(
+        file: File,
+        mut flush: impl FnMut() -> io::Result<()> + Send + 'static,
+    ) -> io::Result<(Self, Arc<Flusher>)> {
+        let inner = FileBackend::new(file).map_err(io::Error::other)?;
+        let flusher = Arc::new(Flusher {
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+            defer_next: AtomicBool::new(false),
+        });
+        let thread_flusher = flusher.clone();
+        std::thread::Builder::new()
+            .name("redb-flush".into())
+            .spawn(move || thread_flusher.run(&mut flush))?;
+        Ok((
+            Self {
+                inner,
+                flusher: flusher.clone(),
+            },
+            flusher,
+        ))
+    }
+}
+
+impl Flusher {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The flush thread: runs each deferred flush as it is asked for.
+    fn run(&self, flush: &mut dyn FnMut() -> io::Result<()>) {
+        let mut state = self.lock();
+        loop {
+            while state.asked == state.done && !state.closed {
+                state = self
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            if state.asked == state.done {
+                return;
+            }
+            let target = state.asked;
+            drop(state);
+            let started = Instant::now();
+            let flushed = flush();
+            state = self.lock();
+            state.done = target;
+            state.last = started.elapsed();
+            if let Err(e) = flushed {
+                state.failed.get_or_insert((e.kind(), e.to_string()));
+            }
+            self.changed.notify_all();
+        }
+    }
+
+    /// Runs `commit` (a durable redb commit) with its flush deferred to the flush thread (see
+    /// the module's docs): only for a commit whose changes are durable elsewhere already. Its
+    /// result, and the ticket of the flush it left running, if it asked for one.
+    pub fn deferring<T>(&self, commit: impl FnOnce() -> T) -> (T, Option<Ticket>) {
+        let before = self.lock().asked;
+        self.defer_next.store(true, Ordering::Release);
+        let outcome = commit();
+        // A commit that failed before its flush must not leave the next one deferred.
+        self.defer_next.store(false, Ordering::Release);
+        let after = self.lock().asked;
+        (outcome, (after > before).then_some(Ticket(after)))
+    }
+
+    /// Whether the flush `ticket` names has finished: `Some(Ok(its duration))`, or
+    /// `Some(Err(why))` if it failed; `None` while it runs.
+    pub fn finished(&self, ticket: Ticket) -> Option<Result<Duration, String>> {
+        Self::outcome(&self.lock(), ticket)
+    }
+
+    /// Waits until the flush `ticket` names has finished; its outcome as in [`Self::finished`].
+    pub fn wait(&self, ticket: Ticket) -> Result<Duration, String> {
+        let mut state = self.lock();
+        loop {
+            if let Some(outcome) = Self::outcome(&state, ticket) {
+                return outcome;
+            }
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn outcome(state: &State, ticket: Ticket) -> Option<Result<Duration, String>> {
+        if let Some((_, why)) = &state.failed {
+            return Some(Err(why.clone()));
+        }
+        (state.done >= ticket.0).then_some(Ok(state.last))
+    }
+
+    /// Waits until no deferred flush runs; the error of a failed one.
+    fn settle(&self) -> io::Result<()> {
+        let mut state = self.lock();
+        while state.done < state.asked {
+            state = self
+                .changed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        match &state.failed {
+            Some((kind, why)) => Err(io::Error::new(
+                *kind,
+                format!("an earlier flush of the database failed: {why}"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn ask(&self) -> io::Result<()> {
+        let mut state = self.lock();
+        if let Some((kind, why)) = &state.failed {
+            return Err(io::Error::new(
+                *kind,
+                format!("an earlier flush of the database failed: {why}"),
+            ));
+        }
+        state.asked += 1;
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.changed.notify_all();
+    }
+}
+
+impl fmt::Debug for DbFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbFile")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Flusher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
+        f.debug_struct("Flusher")
+            .field("asked", &state.asked)
+            .field("done", &state.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for DbFile {
+    fn drop(&mut self) {
+        self.flusher.close();
+    }
+}
+
+impl StorageBackend for DbFile {
+    fn len(&self) -> io::Result<u64> {
+        self.inner.len()
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> io::Result<()> {
+        self.inner.read(offset, out)
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.flusher.settle()?;
+        self.inner.set_len(len)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        if self.flusher.defer_next.swap(false, Ordering::AcqRel) {
+            // A deferred flush waits for none: the flush thread runs them one at a time, and
+            // nothing was written since the last one finished (writes wait for it).
+            return self.flusher.ask();
+        }
+        self.flusher.settle()?;
+        self.inner.sync_data()
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.flusher.settle()?;
+        self.inner.write(offset, data)
+    }
+
+    fn close(&self) -> io::Result<()> {
+        let settled = self.flusher.settle();
+        self.flusher.close();
+        let closed = self.inner.close();
+        settled.and(closed)
+    }
+
+    fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+        self.inner.try_lock_range(start, end)
+    }
+
+    fn try_lock_shared_range(
+        &self,
+        start: Bound<u64>,
+        end: Bound<u64>,
+    ) -> Result<bool, BackendError> {
+        self.inner.try_lock_shared_range(start, end)
+    }
+
+    fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.inner.lock_range(start, end)
+    }
+
+    fn lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.inner.lock_shared_range(start, end)
+    }
+
+    fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.inner.unlock_range(start, end)
+    }
+
+    fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+        self.inner.query_lock_range(start, end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::{Database, ReadableDatabase, TableDefinition};
+
+    use super::*;
+
+    const T: TableDefinition<u64, u64> = TableDefinition::new("t");
+
+    fn open(path: &std::path::Path) -> (Database, Arc<Flusher>) {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .unwrap();
+        let (file, flusher) = DbFile::new(file).unwrap();
+        (
+            Database::builder().create_with_backend(file).unwrap(),
+            flusher,
+        )
+    }
+
+    fn put(db: &Database, key: u64, durability: redb::Durability) {
+        let mut txn = db.begin_write().unwrap();
+        txn.set_durability(durability).unwrap();
+        txn.open_table(T).unwrap().insert(key, key).unwrap();
+        txn.commit().unwrap();
+    }
+
+    #[test]
+    fn a_deferred_flush_is_numbered_and_its_end_is_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.redb");
+        let (db, flusher) = open(&path);
+        put(&db, 1, redb::Durability::None);
+        let (committed, ticket) = flusher.deferring(|| db.begin_write().unwrap().commit());
+        committed.unwrap();
+        let ticket = ticket.expect("the durable commit's flush was deferred");
+        flusher.wait(ticket).unwrap();
+        assert!(matches!(flusher.finished(ticket), Some(Ok(_))));
+        // Only that commit: the next durable one flushes before it returns.
+        put(&db, 2, redb::Durability::Immediate);
+        let (_, none) = flusher.deferring(|| ());
+        assert_eq!(none, None, "nothing asked for a flush");
+        let (_, later) = flusher.deferring(|| db.begin_write().unwrap().commit());
+        assert!(later.is_some_and(|t| t.0 == ticket.0 + 1), "{later:?}");
+        drop(db);
+        let (db, _) = open(&path);
+        let read = db.begin_read().unwrap();
+        let table = read.open_table(T).unwrap();
+        for key in [1, 2] {
+            assert_eq!(table.get(key).unwrap().map(|v| v.value()), Some(key));
+        }
+    }
+
+    #[test]
+    fn a_commit_that_fails_before_its_flush_leaves_the_next_one_on_the_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, flusher) = open(&dir.path().join("f.redb"));
+        let (outcome, ticket) = flusher.deferring(|| Err::<(), _>("refused before the flush"));
+        assert!(outcome.is_err());
+        assert_eq!(ticket, None);
+        let before = flusher.lock().asked;
+        put(&db, 1, redb::Durability::Immediate);
+        assert_eq!(
+            flusher.lock().asked,
+            before,
+            "flushed on the caller's thread"
+        );
+    }
+
+    #[test]
+    fn writes_wait_for_the_deferred_flush_and_a_failed_one_refuses_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.path().join("f.redb"))
+            .unwrap();
+        // The flush thread's flushes wait for the test's word, and the second one fails.
+        let (gate, opened) = std::sync::mpsc::channel::<io::Result<()>>();
+        let opened = Mutex::new(opened);
+        let (file, flusher) = DbFile::with_flush(file, move || {
+            opened.lock().unwrap().recv().unwrap_or(Ok(()))
+        })
+        .unwrap();
+        let db = Arc::new(Database::builder().create_with_backend(file).unwrap());
+        put(&db, 1, redb::Durability::None);
+        // The checkpoint runs on a thread of its own: when its commit shrinks the file, the
+        // shrink (a change) waits for the flush too.
+        let checkpointing = db.clone();
+        let checkpoint_flusher = flusher.clone();
+        let checkpoint = std::thread::spawn(move || {
+            let (committed, ticket) =
+                checkpoint_flusher.deferring(|| checkpointing.begin_write().unwrap().commit());
+            committed.unwrap();
+            ticket.expect("deferred")
+        });
+        while flusher.lock().asked == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let first = Ticket(1);
+        assert_eq!(flusher.finished(first), None, "the flush runs");
+
+        // No durable commit meanwhile gets its pages written before that flush is done.
+        let (done, finished) = std::sync::mpsc::channel();
+        let writing = db.clone();
+        let writer = std::thread::spawn(move || {
+            put(&writing, 2, redb::Durability::Immediate);
+            done.send(()).unwrap();
+        });
+        assert!(
+            finished.recv_timeout(Duration::from_millis(300)).is_err(),
+            "a commit wrote while the flush ran"
+        );
+        gate.send(Ok(())).unwrap();
+        finished.recv_timeout(Duration::from_secs(10)).unwrap();
+        writer.join().unwrap();
+        assert_eq!(checkpoint.join().unwrap(), first);
+        assert!(matches!(flusher.finished(first), Some(Ok(_))));
+
+        // A deferred flush that fails: its ticket says so, and the file refuses every change.
+        let checkpointing = db.clone();
+        let checkpoint_flusher = flusher.clone();
+        let checkpoint = std::thread::spawn(move || {
+            checkpoint_flusher
+                .deferring(|| checkpointing.begin_write().unwrap().commit())
+                .1
+        });
+        while flusher.lock().asked == 1 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        gate.send(Err(io::Error::other("the disk is gone")))
+            .unwrap();
+        let why = flusher.wait(Ticket(2)).unwrap_err();
+        assert!(why.contains("the disk is gone"), "{why}");
+        assert_eq!(checkpoint.join().unwrap(), Some(Ticket(2)));
+        let after = db.begin_write().map_err(redb::Error::from).and_then(|txn| {
+            txn.open_table(T)?.insert(3, 3)?;
+            Ok(txn.commit()?)
+        });
+        assert!(after.is_err(), "a commit after the failed flush");
+    }
+}
