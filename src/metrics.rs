@@ -423,7 +423,7 @@ impl Metrics {
         );
         r.register_with_unit(
             "barberpro_checkpoint_pause",
-            "Part of a checkpoint the database writer spends on it (the flush then runs in the background)",
+            "Time the database writer spends on a checkpoint (its flush then runs in the background)",
             Unit::Seconds,
             m.checkpoint_pause.clone(),
         );

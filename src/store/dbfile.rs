@@ -124,8 +124,10 @@ impl Flusher {
     }
 
     /// Runs `commit` (a durable redb commit) with its flush deferred to the flush thread (see
-    /// the module's docs): only for a commit whose changes are durable elsewhere already. Its
-    /// result, and the ticket of the flush it left running, if it asked for one.
+    /// the module's docs): only for a commit whose changes are durable elsewhere already, and
+    /// with its write transaction already open (redb lets no other commit run meanwhile, so
+    /// the flush deferred is this one's). Its result, and the ticket of the flush it left
+    /// running, if it asked for one.
     pub fn deferring<T>(&self, commit: impl FnOnce() -> T) -> (T, Option<Ticket>) {
         let before = self.lock().asked;
         self.defer_next.store(true, Ordering::Release);
@@ -325,7 +327,8 @@ mod tests {
         let path = dir.path().join("f.redb");
         let (db, flusher) = open(&path);
         put(&db, 1, redb::Durability::None);
-        let (committed, ticket) = flusher.deferring(|| db.begin_write().unwrap().commit());
+        let txn = db.begin_write().unwrap();
+        let (committed, ticket) = flusher.deferring(|| txn.commit());
         committed.unwrap();
         let ticket = ticket.expect("the durable commit's flush was deferred");
         flusher.wait(ticket).unwrap();
@@ -334,7 +337,8 @@ mod tests {
         put(&db, 2, redb::Durability::Immediate);
         let (_, none) = flusher.deferring(|| ());
         assert_eq!(none, None, "nothing asked for a flush");
-        let (_, later) = flusher.deferring(|| db.begin_write().unwrap().commit());
+        let txn = db.begin_write().unwrap();
+        let (_, later) = flusher.deferring(|| txn.commit());
         assert!(later.is_some_and(|t| t.0 == ticket.0 + 1), "{later:?}");
         drop(db);
         let (db, _) = open(&path);
@@ -385,8 +389,8 @@ mod tests {
         let checkpointing = db.clone();
         let checkpoint_flusher = flusher.clone();
         let checkpoint = std::thread::spawn(move || {
-            let (committed, ticket) =
-                checkpoint_flusher.deferring(|| checkpointing.begin_write().unwrap().commit());
+            let txn = checkpointing.begin_write().unwrap();
+            let (committed, ticket) = checkpoint_flusher.deferring(|| txn.commit());
             committed.unwrap();
             ticket.expect("deferred")
         });
@@ -417,9 +421,8 @@ mod tests {
         let checkpointing = db.clone();
         let checkpoint_flusher = flusher.clone();
         let checkpoint = std::thread::spawn(move || {
-            checkpoint_flusher
-                .deferring(|| checkpointing.begin_write().unwrap().commit())
-                .1
+            let txn = checkpointing.begin_write().unwrap();
+            checkpoint_flusher.deferring(|| txn.commit()).1
         });
         while flusher.lock().asked == 1 {
             std::thread::sleep(Duration::from_millis(1));

@@ -343,14 +343,14 @@ impl Durability {
             return;
         }
         let started = Instant::now();
-        let commit = || {
-            db.begin_write()
-                .map_err(redb::Error::from)
-                .and_then(|txn| txn.commit().map_err(redb::Error::from))
-        };
-        let (committed, ticket) = match &self.flusher {
-            Some(flusher) => flusher.deferring(commit),
-            None => (commit(), None),
+        // Deferred only once the transaction is open: redb's one-writer lock then makes sure
+        // the flush handed over is this commit's.
+        let (committed, ticket) = match db.begin_write() {
+            Ok(txn) => match &self.flusher {
+                Some(flusher) => flusher.deferring(|| txn.commit().map_err(redb::Error::from)),
+                None => (txn.commit().map_err(redb::Error::from), None),
+            },
+            Err(e) => (Err(e.into()), None),
         };
         let paused = started.elapsed();
         match (committed, ticket) {
@@ -542,6 +542,14 @@ pub(super) fn replay(
             "the database ends at record {done} but the journal resumes at {}: it belongs to \
              another copy of the database",
             first.seq
+        )));
+    }
+    // The two segments' records, merged: a gap means records were lost, and replaying past
+    // it would give other results than the first time.
+    if let Some(pair) = pending.windows(2).find(|w| w[1].seq != w[0].seq + 1) {
+        return Err(StoreError::Journal(format!(
+            "the journal skips from record {} to {}",
+            pair[0].seq, pair[1].seq
         )));
     }
     for record in &pending {
@@ -869,5 +877,27 @@ mod tests {
         );
         // And only once: an empty journal needs no more.
         assert!(seen.recv_timeout(every * 5).is_err());
+    }
+
+    #[test]
+    fn a_journal_that_skips_a_record_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Database::create(dir.path().join("w.redb")).expect("create");
+        let record = |seq| Record {
+            seq,
+            payload: b"[]".to_vec(),
+        };
+        let keys = TokenKey::from_bytes([7; 32]);
+        let err = replay(&db, &[record(1), record(3)], &keys).expect_err("a gap");
+        assert!(
+            err.to_string().contains("skips from record 1 to 3"),
+            "{err}"
+        );
+        let err = replay(&db, &[record(2)], &keys).expect_err("starts past the database");
+        assert!(matches!(err, StoreError::Journal(_)), "{err}");
+        assert_eq!(
+            replay(&db, &[record(1), record(2)], &keys).expect("replayed"),
+            2
+        );
     }
 }
