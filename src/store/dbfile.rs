@@ -22,6 +22,7 @@ use std::fmt;
 use std::fs::File;
 use std::io;
 use std::ops::Bound;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -60,8 +61,9 @@ struct State {
 pub struct Ticket(u64);
 
 impl DbFile {
-    /// Wraps the open database file and starts its flush thread.
-    pub fn new(file: File) -> io::Result<(Self, Arc<Flusher>)> {
+    /// Opens the database file at `path` (created if missing) and starts its flush thread.
+    pub fn open(path: &Path) -> io::Result<(Self, Arc<Flusher>)> {
+        let file = open_rw(path)?;
         let flushing = file.try_clone()?;
         Self::with_flush(file, move || flushing.sync_data())
     }
@@ -89,6 +91,16 @@ impl DbFile {
             flusher,
         ))
     }
+}
+
+/// Opens `path` for reading and writing, creating it if missing, as redb opens its files.
+fn open_rw(path: &Path) -> io::Result<File> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
 }
 
 impl Flusher {
@@ -299,15 +311,8 @@ mod tests {
 
     const T: TableDefinition<u64, u64> = TableDefinition::new("t");
 
-    fn open(path: &std::path::Path) -> (Database, Arc<Flusher>) {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .unwrap();
-        let (file, flusher) = DbFile::new(file).unwrap();
+    fn open(path: &Path) -> (Database, Arc<Flusher>) {
+        let (file, flusher) = DbFile::open(path).unwrap();
         (
             Database::builder().create_with_backend(file).unwrap(),
             flusher,
@@ -368,13 +373,7 @@ mod tests {
     #[test]
     fn writes_wait_for_the_deferred_flush_and_a_failed_one_refuses_them() {
         let dir = tempfile::tempdir().unwrap();
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(dir.path().join("f.redb"))
-            .unwrap();
+        let file = open_rw(&dir.path().join("f.redb")).unwrap();
         // The flush thread's flushes wait for the test's word, and the second one fails.
         let (gate, opened) = std::sync::mpsc::channel::<io::Result<()>>();
         let opened = Mutex::new(opened);

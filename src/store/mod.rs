@@ -123,15 +123,8 @@ impl Store {
             .map_err(|e| StoreError::io(format!("creating {}", data_dir.display()), e))?;
         let lock = take_lock(data_dir)?;
         let path = data_dir.join(DB_FILE);
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
+        let (file, flusher) = dbfile::DbFile::open(&path)
             .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
-        let (file, flusher) = dbfile::DbFile::new(file)
-            .map_err(|e| StoreError::io("starting the database's flush thread", e))?;
         let db = Database::builder()
             .set_cache_size(cache_bytes)
             .create_with_backend(file)

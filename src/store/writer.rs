@@ -805,14 +805,8 @@ mod tests {
     async fn a_logged_request_is_journaled_then_checkpointed_within_the_interval() {
         let dir = tempfile::tempdir().expect("tempdir");
         // As the store opens it: checkpoints flush in the background.
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(dir.path().join("w.redb"))
-            .expect("file");
-        let (file, flusher) = super::super::dbfile::DbFile::new(file).expect("flusher");
+        let (file, flusher) =
+            super::super::dbfile::DbFile::open(&dir.path().join("w.redb")).expect("file");
         let db = Arc::new(
             Database::builder()
                 .create_with_backend(file)

@@ -427,6 +427,30 @@ pub fn serve_binary(dir: &Path, env: &[(&str, &str)]) -> (Server, String) {
     (server, base)
 }
 
+/// Posts a booking for a client of palermo (`n` picks the phone) to a server started with
+/// [`serve_binary`]; the answer's status and body.
+pub async fn book_at_palermo(
+    http: &reqwest::Client,
+    base: &str,
+    barber: Value,
+    start: &str,
+    n: u32,
+    whatsapp_consent: bool,
+) -> (u16, Value) {
+    let body = serde_json::json!({
+        "branch": "palermo", "services": [1], "barber": barber, "start": start,
+        "client": {"name": "Ana Gómez", "phone": phone(n), "whatsapp_consent": whatsapp_consent}
+    });
+    let resp = http
+        .post(format!("{base}/api/v1/bookings"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
 /// Free start times at palermo over the coming days, at least `wanted` of them if the next
 /// two weeks have them (the real clock runs here).
 pub async fn free_starts(http: &reqwest::Client, base: &str, wanted: usize) -> Vec<String> {

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{free_starts, phone, serve_binary_watching, trusting};
+use crate::helpers::{book_at_palermo, free_starts, serve_binary_watching, trusting};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_booking_answered_before_a_sigkill_is_there_after_the_restart() {
@@ -28,21 +28,7 @@ async fn every_booking_answered_before_a_sigkill_is_there_after_the_restart() {
 
     // All at once: the writer groups them into a few journaled batches.
     let answers = futures::future::join_all(starts.iter().enumerate().map(|(i, start)| {
-        let body = json!({
-            "branch": "palermo", "services": [1], "barber": "any", "start": start,
-            "client": {"name": "Ana Gómez", "phone": phone(100 + i as u32), "whatsapp_consent": false}
-        });
-        let (http, base) = (http.clone(), base.clone());
-        async move {
-            let resp = http
-                .post(format!("{base}/api/v1/bookings"))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = resp.status().as_u16();
-            (status, resp.json::<Value>().await.unwrap())
-        }
+        book_at_palermo(&http, &base, json!("any"), start, 100 + i as u32, false)
     }))
     .await;
     first.0.kill().unwrap(); // SIGKILL, before any checkpoint
@@ -97,20 +83,12 @@ async fn bookings_answered_after_checkpoints_survive_a_sigkill() {
         .collect();
     assert!(starts.len() >= 7, "too few free slots: {starts:?}");
     let book = |n: usize, start: &String| {
-        let body = json!({
-            "branch": "palermo", "services": [1], "barber": "any", "start": start,
-            "client": {"name": "Ana Gómez", "phone": phone(300 + n as u32), "whatsapp_consent": false}
-        });
-        let (http, base) = (http.clone(), base.clone());
+        let (http, base, start) = (http.clone(), base.clone(), start.clone());
         async move {
-            let resp = http
-                .post(format!("{base}/api/v1/bookings"))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 201);
-            resp.json::<Value>().await.unwrap()
+            let (status, body) =
+                book_at_palermo(&http, &base, json!("any"), &start, 300 + n as u32, false).await;
+            assert_eq!(status, 201, "{body}");
+            body
         }
     };
     let mut booked = Vec::new();
@@ -158,15 +136,8 @@ async fn all_there(http: &reqwest::Client, base: &str, booked: &[&Value]) {
     }
     // Booking any of them again is refused: the slots stayed taken.
     let again = &booked[0];
-    let resp = http
-        .post(format!("{base}/api/v1/bookings"))
-        .json(&json!({
-            "branch": "palermo", "services": [1], "barber": again["barber_id"],
-            "start": again["start"],
-            "client": {"name": "Otro", "phone": phone(999), "whatsapp_consent": false}
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 409);
+    let start = again["start"].as_str().unwrap();
+    let (status, _) =
+        book_at_palermo(http, base, again["barber_id"].clone(), start, 999, false).await;
+    assert_eq!(status, 409);
 }

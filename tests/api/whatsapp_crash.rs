@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{Server, free_starts, phone, serve_binary};
+use crate::helpers::{Server, book_at_palermo, free_starts, serve_binary};
 use crate::whatsapp_fake::{self, FakeWhatsApp, Reply};
 
 /// `barberpro serve --demo` with `[whatsapp]` pointed at the fake.
@@ -52,17 +52,8 @@ async fn sigkill_while_messages_are_due_then_each_is_delivered_exactly_once() {
     let mut booked = Vec::new();
     for start in &starts {
         let n = 11 + booked.len() as u32;
-        let body = json!({
-            "branch": "palermo", "services": [1], "barber": "any", "start": start,
-            "client": {"name": "Ana Gómez", "phone": phone(n), "whatsapp_consent": true}
-        });
-        let resp = http
-            .post(format!("{base}/api/v1/bookings"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        if resp.status() == 201 {
+        let (status, _) = book_at_palermo(&http, &base, json!("any"), start, n, true).await;
+        if status == 201 {
             booked.push(start.clone());
             if booked.len() == 2 {
                 break;
