@@ -38,8 +38,8 @@ const MAX_BATCH: usize = 256;
 /// Queued requests beyond this wait for room (back-pressure instead of unbounded memory).
 const QUEUE_DEPTH: usize = 4096;
 /// The default time after a journaled commit when its checkpoint (the durable redb commit
-/// after which the journal starts over; `storage.checkpoint_interval_ms`) is due; a busy
-/// writer waits for an empty queue, at most twice this. It bounds the replay after a crash,
+/// after which the journal lets go of its records; `storage.checkpoint_interval_ms`) is due;
+/// a busy writer waits for an empty queue, at most twice this. It bounds the replay after a crash,
 /// the redb pages buffered in memory meanwhile, and so how long each checkpoint holds up
 /// the requests that arrive during it (the time to hand those pages to the kernel; their
 /// flush runs in the background).
