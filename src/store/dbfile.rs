@@ -68,7 +68,7 @@ impl DbFile {
         Self::with_flush(file, move || flushing.sync_data())
     }
 
-    /// [`DbFile::new`], with what the flush thread runs for a deferred flush.
+    /// [`DbFile::open`] for an open `file`, with what the flush thread runs for a deferred flush.
     fn with_flush(
         file: File,
         mut flush: impl FnMut() -> io::Result<()> + Send + 'static,
