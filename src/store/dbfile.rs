@@ -25,7 +25,7 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use redb::backends::FileBackend;
 use redb::{BackendError, StorageBackend};
@@ -48,8 +48,8 @@ struct State {
     /// Deferred flushes asked for, and finished, since the file was opened.
     asked: u64,
     done: u64,
-    /// How long the last finished flush took.
-    last: Duration,
+    /// When the last deferred flush finished.
+    finished_at: Option<Instant>,
     /// Why a deferred flush failed: the file is then refused every change, as redb does after
     /// an I/O error of its own.
     failed: Option<(io::ErrorKind, String)>,
@@ -123,11 +123,10 @@ impl Flusher {
             }
             let target = state.asked;
             drop(state);
-            let started = Instant::now();
             let flushed = flush();
             state = self.lock();
             state.done = target;
-            state.last = started.elapsed();
+            state.finished_at = Some(Instant::now());
             if let Err(e) = flushed {
                 state.failed.get_or_insert((e.kind(), e.to_string()));
             }
@@ -150,14 +149,14 @@ impl Flusher {
         (outcome, (after > before).then_some(Ticket(after)))
     }
 
-    /// Whether the flush `ticket` names has finished: `Some(Ok(its duration))`, or
-    /// `Some(Err(why))` if it failed; `None` while it runs.
-    pub fn finished(&self, ticket: Ticket) -> Option<Result<Duration, String>> {
+    /// Whether the flush `ticket` names has finished: `Some(Ok(when))` (or when a later one
+    /// did), or `Some(Err(why))` if it failed; `None` while it runs.
+    pub fn finished(&self, ticket: Ticket) -> Option<Result<Instant, String>> {
         Self::outcome(&self.lock(), ticket)
     }
 
     /// Waits until the flush `ticket` names has finished; its outcome as in [`Self::finished`].
-    pub fn wait(&self, ticket: Ticket) -> Result<Duration, String> {
+    pub fn wait(&self, ticket: Ticket) -> Result<Instant, String> {
         let mut state = self.lock();
         loop {
             if let Some(outcome) = Self::outcome(&state, ticket) {
@@ -170,11 +169,14 @@ impl Flusher {
         }
     }
 
-    fn outcome(state: &State, ticket: Ticket) -> Option<Result<Duration, String>> {
+    fn outcome(state: &State, ticket: Ticket) -> Option<Result<Instant, String>> {
         if let Some((_, why)) = &state.failed {
             return Some(Err(why.clone()));
         }
-        (state.done >= ticket.0).then_some(Ok(state.last))
+        match state.finished_at {
+            Some(at) if state.done >= ticket.0 => Some(Ok(at)),
+            _ => None,
+        }
     }
 
     /// Waits until no deferred flush runs; the error of a failed one.
@@ -305,6 +307,8 @@ impl StorageBackend for DbFile {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use redb::{Database, ReadableDatabase, TableDefinition};
 
     use super::*;

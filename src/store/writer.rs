@@ -397,9 +397,8 @@ impl Durability {
             started, paused, ..
         } = *flushing;
         self.flushing = None;
-        let elapsed = started.elapsed();
         match outcome {
-            Ok(_) => {
+            Ok(finished_at) => {
                 if let Some(journal) = self.journal.as_mut() {
                     if let Err(e) = journal.retire() {
                         tracing::error!(error = %e, path = %journal.path().display(), "the journal cannot let go of its records; no longer used");
@@ -408,8 +407,10 @@ impl Durability {
                         self.unflushed.store(false, Ordering::Release);
                     }
                 }
+                // Until both the writer's part and the flush were done, not until this thread
+                // noticed (an idle writer notices at the next tick).
                 self.report(WriterEvent::Checkpoint {
-                    elapsed,
+                    elapsed: finished_at.saturating_duration_since(started).max(paused),
                     paused,
                     ok: true,
                 });
@@ -418,7 +419,7 @@ impl Durability {
                 // redb's file refuses every change from now on; the journal keeps every
                 // record since the last good checkpoint, for the replay at the next start.
                 tracing::error!(error = %why, "a checkpoint's flush failed; the journal keeps its records");
-                self.failed_checkpoint(elapsed, paused);
+                self.failed_checkpoint(started.elapsed(), paused);
             }
         }
     }
