@@ -25,8 +25,13 @@
 //! `magic "BPJ1" | seq u64 | len u32 | checksum u64 | payload (len bytes)`, little-endian; the
 //! checksum is the first 8 bytes of SHA-256 over `seq | len | payload`. Reading stops at the
 //! first record that is torn, fails its checksum, or does not follow its predecessor's
-//! sequence number. Emptying a segment zeroes its first record's header, so records of an
-//! earlier round are never read again.
+//! sequence number.
+//!
+//! Records hold clients' names and phones, so a segment never keeps them longer than the
+//! database needs them: emptying a segment (and retracting a record) overwrites every byte the
+//! records used with zeros, not just the first header, so bytes past the last record are
+//! always zero. Segments written by a version that zeroed only the first header may still hold
+//! older rounds past it; [`Journal::scrub`] rewrites them once (see `Store::open`).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -141,6 +146,16 @@ impl Journal {
         self.retiring = false;
         Ok(())
     }
+
+    /// Rewrites both (empty) segments as zero-filled files, erasing whatever a version that
+    /// zeroed only the first header left past it. A segment this open created is zero-filled
+    /// already and is left alone. Call it after [`Journal::start_over`].
+    pub fn scrub(&mut self) -> io::Result<()> {
+        for segment in &mut self.segments {
+            segment.scrub()?;
+        }
+        Ok(())
+    }
 }
 
 /// One open segment file and where its next record goes.
@@ -150,6 +165,8 @@ struct Segment {
     path: PathBuf,
     tail: u64,
     capacity: u64,
+    /// Created zero-filled by this open: nothing from an earlier round can be in it.
+    created: bool,
 }
 
 impl Segment {
@@ -169,6 +186,7 @@ impl Segment {
             }
             None => (Vec::new(), None),
         };
+        let created = existing.is_none() || size != Some(CAPACITY);
         let file = match existing {
             Some(file) if size == Some(CAPACITY) => file,
             // Never throw records away before they are replayed: use the file as it is (it
@@ -181,6 +199,7 @@ impl Segment {
                         path,
                         tail: capacity,
                         capacity,
+                        created: false,
                     },
                     records,
                 ));
@@ -200,6 +219,7 @@ impl Segment {
                 path,
                 tail,
                 capacity: CAPACITY,
+                created,
             },
             records,
         ))
@@ -232,8 +252,7 @@ impl Segment {
             // replayed, since its batch will not commit (best effort; the caller stops
             // using the journal).
             let _ = self
-                .file
-                .write_all_at(&[0; HEADER], self.tail)
+                .zero(self.tail, self.tail + buf.len() as u64)
                 .and_then(|()| self.file.sync_data());
             return Err(e);
         }
@@ -245,14 +264,14 @@ impl Segment {
     /// committed after all). Fails if the record may still be read back.
     fn retract(&mut self, len: usize) -> io::Result<()> {
         let at = self.tail.saturating_sub((HEADER + len) as u64);
-        self.file.write_all_at(&[0; HEADER], at)?;
+        self.zero(at, self.tail)?;
         self.file.sync_data()?;
         self.tail = at;
         Ok(())
     }
 
-    /// Starts over from offset 0, once the database holds every record durably. Zeroing the
-    /// first header makes the old records unreadable.
+    /// Starts over from offset 0, once the database holds every record durably, zeroing
+    /// every byte the records used.
     fn start_over(&mut self) -> io::Result<()> {
         if self.tail == 0 {
             return Ok(());
@@ -263,10 +282,36 @@ impl Segment {
             self.file = OpenOptions::new().read(true).write(true).open(&self.path)?;
             self.capacity = CAPACITY;
         } else {
-            self.file.write_all_at(&[0; HEADER], 0)?;
+            // A crash part-way may leave some records readable: they are in the database,
+            // and a replay skips them by their sequence numbers.
+            self.zero(0, self.tail)?;
             self.file.sync_data()?;
         }
         self.tail = 0;
+        Ok(())
+    }
+
+    /// See [`Journal::scrub`].
+    fn scrub(&mut self) -> io::Result<()> {
+        if self.created || self.tail != 0 {
+            return Ok(());
+        }
+        create_zeroed(self.path.parent().unwrap_or(Path::new(".")), &self.path)?;
+        self.file = OpenOptions::new().read(true).write(true).open(&self.path)?;
+        self.capacity = CAPACITY;
+        self.created = true;
+        Ok(())
+    }
+
+    /// Overwrites bytes `from..to` with zeros (not flushed).
+    fn zero(&self, from: u64, to: u64) -> io::Result<()> {
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        let mut at = from;
+        while at < to {
+            let n = (to - at).min(ZEROS.len() as u64);
+            self.file.write_all_at(&ZEROS[..n as usize], at)?;
+            at += n;
+        }
         Ok(())
     }
 }
@@ -424,6 +469,60 @@ mod tests {
         drop(j);
         let (_, found) = Journal::open(dir.path()).unwrap();
         assert_eq!(payloads(&found), vec![(3, &b"three"[..])]);
+    }
+
+    fn all_zero(path: &Path) -> bool {
+        std::fs::read(path).unwrap().iter().all(|&b| b == 0)
+    }
+
+    #[test]
+    fn emptied_and_retracted_records_leave_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        let path = j.path().to_owned();
+        j.append(1, b"Ana Perez +5491155550001").unwrap();
+        j.append(2, b"Beto Gomez +5491155550002").unwrap();
+        j.retract(b"Beto Gomez +5491155550002".len()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let end = j.used() as usize;
+        assert!(bytes[..end].windows(3).any(|w| w == b"Ana"));
+        assert!(bytes[end..].iter().all(|&b| b == 0), "the retracted record");
+        j.start_over().unwrap();
+        assert!(all_zero(&path), "every byte the records used");
+        // A retired segment is emptied the same way.
+        j.append(3, b"Carla +5491155550003").unwrap();
+        assert!(j.rotate());
+        j.append(4, b"Dario +5491155550004").unwrap();
+        j.retire().unwrap();
+        assert!(all_zero(&path));
+    }
+
+    #[test]
+    fn scrub_erases_what_an_older_version_left_past_the_first_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path()).unwrap();
+        let path = j.path().to_owned();
+        let ino = || std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&path).unwrap());
+        let fresh = ino();
+        j.scrub().unwrap();
+        assert_eq!(ino(), fresh, "a segment this open created is left alone");
+        j.append(1, b"Ana Perez +5491155550001").unwrap();
+        drop(j);
+        // What an older version's start over did: only the first header zeroed.
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        file.write_all_at(&[0; HEADER], 0).unwrap();
+        drop(file);
+        let (mut j, found) = Journal::open(dir.path()).unwrap();
+        assert!(found.is_empty());
+        assert!(!all_zero(&path), "the old record's bytes are still there");
+        j.start_over().unwrap();
+        j.scrub().unwrap();
+        assert!(all_zero(&path));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), CAPACITY);
+        j.append(2, b"next").unwrap();
+        drop(j);
+        let (_, found) = Journal::open(dir.path()).unwrap();
+        assert_eq!(payloads(&found), vec![(2, &b"next"[..])]);
     }
 
     #[test]

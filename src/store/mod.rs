@@ -150,6 +150,7 @@ impl Store {
         journal
             .start_over()
             .map_err(|e| StoreError::io(format!("resetting {}", journal.path().display()), e))?;
+        scrub_journal_once(&db, &mut journal, data_dir)?;
         let db = Arc::new(db);
         let writer = Writer::start(
             db.clone(),
@@ -330,6 +331,37 @@ fn take_lock(data_dir: &Path) -> Result<File, StoreError> {
         .and_then(|_| file.flush())
         .map_err(|e| StoreError::io(format!("writing {}", path.display()), e))?;
     Ok(file)
+}
+
+/// The `meta` key saying the journal's segments hold nothing past their records.
+const JOURNAL_SCRUBBED: &str = "journal.scrubbed";
+
+/// Versions before this key existed emptied a journal segment by zeroing only its first
+/// record's header, leaving older records (clients' names and phones) in the file: the first
+/// start of this version rewrites both segments zero-filled, once (see `journal`).
+fn scrub_journal_once(
+    db: &Database,
+    journal: &mut journal::Journal,
+    data_dir: &Path,
+) -> Result<(), StoreError> {
+    let done = db
+        .begin_read()?
+        .table(tables::META)?
+        .get(JOURNAL_SCRUBBED)?
+        .is_some();
+    if done {
+        return Ok(());
+    }
+    journal.scrub().map_err(|e| {
+        StoreError::io(
+            format!("rewriting the journal in {}", data_dir.display()),
+            e,
+        )
+    })?;
+    let txn = db.begin_write()?;
+    txn.open_table(tables::META)?.insert(JOURNAL_SCRUBBED, 1)?;
+    txn.commit()?;
+    Ok(())
 }
 
 fn read_schema_version(txn: &impl ReadTx) -> Result<u64, StoreError> {

@@ -43,6 +43,11 @@ async fn every_booking_answered_before_a_sigkill_is_there_after_the_restart() {
         "{answers:#?}"
     );
     assert!(booked.len() >= 10, "only {} were booked", booked.len());
+    let name = "Ana Gómez".as_bytes();
+    assert!(
+        journal_holds(dir.path(), name),
+        "the bookings are in the journal"
+    );
 
     let (_second, base, log) = serve_binary_watching(dir.path(), &[], "journal");
     let replay = log.try_recv().unwrap_or_default();
@@ -51,6 +56,20 @@ async fn every_booking_answered_before_a_sigkill_is_there_after_the_restart() {
         "the restart replayed the bookings from the journal: {replay:?}"
     );
     all_there(&http, &base, &booked).await;
+    // Replayed into the database, the records are erased from the journal, every byte.
+    assert!(!journal_holds(dir.path(), name));
+}
+
+/// Whether either journal segment in `dir` holds `needle` anywhere, read or not.
+fn journal_holds(dir: &std::path::Path, needle: &[u8]) -> bool {
+    ["barberpro.journal", "barberpro.journal.2"]
+        .iter()
+        .any(|f| {
+            std::fs::read(dir.join(f))
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle)
+        })
 }
 
 /// Bookings one at a time, each checkpointed (the journal rotates between its two segments at
@@ -140,4 +159,52 @@ async fn all_there(http: &reqwest::Client, base: &str, booked: &[&Value]) {
     let (status, _) =
         book_at_palermo(http, base, again["barber_id"].clone(), start, 999, false).await;
     assert_eq!(status, 409);
+}
+
+/// A data folder last served by a version that emptied a journal segment by zeroing only its
+/// first record's header, leaving older records (names, phones) past it: the first start of
+/// this version erases them, once.
+#[tokio::test]
+async fn the_first_start_erases_what_an_older_version_left_in_the_journal() {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    let dir = tempfile::tempdir().unwrap();
+    let open = || barberpro::store::Store::open(dir.path(), 1 << 20).unwrap();
+    open().close().await;
+    let leftover = "Ana Gómez +5491155550001".as_bytes();
+    let leave_behind = || {
+        for f in ["barberpro.journal", "barberpro.journal.2"] {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(dir.path().join(f))
+                .unwrap();
+            file.write_all_at(leftover, 4096).unwrap();
+        }
+    };
+    leave_behind();
+    {
+        // No record of the journal ever having been scrubbed, as with an older version.
+        let db = redb::Database::create(dir.path().join(barberpro::store::DB_FILE)).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(barberpro::store::tables::META)
+            .unwrap()
+            .remove("journal.scrubbed")
+            .unwrap()
+            .expect("the key a new folder gets");
+        txn.commit().unwrap();
+    }
+    let inode = || {
+        std::fs::metadata(dir.path().join("barberpro.journal"))
+            .unwrap()
+            .ino()
+    };
+    let before = inode();
+    open().close().await;
+    assert!(!journal_holds(dir.path(), leftover), "erased");
+    assert_ne!(inode(), before, "rewritten");
+    // Once: the next start leaves the segments alone (bytes planted now stay planted).
+    leave_behind();
+    let after = inode();
+    open().close().await;
+    assert_eq!(inode(), after);
+    assert!(journal_holds(dir.path(), leftover));
 }
