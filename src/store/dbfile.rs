@@ -17,15 +17,25 @@
 //! plain `sync_data` would. (redb reuses a page freed by the checkpoint only by writing it,
 //! and that write waits.) Every other `sync_data` (a commit that is not journaled, a
 //! migration, the start-up) is not deferred: it waits for a deferred one, then flushes.
+//!
+//! The deferred flush is *paced* ([`write_back`]). A device flush makes durable everything
+//! written before it, so a journal `fdatasync` issued while a megabyte of redb's pages is on
+//! its way pays for all of it: measured on a 2-core VM, journal flushes took 4–12 ms during a
+//! checkpoint's flush instead of 0.2–0.5 ms, and every booking waiting for them with it. The
+//! flush thread therefore starts the write-back of the pages written since the last flush
+//! itself, [`CHUNK`] bytes at a time with a rest after each, so that the journal's flushes in
+//! between each carry a chunk or two; then it calls `fdatasync`, which has little left to
+//! write. Only the timing changes: durability still comes from that `fdatasync` alone.
 
 use std::fmt;
 use std::fs::File;
 use std::io;
+use std::num::NonZeroU64;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use redb::backends::FileBackend;
 use redb::{BackendError, StorageBackend};
@@ -54,7 +64,16 @@ struct State {
     /// an I/O error of its own.
     failed: Option<(io::ErrorKind, String)>,
     closed: bool,
+    /// The byte ranges (offset, length) written since the last flush: what the next deferred
+    /// flush writes back, chunk by chunk.
+    written: Vec<(u64, u64)>,
 }
+
+/// A deferred flush starts the write-back of this many bytes of pages at a time, and rests
+/// [`REST`] before the next: at most 64 MB/s, so that the device, slower than that here, has
+/// room for the journal's flushes in between (see the module's docs).
+pub const CHUNK: u64 = 64 << 10;
+const REST: Duration = Duration::from_millis(1);
 
 /// A deferred flush, numbered in the order they were asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,13 +84,14 @@ impl DbFile {
     pub fn open(path: &Path) -> io::Result<(Self, Arc<Flusher>)> {
         let file = open_rw(path)?;
         let flushing = file.try_clone()?;
-        Self::with_flush(file, move || flushing.sync_data())
+        Self::with_flush(file, move |written| write_back(&flushing, written))
     }
 
-    /// [`DbFile::open`] for an open `file`, with what the flush thread runs for a deferred flush.
-    fn with_flush(
+    /// [`DbFile::open`] for an open `file`, with what the flush thread runs for a deferred
+    /// flush (given the ranges written since the last flush).
+    pub(super) fn with_flush(
         file: File,
-        mut flush: impl FnMut() -> io::Result<()> + Send + 'static,
+        mut flush: impl FnMut(Vec<(u64, u64)>) -> io::Result<()> + Send + 'static,
     ) -> io::Result<(Self, Arc<Flusher>)> {
         let inner = FileBackend::new(file).map_err(io::Error::other)?;
         let flusher = Arc::new(Flusher {
@@ -94,7 +114,7 @@ impl DbFile {
 }
 
 /// Opens `path` for reading and writing, creating it if missing, as redb opens its files.
-fn open_rw(path: &Path) -> io::Result<File> {
+pub(super) fn open_rw(path: &Path) -> io::Result<File> {
     std::fs::OpenOptions::new()
         .read(true)
         .write(true)
@@ -109,7 +129,7 @@ impl Flusher {
     }
 
     /// The flush thread: runs each deferred flush as it is asked for.
-    fn run(&self, flush: &mut dyn FnMut() -> io::Result<()>) {
+    fn run(&self, flush: &mut dyn FnMut(Vec<(u64, u64)>) -> io::Result<()>) {
         let mut state = self.lock();
         loop {
             while state.asked == state.done && !state.closed {
@@ -122,8 +142,9 @@ impl Flusher {
                 return;
             }
             let target = state.asked;
+            let written = std::mem::take(&mut state.written);
             drop(state);
-            let flushed = flush();
+            let flushed = flush(written);
             state = self.lock();
             state.done = target;
             state.finished_at = Some(Instant::now());
@@ -261,12 +282,19 @@ impl StorageBackend for DbFile {
             return self.flusher.ask();
         }
         self.flusher.settle()?;
-        self.inner.sync_data()
+        self.inner.sync_data()?;
+        self.flusher.lock().written.clear();
+        Ok(())
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
         self.flusher.settle()?;
-        self.inner.write(offset, data)
+        self.inner.write(offset, data)?;
+        self.flusher
+            .lock()
+            .written
+            .push((offset, data.len() as u64));
+        Ok(())
     }
 
     fn close(&self) -> io::Result<()> {
@@ -305,6 +333,60 @@ impl StorageBackend for DbFile {
     }
 }
 
+/// A deferred flush: starts the write-back of the `written` ranges of `file` a [`CHUNK`] at a
+/// time, resting [`REST`] after each, then flushes the file (see the module's docs). If the
+/// kernel refuses to start a write-back, the `fdatasync` alone does the work.
+fn write_back(file: &File, written: Vec<(u64, u64)>) -> io::Result<()> {
+    for chunk in chunks(written, CHUNK) {
+        if start_write_back(file, &chunk).is_err() {
+            break;
+        }
+        std::thread::sleep(REST);
+    }
+    file.sync_data()
+}
+
+/// Hands the dirty pages of every range in `chunk` to the device, without waiting for them.
+/// On Linux `POSIX_FADV_DONTNEED` starts the write-back of a range's dirty pages
+/// (`WB_SYNC_NONE`, what `sync_file_range(SYNC_FILE_RANGE_WRITE)` does; PostgreSQL's
+/// `pg_flush_data` uses it the same way where that call is missing) and then drops only the
+/// range's clean pages, which these, dirty or under write-back, are not. Unlike
+/// `sync_file_range`, it has a safe wrapper.
+fn start_write_back(file: &File, chunk: &[(u64, u64)]) -> io::Result<()> {
+    for &(offset, len) in chunk {
+        if let Some(len) = NonZeroU64::new(len) {
+            rustix::fs::fadvise(file, offset, Some(len), rustix::fs::Advice::DontNeed)?;
+        }
+    }
+    Ok(())
+}
+
+/// The ranges in `written`, sorted, merged where they touch or overlap, and cut into groups of
+/// about `size` bytes (a range is never split; a group holds at least one).
+fn chunks(mut written: Vec<(u64, u64)>, size: u64) -> Vec<Vec<(u64, u64)>> {
+    written.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(written.len());
+    for (offset, len) in written {
+        match merged.last_mut() {
+            Some((at, n)) if offset <= *at + *n => *n = (*n).max(offset + len - *at),
+            _ => merged.push((offset, len)),
+        }
+    }
+    let mut out: Vec<Vec<(u64, u64)>> = Vec::new();
+    let mut bytes = size;
+    for range in merged {
+        if bytes >= size {
+            out.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += range.1;
+        if let Some(group) = out.last_mut() {
+            group.push(range);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -328,6 +410,68 @@ mod tests {
         txn.set_durability(durability).unwrap();
         txn.open_table(T).unwrap().insert(key, key).unwrap();
         txn.commit().unwrap();
+    }
+
+    #[test]
+    fn written_ranges_are_merged_sorted_and_cut_into_chunks() {
+        let page = 4096;
+        // Out of order, one repeated, two touching, one overlapping.
+        let written = vec![
+            (10 * page, page),
+            (0, page),
+            (page, page),
+            (10 * page, page),
+            (3 * page, 2 * page),
+            (4 * page, 3 * page),
+            (20 * page, page),
+        ];
+        assert_eq!(
+            chunks(written.clone(), 3 * page),
+            vec![
+                vec![(0, 2 * page), (3 * page, 4 * page)],
+                vec![(10 * page, page), (20 * page, page)],
+            ]
+        );
+        assert_eq!(chunks(written, u64::MAX).len(), 1);
+        assert!(chunks(Vec::new(), CHUNK).is_empty());
+    }
+
+    #[test]
+    fn a_deferred_flush_writes_back_what_was_written_since_the_last_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.redb");
+        let (given, flushes) = std::sync::mpsc::channel::<Vec<(u64, u64)>>();
+        let flushing = open_rw(&path).unwrap();
+        let (file, flusher) = DbFile::with_flush(open_rw(&path).unwrap(), move |written| {
+            given.send(written.clone()).unwrap();
+            write_back(&flushing, written)
+        })
+        .unwrap();
+        let db = Database::builder().create_with_backend(file).unwrap();
+        for key in 0..50 {
+            put(&db, key, redb::Durability::None);
+        }
+        let checkpoint = |db: &Database| {
+            let txn = db.begin_write().unwrap();
+            let (committed, ticket) = flusher.deferring(|| txn.commit());
+            committed.unwrap();
+            flusher.wait(ticket.expect("deferred")).unwrap();
+            flushes.recv().unwrap()
+        };
+        let first = checkpoint(&db);
+        assert!(!first.is_empty(), "the checkpoint wrote pages");
+        // A durable commit flushed on the caller's thread: the next deferred flush is given
+        // only what came after it.
+        put(&db, 100, redb::Durability::Immediate);
+        let second = checkpoint(&db);
+        assert!(second.len() < first.len(), "{second:?} after {first:?}");
+        drop(db);
+        let (db, _) = open(&path);
+        let read = db.begin_read().unwrap();
+        let table = read.open_table(T).unwrap();
+        for key in (0..50).chain([100]) {
+            assert_eq!(table.get(key).unwrap().map(|v| v.value()), Some(key));
+        }
     }
 
     #[test]
@@ -381,7 +525,7 @@ mod tests {
         // The flush thread's flushes wait for the test's word, and the second one fails.
         let (gate, opened) = std::sync::mpsc::channel::<io::Result<()>>();
         let opened = Mutex::new(opened);
-        let (file, flusher) = DbFile::with_flush(file, move || {
+        let (file, flusher) = DbFile::with_flush(file, move |_| {
             opened.lock().unwrap().recv().unwrap_or(Ok(()))
         })
         .unwrap();

@@ -39,7 +39,8 @@ const MAX_BATCH: usize = 256;
 const QUEUE_DEPTH: usize = 4096;
 /// The default time after a journaled commit when its checkpoint (the durable redb commit
 /// after which the journal lets go of its records; `storage.checkpoint_interval_ms`) is due;
-/// a busy writer waits for an empty queue, at most twice this. It bounds the replay after a crash,
+/// a busy writer waits for an empty queue, at most twice this, and for the last checkpoint's
+/// flush to be done (a slow disk stretches it, never the writer). It bounds the replay after a crash,
 /// the redb pages buffered in memory meanwhile, and so how long each checkpoint holds up
 /// the requests that arrive during it (the time to hand those pages to the kernel; their
 /// flush runs in the background).
@@ -332,9 +333,11 @@ impl Durability {
         if journal.used() == 0 || !due(self.flushed_at.elapsed()) {
             return;
         }
-        // The retired segment is needed again: the last flush must be over (it always is,
-        // but for a disk slower than the interval).
-        self.settle(true);
+        if self.flushing.is_some() {
+            // The retired segment is needed again, and the last checkpoint's (paced) flush
+            // still runs: the next batch or tick tries again rather than wait for it here.
+            return;
+        }
         let Some(journal) = self.journal.as_mut() else {
             return;
         };
@@ -606,6 +609,7 @@ fn writer_loop(
     rx.close();
     // Requests that raced the stop are refused (their callers see WriterGone).
     while rx.try_recv().is_ok() {}
+    durability.settle(true);
     durability.checkpoint(&db, |_| true);
     durability.settle(true);
     drop(db);
@@ -872,6 +876,81 @@ mod tests {
         );
         // And only once: an empty journal needs no more.
         assert!(seen.recv_timeout(every * 5).is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_checkpoint_whose_flush_runs_late_holds_up_no_write() {
+        use super::super::dbfile::{DbFile, open_rw};
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Every deferred flush waits for the test's word (or for the test to hang up).
+        let (gate, opened) = std_mpsc::channel::<()>();
+        let opened = std::sync::Mutex::new(opened);
+        let path = dir.path().join("w.redb");
+        let (file, flusher) = DbFile::with_flush(open_rw(&path).expect("open"), move |_| {
+            let _ = opened.lock().expect("lock").recv();
+            Ok(())
+        })
+        .expect("file");
+        let db = Arc::new(
+            Database::builder()
+                .create_with_backend(file)
+                .expect("create"),
+        );
+        let (journal, _) = Journal::open(dir.path()).expect("journal");
+        let every = Duration::from_millis(10);
+        let writer = Writer::start(
+            db.clone(),
+            Some(journal),
+            Some(flusher),
+            TokenKey::from_bytes([7; 32]),
+            every,
+        )
+        .expect("start");
+        let (events, seen) = std_mpsc::channel();
+        assert!(writer.observe(Box::new(move |event| {
+            if let WriterEvent::Checkpoint { ok, .. } = event {
+                let _ = events.send(ok);
+            }
+        })));
+        let logged = |key: u64| {
+            let (job, answer) = TypedJob::new(put(key, key));
+            (
+                Box::new(Logged {
+                    job,
+                    entry: b"{}".to_vec(),
+                }) as Box<dyn Job>,
+                answer,
+            )
+        };
+        let (job, answer) = logged(1);
+        writer.submit(job, answer).await.expect("first");
+        // Its checkpoint starts (the ticker wakes the idle writer) and its flush is held.
+        tokio::time::sleep(every * 10).await;
+        // Checkpoints fall due again and again meanwhile: none may make a write wait.
+        for key in 2..20 {
+            let (job, answer) = logged(key);
+            tokio::time::timeout(Duration::from_secs(5), writer.submit(job, answer))
+                .await
+                .expect("a write waited for the held flush")
+                .expect("written");
+            tokio::time::sleep(every).await;
+        }
+        assert!(
+            seen.try_recv().is_err(),
+            "no checkpoint ended: its flush is held"
+        );
+        // Released, it ends, and the one put off follows for the later records.
+        drop(gate);
+        for _ in 0..2 {
+            let ok = seen
+                .recv_timeout(Duration::from_secs(5))
+                .expect("a checkpoint");
+            assert!(ok);
+        }
+        writer.stop().await;
+        let read = db.begin_read().expect("read");
+        let table = read.open_table(T).expect("table");
+        assert_eq!(table.get(19).expect("get").map(|v| v.value()), Some(19));
     }
 
     #[test]
