@@ -55,9 +55,9 @@ async fn every_booking_answered_before_a_sigkill_is_there_after_the_restart() {
         replay.contains("replayed the journal"),
         "the restart replayed the bookings from the journal: {replay:?}"
     );
-    all_there(&http, &base, &booked).await;
     // Replayed into the database, the records are erased from the journal, every byte.
-    assert!(!journal_holds(dir.path(), name));
+    assert!(!journal_holds(dir.path(), name), "the replayed records");
+    all_there(&http, &base, &booked).await;
 }
 
 /// Whether either journal segment in `dir` holds `needle` anywhere, read or not.
