@@ -70,7 +70,7 @@ struct State {
 }
 
 /// A deferred flush starts the write-back of this many bytes of pages at a time, and rests
-/// [`REST`] before the next: at most 64 MB/s, so that the device, slower than that here, has
+/// [`REST`] before the next: at most ~64 MB/s, so that the device, slower than that here, has
 /// room for the journal's flushes in between (see the module's docs).
 pub const CHUNK: u64 = 64 << 10;
 const REST: Duration = Duration::from_millis(1);
@@ -350,7 +350,8 @@ fn write_back(file: &File, written: Vec<(u64, u64)>) -> io::Result<()> {
 /// On Linux `POSIX_FADV_DONTNEED` starts the write-back of a range's dirty pages
 /// (`WB_SYNC_NONE`, what `sync_file_range(SYNC_FILE_RANGE_WRITE)` does; PostgreSQL's
 /// `pg_flush_data` uses it the same way where that call is missing) and then drops only the
-/// range's clean pages, which these, dirty or under write-back, are not. Unlike
+/// range's clean pages, which these, dirty or under write-back, are not (unless the kernel
+/// wrote them back already: then redb reads them from the disk again). Unlike
 /// `sync_file_range`, it has a safe wrapper.
 fn start_write_back(file: &File, chunk: &[(u64, u64)]) -> io::Result<()> {
     for &(offset, len) in chunk {
@@ -361,9 +362,10 @@ fn start_write_back(file: &File, chunk: &[(u64, u64)]) -> io::Result<()> {
     Ok(())
 }
 
-/// The ranges in `written`, sorted, merged where they touch or overlap, and cut into groups of
-/// about `size` bytes (a range is never split; a group holds at least one).
+/// The ranges in `written`, sorted, merged where they touch or overlap, and cut into groups
+/// of `size` bytes (the last one less), a range split where a group ends.
 fn chunks(mut written: Vec<(u64, u64)>, size: u64) -> Vec<Vec<(u64, u64)>> {
+    let size = size.max(1);
     written.sort_unstable();
     let mut merged: Vec<(u64, u64)> = Vec::with_capacity(written.len());
     for (offset, len) in written {
@@ -373,16 +375,21 @@ fn chunks(mut written: Vec<(u64, u64)>, size: u64) -> Vec<Vec<(u64, u64)>> {
         }
     }
     let mut out: Vec<Vec<(u64, u64)>> = Vec::new();
-    let mut bytes = size;
-    for range in merged {
-        if bytes >= size {
-            out.push(Vec::new());
-            bytes = 0;
+    let mut group: Vec<(u64, u64)> = Vec::new();
+    let mut bytes = 0;
+    for (mut offset, mut len) in merged {
+        while len > 0 {
+            let piece = len.min(size - bytes);
+            group.push((offset, piece));
+            (offset, len, bytes) = (offset + piece, len - piece, bytes + piece);
+            if bytes == size {
+                out.push(std::mem::take(&mut group));
+                bytes = 0;
+            }
         }
-        bytes += range.1;
-        if let Some(group) = out.last_mut() {
-            group.push(range);
-        }
+    }
+    if !group.is_empty() {
+        out.push(group);
     }
     out
 }
@@ -428,11 +435,20 @@ mod tests {
         assert_eq!(
             chunks(written.clone(), 3 * page),
             vec![
-                vec![(0, 2 * page), (3 * page, 4 * page)],
+                vec![(0, 2 * page), (3 * page, page)],
+                vec![(4 * page, 3 * page)],
                 vec![(10 * page, page), (20 * page, page)],
             ]
         );
-        assert_eq!(chunks(written, u64::MAX).len(), 1);
+        assert_eq!(
+            chunks(written, u64::MAX),
+            vec![vec![
+                (0, 2 * page),
+                (3 * page, 4 * page),
+                (10 * page, page),
+                (20 * page, page)
+            ]]
+        );
         assert!(chunks(Vec::new(), CHUNK).is_empty());
     }
 
