@@ -165,7 +165,8 @@ struct Segment {
     path: PathBuf,
     tail: u64,
     capacity: u64,
-    /// Created zero-filled by this open: nothing from an earlier round can be in it.
+    /// Created (or recreated) zero-filled since the journal was opened: nothing from an
+    /// earlier round can be in it.
     created: bool,
 }
 
@@ -281,6 +282,7 @@ impl Segment {
             create_zeroed(self.path.parent().unwrap_or(Path::new(".")), &self.path)?;
             self.file = OpenOptions::new().read(true).write(true).open(&self.path)?;
             self.capacity = CAPACITY;
+            self.created = true;
         } else {
             // A crash part-way may leave some records readable: they are in the database,
             // and a replay skips them by their sequence numbers.

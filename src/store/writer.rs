@@ -700,6 +700,7 @@ mod tests {
 
     use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
+    use super::super::dbfile::{DbFile, open_rw};
     use super::*;
 
     const T: TableDefinition<u64, u64> = TableDefinition::new("t");
@@ -806,42 +807,47 @@ mod tests {
         writer.write(put(4, 4)).await.expect("next batch");
     }
 
-    #[tokio::test]
-    async fn a_logged_request_is_journaled_then_checkpointed_within_the_interval() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        // As the store opens it: checkpoints flush in the background.
-        let (file, flusher) =
-            super::super::dbfile::DbFile::open(&dir.path().join("w.redb")).expect("file");
+    /// A writer journaling into `dir`, over redb's file as the store opens it (its
+    /// checkpoints flush in the background).
+    fn journaled_writer(
+        dir: &std::path::Path,
+        (file, flusher): (DbFile, Arc<Flusher>),
+        every: Duration,
+    ) -> (Arc<Database>, Writer) {
         let db = Arc::new(
             Database::builder()
                 .create_with_backend(file)
                 .expect("create"),
         );
-        let (journal, records) = Journal::open(dir.path()).expect("journal");
+        let (journal, records) = Journal::open(dir).expect("journal");
         assert!(records.is_empty());
+        let keys = TokenKey::from_bytes([7; 32]);
+        let writer =
+            Writer::start(db.clone(), Some(journal), Some(flusher), keys, every).expect("start");
+        (db, writer)
+    }
+
+    /// A logged (journaled) request writing `key`, and where its answer comes.
+    fn logged(key: u64) -> (Box<dyn Job>, oneshot::Receiver<Result<(), StoreError>>) {
+        let (job, answer) = TypedJob::new(put(key, key));
+        let entry = b"{}".to_vec();
+        (Box::new(Logged { job, entry }), answer)
+    }
+
+    #[tokio::test]
+    async fn a_logged_request_is_journaled_then_checkpointed_within_the_interval() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // As the store opens it: checkpoints flush in the background.
         let every = Duration::from_millis(20);
-        let writer = Writer::start(
-            db.clone(),
-            Some(journal),
-            Some(flusher),
-            TokenKey::from_bytes([7; 32]),
-            every,
-        )
-        .expect("start");
+        let file = DbFile::open(&dir.path().join("w.redb")).expect("file");
+        let (db, writer) = journaled_writer(dir.path(), file, every);
         let (events, seen) = std_mpsc::channel();
         assert!(writer.observe(Box::new(move |event| {
             let _ = events.send(event);
         })));
 
-        let (job, answer) = TypedJob::new(put(1, 1));
-        let logged = Logged {
-            job,
-            entry: b"{}".to_vec(),
-        };
-        writer
-            .submit(Box::new(logged), answer)
-            .await
-            .expect("committed");
+        let (job, answer) = logged(1);
+        writer.submit(job, answer).await.expect("committed");
         let batch = seen.recv_timeout(Duration::from_secs(5)).expect("a batch");
         assert!(
             matches!(batch, WriterEvent::Batch(b) if b.committed && b.journaled),
@@ -880,48 +886,24 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_checkpoint_whose_flush_runs_late_holds_up_no_write() {
-        use super::super::dbfile::{DbFile, open_rw};
         let dir = tempfile::tempdir().expect("tempdir");
         // Every deferred flush waits for the test's word (or for the test to hang up).
         let (gate, opened) = std_mpsc::channel::<()>();
-        let opened = std::sync::Mutex::new(opened);
+        let opened = Mutex::new(opened);
         let path = dir.path().join("w.redb");
-        let (file, flusher) = DbFile::with_flush(open_rw(&path).expect("open"), move |_| {
+        let file = DbFile::with_flush(open_rw(&path).expect("open"), move |_| {
             let _ = opened.lock().expect("lock").recv();
             Ok(())
         })
         .expect("file");
-        let db = Arc::new(
-            Database::builder()
-                .create_with_backend(file)
-                .expect("create"),
-        );
-        let (journal, _) = Journal::open(dir.path()).expect("journal");
         let every = Duration::from_millis(10);
-        let writer = Writer::start(
-            db.clone(),
-            Some(journal),
-            Some(flusher),
-            TokenKey::from_bytes([7; 32]),
-            every,
-        )
-        .expect("start");
+        let (db, writer) = journaled_writer(dir.path(), file, every);
         let (events, seen) = std_mpsc::channel();
         assert!(writer.observe(Box::new(move |event| {
             if let WriterEvent::Checkpoint { ok, .. } = event {
                 let _ = events.send(ok);
             }
         })));
-        let logged = |key: u64| {
-            let (job, answer) = TypedJob::new(put(key, key));
-            (
-                Box::new(Logged {
-                    job,
-                    entry: b"{}".to_vec(),
-                }) as Box<dyn Job>,
-                answer,
-            )
-        };
         let (job, answer) = logged(1);
         writer.submit(job, answer).await.expect("first");
         // Its checkpoint starts (the ticker wakes the idle writer) and its flush is held.
