@@ -279,10 +279,7 @@ impl Segment {
         }
         if self.capacity != CAPACITY {
             // An odd-sized file kept for its records: they are in the database now.
-            create_zeroed(self.path.parent().unwrap_or(Path::new(".")), &self.path)?;
-            self.file = OpenOptions::new().read(true).write(true).open(&self.path)?;
-            self.capacity = CAPACITY;
-            self.created = true;
+            self.recreate()?;
         } else {
             // A crash part-way may leave some records readable: they are in the database,
             // and a replay skips them by their sequence numbers.
@@ -298,6 +295,11 @@ impl Segment {
         if self.created || self.tail != 0 {
             return Ok(());
         }
+        self.recreate()
+    }
+
+    /// Replaces the file with a zero-filled one of [`CAPACITY`] bytes.
+    fn recreate(&mut self) -> io::Result<()> {
         create_zeroed(self.path.parent().unwrap_or(Path::new(".")), &self.path)?;
         self.file = OpenOptions::new().read(true).write(true).open(&self.path)?;
         self.capacity = CAPACITY;
