@@ -126,6 +126,8 @@ wrk_run availability_c16 16 availability.lua
 # Each connection waits 1/(rate/conns) s between requests on top of each request's own
 # latency, so offering 2,200 req/s is what gets ~2,000 through (the table shows the rate met).
 BENCH_RATE=2200 BENCH_CONNS=20 wrk_run availability_2000rps 20 availability.lua
+# The same pace for a static asset: the floor that HTTPS, HTTP and wrk set on this machine.
+BENCH_RATE=2200 BENCH_CONNS=20 wrk_run static_2000rps 20 static.lua
 
 echo "== (2) booking creation"
 BENCH_DAY0=50 wrk_run create_c16 16 create.lua -- 2

@@ -13,7 +13,7 @@ use barberpro::store::StoreError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let code = match cli.command {
         Command::Config(ConfigCommand::Check(file)) => commands::config_check(file),
         Command::Serve(args) => serve(args),
         Command::Snapshot(args) => barberpro::snapshot::commands::snapshot(args),
@@ -27,7 +27,10 @@ fn main() -> ExitCode {
         Command::Client(command) => barberpro::privacy::client(command),
         Command::Audit(command) => barberpro::privacy::audit(command),
         Command::BenchData(args) => commands::bench_data(args),
-    }
+    };
+    // The log's last lines (a server's shutdown among them) are written before the exit.
+    barberpro::telemetry::flush();
+    code
 }
 
 fn serve(args: ServeArgs) -> ExitCode {

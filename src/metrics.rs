@@ -741,12 +741,20 @@ pub fn disk_space(dir: &Path) -> Option<DiskSpace> {
     })
 }
 
-/// The standard `process_*` metrics, read from `/proc/self` at each scrape.
+/// The standard `process_*` metrics, read from `/proc/self` at each scrape, and the log lines
+/// dropped so far (see [`crate::telemetry`]).
 #[derive(Debug)]
 struct ProcessCollector;
 
 impl Collector for ProcessCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let dropped = ConstCounter::new(crate::telemetry::dropped_lines());
+        dropped.encode(encoder.encode_descriptor(
+            "barberpro_log_lines_dropped",
+            "Log lines dropped because the log writer was too far behind (journald or disk slow)",
+            None,
+            dropped.metric_type(),
+        )?)?;
         let Some(p) = ProcessStats::read() else {
             return Ok(());
         };

@@ -1,12 +1,33 @@
 //! Logging with `tracing`: readable on a terminal, JSON lines otherwise (or as configured).
+//!
+//! Lines are written to stderr by a thread of their own ([`LOG_WRITER`]), never by the thread
+//! that logs: a request's line costs its worker a copy into a queue, not a `write` to a pipe or
+//! file that can block (journald busy, a disk writing back). Queued lines are written together
+//! as soon as the thread gets to them. If the sink falls [`BUFFERED_LINES`] lines behind,
+//! further lines are dropped, not waited for, and counted ([`dropped_lines`], the
+//! `barberpro_log_lines_dropped` metric): bookings never wait for the log. The audit log lives
+//! in the database, not here.
 
-use std::io::IsTerminal;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
+use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
 
-/// Installs the global subscriber. `RUST_LOG`, when set, overrides `log.level`.
+/// The name of the thread that writes log lines.
+pub const LOG_WRITER: &str = "log-writer";
+/// Lines queued for the log writer before new ones are dropped: ~4 MB of request lines, about
+/// two seconds of the busiest benchmark.
+pub const BUFFERED_LINES: usize = 16_384;
+
+static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
+/// Keeps the log writer running until [`flush`].
+static WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
+
+/// Installs the global subscriber. `RUST_LOG`, when set, overrides `log.level`. Call [`flush`]
+/// before the process ends.
 pub fn init(config: &LogConfig) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.level))
@@ -17,11 +38,13 @@ pub fn init(config: &LogConfig) {
         LogFormat::Pretty => false,
         LogFormat::Auto => !terminal,
     };
+    let (writer, guard) = writer(std::io::stderr(), BUFFERED_LINES);
+    let counter = writer.error_counter();
     // Colours only for a terminal: `pretty` into a file or journald stays plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(terminal)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let result = if json {
         builder
             .json()
@@ -31,6 +54,115 @@ pub fn init(config: &LogConfig) {
     } else {
         builder.compact().try_init()
     };
-    // Already installed (tests start several servers): keep the first.
-    let _ = result;
+    // Already installed (tests start several servers): keep the first, and its writer.
+    if result.is_ok() {
+        let _ = DROPPED.set(counter);
+        *WRITER.lock().unwrap_or_else(PoisonError::into_inner) = Some(guard);
+    }
+}
+
+/// Writes out the lines still queued (waiting at most a second) and stops the log writer;
+/// later lines are lost. The last thing the process does.
+pub fn flush() {
+    let guard = WRITER.lock().unwrap_or_else(PoisonError::into_inner).take();
+    drop(guard);
+}
+
+/// Log lines dropped since the start because the log writer was too far behind.
+pub fn dropped_lines() -> u64 {
+    DROPPED
+        .get()
+        .map_or(0, |c| u64::try_from(c.dropped_lines()).unwrap_or(u64::MAX))
+}
+
+/// A writer that hands each line (tracing writes one event per call) to the log-writer
+/// thread, which writes whatever is queued in as few `write`s as fit its buffer, whole lines
+/// only, and flushes when the queue is empty. Past `limit` queued lines, lines are dropped.
+fn writer<W: Write + Send + 'static>(sink: W, limit: usize) -> (NonBlocking, WorkerGuard) {
+    NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(limit)
+        .thread_name(LOG_WRITER)
+        .finish(BufWriter::with_capacity(64 << 10, sink))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{self, Write};
+    use std::sync::mpsc;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::writer;
+
+    /// A sink that records each `write` call, and blocks until let go.
+    #[derive(Clone)]
+    struct Sink {
+        writes: Arc<Mutex<Vec<Vec<u8>>>>,
+        gate: Arc<Mutex<()>>,
+    }
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let _open = self.gate.lock().unwrap();
+            self.writes.lock().unwrap().push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stuck_sink_drops_and_counts_lines_instead_of_blocking_and_writes_whole_lines() {
+        let sink = Sink {
+            writes: Arc::default(),
+            gate: Arc::default(),
+        };
+        let held = sink.gate.lock().unwrap();
+        let (w, guard) = writer(sink.clone(), 8);
+        let counter = w.error_counter();
+        // The sink is stuck: the logging thread must still get through all of these at once.
+        let (done_tx, done_rx) = mpsc::channel();
+        let logging = std::thread::spawn(move || {
+            let mut w = w;
+            for i in 0..100_000 {
+                w.write_all(format!("line {i}\n").as_bytes()).unwrap();
+            }
+            done_tx.send(()).unwrap();
+            w
+        });
+        done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("logging waited for a stuck sink");
+        let dropped = counter.dropped_lines();
+        assert!(dropped > 0, "nothing was dropped");
+        drop(held);
+        let w = logging.join().unwrap();
+        drop(w);
+        drop(guard);
+        let writes = sink.writes.lock().unwrap();
+        let text: Vec<u8> = writes.concat();
+        let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+        assert_eq!(
+            lines.len() + dropped,
+            100_000,
+            "every line written or counted"
+        );
+        for write in writes.iter() {
+            assert_eq!(write.last(), Some(&b'\n'), "a write ended mid-line");
+        }
+        // Lines queued together went out together.
+        assert!(writes.len() < lines.len(), "one write per line");
+        // What was written is whole lines, in order.
+        let numbers: Vec<usize> = lines
+            .iter()
+            .map(|l| {
+                std::str::from_utf8(l).unwrap().trim_end()["line ".len()..]
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert!(numbers.windows(2).all(|p| p[0] < p[1]), "out of order");
+    }
 }
