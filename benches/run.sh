@@ -57,7 +57,14 @@ stop_server() {
     SERVER_PID=
   fi
 }
-trap stop_server EXIT
+finish() {
+  stop_server
+  # The log leaves memory for the scratch folder, where it can still be read.
+  if [ "$LOG" != "$WORK/server.log" ] && [ -f "$LOG" ]; then
+    mv -f "$LOG" "$WORK/server.log"
+  fi
+}
+trap finish EXIT
 
 start_server() { # leaves the start-up time (ms) in $WORK/startup_ms
   # ready.py loads first and reports "armed"; then the clock starts and the server launches.
