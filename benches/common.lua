@@ -94,6 +94,17 @@ function M.setup(thread)
 end
 
 -- One JSON line on stdout, for benches/run.sh.
+-- With BENCH_RATE and BENCH_CONNS set, each connection paces itself so that the whole run
+-- offers about BENCH_RATE requests/s (wrk has no fixed-rate mode; wrk2 does): the function to
+-- install as wrk's `delay`, or nil to run flat out.
+function M.pacing()
+  local rate = tonumber(os.getenv("BENCH_RATE") or "0")
+  local conns = tonumber(os.getenv("BENCH_CONNS") or "1")
+  if rate > 0 then
+    return function() return 1000 * conns / rate end
+  end
+end
+
 function M.done(summary, latency, _requests)
   local e = summary.errors
   io.write(string.format(

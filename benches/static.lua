@@ -2,10 +2,6 @@
 -- the availability run. What HTTPS, HTTP and wrk cost on this machine with no query at all.
 local c = require("common")
 setup = c.setup
-local rate = tonumber(os.getenv("BENCH_RATE") or "0")
-local conns = tonumber(os.getenv("BENCH_CONNS") or "1")
 function request() return wrk.format("GET", "/assets/public.js") end
-if rate > 0 then
-  function delay() return 1000 * conns / rate end
-end
+delay = c.pacing()
 done = c.done
