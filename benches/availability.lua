@@ -2,7 +2,7 @@
 -- service, flat out or paced (BENCH_RATE, BENCH_CONNS: see common.pacing).
 local c = require("common")
 setup = c.setup
-function init(_args) math.randomseed(os.time() * 100 + tid) end
+init = c.seed
 request = c.availability_request
 delay = c.pacing()
 done = c.done

@@ -13,7 +13,7 @@ print(f"machine: {os.cpu_count()} CPUs, {cpu}, kernel {platform.release()}")
 print("| scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors |")
 print("|---|---:|---:|---:|---:|---:|")
 names = [("availability_c16", "(1) availability, 16 conns, saturated"),
-         ("availability_2000rps", "(1) availability, paced at ~2,000 req/s (20 conns)"),
+         ("availability_2000rps", "(1) availability, paced at ~2,000 req/s (20 conns, random waits)"),
          ("static_2000rps", "(1) floor: a static asset, paced the same"),
          ("create_c16", "(2) booking creation, 16 conns"),
          ("create_c64", "(2) booking creation, 64 conns"),
