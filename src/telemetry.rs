@@ -26,12 +26,19 @@ static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
 /// Keeps the log writer running until [`flush`].
 static WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
 
+/// Quieted unless the filter names `rustls`: rustls warns about every client that sends an IP
+/// address as its TLS server name (curl or `wrk` given `https://127.0.0.1`, every scanner
+/// trying the bare address), one line per connection about the client's quirk.
+const QUIET_TARGETS: &str = "rustls::msgs::handshake=error";
+
 /// Installs the global subscriber. `RUST_LOG`, when set, overrides `log.level`. Call [`flush`]
 /// before the process ends.
 pub fn init(config: &LogConfig) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let directives = std::env::var(EnvFilter::DEFAULT_ENV)
+        .ok()
+        .filter(|d| EnvFilter::try_new(d).is_ok())
+        .unwrap_or_else(|| config.level.clone());
+    let filter = filter(&directives);
     let terminal = std::io::stderr().is_terminal();
     let json = match config.format {
         LogFormat::Json => true,
@@ -59,6 +66,19 @@ pub fn init(config: &LogConfig) {
         let _ = DROPPED.set(counter);
         *WRITER.lock().unwrap_or_else(PoisonError::into_inner) = Some(guard);
     }
+}
+
+/// The filter for `directives` (`info` if they do not parse), with [`QUIET_TARGETS`] added
+/// unless they say something about rustls themselves.
+fn filter(directives: &str) -> EnvFilter {
+    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    if directives.contains("rustls") {
+        return filter;
+    }
+    QUIET_TARGETS
+        .split(',')
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, EnvFilter::add_directive)
 }
 
 /// Writes out the lines still queued (waiting at most a second) and stops the log writer;
@@ -93,7 +113,51 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use super::writer;
+    use super::{filter, writer};
+
+    /// The lines `directives` let through when `log` runs.
+    fn logged(directives: &str, log: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl Write for Buffer {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let out = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(filter(directives))
+            .with_ansi(false)
+            .with_writer(move || out.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, log);
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn rustls_complaints_about_clients_sni_are_quiet_unless_asked_for() {
+        let log = || {
+            tracing::warn!(target: "rustls::msgs::handshake", "Illegal SNI extension");
+            tracing::error!(target: "rustls::msgs::handshake", "something worse");
+            tracing::warn!(target: "rustls::server::hs", "other rustls warning");
+            tracing::info!(target: "barberpro::http", "request");
+        };
+        let quiet = logged("info", log);
+        assert!(!quiet.contains("Illegal SNI"), "{quiet}");
+        for kept in ["something worse", "other rustls warning", "request"] {
+            assert!(quiet.contains(kept), "{kept} missing: {quiet}");
+        }
+        let asked = logged("info,rustls=warn", log);
+        assert!(asked.contains("Illegal SNI"), "{asked}");
+        // A filter that does not parse falls back to info, still quiet.
+        let fallback = logged("info,,=nonsense[", log);
+        assert!(fallback.contains("request") && !fallback.contains("Illegal SNI"));
+    }
 
     /// A sink that records each `write` call, and blocks until let go.
     #[derive(Clone)]
