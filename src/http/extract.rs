@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 use super::ApiError;
 
@@ -12,30 +13,38 @@ use super::ApiError;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// `Json<T>` with our error mapping: 400 malformed, 413 too large, 415 not JSON, 422 wrong
-/// shape. Also keeps the raw bytes' canonical hash for idempotency.
+/// shape. Keeps the body as sent for its [canonical hash](ApiJson::canonical_hash).
 pub struct ApiJson<T> {
     pub value: T,
-    /// SHA-256 of the canonical JSON (keys sorted), so formatting does not matter.
-    pub canonical_hash: String,
+    /// The body, checked to be JSON.
+    raw: Box<RawValue>,
+}
+
+impl<T> ApiJson<T> {
+    /// SHA-256 of the body's canonical JSON (keys sorted), so that formatting does not matter:
+    /// what a retry with the same Idempotency-Key must repeat. Worked out only when asked for
+    /// (most requests carry no key).
+    pub fn canonical_hash(&self) -> String {
+        use sha2::Digest;
+        let canonical = serde_json::from_str::<serde_json::Value>(self.raw.get())
+            .map_or_else(|_| self.raw.get().to_owned(), |v| v.to_string());
+        crate::domain::token::hex(&sha2::Sha256::digest(canonical.as_bytes()))
+    }
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(raw) = axum::Json::<serde_json::Value>::from_request(req, state)
+        // Checked as JSON (content type, size, syntax) without building a tree of it, then
+        // read once into `T`.
+        let axum::Json(raw) = axum::Json::<Box<RawValue>>::from_request(req, state)
             .await
             .map_err(map_rejection)?;
-        let canonical = raw.to_string();
-        let value = serde_json::from_value(raw).map_err(|e| ApiError::InvalidBody {
+        let value = serde_json::from_str(raw.get()).map_err(|e| ApiError::InvalidBody {
             detail: e.to_string(),
         })?;
-        use sha2::Digest;
-        let canonical_hash = crate::domain::token::hex(&sha2::Sha256::digest(canonical.as_bytes()));
-        Ok(Self {
-            value,
-            canonical_hash,
-        })
+        Ok(Self { value, raw })
     }
 }
 
@@ -127,5 +136,29 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
                 .await
                 .map_err(|_| ApiError::NotFound)?;
         raw.parse().map(Self).map_err(|_| ApiError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash_of(body: &str) -> String {
+        let raw = RawValue::from_string(body.to_owned()).expect("json");
+        ApiJson { value: (), raw }.canonical_hash()
+    }
+
+    #[test]
+    fn the_canonical_hash_ignores_formatting_and_key_order_and_keeps_its_value() {
+        let compact = hash_of(r#"{"b":[1,{"y":"ñ","x":null}],"a":2}"#);
+        let spaced = hash_of("{ \"a\" : 2,\n  \"b\": [1, {\"x\": null, \"y\": \"ñ\"}] }");
+        assert_eq!(compact, spaced);
+        // Idempotency records store it: the same as SHA-256 of the sorted, compact text.
+        use sha2::Digest;
+        let expected = crate::domain::token::hex(&sha2::Sha256::digest(
+            r#"{"a":2,"b":[1,{"x":null,"y":"ñ"}]}"#.as_bytes(),
+        ));
+        assert_eq!(compact, expected);
+        assert_ne!(compact, hash_of(r#"{"a":3,"b":[1,{"x":null,"y":"ñ"}]}"#));
     }
 }

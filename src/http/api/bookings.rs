@@ -221,7 +221,7 @@ pub async fn create(
                 })?;
             Some(Idempotency {
                 key: key.to_owned(),
-                request_hash: body.canonical_hash.clone(),
+                request_hash: body.canonical_hash(),
             })
         }
     };
