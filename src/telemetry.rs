@@ -27,7 +27,7 @@ static DROPPED: OnceLock<ErrorCounter> = OnceLock::new();
 static WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
 
 /// Quieted unless the filter names `rustls`: rustls warns about every client that sends an IP
-/// address as its TLS server name (curl or `wrk` given `https://127.0.0.1`, every scanner
+/// address as its TLS server name (`wrk` or `openssl s_client` given `127.0.0.1`, scanners
 /// trying the bare address), one line per connection about the client's quirk.
 const QUIET_TARGETS: &str = "rustls::msgs::handshake=error";
 
