@@ -29,16 +29,15 @@ static WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
 /// Quieted unless the filter names `rustls`: rustls warns about every client that sends an IP
 /// address as its TLS server name (`wrk` or `openssl s_client` given `127.0.0.1`, scanners
 /// trying the bare address), one line per connection about the client's quirk.
-const QUIET_TARGETS: &str = "rustls::msgs::handshake=error";
+const QUIET_SNI: &str = "rustls::msgs::handshake=error";
 
 /// Installs the global subscriber. `RUST_LOG`, when set, overrides `log.level`. Call [`flush`]
 /// before the process ends.
 pub fn init(config: &LogConfig) {
-    let directives = std::env::var(EnvFilter::DEFAULT_ENV)
-        .ok()
-        .filter(|d| EnvFilter::try_new(d).is_ok())
-        .unwrap_or_else(|| config.level.clone());
-    let filter = filter(&directives);
+    let filter = chosen_filter(
+        std::env::var(EnvFilter::DEFAULT_ENV).ok().as_deref(),
+        &config.level,
+    );
     let terminal = std::io::stderr().is_terminal();
     let json = match config.format {
         LogFormat::Json => true,
@@ -68,17 +67,25 @@ pub fn init(config: &LogConfig) {
     }
 }
 
-/// The filter for `directives` (`info` if they do not parse), with [`QUIET_TARGETS`] added
-/// unless they say something about rustls themselves.
-fn filter(directives: &str) -> EnvFilter {
-    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+/// `RUST_LOG`'s filter if it parses, else `log.level`'s, else `info`.
+fn chosen_filter(env: Option<&str>, level: &str) -> EnvFilter {
+    env.and_then(filter)
+        .or_else(|| filter(level))
+        .or_else(|| filter("info"))
+        .unwrap_or_else(|| EnvFilter::new("info"))
+}
+
+/// The filter for `directives` (`None` if they do not parse), with [`QUIET_SNI`] added unless
+/// they say something about rustls themselves.
+fn filter(directives: &str) -> Option<EnvFilter> {
+    let filter = EnvFilter::try_new(directives).ok()?;
     if directives.contains("rustls") {
-        return filter;
+        return Some(filter);
     }
-    QUIET_TARGETS
-        .split(',')
-        .filter_map(|d| d.parse().ok())
-        .fold(filter, EnvFilter::add_directive)
+    Some(match QUIET_SNI.parse() {
+        Ok(quiet) => filter.add_directive(quiet),
+        Err(_) => filter,
+    })
 }
 
 /// Writes out the lines still queued (waiting at most a second) and stops the log writer;
@@ -113,7 +120,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use super::{filter, writer};
+    use super::{chosen_filter, writer};
 
     /// The lines `directives` let through when `log` runs.
     fn logged(directives: &str, log: impl FnOnce()) -> String {
@@ -131,7 +138,7 @@ mod tests {
         let buffer = Buffer::default();
         let out = buffer.clone();
         let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(filter(directives))
+            .with_env_filter(chosen_filter(None, directives))
             .with_ansi(false)
             .with_writer(move || out.clone())
             .finish();
