@@ -1,6 +1,6 @@
 //! Phone numbers, normalised to E.164 with Argentina's mobile rules.
 
-use phonenumber::country::Id as Country;
+use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat, enums::Region};
 use serde::{Deserialize, Serialize};
 
 use super::DomainError;
@@ -8,6 +8,12 @@ use super::DomainError;
 /// A phone number in E.164 form (`+5491123456789`). Parsed with libphonenumber's rules for
 /// Argentina: `011 15-2345-6789` (domestic mobile with trunk `0` and `15`) becomes
 /// `+5491123456789`. International numbers with a `+` prefix are accepted too.
+///
+/// The parser is `rlibphonenumber`, a port of Google's libphonenumber checked against the C++
+/// original by differential fuzzing: it keeps an Italian landline's leading zero
+/// (`+39 06 6982 3500` stays `+390669823500`, where the `phonenumber` crate dropped it and
+/// could hand a stranger's number back), and parses in ~2 µs instead of ~12 µs (no regex
+/// cache behind a mutex).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Phone(String);
@@ -18,16 +24,17 @@ impl Phone {
         if raw.is_empty() || raw.len() > 32 {
             return Err(DomainError::InvalidPhone);
         }
-        let number =
-            phonenumber::parse(Some(Country::AR), raw).map_err(|_| DomainError::InvalidPhone)?;
-        if !phonenumber::is_valid(&number) || drops_italian_leading_zero(raw, &number) {
+        let number = PHONE_NUMBER_UTIL
+            .parse(raw, Some(Region::AR))
+            .map_err(|_| DomainError::InvalidPhone)?;
+        if !number.is_valid() {
             return Err(DomainError::InvalidPhone);
         }
-        Ok(Self(e164(&number)))
+        Ok(Self(number.format_as(PhoneNumberFormat::E164).to_string()))
     }
 
-    /// Loads the numbering plans (and compiles their patterns) now, not in the first
-    /// request that parses a phone: the first parse takes about 200 ms.
+    /// Loads the numbering plans (and compiles Argentina's patterns) now, not in the first
+    /// request that parses a phone.
     pub fn warm_up() {
         for sample in ["+54 9 11 2345-6789", "(011) 4321-1234"] {
             let _ = Self::parse(sample);
@@ -42,29 +49,6 @@ impl Phone {
     pub fn as_e164(&self) -> &str {
         &self.0
     }
-}
-
-/// Whether `phonenumber` lost the leading zero of an Italian number: Italian landlines keep
-/// their `0` after `+39` (`+39 06 6982 3500`, Rome), but the crate drops it, and what is left
-/// can pass as somebody else's mobile (`+39 0331 123456` would become `+39331123456`). Such a
-/// number is refused rather than stored wrong: confirmations would go to a stranger.
-fn drops_italian_leading_zero(raw: &str, number: &phonenumber::PhoneNumber) -> bool {
-    if number.code().value() != 39 {
-        return false;
-    }
-    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-    let national = number.national().to_string();
-    digits
-        .strip_suffix(national.as_str())
-        .is_some_and(|before| before.ends_with("390"))
-}
-
-/// E.164 is `+`, the country code and the national significant number (with any leading
-/// zeros): exactly what `number.format().mode(Mode::E164)` writes, without the search for a
-/// national display pattern that the crate's formatter does first for every mode (a quarter
-/// of a parse's cost in the booking benchmark).
-fn e164(number: &phonenumber::PhoneNumber) -> String {
-    format!("+{}{}", number.country().code(), number.national())
 }
 
 impl std::fmt::Display for Phone {
@@ -94,36 +78,40 @@ mod tests {
     }
 
     #[test]
-    fn e164_is_what_the_crates_formatter_writes() {
-        // Argentina, Italy (a leading zero), the UK, the US, Uruguay; valid or not.
-        for raw in [
-            "+54 9 11 2345-6789",
-            "+54 351 423-4567",
-            "+39 06 6982 3500",
-            "+39 0331 123456",
-            "+44 20 7946 0958",
-            "+1 415 555 2671",
-            "+598 94 231 234",
-        ] {
-            let number = phonenumber::parse(Some(Country::AR), raw).unwrap();
-            let crate_e164 = number.format().mode(phonenumber::Mode::E164).to_string();
-            assert_eq!(e164(&number), crate_e164, "{raw}");
-            if let Ok(phone) = Phone::parse(raw) {
-                assert_eq!(phone.as_e164(), crate_e164, "{raw}");
-            }
+    fn keeps_the_leading_zero_of_an_italian_landline() {
+        // Italian landlines keep their `0` after `+39`: dropping it would make another
+        // (valid) number, somebody else's, and confirmations would go to a stranger.
+        let cases = [
+            ("+39 06 6982 3500", "+390669823500"),
+            ("+39 0331 123456", "+390331123456"),
+            ("0039 0331 123456", "+390331123456"),
+            ("+39 312 345 6789", "+393123456789"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                Phone::parse(raw).map(|p| p.0).as_deref(),
+                Ok(want),
+                "{raw:?}"
+            );
         }
     }
 
     #[test]
-    fn an_italian_number_whose_leading_zero_the_crate_drops_is_refused() {
-        for raw in ["+39 06 6982 3500", "+39 0331 123456", "0039 0331 123456"] {
-            assert_eq!(Phone::parse(raw), Err(DomainError::InvalidPhone), "{raw:?}");
+    fn other_countries_in_international_form() {
+        let cases = [
+            ("+44 20 7946 0958", "+442079460958"),
+            ("+1 415 555 2671", "+14155552671"),
+            ("+598 94 231 234", "+59894231234"),
+            ("0054 9 11 2345 6789", "+5491123456789"),
+            ("+54 11 15 2345 6789", "+5491123456789"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                Phone::parse(raw).map(|p| p.0).as_deref(),
+                Ok(want),
+                "{raw:?}"
+            );
         }
-        // An Italian mobile (no leading zero) is fine.
-        assert_eq!(
-            Phone::parse("+39 312 345 6789").map(|p| p.0),
-            Ok("+393123456789".to_owned())
-        );
     }
 
     #[test]

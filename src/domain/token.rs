@@ -47,14 +47,9 @@ pub fn verify(token: &str, stored_hash: &str) -> bool {
     hash(token).as_bytes().ct_eq(stored_hash.as_bytes()).into()
 }
 
+/// Lowercase hexadecimal, as every digest and signature here is written.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    hex::encode(bytes)
 }
 
 #[cfg(test)]

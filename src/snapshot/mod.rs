@@ -479,7 +479,7 @@ impl<T> Hashing<T> {
     }
 
     fn finish(self) -> (T, String, u64) {
-        (self.inner, hex(&self.hasher.finalize()), self.bytes)
+        (self.inner, hex::encode(self.hasher.finalize()), self.bytes)
     }
 }
 
@@ -503,10 +503,6 @@ impl<R: Read> Read for Hashing<R> {
         self.bytes += n as u64;
         Ok(n)
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// SHA-256 (hex) and size of a file, streamed.
