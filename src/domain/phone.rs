@@ -61,6 +61,13 @@ impl std::fmt::Display for Phone {
 mod tests {
     use super::*;
 
+    fn assert_normalised(cases: &[(&str, &str)]) {
+        for (raw, want) in cases {
+            let got = Phone::parse(raw).map(|p| p.0);
+            assert_eq!(got.as_deref(), Ok(*want), "parsing {raw:?}");
+        }
+    }
+
     #[test]
     fn normalises_argentine_numbers_to_e164() {
         let cases = [
@@ -71,10 +78,7 @@ mod tests {
             ("0351 15 423-4567", "+5493514234567"),
             ("(011) 4321-1234", "+541143211234"),
         ];
-        for (raw, want) in cases {
-            let got = Phone::parse(raw).map(|p| p.0);
-            assert_eq!(got.as_deref(), Ok(want), "parsing {raw:?}");
-        }
+        assert_normalised(&cases);
     }
 
     #[test]
@@ -87,13 +91,7 @@ mod tests {
             ("0039 0331 123456", "+390331123456"),
             ("+39 312 345 6789", "+393123456789"),
         ];
-        for (raw, want) in cases {
-            assert_eq!(
-                Phone::parse(raw).map(|p| p.0).as_deref(),
-                Ok(want),
-                "{raw:?}"
-            );
-        }
+        assert_normalised(&cases);
     }
 
     #[test]
@@ -105,13 +103,7 @@ mod tests {
             ("0054 9 11 2345 6789", "+5491123456789"),
             ("+54 11 15 2345 6789", "+5491123456789"),
         ];
-        for (raw, want) in cases {
-            assert_eq!(
-                Phone::parse(raw).map(|p| p.0).as_deref(),
-                Ok(want),
-                "{raw:?}"
-            );
-        }
+        assert_normalised(&cases);
     }
 
     #[test]
