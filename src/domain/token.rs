@@ -39,17 +39,12 @@ impl TokenKey {
 
 /// SHA-256 of a token, hex: what the database keeps.
 pub fn hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Whether `token` matches the stored hash, in constant time.
 pub fn verify(token: &str, stored_hash: &str) -> bool {
     hash(token).as_bytes().ct_eq(stored_hash.as_bytes()).into()
-}
-
-/// Lowercase hexadecimal, as every digest and signature here is written.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    hex::encode(bytes)
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ impl<T> ApiJson<T> {
         use sha2::Digest;
         let canonical = serde_json::from_str::<serde_json::Value>(self.raw.get())
             .map_or_else(|_| self.raw.get().to_owned(), |v| v.to_string());
-        crate::domain::token::hex(&sha2::Sha256::digest(canonical.as_bytes()))
+        hex::encode(sha2::Sha256::digest(canonical.as_bytes()))
     }
 }
 
@@ -155,7 +155,7 @@ mod tests {
         assert_eq!(compact, spaced);
         // Idempotency records store it: the same as SHA-256 of the sorted, compact text.
         use sha2::Digest;
-        let expected = crate::domain::token::hex(&sha2::Sha256::digest(
+        let expected = hex::encode(sha2::Sha256::digest(
             r#"{"a":2,"b":[1,{"x":null,"y":"ñ"}]}"#.as_bytes(),
         ));
         assert_eq!(compact, expected);

@@ -227,10 +227,7 @@ pub fn signature(app_secret: &[u8], body: &[u8]) -> String {
         Err(_) => return String::new(),
     };
     mac.update(body);
-    format!(
-        "sha256={}",
-        crate::domain::token::hex(&mac.finalize().into_bytes())
-    )
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// Whether `header` is the body's signature, compared in constant time. An empty secret

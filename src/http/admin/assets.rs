@@ -22,7 +22,7 @@ fn version(path: &str) -> Option<String> {
         Files::iter()
             .filter_map(|p| {
                 let hash = Files::get(&p)?.metadata.sha256_hash();
-                Some((p.into_owned(), crate::domain::token::hex(&hash[..8])))
+                Some((p.into_owned(), hex::encode(&hash[..8])))
             })
             .collect()
     });

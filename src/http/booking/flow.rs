@@ -657,7 +657,7 @@ fn request_hash(branch: &Branch, sel: &Selection, start: Timestamp, c: &ClientDe
         c.email.as_ref().map(|e| e.as_str()).unwrap_or(""),
         c.whatsapp_consent
     );
-    crate::domain::token::hex(&Sha256::digest(canonical.as_bytes()))
+    hex::encode(Sha256::digest(canonical.as_bytes()))
 }
 
 /// Whether a refusal is about the slot itself (then other slots that day are offered).
