@@ -30,7 +30,7 @@ impl Phone {
         if !number.is_valid() {
             return Err(DomainError::InvalidPhone);
         }
-        Ok(Self(number.format_as(PhoneNumberFormat::E164).to_string()))
+        Ok(Self(number.format_as(PhoneNumberFormat::E164).into_owned()))
     }
 
     /// Loads the numbering plans (and compiles Argentina's patterns) now, not in the first
