@@ -3,9 +3,10 @@
 //! A redb durable commit writes every page the transaction copied (~60 scattered 4 KiB pages
 //! for a batch of ten bookings) and waits for one `fdatasync` of them: ~2–3 ms in which the
 //! writer can do nothing else. A logged batch instead appends one record (the requests
-//! themselves, a few KiB) to this preallocated file, waits for its `fdatasync` (a sequential
-//! write, a fraction of that), and only then commits to redb without flushing
-//! (`Durability::None`). A checkpoint (a durable redb commit, within
+//! themselves, a few KiB) to this preallocated file, whose `fdatasync` (a sequential write, a
+//! fraction of that) runs on the journal's own thread while the writer runs the requests
+//! ([`Journal::write`], then [`Journal::wait`]); only then does it commit to redb without
+//! flushing (`Durability::None`). A checkpoint (a durable redb commit, within
 //! `storage.checkpoint_interval_ms`, and at every clean stop) makes everything before it
 //! durable in the database.
 //!
@@ -37,6 +38,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
 
 use sha2::{Digest, Sha256};
 
@@ -63,6 +65,48 @@ pub struct Journal {
     segments: [Segment; 2],
     active: usize,
     retiring: bool,
+    syncer: Syncer,
+}
+
+/// A record written to the active segment whose `fdatasync` runs on the journal's sync
+/// thread: the writer applies the record's requests meanwhile, and [`Journal::wait`]s for it
+/// before it commits them. Until then the journal takes no other call.
+#[must_use = "a written record must be waited for"]
+#[derive(Debug)]
+pub struct Pending {
+    segment: usize,
+    at: u64,
+    len: u64,
+    synced: mpsc::Receiver<io::Result<()>>,
+}
+
+/// The thread that runs a written record's `fdatasync` while the writer goes on; it ends
+/// when the journal is dropped.
+#[derive(Debug)]
+struct Syncer {
+    requests: mpsc::Sender<(Arc<File>, mpsc::SyncSender<io::Result<()>>)>,
+}
+
+impl Syncer {
+    fn start() -> io::Result<Self> {
+        let (requests, incoming) = mpsc::channel::<(Arc<File>, mpsc::SyncSender<io::Result<()>>)>();
+        std::thread::Builder::new()
+            .name("journal-sync".into())
+            .spawn(move || {
+                for (file, done) in incoming {
+                    let _ = done.send(file.sync_data());
+                }
+            })?;
+        Ok(Self { requests })
+    }
+
+    /// Starts `file`'s `fdatasync`; the receiver gets its outcome.
+    fn sync(&self, file: &Arc<File>) -> mpsc::Receiver<io::Result<()>> {
+        let (done, synced) = mpsc::sync_channel(1);
+        // A gone thread drops `done`: the waiter then sees an error, never a success.
+        let _ = self.requests.send((file.clone(), done));
+        synced
+    }
 }
 
 impl Journal {
@@ -78,6 +122,7 @@ impl Journal {
             segments: [first, second],
             active: 0,
             retiring: false,
+            syncer: Syncer::start()?,
         };
         Ok((journal, records))
     }
@@ -100,8 +145,39 @@ impl Journal {
     /// Appends a record to the active segment and waits until it is on disk (`fdatasync`).
     /// On error nothing is counted as written: the caller must not commit what the record
     /// describes.
+    #[cfg(test)]
     pub fn append(&mut self, seq: u64, payload: &[u8]) -> io::Result<()> {
-        self.segments[self.active].append(seq, payload)
+        let pending = self.write(seq, payload)?;
+        self.wait(pending)
+    }
+
+    /// Writes a record to the active segment and starts its `fdatasync` on the sync thread;
+    /// [`Journal::wait`] tells whether it reached the disk. On error nothing is counted as
+    /// written.
+    pub fn write(&mut self, seq: u64, payload: &[u8]) -> io::Result<Pending> {
+        let segment = &mut self.segments[self.active];
+        let (at, len) = segment.write(seq, payload)?;
+        Ok(Pending {
+            segment: self.active,
+            at,
+            len,
+            synced: self.syncer.sync(&segment.file),
+        })
+    }
+
+    /// Waits until the record `pending` is on disk. On error nothing is counted as written:
+    /// the caller must not commit what the record describes.
+    pub fn wait(&mut self, pending: Pending) -> io::Result<()> {
+        let synced = pending
+            .synced
+            .recv()
+            .unwrap_or_else(|_| Err(io::Error::other("the journal's sync thread is gone")));
+        let segment = &mut self.segments[pending.segment];
+        if let Err(e) = synced {
+            segment.unwrite(pending.at, pending.len);
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Forgets the last record appended, of a payload of `len` bytes (its batch could not be
@@ -161,7 +237,7 @@ impl Journal {
 /// One open segment file and where its next record goes.
 #[derive(Debug)]
 struct Segment {
-    file: File,
+    file: Arc<File>,
     path: PathBuf,
     tail: u64,
     capacity: u64,
@@ -196,7 +272,7 @@ impl Segment {
                 let capacity = size.unwrap_or(0);
                 return Ok((
                     Self {
-                        file,
+                        file: Arc::new(file),
                         path,
                         tail: capacity,
                         capacity,
@@ -216,7 +292,7 @@ impl Segment {
             .sum();
         Ok((
             Self {
-                file,
+                file: Arc::new(file),
                 path,
                 tail,
                 capacity: CAPACITY,
@@ -231,9 +307,9 @@ impl Segment {
         self.tail + (HEADER + len) as u64 <= self.capacity
     }
 
-    /// Appends a record and waits until it is on disk (`fdatasync`). On error nothing is
-    /// counted as written: the caller must not commit what the record describes.
-    fn append(&mut self, seq: u64, payload: &[u8]) -> io::Result<()> {
+    /// Writes a record after the last one (not flushed) and returns where it went and its
+    /// length in bytes. On error nothing is counted as written.
+    fn write(&mut self, seq: u64, payload: &[u8]) -> io::Result<(u64, u64)> {
         if !self.fits(payload.len()) {
             return Err(io::Error::other("the journal is full"));
         }
@@ -244,21 +320,23 @@ impl Segment {
         buf.extend_from_slice(&len.to_le_bytes());
         buf.extend_from_slice(&checksum(seq, len, payload).to_le_bytes());
         buf.extend_from_slice(payload);
-        let written = self
-            .file
-            .write_all_at(&buf, self.tail)
-            .and_then(|()| self.file.sync_data());
-        if let Err(e) = written {
-            // The record may have reached the disk all the same: make sure it is never
-            // replayed, since its batch will not commit (best effort; the caller stops
-            // using the journal).
-            let _ = self
-                .zero(self.tail, self.tail + buf.len() as u64)
-                .and_then(|()| self.file.sync_data());
+        let at = self.tail;
+        let len = buf.len() as u64;
+        if let Err(e) = self.file.write_all_at(&buf, at) {
+            self.unwrite(at, len);
             return Err(e);
         }
-        self.tail += buf.len() as u64;
-        Ok(())
+        self.tail += len;
+        Ok((at, len))
+    }
+
+    /// Takes back the record written at `at` (the last one), `len` bytes long, whose write or
+    /// flush failed: it may have reached the disk all the same, so it is zeroed to make sure
+    /// it is never replayed, since its batch will not commit (best effort; the caller stops
+    /// using the journal).
+    fn unwrite(&mut self, at: u64, len: u64) {
+        let _ = self.zero(at, at + len).and_then(|()| self.file.sync_data());
+        self.tail = at;
     }
 
     /// Forgets the last record appended, of a payload of `len` bytes (its batch could not be
@@ -301,7 +379,7 @@ impl Segment {
     /// Replaces the file with a zero-filled one of [`CAPACITY`] bytes.
     fn recreate(&mut self) -> io::Result<()> {
         create_zeroed(self.path.parent().unwrap_or(Path::new(".")), &self.path)?;
-        self.file = OpenOptions::new().read(true).write(true).open(&self.path)?;
+        self.file = Arc::new(OpenOptions::new().read(true).write(true).open(&self.path)?);
         self.capacity = CAPACITY;
         self.created = true;
         Ok(())

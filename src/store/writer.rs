@@ -8,8 +8,12 @@
 //! any other error, or a panic, aborts the whole batch and every request in it fails.
 //!
 //! Durable, two ways. A batch made only of logged requests (clients' bookings, see
-//! [`Writer::book`]) appends one record to the [`journal`](super::journal), waits for its
-//! `fdatasync`, and only then commits to redb without flushing it (`Durability::None`);
+//! [`Writer::book`]) first writes one record (the requests themselves) to the
+//! [`journal`](super::journal), runs the requests while the journal's thread flushes it
+//! (`fdatasync`), waits for that flush, and only then commits to redb without flushing it
+//! (`Durability::None`); if the batch fails after all, the record is taken back (zeroed) before
+//! anyone is answered. Replaying a record gives the same results as the first run, rule errors
+//! included, so writing it before knowing them is safe;
 //! a checkpoint (a durable commit) follows within `storage.checkpoint_interval_ms`, and at every
 //! clean stop. The writer spends on a checkpoint only the time to hand redb's pages to the
 //! kernel: their flush runs on the [`dbfile`](super::dbfile) flush thread while the next
@@ -29,7 +33,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use super::StoreError;
 use super::bookings::{ClientBooking, Created};
 use super::dbfile::{Flusher, Ticket};
-use super::journal::{Journal, Record};
+use super::journal::{Journal, Pending, Record};
 use super::tables;
 use crate::domain::token::TokenKey;
 
@@ -454,44 +458,91 @@ impl Durability {
         }
     }
 
-    /// Commits the batch's transaction: through the journal when every request in it is
-    /// logged and the record fits, otherwise durably in redb. True if journaled.
-    fn commit(
+    /// Writes the batch's journal record, when every request in it is logged and the record
+    /// fits, and starts its `fdatasync` (it runs while the requests do); the transaction then
+    /// commits without flushing redb. `None`: the batch commits durably in redb.
+    fn write_record(
         &mut self,
-        mut txn: WriteTransaction,
+        txn: &mut WriteTransaction,
         batch: &[Box<dyn Job>],
-    ) -> Result<bool, String> {
+    ) -> Result<Option<Written>, String> {
         let entries: Option<Vec<&[u8]>> = batch.iter().map(|job| job.entry()).collect();
-        if let (Some(journal), Some(entries)) = (self.journal.as_mut(), entries) {
-            let payload = record(&entries);
-            if journal.fits(payload.len()) {
-                let seq = journal_seq(&txn).map_err(|e| e.to_string())? + 1;
-                set_journal_seq(&txn, seq).map_err(|e| e.to_string())?;
-                txn.set_durability(redb::Durability::None)
-                    .map_err(|e| e.to_string())?;
-                if let Err(e) = journal.append(seq, &payload) {
-                    // The disk refused it: nothing is committed, and from now on every batch
-                    // is flushed through redb instead.
-                    tracing::error!(error = %e, path = %journal.path().display(), "journal write failed; no longer used");
-                    self.journal = None;
-                    let _ = txn.abort();
-                    return Err(format!("the journal write failed: {e}"));
-                }
-                if let Err(e) = txn.commit() {
-                    if let Err(undo) = journal.retract(payload.len()) {
-                        tracing::error!(error = %undo, "could not retract the journal record of a failed commit");
-                        self.journal = None;
-                    }
-                    return Err(e.to_string());
-                }
-                self.unflushed.store(true, Ordering::Release);
-                return Ok(true);
+        let (Some(journal), Some(entries)) = (self.journal.as_mut(), entries) else {
+            return Ok(None);
+        };
+        let payload = record(&entries);
+        if !journal.fits(payload.len()) {
+            return Ok(None);
+        }
+        let seq = journal_seq(txn).map_err(|e| e.to_string())? + 1;
+        set_journal_seq(txn, seq).map_err(|e| e.to_string())?;
+        txn.set_durability(redb::Durability::None)
+            .map_err(|e| e.to_string())?;
+        match journal.write(seq, &payload) {
+            Ok(pending) => Ok(Some(Written {
+                pending,
+                len: payload.len(),
+            })),
+            Err(e) => {
+                // The disk refused it: the batch fails, and from now on every batch is
+                // flushed through redb instead.
+                tracing::error!(error = %e, path = %journal.path().display(), "journal write failed; no longer used");
+                self.journal = None;
+                Err(format!("the journal write failed: {e}"))
             }
         }
-        txn.commit().map_err(|e| e.to_string())?;
-        self.flushed();
-        Ok(false)
     }
+
+    /// Takes back the record of a batch that will not commit, once it is on disk: a replay
+    /// must never make what its callers were told failed.
+    fn take_back(&mut self, written: Written) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        let undone = journal
+            .wait(written.pending)
+            .and_then(|()| journal.retract(written.len));
+        if let Err(e) = undone {
+            tracing::error!(error = %e, "could not take back the journal record of a failed batch; no longer used");
+            self.journal = None;
+        }
+    }
+
+    /// Commits the batch's transaction: once its journal record is on disk, when it has one
+    /// (see [`Durability::write_record`]), otherwise durably in redb. True if journaled.
+    fn commit(&mut self, txn: WriteTransaction, written: Option<Written>) -> Result<bool, String> {
+        let Some(written) = written else {
+            txn.commit().map_err(|e| e.to_string())?;
+            self.flushed();
+            return Ok(false);
+        };
+        let Some(journal) = self.journal.as_mut() else {
+            return Err("the journal went away while its record was written".into());
+        };
+        if let Err(e) = journal.wait(written.pending) {
+            // Nothing is committed, and from now on every batch is flushed through redb.
+            tracing::error!(error = %e, path = %journal.path().display(), "journal write failed; no longer used");
+            self.journal = None;
+            let _ = txn.abort();
+            return Err(format!("the journal write failed: {e}"));
+        }
+        if let Err(e) = txn.commit() {
+            if let Err(undo) = journal.retract(written.len) {
+                tracing::error!(error = %undo, "could not retract the journal record of a failed commit");
+                self.journal = None;
+            }
+            return Err(e.to_string());
+        }
+        self.unflushed.store(true, Ordering::Release);
+        Ok(true)
+    }
+}
+
+/// A batch's journal record, written, its `fdatasync` under way.
+struct Written {
+    pending: Pending,
+    /// The payload's length, to retract the record.
+    len: usize,
 }
 
 /// A checkpoint whose flush runs in the background.
@@ -637,9 +688,10 @@ fn take_queued(
 }
 
 /// Runs `first` and whatever is queued in one transaction, then commits it; true if it
-/// committed. Requests that arrive while earlier ones run join the open transaction (up to
-/// [`MAX_BATCH`]) instead of waiting for the next commit: the commit's fixed cost is shared
-/// by more requests, and nobody waits for a batch that is already running.
+/// committed. A batch of logged requests has its journal record written first, so that its
+/// `fdatasync` runs while the requests do; in any other batch, requests that arrive while
+/// earlier ones run join the open transaction (up to [`MAX_BATCH`]) instead of waiting for the
+/// next commit: the commit's fixed cost is shared by more requests.
 fn run_batch(
     db: &Database,
     durability: &mut Durability,
@@ -654,22 +706,36 @@ fn run_batch(
         // commit about three times slower on a 1 GB database (see benches/). The price is
         // paid only after a crash: the next start walks the file (seconds per million
         // bookings); a clean restart stays fast.
-        let txn = db.begin_write().map_err(|e| e.to_string())?;
+        let mut txn = db.begin_write().map_err(|e| e.to_string())?;
+        take_queued(rx, &mut batch, stop);
+        let mut written = match durability.write_record(&mut txn, &batch) {
+            Ok(written) => written,
+            Err(why) => {
+                let _ = txn.abort();
+                return Err(why);
+            }
+        };
         let mut ran = 0;
         loop {
-            take_queued(rx, &mut batch, stop);
-            if ran == batch.len() {
-                break;
-            }
             for job in &mut batch[ran..] {
                 if !job.run(&txn) {
+                    if let Some(written) = written.take() {
+                        durability.take_back(written);
+                    }
                     txn.abort().map_err(|e| e.to_string())?;
                     return Err("a request in the batch failed; the batch was rolled back".into());
                 }
             }
             ran = batch.len();
+            // A journal record names its batch's requests: nobody joins after it is written.
+            if written.is_none() {
+                take_queued(rx, &mut batch, stop);
+            }
+            if ran == batch.len() {
+                break;
+            }
         }
-        durability.commit(txn, &batch)
+        durability.commit(txn, written)
     })();
     let size = batch.len();
     match &outcome {
@@ -882,6 +948,45 @@ mod tests {
         );
         // And only once: an empty journal needs no more.
         assert!(seen.recv_timeout(every * 5).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_journaled_batch_that_fails_takes_its_record_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = DbFile::open(&dir.path().join("w.redb")).expect("file");
+        let (db, writer) = journaled_writer(dir.path(), file, Duration::from_secs(3600));
+        let segment = dir.path().join(super::super::journal::JOURNAL_FILES[0]);
+
+        // The record is written before the request runs; the request then fails the batch.
+        let (job, answer) = TypedJob::new(|txn: &WriteTransaction| {
+            put(9, 9)(txn)?;
+            Err::<(), _>(StoreError::BatchFailed("boom".into()))
+        });
+        let failed = writer
+            .submit(
+                Box::new(Logged {
+                    job,
+                    entry: b"{}".to_vec(),
+                }),
+                answer,
+            )
+            .await;
+        assert!(failed.is_err(), "{failed:?}");
+        assert_eq!(
+            std::fs::read(&segment).expect("journal")[..4],
+            [0; 4],
+            "a replay must not make what its caller was told failed"
+        );
+        let read = db.begin_read().expect("read");
+        assert!(read.open_table(T).is_err(), "nothing was committed");
+        drop(read);
+
+        // The next record takes the sequence number the failed one had.
+        let (job, answer) = logged(1);
+        writer.submit(job, answer).await.expect("committed");
+        let bytes = std::fs::read(&segment).expect("journal");
+        assert_eq!(bytes[..4], *b"BPJ1");
+        assert_eq!(u64::from_le_bytes(bytes[4..12].try_into().expect("seq")), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
