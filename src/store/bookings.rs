@@ -104,8 +104,10 @@ pub struct ClientBooking {
 impl ClientBooking {
     /// Makes the booking (or finds the one its Idempotency-Key made) and audits a new one.
     pub fn apply(self, txn: &WriteTransaction, keys: &TokenKey) -> Result<Created, StoreError> {
+        let catalog = catalog::load(txn)?;
+        let branch = catalog.active_branch(&self.branch)?.id;
         let new = NewBooking {
-            branch: catalog::branch_by_slug(txn, &self.branch)?.id,
+            branch,
             services: self.services,
             barber: self.barber,
             start: self.start,
@@ -114,7 +116,15 @@ impl ClientBooking {
             notes: self.notes,
             deposit: self.deposit,
         };
-        let created = create(txn, new, self.now, &self.rules, keys, self.idempotency)?;
+        let created = create_in(
+            txn,
+            catalog,
+            new,
+            self.now,
+            &self.rules,
+            keys,
+            self.idempotency,
+        )?;
         if !created.replayed {
             let change = audit::Change::client_booking("booking.create", None, &created.booking);
             audit::record(txn, change, self.now)?;
@@ -631,6 +641,19 @@ pub fn create(
     keys: &TokenKey,
     idempotency: Option<Idempotency>,
 ) -> Result<Created, StoreError> {
+    create_in(txn, catalog::load(txn)?, req, now, rules, keys, idempotency)
+}
+
+/// [`create`] against `catalog`, the catalogue as `txn` sees it (read once per booking).
+fn create_in(
+    txn: &WriteTransaction,
+    catalog: Arc<Catalog>,
+    req: NewBooking,
+    now: Timestamp,
+    rules: &BookingRules,
+    keys: &TokenKey,
+    idempotency: Option<Idempotency>,
+) -> Result<Created, StoreError> {
     if let Some(idem) = &idempotency {
         let record = txn
             .open_table(tables::IDEMPOTENCY)?
@@ -654,12 +677,11 @@ pub fn create(
                 client,
                 new_client: false,
                 payment: super::payments::by_booking(txn, id)?,
-                catalog: catalog::load(txn)?,
+                catalog,
             });
         }
     }
 
-    let catalog = catalog::load(txn)?;
     let branch = catalog
         .branch(req.branch)
         .filter(|b| b.active)

@@ -50,6 +50,13 @@ impl Catalog {
         self.branches.iter().find(|b| b.slug.as_str() == slug)
     }
 
+    /// The open (active) branch `slug`.
+    pub fn active_branch(&self, slug: &str) -> Result<&Branch, DomainError> {
+        self.branch_by_slug(slug)
+            .filter(|b| b.active)
+            .ok_or(DomainError::UnknownBranch)
+    }
+
     pub fn barber(&self, id: BarberId) -> Option<&Barber> {
         self.barbers.iter().find(|b| b.id == id)
     }
@@ -112,11 +119,7 @@ pub fn branch(tx: &impl ReadTx, id: BranchId) -> Result<Option<Branch>, StoreErr
 
 /// The active branch with this slug, or `UnknownBranch`.
 pub fn branch_by_slug(tx: &impl ReadTx, slug: &str) -> Result<Branch, StoreError> {
-    load(tx)?
-        .branch_by_slug(slug)
-        .filter(|b| b.active)
-        .cloned()
-        .ok_or(DomainError::UnknownBranch.into())
+    Ok(load(tx)?.active_branch(slug)?.clone())
 }
 
 pub fn barbers(tx: &impl ReadTx) -> Result<Vec<Barber>, StoreError> {

@@ -517,6 +517,7 @@ impl Durability {
             return Ok(false);
         };
         let Some(journal) = self.journal.as_mut() else {
+            let _ = txn.abort();
             return Err("the journal went away while its record was written".into());
         };
         if let Err(e) = journal.wait(written.pending) {
