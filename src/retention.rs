@@ -1,8 +1,9 @@
 //! The daily retention job: deletes expired staff sessions, prunes the audit log past
 //! `audit.retention_days`, and anonymises clients inactive for
-//! `privacy.anonymise_inactive_after_years` (Ley 25.326). Each part runs in its own bounded
-//! write transactions and writes its audit entry (actor [`audit::SYSTEM`]) in the same
-//! transaction as the change. Tests call [`run_once`] with the clock they want.
+//! `privacy.anonymise_inactive_after_years` (Ley 25.326). Each part finds its rows in a read
+//! transaction and only then runs its own bounded write transactions, each writing its audit
+//! entry (actor [`audit::SYSTEM`]) in the same transaction as the change: a run with nothing
+//! to do takes no turn at the writer. Tests call [`run_once`] with the clock they want.
 
 use std::time::Duration;
 
@@ -61,26 +62,33 @@ pub async fn run_once(
     now: Timestamp,
 ) -> Result<Report, StoreError> {
     let mut report = Report::default();
+    // Each part looks in a read transaction first: a day with nothing to do takes no turn
+    // at the writer (nor a durable commit).
     let limits = settings.sessions;
-    report.sessions_swept = store
-        .write(move |txn| {
-            let n = staff::sweep_expired_sessions(txn, now, &limits)?;
-            if n > 0 {
-                let change = audit::Change {
-                    after: audit::json(serde_json::json!({ "count": n })),
-                    ..audit::Change::by(audit::SYSTEM, "session.sweep", "session", None)
-                };
-                audit::record(txn, change, now)?;
-            }
-            Ok(n)
-        })
+    let expired = store
+        .read(move |tx| staff::expired_sessions(tx, now, &limits))
         .await?;
+    if !expired.is_empty() {
+        report.sessions_swept = store
+            .write(move |txn| {
+                let n = staff::sweep_expired_sessions(txn, now, &limits)?;
+                if n > 0 {
+                    let change = audit::Change {
+                        after: audit::json(serde_json::json!({ "count": n })),
+                        ..audit::Change::by(audit::SYSTEM, "session.sweep", "session", None)
+                    };
+                    audit::record(txn, change, now)?;
+                }
+                Ok(n)
+            })
+            .await?;
+    }
 
     let days = i64::from(settings.audit_retention_days);
     if days > 0
         && let Some(cutoff) = before(now, Span::new().days(days))
     {
-        loop {
+        while store.read(move |tx| audit::any_before(tx, cutoff)).await? {
             let n = store
                 .write(move |txn| {
                     let n = audit::prune(txn, cutoff, BATCH)?;
@@ -108,14 +116,23 @@ pub async fn run_once(
     if years > 0
         && let Some(cutoff) = before(now, Span::new().years(years))
     {
+        // Found off the writer, BATCH at a time, each batch re-checked as it is anonymised.
+        let mut after = None;
         loop {
+            let ids = store
+                .read(move |tx| privacy::inactive_clients(tx, cutoff, after, BATCH))
+                .await?;
+            let (Some(&last), more) = (ids.last(), ids.len() == BATCH) else {
+                break;
+            };
             let done = store
-                .write(move |txn| privacy::anonymise_inactive(txn, cutoff, now, BATCH))
+                .write(move |txn| privacy::anonymise_inactive(txn, &ids, cutoff, now))
                 .await?;
             report.clients_anonymised += done.len();
-            if done.len() < BATCH {
+            if !more {
                 break;
             }
+            after = Some(last);
         }
     }
     Ok(report)

@@ -236,6 +236,18 @@ pub fn json(value: serde_json::Value) -> Option<Box<RawValue>> {
     snapshot(&value)
 }
 
+/// Whether any entry is older than `before` (what [`prune`] would delete; the retention job
+/// looks in a read transaction first, so that a day with nothing to prune costs the writer
+/// nothing). Entries are appended in time order: only the oldest is read.
+pub fn any_before(tx: &impl ReadTx, before: Timestamp) -> Result<bool, StoreError> {
+    let table = tx.table(tables::AUDIT)?;
+    let Some(row) = table.first()? else {
+        return Ok(false);
+    };
+    let entry: AuditEntry = codec::decode(tables::AUDIT, row.1.value())?;
+    Ok(entry.at < before)
+}
+
 /// Deletes the entries older than `before`, oldest first, at most `limit` per call (entries
 /// are appended in time order, so the scan stops at the first newer one). Returns how many.
 pub fn prune(txn: &WriteTransaction, before: Timestamp, limit: usize) -> Result<usize, StoreError> {

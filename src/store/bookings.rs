@@ -778,6 +778,23 @@ fn create_in(
     })
 }
 
+/// Up to `limit` Idempotency-Keys recorded before `before`, oldest first, as (second, key):
+/// what [`prune_idempotency_keys`] forgets. The upkeep looks in a read transaction first, so
+/// that an hour with nothing to forget costs the writer nothing.
+pub fn expired_idempotency_keys(
+    tx: &impl ReadTx,
+    before: Timestamp,
+    limit: usize,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let by_time = tx.table(tables::IDEMPOTENCY_BY_TIME)?;
+    by_time
+        .range(..(before.as_second(), ""))?
+        .take(limit)
+        .map(|entry| entry.map(|(k, _)| (k.value().0, k.value().1.to_owned())))
+        .collect::<Result<_, _>>()
+        .map_err(Into::into)
+}
+
 /// Forgets Idempotency-Keys recorded before `before` (at most `limit` per call, to keep a
 /// write transaction short); returns how many went. A client retries within minutes; after
 /// the TTL the same key makes a new booking attempt.
@@ -786,12 +803,8 @@ pub fn prune_idempotency_keys(
     before: Timestamp,
     limit: usize,
 ) -> Result<usize, StoreError> {
+    let old = expired_idempotency_keys(txn, before, limit)?;
     let mut by_time = txn.open_table(tables::IDEMPOTENCY_BY_TIME)?;
-    let old: Vec<(i64, String)> = by_time
-        .range(..(before.as_second(), ""))?
-        .take(limit)
-        .map(|entry| entry.map(|(k, _)| (k.value().0, k.value().1.to_owned())))
-        .collect::<Result<_, _>>()?;
     let mut keys = txn.open_table(tables::IDEMPOTENCY)?;
     for (at, key) in &old {
         by_time.remove((*at, key.as_str()))?;

@@ -181,20 +181,44 @@ fn last_activity(tx: &impl ReadTx, client: &Client) -> Result<Timestamp, StoreEr
     Ok(last)
 }
 
-/// Anonymises (as [`audit::SYSTEM`]) up to `limit` clients not seen since `cutoff`; returns
-/// their ids. Already anonymised clients are skipped.
-pub fn anonymise_inactive(
-    txn: &WriteTransaction,
+/// Up to `limit` clients not seen since `cutoff` and not anonymised yet, with an id above
+/// `after`, by id: what [`anonymise_inactive`] is given. Found in a read transaction, so that
+/// the scan of every client never holds up the writer.
+pub fn inactive_clients(
+    tx: &impl ReadTx,
     cutoff: Timestamp,
-    now: Timestamp,
+    after: Option<ClientId>,
     limit: usize,
 ) -> Result<Vec<ClientId>, StoreError> {
-    let all: Vec<Client> = codec::all(&txn.open_table(tables::CLIENTS)?, tables::CLIENTS)?;
-    let mut done = Vec::new();
-    for client in all {
-        if done.len() >= limit {
+    let table = tx.table(tables::CLIENTS)?;
+    let from = after.map_or(0, |id| id.0.saturating_add(1));
+    let mut found = Vec::new();
+    for row in table.range(from..)? {
+        if found.len() >= limit {
             break;
         }
+        let (_, v) = row?;
+        let client: Client = codec::decode(tables::CLIENTS, v.value())?;
+        if !client.is_anonymised() && last_activity(tx, &client)? < cutoff {
+            found.push(client.id);
+        }
+    }
+    Ok(found)
+}
+
+/// Anonymises (as [`audit::SYSTEM`]) those of `ids` still not seen since `cutoff` (a client
+/// who came back since [`inactive_clients`] found them stays); returns the ids anonymised.
+pub fn anonymise_inactive(
+    txn: &WriteTransaction,
+    ids: &[ClientId],
+    cutoff: Timestamp,
+    now: Timestamp,
+) -> Result<Vec<ClientId>, StoreError> {
+    let mut done = Vec::new();
+    for &id in ids {
+        let Some(client) = clients::get(txn, id)? else {
+            continue;
+        };
         if client.is_anonymised() || last_activity(txn, &client)? >= cutoff {
             continue;
         }

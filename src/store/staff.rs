@@ -332,6 +332,26 @@ pub fn sweep_sessions_of(
     Ok(())
 }
 
+/// Every session expired at `now`, as (account, token hash): what
+/// [`sweep_expired_sessions`] deletes. The retention job looks in a read transaction first,
+/// so that a day with nothing to sweep costs the writer nothing.
+pub fn expired_sessions(
+    tx: &impl ReadTx,
+    now: Timestamp,
+    limits: &SessionLimits,
+) -> Result<Vec<(StaffId, String)>, StoreError> {
+    let sessions = tx.table(tables::SESSIONS)?;
+    let mut expired = Vec::new();
+    for row in sessions.iter()? {
+        let (k, v) = row?;
+        let session = decode::<Session>(v.value())?;
+        if session.expired(now, limits) {
+            expired.push((session.user, k.value().to_owned()));
+        }
+    }
+    Ok(expired)
+}
+
 /// Deletes every expired session of every account (the daily retention job; logins only
 /// sweep their own account's). Returns how many went.
 pub fn sweep_expired_sessions(
@@ -339,17 +359,7 @@ pub fn sweep_expired_sessions(
     now: Timestamp,
     limits: &SessionLimits,
 ) -> Result<usize, StoreError> {
-    let mut expired = Vec::new();
-    {
-        let sessions = txn.open_table(tables::SESSIONS)?;
-        for row in sessions.iter()? {
-            let (k, v) = row?;
-            let session = decode::<Session>(v.value())?;
-            if session.expired(now, limits) {
-                expired.push((session.user, k.value().to_owned()));
-            }
-        }
-    }
+    let expired = expired_sessions(txn, now, limits)?;
     let mut sessions = txn.open_table(tables::SESSIONS)?;
     let mut index = txn.open_table(tables::STAFF_SESSIONS)?;
     for (user, hash) in &expired {

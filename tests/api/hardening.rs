@@ -589,8 +589,7 @@ async fn journaled_bookings_and_checkpoints_are_measured() {
     let (app, _tmp, metrics) = spawn_with(|_| {}).await;
     let mut text = String::new();
     // A client's booking alone in its batch is made durable by the journal (one that shares
-    // its batch with another kind of write, such as the start-up housekeeping, is flushed
-    // with it).
+    // its batch with another kind of write is flushed with it).
     for i in 0..5 {
         app.book_ok(&booking(
             &[1],
@@ -620,6 +619,47 @@ async fn journaled_bookings_and_checkpoints_are_measured() {
         sample(&text, "barberpro_checkpoint_failures_total"),
         Some(0.0)
     );
+}
+
+/// The upkeep passes (the hourly Idempotency-Key pruning, the daily retention job) look
+/// before they write: with nothing to do they take no turn at the writer, so they neither
+/// cost a durable commit nor hold up the clients' bookings, and the journal keeps its records.
+#[tokio::test]
+async fn upkeep_with_nothing_to_do_writes_nothing() {
+    let (app, _tmp, metrics) = spawn_with(|_| {}).await;
+    app.book_ok(&booking(
+        &[1],
+        json!("any"),
+        &at(TUESDAY, "10:00"),
+        &phone(3),
+    ))
+    .await;
+    let batches = || async {
+        sample(
+            &scrape(metrics, None, None).await.1,
+            "barberpro_write_batch_requests_count",
+        )
+    };
+    let before = batches().await;
+    assert!(before >= Some(1.0), "the booking's batch is counted");
+
+    let now = app.clock.now();
+    let settings = barberpro::retention::Settings {
+        audit_retention_days: 30,
+        anonymise_inactive_after_years: 1,
+        ..barberpro::retention::Settings::from_config(&Config::default())
+    };
+    let report = barberpro::retention::run_once(&app.store, &settings, now)
+        .await
+        .unwrap();
+    assert_eq!(report, barberpro::retention::Report::default());
+    let upkeep = barberpro::housekeeping::Housekeeping {
+        store: app.store.clone(),
+        clock: app.clock.clone(),
+        idempotency_ttl: Duration::from_secs(3600),
+    };
+    assert_eq!(upkeep.run_once().await.unwrap(), 0);
+    assert_eq!(batches().await, before, "no write batch ran");
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use barberpro::domain::staff::Role;
 use barberpro::domain::{ClientId, Phone};
 use barberpro::retention::{self, Settings};
 use barberpro::store::audit::{self, AuditEntry};
-use barberpro::store::{clients, staff};
+use barberpro::store::{clients, privacy, staff};
 use jiff::SignedDuration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -611,6 +611,49 @@ async fn the_retention_job_sweeps_sessions_prunes_the_log_and_anonymises_inactiv
         report.clients_anonymised, 0,
         "an erased client is not erased twice"
     );
+}
+
+/// The inactive clients are found in a read transaction, off the writer; one who books
+/// again before the write is re-checked there and stays.
+#[tokio::test]
+async fn a_client_found_inactive_who_comes_back_before_the_write_stays() {
+    let (app, _owner) = owner_app().await;
+    let (a, _, _, _) = book_two(&app, "Ana Gómez").await;
+    let client = ClientId(get_booking(&app, a).await.client.0);
+    let later = ts("2028-04-03T08:00:00-03:00");
+    app.clock.set(later);
+    let cutoff = later - SignedDuration::from_hours(365 * 24);
+    let found = app
+        .store
+        .read(move |tx| privacy::inactive_clients(tx, cutoff, None, 10))
+        .await
+        .unwrap();
+    assert_eq!(found, vec![client]);
+    assert!(
+        app.store
+            .read(move |tx| privacy::inactive_clients(tx, cutoff, Some(client), 10))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the next page starts after the last id"
+    );
+
+    // Ana books again (same phone) before the job writes.
+    app.book_ok(&json!({
+        "branch": "palermo",
+        "services": [1],
+        "barber": 1,
+        "start": "2028-04-04T10:00:00-03:00",
+        "client": {"name": "Ana Gómez", "phone": TYPED},
+    }))
+    .await;
+    let done = app
+        .store
+        .write(move |txn| privacy::anonymise_inactive(txn, &found, cutoff, later))
+        .await
+        .unwrap();
+    assert!(done.is_empty(), "{done:?}");
+    assert!(!client_of(&app, client.0).await.is_anonymised());
 }
 
 #[tokio::test]
