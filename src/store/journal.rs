@@ -74,10 +74,17 @@ pub struct Journal {
 #[must_use = "a written record must be waited for"]
 #[derive(Debug)]
 pub struct Pending {
+    record: Synced,
+    synced: mpsc::Receiver<io::Result<()>>,
+}
+
+/// Where a record on disk lies, as [`Journal::wait`] hands it back: what
+/// [`Journal::retract`] takes, should its batch not commit after all.
+#[derive(Debug, Clone, Copy)]
+pub struct Synced {
     segment: usize,
     at: u64,
     len: u64,
-    synced: mpsc::Receiver<io::Result<()>>,
 }
 
 /// The thread that runs a written record's `fdatasync` while the writer goes on; it ends
@@ -146,7 +153,7 @@ impl Journal {
     /// On error nothing is counted as written: the caller must not commit what the record
     /// describes.
     #[cfg(test)]
-    pub fn append(&mut self, seq: u64, payload: &[u8]) -> io::Result<()> {
+    pub fn append(&mut self, seq: u64, payload: &[u8]) -> io::Result<Synced> {
         let pending = self.write(seq, payload)?;
         self.wait(pending)
     }
@@ -158,32 +165,34 @@ impl Journal {
         let segment = &mut self.segments[self.active];
         let (at, len) = segment.write(seq, payload)?;
         Ok(Pending {
-            segment: self.active,
-            at,
-            len,
+            record: Synced {
+                segment: self.active,
+                at,
+                len,
+            },
             synced: self.syncer.sync(&segment.file),
         })
     }
 
-    /// Waits until the record `pending` is on disk. On error nothing is counted as written:
-    /// the caller must not commit what the record describes.
-    pub fn wait(&mut self, pending: Pending) -> io::Result<()> {
+    /// Waits until the record `pending` is on disk, and hands back where it lies. On error
+    /// nothing is counted as written: the caller must not commit what the record describes.
+    pub fn wait(&mut self, pending: Pending) -> io::Result<Synced> {
         let synced = pending
             .synced
             .recv()
             .unwrap_or_else(|_| Err(io::Error::other("the journal's sync thread is gone")));
-        let segment = &mut self.segments[pending.segment];
+        let Synced { segment, at, len } = pending.record;
         if let Err(e) = synced {
-            segment.unwrite(pending.at, pending.len);
+            self.segments[segment].unwrite(at, len);
             return Err(e);
         }
-        Ok(())
+        Ok(pending.record)
     }
 
-    /// Forgets the last record appended, of a payload of `len` bytes (its batch could not be
-    /// committed after all). Fails if the record may still be read back.
-    pub fn retract(&mut self, len: usize) -> io::Result<()> {
-        self.segments[self.active].retract(len)
+    /// Forgets `record`, the last one written (its batch could not be committed after all).
+    /// Fails if the record may still be read back.
+    pub fn retract(&mut self, record: Synced) -> io::Result<()> {
+        self.segments[record.segment].retract(record.at, record.len)
     }
 
     /// Whether the segment a checkpoint retired still holds its records.
@@ -339,10 +348,12 @@ impl Segment {
         self.tail = at;
     }
 
-    /// Forgets the last record appended, of a payload of `len` bytes (its batch could not be
+    /// Forgets the last record written, `len` bytes at `at` (its batch could not be
     /// committed after all). Fails if the record may still be read back.
-    fn retract(&mut self, len: usize) -> io::Result<()> {
-        let at = self.tail.saturating_sub((HEADER + len) as u64);
+    fn retract(&mut self, at: u64, len: u64) -> io::Result<()> {
+        if at + len != self.tail {
+            return Err(io::Error::other("only the last record can be retracted"));
+        }
         self.zero(at, self.tail)?;
         self.file.sync_data()?;
         self.tail = at;
@@ -546,8 +557,8 @@ mod tests {
         assert!(found.is_empty(), "{found:?}");
         // A new round overwrites the old one; what follows its last record is stale.
         j.append(3, b"three").unwrap();
-        j.append(4, b"four").unwrap();
-        j.retract(4).unwrap();
+        let four = j.append(4, b"four").unwrap();
+        j.retract(four).unwrap();
         drop(j);
         let (_, found) = Journal::open(dir.path()).unwrap();
         assert_eq!(payloads(&found), vec![(3, &b"three"[..])]);
@@ -562,9 +573,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut j, _) = Journal::open(dir.path()).unwrap();
         let path = j.path().to_owned();
-        j.append(1, b"Ana Perez +5491155550001").unwrap();
-        j.append(2, b"Beto Gomez +5491155550002").unwrap();
-        j.retract(b"Beto Gomez +5491155550002".len()).unwrap();
+        let ana = j.append(1, b"Ana Perez +5491155550001").unwrap();
+        let beto = j.append(2, b"Beto Gomez +5491155550002").unwrap();
+        assert!(j.retract(ana).is_err(), "only the last record");
+        j.retract(beto).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let end = j.used() as usize;
         assert!(bytes[..end].windows(3).any(|w| w == b"Ana"));

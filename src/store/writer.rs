@@ -465,7 +465,7 @@ impl Durability {
         &mut self,
         txn: &mut WriteTransaction,
         batch: &[Box<dyn Job>],
-    ) -> Result<Option<Written>, String> {
+    ) -> Result<Option<Pending>, String> {
         let entries: Option<Vec<&[u8]>> = batch.iter().map(|job| job.entry()).collect();
         let (Some(journal), Some(entries)) = (self.journal.as_mut(), entries) else {
             return Ok(None);
@@ -479,10 +479,7 @@ impl Durability {
         txn.set_durability(redb::Durability::None)
             .map_err(|e| e.to_string())?;
         match journal.write(seq, &payload) {
-            Ok(pending) => Ok(Some(Written {
-                pending,
-                len: payload.len(),
-            })),
+            Ok(pending) => Ok(Some(pending)),
             Err(e) => {
                 // The disk refused it: the batch fails, and from now on every batch is
                 // flushed through redb instead.
@@ -495,13 +492,13 @@ impl Durability {
 
     /// Takes back the record of a batch that will not commit, once it is on disk: a replay
     /// must never make what its callers were told failed.
-    fn take_back(&mut self, written: Written) {
+    fn take_back(&mut self, written: Pending) {
         let Some(journal) = self.journal.as_mut() else {
             return;
         };
         let undone = journal
-            .wait(written.pending)
-            .and_then(|()| journal.retract(written.len));
+            .wait(written)
+            .and_then(|record| journal.retract(record));
         if let Err(e) = undone {
             tracing::error!(error = %e, "could not take back the journal record of a failed batch; no longer used");
             self.journal = None;
@@ -510,7 +507,7 @@ impl Durability {
 
     /// Commits the batch's transaction: once its journal record is on disk, when it has one
     /// (see [`Durability::write_record`]), otherwise durably in redb. True if journaled.
-    fn commit(&mut self, txn: WriteTransaction, written: Option<Written>) -> Result<bool, String> {
+    fn commit(&mut self, txn: WriteTransaction, written: Option<Pending>) -> Result<bool, String> {
         let Some(written) = written else {
             txn.commit().map_err(|e| e.to_string())?;
             self.flushed();
@@ -520,15 +517,18 @@ impl Durability {
             let _ = txn.abort();
             return Err("the journal went away while its record was written".into());
         };
-        if let Err(e) = journal.wait(written.pending) {
-            // Nothing is committed, and from now on every batch is flushed through redb.
-            tracing::error!(error = %e, path = %journal.path().display(), "journal write failed; no longer used");
-            self.journal = None;
-            let _ = txn.abort();
-            return Err(format!("the journal write failed: {e}"));
-        }
+        let record = match journal.wait(written) {
+            Ok(record) => record,
+            Err(e) => {
+                // Nothing is committed, and from now on every batch is flushed through redb.
+                tracing::error!(error = %e, path = %journal.path().display(), "journal write failed; no longer used");
+                self.journal = None;
+                let _ = txn.abort();
+                return Err(format!("the journal write failed: {e}"));
+            }
+        };
         if let Err(e) = txn.commit() {
-            if let Err(undo) = journal.retract(written.len) {
+            if let Err(undo) = journal.retract(record) {
                 tracing::error!(error = %undo, "could not retract the journal record of a failed commit");
                 self.journal = None;
             }
@@ -537,13 +537,6 @@ impl Durability {
         self.unflushed.store(true, Ordering::Release);
         Ok(true)
     }
-}
-
-/// A batch's journal record, written, its `fdatasync` under way.
-struct Written {
-    pending: Pending,
-    /// The payload's length, to retract the record.
-    len: usize,
 }
 
 /// A checkpoint whose flush runs in the background.
@@ -895,8 +888,16 @@ mod tests {
     }
 
     /// A logged (journaled) request writing `key`, and where its answer comes.
+    /// A logged request (one the journal records) that puts `key`.
     fn logged(key: u64) -> (Box<dyn Job>, oneshot::Receiver<Result<(), StoreError>>) {
-        let (job, answer) = TypedJob::new(put(key, key));
+        logged_work(put(key, key))
+    }
+
+    /// A logged request that runs `work`.
+    fn logged_work<R: Send + 'static>(
+        work: impl FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+    ) -> (Box<dyn Job>, oneshot::Receiver<Result<R, StoreError>>) {
+        let (job, answer) = TypedJob::new(work);
         let entry = b"{}".to_vec();
         (Box::new(Logged { job, entry }), answer)
     }
@@ -959,19 +960,11 @@ mod tests {
         let segment = dir.path().join(super::super::journal::JOURNAL_FILES[0]);
 
         // The record is written before the request runs; the request then fails the batch.
-        let (job, answer) = TypedJob::new(|txn: &WriteTransaction| {
+        let (job, answer) = logged_work(|txn: &WriteTransaction| {
             put(9, 9)(txn)?;
             Err::<(), _>(StoreError::BatchFailed("boom".into()))
         });
-        let failed = writer
-            .submit(
-                Box::new(Logged {
-                    job,
-                    entry: b"{}".to_vec(),
-                }),
-                answer,
-            )
-            .await;
+        let failed = writer.submit(job, answer).await;
         assert!(failed.is_err(), "{failed:?}");
         assert_eq!(
             std::fs::read(&segment).expect("journal")[..4],
