@@ -207,7 +207,7 @@ fn run(file: ConfigFile, data_dir: Option<PathBuf>, op: Op) -> ExitCode {
             Err(e) => return Err((exit::FAILED, e.to_string())),
         }
         let cache = config.storage.cache_size_mb * 1024 * 1024;
-        let store = match Store::open(&data_dir, cache) {
+        let store = match Store::open_existing(&data_dir, cache) {
             Ok(s) => s,
             Err(e @ StoreError::InUse { .. }) => {
                 return Err((

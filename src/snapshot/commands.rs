@@ -75,7 +75,7 @@ pub fn snapshot(args: SnapshotArgs) -> ExitCode {
             Ok(None) => {}
             Err(e) => return fail(&e),
         }
-        let store = match Store::open(&config.storage.data_dir, config.storage.cache_size_mb * 1024 * 1024) {
+        let store = match Store::open_existing(&config.storage.data_dir, config.storage.cache_size_mb * 1024 * 1024) {
             Ok(s) => s,
             Err(e @ StoreError::InUse { .. }) => {
                 eprintln!(

@@ -21,6 +21,12 @@ pub enum StoreError {
     /// Another process holds the data folder.
     #[error("the data folder {dir} is already in use by {holder}")]
     InUse { dir: String, holder: String },
+    /// A command that works on data already there found no database in its data folder.
+    #[error(
+        "there is no BarberPro database in {dir} ({file} is missing): check --data-dir or \
+         storage.data_dir"
+    )]
+    NoDatabase { dir: String, file: &'static str },
     /// The database was written by a newer BarberPro.
     #[error(
         "the database has schema version {found}, newer than the {supported} this binary knows: \

@@ -107,6 +107,20 @@ impl Store {
         Self::open_with(data_dir, cache_bytes, writer::CHECKPOINT_EVERY)
     }
 
+    /// [`Store::open`] for a command that works on data already there (a snapshot, a
+    /// person's export or erasure, the audit log): a folder without a database is refused,
+    /// where [`Store::open`] would make a new empty one, with its key and journal, and the
+    /// command would report nothing found (or upload an empty snapshot).
+    pub fn open_existing(data_dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
+        if !data_dir.join(DB_FILE).is_file() {
+            return Err(StoreError::NoDatabase {
+                dir: data_dir.display().to_string(),
+                file: DB_FILE,
+            });
+        }
+        Self::open(data_dir, cache_bytes)
+    }
+
     /// [`Store::open`], with the writer's checkpoint interval (see [`writer`]).
     pub fn open_with(
         data_dir: &Path,

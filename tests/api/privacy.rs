@@ -613,6 +613,35 @@ async fn the_retention_job_sweeps_sessions_prunes_the_log_and_anonymises_inactiv
     );
 }
 
+/// A command on data already there, pointed at a folder without a database (a typo in
+/// `--data-dir`), says so and leaves the folder as it found it: no empty database, key or
+/// journal made there, no "no client has that phone".
+#[test]
+fn commands_on_a_folder_without_a_database_refuse_and_make_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("typo");
+    std::fs::create_dir(&dir).unwrap();
+    for args in [
+        &["client", "export", "--phone", TYPED][..],
+        &["client", "erase", "--phone", TYPED][..],
+        &["audit", "export"][..],
+        &["snapshot", "--no-upload"][..],
+    ] {
+        let out = barberpro(args, &dir);
+        let why = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {why}");
+        assert!(
+            why.contains("no BarberPro database") && why.contains("barberpro.redb"),
+            "{args:?}: {why}"
+        );
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+}
+
 /// The inactive clients are found in a read transaction, off the writer; one who books
 /// again before the write is re-checked there and stays.
 #[tokio::test]
