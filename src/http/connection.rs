@@ -2,7 +2,9 @@
 //! and how it ends when the server drains.
 //!
 //! HTTP/2 (chosen by ALPN, or by the prior-knowledge preface on plain HTTP) is handed to
-//! hyper whole. HTTP/1.1 is served by hyper only *while there are requests*: a hyper HTTP/1
+//! hyper whole; when the server drains, a connection with nothing in flight for [`GOODBYE`]
+//! after its GOAWAY is let go even if the client never answered (it would otherwise hold the
+//! shutdown for the whole grace). HTTP/1.1 is served by hyper only *while there are requests*: a hyper HTTP/1
 //! connection holds two buffers (8 KiB to write, 8–16 KiB to read) for as long as it lives,
 //! which made 10,000 idle keep-alive connections cost ~300 MB. Here a connection waiting for
 //! its next request holds only its socket and TLS state. When bytes arrive, a hyper
@@ -33,7 +35,6 @@ use hyper::body::{Body as _, Bytes, Frame, Incoming, SizeHint};
 use hyper::server::conn::{http1, http2};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulConnection;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -127,16 +128,33 @@ impl Server {
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let service = hyper_util::service::TowerToHyperService::new(router.map_request(
-            move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                req
-            },
-        ));
-        let conn = self.http2.serve_connection(TokioIo::new(io), service);
-        until_drained(conn, draining)
-            .await
-            .map_err(ConnectionError::Http)
+        let activity = Arc::new(Activity::default());
+        let service = Served {
+            router,
+            peer,
+            activity: activity.clone(),
+        };
+        let mut conn = pin!(self.http2.serve_connection(TokioIo::new(io), service));
+        tokio::select! {
+            ended = conn.as_mut() => return ended.map_err(ConnectionError::Http),
+            _ = draining.cancelled() => {}
+        }
+        // GOAWAY, then hyper waits for the client to answer its PING and to finish its
+        // streams. A client that never answers would hold the connection, and so the
+        // server's shutdown, for the whole grace: once nothing has been in flight on it for
+        // `GOODBYE`, it is let go.
+        conn.as_mut().graceful_shutdown();
+        loop {
+            tokio::select! {
+                ended = conn.as_mut() => return ended.map_err(ConnectionError::Http),
+                _ = tokio::time::sleep(GOODBYE) => {
+                    if activity.in_flight.load(Ordering::Relaxed) == 0 {
+                        tracing::debug!(%peer, "HTTP/2 connection let go: no answer to its GOAWAY");
+                        return Ok(());
+                    }
+                }
+            }
+        }
     }
 
     /// Reads a plain-HTTP connection's first bytes while they could still be the HTTP/2
@@ -295,20 +313,6 @@ pub enum ConnectionError {
     Io(io::Error),
     #[error("no request within the header read timeout")]
     IdleTimeout,
-}
-
-/// Polls a hyper connection to its end; when `draining` fires, asks it to finish gracefully.
-async fn until_drained<C>(conn: C, draining: &CancellationToken) -> Result<(), C::Error>
-where
-    C: GracefulConnection,
-{
-    let mut conn = pin!(conn);
-    tokio::select! {
-        ended = conn.as_mut() => return ended,
-        _ = draining.cancelled() => {}
-    }
-    conn.as_mut().graceful_shutdown();
-    conn.await
 }
 
 /// What one hyper HTTP/1 connection is doing, as seen from its service and its socket.

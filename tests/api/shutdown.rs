@@ -70,3 +70,107 @@ async fn a_request_in_flight_finishes_while_new_connections_are_refused() {
     assert_eq!(count, 1, "the answered booking is in the database");
     store.close().await;
 }
+
+/// An HTTP/2 client that goes silent (it never answers the GOAWAY's PING, nor closes) does not
+/// hold the shutdown for the whole grace: with nothing in flight on its connection, the
+/// server lets it go a moment after saying goodbye.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_http2_client_does_not_hold_the_shutdown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = test_config(tmp.path());
+    config.server.timeouts.shutdown_grace_secs = 20;
+    let mut app = spawn_app_with(config, barberpro::http::Clock::system()).await;
+    let ca = std::fs::read(app.data_dir.join("tls/ca.pem")).unwrap();
+    let mut client = tls_trusting(&[&ca]);
+    client.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let mut tls = TlsConnector::from(Arc::new(client))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    // The connection preface and an empty SETTINGS frame; then not another byte, read or
+    // written.
+    tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    tls.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = std::time::Instant::now();
+    app.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "shutdown took {:?} (grace is 20 s)",
+        started.elapsed()
+    );
+    drop(tls);
+}
+
+/// A request in flight on an HTTP/2 connection when the server drains still gets its
+/// answer, however long its body takes (within the grace): only a connection with nothing in
+/// flight is let go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_request_in_flight_is_answered_while_the_server_drains() {
+    use http_body_util::{BodyExt, StreamBody};
+    use hyper::body::{Bytes, Frame};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = test_config(tmp.path());
+    config.server.timeouts.shutdown_grace_secs = 20;
+    let mut app = spawn_app_with(config, barberpro::http::Clock::manual(ts(MONDAY_8AM))).await;
+    let ca = std::fs::read(app.data_dir.join("tls/ca.pem")).unwrap();
+    let mut client = tls_trusting(&[&ca]);
+    client.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let tls = TlsConnector::from(Arc::new(client))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap();
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tls),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+
+    let body = booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)).to_string();
+    let (first, rest) = body.as_bytes().split_at(body.len() / 2);
+    let (chunks, incoming) = futures::channel::mpsc::unbounded::<Bytes>();
+    chunks
+        .unbounded_send(Bytes::copy_from_slice(first))
+        .unwrap();
+    let stream = futures::StreamExt::map(incoming, |b| Ok::<_, std::io::Error>(Frame::data(b)));
+    let request = hyper::Request::post(format!(
+        "https://localhost:{}/api/v1/bookings",
+        app.addr.port()
+    ))
+    .header("content-type", "application/json")
+    .body(StreamBody::new(stream))
+    .unwrap();
+    let answer = tokio::spawn(async move {
+        let response = sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await?.to_bytes();
+        Ok::<_, hyper::Error>((status, String::from_utf8_lossy(&body).into_owned()))
+    });
+    // The server holds the request, its body half read.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = std::time::Instant::now();
+    let finish = async {
+        // Longer than the server waits on a connection with nothing in flight.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        chunks.unbounded_send(Bytes::copy_from_slice(rest)).unwrap();
+        drop(chunks);
+    };
+    tokio::join!(app.stop(), finish);
+    let (status, text) = answer.await.unwrap().expect("an answer");
+    assert_eq!(status, 201, "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "shutdown took {:?} (grace is 20 s)",
+        started.elapsed()
+    );
+}
