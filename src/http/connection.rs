@@ -4,7 +4,9 @@
 //! HTTP/2 (chosen by ALPN, or by the prior-knowledge preface on plain HTTP) is handed to
 //! hyper whole; when the server drains, a connection with nothing in flight for [`GOODBYE`]
 //! after its GOAWAY is let go even if the client never answered (it would otherwise hold the
-//! shutdown for the whole grace). HTTP/1.1 is served by hyper only *while there are requests*: a hyper HTTP/1
+//! shutdown for the whole grace).
+//!
+//! HTTP/1.1 is served by hyper only *while there are requests*: a hyper HTTP/1
 //! connection holds two buffers (8 KiB to write, 8–16 KiB to read) for as long as it lives,
 //! which made 10,000 idle keep-alive connections cost ~300 MB. Here a connection waiting for
 //! its next request holds only its socket and TLS state. When bytes arrive, a hyper

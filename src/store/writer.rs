@@ -888,12 +888,11 @@ mod tests {
     }
 
     /// A logged (journaled) request writing `key`, and where its answer comes.
-    /// A logged request (one the journal records) that puts `key`.
     fn logged(key: u64) -> (Box<dyn Job>, oneshot::Receiver<Result<(), StoreError>>) {
         logged_work(put(key, key))
     }
 
-    /// A logged request that runs `work`.
+    /// A logged request that runs `work` (which may fail), and where its answer comes.
     fn logged_work<R: Send + 'static>(
         work: impl FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
     ) -> (Box<dyn Job>, oneshot::Receiver<Result<R, StoreError>>) {
