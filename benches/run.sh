@@ -3,10 +3,11 @@
 # 1,000,000 bookings, serves it over HTTPS on loopback and drives it with wrk; runs the same
 # booking insert in PostgreSQL 15 with pgbench beside it; prints one table.
 #
-#   benches/run.sh            # everything, ~6 minutes on 2 cores (first run: +1 min of data)
+#   benches/run.sh            # everything, ~7 minutes on 2 cores (first run: +1 min of data)
 #
 # Environment: BENCH_WORK (scratch folder, default /tmp/barberpro-bench), BENCH_DURATION
-# (seconds per scenario, default 10), BENCH_PORT (default 18443), BENCH_SKIP_PG=1,
+# (seconds per scenario, default 10), BENCH_ROUNDS (rounds of creation at 16 connections, each
+# followed by PostgreSQL's, default 3), BENCH_PORT (default 18443), BENCH_SKIP_PG=1,
 # BENCH_SKIP_BUILD=1, BENCH_LOG (the server's log file, see below), CARGO_TARGET_DIR. Needs
 # wrk, python3, PostgreSQL 15 (pg_ctlcluster, pgbench) and root for `su postgres`. Only
 # 127.0.0.1 is used.
@@ -15,6 +16,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/benches
 WORK=${BENCH_WORK:-/tmp/barberpro-bench}
 DUR=${BENCH_DURATION:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
+# Each round books into 30 days of its own, and the booking horizon is 366 days.
+if ! [[ "$ROUNDS" =~ ^[1-6]$ ]]; then
+  echo "BENCH_ROUNDS must be 1 to 6" >&2
+  exit 1
+fi
 PORT=${BENCH_PORT:-18443}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$TARGET/release/barberpro
@@ -127,7 +134,7 @@ if [ -z "${BENCH_SKIP_PG:-}" ]; then
   su postgres -c "psql -q -d barberbench -c CHECKPOINT"
   sync
 fi
-pgbench_run() {
+pgbench_run() { # name
   [ -z "${BENCH_SKIP_PG:-}" ] || return 0
   echo "== PostgreSQL 15: the same insert, pgbench, 16 clients"
   rm -rf "$WORK/pg" && mkdir -p "$WORK/pg" && chmod 777 "$WORK/pg" && cp "$BENCH/pg_insert.sql" "$WORK/pg/"
@@ -136,7 +143,8 @@ pgbench_run() {
   echo "$out" | grep -E "tps|latency|failed" | sed 's/^/  /'
   tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
   failed=$(echo "$out" | sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p')
-  record pgbench_c16 "$(python3 "$BENCH/pg_latency.py" "$WORK/pg" "$tps" "${failed:-0}")"
+  record "$1" "$(python3 "$BENCH/pg_latency.py" "$WORK/pg" "$tps" "${failed:-0}")"
+  echo "  $1: tps $tps"
   # Its pages written now, not during our next scenarios.
   su postgres -c "psql -q -d barberbench -c CHECKPOINT"
 }
@@ -165,12 +173,17 @@ BENCH_RATE=2200 BENCH_CONNS=20 wrk_run availability_2000rps 20 availability.lua
 BENCH_RATE=2200 BENCH_CONNS=20 wrk_run static_2000rps 20 static.lua
 
 echo "== (2) booking creation"
-BENCH_DAY0=50 wrk_run create_c16 16 create.lua -- 2
-pgbench_run
-BENCH_DAY0=140 wrk_run create_c64 64 create.lua -- 2
+# At 16 connections in rounds, each followed by PostgreSQL's: this VM's pace drifts by ±15%
+# within minutes, so each ratio compares neighbours in time, and the report gives every
+# round's and their median. Each round books into its own 30 days (~80,000 slots).
+for round in $(seq "$ROUNDS"); do
+  BENCH_DAY0=$((50 + 30 * (round - 1))) wrk_run "create_c16_r$round" 16 create.lua -- 2
+  pgbench_run "pgbench_c16_r$round"
+done
+BENCH_DAY0=$((50 + 30 * ROUNDS)) wrk_run create_c64 64 create.lua -- 2
 
 echo "== (3) mixed 90% reads / 10% writes"
-BENCH_DAY0=230 wrk_run mixed_c16 16 mixed.lua -- 2
+BENCH_DAY0=$((140 + 30 * ROUNDS)) wrk_run mixed_c16 16 mixed.lua -- 2
 record rss_after_load "{\"peak_rss_mb\": $(peak_rss_mb)}"
 
 echo "== (4) 10,000 idle HTTPS connections while (1) runs at 2,000 req/s"

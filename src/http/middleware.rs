@@ -26,7 +26,13 @@ pub async fn log_and_tag(mut req: Request, next: Next) -> Response {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        // A version 4 UUID from the thread's own CSPRNG: `Uuid::new_v4` asks the kernel
+        // (one `getrandom` system call per request).
+        .unwrap_or_else(|| {
+            uuid::Builder::from_random_bytes(rand::random())
+                .into_uuid()
+                .to_string()
+        });
     let method = req.method().clone();
     // The route template, never the raw path (which may carry ids or tokens).
     let route = req

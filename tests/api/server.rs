@@ -14,11 +14,17 @@ async fn serves_https_with_http2_and_health() {
         reqwest::Version::HTTP_2,
         "ALPN should pick h2"
     );
-    let id = resp
-        .headers()
-        .get("x-request-id")
-        .expect("a request id is sent back");
-    assert!(!id.is_empty());
+    let id = |resp: &reqwest::Response| {
+        let id = resp
+            .headers()
+            .get("x-request-id")
+            .expect("a request id is sent back");
+        uuid::Uuid::parse_str(id.to_str().unwrap()).expect("the id made up is a UUID")
+    };
+    let first = id(&resp);
+    assert_eq!(first.get_version_num(), 4, "a random (version 4) UUID");
+    let again = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_ne!(id(&again), first, "each request gets its own id");
 }
 
 #[tokio::test]
