@@ -121,8 +121,8 @@ cp "$WORK/pristine/barberpro.redb" "$WORK/data/"
 sync "$WORK/data/barberpro.redb"
 : >"$LOG"
 
-# The anchor: the same insert in PostgreSQL 15, run right after our creation at 16
-# connections (this VM's speed drifts within minutes: the ratio compares neighbours in time).
+# The anchor: the same insert in PostgreSQL 15, run right after each round of our creation
+# at 16 connections (this VM's speed drifts within minutes: a ratio compares neighbours in time).
 # Its table (1,000,000 rows) is made now, and flushed, so that its write-back and autovacuum
 # do not fall into our scenarios.
 if [ -z "${BENCH_SKIP_PG:-}" ]; then
