@@ -11,20 +11,29 @@ use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::helpers::*;
 
+/// A TLS connection to `app` as `localhost`, trusting its CA, offering `alpn` if given.
+async fn connect_tls(
+    app: &TestApp,
+    alpn: Option<&[u8]>,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let ca = std::fs::read(app.data_dir.join("tls/ca.pem")).unwrap();
+    let mut client = tls_trusting(&[&ca]);
+    client.alpn_protocols = alpn.into_iter().map(<[u8]>::to_vec).collect();
+    let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    TlsConnector::from(Arc::new(client))
+        .connect(ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_in_flight_finishes_while_new_connections_are_refused() {
     let mut app = spawn_app().await;
     let addr = app.addr;
-    let ca = std::fs::read(app.data_dir.join("tls/ca.pem")).unwrap();
     let body = booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)).to_string();
     let (first, rest) = body.as_bytes().split_at(body.len() / 2);
 
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let server_name = ServerName::try_from("localhost").unwrap();
-    let mut tls = TlsConnector::from(Arc::new(tls_trusting(&[&ca])))
-        .connect(server_name, tcp)
-        .await
-        .unwrap();
+    let mut tls = connect_tls(&app, None).await;
     let head = format!(
         "POST /api/v1/bookings HTTP/1.1\r\nHost: localhost\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -80,14 +89,7 @@ async fn a_silent_http2_client_does_not_hold_the_shutdown() {
     let mut config = test_config(tmp.path());
     config.server.timeouts.shutdown_grace_secs = 20;
     let mut app = spawn_app_with(config, barberpro::http::Clock::system()).await;
-    let ca = std::fs::read(app.data_dir.join("tls/ca.pem")).unwrap();
-    let mut client = tls_trusting(&[&ca]);
-    client.alpn_protocols = vec![b"h2".to_vec()];
-    let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    let mut tls = TlsConnector::from(Arc::new(client))
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .unwrap();
+    let mut tls = connect_tls(&app, Some(b"h2")).await;
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
     // The connection preface and an empty SETTINGS frame; then not another byte, read or
     // written.
@@ -119,14 +121,7 @@ async fn an_http2_request_in_flight_is_answered_while_the_server_drains() {
     let mut config = test_config(tmp.path());
     config.server.timeouts.shutdown_grace_secs = 20;
     let mut app = spawn_app_with(config, barberpro::http::Clock::manual(ts(MONDAY_8AM))).await;
-    let ca = std::fs::read(app.data_dir.join("tls/ca.pem")).unwrap();
-    let mut client = tls_trusting(&[&ca]);
-    client.alpn_protocols = vec![b"h2".to_vec()];
-    let tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    let tls = TlsConnector::from(Arc::new(client))
-        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-        .await
-        .unwrap();
+    let tls = connect_tls(&app, Some(b"h2")).await;
     let (mut sender, conn) = hyper::client::conn::http2::handshake(
         hyper_util::rt::TokioExecutor::new(),
         hyper_util::rt::TokioIo::new(tls),
