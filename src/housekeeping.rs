@@ -9,7 +9,7 @@ use std::time::Duration;
 use jiff::SignedDuration;
 use tokio_util::sync::CancellationToken;
 
-use crate::http::Clock;
+use crate::app::Clock;
 use crate::store::{Store, bookings};
 
 /// How often the upkeep runs.

@@ -25,6 +25,9 @@ pub mod tls;
 /// Certificates from Let's Encrypt (or any ACME CA), TLS-ALPN-01, renewed in the background.
 pub mod acme;
 
+/// The use cases: one function per thing a person does, called by every audience.
+pub mod app;
+
 /// The HTTP layer: state, errors, extractors, and the routers by audience.
 pub mod http;
 

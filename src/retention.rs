@@ -11,9 +11,9 @@ use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
 use tokio_util::sync::CancellationToken;
 
+use crate::app::Clock;
 use crate::config::Config;
 use crate::domain::staff::SessionLimits;
-use crate::http::Clock;
 use crate::store::{Store, StoreError, audit, privacy, staff};
 
 /// Rows handled per write transaction, so one run never holds the writer for long.

@@ -11,9 +11,10 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::Clock;
 use crate::config::{Config, TlsMode};
 use crate::http::connection::Protocol;
-use crate::http::{self, AppState, Clock};
+use crate::http::{self, AppState};
 use crate::store::{Store, StoreError};
 use crate::tls::{self, CertResolver};
 
@@ -173,7 +174,7 @@ impl Application {
         } else {
             None
         };
-        let payments = crate::jobs::payments::Deposits::load(&config.payments)
+        let payments = crate::app::deposits::Deposits::load(&config.payments)
             .map_err(StartError::Payments)?
             .map(Arc::new);
         if payments.is_some() && !public_url.starts_with("https://") {
@@ -181,12 +182,15 @@ impl Application {
                 server.public_url to the https:// address it can reach");
         }
         let state = AppState::new(http::Shared {
-            store,
-            rules: config.booking_rules(),
-            tokens,
-            public_url: public_url.into(),
-            clock: options.clock,
-            metrics,
+            app: crate::app::App {
+                store,
+                rules: config.booking_rules(),
+                tokens,
+                public_url: public_url.into(),
+                clock: options.clock,
+                metrics,
+                payments,
+            },
             limits,
             security,
             readiness,
@@ -201,7 +205,6 @@ impl Application {
                     config_summary: config.to_toml(),
                 },
             }),
-            payments,
             whatsapp: Arc::new(webhook),
         });
         http::admin::auth::offer_setup_link(
@@ -290,7 +293,7 @@ impl Application {
             spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
         }
         if let Some(deposits) = &state.payments {
-            crate::jobs::payments::spawn(state.clone(), deposits.clone(), shutdown.clone());
+            crate::jobs::payments::spawn(state.app.clone(), deposits.clone(), shutdown.clone());
         }
         if let Some(acme) = &state.readiness.acme {
             acme.clone().spawn(shutdown.clone());

@@ -20,19 +20,16 @@ pub mod security;
 pub mod webhooks;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Response};
-use jiff::Timestamp;
 
+pub use crate::app::Clock;
 pub use error::ApiError;
 
-use crate::domain::BookingRules;
-use crate::domain::token::TokenKey;
-use crate::store::Store;
+use crate::app::App;
 
 /// What every handler may use. Cloning it (axum does, per request and per middleware layer)
 /// is one reference count.
@@ -53,16 +50,10 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// The parts of [`AppState`].
+/// The parts of [`AppState`]: the use cases' context (through `Deref`, `state.store`,
+/// `state.clock`… read as before) and what only HTTP needs.
 pub struct Shared {
-    pub store: Store,
-    pub rules: BookingRules,
-    pub tokens: TokenKey,
-    /// `server.public_url`, without a trailing slash.
-    pub public_url: Arc<str>,
-    /// The clock; tests may pin it.
-    pub clock: Clock,
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub app: App,
     pub limits: Arc<ratelimit::RateLimits>,
     pub security: Arc<security::Policy>,
     pub readiness: Arc<ops::Readiness>,
@@ -70,55 +61,13 @@ pub struct Shared {
     pub admin: Arc<admin::Settings>,
     /// The WhatsApp webhook's secrets (`[whatsapp]`).
     pub whatsapp: Arc<webhooks::whatsapp::Settings>,
-    /// Deposits through MercadoPago; `None` when `payments.enabled` is false.
-    pub payments: Option<Arc<crate::jobs::payments::Deposits>>,
 }
 
-/// Where "now" comes from: the system clock, or a manual one that tests set and move.
-#[derive(Clone, Debug, Default)]
-pub struct Clock(Option<Arc<ManualClock>>);
+impl std::ops::Deref for Shared {
+    type Target = App;
 
-#[derive(Debug)]
-struct ManualClock {
-    seconds: AtomicI64,
-    /// Tells background tasks (the outbox sender) that time jumped.
-    moved: tokio::sync::watch::Sender<i64>,
-}
-
-impl Clock {
-    pub fn system() -> Self {
-        Self(None)
-    }
-
-    /// A clock stopped at `at` until [`Clock::set`] moves it.
-    pub fn manual(at: Timestamp) -> Self {
-        let (moved, _) = tokio::sync::watch::channel(at.as_second());
-        Self(Some(Arc::new(ManualClock {
-            seconds: AtomicI64::new(at.as_second()),
-            moved,
-        })))
-    }
-
-    /// Moves a manual clock (no effect on the system clock).
-    pub fn set(&self, at: Timestamp) {
-        if let Some(t) = &self.0 {
-            t.seconds.store(at.as_second(), Ordering::SeqCst);
-            t.moved.send_replace(at.as_second());
-        }
-    }
-
-    pub fn now(&self) -> Timestamp {
-        match &self.0 {
-            None => Timestamp::now(),
-            Some(t) => Timestamp::from_second(t.seconds.load(Ordering::SeqCst))
-                .unwrap_or_else(|_| Timestamp::now()),
-        }
-    }
-
-    /// For a manual clock, a receiver that sees every [`Clock::set`]; `None` for the system
-    /// clock, which moves by itself.
-    pub fn watch(&self) -> Option<tokio::sync::watch::Receiver<i64>> {
-        self.0.as_ref().map(|t| t.moved.subscribe())
+    fn deref(&self) -> &App {
+        &self.app
     }
 }
 

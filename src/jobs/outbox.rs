@@ -15,8 +15,8 @@ use rand::Rng;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use crate::app::Clock;
 use crate::config::{WhatsAppConfig, WhatsAppRetry};
-use crate::http::Clock;
 use crate::integrations::whatsapp::{SendError, WhatsApp};
 use crate::metrics::Metrics;
 use crate::store::outbox::{self, Dispatch, Outcome};

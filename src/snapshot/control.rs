@@ -16,8 +16,8 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
 use super::{SnapshotError, SnapshotReport, private_dir};
+use crate::app::Clock;
 use crate::config::Config;
-use crate::http::Clock;
 use crate::store::Store;
 
 /// The socket, inside the data folder.

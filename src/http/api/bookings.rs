@@ -296,7 +296,7 @@ pub async fn create(
     if let (Some(deposits), Some(p)) = (state.payments.as_ref(), payment)
         && p.state == crate::domain::PaymentState::AwaitingPreference
     {
-        let p = crate::jobs::payments::create_preference(&state, deposits, p).await?;
+        let p = crate::app::deposits::create_preference(&state, deposits, p).await?;
         if !replayed {
             state.metrics.payment_state(p.state, p.amount);
         }
@@ -404,7 +404,7 @@ pub async fn cancel(
             Ok((view(txn, &cancelled, &public_url, &token)?, before, after))
         })
         .await?;
-    crate::jobs::payments::after_booking_change(&state, deposit_before, deposit_after);
+    crate::app::deposits::after_booking_change(&state, deposit_before, deposit_after);
     state
         .metrics
         .booking_transition(&dto.branch, crate::domain::BookingStatus::Cancelled);

@@ -741,7 +741,7 @@ pub async fn create(
             if let (Some(deposits), Some(p)) = (state.payments.as_ref(), created.payment.clone())
                 && p.state == crate::domain::PaymentState::AwaitingPreference
             {
-                let p = crate::jobs::payments::create_preference(&state, deposits, p).await?;
+                let p = crate::app::deposits::create_preference(&state, deposits, p).await?;
                 if !created.replayed {
                     state.metrics.payment_state(p.state, p.amount);
                 }

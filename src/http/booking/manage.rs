@@ -317,7 +317,7 @@ pub async fn cancel(
         .await;
     match result {
         Ok((booking, changed, deposit_before, deposit_after)) => {
-            crate::jobs::payments::after_booking_change(&state, deposit_before, deposit_after);
+            crate::app::deposits::after_booking_change(&state, deposit_before, deposit_after);
             if changed {
                 let slug = state
                     .store

@@ -117,7 +117,7 @@ pub async fn set_status(
         })
         .await
         .map(|(outcome, (before, after))| {
-            crate::jobs::payments::after_booking_change(&state, before, after);
+            crate::app::deposits::after_booking_change(&state, before, after);
             outcome
         });
     finish(outcome, state.admin.secure_cookies)
@@ -227,7 +227,7 @@ pub async fn cancel(
         })
         .await
         .map(|(outcome, (before, after))| {
-            crate::jobs::payments::after_booking_change(&state, before, after);
+            crate::app::deposits::after_booking_change(&state, before, after);
             outcome
         });
     finish(outcome, state.admin.secure_cookies)

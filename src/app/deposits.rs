@@ -1,0 +1,374 @@
+//! Deposits: the MercadoPago service and what the worker does with it.
+//!
+//! [`Deposits`] holds the MercadoPago client and the settings; a booking's use case creates
+//! its Checkout Pro preference right after the booking commits (never inside the write
+//! transaction). The worker (`jobs::payments`) wakes every `payments.worker_interval_ms`, or at once
+//! when a webhook or a cancellation queues work, and runs [`run_once`]:
+//!
+//! 1. notifications due: `GET /v1/payments/{id}` (never the webhook's body), then
+//!    `store::payments::apply_remote`; a 404 (payment not visible yet) or a 429/5xx is
+//!    retried later with backoff, up to `notification_max_attempts`;
+//! 2. deposits due: an unpaid hold that ended expires and cancels its booking
+//!    (`payment_expired`); a preference that failed is retried; a refund is (re)sent with
+//!    its fixed `X-Idempotency-Key`.
+//!
+//! All of it lives in the database (`mp_notifications`, `idx_payment_work`), so a restart
+//! resumes where the last run stopped; an apply is idempotent, so doing a step twice after a
+//! crash changes nothing twice.
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::Notify;
+
+use super::App;
+use crate::config::{PaymentsConfig, Secret};
+use crate::domain::{DepositPolicy, Payment, PaymentState};
+use crate::integrations::mercadopago::{self, MpError, PreferenceRequest};
+use crate::store::payments::{self as store_payments, Applied, RemoteStatus};
+use crate::store::{StoreError, bookings, clients};
+
+/// Deposits are on: the MercadoPago client, the webhook secret and the policies.
+pub struct Deposits {
+    pub client: mercadopago::Client,
+    pub config: PaymentsConfig,
+    webhook_secret: Secret,
+    /// Wakes the worker before its next tick.
+    pub wake: Notify,
+}
+
+impl std::fmt::Debug for Deposits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deposits")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads a secret from a file (trimmed); empty or unreadable is an error naming the file.
+fn read_secret(path: &std::path::Path) -> Result<Secret, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let value = text.trim();
+    if value.is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(Secret::new(value))
+}
+
+impl Deposits {
+    /// `None` when `payments.enabled` is false; otherwise reads the secret files.
+    pub fn load(config: &PaymentsConfig) -> Result<Option<Self>, String> {
+        if !config.enabled {
+            return Ok(None);
+        }
+        let token_file = config
+            .access_token_file
+            .as_deref()
+            .ok_or("payments.access_token_file is not set")?;
+        let secret_file = config
+            .webhook_secret_file
+            .as_deref()
+            .ok_or("payments.webhook_secret_file is not set")?;
+        let token = read_secret(token_file)?;
+        let webhook_secret = read_secret(secret_file)?;
+        let client = mercadopago::Client::new(mercadopago::Settings::from_config(config, token))?;
+        tracing::info!(base_url = %config.api_base_url, hold_minutes = config.hold_minutes,
+            "deposits through MercadoPago are on");
+        Ok(Some(Self {
+            client,
+            config: config.clone(),
+            webhook_secret,
+            wake: Notify::new(),
+        }))
+    }
+
+    /// The deposit rule for an online booking at a branch.
+    pub fn request_for(&self, branch_slug: &str) -> bookings::DepositRequest {
+        bookings::DepositRequest {
+            policy: self.policy_for(branch_slug),
+            hold: SignedDuration::from_mins(i64::from(self.config.hold_minutes)),
+        }
+    }
+
+    pub fn policy_for(&self, branch_slug: &str) -> DepositPolicy {
+        self.config.policy_for(branch_slug)
+    }
+
+    /// Checks a webhook's `X-Signature` against our secret and clock.
+    pub fn verify_webhook(
+        &self,
+        header: Option<&str>,
+        data_id: Option<&str>,
+        request_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), mercadopago::signature::SignatureError> {
+        mercadopago::signature::verify(
+            self.webhook_secret.expose().as_bytes(),
+            header,
+            data_id,
+            request_id,
+            now.as_second(),
+            self.config.webhook_tolerance_secs,
+        )
+    }
+}
+
+/// When to retry a durable step after `attempts` failures: 5 s doubling up to an hour, or
+/// what MercadoPago's `Retry-After` asked for.
+fn retry_at(now: Timestamp, attempts: u32, error: &MpError) -> Timestamp {
+    let asked = match error {
+        MpError::Retryable {
+            retry_after: Some(d),
+            ..
+        } => Some(SignedDuration::try_from(*d).unwrap_or(SignedDuration::from_hours(1))),
+        _ => None,
+    };
+    let backoff = SignedDuration::from_secs(5 * (1i64 << attempts.min(10)))
+        .min(SignedDuration::from_hours(1));
+    now.saturating_add(asked.unwrap_or(backoff)).unwrap_or(now)
+}
+
+/// Creates the Checkout Pro preference of an unpaid deposit and stores its link. On failure
+/// the deposit stays `awaiting_preference` and the worker retries (429/5xx) until the hold
+/// ends; a 4xx is not retried and the hold simply expires.
+pub async fn create_preference(
+    app: &App,
+    deposits: &Deposits,
+    payment: Payment,
+) -> Result<Payment, StoreError> {
+    if payment.state != PaymentState::AwaitingPreference {
+        return Ok(payment);
+    }
+    let booking_id = payment.booking;
+    let (booking, client) = app
+        .store
+        .read(move |tx| {
+            let b =
+                bookings::get(tx, booking_id)?.ok_or(crate::domain::DomainError::UnknownBooking)?;
+            let c = clients::get(tx, b.client)?;
+            Ok((b, c))
+        })
+        .await?;
+    let now = app.clock.now();
+    let public = app.public_url.as_ref();
+    let req = PreferenceRequest {
+        booking_id: booking.id.0,
+        title: format!(
+            "Seña del turno {} — {}",
+            booking.id,
+            booking.service_names()
+        ),
+        amount: payment.amount,
+        payer_name: client.map(|c| c.name.to_string()).unwrap_or_default(),
+        notification_url: format!("{public}/webhooks/mercadopago"),
+        // No manage token here: MercadoPago must not learn it.
+        back_url: format!("{public}/turnos/{}", booking.id),
+        expires_from: now,
+        expires_to: payment.hold_until,
+    };
+    let key = format!(
+        "barberpro-preference-{}-{}",
+        payment.id,
+        payment.created_at.as_second()
+    );
+    let id = payment.id;
+    match deposits.client.create_preference(&req, &key).await {
+        Ok(created) => {
+            let stored = app
+                .store
+                .write(move |txn| {
+                    store_payments::preference_created(txn, id, created.id, created.init_point, now)
+                })
+                .await?;
+            Ok(stored.unwrap_or(payment))
+        }
+        Err(e) => {
+            tracing::warn!(payment = %id, error = %e, "cannot create the MercadoPago preference");
+            let retry = matches!(e, MpError::Retryable { .. } | MpError::Decode(_))
+                .then(|| retry_at(now, payment.attempts, &e));
+            let message = e.to_string();
+            app.store
+                .write(move |txn| store_payments::step_failed(txn, id, message, retry, now))
+                .await?;
+            deposits.wake.notify_one();
+            Ok(app
+                .store
+                .read(move |tx| store_payments::get(tx, id))
+                .await?
+                .unwrap_or(payment))
+        }
+    }
+}
+
+/// What a booking change (cancellation, no-show) did to its deposit, for metrics and the
+/// worker: call with the deposit's state before the change and the deposit after it.
+pub fn after_booking_change(app: &App, before: Option<PaymentState>, after: Option<Payment>) {
+    let Some(after) = after else {
+        return;
+    };
+    if before == Some(after.state) {
+        return;
+    }
+    app.metrics.payment_state(after.state, after.amount);
+    if after.state == PaymentState::RefundPending
+        && let Some(d) = &app.payments
+    {
+        // The refund goes out now rather than at the next tick.
+        d.wake.notify_one();
+    }
+}
+
+/// One pass over everything due. The same code the worker runs (tests may call it).
+pub async fn run_once(app: &App, deposits: &Deposits) -> Result<(), StoreError> {
+    let now = app.clock.now();
+    let notes = app
+        .store
+        .read(move |tx| store_payments::due_notifications(tx, now))
+        .await?;
+    for (mp_id, note) in notes {
+        fetch_and_apply(app, deposits, mp_id, note.attempts).await?;
+    }
+    let now = app.clock.now();
+    let due = app
+        .store
+        .read(move |tx| store_payments::due(tx, now))
+        .await?;
+    for p in due {
+        if p.state.is_unpaid() && p.hold_until <= now {
+            expire(app, &p, now).await?;
+        } else if p.state == PaymentState::AwaitingPreference {
+            create_preference(app, deposits, p).await?;
+        } else if p.state == PaymentState::RefundPending {
+            refund(app, deposits, p).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn expire(app: &App, p: &Payment, now: Timestamp) -> Result<(), StoreError> {
+    let id = p.id;
+    let cancelled = app
+        .store
+        .write(move |txn| store_payments::expire(txn, id, now))
+        .await?;
+    app.metrics.payment_state(PaymentState::Expired, p.amount);
+    if let Some(b) = cancelled {
+        tracing::info!(booking = %b.id, payment = %id, "hold expired unpaid; booking cancelled");
+        if let Ok(Some(branch)) = app
+            .store
+            .read(move |tx| crate::store::catalog::branch(tx, b.branch))
+            .await
+        {
+            app.metrics.booking_transition(
+                branch.slug.as_str(),
+                crate::domain::BookingStatus::Cancelled,
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn fetch_and_apply(
+    app: &App,
+    deposits: &Deposits,
+    mp_id: u64,
+    attempts_before: u32,
+) -> Result<(), StoreError> {
+    let max = deposits.config.notification_max_attempts;
+    match deposits.client.get_payment(mp_id).await {
+        Ok(remote) => {
+            let rs = RemoteStatus {
+                mp_payment_id: remote.id,
+                amount_centavos: remote.amount_centavos(),
+                status: remote.status,
+                status_detail: remote.status_detail,
+                external_reference: remote.external_reference,
+                currency: remote.currency_id,
+            };
+            let now = app.clock.now();
+            let applied = app
+                .store
+                .write(move |txn| {
+                    let applied = store_payments::apply_remote(txn, &rs, now)?;
+                    store_payments::notification_done(txn, mp_id)?;
+                    Ok(applied)
+                })
+                .await?;
+            match applied {
+                Applied::Confirmed(p) => {
+                    tracing::info!(booking = %p.booking, mp_payment = mp_id, "deposit approved; booking confirmed");
+                    app.metrics.payment_state(PaymentState::Approved, p.amount);
+                    // The "deposit received" message was queued inside `apply_remote`'s
+                    // transaction, with the confirmation.
+                }
+                Applied::LateApproval(p) => {
+                    tracing::warn!(booking = %p.booking, mp_payment = mp_id, "payment approved after the hold expired; refunding");
+                    deposits.wake.notify_one();
+                }
+                Applied::Refunded(p) => app.metrics.payment_state(PaymentState::Refunded, p.amount),
+                Applied::Mismatch(p) => {
+                    tracing::warn!(booking = %p.booking, mp_payment = mp_id, "approved payment does not match the deposit")
+                }
+                Applied::Noted(_) | Applied::Unchanged => {}
+                Applied::Unknown => {
+                    tracing::info!(
+                        mp_payment = mp_id,
+                        "notified payment is not one of our deposits"
+                    )
+                }
+            }
+        }
+        Err(e) => {
+            let now = app.clock.now();
+            let retryable =
+                e.is_not_found() || matches!(e, MpError::Retryable { .. } | MpError::Decode(_));
+            if retryable && attempts_before + 1 < max {
+                let at = retry_at(now, attempts_before, &e);
+                tracing::info!(mp_payment = mp_id, error = %e, retry_at = %at, "payment not fetched yet; will retry");
+                app.store
+                    .write(move |txn| store_payments::notification_retry(txn, mp_id, at))
+                    .await?;
+            } else {
+                tracing::error!(mp_payment = mp_id, error = %e, "giving up on a MercadoPago notification");
+                app.store
+                    .write(move |txn| store_payments::notification_done(txn, mp_id))
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn refund(app: &App, deposits: &Deposits, p: Payment) -> Result<(), StoreError> {
+    let (Some(mp_id), Some(key)) = (p.mp_payment_id, p.refund_key.clone()) else {
+        return Ok(());
+    };
+    let id = p.id;
+    if p.attempts == 0 {
+        app.metrics.refund_requested(p.amount);
+    }
+    let result = deposits.client.refund(mp_id, None, &key).await;
+    let now = app.clock.now();
+    match result {
+        Ok(r) => {
+            app.store
+                .write(move |txn| store_payments::refunded(txn, id, r.id, now))
+                .await?;
+            tracing::info!(payment = %id, refund = r.id, "deposit refunded");
+            app.metrics.refund_done(true, p.amount);
+            app.metrics.payment_state(PaymentState::Refunded, p.amount);
+        }
+        Err(e) => {
+            let retry = matches!(e, MpError::Retryable { .. } | MpError::Decode(_))
+                .then(|| retry_at(now, p.attempts, &e));
+            tracing::warn!(payment = %id, error = %e, retrying = retry.is_some(), "refund failed");
+            if retry.is_none() {
+                app.metrics.refund_done(false, p.amount);
+            }
+            let message = e.to_string();
+            app.store
+                .write(move |txn| store_payments::step_failed(txn, id, message, retry, now))
+                .await?;
+        }
+    }
+    Ok(())
+}
