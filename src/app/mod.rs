@@ -73,7 +73,7 @@ impl Staff {
 #[derive(Debug, Clone)]
 pub enum Actor {
     /// A client, holding the booking's manage token (API or booking pages).
-    Client,
+    Client(ManageToken),
     /// A staff account from the admin.
     Staff(Staff),
     /// A background job.
@@ -91,7 +91,7 @@ impl Actor {
         id: Option<u64>,
     ) -> audit::Change {
         match self {
-            Actor::Client => audit::Change::by(audit::CLIENT, action, entity, id),
+            Actor::Client(_) => audit::Change::by(audit::CLIENT, action, entity, id),
             Actor::System => audit::Change::by(audit::SYSTEM, action, entity, id),
             Actor::Cli => audit::Change::by(audit::CLI, action, entity, id),
             Actor::Staff(s) => audit::Change {
@@ -112,5 +112,25 @@ impl Actor {
             Actor::Staff(s) => Some(s),
             _ => None,
         }
+    }
+}
+
+/// A manage token as a client presented it (never printed).
+#[derive(Clone)]
+pub struct ManageToken(String);
+
+impl ManageToken {
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ManageToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ManageToken([redacted])")
     }
 }

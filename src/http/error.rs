@@ -67,6 +67,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::app::AppError> for ApiError {
+    fn from(e: crate::app::AppError) -> Self {
+        use crate::app::AppError;
+        match e {
+            AppError::Rule(rule) => Self::Rule(rule),
+            AppError::Forbidden => Self::Forbidden,
+            AppError::Store(e) => e.into(),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Body<'a> {
     error: Detail<'a>,

@@ -1,8 +1,7 @@
 //! New bookings for walk-ins and phone calls: find the client by phone (or create one), pick
-//! services and a barber (or "cualquiera"), see the free slots, book. Availability and
-//! creation are `store::bookings::availability` and `store::bookings::create`, the very
-//! functions the JSON API calls: same rules (except the minimum notice, see
-//! [`front_desk_rules`]), same invariant.
+//! services and a barber (or "cualquiera"), see the free slots, book (`app::bookings::
+//! book_at_desk`): the clients' rules except the minimum notice ([`front_desk_rules`]), the
+//! same invariant.
 
 use askama::Template;
 use axum::Extension;
@@ -14,20 +13,13 @@ use jiff::civil::Date;
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
-use crate::domain::{BarberId, BookingRules, BookingSource, Email, Phone, ServiceId, Text, time};
+use crate::app::bookings::front_desk_rules;
+use crate::app::{self, Actor, AppError, Staff};
+use crate::domain::{BarberId, BookingSource, Email, Phone, ServiceId, Text, time};
 use crate::http::AppState;
 use crate::store::bookings::{self as store_bookings, BarberChoice, NewBooking};
 use crate::store::clients::{self, ClientDetails};
 use crate::store::{StoreError, audit, catalog};
-
-/// The rules the front desk books by: the API's, without the minimum notice, since a walk-in
-/// is served now. The slot grid, the hours, the horizon and the no-overlap invariant stay.
-fn front_desk_rules(rules: BookingRules) -> BookingRules {
-    BookingRules {
-        min_notice_minutes: 0,
-        ..rules
-    }
-}
 
 /// The fields of the new-booking form, as typed (the page shows them back).
 #[derive(Debug, Clone, Default)]
@@ -317,7 +309,7 @@ fn parse_request(f: &Fields, branch: crate::domain::BranchId) -> Result<NewBooki
     })
 }
 
-/// `POST /admin/bookings`: books through `store::bookings::create`, then back to the agenda
+/// `POST /admin/bookings`: books through `app::bookings::book_at_desk`, then back to the agenda
 /// (or to the form, with the reason, if a rule refused it).
 pub async fn create(
     State(state): State<AppState>,
@@ -336,28 +328,13 @@ pub async fn create(
         Ok(req) => req,
         Err(message) => return Ok(view::redirect(&back, "error", &message, secure)),
     };
-    let now = state.clock.now();
-    let (rules, keys) = (front_desk_rules(state.rules), state.tokens.clone());
-    let who = current.clone();
-    let result = state
-        .store
-        .write(move |txn| {
-            let created = store_bookings::create(txn, req, now, &rules, &keys, None)?;
-            let change = audit::Change {
-                actor: Some(who.user.id),
-                actor_email: who.user.email.as_str().to_owned(),
-                ip: who.ip.clone(),
-                action: "booking.create",
-                entity: "booking",
-                entity_id: Some(created.booking.id.0),
-                before: None,
-                after: super::agenda::booking_view(&created.booking),
-            };
-            audit::record(txn, change, now)?;
-            let barber = catalog::barber(txn, created.booking.barber)?;
-            Ok((created.booking, barber))
-        })
-        .await;
+    let actor = Actor::Staff(Staff::new(&current.user, current.ip.clone()));
+    let result = app::bookings::book_at_desk(&state, &actor, req)
+        .await
+        .map(|created| {
+            let barber = created.catalog.barber(created.booking.barber).cloned();
+            (created.booking, barber)
+        });
     match result {
         Ok((booking, barber)) => {
             let tz = branch.tz();
@@ -373,9 +350,7 @@ pub async fn create(
             let to = format!("/admin/agenda?branch={}&date={date}", branch.slug.as_str());
             Ok(view::redirect(&to, "ok", &text, secure))
         }
-        Err(StoreError::Rule(rule)) => {
-            Ok(view::redirect(&back, "error", &rule.message_es(), secure))
-        }
+        Err(AppError::Rule(rule)) => Ok(view::redirect(&back, "error", &rule.message_es(), secure)),
         Err(e) => Err(e.into()),
     }
 }

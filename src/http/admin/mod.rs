@@ -174,6 +174,17 @@ impl From<StoreError> for AdminError {
     }
 }
 
+impl From<crate::app::AppError> for AdminError {
+    fn from(e: crate::app::AppError) -> Self {
+        use crate::app::AppError;
+        match e {
+            AppError::Rule(rule) => StoreError::Rule(rule).into(),
+            AppError::Forbidden => Self::Forbidden,
+            AppError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<askama::Error> for AdminError {
     fn from(e: askama::Error) -> Self {
         Self::Internal(format!("template: {e}"))

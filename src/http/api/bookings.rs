@@ -13,15 +13,14 @@ use super::dto::{
     AvailabilityDto, BarberChoiceDto, BookingDto, BookingView, CancelRequest, CreateBookingRequest,
     CreatedBookingDto, ErrorBody, RescheduleRequest, SlotDto,
 };
+use crate::app::{self, Actor, ManageToken};
 use crate::domain::time::LocalStamp;
-use crate::domain::{
-    BarberId, Booking, BookingId, BookingSource, DomainError, Email, Phone, ServiceId, Text,
-};
+use crate::domain::{BarberId, Booking, BookingId, DomainError, Email, Phone, ServiceId, Text};
 use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathId, PathSlug};
 use crate::http::{ApiError, AppState};
-use crate::store::bookings::{self, Actor, BarberChoice, ClientBooking, Idempotency};
+use crate::store::bookings::{self, BarberChoice, ClientBooking, Idempotency};
 use crate::store::clients::ClientDetails;
-use crate::store::{ReadTx, StoreError, audit, catalog, clients, payments};
+use crate::store::{ReadTx, StoreError, catalog, clients, payments};
 
 const NAME_MAX: usize = 100;
 const NOTES_MAX: usize = 1000;
@@ -85,6 +84,15 @@ fn view(
         token,
         payment: payment.as_ref(),
     }))
+}
+
+/// A booking as its client sees it after a change (read after the change committed).
+async fn answer(state: &AppState, booking: Booking, token: String) -> Result<BookingDto, ApiError> {
+    let public_url = state.public_url.clone();
+    Ok(state
+        .store
+        .read(move |tx| view(tx, &booking, &public_url, &token))
+        .await?)
 }
 
 /// Free slots for a branch, a date and one or more services, with one barber or any.
@@ -242,9 +250,9 @@ pub async fn create(
     // The slug is resolved inside the write transaction, from the catalogue it loads anyway:
     // no separate read before queueing. A deposit rule names the slug as the request does.
     let deposit = state.payments.as_ref().map(|d| d.request_for(&req.branch));
-    let created = state
-        .store
-        .book(ClientBooking {
+    let created = app::bookings::book_online(
+        &state,
+        ClientBooking {
             branch: req.branch,
             services,
             barber,
@@ -255,25 +263,24 @@ pub async fn create(
             idempotency,
             rules: state.rules,
             now: state.clock.now(),
-        })
-        .await?;
+        },
+    )
+    .await?;
     let public_url = state.public_url.clone();
     // The answer is rendered after the commit, off the writer thread, from the catalogue the
     // booking's transaction saw.
     let bookings::Created {
         booking,
         token,
-        replayed,
         client,
-        new_client,
         payment,
         catalog,
+        ..
     } = created;
     let booked_at = catalog
         .branch(booking.branch)
         .ok_or(DomainError::UnknownBranch)?;
-    let tz = booked_at.tz();
-    let mut dto = CreatedBookingDto {
+    let dto = CreatedBookingDto {
         booking: BookingDto::from(BookingView {
             booking: &booking,
             branch: booked_at,
@@ -288,29 +295,6 @@ pub async fn create(
         }),
         manage_token: token,
     };
-    // The Checkout Pro preference is created after the booking committed, never inside the
-    // write transaction. If MercadoPago fails, the booking stays `pending_payment` holding
-    // its slot, the answer says `awaiting_preference` without a link, and the worker retries
-    // until the hold ends (then the booking is cancelled `payment_expired`). A retry of this
-    // request with the same Idempotency-Key, or GET /api/v1/bookings/{id}, shows the link.
-    if let (Some(deposits), Some(p)) = (state.payments.as_ref(), payment)
-        && p.state == crate::domain::PaymentState::AwaitingPreference
-    {
-        let p = crate::app::deposits::create_preference(&state, deposits, p).await?;
-        if !replayed {
-            state.metrics.payment_state(p.state, p.amount);
-        }
-        dto.booking.payment = Some(super::dto::PaymentDto::new(&p, &tz));
-    }
-    if !replayed {
-        tracing::info!(booking = dto.booking.id, branch = %dto.booking.branch, "booking created");
-        state
-            .metrics
-            .booking_created(&dto.booking.branch, BookingSource::Online);
-        if new_client {
-            state.metrics.clients_created.inc();
-        }
-    }
     Ok((StatusCode::CREATED, Json(dto)))
 }
 
@@ -353,22 +337,9 @@ pub async fn reschedule(
 ) -> Result<Json<BookingDto>, ApiError> {
     let start = parse_start(&body.value.start)?;
     let choice = body.value.barber.as_ref().map(parse_choice).transpose()?;
-    let now = state.clock.now();
-    let rules = state.rules;
-    let public_url = state.public_url.clone();
-    let dto = state
-        .store
-        .write(move |txn| {
-            let current = bookings::get_authorised(txn, BookingId(id), &token)?;
-            let choice = choice.unwrap_or(BarberChoice::Barber(current.barber));
-            let moved =
-                bookings::reschedule(txn, current.id, start, choice, Actor::Client, now, &rules)?;
-            let change =
-                audit::Change::client_booking("booking.reschedule", Some(&current), &moved);
-            audit::record(txn, change, now)?;
-            view(txn, &moved, &public_url, &token)
-        })
-        .await?;
+    let actor = Actor::Client(ManageToken::new(token.clone()));
+    let moved = app::bookings::reschedule(&state, &actor, BookingId(id), start, choice).await?;
+    let dto = answer(&state, moved.after, token).await?;
     Ok(Json(dto))
 }
 
@@ -388,25 +359,8 @@ pub async fn cancel(
     OptionalJson(body): OptionalJson<CancelRequest>,
 ) -> Result<Json<BookingDto>, ApiError> {
     let reason = optional_text("reason", body.reason.as_deref(), NOTES_MAX)?;
-    let now = state.clock.now();
-    let rules = state.rules;
-    let public_url = state.public_url.clone();
-    let (dto, deposit_before, deposit_after) = state
-        .store
-        .write(move |txn| {
-            let current = bookings::get_authorised(txn, BookingId(id), &token)?;
-            let before = payments::by_booking(txn, current.id)?.map(|p| p.state);
-            let cancelled = bookings::cancel(txn, current.id, reason, Actor::Client, now, &rules)?;
-            let change =
-                audit::Change::client_booking("booking.cancel", Some(&current), &cancelled);
-            audit::record(txn, change, now)?;
-            let after = payments::by_booking(txn, current.id)?;
-            Ok((view(txn, &cancelled, &public_url, &token)?, before, after))
-        })
-        .await?;
-    crate::app::deposits::after_booking_change(&state, deposit_before, deposit_after);
-    state
-        .metrics
-        .booking_transition(&dto.branch, crate::domain::BookingStatus::Cancelled);
+    let actor = Actor::Client(ManageToken::new(token.clone()));
+    let cancelled = app::bookings::cancel(&state, &actor, BookingId(id), reason).await?;
+    let dto = answer(&state, cancelled.after, token).await?;
     Ok(Json(dto))
 }

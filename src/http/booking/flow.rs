@@ -1,6 +1,6 @@
 //! The booking walk-through: branches → services → barber → day and slot → details → booked.
 //! Each step is a GET whose query string carries the choices so far; the last is a POST
-//! through `store::bookings::create` with a hidden idempotency key.
+//! through `app::bookings::book_online` with a hidden idempotency key.
 
 use askama::Template;
 use axum::extract::rejection::FormRejection;
@@ -13,11 +13,11 @@ use sha2::{Digest, Sha256};
 use super::pick::{self, Picker, SlotChoice, Target};
 use super::view::{self, Field, Layout, Private};
 use super::{PageError, PagePath};
+use crate::app::{self, AppError};
 use crate::domain::payment::DepositPolicy;
 use crate::domain::time::local_date;
 use crate::domain::{
-    Barber, BarberId, BookingSource, Branch, DomainError, Email, Money, Phone, Service, ServiceId,
-    Text,
+    Barber, BarberId, Branch, DomainError, Email, Money, Phone, Service, ServiceId, Text,
 };
 use crate::http::AppState;
 use crate::http::admin::view::{long_date, time as fmt_time};
@@ -674,7 +674,7 @@ fn slot_problem(rule: &DomainError) -> bool {
     )
 }
 
-/// `POST /reservar/{slug}`: books through `store::bookings::create`, then shows the booking.
+/// `POST /reservar/{slug}`: books through `app::bookings::book_online`, then shows the booking.
 pub async fn create(
     State(state): State<AppState>,
     PagePath(slug): PagePath,
@@ -719,49 +719,24 @@ pub async fn create(
         .payments
         .as_ref()
         .map(|d| d.request_for(branch.slug.as_str()));
-    let result = state
-        .store
-        .book(ClientBooking {
-            branch: branch.slug.as_str().to_owned(),
-            services: sel.ids(),
-            barber: choice,
-            start,
-            client,
-            notes: None,
-            deposit,
-            idempotency,
-            rules,
-            now,
-        })
-        .await;
-    match result {
-        Ok(created) => {
-            // The Checkout Pro link is made after the commit, as the API does; if MercadoPago
-            // fails the booking holds its slot and the worker retries (the manage page says so).
-            if let (Some(deposits), Some(p)) = (state.payments.as_ref(), created.payment.clone())
-                && p.state == crate::domain::PaymentState::AwaitingPreference
-            {
-                let p = crate::app::deposits::create_preference(&state, deposits, p).await?;
-                if !created.replayed {
-                    state.metrics.payment_state(p.state, p.amount);
-                }
-            }
-            if !created.replayed {
-                let id = created.booking.id.0;
-                tracing::info!(booking = id, branch = %branch.slug.as_str(), "booking created (pages)");
-                state
-                    .metrics
-                    .booking_created(branch.slug.as_str(), BookingSource::Online);
-                if created.new_client {
-                    state.metrics.clients_created.inc();
-                }
-            }
-            Ok(view::see_other(&format!(
-                "/turnos/{}?token={}&aviso=reservado",
-                created.booking.id.0, created.token
-            )))
-        }
-        Err(StoreError::Rule(rule)) if slot_problem(&rule) => {
+    let request = ClientBooking {
+        branch: branch.slug.as_str().to_owned(),
+        services: sel.ids(),
+        barber: choice,
+        start,
+        client,
+        notes: None,
+        deposit,
+        idempotency,
+        rules,
+        now,
+    };
+    match app::bookings::book_online(&state, request).await {
+        Ok(created) => Ok(view::see_other(&format!(
+            "/turnos/{}?token={}&aviso=reservado",
+            created.booking.id.0, created.token
+        ))),
+        Err(AppError::Rule(rule)) if slot_problem(&rule) => {
             page.error = Some(format!(
                 "{} Elegí otro horario; tus datos quedan cargados.",
                 rule.message_es()
@@ -780,14 +755,14 @@ pub async fn create(
             page.alternatives = alternatives;
             Step::Details(page).render(true)
         }
-        Err(StoreError::Rule(rule @ DomainError::ClientOverlap)) => {
+        Err(AppError::Rule(rule @ DomainError::ClientOverlap)) => {
             page.error = Some(format!(
                 "{} Si querés cambiarlo, usá el enlace que recibiste al reservar.",
                 rule.message_es()
             ));
             Step::Details(page).render(true)
         }
-        Err(StoreError::Rule(DomainError::IdempotencyKeyReused)) => {
+        Err(AppError::Rule(DomainError::IdempotencyKeyReused)) => {
             page.error = Some(
                 "Este formulario ya se había enviado con otros datos. Revisalos y confirmá de \
                  nuevo."

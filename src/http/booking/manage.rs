@@ -14,6 +14,7 @@ use super::flow::BranchInfo;
 use super::pick::{self, Picker, Target};
 use super::view::{self, Layout, Private};
 use super::{PageError, PagePath};
+use crate::app::{self, Actor, AppError, ManageToken};
 use crate::domain::booking::status_label_es;
 use crate::domain::time::local_date;
 use crate::domain::{
@@ -21,8 +22,8 @@ use crate::domain::{
 };
 use crate::http::AppState;
 use crate::http::admin::view::{long_date, time as fmt_time};
-use crate::store::bookings::{self, Actor, BarberChoice};
-use crate::store::{ReadTx, StoreError, audit, catalog, clients, payments};
+use crate::store::bookings::{self, BarberChoice};
+use crate::store::{ReadTx, StoreError, catalog, clients, payments};
 
 const REASON_MAX: usize = 500;
 
@@ -297,41 +298,10 @@ pub async fn cancel(
         raw => Text::multiline("reason", raw, REASON_MAX).ok(),
     };
     let (now, rules) = (state.clock.now(), state.rules);
-    let token = p.token.clone();
-    let result = state
-        .store
-        .write(move |txn| {
-            let current = bookings::get_authorised(txn, id, &token)?;
-            if current.status == BookingStatus::Cancelled {
-                // A second press of the button: already done.
-                return Ok((current, false, None, None));
-            }
-            let before = payments::by_booking(txn, id)?.map(|p| p.state);
-            let cancelled = bookings::cancel(txn, id, reason, Actor::Client, now, &rules)?;
-            let change =
-                audit::Change::client_booking("booking.cancel", Some(&current), &cancelled);
-            audit::record(txn, change, now)?;
-            let after = payments::by_booking(txn, id)?;
-            Ok((cancelled, true, before, after))
-        })
-        .await;
-    match result {
-        Ok((booking, changed, deposit_before, deposit_after)) => {
-            crate::app::deposits::after_booking_change(&state, deposit_before, deposit_after);
-            if changed {
-                let slug = state
-                    .store
-                    .read(move |tx| catalog::branch(tx, booking.branch))
-                    .await?
-                    .map(|b| b.slug.as_str().to_owned())
-                    .unwrap_or_default();
-                state
-                    .metrics
-                    .booking_transition(&slug, BookingStatus::Cancelled);
-            }
-            Ok(back_to(id, &p.token, "cancelado"))
-        }
-        Err(StoreError::Rule(
+    let actor = Actor::Client(ManageToken::new(p.token.clone()));
+    match app::bookings::cancel(&state, &actor, id, reason).await {
+        Ok(_) => Ok(back_to(id, &p.token, "cancelado")),
+        Err(AppError::Rule(
             rule @ (DomainError::CutoffPassed | DomainError::InvalidTransition { .. }),
         )) => {
             let public_url = state.public_url.clone();
@@ -502,38 +472,26 @@ pub async fn reschedule(
         let why = Some("Elegí uno de los horarios libres.".to_owned());
         return show_reschedule(state, id, p, why, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let (now, rules) = (state.clock.now(), state.rules);
-    let (token, barber) = (p.token.clone(), p.barber.clone());
-    let result = state
-        .store
-        .write(move |txn| {
-            let current = bookings::get_authorised(txn, id, &token)?;
-            let choice = match barber.as_str() {
-                "any" => BarberChoice::Any,
-                _ => BarberChoice::Barber(match barber.parse() {
-                    Ok(n) => BarberId(n),
-                    Err(_) => current.barber,
-                }),
-            };
-            let moved = bookings::reschedule(txn, id, start, choice, Actor::Client, now, &rules)?;
-            let change =
-                audit::Change::client_booking("booking.reschedule", Some(&current), &moved);
-            audit::record(txn, change, now)?;
-            Ok(moved)
-        })
-        .await;
-    match result {
+    let choice = match p.barber.as_str() {
+        "any" => Some(BarberChoice::Any),
+        other => other
+            .parse()
+            .ok()
+            .map(|n| BarberChoice::Barber(BarberId(n))),
+    };
+    let actor = Actor::Client(ManageToken::new(p.token.clone()));
+    match app::bookings::reschedule(&state, &actor, id, start, choice).await {
         Ok(_) => Ok(back_to(id, &p.token, "reprogramado")),
-        Err(StoreError::Rule(
+        Err(AppError::Rule(
             rule @ (DomainError::UnknownBooking
             | DomainError::InvalidToken
             | DomainError::UnknownBranch),
         )) => Err(StoreError::Rule(rule).into()),
         // Too late, or no longer movable: the page says so itself, without a picker.
-        Err(StoreError::Rule(
-            DomainError::CutoffPassed | DomainError::InvalidTransition { .. },
-        )) => show_reschedule(state, id, p, None, StatusCode::CONFLICT).await,
-        Err(StoreError::Rule(rule)) => {
+        Err(AppError::Rule(DomainError::CutoffPassed | DomainError::InvalidTransition { .. })) => {
+            show_reschedule(state, id, p, None, StatusCode::CONFLICT).await
+        }
+        Err(AppError::Rule(rule)) => {
             let why = Some(format!("{} Elegí otro horario.", rule.message_es()));
             let mut params = p;
             params.date = start_date(&state, id, start).await.unwrap_or_default();

@@ -79,6 +79,18 @@ impl From<StoreError> for PageError {
     }
 }
 
+impl From<crate::app::AppError> for PageError {
+    fn from(e: crate::app::AppError) -> Self {
+        use crate::app::AppError;
+        match e {
+            AppError::Rule(rule) => StoreError::Rule(rule).into(),
+            // The pages act only with a manage token: nothing there is staff-only.
+            AppError::Forbidden => Self::NotFound,
+            AppError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<askama::Error> for PageError {
     fn from(e: askama::Error) -> Self {
         Self::Internal(format!("template: {e}"))

@@ -1,5 +1,6 @@
 //! The changes the front desk makes from the agenda: check-in, completed and no-show, notes,
-//! cancel and reschedule. Each redirects back to the booking's day with a flash message.
+//! cancel and reschedule, each through its use case in `app::bookings`. Each redirects back
+//! to the booking's day with a flash message; a refusal by a rule is the message.
 
 use axum::Extension;
 use axum::extract::{Form, State};
@@ -7,66 +8,70 @@ use axum::response::Response;
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use crate::domain::{Booking, BookingId, BookingStatus, DomainError, Text, time};
+use crate::app::bookings::{self as use_case, Changed, StatusChange};
+use crate::app::{Actor, AppError, Staff};
+use crate::domain::{Booking, BookingId, DomainError, Text, time};
 use crate::http::AppState;
 use crate::http::admin::session::Current;
 use crate::http::admin::{AdminError, view};
 use crate::http::extract::PathId;
-use crate::store::bookings::{self as store_bookings, Actor};
-use crate::store::{ReadTx, StoreError, audit, catalog, payments};
+use crate::store::bookings::{self as store_bookings, BarberChoice};
+use crate::store::{ReadTx, StoreError, audit, catalog};
 
 /// A booking as the audit log keeps it (without the manage token's hash).
 pub fn booking_view(b: &Booking) -> Option<Box<serde_json::value::RawValue>> {
     audit::booking_snapshot(b)
 }
 
+/// The agenda URL of a booking's day at `branch`.
+fn day_url(branch: &crate::domain::Branch, b: &Booking) -> String {
+    let date = time::local_date(b.start, &branch.tz());
+    format!("/admin/agenda?branch={}&date={date}", branch.slug.as_str())
+}
+
 /// The agenda URL of a booking's branch and day.
 fn agenda_url(tx: &impl ReadTx, b: &Booking) -> Result<String, StoreError> {
     let branch = catalog::branch(tx, b.branch)?.ok_or(DomainError::UnknownBranch)?;
-    let date = time::local_date(b.start, &branch.tz());
-    Ok(format!(
-        "/admin/agenda?branch={}&date={date}",
-        branch.slug.as_str()
-    ))
+    Ok(day_url(&branch, b))
 }
 
-#[derive(Deserialize)]
-pub struct StatusForm {
-    to: String,
+/// The staff member acting, for the use cases.
+fn actor(current: &Current) -> Actor {
+    Actor::Staff(Staff::new(&current.user, current.ip.clone()))
 }
 
-/// The outcome of a change made from the agenda: where to go back, and what to say.
-type Outcome = Result<(String, &'static str, String), StoreError>;
-
-/// Redirects back to the booking's agenda with a flash message; rule violations become the
-/// message, not an error page.
-fn finish(outcome: Outcome, secure: bool) -> Result<Response, AdminError> {
-    match outcome {
-        Ok((to, kind, text)) => Ok(view::redirect(&to, kind, &text, secure)),
-        Err(StoreError::Rule(DomainError::UnknownBooking)) => Err(AdminError::NotFound),
-        Err(StoreError::Rule(DomainError::InvalidField { field: "role", .. })) => {
-            Err(AdminError::Forbidden)
+/// Back to the booking's day with `done`, or with the rule that refused the change. An
+/// unknown booking is the 404 page; another barber's booking, the 403 page.
+async fn finish(
+    state: &AppState,
+    id: BookingId,
+    result: Result<Changed, AppError>,
+    done: impl FnOnce(&Changed) -> String,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    match result {
+        Ok(changed) => {
+            let to = day_url(&changed.branch, &changed.after);
+            Ok(view::redirect(&to, "ok", &done(&changed), secure))
+        }
+        Err(AppError::Rule(DomainError::UnknownBooking)) => Err(AdminError::NotFound),
+        Err(AppError::Rule(rule)) => {
+            let back = state
+                .store
+                .read(move |tx| {
+                    let b = store_bookings::get(tx, id)?.ok_or(DomainError::UnknownBooking)?;
+                    agenda_url(tx, &b)
+                })
+                .await?;
+            Ok(view::redirect(&back, "error", &rule.message_es(), secure))
         }
         Err(e) => Err(e.into()),
     }
 }
 
-fn audit_change(
-    current: &Current,
-    action: &'static str,
-    before: &Booking,
-    after: &Booking,
-) -> audit::Change {
-    audit::Change {
-        actor: Some(current.user.id),
-        actor_email: current.user.email.as_str().to_owned(),
-        ip: current.ip.clone(),
-        action,
-        entity: "booking",
-        entity_id: Some(before.id.0),
-        before: booking_view(before),
-        after: booking_view(after),
-    }
+#[derive(Deserialize)]
+pub struct StatusForm {
+    to: String,
 }
 
 /// `POST /admin/bookings/{id}/status` (`to` = `checked_in`, `completed` or `no_show`).
@@ -77,69 +82,21 @@ pub async fn set_status(
     PathId(id): PathId,
     Form(form): Form<StatusForm>,
 ) -> Result<Response, AdminError> {
-    let (to, action, done) = match form.to.as_str() {
-        "checked_in" => (
-            BookingStatus::CheckedIn,
-            "booking.check_in",
-            "Llegada registrada.",
-        ),
-        "completed" => (
-            BookingStatus::Completed,
-            "booking.complete",
-            "Turno terminado.",
-        ),
-        "no_show" => (
-            BookingStatus::NoShow,
-            "booking.no_show",
-            "Marcado como ausente.",
-        ),
+    let (to, done) = match form.to.as_str() {
+        "checked_in" => (StatusChange::CheckIn, "Llegada registrada."),
+        "completed" => (StatusChange::Complete, "Turno terminado."),
+        "no_show" => (StatusChange::NoShow, "Marcado como ausente."),
         _ => return Err(AdminError::BadRequest("Acción desconocida.".into())),
     };
-    let now = state.clock.now();
-    let outcome = state
-        .store
-        .write(move |txn| {
-            let id = BookingId(id);
-            let before = booking_for(txn, &current, id)?;
-            let back = agenda_url(txn, &before)?;
-            let deposit_before = payments::by_booking(txn, id)?.map(|p| p.state);
-            match store_bookings::set_status(txn, id, to, None, now) {
-                Ok(after) => {
-                    audit::record(txn, audit_change(&current, action, &before, &after), now)?;
-                    let deposit = (deposit_before, payments::by_booking(txn, id)?);
-                    Ok(((back, "ok", done.to_owned()), deposit))
-                }
-                Err(StoreError::Rule(rule)) => {
-                    Ok(((back, "error", rule.message_es()), (None, None)))
-                }
-                Err(e) => Err(e),
-            }
-        })
-        .await
-        .map(|(outcome, (before, after))| {
-            crate::app::deposits::after_booking_change(&state, before, after);
-            outcome
-        });
-    finish(outcome, state.admin.secure_cookies)
+    let id = BookingId(id);
+    let result = use_case::set_status(&state, &actor(&current), id, to).await;
+    finish(&state, id, result, |_| done.to_owned()).await
 }
 
 #[derive(Deserialize)]
 pub struct NotesForm {
     #[serde(default)]
     notes: String,
-}
-
-/// The booking `id`, if this account may change it: the front desk any, a barbero their own.
-fn booking_for(txn: &impl ReadTx, current: &Current, id: BookingId) -> Result<Booking, StoreError> {
-    let booking = store_bookings::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
-    if !current.user.role.runs_front_desk() && current.user.barber != Some(booking.barber) {
-        return Err(DomainError::InvalidField {
-            field: "role",
-            reason: "not your booking",
-        }
-        .into());
-    }
-    Ok(booking)
 }
 
 /// `POST /admin/bookings/{id}/notes`: replaces the booking's notes (front desk, or the
@@ -157,23 +114,9 @@ pub async fn set_notes(
                 .map_err(|e| AdminError::BadRequest(e.message_es()))?,
         ),
     };
-    let now = state.clock.now();
-    let outcome = state
-        .store
-        .write(move |txn| {
-            let id = BookingId(id);
-            let before = booking_for(txn, &current, id)?;
-            let back = agenda_url(txn, &before)?;
-            let after = store_bookings::set_notes(txn, id, notes, now)?;
-            audit::record(
-                txn,
-                audit_change(&current, "booking.notes", &before, &after),
-                now,
-            )?;
-            Ok((back, "ok", "Nota guardada.".to_owned()))
-        })
-        .await;
-    finish(outcome, state.admin.secure_cookies)
+    let id = BookingId(id);
+    let result = use_case::set_notes(&state, &actor(&current), id, notes).await;
+    finish(&state, id, result, |_| "Nota guardada.".to_owned()).await
 }
 
 #[derive(Deserialize)]
@@ -189,48 +132,13 @@ pub async fn cancel(
     PathId(id): PathId,
     Form(form): Form<CancelForm>,
 ) -> Result<Response, AdminError> {
-    let now = state.clock.now();
-    let rules = state.rules;
-    let reason = form.reason;
-    let outcome = state
-        .store
-        .write(move |txn| {
-            let id = BookingId(id);
-            let before = store_bookings::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
-            let back = agenda_url(txn, &before)?;
-            let Ok(reason) = Text::line("reason", &reason, 200) else {
-                return Ok((
-                    (
-                        back,
-                        "error",
-                        "Escribí el motivo de la cancelación (hasta 200 caracteres).".into(),
-                    ),
-                    (None, None),
-                ));
-            };
-            let deposit_before = payments::by_booking(txn, id)?.map(|p| p.state);
-            match store_bookings::cancel(txn, id, Some(reason), Actor::Staff, now, &rules) {
-                Ok(after) => {
-                    audit::record(
-                        txn,
-                        audit_change(&current, "booking.cancel", &before, &after),
-                        now,
-                    )?;
-                    let deposit = (deposit_before, payments::by_booking(txn, id)?);
-                    Ok(((back, "ok", "Turno cancelado.".to_owned()), deposit))
-                }
-                Err(StoreError::Rule(rule)) => {
-                    Ok(((back, "error", rule.message_es()), (None, None)))
-                }
-                Err(e) => Err(e),
-            }
-        })
-        .await
-        .map(|(outcome, (before, after))| {
-            crate::app::deposits::after_booking_change(&state, before, after);
-            outcome
-        });
-    finish(outcome, state.admin.secure_cookies)
+    let id = BookingId(id);
+    let Ok(reason) = Text::line("reason", &form.reason, 200) else {
+        let message = "Escribí el motivo de la cancelación (hasta 200 caracteres).";
+        return back_with(&state, id, message).await;
+    };
+    let result = use_case::cancel(&state, &actor(&current), id, Some(reason)).await;
+    finish(&state, id, result, |_| "Turno cancelado.".to_owned()).await
 }
 
 #[derive(Deserialize)]
@@ -246,57 +154,71 @@ pub struct RescheduleForm {
     barber: String,
 }
 
-/// `POST /admin/bookings/{id}/reschedule` (front desk): moves a booking through
-/// `store::bookings::reschedule` with `Actor::Staff` (no client cut-off; every other rule and
-/// the invariant apply).
+/// `POST /admin/bookings/{id}/reschedule` (front desk): no client cut-off; every other rule
+/// and the invariant apply.
 pub async fn reschedule(
     State(state): State<AppState>,
     Extension(current): Extension<Current>,
     PathId(id): PathId,
     Form(form): Form<RescheduleForm>,
 ) -> Result<Response, AdminError> {
-    let now = state.clock.now();
-    let rules = state.rules;
-    let outcome = state
+    let id = BookingId(id);
+    let when = form
+        .date
+        .parse::<Date>()
+        .ok()
+        .zip(form.time.parse::<time::ClockTime>().ok());
+    let Some((date, clock)) = when else {
+        return back_with(&state, id, "Elegí la nueva fecha y hora.").await;
+    };
+    let booking = state
         .store
-        .write(move |txn| {
-            let id = BookingId(id);
-            let before = store_bookings::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
-            let branch = catalog::branch(txn, before.branch)?.ok_or(DomainError::UnknownBranch)?;
-            let back = agenda_url(txn, &before)?;
-            let when = form
-                .date
-                .parse::<Date>()
-                .ok()
-                .zip(form.time.parse::<crate::domain::time::ClockTime>().ok());
-            let Some((date, clock)) = when else {
-                return Ok((back, "error", "Elegí la nueva fecha y hora.".to_owned()));
-            };
-            let start = time::at(date, clock, &branch.tz())?;
-            let choice = if form.barber == "any" {
-                store_bookings::BarberChoice::Any
-            } else {
-                store_bookings::BarberChoice::Barber(before.barber)
-            };
-            match store_bookings::reschedule(txn, id, start, choice, Actor::Staff, now, &rules) {
-                Ok(after) => {
-                    audit::record(
-                        txn,
-                        audit_change(&current, "booking.reschedule", &before, &after),
-                        now,
-                    )?;
-                    let to = agenda_url(txn, &after)?;
-                    let text = format!(
-                        "Turno reprogramado para el {} a las {}.",
-                        view::date(date),
-                        view::time(after.start, &branch.tz())
-                    );
-                    Ok((to, "ok", text))
-                }
-                Err(StoreError::Rule(rule)) => Ok((back, "error", rule.message_es())),
-                Err(e) => Err(e),
-            }
+        .read(move |tx| {
+            let b = store_bookings::get(tx, id)?.ok_or(DomainError::UnknownBooking)?;
+            let branch = catalog::branch(tx, b.branch)?.ok_or(DomainError::UnknownBranch)?;
+            Ok((b, branch))
         })
         .await;
-    finish(outcome, state.admin.secure_cookies)
+    let (before, branch) = match booking {
+        Ok(found) => found,
+        Err(StoreError::Rule(DomainError::UnknownBooking)) => return Err(AdminError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let start = time::at(date, clock, &branch.tz()).map_err(StoreError::from)?;
+    let choice = if form.barber == "any" {
+        BarberChoice::Any
+    } else {
+        BarberChoice::Barber(before.barber)
+    };
+    let result = use_case::reschedule(&state, &actor(&current), id, start, Some(choice)).await;
+    finish(&state, id, result, |c| {
+        let tz = c.branch.tz();
+        format!(
+            "Turno reprogramado para el {} a las {}.",
+            view::date(time::local_date(c.after.start, &tz)),
+            view::time(c.after.start, &tz)
+        )
+    })
+    .await
+}
+
+/// Back to the booking's day with an error message of the form's own.
+async fn back_with(state: &AppState, id: BookingId, message: &str) -> Result<Response, AdminError> {
+    let back = state
+        .store
+        .read(move |tx| {
+            let b = store_bookings::get(tx, id)?.ok_or(DomainError::UnknownBooking)?;
+            agenda_url(tx, &b)
+        })
+        .await;
+    match back {
+        Ok(back) => Ok(view::redirect(
+            &back,
+            "error",
+            message,
+            state.admin.secure_cookies,
+        )),
+        Err(StoreError::Rule(DomainError::UnknownBooking)) => Err(AdminError::NotFound),
+        Err(e) => Err(e.into()),
+    }
 }
