@@ -16,6 +16,8 @@ pub mod clock;
 /// Deposits through MercadoPago: preferences, notifications, hold expiry, refunds.
 pub mod deposits;
 mod error;
+/// Reads of personal data the audit log keeps.
+pub mod views;
 
 use std::sync::Arc;
 

@@ -19,7 +19,7 @@ use crate::domain::{BarberId, BookingSource, Email, Phone, ServiceId, Text, time
 use crate::http::AppState;
 use crate::store::bookings::{self as store_bookings, BarberChoice, NewBooking};
 use crate::store::clients::{self, ClientDetails};
-use crate::store::{StoreError, audit, catalog};
+use crate::store::{StoreError, catalog};
 
 /// The fields of the new-booking form, as typed (the page shows them back).
 #[derive(Debug, Clone, Default)]
@@ -139,131 +139,121 @@ pub async fn new_page(
     let rules = front_desk_rules(state.rules);
     let who = current.clone();
     // A write: finding a client by phone shows their name, which is logged as a view.
-    let page = state
-        .store
-        .write(move |tx| {
-            let branches: Vec<_> = catalog::branches(tx)?
-                .into_iter()
-                .filter(|b| b.active)
-                .collect();
-            let Some(branch) = branches
+    let actor = Actor::Staff(Staff::new(&who.user, who.ip.clone()));
+    let page = app::views::read_logged(&state, &actor, move |tx, seen| {
+        let branches: Vec<_> = catalog::branches(tx)?
+            .into_iter()
+            .filter(|b| b.active)
+            .collect();
+        let Some(branch) = branches
+            .iter()
+            .find(|b| b.slug.as_str() == f.branch)
+            .or(branches.first())
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        let tz = branch.tz();
+        let mut errors = Vec::new();
+        let date = if f.date.is_empty() {
+            time::local_date(now, &tz)
+        } else {
+            match f.date.parse::<Date>() {
+                Ok(d) => d,
+                Err(_) => {
+                    errors.push("La fecha no es válida.".to_owned());
+                    time::local_date(now, &tz)
+                }
+            }
+        };
+        let mut client = None;
+        if !f.phone.trim().is_empty() {
+            match Phone::parse(&f.phone) {
+                Ok(phone) => {
+                    if let Some(found) = clients::by_phone(tx, &phone)? {
+                        seen.push("client.view", "client", Some(found.id.0), None);
+                        client = Some(found.name.as_str().to_owned());
+                    }
+                }
+                Err(e) => errors.push(e.message_es()),
+            }
+        }
+        let services = catalog::services_at(tx, branch.id)?;
+        let barbers = catalog::barbers_at(tx, branch.id)?;
+        let searched = !f.services.is_empty() && errors.is_empty();
+        let mut slots = Vec::new();
+        if searched {
+            let ids: Vec<ServiceId> = f.services.iter().map(|s| ServiceId(*s)).collect();
+            match store_bookings::availability(
+                tx,
+                &branch,
+                date,
+                &ids,
+                f.barber_choice(),
+                now,
+                &rules,
+            ) {
+                Ok(found) => {
+                    slots = found
+                        .into_iter()
+                        .map(|s| SlotChoice {
+                            value: time::rfc3339_local(s.start, &tz),
+                            time: view::time(s.start, &tz),
+                            barber: barbers
+                                .iter()
+                                .find(|b| b.id == s.barber)
+                                .map(|b| b.name.as_str().to_owned())
+                                .unwrap_or_default(),
+                        })
+                        .collect();
+                }
+                Err(StoreError::Rule(rule)) => errors.push(rule.message_es()),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut f = f;
+        f.branch = branch.slug.as_str().to_owned();
+        f.date = date.to_string();
+        Ok(Some(NewBookingPage {
+            l: Layout::bare("Nuevo turno"),
+            branches: branches
                 .iter()
-                .find(|b| b.slug.as_str() == f.branch)
-                .or(branches.first())
-                .cloned()
-            else {
-                return Ok(None);
-            };
-            let tz = branch.tz();
-            let mut errors = Vec::new();
-            let date = if f.date.is_empty() {
-                time::local_date(now, &tz)
-            } else {
-                match f.date.parse::<Date>() {
-                    Ok(d) => d,
-                    Err(_) => {
-                        errors.push("La fecha no es válida.".to_owned());
-                        time::local_date(now, &tz)
-                    }
-                }
-            };
-            let mut client = None;
-            if !f.phone.trim().is_empty() {
-                match Phone::parse(&f.phone) {
-                    Ok(phone) => {
-                        if let Some(found) = clients::by_phone(tx, &phone)? {
-                            let entry = audit::Change {
-                                actor: Some(who.user.id),
-                                actor_email: who.user.email.as_str().to_owned(),
-                                ip: who.ip.clone(),
-                                action: "client.view",
-                                entity: "client",
-                                entity_id: Some(found.id.0),
-                                ..Default::default()
-                            };
-                            audit::record(tx, entry, now)?;
-                            client = Some(found.name.as_str().to_owned());
-                        }
-                    }
-                    Err(e) => errors.push(e.message_es()),
-                }
-            }
-            let services = catalog::services_at(tx, branch.id)?;
-            let barbers = catalog::barbers_at(tx, branch.id)?;
-            let searched = !f.services.is_empty() && errors.is_empty();
-            let mut slots = Vec::new();
-            if searched {
-                let ids: Vec<ServiceId> = f.services.iter().map(|s| ServiceId(*s)).collect();
-                match store_bookings::availability(
-                    tx,
-                    &branch,
-                    date,
-                    &ids,
-                    f.barber_choice(),
-                    now,
-                    &rules,
-                ) {
-                    Ok(found) => {
-                        slots = found
-                            .into_iter()
-                            .map(|s| SlotChoice {
-                                value: time::rfc3339_local(s.start, &tz),
-                                time: view::time(s.start, &tz),
-                                barber: barbers
-                                    .iter()
-                                    .find(|b| b.id == s.barber)
-                                    .map(|b| b.name.as_str().to_owned())
-                                    .unwrap_or_default(),
-                            })
-                            .collect();
-                    }
-                    Err(StoreError::Rule(rule)) => errors.push(rule.message_es()),
-                    Err(e) => return Err(e),
-                }
-            }
-            let mut f = f;
-            f.branch = branch.slug.as_str().to_owned();
-            f.date = date.to_string();
-            Ok(Some(NewBookingPage {
-                l: Layout::bare("Nuevo turno"),
-                branches: branches
-                    .iter()
-                    .map(|b| Choice {
-                        value: b.slug.as_str().to_owned(),
-                        label: b.name.as_str().to_owned(),
-                        checked: b.id == branch.id,
-                    })
-                    .collect(),
-                services: services
-                    .iter()
-                    .map(|s| Choice {
-                        value: s.id.0.to_string(),
-                        label: format!(
-                            "{} ({} min, {})",
-                            s.name.as_str(),
-                            s.duration_minutes,
-                            s.price
-                        ),
-                        checked: f.services.contains(&s.id.0),
-                    })
-                    .collect(),
-                barbers: barbers
-                    .iter()
-                    .map(|b| Choice {
-                        value: b.id.0.to_string(),
-                        label: b.name.as_str().to_owned(),
-                        checked: f.barber == b.id.0.to_string(),
-                    })
-                    .collect(),
-                client,
-                errors,
-                searched,
-                slots,
-                date_label: view::long_date(date),
-                f,
-            }))
-        })
-        .await?;
+                .map(|b| Choice {
+                    value: b.slug.as_str().to_owned(),
+                    label: b.name.as_str().to_owned(),
+                    checked: b.id == branch.id,
+                })
+                .collect(),
+            services: services
+                .iter()
+                .map(|s| Choice {
+                    value: s.id.0.to_string(),
+                    label: format!(
+                        "{} ({} min, {})",
+                        s.name.as_str(),
+                        s.duration_minutes,
+                        s.price
+                    ),
+                    checked: f.services.contains(&s.id.0),
+                })
+                .collect(),
+            barbers: barbers
+                .iter()
+                .map(|b| Choice {
+                    value: b.id.0.to_string(),
+                    label: b.name.as_str().to_owned(),
+                    checked: f.barber == b.id.0.to_string(),
+                })
+                .collect(),
+            client,
+            errors,
+            searched,
+            slots,
+            date_label: view::long_date(date),
+            f,
+        }))
+    })
+    .await?;
     let Some(mut page) = page else {
         return Err(AdminError::BadRequest("No hay sucursales activas.".into()));
     };

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
+use crate::app::{self, Actor, Staff};
 use crate::domain::ClosureScope;
 use crate::domain::availability::Interval;
 use crate::domain::staff::Role;
@@ -175,27 +176,16 @@ pub async fn page(
     let who = current.clone();
     // The agenda shows the day's clients: the view is logged like a client's record (branch
     // and day only), in the transaction that read it.
-    let page = state
-        .store
-        .write(move |txn| {
-            let page = build(txn, &who, &q, now, step)?;
-            if let Some(p) = &page {
-                let entry = audit::Change {
-                    actor: Some(who.user.id),
-                    actor_email: who.user.email.as_str().to_owned(),
-                    ip: who.ip.clone(),
-                    action: "agenda.view",
-                    entity: "agenda",
-                    after: audit::json(
-                        serde_json::json!({"branch": p.branch_slug, "date": p.date_iso}),
-                    ),
-                    ..Default::default()
-                };
-                audit::record(txn, entry, now)?;
-            }
-            Ok(page)
-        })
-        .await?;
+    let actor = Actor::Staff(Staff::new(&who.user, who.ip.clone()));
+    let page = app::views::read_logged(&state, &actor, move |txn, seen| {
+        let page = build(txn, &who, &q, now, step)?;
+        if let Some(p) = &page {
+            let detail = serde_json::json!({"branch": p.branch_slug, "date": p.date_iso});
+            seen.push("agenda.view", "agenda", None, audit::json(detail));
+        }
+        Ok(page)
+    })
+    .await?;
     let Some(mut page) = page else {
         return Err(AdminError::BadRequest(
             "No hay sucursales activas que puedas ver. Pedile al dueño que revise tu cuenta."
