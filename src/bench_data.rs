@@ -371,6 +371,7 @@ fn booking_at(
         manage_token_hash: crate::domain::token::hash(&format!("bench-{start}-{}", barber.id)),
         created_at: made,
         updated_at: made,
+        undoable_until: None,
     })
 }
 

@@ -281,8 +281,9 @@ impl StatusChange {
     }
 }
 
-/// Moves a booking along its status machine; a barbero only on their own bookings. A no-show
-/// keeps a paid deposit.
+/// Moves a booking along its status machine, on time (arrival from a while before the start,
+/// completion and no-show once it started); a barbero only on their own bookings. A no-show
+/// keeps a paid deposit. The change can be undone for a while ([`undo_status`]).
 pub async fn set_status(
     app: &App,
     actor: &Actor,
@@ -290,8 +291,21 @@ pub async fn set_status(
     to: StatusChange,
 ) -> Result<Changed, AppError> {
     change(app, actor, id, to.action(), move |txn, before, now, _| {
-        bookings::set_status(txn, before.id, to.status(), None, now)
+        bookings::desk_status(txn, before.id, to.status(), now)
     })
+    .await
+}
+
+/// Undoes the last status change while it may be undone (`booking.undo` in the audit log):
+/// an undone no-show holds its slot again only if nobody took it meanwhile.
+pub async fn undo_status(app: &App, actor: &Actor, id: BookingId) -> Result<Changed, AppError> {
+    change(
+        app,
+        actor,
+        id,
+        "booking.undo",
+        move |txn, before, now, _| bookings::undo_status(txn, before.id, now),
+    )
     .await
 }
 

@@ -1,6 +1,6 @@
 //! Bookings and the status machine they follow.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::id_type;
@@ -87,6 +87,56 @@ impl BookingStatus {
     }
 }
 
+/// How long before its start a client may be marked as arrived.
+pub const ARRIVAL_WINDOW: SignedDuration = SignedDuration::from_mins(30);
+/// How long the front desk may undo a status change (a mistaken "no vino", say).
+pub const UNDO_WINDOW: SignedDuration = SignedDuration::from_mins(15);
+
+impl BookingStatus {
+    /// The first status of a new booking: unpaid while a deposit is due; a walk-in served
+    /// now is already in the shop; anything else is confirmed.
+    pub fn initial(source: BookingSource, deposit: bool, start: Timestamp, now: Timestamp) -> Self {
+        if deposit {
+            Self::PendingPayment
+        } else if source == BookingSource::WalkIn && arrived_in_time(start, now) {
+            Self::CheckedIn
+        } else {
+            Self::Confirmed
+        }
+    }
+
+    /// Whether the front desk may move a booking that starts at `start` to `self` at `now`:
+    /// arrival from [`ARRIVAL_WINDOW`] before the start; completion and no-show only once it
+    /// started (a "no vino" days ahead would free a slot the client still holds).
+    pub fn check_timing(self, start: Timestamp, now: Timestamp) -> Result<(), DomainError> {
+        let ok = match self {
+            Self::CheckedIn => arrived_in_time(start, now),
+            Self::Completed | Self::NoShow => now >= start,
+            _ => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(DomainError::TooEarly { to: self.as_str() })
+        }
+    }
+
+    /// The status an undone desk change returns to (the machine has one way into each).
+    pub fn undo_target(self) -> Option<Self> {
+        match self {
+            Self::CheckedIn | Self::NoShow => Some(Self::Confirmed),
+            Self::Completed => Some(Self::CheckedIn),
+            _ => None,
+        }
+    }
+}
+
+fn arrived_in_time(start: Timestamp, now: Timestamp) -> bool {
+    start
+        .saturating_sub(ARRIVAL_WINDOW)
+        .is_ok_and(|from| now >= from)
+}
+
 /// Spanish label for a status code, for messages and pages.
 pub fn status_label_es(code: &str) -> &'static str {
     match code {
@@ -150,6 +200,9 @@ pub struct Booking {
     pub manage_token_hash: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Until when the front desk may undo the last status change (see [`UNDO_WINDOW`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoable_until: Option<Timestamp>,
 }
 
 impl Booking {

@@ -72,6 +72,13 @@ pub enum DomainError {
         from: &'static str,
         to: &'static str,
     },
+    /// A status change the front desk asked for before its time (arrival too early,
+    /// completion or no-show before the start).
+    #[error("too early for {to}")]
+    TooEarly { to: &'static str },
+    /// There is no status change to undo, or its time to be undone has passed.
+    #[error("nothing to undo")]
+    NothingToUndo,
     /// The client-side cancel/reschedule window has closed.
     #[error("cancel cut-off passed")]
     CutoffPassed,
@@ -120,6 +127,8 @@ impl DomainError {
             Self::ClientOverlap => "client_overlap",
             Self::InvalidTransition { .. } => "invalid_transition",
             Self::CutoffPassed => "cancel_cutoff_passed",
+            Self::TooEarly { .. } => "status_too_early",
+            Self::NothingToUndo => "nothing_to_undo",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::InvalidDate => "invalid_date",
             Self::UnknownClient => "client_not_found",
@@ -177,6 +186,18 @@ impl DomainError {
                 "El turno no puede pasar de «{}» a «{}».",
                 super::booking::status_label_es(from),
                 super::booking::status_label_es(to)
+            ),
+            Self::TooEarly { to: "checked_in" } => format!(
+                "Todavía es temprano: la llegada se registra desde {} minutos antes del turno.",
+                super::booking::ARRIVAL_WINDOW.as_mins()
+            ),
+            Self::TooEarly { to } => format!(
+                "El turno todavía no empezó: «{}» se marca desde su hora de inicio.",
+                super::booking::status_label_es(to)
+            ),
+            Self::NothingToUndo => format!(
+                "No hay un cambio de estado para deshacer (se puede hasta {} minutos después).",
+                super::booking::UNDO_WINDOW.as_mins()
             ),
             Self::CutoffPassed => {
                 "Ya no se puede cancelar ni reprogramar en línea; comunicate con la barbería."

@@ -148,6 +148,7 @@ mod tests {
             manage_token_hash: String::new(),
             created_at: t(0),
             updated_at: t(0),
+            undoable_until: None,
         }
     }
 

@@ -210,6 +210,8 @@ impl PaymentState {
                 | (Expired, RefundPending)
                 | (Approved, RefundPending)
                 | (Approved, Kept)
+                // A no-show undone by the front desk.
+                | (Kept, Approved)
                 | (Approved, Refunded)
                 | (RefundPending, Refunded)
                 | (RefundPending, RefundFailed)

@@ -183,6 +183,8 @@ fn rule_status(rule: &DomainError) -> StatusCode {
         | ClientOverlap
         | InvalidTransition { .. }
         | CutoffPassed
+        | TooEarly { .. }
+        | NothingToUndo
         | ClientAnonymised
         | NotDeadLetter => StatusCode::CONFLICT,
         InvalidDate => StatusCode::BAD_REQUEST,

@@ -336,6 +336,7 @@ mod tests {
             manage_token_hash: "ab".repeat(32),
             created_at: at("2026-11-29T13:00:00Z"),
             updated_at: at("2026-11-29T14:00:00Z"),
+            undoable_until: None,
         }
     }
 

@@ -17,7 +17,7 @@ use super::catalog::{self, Catalog};
 use super::clients::{self, ClientDetails};
 use super::{ReadTx, StoreError, audit, codec, next_id, outbox, tables};
 use crate::domain::availability::{BarberDay, Interval};
-use crate::domain::booking::span_minutes;
+use crate::domain::booking::{self, span_minutes};
 use crate::domain::time::{self, iso_weekday, local_date};
 use crate::domain::token::{self, TokenKey};
 use crate::domain::{
@@ -732,17 +732,14 @@ fn create_in(
         start: req.start,
         end: ts(start + work)?,
         busy_until: ts(start + busy)?,
-        status: if deposit.is_some() {
-            BookingStatus::PendingPayment
-        } else {
-            BookingStatus::Confirmed
-        },
+        status: BookingStatus::initial(req.source, deposit.is_some(), req.start, now),
         source: req.source,
         notes: req.notes,
         cancel_reason: None,
         manage_token_hash: token::hash(&token),
         created_at: now,
         updated_at: now,
+        undoable_until: None,
     };
     codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
     index_entries(&mut by_barber, &mut by_client, &booking)?;
@@ -940,6 +937,74 @@ pub fn set_status(
     now: Timestamp,
 ) -> Result<Booking, StoreError> {
     change_status(txn, id, to, reason, now, true)
+}
+
+/// The front desk's status change (check-in, completed, no-show): on time only (see
+/// [`BookingStatus::check_timing`]), and undoable for [`booking::UNDO_WINDOW`].
+pub fn desk_status(
+    txn: &WriteTransaction,
+    id: BookingId,
+    to: BookingStatus,
+    now: Timestamp,
+) -> Result<Booking, StoreError> {
+    let old = get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+    old.status.transition(to)?;
+    to.check_timing(old.start, now)?;
+    let changed = change_status(txn, id, to, None, now, true)?;
+    let booking = Booking {
+        undoable_until: now.checked_add(booking::UNDO_WINDOW).ok(),
+        ..changed
+    };
+    codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
+    Ok(booking)
+}
+
+/// Undoes the front desk's last status change while it may be undone. A booking that held
+/// its slot again (an undone no-show) is checked against the agendas first; a deposit kept
+/// for the no-show is paid again.
+pub fn undo_status(
+    txn: &WriteTransaction,
+    id: BookingId,
+    now: Timestamp,
+) -> Result<Booking, StoreError> {
+    let old = get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+    let target = old
+        .status
+        .undo_target()
+        .filter(|_| old.undoable_until.is_some_and(|until| now <= until))
+        .ok_or(DomainError::NothingToUndo)?;
+    if !old.status.is_active() && target.is_active() {
+        let s = old.start.as_second();
+        let barber = Interval::new(s, old.busy_until.as_second());
+        if agenda_overlaps(
+            &txn.open_table(tables::BARBER_BOOKINGS)?,
+            old.barber.0,
+            barber,
+            Some(id),
+        )? {
+            return Err(DomainError::SlotUnavailable.into());
+        }
+        let client = Interval::new(s, old.end.as_second());
+        if agenda_overlaps(
+            &txn.open_table(tables::CLIENT_BOOKINGS)?,
+            old.client.0,
+            client,
+            Some(id),
+        )? {
+            return Err(DomainError::ClientOverlap.into());
+        }
+        super::payments::no_show_undone(txn, id, now)?;
+    }
+    let booking = Booking {
+        status: target,
+        undoable_until: None,
+        updated_at: now,
+        ..old.clone()
+    };
+    codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
+    index_insert(txn, &booking)?;
+    outbox::booking_changed(txn, Some(&old), &booking, now)?;
+    Ok(booking)
 }
 
 /// The status change, and what it means for the deposit, in one transaction: cancelled

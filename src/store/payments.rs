@@ -324,6 +324,26 @@ pub(crate) fn booking_no_show(
     Ok(())
 }
 
+/// An undone no-show: a deposit kept for it counts as paid again.
+pub(crate) fn no_show_undone(
+    txn: &WriteTransaction,
+    booking: BookingId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let Some(mut p) = by_booking(txn, booking)? else {
+        return Ok(());
+    };
+    if p.state == PaymentState::Kept {
+        p.transition(
+            PaymentState::Approved,
+            now,
+            "ausencia deshecha: la seña vuelve a contar",
+        )?;
+        save(txn, &p, None)?;
+    }
+    Ok(())
+}
+
 fn start_refund(p: &mut Payment, reason: RefundReason, now: Timestamp) -> Result<(), StoreError> {
     p.refund_reason = Some(reason);
     // Fixed now, reused by every retry: MercadoPago sees one refund however often we ask.

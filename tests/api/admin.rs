@@ -182,6 +182,13 @@ pub async fn owner_app() -> (TestApp, Browser) {
     (app, b)
 }
 
+/// Moves the clock to Tuesday 10:00, when the tests' bookings start (the desk marks arrival,
+/// completion and no-shows only then), and logs `email` in again.
+pub async fn at_tuesday_ten(app: &TestApp, b: &mut Browser, email: &str) {
+    app.clock.set(barberpro_ts("2027-03-02T10:00:00-03:00"));
+    b.login_ok(email).await;
+}
+
 pub async fn get_booking(app: &TestApp, id: u64) -> barberpro::domain::Booking {
     app.store
         .read(move |tx| bookings::get(tx, BookingId(id)))

@@ -40,6 +40,8 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// The server's shared state (metrics, the payments service).
     pub state: barberpro::http::AppState,
+    /// The metrics listener (plain HTTP on loopback), when enabled.
+    pub metrics: Option<SocketAddr>,
     shutdown: CancellationToken,
     server: Option<JoinHandle<()>>,
     _tmp: Option<TempDir>,
@@ -101,6 +103,7 @@ pub async fn spawn_app_with(config: Config, clock: Clock) -> TestApp {
     .await
     .expect("the application builds");
     let addr = app.addr();
+    let metrics = app.metrics_addr();
     let store = app.state().store.clone();
     let state = app.state().clone();
     let shutdown = CancellationToken::new();
@@ -118,6 +121,7 @@ pub async fn spawn_app_with(config: Config, clock: Clock) -> TestApp {
         clock,
         data_dir,
         state,
+        metrics,
         shutdown,
         server: Some(server),
         _tmp: None,

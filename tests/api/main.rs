@@ -32,6 +32,7 @@ mod server;
 mod shutdown;
 mod snapshots;
 mod tls_and_schema;
+mod use_cases;
 mod whatsapp;
 mod whatsapp_crash;
 mod whatsapp_fake;

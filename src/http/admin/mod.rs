@@ -65,6 +65,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin", get(|| async { Redirect::to("/admin/agenda") }))
         .route("/admin/agenda", get(agenda::page))
         .route("/admin/bookings/{id}/status", post(agenda::set_status))
+        .route("/admin/bookings/{id}/undo", post(agenda::undo_status))
         .route("/admin/bookings/{id}/notes", post(agenda::set_notes))
         .route("/admin/logout", post(auth::logout))
         .route("/admin/cuenta", get(account::page))

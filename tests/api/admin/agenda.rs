@@ -43,7 +43,8 @@ async fn a_barbero_sees_only_their_own_agenda_and_no_front_desk_or_owner_page() 
     for path in ["/admin/equipo", "/admin/auditoria", "/admin/bookings/new"] {
         assert_eq!(b.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
     }
-    let csrf = agenda.csrf();
+    at_tuesday_ten(&app, &mut b, "martin@barberpro.test").await;
+    let csrf = b.get("/admin/agenda").await.csrf();
     let page = b
         .post(
             &format!("/admin/bookings/{theirs}/status"),
@@ -133,6 +134,7 @@ async fn status_changes_and_cancellations_go_through_the_store_and_the_audit_log
     let (id, _) = app
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
         .await;
+    at_tuesday_ten(&app, &mut b, "duena@barberpro.test").await;
     let csrf = b.get("/admin/agenda").await.csrf();
     let path = format!("/admin/bookings/{id}/status");
     b.post(&path, &[("to", "checked_in"), ("csrf", &csrf)])

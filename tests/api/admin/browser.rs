@@ -12,18 +12,20 @@ use super::{PASSWORD, create_staff};
 use crate::chromium::{
     Screen, body_text, click, connect, navigating, start_driver, wait_for, wait_for_text,
 };
-use crate::helpers::{TUESDAY, spawn_app};
+use crate::helpers::TUESDAY;
 
 async fn shot(c: &Client, name: &str) {
     crate::chromium::shot(c, &format!("admin-{name}")).await;
 }
 
 #[tokio::test]
-async fn an_owner_logs_in_books_a_walk_in_checks_it_in_and_completes_it_in_chromium() {
+async fn an_owner_logs_in_books_a_walk_in_already_in_the_shop_completes_and_undoes_it_in_chromium()
+{
     let Some(driver) = start_driver().await else {
         return;
     };
-    let app = spawn_app().await;
+    // Tuesday just before opening: the walk-in is served at 10:00.
+    let app = crate::helpers::spawn_app_at("2027-03-02T09:50:00-03:00").await;
     create_staff(&app, "duena@barberpro.test", "Dueña", Role::Owner, None).await;
     let c = connect(
         &driver,
@@ -33,12 +35,16 @@ async fn an_owner_logs_in_books_a_walk_in_checks_it_in_and_completes_it_in_chrom
         },
     )
     .await;
-    let result = run(&c, &app.base).await;
+    let result = run(&c, &app.base, &app.clock).await;
     let _ = c.close().await;
     result.expect("the browser walk-through");
 }
 
-async fn run(c: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> {
+async fn run(
+    c: &Client,
+    base: &str,
+    clock: &barberpro::http::Clock,
+) -> Result<(), fantoccini::error::CmdError> {
     // Log in.
     c.goto(&format!("{base}/admin/login")).await?;
     shot(c, "1-login").await;
@@ -95,8 +101,17 @@ async fn run(c: &Client, base: &str) -> Result<(), fantoccini::error::CmdError> 
     );
     shot(c, "4-booked").await;
 
-    // Check it in, then complete it.
-    for (action, status) in [("checked_in", "en el local"), ("completed", "realizado")] {
+    // A walk-in is in the shop already; once the service started, complete it, undo that,
+    // complete it again.
+    wait_for_text(c, "td.booking .badge", "en el local").await?;
+    clock.set(crate::helpers::ts("2027-03-02T10:20:00-03:00"));
+    c.refresh().await?;
+    wait_for(c, "#agenda-date").await?;
+    for (action, status) in [
+        ("completed", "realizado"),
+        ("undo", "en el local"),
+        ("completed", "realizado"),
+    ] {
         let cell = c.find(Locator::Css("td.booking")).await?;
         cell.find(Locator::Css("summary")).await?.click().await?;
         let button = cell

@@ -148,6 +148,7 @@ async fn state_changing_forms_without_the_session_csrf_token_are_refused() {
     let (id, _) = app
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
         .await;
+    at_tuesday_ten(&app, &mut b, "duena@barberpro.test").await;
     let path = format!("/admin/bookings/{id}/status");
     let missing = b.post(&path, &[("to", "checked_in")]).await;
     assert_eq!(

@@ -72,6 +72,9 @@ async fn finish(
 #[derive(Deserialize)]
 pub struct StatusForm {
     to: String,
+    /// `1` when the no-show was confirmed (the form asks; nothing is marked on one click).
+    #[serde(default)]
+    confirm: String,
 }
 
 /// `POST /admin/bookings/{id}/status` (`to` = `checked_in`, `completed` or `no_show`).
@@ -89,8 +92,28 @@ pub async fn set_status(
         _ => return Err(AdminError::BadRequest("Acción desconocida.".into())),
     };
     let id = BookingId(id);
+    if to == StatusChange::NoShow && form.confirm != "1" {
+        return back_with(&state, id, "Confirmá que el cliente no vino.").await;
+    }
     let result = use_case::set_status(&state, &actor(&current), id, to).await;
     finish(&state, id, result, |_| done.to_owned()).await
+}
+
+/// `POST /admin/bookings/{id}/undo`: undoes the last status change, for a while after it.
+pub async fn undo_status(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+) -> Result<Response, AdminError> {
+    let id = BookingId(id);
+    let result = use_case::undo_status(&state, &actor(&current), id).await;
+    finish(&state, id, result, |c| {
+        format!(
+            "Cambio deshecho: el turno volvió a «{}».",
+            crate::domain::booking::status_label_es(c.after.status.as_str())
+        )
+    })
+    .await
 }
 
 #[derive(Deserialize)]

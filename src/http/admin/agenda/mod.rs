@@ -3,7 +3,7 @@
 
 mod changes;
 
-pub use changes::{booking_view, cancel, reschedule, set_notes, set_status};
+pub use changes::{booking_view, cancel, reschedule, set_notes, set_status, undo_status};
 
 use askama::Template;
 use axum::Extension;
@@ -47,6 +47,8 @@ pub struct Card {
     pub cancel_reason: String,
     /// (target status, button label) the account may apply.
     pub actions: Vec<(&'static str, &'static str)>,
+    /// The last status change may still be undone.
+    pub can_undo: bool,
     pub can_cancel: bool,
     /// Front desk, and the booking can still move.
     pub can_reschedule: bool,
@@ -281,7 +283,7 @@ fn build(
                     cells.push(Cell {
                         kind: "booking",
                         rowspan,
-                        card: Some(card(tx, b, &branch, current)?),
+                        card: Some(card(tx, b, &branch, current, now)?),
                     });
                     continue;
                 }
@@ -314,7 +316,7 @@ fn build(
     let inactive = shown
         .iter()
         .filter(|b| !b.status.is_active())
-        .map(|b| card(tx, b, &branch, current))
+        .map(|b| card(tx, b, &branch, current, now))
         .collect::<Result<Vec<_>, _>>()?;
     let next_midnight =
         time::day_start(date.tomorrow().map_err(|_| DomainError::InvalidDate)?, &tz)?.as_second();
@@ -353,6 +355,7 @@ fn card(
     b: &Booking,
     branch: &Branch,
     current: &Current,
+    now: jiff::Timestamp,
 ) -> Result<Card, StoreError> {
     let tz = branch.tz();
     let client = clients::get(tx, b.client)?;
@@ -364,7 +367,8 @@ fn card(
             (BookingStatus::Completed, "Terminado"),
             (BookingStatus::NoShow, "No vino"),
         ] {
-            if b.status.can_become(to) {
+            // Offered only when it may happen now: no "no vino" on a booking days away.
+            if b.status.can_become(to) && to.check_timing(b.start, now).is_ok() {
                 actions.push((to.as_str(), label));
             }
         }
@@ -399,6 +403,9 @@ fn card(
             .map(|n| n.as_str().to_owned())
             .unwrap_or_default(),
         actions,
+        can_undo: mine
+            && b.status.undo_target().is_some()
+            && b.undoable_until.is_some_and(|until| now <= until),
         can_cancel: current.user.role.runs_front_desk()
             && b.status.can_become(BookingStatus::Cancelled),
         can_reschedule: current.user.role.runs_front_desk() && b.status.is_reschedulable(),
