@@ -8,16 +8,17 @@ use serde_json::value::RawValue;
 use super::{Actor, App, AppError};
 use crate::store::{StoreError, audit};
 
+/// One thing a read showed: action, entity, its id, and what identifies the view.
+type Shown = (
+    &'static str,
+    &'static str,
+    Option<u64>,
+    Option<Box<RawValue>>,
+);
+
 /// What a read showed, to be logged by [`read_logged`].
 #[derive(Debug, Default)]
-pub struct Seen(
-    Vec<(
-        &'static str,
-        &'static str,
-        Option<u64>,
-        Option<Box<RawValue>>,
-    )>,
-);
+pub struct Seen(Vec<Shown>);
 
 impl Seen {
     /// `action` on `entity` `id` (e.g. `client.view`, `client`, 12), with what identifies the
