@@ -90,10 +90,10 @@ impl Application {
         };
         let webhook = http::webhooks::whatsapp::Settings {
             app_secret: crate::config::WhatsAppConfig::read_secret(
-                &wa.app_secret,
+                wa.app_secret.as_ref(),
                 wa.app_secret_file.as_deref(),
             )?,
-            verify_token: wa.verify_token.clone(),
+            verify_token: wa.verify_token.clone().unwrap_or_default(),
         };
         let tls = match tls::load(&config.server.tls, &data_dir)? {
             Some(key) => {
@@ -115,7 +115,7 @@ impl Application {
             source,
         })?;
         // With port 0 the public URL must name the port actually bound.
-        let public_url = if config.server.public_url.is_empty() {
+        let public_url = if config.server.public_url.is_none() {
             let scheme = if tls.is_some() { "https" } else { "http" };
             format!("{scheme}://{addr}")
         } else {
@@ -192,7 +192,7 @@ impl Application {
             readiness,
             admin: Arc::new(http::admin::Settings {
                 sessions: config.admin.session_limits(),
-                secure_cookies: tls.is_some() || config.server.public_url.starts_with("https://"),
+                secure_cookies: tls.is_some() || config.server.public_url_is_https(),
                 system: http::admin::system::SystemSettings {
                     snapshots_dir: config.snapshot.local_dir(&config.storage.data_dir),
                     time_zone: crate::domain::time::time_zone(&config.locale.time_zone)
