@@ -274,17 +274,11 @@ impl Application {
             shutdown.clone(),
         );
         if let Some((listener, bearer_token)) = metrics_listener {
-            let sampled = state.clone();
-            let refresh: crate::metrics::Refresh = Arc::new(move || {
-                let state = sampled.clone();
-                Box::pin(async move { http::ops::refresh_metrics(&state).await })
-            });
-            let endpoint = crate::metrics::Endpoint {
-                metrics: state.metrics.clone(),
-                refresh,
+            let endpoint = http::ops::metrics::Endpoint {
+                state: state.clone(),
                 bearer_token,
             };
-            crate::metrics::spawn(listener, endpoint, shutdown.clone());
+            http::ops::metrics::spawn(listener, endpoint, shutdown.clone());
         }
         if let Some((_, resolver)) = &tls {
             spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
