@@ -32,13 +32,6 @@ checked_string! {
     }
 }
 
-impl TimeZoneName {
-    /// The zone itself (looked up in the bundled tz database).
-    pub fn time_zone(&self) -> jiff::tz::TimeZone {
-        crate::domain::time::time_zone(&self.0).unwrap_or(jiff::tz::TimeZone::UTC)
-    }
-}
-
 checked_string! {
     /// The language of messages and pages.
     pub struct Language;
