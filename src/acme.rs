@@ -150,7 +150,10 @@ impl Acme {
             })?;
             return Ok(builder()?.from_credentials(credentials).await?);
         }
-        let contact = format!("mailto:{}", self.settings.contact);
+        let contact = format!(
+            "mailto:{}",
+            self.settings.contact.as_deref().unwrap_or_default()
+        );
         let (account, credentials) = builder()?
             .create(
                 &NewAccount {
@@ -158,7 +161,7 @@ impl Acme {
                     terms_of_service_agreed: true,
                     only_return_existing: false,
                 },
-                self.settings.directory_url.clone(),
+                self.settings.directory_url.to_string(),
                 None,
             )
             .await?;
@@ -183,7 +186,7 @@ impl Acme {
             .settings
             .domains
             .iter()
-            .map(|d| Identifier::Dns(d.clone()))
+            .map(|d| Identifier::Dns(d.to_string()))
             .collect();
         let mut order = account.new_order(&NewOrder::new(&identifiers)).await?;
         let mut authorizations = order.authorizations();

@@ -16,7 +16,8 @@ pub mod integrations;
 /// Staff credentials: argon2id password hashes, session and CSRF tokens.
 pub mod auth;
 
-/// Layered configuration (defaults → file → environment → flags).
+/// Layered configuration (defaults → file → environment → flags), one file per section;
+/// values are checked as they are read.
 pub mod config;
 
 /// TLS certificates: self-signed (with renewal) or from files (reloaded on SIGHUP).
@@ -62,8 +63,8 @@ pub mod telemetry;
 /// The load benchmark's data generator (`barberpro bench-data`).
 pub mod bench_data;
 
-/// Prometheus metrics: the registry (passed in `AppState`, no global), the HTTP middleware
-/// and the separate `/metrics` listener.
+/// Prometheus metrics: the registry (passed in `AppState`, no global) and every metric,
+/// registered by concern (HTTP, bookings, storage, payments, outbox, health, process).
 pub mod metrics;
 
 /// The command line.

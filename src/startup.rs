@@ -91,10 +91,10 @@ impl Application {
         };
         let webhook = http::webhooks::whatsapp::Settings {
             app_secret: crate::config::WhatsAppConfig::read_secret(
-                &wa.app_secret,
+                wa.app_secret.as_ref(),
                 wa.app_secret_file.as_deref(),
             )?,
-            verify_token: wa.verify_token.clone(),
+            verify_token: wa.verify_token.clone().unwrap_or_default(),
         };
         let tls = match tls::load(&config.server.tls, &data_dir)? {
             Some(key) => {
@@ -116,7 +116,7 @@ impl Application {
             source,
         })?;
         // With port 0 the public URL must name the port actually bound.
-        let public_url = if config.server.public_url.is_empty() {
+        let public_url = if config.server.public_url.is_none() {
             let scheme = if tls.is_some() { "https" } else { "http" };
             format!("{scheme}://{addr}")
         } else {
@@ -196,7 +196,7 @@ impl Application {
             readiness,
             admin: Arc::new(http::admin::Settings {
                 sessions: config.admin.session_limits(),
-                secure_cookies: tls.is_some() || config.server.public_url.starts_with("https://"),
+                secure_cookies: tls.is_some() || config.server.public_url_is_https(),
                 system: http::admin::system::SystemSettings {
                     snapshots_dir: config.snapshot.local_dir(&config.storage.data_dir),
                     time_zone: crate::domain::time::time_zone(&config.locale.time_zone)
@@ -277,17 +277,11 @@ impl Application {
             shutdown.clone(),
         );
         if let Some((listener, bearer_token)) = metrics_listener {
-            let sampled = state.clone();
-            let refresh: crate::metrics::Refresh = Arc::new(move || {
-                let state = sampled.clone();
-                Box::pin(async move { http::ops::refresh_metrics(&state).await })
-            });
-            let endpoint = crate::metrics::Endpoint {
-                metrics: state.metrics.clone(),
-                refresh,
+            let endpoint = http::ops::metrics::Endpoint {
+                state: state.clone(),
                 bearer_token,
             };
-            crate::metrics::spawn(listener, endpoint, shutdown.clone());
+            http::ops::metrics::spawn(listener, endpoint, shutdown.clone());
         }
         if let Some((_, resolver)) = &tls {
             spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());

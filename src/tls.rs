@@ -393,7 +393,7 @@ pub fn load(config: &TlsConfig, data_dir: &Path) -> Result<Option<CertifiedKey>,
                 tracing::warn!(domains = ?config.acme.domains, "no ACME certificate yet: serving a self-signed one until the CA issues it");
             }
             let paths = SelfSignedPaths::new(data_dir);
-            ensure_self_signed(&paths, &config.acme.domains)?;
+            ensure_self_signed(&paths, &config.acme.domain_names())?;
             load_pem(&paths.cert(), &paths.key()).map(Some)
         }
     }

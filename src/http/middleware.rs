@@ -1,13 +1,15 @@
-//! Request ids and one log line per request.
+//! Request ids and one log line per request; the request metrics.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
+use crate::metrics::Metrics;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -65,4 +67,46 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into());
     ApiError::Internal(format!("handler panicked: {what}")).into_response()
+}
+
+/// Counts requests by route template, method and status, times them, and tracks the requests
+/// in flight (a guard, so a panicking handler still decrements it).
+pub async fn track_metrics(
+    State(metrics): State<Arc<Metrics>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    struct InFlight(prometheus_client::metrics::gauge::Gauge);
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            self.0.dec();
+        }
+    }
+    metrics.http_in_flight.inc();
+    let _in_flight = InFlight(metrics.http_in_flight.clone());
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    // A fixed set of values: a client cannot create label values of its own.
+    let method = match *req.method() {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
+    let response = next.run(req).await;
+    metrics.http_request(
+        &route,
+        method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }

@@ -120,7 +120,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
-            crate::metrics::track,
+            middleware::track_metrics,
         ))
         .with_state(state)
 }

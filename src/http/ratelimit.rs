@@ -176,8 +176,7 @@ impl<C: Clock + Clone> RateLimits<C> {
         let account = |name, t| Tier::new(name, t, clock.clone(), metrics);
         Self {
             enabled: config.enabled,
-            // Validated with the rest of the configuration.
-            proxies: TrustedProxies::parse(&config.trusted_proxies).unwrap_or_default(),
+            proxies: TrustedProxies::new(config.trusted_proxies.clone()),
             global: tier("global", config.global),
             auth: tier("auth", config.auth),
             auth_account: account("auth_account", config.auth),

@@ -82,8 +82,10 @@ impl WhatsApp {
     pub fn new(config: &WhatsAppConfig) -> Result<Self, ConfigError> {
         // reqwest is built without a bundled crypto provider: rustls uses ring, like the server.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let token =
-            WhatsAppConfig::read_secret(&config.access_token, config.access_token_file.as_deref())?;
+        let token = WhatsAppConfig::read_secret(
+            config.access_token.as_ref(),
+            config.access_token_file.as_deref(),
+        )?;
         let http = reqwest_s3::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(config.request_timeout_secs))
@@ -97,7 +99,7 @@ impl WhatsApp {
             messages_url: format!(
                 "{}/{}/messages",
                 config.base_url.trim_end_matches('/'),
-                config.phone_number_id
+                config.phone_number_id.as_deref().unwrap_or_default()
             ),
             token,
             language: config.language.clone(),

@@ -162,7 +162,7 @@ impl SnapshotReport {
 
 /// Whether to upload: the flag if given, else whenever a bucket is configured.
 pub fn wants_upload(config: &Config, flag: Option<bool>) -> Result<bool, SnapshotError> {
-    let configured = !config.snapshot.s3.bucket.is_empty();
+    let configured = config.snapshot.s3.bucket.is_some();
     match flag {
         Some(true) if !configured => Err(SnapshotError::Config(
             "--upload needs a bucket: set snapshot.s3.bucket".into(),
@@ -217,7 +217,13 @@ pub async fn take(
     } else {
         None
     };
-    let recipient = recipient(&cfg.age_recipient)?;
+    let recipient = match &cfg.age_recipient {
+        Some(key) => Some(
+            key.recipient()
+                .map_err(|e| SnapshotError::Config(format!("snapshot.age_recipient: {e}")))?,
+        ),
+        None => None,
+    };
     let dir = cfg.local_dir(&config.storage.data_dir);
     private_dir(&dir)?;
     let needed = store.file_size()?.saturating_mul(2);
@@ -236,7 +242,7 @@ pub async fn take(
     let encrypted = recipient.is_some();
     let name = free_name(
         &dir,
-        SnapshotName::new(now, &host_name(&cfg.host)),
+        SnapshotName::new(now, &host_name(cfg.host.as_deref())),
         encrypted,
     );
     let data_file = name.data_file(encrypted);
@@ -417,19 +423,10 @@ pub fn list_dir(dir: &Path) -> Result<Vec<(String, u64)>, SnapshotError> {
     Ok(files)
 }
 
-fn recipient(key: &str) -> Result<Option<age::x25519::Recipient>, SnapshotError> {
-    if key.is_empty() {
-        return Ok(None);
-    }
-    key.parse()
-        .map(Some)
-        .map_err(|e| SnapshotError::Config(format!("snapshot.age_recipient: {e}")))
-}
-
 /// The configured host name, else the machine's.
-fn host_name(configured: &str) -> String {
-    if !configured.is_empty() {
-        return configured.to_owned();
+fn host_name(configured: Option<&str>) -> String {
+    if let Some(host) = configured {
+        return host.to_owned();
     }
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))

@@ -375,10 +375,10 @@ async fn locate(
                 Source::Path(p) => p.display().to_string(),
             },
             dir.display(),
-            if config.snapshot.s3.bucket.is_empty() {
-                ""
-            } else {
+            if config.snapshot.s3.bucket.is_some() {
                 " and the bucket"
+            } else {
+                ""
             }
         ))),
     }

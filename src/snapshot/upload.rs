@@ -65,18 +65,17 @@ impl std::fmt::Debug for Remote {
 impl Remote {
     /// A client for `[snapshot.s3]`, or `None` when no bucket is configured.
     pub fn from_config(s3: &S3Config) -> Result<Option<Self>, RemoteError> {
-        if s3.bucket.is_empty() {
+        let Some(bucket) = &s3.bucket else {
             return Ok(None);
-        }
+        };
         // reqwest is built without a bundled crypto provider: rustls uses ring, like the server.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let key_id = if s3.access_key_id.is_empty() {
-            std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_default()
-        } else {
-            s3.access_key_id.clone()
+        let key_id = match &s3.access_key_id {
+            Some(id) => id.clone(),
+            None => std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
         };
-        let secret = if !s3.secret_access_key.is_empty() {
-            s3.secret_access_key.expose().to_owned()
+        let secret = if let Some(secret) = &s3.secret_access_key {
+            secret.expose().to_owned()
         } else if let Some(file) = &s3.secret_access_key_file {
             std::fs::read_to_string(file)
                 .map_err(|e| RemoteError::Config(format!("reading {}: {e}", file.display())))?
@@ -106,24 +105,24 @@ impl Remote {
             .with_connect_timeout(Duration::from_secs(10))
             .with_timeout(Duration::from_secs(300));
         let mut builder = AmazonS3Builder::new()
-            .with_bucket_name(&s3.bucket)
+            .with_bucket_name(bucket)
             .with_region(&s3.region)
             .with_access_key_id(key_id)
             .with_secret_access_key(secret)
             .with_virtual_hosted_style_request(!s3.path_style)
             .with_retry(retry)
             .with_client_options(options);
-        if !s3.endpoint.is_empty() {
-            builder = builder.with_endpoint(&s3.endpoint);
+        if let Some(endpoint) = &s3.endpoint {
+            builder = builder.with_endpoint(endpoint.as_str());
         }
         let store = builder
             .build()
             .map_err(|e| RemoteError::Config(e.to_string()))?;
         Ok(Some(Self {
             store: Arc::new(store),
-            prefix: s3.prefix.clone(),
+            prefix: s3.prefix.to_string(),
             part_size: s3.part_size_mb * 1024 * 1024,
-            location: format!("s3://{}/{}", s3.bucket, s3.prefix),
+            location: format!("s3://{bucket}/{}", s3.prefix),
         }))
     }
 

@@ -151,9 +151,9 @@ fn acme_config(data_dir: &Path, port: u16, pebble: &Pebble) -> Config {
     config.server.listen = SocketAddr::from(([127, 0, 0, 1], port));
     config.server.tls.mode = TlsMode::Acme;
     let acme = &mut config.server.tls.acme;
-    acme.domains = vec![DOMAIN.into()];
-    acme.contact = "dueno@barberpro.test".into();
-    acme.directory_url = pebble.directory.clone();
+    acme.domains = vec![DOMAIN.parse().expect("a DNS name")];
+    acme.contact = Some("dueno@barberpro.test".parse().expect("an address"));
+    acme.directory_url = pebble.directory.parse().expect("a URL");
     acme.directory_ca_file = Some(pebble.api_ca.clone());
     acme.check_interval_secs = 1;
     acme.retry_after_secs = 1;

@@ -213,7 +213,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_quota() {
     let (app, _tmp, _) = spawn_with(|c| {
         c.rate_limit.enabled = true;
         c.rate_limit.global = tier(3, 600);
-        c.rate_limit.trusted_proxies = vec!["127.0.0.0/8".into()];
+        c.rate_limit.trusted_proxies = vec!["127.0.0.0/8".parse().expect("a network")];
     })
     .await;
     let get = |xff: &'static str| {
@@ -353,7 +353,7 @@ async fn no_hsts_over_plain_http_but_the_other_headers_stay() {
 #[tokio::test]
 async fn cors_answers_only_configured_origins_and_only_on_the_api() {
     let (app, _tmp, _) = spawn_with(|c| {
-        c.security.cors_allowed_origins = vec!["https://reservas.example".into()];
+        c.security.cors_allowed_origins = vec!["https://reservas.example".parse().expect("origin")];
     })
     .await;
     let get = |path: &str, origin: &'static str| {

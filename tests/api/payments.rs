@@ -27,7 +27,7 @@ pub fn payments_config(fake: &FakeMercadoPago, dir: &std::path::Path) -> Payment
     std::fs::write(&secret, WEBHOOK_SECRET).unwrap();
     PaymentsConfig {
         enabled: true,
-        api_base_url: fake.base.clone(),
+        api_base_url: fake.base.parse().expect("the fake's URL"),
         access_token_file: Some(token),
         webhook_secret_file: Some(secret),
         retry_base_ms: 20,

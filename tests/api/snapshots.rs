@@ -175,14 +175,14 @@ impl Moto {
 fn config_for(data_dir: &Path, moto: Option<&Moto>) -> Config {
     let mut config = test_config(data_dir);
     config.snapshot.keep_local = 2;
-    config.snapshot.host = "test-host".into();
+    config.snapshot.host = Some("test-host".parse().expect("a host name"));
     if let Some(moto) = moto {
         let s3 = &mut config.snapshot.s3;
-        s3.bucket = BUCKET.into();
-        s3.endpoint = moto.endpoint.clone();
+        s3.bucket = Some(BUCKET.into());
+        s3.endpoint = Some(moto.endpoint.parse().expect("moto's URL"));
         s3.allow_http = true;
-        s3.access_key_id = moto.key_id.clone();
-        s3.secret_access_key = Secret::new(moto.secret.clone());
+        s3.access_key_id = Some(moto.key_id.clone());
+        s3.secret_access_key = Some(Secret::new(moto.secret.clone()));
         s3.max_retries = 1;
     }
     config
@@ -196,20 +196,20 @@ fn write_config(config: &Config, path: &Path) {
         "[storage]\ndata_dir = {:?}\ncache_size_mb = 8\n\n[log]\nlevel = \"warn\"\n\n[snapshot]\nkeep_local = {}\nhost = {:?}\nage_recipient = {:?}\nretention_days = {}\n",
         config.storage.data_dir.display().to_string(),
         s.keep_local,
-        s.host,
-        s.age_recipient,
+        s.host.as_deref().unwrap_or_default(),
+        s.age_recipient.as_deref().unwrap_or_default(),
         s.retention_days
     );
     if let Some(identity) = &s.age_identity_file {
         toml += &format!("age_identity_file = {:?}\n", identity.display().to_string());
     }
-    if !s.s3.bucket.is_empty() {
+    if let Some(bucket) = &s.s3.bucket {
         toml += &format!(
             "\n[snapshot.s3]\nbucket = {:?}\nendpoint = {:?}\nallow_http = true\naccess_key_id = {:?}\nsecret_access_key = {:?}\nmax_retries = {}\n",
-            s.s3.bucket,
-            s.s3.endpoint,
-            s.s3.access_key_id,
-            s.s3.secret_access_key.expose(),
+            bucket,
+            s.s3.endpoint.as_deref().unwrap_or_default(),
+            s.s3.access_key_id.as_deref().unwrap_or_default(),
+            s.s3.secret_access_key.as_ref().map_or("", Secret::expose),
             s.s3.max_retries
         );
     }
@@ -773,7 +773,7 @@ async fn upload_failures_exit_non_zero_keep_the_local_copy_and_delete_nothing() 
     moto.put(&old.manifest_file(), b"{}");
 
     // Wrong secret: moto checks SigV4.
-    config.snapshot.s3.secret_access_key = Secret::new("not-the-secret");
+    config.snapshot.s3.secret_access_key = Some(Secret::new("not-the-secret"));
     write_config(&config, &config_file);
     let run = barberpro(&["snapshot", "--config", cfg]).await;
     assert_eq!(run.code, 8, "{}{}", run.stdout, run.stderr);
@@ -795,8 +795,8 @@ async fn upload_failures_exit_non_zero_keep_the_local_copy_and_delete_nothing() 
     assert!(local.exists(), "the local copy is kept");
 
     // Missing bucket.
-    config.snapshot.s3.secret_access_key = Secret::new(moto.secret.clone());
-    config.snapshot.s3.bucket = "no-such-bucket".into();
+    config.snapshot.s3.secret_access_key = Some(Secret::new(moto.secret.clone()));
+    config.snapshot.s3.bucket = Some("no-such-bucket".into());
     write_config(&config, &config_file);
     let run = barberpro(&["snapshot", "--config", cfg]).await;
     assert_eq!(run.code, 8, "{}{}", run.stdout, run.stderr);
@@ -820,7 +820,7 @@ async fn upload_failures_exit_non_zero_keep_the_local_copy_and_delete_nothing() 
     assert_eq!(status["failures_total"], 2, "{status}");
 
     // The store is down.
-    config.snapshot.s3.bucket = BUCKET.into();
+    config.snapshot.s3.bucket = Some(BUCKET.into());
     write_config(&config, &config_file);
     drop(moto);
     let run = barberpro(&["snapshot", "--config", cfg]).await;
@@ -900,15 +900,17 @@ async fn retention_prunes_old_snapshots_keeps_the_newest_and_notices_deletes_tha
             .stdout,
     )
     .expect("json");
-    config.snapshot.s3.access_key_id = keys["AccessKey"]["AccessKeyId"]
-        .as_str()
-        .expect("id")
-        .into();
-    config.snapshot.s3.secret_access_key = Secret::new(
+    config.snapshot.s3.access_key_id = Some(
+        keys["AccessKey"]["AccessKeyId"]
+            .as_str()
+            .expect("id")
+            .into(),
+    );
+    config.snapshot.s3.secret_access_key = Some(Secret::new(
         keys["AccessKey"]["SecretAccessKey"]
             .as_str()
             .expect("secret"),
-    );
+    ));
     write_config(&config, &config_file);
     tokio::time::sleep(Duration::from_millis(1100)).await; // a new name (second resolution)
     let run = barberpro(&["snapshot", "--config", cfg]).await;
@@ -936,7 +938,13 @@ async fn encrypted_snapshots_decrypt_with_the_age_tool_and_restore_with_the_iden
         .expect("key file");
     }
     let (mut config, config_file) = folder_with_bookings(tmp.path(), Some(&moto), 2).await;
-    config.snapshot.age_recipient = identity.to_public().to_string();
+    config.snapshot.age_recipient = Some(
+        identity
+            .to_public()
+            .to_string()
+            .parse()
+            .expect("a recipient"),
+    );
     write_config(&config, &config_file);
     let cfg = path_str(&config_file);
     let run = barberpro(&["snapshot", "--config", cfg]).await;
@@ -1225,7 +1233,7 @@ async fn a_store_dying_mid_upload_leaves_the_local_copy_and_no_complete_remote_s
         .expect("port");
     // Enough for the request head and part of the body, not the whole snapshot.
     let proxy = dying_proxy(moto_port, 1500).await;
-    config.snapshot.s3.endpoint = format!("http://127.0.0.1:{proxy}");
+    config.snapshot.s3.endpoint = Some(format!("http://127.0.0.1:{proxy}").parse().expect("a URL"));
     write_config(&config, &config_file);
     let run = barberpro(&["snapshot", "--config", path_str(&config_file)]).await;
     assert_eq!(run.code, 8, "{}{}", run.stdout, run.stderr);

@@ -24,11 +24,11 @@ pub fn whatsapp_config(dir: &std::path::Path, fake: &FakeWhatsApp) -> Config {
     let mut c = test_config(dir);
     let w = &mut c.whatsapp;
     w.enabled = true;
-    w.base_url = fake.base_url.clone();
-    w.phone_number_id = whatsapp_fake::PHONE_NUMBER_ID.into();
-    w.access_token = Secret::new(whatsapp_fake::TOKEN);
-    w.app_secret = Secret::new(APP_SECRET);
-    w.verify_token = Secret::new(VERIFY_TOKEN);
+    w.base_url = fake.base_url.parse().expect("the fake's URL");
+    w.phone_number_id = Some(whatsapp_fake::PHONE_NUMBER_ID.into());
+    w.access_token = Some(Secret::new(whatsapp_fake::TOKEN));
+    w.app_secret = Some(Secret::new(APP_SECRET));
+    w.verify_token = Some(Secret::new(VERIFY_TOKEN));
     w.retry.max_attempts = 4;
     w.retry.initial_backoff_ms = 1000;
     w.retry.max_backoff_secs = 60;

@@ -77,7 +77,8 @@ async fn only_the_owner_sees_the_system_page() {
 async fn the_system_page_counts_the_data_and_shows_the_configuration_without_secrets() {
     let tmp = tempfile::tempdir().unwrap();
     let mut config = crate::helpers::test_config(tmp.path());
-    config.snapshot.s3.secret_access_key = barberpro::config::Secret::new("super-secreto-123");
+    config.snapshot.s3.secret_access_key =
+        Some(barberpro::config::Secret::new("super-secreto-123"));
     let app = crate::helpers::spawn_app_with(
         config,
         barberpro::http::Clock::manual(barberpro_ts(crate::helpers::MONDAY_8AM)),

@@ -245,7 +245,7 @@ async fn token_log_probe() {
     }
     barberpro::telemetry::init(&barberpro::config::LogConfig {
         format: barberpro::config::LogFormat::Json,
-        level: "barberpro=trace,info".into(),
+        level: "barberpro=trace,info".parse().expect("a filter"),
     });
     let app = spawn_app().await;
     let mut b = Browser::new(&app);

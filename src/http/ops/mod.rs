@@ -1,5 +1,9 @@
 //! Probes for supervisors and load balancers: `/healthz` (alive) and `/readyz` (ready to
-//! take traffic, with a JSON body naming each check).
+//! take traffic, with a JSON body naming each check); and [`metrics`], the Prometheus
+//! listener.
+
+/// `GET /metrics` on a listener of its own, and the gauges sampled for each scrape.
+pub mod metrics;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -122,38 +126,6 @@ fn snapshot_check(
             false,
             json!({ "failures": failures, "detail": "snapshots were tried and none succeeded" }),
         ),
-    }
-}
-
-/// Refreshes the gauges sampled at scrape time: storage, readiness, certificate expiry.
-pub async fn refresh_metrics(state: &AppState) {
-    let m = &state.metrics;
-    m.sample_storage(state.store.path());
-    if let Some(data_dir) = state.store.path().parent() {
-        m.sample_snapshots(&crate::snapshot::status::read(data_dir));
-    }
-    let ready = readiness_checks(state).await.iter().all(|c| c.1);
-    m.ready.set(i64::from(ready));
-    let expiry = state
-        .readiness
-        .certificate
-        .as_ref()
-        .and_then(|r| r.not_after_unix())
-        .unwrap_or(0);
-    m.tls_cert_expiry.set(expiry);
-    let now = state.clock.now();
-    match state
-        .store
-        .read(move |tx| crate::store::outbox::depth(tx, now))
-        .await
-    {
-        Ok((depth, oldest)) => {
-            m.whatsapp
-                .depth
-                .set(i64::try_from(depth).unwrap_or(i64::MAX));
-            m.whatsapp.oldest_due_age.set(oldest.as_secs());
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot sample the outbox"),
     }
 }
 
