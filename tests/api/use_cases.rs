@@ -233,7 +233,7 @@ async fn the_desks_walk_ins_phone_bookings_and_status_changes_are_counted_on_a_r
     app.clock.set(crate::helpers::ts(&at(TUESDAY, "10:30")));
     let count = app
         .store
-        .read(|tx| barberpro::store::bookings::count(tx))
+        .read(barberpro::store::bookings::count)
         .await
         .expect("count");
     let mut walk_in_id = 0;
