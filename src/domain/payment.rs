@@ -381,7 +381,7 @@ mod tests {
     }
 
     #[test]
-    fn deposit_states_move_only_forward() {
+    fn deposit_states_move_only_forward_but_for_an_undone_no_show() {
         use PaymentState::*;
         let legal = [
             (AwaitingPreference, AwaitingPayment),
@@ -392,6 +392,8 @@ mod tests {
             (Expired, RefundPending),
             (Approved, RefundPending),
             (Approved, Kept),
+            // A no-show undone by the front desk.
+            (Kept, Approved),
             (Approved, Refunded),
             (RefundPending, Refunded),
             (RefundPending, RefundFailed),
