@@ -9,13 +9,21 @@
 //!
 //! `app` depends on `store`, `domain`, `integrations` and `metrics`; never on `http`.
 
+/// The bookings in the way of a catalogue change, as its refusal names them.
+pub mod booked;
 /// Bookings: online, walk-in and phone; reschedule, cancel, status changes, notes.
 pub mod bookings;
+/// The catalogue's branches: add one, change its details or close it.
+pub mod branches;
 /// Where "now" comes from.
 pub mod clock;
+/// Closures and time off, for a branch or one barber: add, remove.
+pub mod closures;
 /// Deposits through MercadoPago: preferences, notifications, hold expiry, refunds.
 pub mod deposits;
 mod error;
+/// The catalogue's services: add one, change it or take it off.
+pub mod services;
 
 use std::sync::Arc;
 

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 
 use super::{AdminError, cookies};
+use crate::app::{Actor, Staff};
 use crate::auth;
 use crate::domain::staff::StaffUser;
 use crate::http::AppState;
@@ -25,6 +26,13 @@ pub struct Current {
     pub token_hash: String,
     /// The client's address, for the audit log.
     pub ip: Option<String>,
+}
+
+impl Current {
+    /// This staff member, as the use cases take them.
+    pub fn actor(&self) -> Actor {
+        Actor::Staff(Staff::new(&self.user, self.ip.clone()))
+    }
 }
 
 /// A session's `last_seen` is rewritten at most this often (one write per minute per user,
