@@ -22,8 +22,14 @@ pub mod closures;
 /// Deposits through MercadoPago: preferences, notifications, hold expiry, refunds.
 pub mod deposits;
 mod error;
+/// Personal data (Ley 25.326): a client's export, correction and erasure; the audit log's export.
+pub mod privacy;
 /// The catalogue's services: add one, change it or take it off.
 pub mod services;
+/// Staff sessions: log in and out, the first owner's setup link, end every session of an account.
+pub mod sessions;
+/// Staff accounts: create, role, active or not, passwords.
+pub mod staff;
 
 use std::sync::Arc;
 
@@ -50,6 +56,23 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Deposits through MercadoPago; `None` when `payments.enabled` is false.
     pub payments: Option<Arc<deposits::Deposits>>,
+}
+
+impl App {
+    /// The context of a `barberpro` command that opened the database itself (no server holds
+    /// it): the system clock, the configured booking rules, no deposits, and counters nobody
+    /// reads.
+    pub fn for_command(store: Store, rules: BookingRules) -> Self {
+        Self {
+            tokens: store.token_key().clone(),
+            store,
+            clock: Clock::system(),
+            rules,
+            public_url: Arc::from(""),
+            metrics: Arc::new(Metrics::new()),
+            payments: None,
+        }
+    }
 }
 
 /// A staff member acting from the admin: who, with which role, from where.
