@@ -22,6 +22,10 @@ pub mod closures;
 /// Deposits through MercadoPago: preferences, notifications, hold expiry, refunds.
 pub mod deposits;
 mod error;
+/// WhatsApp messages: retry a dead letter, a client's opt-in or opt-out.
+pub mod messages;
+/// The front desk's deposit actions: send a refused refund again.
+pub mod payments;
 /// Personal data (Ley 25.326): a client's export, correction and erasure; the audit log's export.
 pub mod privacy;
 /// The catalogue's services: add one, change it or take it off.
