@@ -89,8 +89,9 @@ pub fn bench_data(args: BenchDataArgs) -> ExitCode {
 /// `barberpro admin create-user`: opens the database (the server must be stopped), creates
 /// the account, and prints a generated password once.
 pub fn create_user(args: CreateUserArgs) -> ExitCode {
+    use crate::app::staff::NewMember;
+    use crate::app::{Actor, App, AppError};
     use crate::domain::staff::{NewPassword, Role, staff_email};
-    use crate::store::staff::{self, NewStaff};
     let overrides = Overrides {
         data_dir: args.data_dir,
         listen: None,
@@ -150,40 +151,21 @@ pub fn create_user(args: CreateUserArgs) -> ExitCode {
             return ExitCode::from(6);
         }
     };
-    let new = NewStaff {
+    let new = NewMember {
         email,
         name,
         role,
         barber: args.barber.map(crate::domain::BarberId),
-        password_hash: crate::auth::hash_password(&password),
+        password: password.clone(),
     };
     let runtime = match runtime(tokio::runtime::Builder::new_current_thread(), 6) {
         Ok(r) => r,
         Err(code) => return code,
     };
     let result = runtime.block_on(async {
-        let now = jiff::Timestamp::now();
-        let created = store
-            .write(move |txn| {
-                let user = staff::create(txn, new, now)?;
-                crate::store::audit::record(
-                    txn,
-                    crate::store::audit::Change {
-                        actor_email: "cli".into(),
-                        action: "staff.create",
-                        entity: "staff",
-                        entity_id: Some(user.id.0),
-                        after: crate::store::audit::json(crate::http::admin::team::public_view(
-                            &user,
-                        )),
-                        ..Default::default()
-                    },
-                    now,
-                )?;
-                Ok(user)
-            })
-            .await;
-        store.close().await;
+        let app = App::for_command(store, config.booking_rules());
+        let created = crate::app::staff::create(&app, &Actor::Cli, new).await;
+        app.store.close().await;
         created
     });
     match result {
@@ -202,7 +184,7 @@ pub fn create_user(args: CreateUserArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(StoreError::Rule(e)) => invalid(&format!(
+        Err(AppError::Rule(e)) => invalid(&format!(
             "{e} (is the e-mail taken, or the barber id unknown?)"
         )),
         Err(e) => {

@@ -2,21 +2,23 @@
 //!
 //! redb lets one process open the database, and `serve` holds it: a command first asks the
 //! running server over its control socket (`snapshot::control`, the same one `barberpro
-//! snapshot` uses), which runs [`execute`] with its own clock and store; with no server
-//! listening, the command opens the data folder itself. Either way the change and its audit
-//! entry (actor `cli`) are one write transaction.
+//! snapshot` uses), which runs [`execute`] with its own [`App`]; with no server listening,
+//! the command opens the data folder itself. Either way the work is `app::privacy`'s, as
+//! [`Actor::Cli`]: an erase and its audit entries are one write transaction; the exports are
+//! reads, not audited.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::app::privacy::{self, Person};
+use crate::app::{Actor, App, AppError};
 use crate::cli::{AuditCommand, ClientCommand, ConfigFile};
 use crate::config::{Config, Overrides};
 use crate::domain::{DomainError, Phone};
 use crate::snapshot::control::{self, Request};
-use crate::store::{Store, StoreError, audit, privacy};
+use crate::store::{Store, StoreError};
 
 /// Exit codes of these commands.
 pub mod exit {
@@ -58,17 +60,18 @@ impl PrivacyError {
     }
 }
 
-impl From<StoreError> for PrivacyError {
-    fn from(e: StoreError) -> Self {
+impl From<AppError> for PrivacyError {
+    fn from(e: AppError) -> Self {
         match e {
-            StoreError::Rule(DomainError::UnknownClient) => {
+            AppError::Rule(DomainError::UnknownClient) => {
                 Self::Invalid("no client has that phone number".into())
             }
-            StoreError::Rule(DomainError::ClientAnonymised) => {
+            AppError::Rule(DomainError::ClientAnonymised) => {
                 Self::Invalid("that client's personal data was already erased".into())
             }
-            StoreError::Rule(rule) => Self::Invalid(rule.to_string()),
-            other => Self::Store(other),
+            AppError::Rule(rule) => Self::Invalid(rule.to_string()),
+            AppError::Forbidden => Self::Invalid("not allowed".into()),
+            AppError::Store(other) => Self::Store(other),
         }
     }
 }
@@ -81,59 +84,23 @@ fn phone(raw: &str) -> Result<Phone, PrivacyError> {
     })
 }
 
-/// Audit entries per read transaction while exporting the log.
-const EXPORT_PAGE: usize = 5_000;
+fn json_failed(e: serde_json::Error) -> PrivacyError {
+    PrivacyError::Store(StoreError::BatchFailed(e.to_string()))
+}
 
-/// Runs `op` on `store` at `now` (in the server, or in the command's own process).
-pub async fn execute(store: &Store, now: Timestamp, op: &Op) -> Result<String, PrivacyError> {
+/// Runs `op` as the command line ([`Actor::Cli`]) with `app` (the server's, or the command's
+/// own over the data folder it opened).
+pub async fn execute(app: &App, op: &Op) -> Result<String, PrivacyError> {
     match op {
         Op::ClientExport { phone: raw } => {
-            let phone = phone(raw)?;
-            let data = store
-                .read(move |tx| {
-                    let client = privacy::client_by_phone(tx, &phone)?;
-                    privacy::export(tx, client.id, now)
-                })
-                .await?;
-            serde_json::to_string_pretty(&data)
-                .map_err(|e| PrivacyError::Store(StoreError::BatchFailed(e.to_string())))
+            let data = privacy::person_data(app, Person::Phone(phone(raw)?)).await?;
+            serde_json::to_string_pretty(&data).map_err(json_failed)
         }
         Op::ClientErase { phone: raw } => {
-            let phone = phone(raw)?;
-            let erased = store
-                .write(move |txn| {
-                    let client = privacy::client_by_phone(txn, &phone)?;
-                    let by = audit::Change::by(audit::CLI, "client.erase", "client", None);
-                    privacy::erase(txn, client.id, by, now)
-                })
-                .await?;
-            serde_json::to_string(&erased)
-                .map_err(|e| PrivacyError::Store(StoreError::BatchFailed(e.to_string())))
+            let erased = privacy::erase(app, &Actor::Cli, Person::Phone(phone(raw)?)).await?;
+            serde_json::to_string(&erased).map_err(json_failed)
         }
-        Op::AuditExport => {
-            let mut out = String::new();
-            let mut after = 0;
-            loop {
-                let (page, last) = store
-                    .read(move |tx| {
-                        let mut lines = String::new();
-                        let last = audit::for_each_after(tx, after, EXPORT_PAGE, |entry| {
-                            if let Ok(line) = serde_json::to_string(entry) {
-                                lines.push_str(&line);
-                                lines.push('\n');
-                            }
-                        })?;
-                        Ok((lines, last))
-                    })
-                    .await?;
-                out.push_str(&page);
-                match last {
-                    Some(id) => after = id,
-                    None => break,
-                }
-            }
-            Ok(out)
-        }
+        Op::AuditExport => Ok(privacy::audit_log(app).await?),
     }
 }
 
@@ -221,8 +188,9 @@ fn run(file: ConfigFile, data_dir: Option<PathBuf>, op: Op) -> ExitCode {
             }
             Err(e) => return Err((exit::FAILED, e.to_string())),
         };
-        let result = execute(&store, Timestamp::now(), &op).await;
-        store.close().await;
+        let app = App::for_command(store, config.booking_rules());
+        let result = execute(&app, &op).await;
+        app.store.close().await;
         result.map_err(|e| (e.exit_code(), e.to_string()))
     });
     match result {

@@ -207,13 +207,7 @@ impl Application {
             }),
             whatsapp: Arc::new(webhook),
         });
-        http::admin::auth::offer_setup_link(
-            &state.store,
-            &state.public_url,
-            state.clock.now(),
-            config.admin.setup_link_hours,
-        )
-        .await?;
+        crate::app::sessions::offer_setup_link(&state, config.admin.setup_link_hours).await?;
         let request_timeout = Duration::from_secs(config.server.timeouts.request_secs);
         let router =
             http::router(state.clone()).layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -303,12 +297,7 @@ impl Application {
             crate::jobs::outbox::spawn(sender, shutdown.clone())
         });
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
-        crate::snapshot::control::spawn(
-            &config,
-            state.store.clone(),
-            state.clock.clone(),
-            shutdown.clone(),
-        );
+        crate::snapshot::control::spawn(&config, state.app.clone(), shutdown.clone());
         crate::housekeeping::Housekeeping {
             store: state.store.clone(),
             clock: state.clock.clone(),

@@ -9,13 +9,31 @@
 //!
 //! `app` depends on `store`, `domain`, `integrations` and `metrics`; never on `http`.
 
+/// The bookings in the way of a catalogue change, as its refusal names them.
+pub mod booked;
 /// Bookings: online, walk-in and phone; reschedule, cancel, status changes, notes.
 pub mod bookings;
+/// The catalogue's branches: add one, change its details or close it.
+pub mod branches;
 /// Where "now" comes from.
 pub mod clock;
+/// Closures and time off, for a branch or one barber: add, remove.
+pub mod closures;
 /// Deposits through MercadoPago: preferences, notifications, hold expiry, refunds.
 pub mod deposits;
 mod error;
+/// WhatsApp messages: retry a dead letter, a client's opt-in or opt-out.
+pub mod messages;
+/// The front desk's deposit actions: send a refused refund again.
+pub mod payments;
+/// Personal data (Ley 25.326): a client's export, correction and erasure; the audit log's export.
+pub mod privacy;
+/// The catalogue's services: add one, change it or take it off.
+pub mod services;
+/// Staff sessions: log in and out, the first owner's setup link, end every session of an account.
+pub mod sessions;
+/// Staff accounts: create, role, active or not, passwords.
+pub mod staff;
 /// Reads of personal data the audit log keeps.
 pub mod views;
 
@@ -44,6 +62,23 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Deposits through MercadoPago; `None` when `payments.enabled` is false.
     pub payments: Option<Arc<deposits::Deposits>>,
+}
+
+impl App {
+    /// The context of a `barberpro` command that opened the database itself (no server holds
+    /// it): the system clock, the configured booking rules, no deposits, and counters nobody
+    /// reads.
+    pub fn for_command(store: Store, rules: BookingRules) -> Self {
+        Self {
+            tokens: store.token_key().clone(),
+            store,
+            clock: Clock::system(),
+            rules,
+            public_url: Arc::from(""),
+            metrics: Arc::new(Metrics::new()),
+            payments: None,
+        }
+    }
 }
 
 /// A staff member acting from the admin: who, with which role, from where.

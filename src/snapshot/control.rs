@@ -3,7 +3,7 @@
 //! 0600) to take the snapshot, and waits for the answer. One JSON line each way.
 //!
 //! The personal-data commands (`barberpro client export|erase`, `barberpro audit export`)
-//! use the same socket for the same reason; the server runs them with its own clock through
+//! use the same socket for the same reason; the server runs them with its own [`App`] through
 //! [`crate::privacy::execute`].
 
 use std::os::unix::fs::PermissionsExt;
@@ -16,9 +16,8 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
 use super::{SnapshotError, SnapshotReport, private_dir};
-use crate::app::Clock;
+use crate::app::App;
 use crate::config::Config;
-use crate::store::Store;
 
 /// The socket, inside the data folder.
 pub fn socket_path(data_dir: &Path) -> PathBuf {
@@ -50,7 +49,7 @@ pub struct Answer {
 /// Starts the control socket (called once from `startup`); it stops, and removes the socket,
 /// when `shutdown` fires. A socket that cannot be created is logged, not fatal: `snapshot`
 /// then reports that the folder is in use.
-pub fn spawn(config: &Config, store: Store, clock: Clock, shutdown: CancellationToken) {
+pub fn spawn(config: &Config, app: App, shutdown: CancellationToken) {
     let config = Arc::new(config.clone());
     let path = socket_path(&config.storage.data_dir);
     let listener = match bind(&path) {
@@ -74,10 +73,9 @@ pub fn spawn(config: &Config, store: Store, clock: Clock, shutdown: Cancellation
                     }
                 },
             };
-            let (config, store, busy) = (config.clone(), store.clone(), busy.clone());
-            let clock = clock.clone();
+            let (config, app, busy) = (config.clone(), app.clone(), busy.clone());
             tokio::spawn(async move {
-                if let Err(e) = handle(stream, &config, &store, &clock, &busy).await {
+                if let Err(e) = handle(stream, &config, &app, &busy).await {
                     tracing::warn!(error = %e, "control socket request failed");
                 }
             });
@@ -103,8 +101,7 @@ fn bind(path: &Path) -> Result<UnixListener, SnapshotError> {
 async fn handle(
     stream: UnixStream,
     config: &Config,
-    store: &Store,
-    clock: &Clock,
+    app: &App,
     busy: &tokio::sync::Mutex<()>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
@@ -113,7 +110,7 @@ async fn handle(
     let answer = match serde_json::from_str::<Request>(&line) {
         Ok(Request::Snapshot { upload }) => {
             let _one_at_a_time = busy.lock().await;
-            match super::run(config, store, upload).await {
+            match super::run(config, &app.store, upload).await {
                 Ok(report) => Answer {
                     report: Some(report),
                     error: None,
@@ -128,7 +125,7 @@ async fn handle(
                 },
             }
         }
-        Ok(Request::Privacy(op)) => match crate::privacy::execute(store, clock.now(), &op).await {
+        Ok(Request::Privacy(op)) => match crate::privacy::execute(app, &op).await {
             Ok(output) => Answer {
                 report: None,
                 error: None,

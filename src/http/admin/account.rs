@@ -10,13 +10,13 @@ use serde::Deserialize;
 
 use super::AdminError;
 use super::session::Current;
-use super::team::{change, public_view};
 use super::view::{self, Flash, Layout};
+use crate::app::AppError;
+use crate::app::staff as use_case;
 use crate::domain::staff::{NewPassword, Role, StaffId};
 use crate::domain::{BarberId, DomainError};
 use crate::http::AppState;
 use crate::http::extract::PathId;
-use crate::store::{StoreError, audit, staff};
 
 #[derive(Template)]
 #[template(path = "admin/account.html")]
@@ -50,13 +50,6 @@ pub struct PasswordForm {
     confirm: String,
 }
 
-/// argon2id off the async executor (it is slow on purpose).
-pub(super) async fn hash(password: NewPassword) -> Result<String, AdminError> {
-    tokio::task::spawn_blocking(move || crate::auth::hash_password(&password))
-        .await
-        .map_err(|e| AdminError::Internal(format!("password hash: {e}")))
-}
-
 /// `POST /admin/cuenta/clave`: the current password, then the new one twice. This session
 /// stays; the account's other sessions end.
 pub async fn change_password(
@@ -66,15 +59,6 @@ pub async fn change_password(
 ) -> Result<Response, AdminError> {
     let secure = state.admin.secure_cookies;
     let back = |kind, text: &str| Ok(view::redirect("/admin/cuenta", kind, text, secure));
-    let phc = current.user.password_hash.clone();
-    let given = form.current;
-    let right = tokio::task::spawn_blocking(move || crate::auth::verify_password(&phc, &given))
-        .await
-        .map_err(|e| AdminError::Internal(format!("password check: {e}")))?;
-    if !right {
-        state.metrics.login_failures.inc();
-        return back("error", "La contraseña actual no es correcta.");
-    }
     if form.new != form.confirm {
         return back("error", "Las dos contraseñas nuevas no coinciden.");
     }
@@ -84,21 +68,16 @@ pub async fn change_password(
             "La contraseña nueva debe tener entre 10 y 128 caracteres.",
         );
     };
-    let password_hash = hash(new).await?;
-    let now = state.clock.now();
-    let ended = state
-        .store
-        .write(move |txn| {
-            let id = current.user.id;
-            let ended =
-                staff::set_password(txn, id, password_hash, Some(&current.token_hash), now)?;
-            audit::record(txn, change(&current, "staff.password_change", id), now)?;
-            Ok(ended)
-        })
-        .await?;
-    let text = match ended {
-        0 => "Contraseña cambiada.".to_owned(),
-        n => format!("Contraseña cambiada; se cerraron tus otras {n} sesiones."),
+    let keep = current.token_hash.clone();
+    let result =
+        use_case::change_own_password(&state, &current.actor(), keep, form.current, new).await;
+    let text = match result {
+        Ok(0) => "Contraseña cambiada.".to_owned(),
+        Ok(n) => format!("Contraseña cambiada; se cerraron tus otras {n} sesiones."),
+        Err(AppError::Forbidden) => {
+            return back("error", "La contraseña actual no es correcta.");
+        }
+        Err(e) => return Err(e.into()),
     };
     back("ok", &text)
 }
@@ -125,25 +104,12 @@ pub async fn reset_password(
             "La contraseña temporal debe tener entre 10 y 128 caracteres.",
         );
     };
-    let password_hash = hash(new).await?;
-    let now = state.clock.now();
-    let id = StaffId(id);
-    let result = state
-        .store
-        .write(move |txn| {
-            let ended = staff::set_password(txn, id, password_hash, None, now)?;
-            audit::record(txn, change(&current, "staff.password_reset", id), now)?;
-            Ok(ended)
-        })
-        .await;
-    match result {
+    match use_case::reset_password(&state, &current.actor(), StaffId(id), new).await {
         Ok(n) => back(
             "ok",
             &format!("Contraseña temporal guardada; se cerraron {n} sesiones de esa cuenta."),
         ),
-        Err(StoreError::Rule(DomainError::InvalidField {
-            reason: "unknown", ..
-        })) => Err(AdminError::NotFound),
+        Err(e) if use_case::is_unknown(&e) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
     }
 }
@@ -170,30 +136,7 @@ pub async fn set_role(
         return back("error", "Elegí un rol.");
     };
     let barber = form.barber.parse::<u64>().ok().map(BarberId);
-    let now = state.clock.now();
-    let id = StaffId(id);
-    let result = state
-        .store
-        .write(move |txn| {
-            if let Some(b) = barber
-                && crate::store::catalog::barber(txn, b)?.is_none()
-            {
-                return Err(DomainError::InvalidField {
-                    field: "barber",
-                    reason: "required for a barbero",
-                }
-                .into());
-            }
-            let (before, after) = staff::set_role(txn, id, role, barber, now)?;
-            let change = audit::Change {
-                before: audit::json(public_view(&before)),
-                after: audit::json(public_view(&after)),
-                ..change(&current, "staff.role", id)
-            };
-            audit::record(txn, change, now)?;
-            Ok(after)
-        })
-        .await;
+    let result = use_case::set_role(&state, &current.actor(), StaffId(id), role, barber).await;
     match result {
         Ok(after) => back(
             "ok",
@@ -203,19 +146,17 @@ pub async fn set_role(
                 after.role.label_es()
             ),
         ),
-        Err(StoreError::Rule(DomainError::InvalidField {
+        Err(AppError::Rule(DomainError::InvalidField {
             reason: "last owner",
             ..
         })) => back(
             "error",
             "Tiene que quedar al menos un dueño activo: nombrá otro antes de cambiar este rol.",
         ),
-        Err(StoreError::Rule(DomainError::InvalidField {
+        Err(AppError::Rule(DomainError::InvalidField {
             field: "barber", ..
         })) => back("error", "Una cuenta de barbero necesita el barbero que es."),
-        Err(StoreError::Rule(DomainError::InvalidField {
-            reason: "unknown", ..
-        })) => Err(AdminError::NotFound),
+        Err(e) if use_case::is_unknown(&e) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
     }
 }

@@ -6,18 +6,18 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use super::session::{self, Current};
+use super::session::Current;
 use super::view::{self, Flash, Layout};
 use super::{AdminError, cookies};
+use crate::app::AppError;
+use crate::app::sessions::{self, NewOwner};
 use crate::auth;
-use crate::domain::staff::{NewPassword, Role, staff_email};
+use crate::domain::staff::{NewPassword, staff_email};
 use crate::domain::{DomainError, Text};
 use crate::http::AppState;
 use crate::http::ratelimit::ClientIp;
-use crate::store::{Store, StoreError, audit, staff};
 
 /// The same words for an unknown account, a wrong password and a deactivated account.
 const WRONG: &str = "E-mail o contraseña incorrectos.";
@@ -115,38 +115,20 @@ pub async fn login(
             Flash::default(),
         );
     }
-    let user = {
-        let email = email.clone();
-        state
-            .store
-            .read(move |tx| staff::by_email(tx, &email))
-            .await?
-    };
-    let phc = user.as_ref().map(|u| u.password_hash.clone());
-    let password = form.password;
-    let verified =
-        tokio::task::spawn_blocking(move || auth::verify_or_waste_time(phc.as_deref(), &password))
-            .await
-            .map_err(|e| AdminError::Internal(format!("password check: {e}")))?;
-    let user = match user {
-        Some(user) if verified && user.active => user,
-        _ => {
-            tracing::info!("admin: failed login");
-            state.metrics.login_failures.inc();
-            return login_response(
-                &state,
-                StatusCode::UNAUTHORIZED,
-                &form.email,
-                Some(WRONG.into()),
-                Flash::default(),
-            );
-        }
-    };
     let ip = ip.map(|Extension(ClientIp(ip))| ip.to_string());
-    let token = session::start(&state, &user, ip, state.clock.now()).await?;
+    let limits = state.admin.sessions;
+    let Some(started) = sessions::log_in(&state, email, form.password, ip, limits).await? else {
+        return login_response(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &form.email,
+            Some(WRONG.into()),
+            Flash::default(),
+        );
+    };
     let secure = state.admin.secure_cookies;
     let mut response = Redirect::to("/admin/agenda").into_response();
-    cookies::start_session(&mut response, &token, secure);
+    cookies::start_session(&mut response, &started.token, secure);
     Ok(response)
 }
 
@@ -155,24 +137,7 @@ pub async fn logout(
     State(state): State<AppState>,
     Extension(current): Extension<Current>,
 ) -> Result<Response, AdminError> {
-    let hash = current.token_hash.clone();
-    let now = state.clock.now();
-    state
-        .store
-        .write(move |txn| {
-            staff::end_session(txn, &hash)?;
-            let entry = audit::Change {
-                actor: Some(current.user.id),
-                actor_email: current.user.email.as_str().to_owned(),
-                ip: current.ip.clone(),
-                action: "session.logout",
-                entity: "staff",
-                entity_id: Some(current.user.id.0),
-                ..Default::default()
-            };
-            audit::record(txn, entry, now)
-        })
-        .await?;
+    sessions::log_out(&state, &current.actor(), current.token_hash.clone()).await?;
     let secure = state.admin.secure_cookies;
     let mut response = view::redirect("/admin/login", "ok", "Cerraste la sesión.", secure);
     response
@@ -253,13 +218,7 @@ pub async fn setup_page(
     let Ok(Path(token)) = token else {
         return Err(link_dead());
     };
-    let hash = auth::token_hash(&token);
-    let now = state.clock.now();
-    if !state
-        .store
-        .read(move |tx| staff::setup_token_valid(tx, &hash, now))
-        .await?
-    {
+    if !sessions::setup_link_valid(&state, &token).await? {
         return Err(link_dead());
     }
     setup_response(&state, StatusCode::OK, &token, None, None)
@@ -301,53 +260,21 @@ pub async fn setup(
     let Ok(password) = NewPassword::parse(&form.password) else {
         return invalid("La contraseña debe tener entre 10 y 128 caracteres.");
     };
-    let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(|e| AdminError::Internal(format!("password hash: {e}")))?;
-    let hash = auth::token_hash(&token);
-    let now = state.clock.now();
     let ip = ip.map(|Extension(ClientIp(ip))| ip.to_string());
-    let new = staff::NewStaff {
+    let owner = NewOwner {
         email,
         name,
-        role: Role::Owner,
-        barber: None,
-        password_hash,
+        password,
     };
-    let audit_ip = ip.clone();
-    let created = state
-        .store
-        .write(move |txn| {
-            if !staff::take_setup_token(txn, &hash, now)? {
-                return Ok(None);
-            }
-            let user = staff::create(txn, new, now)?;
-            audit::record(
-                txn,
-                audit::Change {
-                    actor: Some(user.id),
-                    actor_email: user.email.as_str().to_owned(),
-                    ip: audit_ip,
-                    action: "staff.create",
-                    entity: "staff",
-                    entity_id: Some(user.id.0),
-                    after: audit::json(super::team::public_view(&user)),
-                    ..Default::default()
-                },
-                now,
-            )?;
-            Ok(Some(user))
-        })
-        .await;
-    let user = match created {
-        Ok(Some(user)) => user,
+    let limits = state.admin.sessions;
+    let started = match sessions::set_up_owner(&state, &token, owner, ip, limits).await {
+        Ok(Some(started)) => started,
         Ok(None) => return Err(link_dead()),
-        Err(StoreError::Rule(DomainError::InvalidField { field: "email", .. })) => {
+        Err(AppError::Rule(DomainError::InvalidField { field: "email", .. })) => {
             return invalid("Ya existe una cuenta con ese e-mail.");
         }
         Err(e) => return Err(e.into()),
     };
-    let session = session::start(&state, &user, ip, now).await?;
     let secure = state.admin.secure_cookies;
     let mut response = view::redirect(
         "/admin/agenda",
@@ -355,32 +282,6 @@ pub async fn setup(
         "¡Listo! Tu cuenta de dueño está creada.",
         secure,
     );
-    cookies::start_session(&mut response, &session, secure);
+    cookies::start_session(&mut response, &started.token, secure);
     Ok(response)
-}
-
-/// At start-up: with no active owner, creates a one-time setup link and logs it.
-pub async fn offer_setup_link(
-    store: &Store,
-    public_url: &str,
-    now: Timestamp,
-    hours: u32,
-) -> Result<(), StoreError> {
-    if store.read(staff::has_active_owner).await? {
-        return Ok(());
-    }
-    let token = auth::random_token();
-    let hash = auth::token_hash(&token);
-    let expires = now + SignedDuration::from_hours(i64::from(hours));
-    store
-        .write(move |txn| staff::create_setup_token(txn, &hash, expires))
-        .await?;
-    let link = format!("{public_url}/admin/setup/{token}");
-    tracing::warn!(
-        %link,
-        valid_hours = hours,
-        "there is no owner account yet: open this one-time link to create it (or run \
-         `barberpro admin create-user --role owner --email …`)"
-    );
-    Ok(())
 }

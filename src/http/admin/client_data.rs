@@ -13,26 +13,15 @@ use serde::Deserialize;
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
+use crate::app::AppError;
+use crate::app::privacy::{self, Person};
 use crate::domain::{ClientId, DomainError, Email, Text};
 use crate::http::AppState;
 use crate::http::extract::PathId;
-use crate::store::clients::{self, Rectification};
-use crate::store::{StoreError, audit, privacy};
+use crate::store::clients::Rectification;
 
 /// What the confirmation word must be, typed by the owner.
 pub const CONFIRM_WORD: &str = "BORRAR";
-
-fn by(current: &Current, action: &'static str, id: ClientId) -> audit::Change {
-    audit::Change {
-        actor: Some(current.user.id),
-        actor_email: current.user.email.as_str().to_owned(),
-        ip: current.ip.clone(),
-        action,
-        entity: "client",
-        entity_id: Some(id.0),
-        ..Default::default()
-    }
-}
 
 fn page_of(id: u64) -> String {
     format!("/admin/clientes/{id}")
@@ -80,26 +69,12 @@ pub async fn update(
         Ok(fix) => fix,
         Err(message) => return Ok(view::redirect(&back, "error", &message, secure)),
     };
-    let now = state.clock.now();
-    let result = state
-        .store
-        .write(move |txn| {
-            let id = ClientId(id);
-            let changed = clients::rectify(txn, id, fix, now)?;
-            if !changed.is_empty() {
-                let change = audit::Change {
-                    after: audit::json(serde_json::json!({ "fields": changed })),
-                    ..by(&current, "client.update", id)
-                };
-                audit::record(txn, change, now)?;
-            }
-            Ok(changed.len())
-        })
-        .await;
-    match result {
-        Ok(0) => Ok(view::redirect(&back, "ok", "No había cambios.", secure)),
+    match privacy::rectify(&state, &current.actor(), ClientId(id), fix).await {
+        Ok(changed) if changed.is_empty() => {
+            Ok(view::redirect(&back, "ok", "No había cambios.", secure))
+        }
         Ok(_) => Ok(view::redirect(&back, "ok", "Datos actualizados.", secure)),
-        Err(StoreError::Rule(rule @ DomainError::ClientAnonymised)) => {
+        Err(AppError::Rule(rule @ DomainError::ClientAnonymised)) => {
             Ok(view::redirect(&back, "error", &rule.message_es(), secure))
         }
         Err(e) => Err(e.into()),
@@ -114,16 +89,7 @@ pub async fn export(
     Extension(current): Extension<Current>,
     PathId(id): PathId,
 ) -> Result<Response, AdminError> {
-    let now = state.clock.now();
-    // Read first (the export scans the audit log: not inside the writer), then log it.
-    let data = state
-        .store
-        .read(move |tx| privacy::export(tx, ClientId(id), now))
-        .await?;
-    state
-        .store
-        .write(move |txn| audit::record(txn, by(&current, "client.export", ClientId(id)), now))
-        .await?;
+    let data = privacy::export(&state, &current.actor(), ClientId(id)).await?;
     let body = serde_json::to_vec_pretty(&data)
         .map_err(|e| AdminError::Internal(format!("export: {e}")))?;
     let disposition = format!("attachment; filename=\"cliente-{id}.json\"");
@@ -154,21 +120,8 @@ pub async fn erase_page(
     PathId(id): PathId,
     flash: Flash,
 ) -> Result<Response, AdminError> {
-    let now = state.clock.now();
-    let who = current.clone();
-    let (client, bookings) = state
-        .store
-        .write(move |txn| {
-            let id = ClientId(id);
-            let client = clients::get(txn, id)?.ok_or(DomainError::UnknownClient)?;
-            if client.is_anonymised() {
-                return Err(DomainError::ClientAnonymised.into());
-            }
-            let bookings = clients::history(txn, id)?.len();
-            audit::record(txn, by(&who, "client.view", id), now)?;
-            Ok((client, bookings))
-        })
-        .await?;
+    let (client, bookings) =
+        privacy::before_erasing(&state, &current.actor(), ClientId(id)).await?;
     let page = ErasePage {
         l: Layout::for_user("Eliminar datos del cliente", &current, "clientes", flash),
         id,
@@ -199,14 +152,7 @@ pub async fn erase(
         let to = format!("{}/borrar", page_of(id));
         return Ok(view::redirect(&to, "error", &again, secure));
     }
-    let now = state.clock.now();
-    let result = state
-        .store
-        .write(move |txn| {
-            let id = ClientId(id);
-            privacy::erase(txn, id, by(&current, "client.erase", id), now)
-        })
-        .await;
+    let result = privacy::erase(&state, &current.actor(), Person::Id(ClientId(id))).await;
     match result {
         Ok(erased) => {
             let text = format!(
@@ -217,7 +163,7 @@ pub async fn erase(
             );
             Ok(view::redirect(&page_of(id), "ok", &text, secure))
         }
-        Err(StoreError::Rule(rule @ DomainError::ClientAnonymised)) => Ok(view::redirect(
+        Err(AppError::Rule(rule @ DomainError::ClientAnonymised)) => Ok(view::redirect(
             &page_of(id),
             "error",
             &rule.message_es(),

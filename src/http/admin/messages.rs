@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
-use crate::domain::ClientId;
+use crate::app::{AppError, messages};
 use crate::domain::notice::Template;
+use crate::domain::{ClientId, DomainError};
 use crate::http::AppState;
 use crate::http::extract::PathId;
+use crate::store::clients;
 use crate::store::outbox::{self, Message};
-use crate::store::{audit, clients};
 
 #[derive(Serialize)]
 pub struct Outbox {
@@ -116,19 +117,6 @@ pub async fn page(
     view::render(&page, &page.l, state.admin.secure_cookies)
 }
 
-fn change(current: &Current, action: &'static str, entity: &'static str, id: u64) -> audit::Change {
-    audit::Change {
-        actor: Some(current.user.id),
-        actor_email: current.user.email.as_str().to_owned(),
-        ip: current.ip.clone(),
-        action,
-        entity,
-        entity_id: Some(id),
-        before: None,
-        after: None,
-    }
-}
-
 #[derive(Deserialize, Default)]
 pub struct RetryForm {
     /// `page`: answer the form on `/admin/mensajes` (redirect with a message); else JSON.
@@ -145,18 +133,7 @@ pub async fn retry(
 ) -> Result<Response, AdminError> {
     let to_page = form.back == "page";
     let secure = state.admin.secure_cookies;
-    let now = state.clock.now();
-    let result = state
-        .store
-        .write(move |txn| {
-            let m = outbox::retry(txn, id, now)?;
-            let mut entry = change(&current, "message.retry", "message", id);
-            entry.after = audit::snapshot(&m);
-            audit::record(txn, entry, now)?;
-            Ok(m)
-        })
-        .await;
-    match result {
+    match messages::retry(&state, &current.actor(), id).await {
         Ok(_) if to_page => Ok(view::redirect(
             "/admin/mensajes",
             "ok",
@@ -164,15 +141,13 @@ pub async fn retry(
             secure,
         )),
         Ok(m) => Ok(Json(m).into_response()),
-        Err(crate::store::StoreError::Rule(rule)) if to_page => Ok(view::redirect(
+        Err(AppError::Rule(rule)) if to_page => Ok(view::redirect(
             "/admin/mensajes",
             "error",
             &rule.message_es(),
             secure,
         )),
-        Err(crate::store::StoreError::Rule(crate::domain::DomainError::UnknownMessage)) => {
-            Err(AdminError::NotFound)
-        }
+        Err(AppError::Rule(DomainError::UnknownMessage)) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
     }
 }
@@ -191,29 +166,9 @@ pub async fn set_consent(
     PathId(id): PathId,
     Form(form): Form<ConsentForm>,
 ) -> Result<Response, AdminError> {
-    let now = state.clock.now();
-    let consent = form.consent;
-    state
-        .store
-        .write(move |txn| {
-            let before = clients::get(txn, ClientId(id))?;
-            let after = clients::set_whatsapp_consent(txn, ClientId(id), consent, now)?;
-            let action = if consent {
-                "client.whatsapp_opt_in"
-            } else {
-                "client.whatsapp_opt_out"
-            };
-            let mut entry = change(&current, action, "client", id);
-            entry.before = before.as_ref().and_then(audit::snapshot);
-            entry.after = audit::snapshot(&after);
-            audit::record(txn, entry, now)
-        })
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Rule(crate::domain::DomainError::UnknownClient) => {
-                AdminError::NotFound
-            }
-            other => other.into(),
-        })?;
-    Ok(Redirect::to(&format!("/admin/clientes/{id}")).into_response())
+    match messages::set_consent(&state, &current.actor(), ClientId(id), form.consent).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/clientes/{id}")).into_response()),
+        Err(AppError::Rule(DomainError::UnknownClient)) => Err(AdminError::NotFound),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -5,15 +5,15 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
-use serde_json::json;
 
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
+use crate::app::{AppError, payments as use_case};
 use crate::domain::{DomainError, Payment, PaymentId, PaymentState};
 use crate::http::AppState;
 use crate::http::extract::PathId;
-use crate::store::{StoreError, audit, catalog, clients, payments};
+use crate::store::{catalog, clients, payments};
 
 /// One deposit as the page shows it.
 pub struct PaymentRow {
@@ -131,49 +131,15 @@ pub async fn retry_refund(
     Extension(current): Extension<Current>,
     PathId(id): PathId,
 ) -> Result<Response, AdminError> {
-    let now = state.clock.now();
-    let who = current.clone();
-    let outcome = state
-        .store
-        .write(move |txn| {
-            let email = who.user.email.as_str().to_owned();
-            match payments::retry_refund(txn, PaymentId(id), &email, now) {
-                Ok((before, after)) => {
-                    audit::record(
-                        txn,
-                        audit::Change {
-                            actor: Some(who.user.id),
-                            actor_email: email,
-                            ip: who.ip.clone(),
-                            action: "payment.refund_retry",
-                            entity: "payment",
-                            entity_id: Some(id),
-                            before: audit::json(json!({"state": before.state.as_str()})),
-                            after: audit::json(json!({"state": after.state.as_str()})),
-                        },
-                        now,
-                    )?;
-                    Ok((
-                        "ok",
-                        "Devolución enviada de nuevo a MercadoPago.".to_owned(),
-                    ))
-                }
-                Err(StoreError::Rule(DomainError::UnknownBooking)) => {
-                    Err(DomainError::UnknownBooking.into())
-                }
-                Err(StoreError::Rule(rule)) => Ok(("error", rule.message_es())),
-                Err(e) => Err(e),
-            }
-        })
-        .await;
-    let (kind, text) = match outcome {
-        Ok(v) => v,
-        Err(StoreError::Rule(DomainError::UnknownBooking)) => return Err(AdminError::NotFound),
+    let (kind, text) = match use_case::retry_refund(&state, &current.actor(), PaymentId(id)).await {
+        Ok(()) => (
+            "ok",
+            "Devolución enviada de nuevo a MercadoPago.".to_owned(),
+        ),
+        Err(AppError::Rule(DomainError::UnknownBooking)) => return Err(AdminError::NotFound),
+        Err(AppError::Rule(rule)) => ("error", rule.message_es()),
         Err(e) => return Err(e.into()),
     };
-    if let Some(d) = &state.payments {
-        d.wake.notify_one();
-    }
     Ok(view::redirect(
         "/admin/pagos",
         kind,

@@ -6,9 +6,10 @@ use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 
 use super::{AdminError, cookies};
+use crate::app::{Actor, Staff};
 use crate::auth;
 use crate::domain::staff::StaffUser;
 use crate::http::AppState;
@@ -25,6 +26,13 @@ pub struct Current {
     pub token_hash: String,
     /// The client's address, for the audit log.
     pub ip: Option<String>,
+}
+
+impl Current {
+    /// This staff member, as the use cases take them.
+    pub fn actor(&self) -> Actor {
+        Actor::Staff(Staff::new(&self.user, self.ip.clone()))
+    }
 }
 
 /// A session's `last_seen` is rewritten at most this often (one write per minute per user,
@@ -53,15 +61,10 @@ pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next
     };
     match lookup {
         Ok(Some((session, user))) => {
-            if now.duration_since(session.last_seen) >= TOUCH_EVERY {
-                let hash = hash.clone();
-                if let Err(e) = state
-                    .store
-                    .write(move |txn| staff::touch_session(txn, &hash, now))
-                    .await
-                {
-                    tracing::warn!(error = %e, "cannot record session activity");
-                }
+            if now.duration_since(session.last_seen) >= TOUCH_EVERY
+                && let Err(e) = crate::app::sessions::touch(&state, hash.clone()).await
+            {
+                tracing::warn!(error = %e, "cannot record session activity");
             }
             req.extensions_mut()
                 .insert(StaffIdentity(user.email.as_str().to_owned()));
@@ -146,47 +149,6 @@ fn csrf_field(body: &[u8]) -> Option<String> {
         .into_iter()
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v)
-}
-
-/// Starts a session for `user` and returns its cookie token.
-pub async fn start(
-    state: &AppState,
-    user: &StaffUser,
-    ip: Option<String>,
-    now: Timestamp,
-) -> Result<String, AdminError> {
-    let token = auth::random_token();
-    let session = crate::domain::staff::Session {
-        user: user.id,
-        csrf: auth::random_token(),
-        created_at: now,
-        last_seen: now,
-        ip: ip.clone(),
-    };
-    let hash = auth::token_hash(&token);
-    let limits = state.admin.sessions;
-    let (id, email) = (user.id, user.email.as_str().to_owned());
-    state
-        .store
-        .write(move |txn| {
-            staff::sweep_sessions_of(txn, id, now, &limits)?;
-            staff::create_session(txn, &hash, &session)?;
-            crate::store::audit::record(
-                txn,
-                crate::store::audit::Change {
-                    actor: Some(id),
-                    actor_email: email,
-                    ip,
-                    action: "session.login",
-                    entity: "staff",
-                    entity_id: Some(id.0),
-                    ..Default::default()
-                },
-                now,
-            )
-        })
-        .await?;
-    Ok(token)
 }
 
 #[cfg(test)]

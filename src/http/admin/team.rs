@@ -10,23 +10,13 @@ use serde::Deserialize;
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
-use crate::domain::staff::{NewPassword, Role, StaffId, StaffUser, staff_email};
+use crate::app::staff::{self as use_case, NewMember};
+use crate::app::{AppError, privacy, sessions};
+use crate::domain::staff::{NewPassword, Role, StaffId, staff_email};
 use crate::domain::{DomainError, Text, time};
 use crate::http::AppState;
 use crate::http::extract::PathId;
 use crate::store::{StoreError, audit, staff};
-
-/// An account as the audit log shows it: everything but the password hash.
-pub fn public_view(user: &StaffUser) -> serde_json::Value {
-    serde_json::json!({
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "barber": user.barber,
-        "active": user.active,
-    })
-}
 
 pub struct MemberRow {
     pub id: u64,
@@ -99,37 +89,17 @@ pub async fn page(
     view::render(&page, &page.l, state.admin.secure_cookies)
 }
 
-/// An audit entry by `current` about the staff account `id`.
-pub(super) fn change(current: &Current, action: &'static str, id: StaffId) -> audit::Change {
-    audit::Change {
-        actor: Some(current.user.id),
-        actor_email: current.user.email.as_str().to_owned(),
-        ip: current.ip.clone(),
-        action,
-        entity: "staff",
-        entity_id: Some(id.0),
-        ..Default::default()
-    }
-}
-
 /// `POST /admin/equipo/{id}/logout-everywhere`: ends every session of the account.
 pub async fn logout_everywhere(
     State(state): State<AppState>,
     Extension(current): Extension<Current>,
     PathId(id): PathId,
 ) -> Result<Response, AdminError> {
-    let id = StaffId(id);
-    let now = state.clock.now();
-    let entry = change(&current, "staff.logout_everywhere", id);
-    let ended = state
-        .store
-        .write(move |txn| {
-            staff::get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
-            let n = staff::end_sessions_of(txn, id)?;
-            audit::record(txn, entry, now)?;
-            Ok(n)
-        })
-        .await?;
+    let ended = match sessions::end_all(&state, &current.actor(), StaffId(id)).await {
+        Ok(n) => n,
+        Err(e) if use_case::is_unknown(&e) => return Err(AdminError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
     let text = format!("Se cerraron {ended} sesiones.");
     Ok(view::redirect(
         "/admin/equipo",
@@ -151,33 +121,10 @@ pub async fn set_active(
     PathId(id): PathId,
     axum::extract::Form(form): axum::extract::Form<ActiveForm>,
 ) -> Result<Response, AdminError> {
-    let id = StaffId(id);
     let active = form.active == "1";
-    let now = state.clock.now();
-    let entry = change(
-        &current,
-        if active {
-            "staff.activate"
-        } else {
-            "staff.deactivate"
-        },
-        id,
-    );
     let secure = state.admin.secure_cookies;
-    let result = state
-        .store
-        .write(move |txn| {
-            let (before, after) = staff::set_active(txn, id, active, now)?;
-            let entry = audit::Change {
-                before: audit::json(public_view(&before)),
-                after: audit::json(public_view(&after)),
-                ..entry
-            };
-            audit::record(txn, entry, now)
-        })
-        .await;
-    match result {
-        Ok(()) => {
+    match use_case::set_active(&state, &current.actor(), StaffId(id), active).await {
+        Ok(_) => {
             let text = if active {
                 "Cuenta activada."
             } else {
@@ -185,7 +132,7 @@ pub async fn set_active(
             };
             Ok(view::redirect("/admin/equipo", "ok", text, secure))
         }
-        Err(StoreError::Rule(DomainError::InvalidField {
+        Err(AppError::Rule(DomainError::InvalidField {
             reason: "last owner",
             ..
         })) => Ok(view::redirect(
@@ -194,9 +141,7 @@ pub async fn set_active(
             "No se puede desactivar al único dueño activo.",
             secure,
         )),
-        Err(StoreError::Rule(DomainError::InvalidField {
-            reason: "unknown", ..
-        })) => Err(AdminError::NotFound),
+        Err(e) if use_case::is_unknown(&e) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
     }
 }
@@ -290,28 +235,7 @@ pub async fn audit_export(
     State(state): State<AppState>,
     Extension(current): Extension<Current>,
 ) -> Result<Response, AdminError> {
-    use crate::privacy::{Op, PrivacyError};
-    let now = state.clock.now();
-    let lines = crate::privacy::execute(&state.store, now, &Op::AuditExport)
-        .await
-        .map_err(|e| match e {
-            PrivacyError::Store(e) => AdminError::from(e),
-            PrivacyError::Invalid(m) => AdminError::BadRequest(m),
-        })?;
-    state
-        .store
-        .write(move |txn| {
-            let entry = audit::Change {
-                actor: Some(current.user.id),
-                actor_email: current.user.email.as_str().to_owned(),
-                ip: current.ip.clone(),
-                action: "audit.export",
-                entity: "audit",
-                ..Default::default()
-            };
-            audit::record(txn, entry, now)
-        })
-        .await?;
+    let lines = privacy::export_audit_log(&state, &current.actor()).await?;
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "application/x-ndjson"),
@@ -364,38 +288,24 @@ pub async fn create(
             "La contraseña inicial debe tener entre 10 y 128 caracteres.",
         );
     };
-    let password_hash = super::account::hash(password).await?;
-    let new = staff::NewStaff {
+    let new = NewMember {
         email,
         name,
         role,
         barber,
-        password_hash,
+        password,
     };
-    let now = state.clock.now();
-    let result = state
-        .store
-        .write(move |txn| {
-            let user = staff::create(txn, new, now)?;
-            let entry = audit::Change {
-                after: audit::json(public_view(&user)),
-                ..change(&current, "staff.create", user.id)
-            };
-            audit::record(txn, entry, now)?;
-            Ok(user)
-        })
-        .await;
-    match result {
+    match use_case::create(&state, &current.actor(), new).await {
         Ok(user) => back("ok", &format!("Cuenta creada: {}.", user.email.as_str())),
-        Err(StoreError::Rule(DomainError::InvalidField { field: "email", .. })) => {
+        Err(AppError::Rule(DomainError::InvalidField { field: "email", .. })) => {
             back("error", "Ya existe una cuenta con ese e-mail.")
         }
-        Err(StoreError::Rule(DomainError::InvalidField {
-            field: "barber", ..
-        }))
-        | Err(StoreError::Rule(DomainError::UnknownBarber(_))) => {
-            back("error", "Una cuenta de barbero necesita elegir su barbero.")
-        }
+        Err(AppError::Rule(
+            DomainError::InvalidField {
+                field: "barber", ..
+            }
+            | DomainError::UnknownBarber(_),
+        )) => back("error", "Una cuenta de barbero necesita elegir su barbero."),
         Err(e) => Err(e.into()),
     }
 }

@@ -8,16 +8,17 @@ use axum::extract::{Form, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Option_, booked_ahead, change, list};
+use super::{Option_, named};
+use crate::app::AppError;
+use crate::app::branches::{self, Details};
 use crate::domain::catalog::DEFAULT_TZ;
 use crate::domain::time::time_zone;
-use crate::domain::{BarberId, Branch, BranchId, DomainError, Phone, Slug, Text};
+use crate::domain::{Branch, BranchId, DomainError, Phone, Slug, Text};
 use crate::http::AppState;
 use crate::http::admin::AdminError;
 use crate::http::admin::session::Current;
 use crate::http::admin::view;
 use crate::http::extract::PathId;
-use crate::store::{StoreError, audit, catalog};
 
 /// The time zones the new-branch form offers (Argentina's, then the neighbours'). Any
 /// tz-database name is accepted; these are the likely ones.
@@ -66,14 +67,6 @@ pub struct BranchForm {
     /// New branches only; empty: Buenos Aires.
     #[serde(default)]
     time_zone: String,
-}
-
-/// What the owner may change on any branch, validated.
-struct Details {
-    name: Text,
-    address: Text,
-    phone: Option<Phone>,
-    active: bool,
 }
 
 impl BranchForm {
@@ -156,22 +149,8 @@ pub async fn create_branch(
         active: details.active,
     };
     let taken = branch.slug.as_str().to_owned();
-    let now = state.clock.now();
-    let result = state
-        .store
-        .write(move |txn| {
-            let created = catalog::insert_branch(txn, branch)?;
-            let entry = audit::Change {
-                after: audit::snapshot(&created),
-                ..change(&current, "branch.create", "branch", created.id.0)
-            };
-            audit::record(txn, entry, now)?;
-            Ok(created)
-        })
-        .await;
-    match result {
+    match branches::create(&state, &current.actor(), branch).await {
         Ok(created) => {
-            state.metrics.init_branch(created.slug.as_str());
             let text = format!(
                 "Sucursal creada: {} (/{}). Aparece en la página de reservas cuando un barbero \
                  tenga horario ahí (Barberos y horarios → Cambiar un día).",
@@ -180,7 +159,7 @@ pub async fn create_branch(
             );
             Ok(view::redirect(back, "ok", &text, secure))
         }
-        Err(StoreError::Rule(DomainError::InvalidField { field: "slug", .. })) => bad(&format!(
+        Err(AppError::Rule(DomainError::InvalidField { field: "slug", .. })) => bad(&format!(
             "Ya hay una sucursal con la dirección web «{taken}». Elegí otra."
         )),
         Err(e) => Err(e.into()),
@@ -198,49 +177,18 @@ pub async fn update_branch(
     let secure = state.admin.secure_cookies;
     let back = "/admin/catalogo";
     let bad = |text: &str| Ok(view::redirect(back, "error", text, secure));
-    let Details {
-        name,
-        address,
-        phone,
-        active,
-    } = match form.details() {
+    let details = match form.details() {
         Ok(d) => d,
         Err(text) => return bad(&text),
     };
-    let now = state.clock.now();
-    let entry = change(&current, "branch.update", "branch", id);
-    let result = state
-        .store
-        .write(move |txn| {
-            let current = catalog::branch(txn, BranchId(id))?.ok_or(DomainError::UnknownBranch)?;
-            if current.active && !active {
-                let barbers: Vec<BarberId> = catalog::barbers(txn)?.iter().map(|b| b.id).collect();
-                let booked = booked_ahead(txn, &barbers, now, |b| b.branch == current.id)?;
-                if !booked.is_empty() {
-                    return Ok(Err(list(txn, &booked)?));
-                }
-            }
-            let updated = Branch {
-                name,
-                address,
-                phone,
-                active,
-                ..current
-            };
-            let Some((before, after)) = catalog::update_branch(txn, updated)? else {
-                return Err(DomainError::UnknownBranch.into());
-            };
-            audit::record(txn, entry.between(&before, &after), now)?;
-            Ok(Ok(()))
-        })
-        .await;
-    match result {
-        Ok(Ok(())) => Ok(view::redirect(back, "ok", "Sucursal actualizada.", secure)),
-        Ok(Err(booked)) => bad(&format!(
-            "No se puede desactivar: tiene turnos por delante ({booked}). Cancelalos o \
-             cambialos primero."
+    match branches::update(&state, &current.actor(), BranchId(id), details).await {
+        Ok(Ok(_)) => Ok(view::redirect(back, "ok", "Sucursal actualizada.", secure)),
+        Ok(Err(found)) => bad(&format!(
+            "No se puede desactivar: tiene turnos por delante ({}). Cancelalos o cambialos \
+             primero.",
+            named(&found)
         )),
-        Err(StoreError::Rule(DomainError::UnknownBranch)) => Err(AdminError::NotFound),
+        Err(AppError::Rule(DomainError::UnknownBranch)) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
     }
 }

@@ -9,7 +9,9 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 
-use super::{booked_during, change, list};
+use super::named;
+use crate::app::AppError;
+use crate::app::closures::{self, Added, NewClosure};
 use crate::domain::time::ClockTime;
 use crate::domain::{
     Barber, BarberId, BranchId, Closure, ClosureId, ClosureScope, ClosureSpan, DomainError, Text,
@@ -19,7 +21,6 @@ use crate::http::admin::AdminError;
 use crate::http::admin::session::Current;
 use crate::http::admin::view;
 use crate::http::extract::PathId;
-use crate::store::{StoreError, audit, catalog};
 
 /// Every field may be missing: a missing one is explained like an empty one.
 #[derive(Deserialize)]
@@ -151,75 +152,34 @@ pub async fn add_closure(
             Err(_) => return bad("Elegí el barbero, o «toda la sucursal»."),
         },
     };
-    let now = state.clock.now();
-    let actor = current.clone();
-    let result = state
-        .store
-        .write(move |txn| {
-            let branch =
-                catalog::branch(txn, BranchId(branch_id))?.ok_or(DomainError::UnknownBranch)?;
-            let tz = branch.tz();
-            let (start, end) = span.instants(&tz)?;
-            let scope = match barber {
-                Some(id) => {
-                    catalog::barber(txn, id)?.ok_or(DomainError::UnknownBarber(id.0))?;
-                    ClosureScope::Barber(id)
-                }
-                None => ClosureScope::Branch(branch.id),
-            };
-            // A barber's time off applies wherever they work; a branch's closure, to the
-            // bookings at that branch. What already ended is history, not in the way.
-            let barbers: Vec<BarberId> = match barber {
-                Some(id) => vec![id],
-                None => catalog::barbers(txn)?.iter().map(|b| b.id).collect(),
-            };
-            let from = start.max(now);
-            let booked = if from < end {
-                booked_during(txn, &barbers, from, end, |b| {
-                    barber.is_some() || b.branch == branch.id
-                })?
-            } else {
-                Vec::new()
-            };
-            if !booked.is_empty() {
-                return Ok(Err(list(txn, &booked)?));
-            }
-            let closure = catalog::insert_closure(
-                txn,
-                Closure {
-                    id: ClosureId(0),
-                    scope,
-                    start,
-                    end,
-                    reason,
-                },
-            )?;
-            let entry = audit::Change {
-                after: audit::snapshot(&closure),
-                ..change(&actor, "closure.create", "closure", closure.id.0)
-            };
-            audit::record(txn, entry, now)?;
-            Ok(Ok(describe(start, end, &tz)))
-        })
-        .await;
+    let new = NewClosure {
+        branch: BranchId(branch_id),
+        barber,
+        span,
+        reason,
+    };
     let when = match span {
         ClosureSpan::Days { .. } => "en esas fechas",
         ClosureSpan::Hours { .. } => "en ese horario",
     };
-    match result {
-        Ok(Ok(described)) => Ok(view::redirect(
+    match closures::add(&state, &current.actor(), new).await {
+        Ok(Ok(Added { closure, tz })) => Ok(view::redirect(
             back,
             "ok",
-            &format!("Cierre agregado: {described}."),
+            &format!(
+                "Cierre agregado: {}.",
+                describe(closure.start, closure.end, &tz)
+            ),
             secure,
         )),
-        Ok(Err(booked)) => bad(&format!(
-            "No se puede cerrar: hay turnos {when} ({booked}). Cancelalos o cambialos primero."
+        Ok(Err(found)) => bad(&format!(
+            "No se puede cerrar: hay turnos {when} ({}). Cancelalos o cambialos primero.",
+            named(&found)
         )),
-        Err(StoreError::Rule(DomainError::UnknownBranch | DomainError::UnknownBarber(_))) => {
+        Err(AppError::Rule(DomainError::UnknownBranch | DomainError::UnknownBarber(_))) => {
             bad("La sucursal o el barbero no existe.")
         }
-        Err(StoreError::Rule(DomainError::InvalidDate)) => {
+        Err(AppError::Rule(DomainError::InvalidDate)) => {
             bad("Esa fecha u hora no existe en la zona horaria de la sucursal.")
         }
         Err(e) => Err(e.into()),
@@ -232,30 +192,16 @@ pub async fn delete_closure(
     Extension(current): Extension<Current>,
     PathId(id): PathId,
 ) -> Result<Response, AdminError> {
-    let secure = state.admin.secure_cookies;
-    let now = state.clock.now();
-    let entry = change(&current, "closure.delete", "closure", id);
-    let removed = state
-        .store
-        .write(move |txn| {
-            let Some(before) = catalog::delete_closure(txn, ClosureId(id))? else {
-                return Ok(false);
-            };
-            let entry = audit::Change {
-                before: audit::snapshot(&before),
-                ..entry
-            };
-            audit::record(txn, entry, now)?;
-            Ok(true)
-        })
-        .await?;
-    if !removed {
+    if closures::delete(&state, &current.actor(), ClosureId(id))
+        .await?
+        .is_none()
+    {
         return Err(AdminError::NotFound);
     }
     Ok(view::redirect(
         "/admin/catalogo",
         "ok",
         "Cierre eliminado.",
-        secure,
+        state.admin.secure_cookies,
     ))
 }

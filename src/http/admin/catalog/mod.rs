@@ -2,8 +2,9 @@
 //! front desk reads it; the owner creates and edits branches, services and barbers, sets
 //! weekly hours, and adds or removes closures (whole days or part of one). A change that
 //! would strand future bookings (a service taken off while booked, a closure over booked
-//! time) is refused with the list of the bookings in the way (`booked_ahead`,
-//! `booked_during`); every change is audited in its own write transaction.
+//! time) is refused with the list of the bookings in the way (`app::booked`); every change is
+//! audited in its own write transaction. Services, branches and closures change through
+//! their use cases (`app::services`, `app::branches`, `app::closures`).
 //!
 //! This file holds the page, the shared helpers and the services; `branches`, `barbers` and
 //! `closures` hold the rest.
@@ -20,12 +21,13 @@ use askama::Template;
 use axum::Extension;
 use axum::extract::{Form, State};
 use axum::response::Response;
-use jiff::{Timestamp, ToSpan};
 use serde::Deserialize;
 
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
+use crate::app::booked::{self, InTheWay, ahead as booked_ahead};
+use crate::app::{AppError, services};
 use crate::domain::catalog::DEFAULT_TZ;
 use crate::domain::time::time_zone;
 use crate::domain::{
@@ -33,11 +35,9 @@ use crate::domain::{
 };
 use crate::http::AppState;
 use crate::http::extract::PathId;
-use crate::store::{ReadTx, StoreError, audit, bookings, catalog};
+use crate::store::{ReadTx, StoreError, audit, catalog};
 
 const WEEKDAYS: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
-/// How many bookings in the way a refusal names.
-const LISTED: usize = 8;
 
 pub struct BranchRow {
     pub id: u64,
@@ -293,75 +293,36 @@ pub async fn page(
     view::render(&page, &page.l, state.admin.secure_cookies)
 }
 
+/// The audit entry of `action` on `entity` `id` by `current` (for `barbers`).
 fn change(current: &Current, action: &'static str, entity: &'static str, id: u64) -> audit::Change {
-    audit::Change {
-        actor: Some(current.user.id),
-        actor_email: current.user.email.as_str().to_owned(),
-        ip: current.ip.clone(),
-        action,
-        entity,
-        entity_id: Some(id),
-        ..Default::default()
-    }
+    current.actor().change(action, entity, Some(id))
 }
 
-/// The active bookings of `barbers` that start from `now` on (within 400 days) and that
-/// `keep` selects, earliest first: what a catalogue change must not strand.
-fn booked_ahead(
-    txn: &impl ReadTx,
-    barbers: &[BarberId],
-    now: Timestamp,
-    keep: impl Fn(&Booking) -> bool,
-) -> Result<Vec<Booking>, StoreError> {
-    let until = now.checked_add(400.days()).unwrap_or(Timestamp::MAX);
-    booked_during(txn, barbers, now, until, |b| b.start >= now && keep(b))
-}
-
-/// The active bookings of `barbers` that overlap `[from, until)` and that `keep` selects,
-/// earliest first.
-fn booked_during(
-    txn: &impl ReadTx,
-    barbers: &[BarberId],
-    from: Timestamp,
-    until: Timestamp,
-    keep: impl Fn(&Booking) -> bool,
-) -> Result<Vec<Booking>, StoreError> {
-    let mut booked = Vec::new();
-    for barber in barbers {
-        booked.extend(
-            bookings::active_of_barber(txn, *barber, from, until)?
-                .into_iter()
-                .filter(|b| keep(b)),
-        );
-    }
-    booked.sort_by_key(|b| b.start);
-    Ok(booked)
-}
-
-/// "02/03/2027 10:00 con Martín; …" for a refusal.
+/// "turno 12 del 02/03/2027 10:00 con Martín; …" for a refusal (for `barbers`).
 fn list(tx: &impl ReadTx, found: &[Booking]) -> Result<String, StoreError> {
-    let tz = time_zone(DEFAULT_TZ)?;
-    let mut parts = Vec::new();
-    for b in found.iter().take(LISTED) {
-        let tz = catalog::branch(tx, b.branch)?
-            .map(|br| br.tz())
-            .unwrap_or_else(|| tz.clone());
-        let barber = catalog::barber(tx, b.barber)?
-            .map(|x| x.name.as_str().to_owned())
-            .unwrap_or_default();
-        parts.push(format!(
-            "turno {} del {} con {barber}",
-            b.id.0,
-            view::date_time(b.start, &tz)
-        ));
-    }
-    let more = found.len().saturating_sub(LISTED);
-    let tail = if more > 0 {
-        format!(" y {more} más")
+    Ok(named(&booked::in_the_way(tx, found)?))
+}
+
+/// The bookings in the way of a change, as its refusal names them.
+fn named(found: &InTheWay) -> String {
+    let parts: Vec<String> = found
+        .listed
+        .iter()
+        .map(|b| {
+            format!(
+                "turno {} del {} con {}",
+                b.id.0,
+                view::date_time(b.start, &b.tz),
+                b.barber
+            )
+        })
+        .collect();
+    let tail = if found.more > 0 {
+        format!(" y {} más", found.more)
     } else {
         String::new()
     };
-    Ok(format!("{}{tail}", parts.join("; ")))
+    format!("{}{tail}", parts.join("; "))
 }
 
 #[derive(Deserialize)]
@@ -413,19 +374,7 @@ pub async fn create_service(
         Ok(s) => s,
         Err(text) => return Ok(view::redirect(back, "error", text, secure)),
     };
-    let now = state.clock.now();
-    let created = state
-        .store
-        .write(move |txn| {
-            let created = catalog::insert_service(txn, service)?;
-            let entry = audit::Change {
-                after: audit::snapshot(&created),
-                ..change(&current, "service.create", "service", created.id.0)
-            };
-            audit::record(txn, entry, now)?;
-            Ok(created)
-        })
-        .await?;
+    let created = services::create(&state, &current.actor(), service).await?;
     let text = format!(
         "Servicio creado: {}. Marcalo en los barberos que lo hacen.",
         created.name.as_str()
@@ -447,34 +396,14 @@ pub async fn update_service(
         Ok(s) => s,
         Err(text) => return bad(text),
     };
-    let now = state.clock.now();
-    let entry = change(&current, "service.update", "service", id);
-    let result = state
-        .store
-        .write(move |txn| {
-            if !service.active {
-                let barbers: Vec<BarberId> = catalog::barbers(txn)?.iter().map(|b| b.id).collect();
-                let booked = booked_ahead(txn, &barbers, now, |b| {
-                    b.services.iter().any(|s| s.id.0 == id)
-                })?;
-                if !booked.is_empty() {
-                    return Ok(Err(list(txn, &booked)?));
-                }
-            }
-            let Some((before, after)) = catalog::update_service(txn, service)? else {
-                return Err(StoreError::Rule(DomainError::UnknownService(id)));
-            };
-            audit::record(txn, entry.between(&before, &after), now)?;
-            Ok(Ok(()))
-        })
-        .await;
-    match result {
-        Ok(Ok(())) => Ok(view::redirect(back, "ok", "Servicio actualizado.", secure)),
-        Ok(Err(booked)) => bad(&format!(
-            "No se puede desactivar: tiene turnos por delante ({booked}). Cancelalos o \
-             cambialos primero."
+    match services::update(&state, &current.actor(), service).await {
+        Ok(Ok(_)) => Ok(view::redirect(back, "ok", "Servicio actualizado.", secure)),
+        Ok(Err(found)) => bad(&format!(
+            "No se puede desactivar: tiene turnos por delante ({}). Cancelalos o cambialos \
+             primero.",
+            named(&found)
         )),
-        Err(StoreError::Rule(DomainError::UnknownService(_))) => Err(AdminError::NotFound),
+        Err(AppError::Rule(DomainError::UnknownService(_))) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
     }
 }
