@@ -14,10 +14,9 @@ pub mod bulk;
 pub mod catalog;
 pub mod clients;
 pub mod codec;
-pub mod dbfile;
+/// The storage engine: the group-commit writer, the redo journal, redb's file.
+pub mod engine;
 pub mod error;
-/// The redo journal that makes clients' bookings durable between redb checkpoints.
-pub mod journal;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
 
@@ -31,7 +30,6 @@ pub mod snapshot;
 /// Staff accounts, sessions and one-time setup links.
 pub mod staff;
 pub mod tables;
-pub mod writer;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -44,7 +42,9 @@ use redb::{
 };
 
 pub use error::StoreError;
-pub use writer::Writer;
+pub use engine::writer::Writer;
+
+use engine::{dbfile, journal, writer};
 
 use crate::domain::token::TokenKey;
 

@@ -18,7 +18,8 @@ use jiff::{SignedDuration, Timestamp};
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{ReadTx, StoreError, bookings, catalog, clients, codec, next_id, tables, writer};
+use super::engine::writer;
+use super::{ReadTx, StoreError, bookings, catalog, clients, codec, next_id, tables};
 use crate::domain::notice::{self, NoticeContext, Template};
 use crate::domain::{Booking, BookingId, ClientId, DomainError, Phone};
 

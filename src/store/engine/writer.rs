@@ -30,11 +30,11 @@ use std::time::{Duration, Instant};
 use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::StoreError;
-use super::bookings::{ClientBooking, Created};
 use super::dbfile::{Flusher, Ticket};
 use super::journal::{Journal, Pending, Record};
-use super::tables;
+use crate::store::bookings::{ClientBooking, Created};
+use crate::store::error::StoreError;
+use crate::store::tables;
 use crate::domain::token::TokenKey;
 
 /// A batch never holds more than this many requests (nor more than are queued).
@@ -575,7 +575,7 @@ fn set_journal_seq(txn: &WriteTransaction, seq: u64) -> Result<(), StoreError> {
 
 /// Applies the journal records the database lacks (those after its `journal.seq`), in order,
 /// in one durable transaction; returns how many. Run before the writer starts.
-pub(super) fn replay(
+pub(crate) fn replay(
     db: &Database,
     records: &[Record],
     keys: &TokenKey,
