@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::{self, Catalog};
 use super::clients::{self, ClientDetails};
-use super::{ReadTx, StoreError, audit, codec, next_id, outbox, tables};
+use super::{ReadTx, StoreError, Tx, audit, codec, next_id, outbox, tables};
 use crate::domain::availability::{BarberDay, Interval};
 use crate::domain::booking::span_minutes;
 use crate::domain::time::{self, iso_weekday, local_date};
@@ -103,7 +103,7 @@ pub struct ClientBooking {
 
 impl ClientBooking {
     /// Makes the booking (or finds the one its Idempotency-Key made) and audits a new one.
-    pub fn apply(self, txn: &WriteTransaction, keys: &TokenKey) -> Result<Created, StoreError> {
+    pub fn apply(self, txn: &Tx, keys: &TokenKey) -> Result<Created, StoreError> {
         let catalog = catalog::load(txn)?;
         let branch = catalog.active_branch(&self.branch)?.id;
         let new = NewBooking {
@@ -634,7 +634,7 @@ fn ts(seconds: i64) -> Result<Timestamp, StoreError> {
 
 /// Creates a booking, or replays the one made earlier with the same Idempotency-Key and body.
 pub fn create(
-    txn: &WriteTransaction,
+    txn: &Tx,
     req: NewBooking,
     now: Timestamp,
     rules: &BookingRules,
@@ -646,7 +646,7 @@ pub fn create(
 
 /// [`create`] against `catalog`, the catalogue as `txn` sees it (read once per booking).
 fn create_in(
-    txn: &WriteTransaction,
+    txn: &Tx,
     catalog: Arc<Catalog>,
     req: NewBooking,
     now: Timestamp,
@@ -844,7 +844,7 @@ fn load_for_change(txn: &WriteTransaction, id: BookingId) -> Result<(Booking, Br
 
 /// Moves a booking to a new start (and barber, or "any"), under every booking rule.
 pub fn reschedule(
-    txn: &WriteTransaction,
+    txn: &Tx,
     id: BookingId,
     start: Timestamp,
     choice: BarberChoice,
@@ -905,7 +905,7 @@ pub fn reschedule(
 
 /// Cancels a booking (the client only before the cut-off), freeing its slot.
 pub fn cancel(
-    txn: &WriteTransaction,
+    txn: &Tx,
     id: BookingId,
     reason: Option<Text>,
     actor: Actor,
@@ -933,7 +933,7 @@ pub fn cancel(
 /// Moves a booking along its status machine (check-in, completed, no-show, cancelled).
 /// A cancellation through here refunds a paid deposit; [`cancel`] applies the cut-off.
 pub fn set_status(
-    txn: &WriteTransaction,
+    txn: &Tx,
     id: BookingId,
     to: BookingStatus,
     reason: Option<Text>,
@@ -945,7 +945,7 @@ pub fn set_status(
 /// The status change, and what it means for the deposit, in one transaction: cancelled
 /// before the cut-off refunds it, after the cut-off or on a no-show it is kept.
 fn change_status(
-    txn: &WriteTransaction,
+    txn: &Tx,
     id: BookingId,
     to: BookingStatus,
     reason: Option<Text>,

@@ -36,13 +36,10 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{
-    Database, Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
-    TableDefinition, Value, WriteTransaction,
-};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 
 pub use error::StoreError;
-pub use engine::writer::Writer;
+pub use engine::{ReadTx, Tx, Writer};
 
 use engine::{dbfile, journal, writer};
 
@@ -53,38 +50,6 @@ pub const SCHEMA_VERSION: u64 = 3;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
-
-/// Read access shared by read and write transactions, so one query function serves both
-/// the read path and the checks inside a write.
-pub trait ReadTx {
-    type Table<'a, K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>
-    where
-        Self: 'a;
-    fn table<K: Key + 'static, V: Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Self::Table<'_, K, V>, StoreError>;
-}
-
-impl ReadTx for ReadTransaction {
-    type Table<'a, K: Key + 'static, V: Value + 'static> = ReadOnlyTable<K, V>;
-    fn table<K: Key + 'static, V: Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<ReadOnlyTable<K, V>, StoreError> {
-        Ok(self.open_table(def)?)
-    }
-}
-
-impl ReadTx for WriteTransaction {
-    type Table<'a, K: Key + 'static, V: Value + 'static> = Table<'a, K, V>;
-    fn table<K: Key + 'static, V: Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Table<'_, K, V>, StoreError> {
-        Ok(self.open_table(def)?)
-    }
-}
 
 /// The open database, its writer, and the lock that keeps other processes out.
 #[derive(Clone)]
@@ -249,7 +214,7 @@ impl Store {
     /// Runs `work` in a (shared, group-committed) write transaction; see [`writer`].
     pub async fn write<R, F>(&self, work: F) -> Result<R, StoreError>
     where
-        F: FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+        F: FnOnce(&Tx) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
         self.writer.write(work).await

@@ -2,4 +2,8 @@
 
 pub mod dbfile;
 pub mod journal;
+mod tx;
 pub mod writer;
+
+pub use tx::{ReadTx, Tx};
+pub use writer::Writer;

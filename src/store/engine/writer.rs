@@ -21,7 +21,6 @@
 //! batch commits durably in redb (one fsync of its pages). Either way the batch's writes
 //! become visible to readers only once they are durable.
 
-use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -30,6 +29,7 @@ use std::time::{Duration, Instant};
 use redb::{Database, ReadableTable, WriteTransaction};
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::Tx;
 use super::dbfile::{Flusher, Ticket};
 use super::journal::{Journal, Pending, Record};
 use crate::store::bookings::{ClientBooking, Created};
@@ -80,22 +80,9 @@ pub struct BatchStats {
     pub journaled: bool,
 }
 
-thread_local! {
-    /// Set by a request that queued outbox work in the batch being run on this (the writer)
-    /// thread; read and cleared once the batch's fate is known.
-    static QUEUED_WORK: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Called inside a write transaction that queued background work (an outbox message): once
-/// that transaction commits, the writer wakes [`Writer::committed_work`]'s waiter. Waking
-/// before the commit would let the worker look before the rows are visible.
-pub(crate) fn wake_after_commit() {
-    QUEUED_WORK.with(|f| f.set(true));
-}
-
 trait Job: Send {
     /// Runs the request inside the batch's transaction; `false` if it poisoned the batch.
-    fn run(&mut self, txn: &WriteTransaction) -> bool;
+    fn run(&mut self, txn: &Tx) -> bool;
     /// Answers the caller once the batch's fate is known.
     fn finish(self: Box<Self>, outcome: Result<(), &str>);
     /// The request as the journal records it (JSON), when it is a logged one.
@@ -112,10 +99,10 @@ struct TypedJob<F, R> {
 
 impl<F, R> Job for TypedJob<F, R>
 where
-    F: FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send,
+    F: FnOnce(&Tx) -> Result<R, StoreError> + Send,
     R: Send,
 {
-    fn run(&mut self, txn: &WriteTransaction) -> bool {
+    fn run(&mut self, txn: &Tx) -> bool {
         let Some(work) = self.work.take() else {
             return true;
         };
@@ -145,7 +132,7 @@ struct Logged<J> {
 }
 
 impl<J: Job> Job for Logged<J> {
-    fn run(&mut self, txn: &WriteTransaction) -> bool {
+    fn run(&mut self, txn: &Tx) -> bool {
         self.job.run(txn)
     }
 
@@ -257,7 +244,7 @@ impl Writer {
     /// returns its result once that transaction is durably committed.
     pub async fn write<R, F>(&self, work: F) -> Result<R, StoreError>
     where
-        F: FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+        F: FnOnce(&Tx) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
         let (job, answer) = TypedJob::new(work);
@@ -272,7 +259,7 @@ impl Writer {
             source,
         })?;
         let keys = self.keys.clone();
-        let (job, answer) = TypedJob::new(move |txn: &WriteTransaction| request.apply(txn, &keys));
+        let (job, answer) = TypedJob::new(move |txn: &Tx| request.apply(txn, &keys));
         self.submit(Box::new(Logged { job, entry }), answer).await
     }
 
@@ -463,7 +450,7 @@ impl Durability {
     /// commits without flushing redb. `None`: the batch commits durably in redb.
     fn write_record(
         &mut self,
-        txn: &mut WriteTransaction,
+        txn: &mut Tx,
         batch: &[Box<dyn Job>],
     ) -> Result<Option<Pending>, String> {
         let entries: Option<Vec<&[u8]>> = batch.iter().map(|job| job.entry()).collect();
@@ -507,7 +494,7 @@ impl Durability {
 
     /// Commits the batch's transaction: once its journal record is on disk, when it has one
     /// (see [`Durability::write_record`]), otherwise durably in redb. True if journaled.
-    fn commit(&mut self, txn: WriteTransaction, written: Option<Pending>) -> Result<bool, String> {
+    fn commit(&mut self, txn: Tx, written: Option<Pending>) -> Result<bool, String> {
         let Some(written) = written else {
             txn.commit().map_err(|e| e.to_string())?;
             self.flushed();
@@ -580,7 +567,7 @@ pub(crate) fn replay(
     records: &[Record],
     keys: &TokenKey,
 ) -> Result<usize, StoreError> {
-    let txn = db.begin_write()?;
+    let txn = Tx::new(db.begin_write()?);
     let done = journal_seq(&txn)?;
     let pending: Vec<&Record> = records.iter().filter(|r| r.seq > done).collect();
     let Some(first) = pending.first() else {
@@ -641,9 +628,7 @@ fn writer_loop(
             }
             None => break,
         };
-        QUEUED_WORK.with(|f| f.set(false));
-        let committed = run_batch(&db, &mut durability, first, &mut rx, &mut stop);
-        if QUEUED_WORK.with(|f| f.replace(false)) && committed {
+        if run_batch(&db, &mut durability, first, &mut rx, &mut stop) {
             wake.notify_one();
         }
         // A due checkpoint waits for a moment when nobody is queued (the requests waiting
@@ -682,7 +667,7 @@ fn take_queued(
 }
 
 /// Runs `first` and whatever is queued in one transaction, then commits it; true if it
-/// committed. A batch of logged requests has its journal record written first, so that its
+/// committed and a request in it asked to wake the committed-work waiter. A batch of logged requests has its journal record written first, so that its
 /// `fdatasync` runs while the requests do; in any other batch, requests that arrive while
 /// earlier ones run join the open transaction (up to [`MAX_BATCH`]) instead of waiting for the
 /// next commit: the commit's fixed cost is shared by more requests.
@@ -695,12 +680,13 @@ fn run_batch(
 ) -> bool {
     let started = Instant::now();
     let mut batch = vec![first];
+    let mut wake = false;
     let outcome: Result<bool, String> = (|| {
         // No quick repair: it saves the allocator state with every commit, which made each
         // commit about three times slower on a 1 GB database (see benches/). The price is
         // paid only after a crash: the next start walks the file (seconds per million
         // bookings); a clean restart stays fast.
-        let mut txn = db.begin_write().map_err(|e| e.to_string())?;
+        let mut txn = Tx::new(db.begin_write().map_err(|e| e.to_string())?);
         take_queued(rx, &mut batch, stop);
         let mut written = match durability.write_record(&mut txn, &batch) {
             Ok(written) => written,
@@ -729,6 +715,7 @@ fn run_batch(
                 break;
             }
         }
+        wake = txn.wakes();
         durability.commit(txn, written)
     })();
     let size = batch.len();
@@ -750,7 +737,7 @@ fn run_batch(
     for job in batch {
         job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));
     }
-    outcome.is_ok()
+    outcome.is_ok() && wake
 }
 
 #[cfg(test)]
@@ -791,7 +778,7 @@ mod tests {
         (dir, db, writer, seen)
     }
 
-    fn put(key: u64, value: u64) -> impl FnOnce(&WriteTransaction) -> Result<(), StoreError> {
+    fn put(key: u64, value: u64) -> impl FnOnce(&Tx) -> Result<(), StoreError> {
         move |txn| {
             txn.open_table(T)?.insert(key, value)?;
             Ok(())
@@ -802,7 +789,7 @@ mod tests {
     /// behind it, then lets both finish; returns both answers.
     async fn behind_an_open_batch<R: Send + 'static>(
         writer: &Writer,
-        second: impl FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+        second: impl FnOnce(&Tx) -> Result<R, StoreError> + Send + 'static,
     ) -> (Result<(), StoreError>, Result<R, StoreError>) {
         let (running, is_running) = oneshot::channel();
         let (release, held) = std_mpsc::channel::<()>();
@@ -894,7 +881,7 @@ mod tests {
 
     /// A logged request that runs `work` (which may fail), and where its answer comes.
     fn logged_work<R: Send + 'static>(
-        work: impl FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+        work: impl FnOnce(&Tx) -> Result<R, StoreError> + Send + 'static,
     ) -> (Box<dyn Job>, oneshot::Receiver<Result<R, StoreError>>) {
         let (job, answer) = TypedJob::new(work);
         let entry = b"{}".to_vec();
@@ -959,7 +946,7 @@ mod tests {
         let segment = dir.path().join(super::super::journal::JOURNAL_FILES[0]);
 
         // The record is written before the request runs; the request then fails the batch.
-        let (job, answer) = logged_work(|txn: &WriteTransaction| {
+        let (job, answer) = logged_work(|txn: &Tx| {
             put(9, 9)(txn)?;
             Err::<(), _>(StoreError::BatchFailed("boom".into()))
         });
