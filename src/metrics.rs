@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{BookingSource, BookingStatus};
-use crate::store::engine::writer::WriterEvent;
+use crate::store::engine::WriterEvent;
 
 /// Latency buckets, seconds: fine around the 200 ms objective.
 const LATENCY_BUCKETS: [f64; 13] = [

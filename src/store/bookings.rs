@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::{self, Catalog};
 use super::clients::{self, ClientDetails};
+use super::engine::Journaled;
 use super::{ReadTx, StoreError, Tx, audit, codec, next_id, outbox, tables};
 use crate::domain::availability::{BarberDay, Interval};
 use crate::domain::booking::span_minutes;
@@ -101,9 +102,12 @@ pub struct ClientBooking {
     pub now: Timestamp,
 }
 
-impl ClientBooking {
+impl Journaled for ClientBooking {
+    type Output = Created;
+    type Context = TokenKey;
+
     /// Makes the booking (or finds the one its Idempotency-Key made) and audits a new one.
-    pub fn apply(self, txn: &Tx, keys: &TokenKey) -> Result<Created, StoreError> {
+    fn apply(self, txn: &Tx, keys: &TokenKey) -> Result<Created, StoreError> {
         let catalog = catalog::load(txn)?;
         let branch = catalog.active_branch(&self.branch)?.id;
         let new = NewBooking {

@@ -38,10 +38,10 @@ use std::sync::Arc;
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 
-pub use error::StoreError;
 pub use engine::{ReadTx, Tx, Writer};
+pub use error::StoreError;
 
-use engine::{dbfile, journal, writer};
+use engine::{dbfile, journal};
 
 use crate::domain::token::TokenKey;
 
@@ -55,7 +55,7 @@ const LOCK_FILE: &str = "barberpro.lock";
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
-    writer: Writer,
+    writer: Writer<bookings::ClientBooking>,
     /// Read queries run on blocking threads, at most one per core at a time. More would only
     /// time-slice the cores between them, so that all finish late (and share them with the
     /// writer); queued in order instead, each finishes as soon as it can.
@@ -69,7 +69,7 @@ impl Store {
     /// Opens (or creates) the database in `data_dir`, takes the folder's lock, checks the
     /// schema version and migrates an older one.
     pub fn open(data_dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
-        Self::open_with(data_dir, cache_bytes, writer::CHECKPOINT_EVERY)
+        Self::open_with(data_dir, cache_bytes, engine::CHECKPOINT_EVERY)
     }
 
     /// [`Store::open`] for a command that works on data already there (a snapshot, a
@@ -86,7 +86,7 @@ impl Store {
         Self::open(data_dir, cache_bytes)
     }
 
-    /// [`Store::open`], with the writer's checkpoint interval (see [`writer`]).
+    /// [`Store::open`], with the writer's checkpoint interval (see [`engine`]).
     pub fn open_with(
         data_dir: &Path,
         cache_bytes: usize,
@@ -119,7 +119,7 @@ impl Store {
         let (mut journal, records) = journal::Journal::open(data_dir).map_err(|e| {
             StoreError::io(format!("opening the journal in {}", data_dir.display()), e)
         })?;
-        let replayed = writer::replay(&db, &records, &keys)?;
+        let replayed = engine::replay::<bookings::ClientBooking>(&db, &records, &keys)?;
         if replayed > 0 {
             tracing::warn!(
                 records = replayed,
@@ -160,7 +160,7 @@ impl Store {
     }
 
     /// Installs the writer's observer (metrics of batches and checkpoints); once per store.
-    pub fn observe_writer(&self, observer: writer::WriterObserver) -> bool {
+    pub fn observe_writer(&self, observer: engine::WriterObserver) -> bool {
         self.writer.observe(observer)
     }
 
@@ -211,7 +211,7 @@ impl Store {
         query(&txn)
     }
 
-    /// Runs `work` in a (shared, group-committed) write transaction; see [`writer`].
+    /// Runs `work` in a (shared, group-committed) write transaction; see [`engine`].
     pub async fn write<R, F>(&self, work: F) -> Result<R, StoreError>
     where
         F: FnOnce(&Tx) -> Result<R, StoreError> + Send + 'static,
@@ -220,12 +220,12 @@ impl Store {
         self.writer.write(work).await
     }
 
-    /// Makes a client's booking, durable through the journal; see [`Writer::book`].
+    /// Makes a client's booking, durable through the journal; see [`Writer::journaled`].
     pub async fn book(
         &self,
         request: bookings::ClientBooking,
     ) -> Result<bookings::Created, StoreError> {
-        self.writer.book(request).await
+        self.writer.journaled(request).await
     }
 
     /// The key manage tokens are derived from (`secret.key` in the data folder).

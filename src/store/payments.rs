@@ -251,11 +251,7 @@ fn audit_booking(
 
 /// Ends an unpaid hold whose time is up: the deposit expires and the booking is cancelled
 /// (`payment_expired`), freeing its slot. Returns the booking if it was cancelled.
-pub fn expire(
-    txn: &Tx,
-    id: PaymentId,
-    now: Timestamp,
-) -> Result<Option<Booking>, StoreError> {
+pub fn expire(txn: &Tx, id: PaymentId, now: Timestamp) -> Result<Option<Booking>, StoreError> {
     let Some(mut p) = get(txn, id)? else {
         return Ok(None);
     };
