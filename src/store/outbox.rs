@@ -18,7 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{ReadTx, StoreError, Tx, bookings, catalog, clients, codec, next_id, tables};
+use super::{ReadTx, StoreError, Tx, catalog, clients, codec, next_id, tables};
 use crate::domain::notice::{self, NoticeContext, Template};
 use crate::domain::{Booking, BookingId, ClientId, DomainError, Phone};
 
@@ -349,7 +349,10 @@ fn prepare(
     if !client.whatsapp_consent {
         return Ok(Err("no_consent"));
     }
-    let Some(booking) = bookings::get(tx, m.booking)? else {
+    // The row itself, not `bookings::get`: the outbox sits below the bookings that call it.
+    let booking: Option<Booking> =
+        codec::get(&tx.table(tables::BOOKINGS)?, tables::BOOKINGS, m.booking.0)?;
+    let Some(booking) = booking else {
         return Ok(Err("booking_gone"));
     };
     if let Err(reason) = m.template.still_relevant(&booking, m.for_start, now) {
