@@ -2,7 +2,7 @@
 //!
 //! **Invariant: no two active bookings of one barber overlap** (nor two of one client). Every
 //! path that makes a booking active or moves it checks the agenda index and writes the row and
-//! its indexes inside one write transaction (see [`super::writer`]), so concurrent requests
+//! its indexes inside one write transaction (see [`super::engine`]), so concurrent requests
 //! cannot both win. API and admin UI share these functions: one code path, not a copy.
 
 use std::sync::Arc;

@@ -1,8 +1,9 @@
 //! Persistence. The only module that imports redb.
 //!
 //! * [`tables`]: every table definition.
-//! * [`writer`]: group commit — all writes go through one thread and shared transactions;
-//!   clients' bookings are made durable by the [`journal`] between checkpoints.
+//! * [`engine`]: group commit — all writes go through one thread and shared transactions
+//!   ([`Tx`]); clients' bookings ([`bookings::ClientBooking`], the one [`engine::Journaled`]
+//!   request) are made durable by the journal between checkpoints.
 //! * [`catalog`], [`clients`], [`bookings`]: one file per aggregate; each keeps its indexes in
 //!   the same write transaction as its rows.
 //! * [`bulk`]: large-transaction loading for the benchmark's data generator.
@@ -14,7 +15,8 @@ pub mod bulk;
 pub mod catalog;
 pub mod clients;
 pub mod codec;
-/// The storage engine: the group-commit writer, the redo journal, redb's file.
+/// The storage engine: the group-commit writer, the redo journal, redb's file; it knows
+/// transactions and records, no aggregate.
 pub mod engine;
 pub mod error;
 /// The durable outbox of client messages, written in the booking change's own transaction.
