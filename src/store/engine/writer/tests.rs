@@ -24,12 +24,10 @@ impl Journaled for Put {
     }
 }
 
-fn writer() -> (
-    tempfile::TempDir,
-    Arc<Database>,
-    Writer<Put>,
-    Arc<Mutex<Vec<BatchStats>>>,
-) {
+/// The batches a writer's observer saw.
+type Seen = Arc<Mutex<Vec<BatchStats>>>;
+
+fn writer() -> (tempfile::TempDir, Arc<Database>, Writer<Put>, Seen) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Arc::new(Database::create(dir.path().join("w.redb")).expect("create"));
     let writer = Writer::start(db.clone(), None, None, (), CHECKPOINT_EVERY).expect("start");
