@@ -1,7 +1,8 @@
 //! The storage engine: one writer thread that group-commits write requests, the redo journal
 //! that makes journaled requests durable between checkpoints, and redb's file. It knows
 //! transactions ([`Tx`]) and journal records, not what they hold: the one request type it
-//! journals is the store's ([`Journaled`]). The design, and why, is in `docs/storage.md`.
+//! journals is the store's ([`Journaled`](crate::store::engine::Journaled)). The design, and why,
+//! is in `docs/storage.md`.
 //!
 //! What holds:
 //! * Nobody is answered before the transaction holding their request is durable, and a
