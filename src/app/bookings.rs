@@ -13,7 +13,7 @@ use crate::domain::{
     PaymentState, Text,
 };
 use crate::store::bookings::{self, BarberChoice, ClientBooking, Created, NewBooking};
-use crate::store::{ReadTx, StoreError, audit, catalog, payments};
+use crate::store::{ReadTx, StoreError, Tx, audit, catalog, payments};
 
 /// A booking change that committed: the booking before and after, and its branch.
 #[derive(Debug, Clone)]
@@ -147,12 +147,7 @@ async fn change<F>(
     apply: F,
 ) -> Result<Changed, AppError>
 where
-    F: FnOnce(
-            &redb::WriteTransaction,
-            &Booking,
-            Timestamp,
-            &BookingRules,
-        ) -> Result<Booking, StoreError>
+    F: FnOnce(&Tx, &Booking, Timestamp, &BookingRules) -> Result<Booking, StoreError>
         + Send
         + 'static,
 {

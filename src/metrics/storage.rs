@@ -6,7 +6,7 @@ use std::path::Path;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::Metrics;
-use crate::store::writer::WriterEvent;
+use crate::store::engine::WriterEvent;
 
 /// Write-batch commit buckets, seconds (one fsync each).
 pub(super) const COMMIT_BUCKETS: [f64; 11] = [

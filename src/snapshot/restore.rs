@@ -125,7 +125,7 @@ pub async fn restore(
         }
         // The journal's records belong to the old file: they stay beside its copy (a clean
         // stop leaves none), and the restored file starts with no journal.
-        crate::store::journal::set_aside(data_dir, "pre-restore")
+        crate::store::engine::journal::set_aside(data_dir, "pre-restore")
             .map_err(SnapshotError::io("moving the journal aside".to_owned()))?;
         std::fs::rename(&raw, &live).map_err(SnapshotError::io(format!(
             "moving the restored file to {}",

@@ -2,7 +2,7 @@
 //!
 //! **Invariant: no two active bookings of one barber overlap** (nor two of one client). Every
 //! path that makes a booking active or moves it checks the agenda index and writes the row and
-//! its indexes inside one write transaction (see [`super::writer`]), so concurrent requests
+//! its indexes inside one write transaction (see [`super::engine`]), so concurrent requests
 //! cannot both win. API and admin UI share these functions: one code path, not a copy.
 
 use std::sync::Arc;
@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::catalog::{self, Catalog};
 use super::clients::{self, ClientDetails};
-use super::{ReadTx, StoreError, audit, codec, next_id, outbox, tables};
+use super::engine::Journaled;
+use super::{ReadTx, StoreError, Tx, audit, codec, next_id, outbox, tables};
 use crate::domain::availability::{BarberDay, Interval};
 use crate::domain::booking::{self, span_minutes};
 use crate::domain::time::{self, iso_weekday, local_date};
@@ -101,9 +102,12 @@ pub struct ClientBooking {
     pub now: Timestamp,
 }
 
-impl ClientBooking {
+impl Journaled for ClientBooking {
+    type Output = Created;
+    type Context = TokenKey;
+
     /// Makes the booking (or finds the one its Idempotency-Key made) and audits a new one.
-    pub fn apply(self, txn: &WriteTransaction, keys: &TokenKey) -> Result<Created, StoreError> {
+    fn apply(self, txn: &Tx, keys: &TokenKey) -> Result<Created, StoreError> {
         let catalog = catalog::load(txn)?;
         let branch = catalog.active_branch(&self.branch)?.id;
         let new = NewBooking {
@@ -634,7 +638,7 @@ fn ts(seconds: i64) -> Result<Timestamp, StoreError> {
 
 /// Creates a booking, or replays the one made earlier with the same Idempotency-Key and body.
 pub fn create(
-    txn: &WriteTransaction,
+    txn: &Tx,
     req: NewBooking,
     now: Timestamp,
     rules: &BookingRules,
@@ -646,7 +650,7 @@ pub fn create(
 
 /// [`create`] against `catalog`, the catalogue as `txn` sees it (read once per booking).
 fn create_in(
-    txn: &WriteTransaction,
+    txn: &Tx,
     catalog: Arc<Catalog>,
     req: NewBooking,
     now: Timestamp,
@@ -841,7 +845,7 @@ fn load_for_change(txn: &WriteTransaction, id: BookingId) -> Result<(Booking, Br
 
 /// Moves a booking to a new start (and barber, or "any"), under every booking rule.
 pub fn reschedule(
-    txn: &WriteTransaction,
+    txn: &Tx,
     id: BookingId,
     start: Timestamp,
     choice: BarberChoice,
@@ -902,7 +906,7 @@ pub fn reschedule(
 
 /// Cancels a booking (the client only before the cut-off), freeing its slot.
 pub fn cancel(
-    txn: &WriteTransaction,
+    txn: &Tx,
     id: BookingId,
     reason: Option<Text>,
     actor: Actor,
@@ -930,7 +934,7 @@ pub fn cancel(
 /// Moves a booking along its status machine (check-in, completed, no-show, cancelled).
 /// A cancellation through here refunds a paid deposit; [`cancel`] applies the cut-off.
 pub fn set_status(
-    txn: &WriteTransaction,
+    txn: &Tx,
     id: BookingId,
     to: BookingStatus,
     reason: Option<Text>,
@@ -942,7 +946,7 @@ pub fn set_status(
 /// The front desk's status change (check-in, completed, no-show): on time only (see
 /// [`BookingStatus::check_timing`]), and undoable for [`booking::UNDO_WINDOW`].
 pub fn desk_status(
-    txn: &WriteTransaction,
+    txn: &Tx,
     id: BookingId,
     to: BookingStatus,
     now: Timestamp,
@@ -962,11 +966,7 @@ pub fn desk_status(
 /// Undoes the front desk's last status change while it may be undone. A booking that held
 /// its slot again (an undone no-show) is checked against the agendas first; a deposit kept
 /// for the no-show is paid again.
-pub fn undo_status(
-    txn: &WriteTransaction,
-    id: BookingId,
-    now: Timestamp,
-) -> Result<Booking, StoreError> {
+pub fn undo_status(txn: &Tx, id: BookingId, now: Timestamp) -> Result<Booking, StoreError> {
     let old = get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
     let target = old
         .status
@@ -1010,7 +1010,7 @@ pub fn undo_status(
 /// The status change, and what it means for the deposit, in one transaction: cancelled
 /// before the cut-off refunds it, after the cut-off or on a no-show it is kept.
 fn change_status(
-    txn: &WriteTransaction,
+    txn: &Tx,
     id: BookingId,
     to: BookingStatus,
     reason: Option<Text>,

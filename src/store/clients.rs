@@ -153,13 +153,15 @@ pub fn history(
     client: ClientId,
 ) -> Result<Vec<crate::domain::Booking>, StoreError> {
     let index = tx.table(tables::CLIENT_BOOKINGS)?;
+    // The rows themselves, not `bookings::get`: clients sit below the bookings that call them.
+    let rows = tx.table(tables::BOOKINGS)?;
     let mut out = Vec::new();
     for row in index
         .range((client.0, i64::MIN, 0)..=(client.0, i64::MAX, u64::MAX))?
         .rev()
     {
         let (k, _) = row?;
-        if let Some(b) = super::bookings::get(tx, crate::domain::BookingId(k.value().2))? {
+        if let Some(b) = codec::get(&rows, tables::BOOKINGS, k.value().2)? {
             out.push(b);
         }
     }

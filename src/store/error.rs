@@ -39,7 +39,7 @@ pub enum StoreError {
         context: String,
         source: std::io::Error,
     },
-    /// The journal cannot be replayed onto this database (see `store::journal`).
+    /// The journal cannot be replayed onto this database (see `store::engine::journal`).
     #[error("journal: {0}")]
     Journal(String),
     /// The write batch this request was in failed as a whole (see the log for the cause).

@@ -1,8 +1,9 @@
 //! Persistence. The only module that imports redb.
 //!
 //! * [`tables`]: every table definition.
-//! * [`writer`]: group commit — all writes go through one thread and shared transactions;
-//!   clients' bookings are made durable by the [`journal`] between checkpoints.
+//! * [`engine`]: group commit — all writes go through one thread and shared transactions
+//!   ([`Tx`]); clients' bookings ([`bookings::ClientBooking`], the one [`engine::Journaled`]
+//!   request) are made durable by the journal between checkpoints.
 //! * [`catalog`], [`clients`], [`bookings`]: one file per aggregate; each keeps its indexes in
 //!   the same write transaction as its rows.
 //! * [`bulk`]: large-transaction loading for the benchmark's data generator.
@@ -14,10 +15,10 @@ pub mod bulk;
 pub mod catalog;
 pub mod clients;
 pub mod codec;
-pub mod dbfile;
+/// The storage engine: the group-commit writer, the redo journal, redb's file; it knows
+/// transactions and records, no aggregate.
+pub mod engine;
 pub mod error;
-/// The redo journal that makes clients' bookings durable between redb checkpoints.
-pub mod journal;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
 
@@ -31,20 +32,18 @@ pub mod snapshot;
 /// Staff accounts, sessions and one-time setup links.
 pub mod staff;
 pub mod tables;
-pub mod writer;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{
-    Database, Key, ReadOnlyTable, ReadTransaction, ReadableDatabase, ReadableTable, Table,
-    TableDefinition, Value, WriteTransaction,
-};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 
+pub use engine::{ReadTx, Tx, Writer};
 pub use error::StoreError;
-pub use writer::Writer;
+
+use engine::{dbfile, journal};
 
 use crate::domain::token::TokenKey;
 
@@ -54,43 +53,11 @@ pub const SCHEMA_VERSION: u64 = 3;
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
 
-/// Read access shared by read and write transactions, so one query function serves both
-/// the read path and the checks inside a write.
-pub trait ReadTx {
-    type Table<'a, K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>
-    where
-        Self: 'a;
-    fn table<K: Key + 'static, V: Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Self::Table<'_, K, V>, StoreError>;
-}
-
-impl ReadTx for ReadTransaction {
-    type Table<'a, K: Key + 'static, V: Value + 'static> = ReadOnlyTable<K, V>;
-    fn table<K: Key + 'static, V: Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<ReadOnlyTable<K, V>, StoreError> {
-        Ok(self.open_table(def)?)
-    }
-}
-
-impl ReadTx for WriteTransaction {
-    type Table<'a, K: Key + 'static, V: Value + 'static> = Table<'a, K, V>;
-    fn table<K: Key + 'static, V: Value + 'static>(
-        &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Table<'_, K, V>, StoreError> {
-        Ok(self.open_table(def)?)
-    }
-}
-
 /// The open database, its writer, and the lock that keeps other processes out.
 #[derive(Clone)]
 pub struct Store {
     db: Arc<Database>,
-    writer: Writer,
+    writer: Writer<bookings::ClientBooking>,
     /// Read queries run on blocking threads, at most one per core at a time. More would only
     /// time-slice the cores between them, so that all finish late (and share them with the
     /// writer); queued in order instead, each finishes as soon as it can.
@@ -104,7 +71,7 @@ impl Store {
     /// Opens (or creates) the database in `data_dir`, takes the folder's lock, checks the
     /// schema version and migrates an older one.
     pub fn open(data_dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
-        Self::open_with(data_dir, cache_bytes, writer::CHECKPOINT_EVERY)
+        Self::open_with(data_dir, cache_bytes, engine::CHECKPOINT_EVERY)
     }
 
     /// [`Store::open`] for a command that works on data already there (a snapshot, a
@@ -121,7 +88,7 @@ impl Store {
         Self::open(data_dir, cache_bytes)
     }
 
-    /// [`Store::open`], with the writer's checkpoint interval (see [`writer`]).
+    /// [`Store::open`], with the writer's checkpoint interval (see [`engine`]).
     pub fn open_with(
         data_dir: &Path,
         cache_bytes: usize,
@@ -154,7 +121,7 @@ impl Store {
         let (mut journal, records) = journal::Journal::open(data_dir).map_err(|e| {
             StoreError::io(format!("opening the journal in {}", data_dir.display()), e)
         })?;
-        let replayed = writer::replay(&db, &records, &keys)?;
+        let replayed = engine::replay::<bookings::ClientBooking>(&db, &records, &keys)?;
         if replayed > 0 {
             tracing::warn!(
                 records = replayed,
@@ -195,7 +162,7 @@ impl Store {
     }
 
     /// Installs the writer's observer (metrics of batches and checkpoints); once per store.
-    pub fn observe_writer(&self, observer: writer::WriterObserver) -> bool {
+    pub fn observe_writer(&self, observer: engine::WriterObserver) -> bool {
         self.writer.observe(observer)
     }
 
@@ -246,21 +213,21 @@ impl Store {
         query(&txn)
     }
 
-    /// Runs `work` in a (shared, group-committed) write transaction; see [`writer`].
+    /// Runs `work` in a (shared, group-committed) write transaction; see [`engine`].
     pub async fn write<R, F>(&self, work: F) -> Result<R, StoreError>
     where
-        F: FnOnce(&WriteTransaction) -> Result<R, StoreError> + Send + 'static,
+        F: FnOnce(&Tx) -> Result<R, StoreError> + Send + 'static,
         R: Send + 'static,
     {
         self.writer.write(work).await
     }
 
-    /// Makes a client's booking, durable through the journal; see [`Writer::book`].
+    /// Makes a client's booking, durable through the journal; see [`Writer::journaled`].
     pub async fn book(
         &self,
         request: bookings::ClientBooking,
     ) -> Result<bookings::Created, StoreError> {
-        self.writer.book(request).await
+        self.writer.journaled(request).await
     }
 
     /// The key manage tokens are derived from (`secret.key` in the data folder).

@@ -18,7 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{ReadTx, StoreError, bookings, catalog, clients, codec, next_id, tables, writer};
+use super::{ReadTx, StoreError, Tx, catalog, clients, codec, next_id, tables};
 use crate::domain::notice::{self, NoticeContext, Template};
 use crate::domain::{Booking, BookingId, ClientId, DomainError, Phone};
 
@@ -201,7 +201,7 @@ fn due_key(at: Timestamp, id: u64) -> (i64, u64) {
 /// Queues what a booking change calls for (see [`notice::for_change`]) and its reminders,
 /// if the policy is on and the client consented. Called by every booking write.
 pub(crate) fn booking_changed(
-    txn: &WriteTransaction,
+    txn: &Tx,
     old: Option<&Booking>,
     new: &Booking,
     now: Timestamp,
@@ -233,7 +233,7 @@ pub(crate) fn booking_changed(
 /// has not consented (then `None`). For other modules' templates (e.g. a deposit received);
 /// call it inside the transaction of the change that causes the message.
 pub fn enqueue(
-    txn: &WriteTransaction,
+    txn: &Tx,
     template: Template,
     booking: &Booking,
     due_at: Timestamp,
@@ -244,7 +244,7 @@ pub fn enqueue(
 
 /// As [`enqueue`], with parameters fixed now and sent after the template's own five.
 pub fn enqueue_with(
-    txn: &WriteTransaction,
+    txn: &Tx,
     template: Template,
     booking: &Booking,
     due_at: Timestamp,
@@ -281,7 +281,7 @@ pub fn enqueue_with(
     put(txn, &message)?;
     txn.open_table(tables::OUTBOX_DUE)?
         .insert(due_key(due_at, id), ())?;
-    writer::wake_after_commit();
+    txn.wake_after_commit();
     Ok(Some(id))
 }
 
@@ -349,7 +349,10 @@ fn prepare(
     if !client.whatsapp_consent {
         return Ok(Err("no_consent"));
     }
-    let Some(booking) = bookings::get(tx, m.booking)? else {
+    // The row itself, not `bookings::get`: the outbox sits below the bookings that call it.
+    let booking: Option<Booking> =
+        codec::get(&tx.table(tables::BOOKINGS)?, tables::BOOKINGS, m.booking.0)?;
+    let Some(booking) = booking else {
         return Ok(Err("booking_gone"));
     };
     if let Err(reason) = m.template.still_relevant(&booking, m.for_start, now) {
@@ -470,7 +473,7 @@ pub fn for_booking(tx: &impl ReadTx, booking: BookingId) -> Result<Vec<Message>,
 }
 
 /// Gives a dead letter a fresh set of attempts, due at `now`.
-pub fn retry(txn: &WriteTransaction, id: u64, now: Timestamp) -> Result<Message, StoreError> {
+pub fn retry(txn: &Tx, id: u64, now: Timestamp) -> Result<Message, StoreError> {
     let mut m = get(txn, id)?.ok_or(DomainError::UnknownMessage)?;
     if m.state != State::Dead {
         return Err(DomainError::NotDeadLetter.into());
@@ -483,7 +486,7 @@ pub fn retry(txn: &WriteTransaction, id: u64, now: Timestamp) -> Result<Message,
     put(txn, &m)?;
     txn.open_table(tables::OUTBOX_DUE)?
         .insert(due_key(now, id), ())?;
-    writer::wake_after_commit();
+    txn.wake_after_commit();
     Ok(m)
 }
 

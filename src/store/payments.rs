@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::{ReadTx, StoreError, audit, bookings, codec, next_id, tables};
+use super::{ReadTx, StoreError, Tx, audit, bookings, codec, next_id, tables};
 use crate::domain::{
     Booking, BookingId, BookingStatus, DomainError, Money, Payment, PaymentId, PaymentState,
     RefundReason, Text,
@@ -251,11 +251,7 @@ fn audit_booking(
 
 /// Ends an unpaid hold whose time is up: the deposit expires and the booking is cancelled
 /// (`payment_expired`), freeing its slot. Returns the booking if it was cancelled.
-pub fn expire(
-    txn: &WriteTransaction,
-    id: PaymentId,
-    now: Timestamp,
-) -> Result<Option<Booking>, StoreError> {
+pub fn expire(txn: &Tx, id: PaymentId, now: Timestamp) -> Result<Option<Booking>, StoreError> {
     let Some(mut p) = get(txn, id)? else {
         return Ok(None);
     };
@@ -389,7 +385,7 @@ pub enum Applied {
 
 /// Applies what MercadoPago says about a payment, idempotently.
 pub fn apply_remote(
-    txn: &WriteTransaction,
+    txn: &Tx,
     remote: &RemoteStatus,
     now: Timestamp,
 ) -> Result<Applied, StoreError> {

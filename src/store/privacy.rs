@@ -5,11 +5,11 @@
 //! one write transaction, audit entry included.
 
 use jiff::Timestamp;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use serde::Serialize;
 
 use super::audit::{self, AuditEntry};
-use super::{ReadTx, StoreError, bookings, clients, codec, tables};
+use super::{ReadTx, StoreError, Tx, bookings, clients, codec, tables};
 use crate::domain::{Booking, BookingStatus, Client, ClientId, DomainError, Phone, Text};
 
 /// The reason written on the bookings an erase cancels.
@@ -72,7 +72,7 @@ pub fn export(tx: &impl ReadTx, id: ClientId, now: Timestamp) -> Result<PersonDa
 /// drops the phone index entry and replaces the personal fields; `by` says who asked (its
 /// action, entity and values are filled in here). Refuses an unknown or already erased client.
 pub fn erase(
-    txn: &WriteTransaction,
+    txn: &Tx,
     id: ClientId,
     by: audit::Change,
     now: Timestamp,
@@ -81,7 +81,7 @@ pub fn erase(
 }
 
 fn erase_with(
-    txn: &WriteTransaction,
+    txn: &Tx,
     id: ClientId,
     by: audit::Change,
     now: Timestamp,
@@ -209,7 +209,7 @@ pub fn inactive_clients(
 /// Anonymises (as [`audit::SYSTEM`]) those of `ids` still not seen since `cutoff` (a client
 /// who came back since [`inactive_clients`] found them stays); returns the ids anonymised.
 pub fn anonymise_inactive(
-    txn: &WriteTransaction,
+    txn: &Tx,
     ids: &[ClientId],
     cutoff: Timestamp,
     now: Timestamp,

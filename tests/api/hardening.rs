@@ -608,7 +608,7 @@ async fn journaled_bookings_and_checkpoints_are_measured() {
         "{text}"
     );
     // Its checkpoint follows within `storage.checkpoint_interval_ms`, unless another write
-    // flushes redb first (a unit test in `store::writer` pins the checkpoint itself).
+    // flushes redb first (a unit test in `store::engine` pins the checkpoint itself).
     for histogram in ["checkpoint_duration", "checkpoint_pause"] {
         assert!(
             text.contains(&format!("# TYPE barberpro_{histogram}_seconds histogram")),

@@ -86,7 +86,7 @@ async fn bookings_answered_after_checkpoints_survive_a_sigkill() {
             ("BARBERPRO_STORAGE__CHECKPOINT_INTERVAL_MS", "300"),
             (
                 "BARBERPRO_LOG__LEVEL",
-                "info,barberpro::store::writer=debug",
+                "info,barberpro::store::engine=debug",
             ),
         ],
         "\"checkpoint\"",

@@ -1,31 +1,16 @@
 //! redb's database file, with one twist: a checkpoint's `fdatasync` finishes on a thread of its
-//! own instead of holding up the writer.
+//! own ([`Flusher`]) instead of holding up the writer.
 //!
-//! A checkpoint (see [`writer`](super::writer)) is a durable commit of an empty transaction: redb
-//! writes the pages the journaled commits left in its buffer, then its header, then calls
-//! [`StorageBackend::sync_data`]. That last call is the kernel writing back a megabyte of
-//! scattered pages, ~6–8 ms here, during which no booking could be committed. Nobody waits for
-//! a checkpoint, though: every commit before it is already durable in the journal, which is
-//! kept until the flush is done. So the writer commits the checkpoint with its flush
-//! *deferred* ([`Flusher::deferring`]): `sync_data` hands it to the flush thread and returns,
-//! and the writer only later learns that it is done ([`Flusher::finished`]).
-//!
-//! Why redb's crash safety is untouched: until that flush is done, every call that changes the
-//! file (`write`, `set_len`, another `sync_data`) waits for it. The file therefore goes through
-//! exactly the sequence of writes and flushes it would with a plain file, each flush complete
-//! before the next write starts; a crash while the flush runs leaves what a crash during a
-//! plain `sync_data` would. (redb reuses a page freed by the checkpoint only by writing it,
-//! and that write waits.) Every other `sync_data` (a commit that is not journaled, a
-//! migration, the start-up) is not deferred: it waits for a deferred one, then flushes.
-//!
-//! The deferred flush is *paced* ([`write_back`]). A device flush makes durable everything
-//! written before it, so a journal `fdatasync` issued while a megabyte of redb's pages is on
-//! its way pays for all of it: measured on a 2-core VM, journal flushes took 4–12 ms during a
-//! checkpoint's flush instead of 0.2–0.5 ms, and every booking waiting for them with it. The
-//! flush thread therefore starts the write-back of the pages written since the last flush
-//! itself, [`CHUNK`] bytes at a time with a rest after each, so that the journal's flushes in
-//! between each carry a chunk or two; then it calls `fdatasync`, which has little left to
-//! write. Only the timing changes: durability still comes from that `fdatasync` alone.
+//! What holds: every commit a checkpoint covers is already durable in the journal, which keeps
+//! it until the checkpoint's flush is done, so only that flush is deferred
+//! ([`Flusher::deferring`]). Until it is done, every call that changes the file (`write`,
+//! `set_len`, another `sync_data`) waits for it: the file goes through exactly the writes and
+//! flushes, in the order, it would with a plain file, each flush complete before the next
+//! write, and a crash meanwhile leaves what a crash during a plain `sync_data` would. Every
+//! other `sync_data` is not deferred. The deferred flush is paced ([`write_back`]): it starts
+//! the write-back of the pages itself, a [`CHUNK`] at a time, so that a journal `fdatasync`
+//! issued meanwhile carries a chunk or two rather than all of them; durability still comes
+//! from its `fdatasync` alone. See `docs/storage.md`.
 
 use std::fmt;
 use std::fs::File;
@@ -33,12 +18,13 @@ use std::io;
 use std::num::NonZeroU64;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use redb::backends::FileBackend;
 use redb::{BackendError, StorageBackend};
+
+pub use super::flusher::{Flusher, Ticket};
 
 /// redb's file: a [`FileBackend`] whose deferred flushes run on the flush thread.
 pub struct DbFile {
@@ -46,38 +32,11 @@ pub struct DbFile {
     flusher: Arc<Flusher>,
 }
 
-/// What the writer sees of the flush thread.
-pub struct Flusher {
-    state: Mutex<State>,
-    changed: Condvar,
-    defer_next: AtomicBool,
-}
-
-#[derive(Default)]
-struct State {
-    /// Deferred flushes asked for, and finished, since the file was opened.
-    asked: u64,
-    done: u64,
-    /// When the last deferred flush finished.
-    finished_at: Option<Instant>,
-    /// Why a deferred flush failed: the file is then refused every change, as redb does after
-    /// an I/O error of its own.
-    failed: Option<(io::ErrorKind, String)>,
-    closed: bool,
-    /// The byte ranges (offset, length) written since the last flush: what the next deferred
-    /// flush writes back, chunk by chunk.
-    written: Vec<(u64, u64)>,
-}
-
 /// A deferred flush starts the write-back of this many bytes of pages at a time, and rests
-/// [`REST`] before the next: at most ~64 MB/s, so that the device, slower than that here, has
-/// room for the journal's flushes in between (see the module's docs).
+/// [`REST`] before the next, so that the device has room for the journal's flushes in
+/// between (see the module's docs).
 pub const CHUNK: u64 = 64 << 10;
 const REST: Duration = Duration::from_millis(1);
-
-/// A deferred flush, numbered in the order they were asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ticket(u64);
 
 impl DbFile {
     /// Opens the database file at `path` (created if missing) and starts its flush thread.
@@ -91,18 +50,10 @@ impl DbFile {
     /// flush (given the ranges written since the last flush).
     pub(super) fn with_flush(
         file: File,
-        mut flush: impl FnMut(Vec<(u64, u64)>) -> io::Result<()> + Send + 'static,
+        flush: impl FnMut(Vec<(u64, u64)>) -> io::Result<()> + Send + 'static,
     ) -> io::Result<(Self, Arc<Flusher>)> {
         let inner = FileBackend::new(file).map_err(io::Error::other)?;
-        let flusher = Arc::new(Flusher {
-            state: Mutex::new(State::default()),
-            changed: Condvar::new(),
-            defer_next: AtomicBool::new(false),
-        });
-        let thread_flusher = flusher.clone();
-        std::thread::Builder::new()
-            .name("redb-flush".into())
-            .spawn(move || thread_flusher.run(&mut flush))?;
+        let flusher = Flusher::start(flush)?;
         Ok((
             Self {
                 inner,
@@ -123,135 +74,11 @@ pub(super) fn open_rw(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-impl Flusher {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The flush thread: runs each deferred flush as it is asked for.
-    fn run(&self, flush: &mut dyn FnMut(Vec<(u64, u64)>) -> io::Result<()>) {
-        let mut state = self.lock();
-        loop {
-            while state.asked == state.done && !state.closed {
-                state = self
-                    .changed
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-            if state.asked == state.done {
-                return;
-            }
-            let target = state.asked;
-            let written = std::mem::take(&mut state.written);
-            drop(state);
-            let flushed = flush(written);
-            state = self.lock();
-            state.done = target;
-            state.finished_at = Some(Instant::now());
-            if let Err(e) = flushed {
-                state.failed.get_or_insert((e.kind(), e.to_string()));
-            }
-            self.changed.notify_all();
-        }
-    }
-
-    /// Runs `commit` (a durable redb commit) with its flush deferred to the flush thread (see
-    /// the module's docs): only for a commit whose changes are durable elsewhere already, and
-    /// with its write transaction already open (redb lets no other commit run meanwhile, so
-    /// the flush deferred is this one's). Its result, and the ticket of the flush it left
-    /// running, if it asked for one.
-    pub fn deferring<T>(&self, commit: impl FnOnce() -> T) -> (T, Option<Ticket>) {
-        let before = self.lock().asked;
-        self.defer_next.store(true, Ordering::Release);
-        let outcome = commit();
-        // A commit that failed before its flush must not leave the next one deferred.
-        self.defer_next.store(false, Ordering::Release);
-        let after = self.lock().asked;
-        (outcome, (after > before).then_some(Ticket(after)))
-    }
-
-    /// Whether the flush `ticket` names has finished: `Some(Ok(when))` (or when a later one
-    /// did), or `Some(Err(why))` if it failed; `None` while it runs.
-    pub fn finished(&self, ticket: Ticket) -> Option<Result<Instant, String>> {
-        Self::outcome(&self.lock(), ticket)
-    }
-
-    /// Waits until the flush `ticket` names has finished; its outcome as in [`Self::finished`].
-    pub fn wait(&self, ticket: Ticket) -> Result<Instant, String> {
-        let mut state = self.lock();
-        loop {
-            if let Some(outcome) = Self::outcome(&state, ticket) {
-                return outcome;
-            }
-            state = self
-                .changed
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    fn outcome(state: &State, ticket: Ticket) -> Option<Result<Instant, String>> {
-        if let Some((_, why)) = &state.failed {
-            return Some(Err(why.clone()));
-        }
-        match state.finished_at {
-            Some(at) if state.done >= ticket.0 => Some(Ok(at)),
-            _ => None,
-        }
-    }
-
-    /// Waits until no deferred flush runs; the error of a failed one.
-    fn settle(&self) -> io::Result<()> {
-        let mut state = self.lock();
-        while state.done < state.asked {
-            state = self
-                .changed
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        match &state.failed {
-            Some((kind, why)) => Err(io::Error::new(
-                *kind,
-                format!("an earlier flush of the database failed: {why}"),
-            )),
-            None => Ok(()),
-        }
-    }
-
-    fn ask(&self) -> io::Result<()> {
-        let mut state = self.lock();
-        if let Some((kind, why)) = &state.failed {
-            return Err(io::Error::new(
-                *kind,
-                format!("an earlier flush of the database failed: {why}"),
-            ));
-        }
-        state.asked += 1;
-        self.changed.notify_all();
-        Ok(())
-    }
-
-    fn close(&self) {
-        self.lock().closed = true;
-        self.changed.notify_all();
-    }
-}
-
 impl fmt::Debug for DbFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DbFile")
             .field("inner", &self.inner)
             .finish()
-    }
-}
-
-impl fmt::Debug for Flusher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.lock();
-        f.debug_struct("Flusher")
-            .field("asked", &state.asked)
-            .field("done", &state.done)
-            .finish_non_exhaustive()
     }
 }
 
@@ -276,7 +103,7 @@ impl StorageBackend for DbFile {
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        if self.flusher.defer_next.swap(false, Ordering::AcqRel) {
+        if self.flusher.take_deferral() {
             // A deferred flush waits for none: the flush thread runs them one at a time, and
             // nothing was written since the last one finished (writes wait for it).
             return self.flusher.ask();
@@ -396,6 +223,7 @@ fn chunks(mut written: Vec<(u64, u64)>, size: u64) -> Vec<Vec<(u64, u64)>> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
     use std::time::Duration;
 
     use redb::{Database, ReadableDatabase, TableDefinition};

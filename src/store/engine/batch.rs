@@ -1,0 +1,106 @@
+//! Group commit: one batch of requests in one write transaction. Each request's closure runs
+//! after the ones queued before it and sees their writes, so a rule checked there is as
+//! strong as with one transaction per request; a rule error must have written nothing, and
+//! any other error, or a panic, rolls the whole batch back. Nobody is answered before the
+//! batch's fate is known, and a committed batch only once it is durable.
+
+use std::time::Instant;
+
+use redb::Database;
+use tokio::sync::{mpsc, oneshot};
+
+use super::durability::Durability;
+use super::job::Job;
+use super::writer::{MAX_BATCH, Msg};
+use super::{BatchStats, Tx, WriterEvent};
+
+/// Moves what is queued into `batch`, up to [`MAX_BATCH`] and not past a stop request.
+pub(super) fn take_queued(
+    rx: &mut mpsc::Receiver<Msg>,
+    batch: &mut Vec<Box<dyn Job>>,
+    stop: &mut Option<oneshot::Sender<()>>,
+) {
+    while batch.len() < MAX_BATCH && stop.is_none() {
+        match rx.try_recv() {
+            Ok(Msg::Job(job)) => batch.push(job),
+            // A busy writer checks for its checkpoint after every batch.
+            Ok(Msg::Tick) => {}
+            Ok(Msg::Stop(done)) => *stop = Some(done),
+            Err(_) => break,
+        }
+    }
+}
+
+/// Runs `first` and whatever is queued in one transaction, then commits it; true if it
+/// committed and a request in it asked to wake the committed-work waiter
+/// ([`Tx::wake_after_commit`]). A batch of logged requests has its journal record written
+/// first, so that its `fdatasync` runs while the requests do; in any other batch, requests
+/// that arrive while earlier ones run join the open transaction (up to [`MAX_BATCH`]) instead
+/// of waiting for the next commit: the commit's fixed cost is shared by more requests.
+pub(super) fn run_batch(
+    db: &Database,
+    durability: &mut Durability,
+    first: Box<dyn Job>,
+    rx: &mut mpsc::Receiver<Msg>,
+    stop: &mut Option<oneshot::Sender<()>>,
+) -> bool {
+    let started = Instant::now();
+    let mut batch = vec![first];
+    let mut wake = false;
+    let outcome: Result<bool, String> = (|| {
+        // No quick repair: it saves the allocator state with every commit, which makes each
+        // commit much slower on a large database. The price is paid only after a crash: the
+        // next start walks the file; a clean restart stays fast.
+        let mut txn = Tx::new(db.begin_write().map_err(|e| e.to_string())?);
+        take_queued(rx, &mut batch, stop);
+        let mut written = match durability.write_record(&mut txn, &batch) {
+            Ok(written) => written,
+            Err(why) => {
+                let _ = txn.abort();
+                return Err(why);
+            }
+        };
+        let mut ran = 0;
+        loop {
+            for job in &mut batch[ran..] {
+                if !job.run(&txn) {
+                    if let Some(written) = written.take() {
+                        durability.take_back(written);
+                    }
+                    txn.abort().map_err(|e| e.to_string())?;
+                    return Err("a request in the batch failed; the batch was rolled back".into());
+                }
+            }
+            ran = batch.len();
+            // A journal record names its batch's requests: nobody joins after it is written.
+            if written.is_none() {
+                take_queued(rx, &mut batch, stop);
+            }
+            if ran == batch.len() {
+                break;
+            }
+        }
+        wake = txn.wakes();
+        durability.commit(txn, written)
+    })();
+    let size = batch.len();
+    match &outcome {
+        Ok(journaled) => tracing::debug!(
+            size,
+            journaled,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "write batch committed"
+        ),
+        Err(why) => tracing::error!(size, error = %why, "write batch failed"),
+    }
+    durability.report(WriterEvent::Batch(BatchStats {
+        requests: size,
+        elapsed: started.elapsed(),
+        committed: outcome.is_ok(),
+        journaled: outcome.as_ref().is_ok_and(|j| *j),
+    }));
+    for job in batch {
+        job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));
+    }
+    outcome.is_ok() && wake
+}

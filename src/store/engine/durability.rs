@@ -1,0 +1,136 @@
+//! Where the writer's commits become durable, and in which order: a journaled batch's record
+//! is written before its requests run and is on disk before its redb commit, which then
+//! skips redb's flush; any other batch commits durably in redb. Checkpoints are in
+//! [`checkpoint`](super::checkpoint).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use super::checkpoint::Flushing;
+use super::dbfile::Flusher;
+use super::job::Job;
+use super::journal::{Journal, Pending};
+use super::replay::{journal_seq, record_payload, set_journal_seq};
+use super::{Tx, WriterEvent, WriterObserver};
+
+/// Where the writer's commits become durable: the journal, while it works, and redb.
+pub(super) struct Durability {
+    pub(super) journal: Option<Journal>,
+    /// Runs checkpoints' flushes in the background; without it they run on the writer.
+    pub(super) flusher: Option<Arc<Flusher>>,
+    /// The last checkpoint, while its flush runs: the journal's retired segment holds the
+    /// records it covers until it is done.
+    pub(super) flushing: Option<Flushing>,
+    /// When redb last committed durably (a checkpoint or a batch that was not journaled);
+    /// after a failed checkpoint, a second ahead, which spaces out the retries.
+    pub(super) flushed_at: Instant,
+    /// Whether the journal holds records redb has not flushed, or a checkpoint's flush runs
+    /// (read by the ticker thread, which then wakes an idle writer).
+    pub(super) unflushed: Arc<AtomicBool>,
+    pub(super) observer: Arc<OnceLock<WriterObserver>>,
+}
+
+impl Durability {
+    pub(super) fn new(
+        journal: Option<Journal>,
+        flusher: Option<Arc<Flusher>>,
+        unflushed: Arc<AtomicBool>,
+        observer: Arc<OnceLock<WriterObserver>>,
+    ) -> Self {
+        Self {
+            journal,
+            flusher,
+            flushing: None,
+            flushed_at: Instant::now(),
+            unflushed,
+            observer,
+        }
+    }
+
+    pub(super) fn report(&self, event: WriterEvent) {
+        if let Some(observe) = self.observer.get() {
+            observe(event);
+        }
+    }
+
+    /// Writes the batch's journal record, when every request in it is logged and the record
+    /// fits, and starts its `fdatasync` (it runs while the requests do); the transaction then
+    /// commits without flushing redb. `None`: the batch commits durably in redb.
+    pub(super) fn write_record(
+        &mut self,
+        txn: &mut Tx,
+        batch: &[Box<dyn Job>],
+    ) -> Result<Option<Pending>, String> {
+        let entries: Option<Vec<&[u8]>> = batch.iter().map(|job| job.entry()).collect();
+        let (Some(journal), Some(entries)) = (self.journal.as_mut(), entries) else {
+            return Ok(None);
+        };
+        let payload = record_payload(&entries);
+        if !journal.fits(payload.len()) {
+            return Ok(None);
+        }
+        let seq = journal_seq(txn).map_err(|e| e.to_string())? + 1;
+        set_journal_seq(txn, seq).map_err(|e| e.to_string())?;
+        txn.set_durability(redb::Durability::None)
+            .map_err(|e| e.to_string())?;
+        match journal.write(seq, &payload) {
+            Ok(pending) => Ok(Some(pending)),
+            Err(e) => {
+                // The disk refused it: the batch fails, and from now on every batch is
+                // flushed through redb instead.
+                tracing::error!(error = %e, path = %journal.path().display(), "journal write failed; no longer used");
+                self.journal = None;
+                Err(format!("the journal write failed: {e}"))
+            }
+        }
+    }
+
+    /// Takes back the record of a batch that will not commit, once it is on disk: a replay
+    /// must never make what its callers were told failed.
+    pub(super) fn take_back(&mut self, written: Pending) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        let undone = journal
+            .wait(written)
+            .and_then(|record| journal.retract(record));
+        if let Err(e) = undone {
+            tracing::error!(error = %e, "could not take back the journal record of a failed batch; no longer used");
+            self.journal = None;
+        }
+    }
+
+    /// Commits the batch's transaction: once its journal record is on disk, when it has one
+    /// (see [`Durability::write_record`]), otherwise durably in redb. True if journaled.
+    pub(super) fn commit(&mut self, txn: Tx, written: Option<Pending>) -> Result<bool, String> {
+        let Some(written) = written else {
+            txn.commit().map_err(|e| e.to_string())?;
+            self.flushed();
+            return Ok(false);
+        };
+        let Some(journal) = self.journal.as_mut() else {
+            let _ = txn.abort();
+            return Err("the journal went away while its record was written".into());
+        };
+        let record = match journal.wait(written) {
+            Ok(record) => record,
+            Err(e) => {
+                // Nothing is committed, and from now on every batch is flushed through redb.
+                tracing::error!(error = %e, path = %journal.path().display(), "journal write failed; no longer used");
+                self.journal = None;
+                let _ = txn.abort();
+                return Err(format!("the journal write failed: {e}"));
+            }
+        };
+        if let Err(e) = txn.commit() {
+            if let Err(undo) = journal.retract(record) {
+                tracing::error!(error = %undo, "could not retract the journal record of a failed commit");
+                self.journal = None;
+            }
+            return Err(e.to_string());
+        }
+        self.unflushed.store(true, Ordering::Release);
+        Ok(true)
+    }
+}

@@ -1,0 +1,247 @@
+//! The redo journal: what makes a journaled batch durable without flushing redb each time.
+//! A batch appends one record (its requests, as opaque bytes) to a preallocated file, whose
+//! `fdatasync` runs on the journal's own thread while the writer runs the requests
+//! ([`Journal::write`], then [`Journal::wait`]); only then does redb commit, unflushed.
+//!
+//! What holds:
+//! * Two files (segments) are used in turn. A checkpoint [rotates](Journal::rotate) them; the
+//!   segment it retires keeps its records until the checkpoint's flush is done, and only then
+//!   is [emptied](Journal::retire). A commit flushed through redb itself empties both.
+//! * After a crash, [`Journal::open`] returns the records of both segments in sequence order;
+//!   the writer's replay applies those the database lacks.
+//! * Records may hold personal data (what the requests carry), so a segment never keeps
+//!   them longer than the database needs them: emptying a segment or retracting a record overwrites every byte the
+//!   records used with zeros, and bytes past the last record are always zero. Segments from a
+//!   version that zeroed only the first header are rewritten once ([`Journal::scrub`]).
+//!
+//! The format is in `journal/segment.rs`; the design in `docs/storage.md`.
+
+mod segment;
+#[cfg(test)]
+mod tests;
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
+
+use segment::Segment;
+
+/// The journal's two segment files inside the data folder.
+pub const JOURNAL_FILES: [&str; 2] = ["barberpro.journal", "barberpro.journal.2"];
+/// Size of each (zero-filled, preallocated) segment file. Overwriting blocks that already
+/// exist makes each `fdatasync` a pure data write: no block allocation, no file-system
+/// journal commit.
+pub const CAPACITY: u64 = 16 << 20;
+
+/// One journal record: a sequence number and the logged requests, encoded by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub seq: u64,
+    pub payload: Vec<u8>,
+}
+
+/// The two segments, which one takes records, and whether the other one still holds records
+/// the database may lack (a checkpoint's flush runs).
+#[derive(Debug)]
+pub struct Journal {
+    segments: [Segment; 2],
+    active: usize,
+    retiring: bool,
+    syncer: Syncer,
+}
+
+/// A record written to the active segment whose `fdatasync` runs on the journal's sync
+/// thread: the writer applies the record's requests meanwhile, and [`Journal::wait`]s for it
+/// before it commits them. Until then the journal takes no other call.
+#[must_use = "a written record must be waited for"]
+#[derive(Debug)]
+pub struct Pending {
+    record: Synced,
+    synced: mpsc::Receiver<io::Result<()>>,
+}
+
+/// Where a record on disk lies, as [`Journal::wait`] hands it back: what
+/// [`Journal::retract`] takes, should its batch not commit after all.
+#[derive(Debug, Clone, Copy)]
+pub struct Synced {
+    segment: usize,
+    at: u64,
+    len: u64,
+}
+
+/// The thread that runs a written record's `fdatasync` while the writer goes on; it ends
+/// when the journal is dropped.
+#[derive(Debug)]
+struct Syncer {
+    requests: mpsc::Sender<(Arc<File>, mpsc::SyncSender<io::Result<()>>)>,
+}
+
+impl Syncer {
+    fn start() -> io::Result<Self> {
+        let (requests, incoming) = mpsc::channel::<(Arc<File>, mpsc::SyncSender<io::Result<()>>)>();
+        std::thread::Builder::new()
+            .name("journal-sync".into())
+            .spawn(move || {
+                for (file, done) in incoming {
+                    let _ = done.send(file.sync_data());
+                }
+            })?;
+        Ok(Self { requests })
+    }
+
+    /// Starts `file`'s `fdatasync`; the receiver gets its outcome.
+    fn sync(&self, file: &Arc<File>) -> mpsc::Receiver<io::Result<()>> {
+        let (done, synced) = mpsc::sync_channel(1);
+        // A gone thread drops `done`: the waiter then sees an error, never a success.
+        let _ = self.requests.send((file.clone(), done));
+        synced
+    }
+}
+
+impl Journal {
+    /// Opens both segments in `data_dir` (creating them, zero-filled, if missing) and returns
+    /// the journal with the records they hold, in sequence order. The caller replays them and
+    /// then calls [`Journal::start_over`].
+    pub fn open(data_dir: &Path) -> io::Result<(Self, Vec<Record>)> {
+        let (first, mut records) = Segment::open(data_dir, JOURNAL_FILES[0])?;
+        let (second, more) = Segment::open(data_dir, JOURNAL_FILES[1])?;
+        records.extend(more);
+        records.sort_by_key(|r| r.seq);
+        let journal = Self {
+            segments: [first, second],
+            active: 0,
+            retiring: false,
+            syncer: Syncer::start()?,
+        };
+        Ok((journal, records))
+    }
+
+    /// The active segment's file.
+    pub fn path(&self) -> &Path {
+        &self.segments[self.active].path
+    }
+
+    /// Bytes used by records in the active segment.
+    pub fn used(&self) -> u64 {
+        self.segments[self.active].tail
+    }
+
+    /// Whether a record with a payload of `len` bytes still fits in the active segment.
+    pub fn fits(&self, len: usize) -> bool {
+        self.segments[self.active].fits(len)
+    }
+
+    /// Appends a record to the active segment and waits until it is on disk (`fdatasync`).
+    /// On error nothing is counted as written: the caller must not commit what the record
+    /// describes.
+    #[cfg(test)]
+    pub fn append(&mut self, seq: u64, payload: &[u8]) -> io::Result<Synced> {
+        let pending = self.write(seq, payload)?;
+        self.wait(pending)
+    }
+
+    /// Writes a record to the active segment and starts its `fdatasync` on the sync thread;
+    /// [`Journal::wait`] tells whether it reached the disk. On error nothing is counted as
+    /// written.
+    pub fn write(&mut self, seq: u64, payload: &[u8]) -> io::Result<Pending> {
+        let segment = &mut self.segments[self.active];
+        let (at, len) = segment.write(seq, payload)?;
+        Ok(Pending {
+            record: Synced {
+                segment: self.active,
+                at,
+                len,
+            },
+            synced: self.syncer.sync(&segment.file),
+        })
+    }
+
+    /// Waits until the record `pending` is on disk, and hands back where it lies. On error
+    /// nothing is counted as written: the caller must not commit what the record describes.
+    pub fn wait(&mut self, pending: Pending) -> io::Result<Synced> {
+        let synced = pending
+            .synced
+            .recv()
+            .unwrap_or_else(|_| Err(io::Error::other("the journal's sync thread is gone")));
+        let Synced { segment, at, len } = pending.record;
+        if let Err(e) = synced {
+            self.segments[segment].unwrite(at, len);
+            return Err(e);
+        }
+        Ok(pending.record)
+    }
+
+    /// Forgets `record`, the last one written (its batch could not be committed after all).
+    /// Fails if the record may still be read back.
+    pub fn retract(&mut self, record: Synced) -> io::Result<()> {
+        self.segments[record.segment].retract(record.at, record.len)
+    }
+
+    /// Whether the segment a checkpoint retired still holds its records.
+    pub fn is_retiring(&self) -> bool {
+        self.retiring
+    }
+
+    /// A checkpoint committed everything recorded so far: records go to the other segment
+    /// from now on, and this one is kept until [`Journal::retire`]. False (and nothing
+    /// changes) while the last retired segment is still kept.
+    pub fn rotate(&mut self) -> bool {
+        if self.retiring {
+            return false;
+        }
+        self.active = 1 - self.active;
+        self.retiring = true;
+        true
+    }
+
+    /// The retired segment's records are durable in the database (its checkpoint's flush is
+    /// done): empties it.
+    pub fn retire(&mut self) -> io::Result<()> {
+        if self.retiring {
+            self.segments[1 - self.active].start_over()?;
+            self.retiring = false;
+        }
+        Ok(())
+    }
+
+    /// Empties both segments, once the database holds every record durably (after a durable
+    /// commit through redb, or a replay).
+    pub fn start_over(&mut self) -> io::Result<()> {
+        for segment in &mut self.segments {
+            segment.start_over()?;
+        }
+        self.retiring = false;
+        Ok(())
+    }
+
+    /// Rewrites both (empty) segments as zero-filled files, erasing whatever a version that
+    /// zeroed only the first header left past it. A segment this open created is zero-filled
+    /// already and is left alone. Call it after [`Journal::start_over`].
+    pub fn scrub(&mut self) -> io::Result<()> {
+        for segment in &mut self.segments {
+            segment.scrub()?;
+        }
+        Ok(())
+    }
+}
+
+/// Moves the journal's segments aside as `<name>.<suffix>` (a restore swaps the database under
+/// them: the old records belong with the old file) and returns where they went; nothing
+/// happens for a segment that does not exist.
+pub fn set_aside(data_dir: &Path, suffix: &str) -> io::Result<Vec<PathBuf>> {
+    let mut moved = Vec::new();
+    for name in JOURNAL_FILES {
+        let path = data_dir.join(name);
+        if !path.exists() {
+            continue;
+        }
+        let aside = data_dir.join(format!("{name}.{suffix}"));
+        std::fs::rename(&path, &aside)?;
+        moved.push(aside);
+    }
+    if !moved.is_empty() {
+        File::open(data_dir)?.sync_all()?;
+    }
+    Ok(moved)
+}

@@ -1,0 +1,251 @@
+//! One segment file of the journal, and its format: records laid end to end from offset 0,
+//! each `magic "BPJ1" | seq u64 | len u32 | checksum u64 | payload (len bytes)`,
+//! little-endian; the checksum is the first 8 bytes of SHA-256 over `seq | len | payload`.
+//! Reading stops at the first record that is torn, fails its checksum, or does not follow
+//! its predecessor's sequence number.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::{CAPACITY, Record};
+
+const MAGIC: [u8; 4] = *b"BPJ1";
+pub(super) const HEADER: usize = 4 + 8 + 4 + 8;
+
+/// One open segment file and where its next record goes.
+#[derive(Debug)]
+pub(super) struct Segment {
+    pub(super) file: Arc<File>,
+    pub(super) path: PathBuf,
+    pub(super) tail: u64,
+    pub(super) capacity: u64,
+    /// Created (or recreated) zero-filled since the journal was opened: nothing from an
+    /// earlier round can be in it.
+    pub(super) created: bool,
+}
+
+impl Segment {
+    /// Opens the segment `name` in `data_dir` (creating it, zero-filled, if missing or of
+    /// another size) and returns it with the records it holds, oldest first.
+    pub(super) fn open(data_dir: &Path, name: &str) -> io::Result<(Self, Vec<Record>)> {
+        let path = data_dir.join(name);
+        let existing = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(file) => Some(file),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let (records, size) = match &existing {
+            Some(file) => {
+                let size = file.metadata()?.len();
+                (scan(file, size)?, Some(size))
+            }
+            None => (Vec::new(), None),
+        };
+        let created = existing.is_none() || size != Some(CAPACITY);
+        let file = match existing {
+            Some(file) if size == Some(CAPACITY) => file,
+            // Never throw records away before they are replayed: use the file as it is (it
+            // is recreated at the right size once empty, at the next start over).
+            Some(file) if !records.is_empty() => {
+                let capacity = size.unwrap_or(0);
+                return Ok((
+                    Self {
+                        file: Arc::new(file),
+                        path,
+                        tail: capacity,
+                        capacity,
+                        created: false,
+                    },
+                    records,
+                ));
+            }
+            _ => {
+                create_zeroed(data_dir, &path)?;
+                OpenOptions::new().read(true).write(true).open(&path)?
+            }
+        };
+        let tail = records
+            .iter()
+            .map(|r| (HEADER + r.payload.len()) as u64)
+            .sum();
+        Ok((
+            Self {
+                file: Arc::new(file),
+                path,
+                tail,
+                capacity: CAPACITY,
+                created,
+            },
+            records,
+        ))
+    }
+
+    /// Whether a record with a payload of `len` bytes still fits.
+    pub(super) fn fits(&self, len: usize) -> bool {
+        self.tail + (HEADER + len) as u64 <= self.capacity
+    }
+
+    /// Writes a record after the last one (not flushed) and returns where it went and its
+    /// length in bytes. On error nothing is counted as written.
+    pub(super) fn write(&mut self, seq: u64, payload: &[u8]) -> io::Result<(u64, u64)> {
+        if !self.fits(payload.len()) {
+            return Err(io::Error::other("the journal is full"));
+        }
+        let len = u32::try_from(payload.len()).map_err(|_| io::Error::other("record too big"))?;
+        let mut buf = Vec::with_capacity(HEADER + payload.len());
+        buf.extend_from_slice(&MAGIC);
+        buf.extend_from_slice(&seq.to_le_bytes());
+        buf.extend_from_slice(&len.to_le_bytes());
+        buf.extend_from_slice(&checksum(seq, len, payload).to_le_bytes());
+        buf.extend_from_slice(payload);
+        let at = self.tail;
+        let len = buf.len() as u64;
+        if let Err(e) = self.file.write_all_at(&buf, at) {
+            self.unwrite(at, len);
+            return Err(e);
+        }
+        self.tail += len;
+        Ok((at, len))
+    }
+
+    /// Takes back the record written at `at` (the last one), `len` bytes long, whose write or
+    /// flush failed: it may have reached the disk all the same, so it is zeroed to make sure
+    /// it is never replayed, since its batch will not commit (best effort; the caller stops
+    /// using the journal).
+    pub(super) fn unwrite(&mut self, at: u64, len: u64) {
+        let _ = self.zero(at, at + len).and_then(|()| self.file.sync_data());
+        self.tail = at;
+    }
+
+    /// Forgets the last record written, `len` bytes at `at` (its batch could not be
+    /// committed after all). Fails if the record may still be read back.
+    pub(super) fn retract(&mut self, at: u64, len: u64) -> io::Result<()> {
+        if at + len != self.tail {
+            return Err(io::Error::other("only the last record can be retracted"));
+        }
+        self.zero(at, self.tail)?;
+        self.file.sync_data()?;
+        self.tail = at;
+        Ok(())
+    }
+
+    /// Starts over from offset 0, once the database holds every record durably, zeroing
+    /// every byte the records used.
+    pub(super) fn start_over(&mut self) -> io::Result<()> {
+        if self.tail == 0 {
+            return Ok(());
+        }
+        if self.capacity != CAPACITY {
+            // An odd-sized file kept for its records: they are in the database now.
+            self.recreate()?;
+        } else {
+            // A crash part-way may leave some records readable: they are in the database,
+            // and a replay skips them by their sequence numbers.
+            self.zero(0, self.tail)?;
+            self.file.sync_data()?;
+        }
+        self.tail = 0;
+        Ok(())
+    }
+
+    /// See [`Journal::scrub`].
+    pub(super) fn scrub(&mut self) -> io::Result<()> {
+        if self.created || self.tail != 0 {
+            return Ok(());
+        }
+        self.recreate()
+    }
+
+    /// Replaces the file with a zero-filled one of [`CAPACITY`] bytes.
+    fn recreate(&mut self) -> io::Result<()> {
+        create_zeroed(self.path.parent().unwrap_or(Path::new(".")), &self.path)?;
+        self.file = Arc::new(OpenOptions::new().read(true).write(true).open(&self.path)?);
+        self.capacity = CAPACITY;
+        self.created = true;
+        Ok(())
+    }
+
+    /// Overwrites bytes `from..to` with zeros (not flushed).
+    fn zero(&self, from: u64, to: u64) -> io::Result<()> {
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        let mut at = from;
+        while at < to {
+            let n = (to - at).min(ZEROS.len() as u64);
+            self.file.write_all_at(&ZEROS[..n as usize], at)?;
+            at += n;
+        }
+        Ok(())
+    }
+}
+
+fn checksum(seq: u64, len: u32, payload: &[u8]) -> u64 {
+    let mut h = Sha256::new();
+    h.update(seq.to_le_bytes());
+    h.update(len.to_le_bytes());
+    h.update(payload);
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
+}
+
+/// The valid records at the start of `file` (`size` bytes long), in order. Reads record by
+/// record, so a start with an empty journal reads one header, not the whole file.
+fn scan(file: &File, size: u64) -> io::Result<Vec<Record>> {
+    let mut out: Vec<Record> = Vec::new();
+    let mut at = 0u64;
+    let mut header = [0u8; HEADER];
+    while at + HEADER as u64 <= size {
+        file.read_exact_at(&mut header, at)?;
+        let field = |from: usize, to: usize| &header[from..to];
+        if field(0, 4) != MAGIC {
+            break;
+        }
+        let seq = u64::from_le_bytes(field(4, 12).try_into().unwrap_or([0; 8]));
+        let len = u32::from_le_bytes(field(12, 16).try_into().unwrap_or([0; 4]));
+        let sum = u64::from_le_bytes(field(16, 24).try_into().unwrap_or([0; 8]));
+        let end = at + HEADER as u64 + u64::from(len);
+        if end > size {
+            break;
+        }
+        let mut payload = vec![0u8; len as usize];
+        file.read_exact_at(&mut payload, at + HEADER as u64)?;
+        if checksum(seq, len, &payload) != sum {
+            break;
+        }
+        if out.last().is_some_and(|last| last.seq + 1 != seq) {
+            break;
+        }
+        out.push(Record { seq, payload });
+        at = end;
+    }
+    Ok(out)
+}
+
+/// Writes a zero-filled file of [`CAPACITY`] bytes at `path` (through a temporary name, so a
+/// crash never leaves a short file behind) and makes it durable.
+fn create_zeroed(dir: &Path, path: &Path) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..CAPACITY / zeros.len() as u64 {
+            file.write_all(&zeros)?;
+        }
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    File::open(dir)?.sync_all()
+}

@@ -1,0 +1,34 @@
+//! The storage engine: one writer thread that group-commits write requests, the redo journal
+//! that makes journaled requests durable between checkpoints, and redb's file. It knows
+//! transactions ([`Tx`]) and journal records, not what they hold: the one request type it
+//! journals is the store's ([`Journaled`](crate::store::engine::Journaled)). The design, and why,
+//! is in `docs/storage.md`.
+//!
+//! What holds:
+//! * Nobody is answered before the transaction holding their request is durable, and a
+//!   batch's writes are visible to readers only once they are (`batch.rs`).
+//! * Durable means: in redb's last durable commit, or in a journal record after it. A
+//!   journaled batch's record is on disk before its redb commit; a batch that fails after its
+//!   record was written has it zeroed before anyone is answered (`durability.rs`).
+//! * A checkpoint's flush may finish late, never out of order ([`dbfile`]); the journal keeps
+//!   the records a checkpoint covers until that flush is done (`checkpoint.rs`).
+//! * After-commit signals travel with the transaction ([`Tx::wake_after_commit`]) and fire
+//!   only if it commits.
+
+mod batch;
+mod checkpoint;
+pub mod dbfile;
+mod durability;
+mod flusher;
+mod job;
+pub mod journal;
+mod replay;
+mod stats;
+mod tx;
+mod writer;
+
+pub use job::Journaled;
+pub use replay::replay;
+pub use stats::{BatchStats, WriterEvent, WriterObserver};
+pub use tx::{ReadTx, Tx};
+pub use writer::{CHECKPOINT_EVERY, Writer};

@@ -1,0 +1,89 @@
+//! What a journal record holds for the writer, and the replay after a crash. A record's
+//! payload is its batch's [`Journaled`] requests, in the order they ran, as a JSON array; each
+//! journaled transaction sets `meta["journal.seq"]` to its record's number, so a replay
+//! applies, in order, exactly the records after the durable one and refuses a journal that
+//! skips one.
+
+use redb::{Database, ReadableTable, WriteTransaction};
+
+use super::Tx;
+use super::job::Journaled;
+use super::journal::Record;
+use crate::store::error::StoreError;
+use crate::store::tables;
+
+/// The `meta` key holding the sequence number of the last journal record in the database.
+pub(super) const JOURNAL_SEQ: &str = "journal.seq";
+
+/// A journal record's payload: the batch's requests, in the order they ran, as a JSON array.
+pub(super) fn record_payload(entries: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + entries.iter().map(|e| e.len() + 1).sum::<usize>());
+    out.push(b'[');
+    for (i, entry) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(entry);
+    }
+    out.push(b']');
+    out
+}
+
+pub(super) fn journal_seq(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    Ok(txn
+        .open_table(tables::META)?
+        .get(JOURNAL_SEQ)?
+        .map_or(0, |v| v.value()))
+}
+
+pub(super) fn set_journal_seq(txn: &WriteTransaction, seq: u64) -> Result<(), StoreError> {
+    txn.open_table(tables::META)?.insert(JOURNAL_SEQ, seq)?;
+    Ok(())
+}
+
+/// Applies the journal records the database lacks (those after its `journal.seq`), in order,
+/// in one durable transaction; returns how many. Run before the writer starts.
+pub fn replay<J: Journaled>(
+    db: &Database,
+    records: &[Record],
+    context: &J::Context,
+) -> Result<usize, StoreError> {
+    let txn = Tx::new(db.begin_write()?);
+    let done = journal_seq(&txn)?;
+    let pending: Vec<&Record> = records.iter().filter(|r| r.seq > done).collect();
+    let Some(first) = pending.first() else {
+        return Ok(0);
+    };
+    if first.seq != done + 1 {
+        return Err(StoreError::Journal(format!(
+            "the database ends at record {done} but the journal resumes at {}: it belongs to \
+             another copy of the database",
+            first.seq
+        )));
+    }
+    // The two segments' records, merged: a gap means records were lost, and replaying past
+    // it would give other results than the first time.
+    if let Some(pair) = pending.windows(2).find(|w| w[1].seq != w[0].seq + 1) {
+        return Err(StoreError::Journal(format!(
+            "the journal skips from record {} to {}",
+            pair[0].seq, pair[1].seq
+        )));
+    }
+    for record in &pending {
+        let requests: Vec<J> =
+            serde_json::from_slice(&record.payload).map_err(|source| StoreError::Corrupt {
+                table: "(journal)".into(),
+                source,
+            })?;
+        for request in requests {
+            // Rule errors come out as they did the first time (and wrote nothing then either).
+            match request.apply(&txn, context) {
+                Err(e) if e.is_fatal() => return Err(e),
+                Ok(_) | Err(_) => {}
+            }
+        }
+        set_journal_seq(&txn, record.seq)?;
+    }
+    txn.commit()?;
+    Ok(pending.len())
+}

@@ -1,0 +1,110 @@
+//! The transactions the engine hands out: [`Tx`], the write transaction a request runs in,
+//! and [`ReadTx`], the read access that read and write transactions share.
+
+use std::cell::Cell;
+use std::ops::Deref;
+
+use redb::{
+    Key, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, Value,
+    WriteTransaction,
+};
+
+use crate::store::error::StoreError;
+
+/// Read access shared by read and write transactions, so one query function serves both
+/// the read path and the checks inside a write.
+pub trait ReadTx {
+    type Table<'a, K: Key + 'static, V: Value + 'static>: ReadableTable<K, V>
+    where
+        Self: 'a;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Self::Table<'_, K, V>, StoreError>;
+}
+
+impl ReadTx for ReadTransaction {
+    type Table<'a, K: Key + 'static, V: Value + 'static> = ReadOnlyTable<K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<ReadOnlyTable<K, V>, StoreError> {
+        Ok(self.open_table(def)?)
+    }
+}
+
+impl ReadTx for WriteTransaction {
+    type Table<'a, K: Key + 'static, V: Value + 'static> = Table<'a, K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Table<'_, K, V>, StoreError> {
+        Ok(self.open_table(def)?)
+    }
+}
+
+/// A write transaction, and what its commit must set off. It derefs to redb's
+/// [`WriteTransaction`], so a function taking `&WriteTransaction` takes a `&Tx` as it is;
+/// only what raises an after-commit signal needs the `Tx` itself.
+pub struct Tx {
+    txn: WriteTransaction,
+    /// Set by a request that queued background work; the writer reads it once the
+    /// transaction has committed.
+    wake: Cell<bool>,
+}
+
+impl Tx {
+    pub fn new(txn: WriteTransaction) -> Self {
+        Self {
+            txn,
+            wake: Cell::new(false),
+        }
+    }
+
+    /// Asks the writer to wake [`Writer::committed_work`](super::Writer::committed_work)'s
+    /// waiter once this transaction commits (for background work queued in it, an outbox
+    /// message). Never before: the waiter would look before the rows are visible. A
+    /// transaction that does not commit wakes nobody.
+    pub fn wake_after_commit(&self) {
+        self.wake.set(true);
+    }
+
+    /// Whether a request asked for [`Tx::wake_after_commit`].
+    pub fn wakes(&self) -> bool {
+        self.wake.get()
+    }
+
+    pub(super) fn set_durability(
+        &mut self,
+        durability: redb::Durability,
+    ) -> Result<(), redb::SetDurabilityError> {
+        self.txn.set_durability(durability)
+    }
+
+    /// Commits the transaction. Waking, if asked for, is the caller's: see [`Tx::wakes`].
+    pub fn commit(self) -> Result<(), redb::CommitError> {
+        self.txn.commit()
+    }
+
+    pub fn abort(self) -> Result<(), redb::StorageError> {
+        self.txn.abort()
+    }
+}
+
+impl Deref for Tx {
+    type Target = WriteTransaction;
+
+    fn deref(&self) -> &WriteTransaction {
+        &self.txn
+    }
+}
+
+impl ReadTx for Tx {
+    type Table<'a, K: Key + 'static, V: Value + 'static> = Table<'a, K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Table<'_, K, V>, StoreError> {
+        Ok(self.txn.open_table(def)?)
+    }
+}
