@@ -8,6 +8,7 @@ mod helpers;
 mod acme;
 mod admin;
 mod api_contract;
+mod architecture;
 mod availability;
 mod availability_property;
 mod booking_flow;
