@@ -43,8 +43,23 @@ id_type!(
 
 /// A URL-safe branch name: lowercase ASCII letters, digits and inner hyphens, 1–40 chars.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct Slug(String);
+
+/// Read back (JSON, a stored row) through [`Slug::parse`].
+impl TryFrom<String> for Slug {
+    type Error = DomainError;
+
+    fn try_from(raw: String) -> Result<Self, DomainError> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Slug> for String {
+    fn from(s: Slug) -> String {
+        s.0
+    }
+}
 
 impl Slug {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {

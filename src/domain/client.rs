@@ -13,8 +13,28 @@ id_type!(
 
 /// A plausible e-mail address (one `@`, a dot in the domain, no spaces), at most 254 chars.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct Email(String);
+
+/// Read back (JSON, a stored row) through [`Email::parse`].
+impl TryFrom<String> for Email {
+    type Error = DomainError;
+
+    fn try_from(raw: String) -> Result<Self, DomainError> {
+        let email = Self::parse(&raw)?;
+        if email.0.len() == raw.len() {
+            Ok(email)
+        } else {
+            Err(DomainError::InvalidEmail)
+        }
+    }
+}
+
+impl From<Email> for String {
+    fn from(e: Email) -> String {
+        e.0
+    }
+}
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {

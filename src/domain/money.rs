@@ -6,8 +6,23 @@ use super::DomainError;
 
 /// An amount in ARS centavos; never negative. Shown the es-AR way: `$ 12.500,00`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
-#[serde(transparent)]
+#[serde(try_from = "i64", into = "i64")]
 pub struct Money(i64);
+
+/// Read back (JSON, a stored row) through [`Money::from_centavos`]: never negative or absurd.
+impl TryFrom<i64> for Money {
+    type Error = DomainError;
+
+    fn try_from(centavos: i64) -> Result<Self, DomainError> {
+        Self::from_centavos(centavos)
+    }
+}
+
+impl From<Money> for i64 {
+    fn from(m: Money) -> i64 {
+        m.0
+    }
+}
 
 /// Ten million pesos: above any haircut, below any overflow.
 const MAX_CENTAVOS: i64 = 1_000_000_000;

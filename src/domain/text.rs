@@ -6,9 +6,25 @@ use super::DomainError;
 
 /// Trimmed, non-empty, bounded text without control characters (other than newlines in
 /// multi-line fields). Stored as given; escaping is the job of whatever shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Text(String);
+
+/// The longest text any field keeps (a note); a stored or sent text past it is refused.
+const STORED_MAX: usize = 10_000;
+
+/// Read back (JSON, a stored row, a journal record) through the same checks as typed text:
+/// trimmed, non-empty, no control characters but line breaks and tabs.
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        let text = Self::parse("text", &raw, STORED_MAX, true).map_err(serde::de::Error::custom)?;
+        if text.0.len() != raw.len() {
+            return Err(serde::de::Error::custom("text with surrounding spaces"));
+        }
+        Ok(text)
+    }
+}
 
 impl Text {
     /// Parses a one-line field (`max` characters, not bytes).
@@ -83,6 +99,16 @@ mod tests {
         assert!(Text::line("name", "a\u{0}b", 10).is_err());
         assert!(Text::line("name", "a\nb", 10).is_err());
         assert!(Text::multiline("notes", "a\nb", 10).is_ok());
+    }
+
+    #[test]
+    fn deserialising_goes_through_the_checks() {
+        let t: Text = serde_json::from_str("\"Corte clásico\"").unwrap();
+        assert_eq!(t.as_str(), "Corte clásico");
+        assert!(serde_json::from_str::<Text>("\"  \"").is_err());
+        assert!(serde_json::from_str::<Text>("\" padded \"").is_err());
+        assert!(serde_json::from_str::<Text>("\"a\\u0000b\"").is_err());
+        assert!(serde_json::from_str::<Text>("\"línea\\notra\"").is_ok());
     }
 
     #[test]
