@@ -27,5 +27,5 @@ pub use money::Money;
 pub use payment::{
     DepositKind, DepositPolicy, Payment, PaymentEvent, PaymentId, PaymentState, RefundReason,
 };
-pub use phone::Phone;
+pub use phone::{Phone, PhoneReading};
 pub use text::Text;
