@@ -343,15 +343,17 @@ fn prepare(
     m: &Message,
     now: Timestamp,
 ) -> Result<Result<(Phone, Vec<String>), &'static str>, StoreError> {
-    let Some(client) = clients::get(tx, m.client)? else {
+    let Some(booking) = bookings::get(tx, m.booking)? else {
+        return Ok(Err("booking_gone"));
+    };
+    // The booking's client, not the one it had when the message was queued: a merge of two
+    // records of one person moves bookings (`clients::merge`).
+    let Some(client) = clients::get(tx, booking.client)? else {
         return Ok(Err("client_gone"));
     };
     if !client.whatsapp_consent {
         return Ok(Err("no_consent"));
     }
-    let Some(booking) = bookings::get(tx, m.booking)? else {
-        return Ok(Err("booking_gone"));
-    };
     if let Err(reason) = m.template.still_relevant(&booking, m.for_start, now) {
         return Ok(Err(reason));
     }
