@@ -11,6 +11,8 @@
 
 /// Bookings: online, walk-in and phone; reschedule, cancel, status changes, notes.
 pub mod bookings;
+/// Clients at the front desk: search, a client's file, merging two records of one person.
+pub mod clients;
 /// Where "now" comes from.
 pub mod clock;
 /// Deposits through MercadoPago: preferences, notifications, hold expiry, refunds.

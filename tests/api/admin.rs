@@ -5,6 +5,7 @@ mod agenda;
 mod branches;
 mod browser;
 mod catalog;
+mod clients;
 mod closures;
 mod sessions;
 mod system;

@@ -22,6 +22,8 @@ pub mod auth;
 pub mod bookings;
 pub mod catalog;
 pub mod client_data;
+/// Merging two records of one person.
+pub mod client_merge;
 pub mod clients;
 pub mod cookies;
 pub mod messages;
@@ -81,6 +83,10 @@ pub fn router() -> Router<AppState> {
             get(clients::show).post(client_data::update),
         )
         .route("/admin/clientes/{id}/datos.json", get(client_data::export))
+        .route(
+            "/admin/clientes/{id}/unificar",
+            get(client_merge::merge_page).post(client_merge::merge),
+        )
         .route("/admin/pagos", get(payments::page))
         .route("/admin/pagos/{id}/reintentar", post(payments::retry_refund))
         .route("/admin/clientes/{id}/whatsapp", post(messages::set_consent))
