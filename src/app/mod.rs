@@ -11,6 +11,8 @@
 
 /// Bookings: online, walk-in and phone; reschedule, cancel, status changes, notes.
 pub mod bookings;
+/// Catálogo: a barber's weekly hours (the week editor's preview and save).
+pub mod catalog;
 /// Clients at the front desk: search, a client's file, merging two records of one person.
 pub mod clients;
 /// Where "now" comes from.

@@ -14,6 +14,7 @@ pub mod staff;
 pub mod text;
 pub mod time;
 pub mod token;
+pub mod week;
 
 pub use availability::{BarberDay, Interval};
 pub use booking::{BookedService, Booking, BookingId, BookingRules, BookingSource, BookingStatus};

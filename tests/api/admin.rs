@@ -11,6 +11,7 @@ mod sessions;
 mod system;
 mod team;
 mod walk_ins;
+pub mod week;
 
 use std::collections::HashMap;
 

@@ -127,8 +127,8 @@ pub fn router() -> Router<AppState> {
             post(catalog::set_barber_services),
         )
         .route(
-            "/admin/catalogo/barberos/{id}/horario",
-            post(catalog::set_hours),
+            "/admin/catalogo/barberos/{id}/semana",
+            get(catalog::week_page).post(catalog::week_post),
         )
         .route("/admin/catalogo/cierres", post(catalog::add_closure))
         .route(
