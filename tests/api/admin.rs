@@ -7,6 +7,7 @@ mod browser;
 mod catalog;
 mod clients;
 mod closures;
+mod desk_browser;
 mod sessions;
 mod system;
 mod team;
