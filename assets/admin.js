@@ -14,6 +14,101 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!window.confirm("¿Cancelar este turno?")) event.preventDefault();
     });
   }
+  // Client search: the results follow what is typed (the form alone works without this).
+  const search = document.getElementById("client-search");
+  const results = document.getElementById("results");
+  if (search && results) {
+    const field = search.querySelector("input[name=q]");
+    let timer = null;
+    let pending = null;
+    field.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const params = new URLSearchParams(new FormData(search));
+        if (params.get("q").trim().length < 2) {
+          results.replaceChildren();
+          return;
+        }
+        const address = search.getAttribute("action") + "?" + params.toString();
+        params.set("parcial", "1");
+        if (pending) pending.abort();
+        pending = new AbortController();
+        try {
+          const answer = await fetch(search.getAttribute("action") + "?" + params.toString(), {
+            signal: pending.signal,
+            credentials: "same-origin",
+          });
+          if (!answer.ok) return;
+          results.innerHTML = await answer.text();
+          history.replaceState(null, "", address);
+        } catch (_) {
+          // Cut short by the next keystroke, or offline: the button still searches.
+        }
+      }, 250);
+    });
+  }
+  // Week editor: "Agregar pausa" and "Copiar a todos los días" in place (without this file
+  // the server answers both buttons with the editor again).
+  const week = document.getElementById("week");
+  if (week) {
+    const status = document.getElementById("week-status");
+    const renumber = (row, day, index) => {
+      for (const input of row.querySelectorAll("input")) {
+        input.name = input.name.replace(/^d\d+_/, "d" + day + "_");
+        input.id = input.id.replace(/^d\d+-(bs|be)-\d+$/, "d" + day + "-$1-" + index);
+      }
+      for (const label of row.querySelectorAll("label")) {
+        label.htmlFor = label.htmlFor.replace(/^d\d+-(bs|be)-\d+$/, "d" + day + "-$1-" + index);
+      }
+    };
+    week.addEventListener("click", (event) => {
+      const button = event.target.closest("button");
+      const day = button && button.closest("fieldset.day");
+      if (!day) return;
+      const n = day.dataset.day;
+      if (button.classList.contains("add-break")) {
+        event.preventDefault();
+        const rows = day.querySelectorAll(".break");
+        const row = rows[rows.length - 1].cloneNode(true);
+        for (const input of row.querySelectorAll("input")) input.value = "";
+        renumber(row, n, rows.length + 1);
+        rows[rows.length - 1].after(row);
+        row.querySelector("input").focus();
+      } else if (button.classList.contains("copy")) {
+        event.preventDefault();
+        const start = day.querySelector("#d" + n + "-start").value;
+        const end = day.querySelector("#d" + n + "-end").value;
+        const rows = [...day.querySelectorAll(".break")];
+        let copied = 0;
+        for (const other of week.querySelectorAll("fieldset.day")) {
+          const m = other.dataset.day;
+          if (other === day || !other.querySelector("#d" + m + "-works").checked) continue;
+          other.querySelector("#d" + m + "-start").value = start;
+          other.querySelector("#d" + m + "-end").value = end;
+          const old = [...other.querySelectorAll(".break")];
+          let anchor = old[old.length - 1];
+          rows.forEach((row, i) => {
+            const clone = row.cloneNode(true);
+            const from = row.querySelectorAll("input");
+            clone.querySelectorAll("input").forEach((input, j) => { input.value = from[j].value; });
+            renumber(clone, m, i + 1);
+            anchor.after(clone);
+            anchor = clone;
+          });
+          for (const row of old) row.remove();
+          copied += 1;
+        }
+        if (status) {
+          status.textContent = copied === 0
+            ? "No hay otros días marcados «Trabaja»."
+            : "Copiado a " + copied + (copied === 1 ? " día." : " días.");
+        }
+      }
+    });
+    for (const box of week.querySelectorAll("input[id$=-works]")) {
+      box.addEventListener("change", () => box.closest("fieldset.day").classList.toggle("off", !box.checked));
+    }
+  }
   // Keep the "now" line in view on today's agenda.
   const now = document.querySelector("tr.now");
   if (now) now.scrollIntoView({ block: "center" });

@@ -15,6 +15,10 @@ pub mod booked;
 pub mod bookings;
 /// The catalogue's branches: add one, change its details or close it.
 pub mod branches;
+/// Catálogo: a barber's weekly hours (the week editor's preview and save).
+pub mod catalog;
+/// Clients at the front desk: search, a client's file, merging two records of one person.
+pub mod clients;
 /// Where "now" comes from.
 pub mod clock;
 /// Closures and time off, for a branch or one barber: add, remove.

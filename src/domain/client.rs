@@ -79,6 +79,10 @@ pub struct Client {
     /// bookings' accounts together, with no name, phone, e-mail or notes.
     #[serde(default)]
     pub anonymised_at: Option<Timestamp>,
+    /// The records merged into this one (the same person saved twice), oldest merge first:
+    /// their ids still name the person in the audit log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<ClientId>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

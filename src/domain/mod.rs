@@ -14,6 +14,7 @@ pub mod staff;
 pub mod text;
 pub mod time;
 pub mod token;
+pub mod week;
 
 pub use availability::{BarberDay, Interval};
 pub use booking::{BookedService, Booking, BookingId, BookingRules, BookingSource, BookingStatus};
@@ -27,5 +28,5 @@ pub use money::Money;
 pub use payment::{
     DepositKind, DepositPolicy, Payment, PaymentEvent, PaymentId, PaymentState, RefundReason,
 };
-pub use phone::Phone;
+pub use phone::{Phone, PhoneReading};
 pub use text::Text;

@@ -76,6 +76,43 @@ impl Text {
     }
 }
 
+/// `s` as searches compare it: lowercase, without accents or other marks on letters (`Pérez`,
+/// `PEREZ` and `perez` fold alike; `ñ` folds to `n`, `ü` to `u`), spaces collapsed. Covers
+/// the Latin letters of Spanish, Portuguese, Italian and French names, and combining marks
+/// typed apart from their letter.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = true;
+    for c in s.chars().flat_map(char::to_lowercase) {
+        let c = match c {
+            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ø' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ñ' => 'n',
+            'ç' => 'c',
+            'ý' | 'ÿ' => 'y',
+            // Combining diacritical marks (a decomposed "é" is "e" + U+0301).
+            '\u{300}'..='\u{36f}' => continue,
+            c if c.is_whitespace() => {
+                if !space {
+                    out.push(' ');
+                }
+                space = true;
+                continue;
+            }
+            c => c,
+        };
+        out.push(c);
+        space = false;
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
 impl std::fmt::Display for Text {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -90,6 +127,22 @@ mod tests {
     fn keeps_emoji_and_markup_as_given() {
         let t = Text::line("name", "  Juan 💈 <script>alert(1)</script> ", 100).unwrap();
         assert_eq!(t.as_str(), "Juan 💈 <script>alert(1)</script>");
+    }
+
+    #[test]
+    fn folding_ignores_case_accents_and_extra_spaces() {
+        for (raw, want) in [
+            ("Pérez", "perez"),
+            ("PÉREZ", "perez"),
+            ("  José   María ", "jose maria"),
+            ("Núñez", "nunez"),
+            ("Güemes", "guemes"),
+            ("Pe\u{301}rez", "perez"),
+            ("François Çelik", "francois celik"),
+            ("O'Brien 💈", "o'brien 💈"),
+        ] {
+            assert_eq!(fold(raw), want, "{raw:?}");
+        }
     }
 
     #[test]

@@ -698,7 +698,8 @@ fn create_in(
     )?;
     let start = req.start.as_second();
     let mut no_shows = 0;
-    let existing = clients::by_phone(txn, &req.client.phone)?;
+    let details = req.client.normalised();
+    let existing = clients::by_phone(txn, &details.phone)?;
     if let Some(existing) = &existing {
         let want = Interval::new(start, start + work);
         if agenda_overlaps(&by_client, existing.id.0, want, None)? {
@@ -715,7 +716,7 @@ fn create_in(
 
     // Every check passed: from here on, only writes.
     let new_client = existing.is_none();
-    let client = clients::upsert_found(txn, existing, req.client, now)?;
+    let client = clients::upsert_found(txn, existing, details, now)?;
     let id = BookingId(next_id(txn, "booking")?);
     let token = keys.issue(id);
     let booking = Booking {

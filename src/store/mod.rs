@@ -48,7 +48,7 @@ use engine::{dbfile, journal};
 use crate::domain::token::TokenKey;
 
 /// The schema this binary writes. Bump it with a migration in [`migrate`].
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
@@ -392,6 +392,11 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "booking indexes rebuilt"
             );
+        }
+        if (1..4).contains(&from) {
+            // Client search reads an index of folded names and phone digits.
+            let clients = clients::reindex_search(txn)?;
+            tracing::info!(clients, "client search index built");
         }
         let mut meta = txn.open_table(tables::META)?;
         meta.insert("schema_version", SCHEMA_VERSION)?;

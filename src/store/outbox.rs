@@ -343,18 +343,20 @@ fn prepare(
     m: &Message,
     now: Timestamp,
 ) -> Result<Result<(Phone, Vec<String>), &'static str>, StoreError> {
-    let Some(client) = clients::get(tx, m.client)? else {
-        return Ok(Err("client_gone"));
-    };
-    if !client.whatsapp_consent {
-        return Ok(Err("no_consent"));
-    }
     // The row itself, not `bookings::get`: the outbox sits below the bookings that call it.
     let booking: Option<Booking> =
         codec::get(&tx.table(tables::BOOKINGS)?, tables::BOOKINGS, m.booking.0)?;
     let Some(booking) = booking else {
         return Ok(Err("booking_gone"));
     };
+    // The booking's client, not the one it had when the message was queued: a merge of two
+    // records of one person moves bookings (`clients::merge`).
+    let Some(client) = clients::get(tx, booking.client)? else {
+        return Ok(Err("client_gone"));
+    };
+    if !client.whatsapp_consent {
+        return Ok(Err("no_consent"));
+    }
     if let Err(reason) = m.template.still_relevant(&booking, m.for_start, now) {
         return Ok(Err(reason));
     }

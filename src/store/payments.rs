@@ -31,6 +31,21 @@ pub fn by_booking(tx: &impl ReadTx, booking: BookingId) -> Result<Option<Payment
     }
 }
 
+/// Moves a booking's deposit (if it has one) to another client: the booking moved with a
+/// merge of two records of one person (`clients::merge`). The state and the work queue stay.
+pub(crate) fn reassign_client(
+    txn: &WriteTransaction,
+    booking: BookingId,
+    to: crate::domain::ClientId,
+) -> Result<Option<PaymentId>, StoreError> {
+    let Some(mut p) = by_booking(txn, booking)? else {
+        return Ok(None);
+    };
+    p.client = to;
+    codec::put(&mut txn.open_table(tables::PAYMENTS)?, p.id.0, &p)?;
+    Ok(Some(p.id))
+}
+
 /// The newest deposits first, at most `limit`.
 pub fn recent(tx: &impl ReadTx, limit: usize) -> Result<Vec<Payment>, StoreError> {
     let table = tx.table(tables::PAYMENTS)?;

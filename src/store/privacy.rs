@@ -48,6 +48,7 @@ pub fn export(tx: &impl ReadTx, id: ClientId, now: Timestamp) -> Result<PersonDa
     let client = clients::get(tx, id)?.ok_or(DomainError::UnknownClient)?;
     let history = clients::history(tx, id)?;
     let mut about: Vec<(&str, u64)> = vec![("client", id.0)];
+    about.extend(client.merged_from.iter().map(|m| ("client", m.0)));
     about.extend(history.iter().map(|b| ("booking", b.id.0)));
     let audit = audit::about(tx, &about)?;
     let bookings = history
@@ -139,6 +140,7 @@ fn erase_with(
             phones.remove(client.phone.as_e164())?;
         }
     }
+    clients::unindex(txn, &client)?;
     let shell = client.anonymised(now);
     codec::put(&mut txn.open_table(tables::CLIENTS)?, id.0, &shell)?;
     let erased = Erased {

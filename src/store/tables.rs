@@ -68,8 +68,13 @@ tables! {
     pub const CLOSURES: TableDefinition<u64, &[u8]> = TableDefinition::new("closures");
 
     pub const CLIENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("clients");
-    /// E.164 phone → client id (one client per phone, chain-wide).
+    /// E.164 phone → client id (one client per phone, chain-wide; both forms of an Argentine
+    /// line, `+549…` and `+54…`, lead to one client: `clients::by_phone` looks up both).
     pub const CLIENT_PHONES: TableDefinition<&str, u64> = TableDefinition::new("client_phones");
+    /// (folded name, client id) → the phone's digits: what client search reads, in name
+    /// order, without decoding a record (schema 4). Anonymised clients have no entry.
+    pub const CLIENT_SEARCH: TableDefinition<(&str, u64), &str> =
+        TableDefinition::new("idx_client_search");
 
     pub const BOOKINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("bookings");
     /// (barber, start, booking) → (busy until, active): every booking of a barber (schema 3).

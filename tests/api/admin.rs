@@ -5,11 +5,14 @@ mod agenda;
 mod branches;
 mod browser;
 mod catalog;
+mod clients;
 mod closures;
+mod desk_browser;
 mod sessions;
 mod system;
 mod team;
 mod walk_ins;
+pub mod week;
 
 use std::collections::HashMap;
 

@@ -55,6 +55,11 @@ pub async fn start_driver() -> Option<Driver> {
     let port = free_port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        // On Linux Chromium takes the locale it formats time inputs by from the environment,
+        // not from `--lang`, and only for the languages chromium-l10n installs (.ci/run):
+        // `es` writes 13:00 as people in Argentina do (`es-419` would write 01:00 p.m.).
+        .env("LANGUAGE", "es")
+        .env("LANG", "es_AR.UTF-8")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -1,4 +1,4 @@
-//! Databases written by older schema versions (tests/fixtures/schema-v1, schema-v2) are
+//! Databases written by older schema versions (tests/fixtures/schema-v1, -v2, -v3) are
 //! migrated by the current binary on start, with nothing lost.
 
 use std::path::Path;
@@ -13,6 +13,7 @@ use crate::helpers::{TestApp, booking, phone, spawn_app_with, test_config, ts};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v1");
 const FIXTURE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v2");
+const FIXTURE_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v3");
 
 fn fixture_booking() -> Value {
     json!({
@@ -81,8 +82,8 @@ fn copy_fixture_from(fixture: &str, to: &Path) {
 #[tokio::test]
 async fn a_schema_1_database_is_migrated_on_start_and_keeps_its_bookings_and_keys() {
     assert_eq!(
-        SCHEMA_VERSION, 3,
-        "a new schema version needs a schema-v3 fixture and test"
+        SCHEMA_VERSION, 4,
+        "a new schema version needs a schema-v4 fixture and test"
     );
     let tmp = tempfile::tempdir().unwrap();
     copy_fixture(tmp.path());
@@ -268,4 +269,50 @@ async fn a_snapshot_taken_by_schema_2_restores_and_migrates() {
     assert!(!rows.contains_key("idx_branch_day"), "{rows:?}");
     let free = app.free_times("palermo", "2026-12-02", "1", "1").await;
     assert!(!free.contains(&"10:00".to_owned()) && free.contains(&"11:00".to_owned()));
+}
+
+/// The client search of a migrated schema-3 database: its index is built from the records.
+async fn search(app: &TestApp, needle: &str) -> Vec<String> {
+    let needle = needle.to_owned();
+    app.store
+        .read(move |tx| barberpro::store::clients::search(tx, &needle, 50))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.phone.as_e164().to_owned())
+        .collect()
+}
+
+/// The schema-3 fixture (see its README): Ana saved as +5491123456789 and, by the bug this
+/// schema fixes, again as +541123456789; José Pérez as +5491134567890.
+#[tokio::test]
+async fn a_schema_3_database_gets_its_client_search_index_and_finds_both_forms() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_fixture_from(FIXTURE_V3, tmp.path());
+    let clock = Clock::manual(ts("2026-12-08T09:00:00-03:00"));
+    let app = spawn_app_with(test_config(tmp.path()), clock).await;
+    assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(table_rows(&app).await["idx_client_search"], 3);
+    assert_eq!(search(&app, "perez").await, vec!["+5491134567890"]);
+    assert_eq!(
+        search(&app, "011 15-2345-6789").await,
+        vec!["+5491123456789", "+541123456789"],
+        "both records of Ana, to merge"
+    );
+    // Bookings and rules survived: Ana's 10:00 with Martín is still taken.
+    let free = app.free_times("palermo", "2026-12-09", "1", "1").await;
+    assert!(!free.contains(&"10:00".to_owned()), "{free:?}");
+}
+
+#[tokio::test]
+async fn a_snapshot_taken_by_schema_3_restores_and_migrates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("restored");
+    let stdout = restore(FIXTURE_V3, "barberpro-20261207T004446Z-fixture-v3", &data).await;
+    assert!(stdout.contains("3 bookings"), "{stdout}");
+    let clock = Clock::manual(ts("2026-12-08T09:00:00-03:00"));
+    let app = spawn_app_with(test_config(&data), clock).await;
+    assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(table_rows(&app).await["idx_client_search"], 3);
+    assert_eq!(search(&app, "jose").await, vec!["+5491134567890"]);
 }

@@ -15,7 +15,7 @@ use super::session::Current;
 use super::view::{self, Flash, Layout};
 use crate::app::bookings::front_desk_rules;
 use crate::app::{self, Actor, AppError, Staff};
-use crate::domain::{BarberId, BookingSource, Email, Phone, ServiceId, Text, time};
+use crate::domain::{BarberId, BookingSource, Email, Phone, PhoneReading, ServiceId, Text, time};
 use crate::http::AppState;
 use crate::store::bookings::{self as store_bookings, BarberChoice, NewBooking};
 use crate::store::clients::{self, ClientDetails};
@@ -36,6 +36,8 @@ pub struct Fields {
     pub source: String,
     pub notes: String,
     pub whatsapp: bool,
+    /// "¿Es un celular?" for a number that reads both ways: `si`, `no` or empty.
+    pub celular: String,
     pub start: String,
 }
 
@@ -55,6 +57,7 @@ impl Fields {
                 "source" => f.source = v,
                 "notes" => f.notes = v,
                 "whatsapp" => f.whatsapp = v == "1",
+                "celular" => f.celular = v,
                 "start" => f.start = v,
                 _ => {}
             }
@@ -73,6 +76,7 @@ impl Fields {
             ("barber", self.barber.clone()),
             ("source", self.source.clone()),
             ("notes", self.notes.clone()),
+            ("celular", self.celular.clone()),
         ];
         pairs.extend(self.services.iter().map(|s| ("services", s.to_string())));
         serde_urlencoded::to_string(pairs).unwrap_or_default()
@@ -117,6 +121,8 @@ pub struct NewBookingPage {
     pub barbers: Vec<Choice>,
     /// The client the phone belongs to, if known.
     pub client: Option<String>,
+    /// Nobody has the number, which reads both as a mobile and as a landline: the form asks.
+    pub ask_mobile: bool,
     pub errors: Vec<String>,
     /// Whether slots were asked for (services and date given).
     pub searched: bool,
@@ -167,12 +173,18 @@ pub async fn new_page(
             }
         };
         let mut client = None;
+        let mut ask_mobile = false;
         if !f.phone.trim().is_empty() {
             match Phone::parse(&f.phone) {
                 Ok(phone) => {
                     if let Some(found) = clients::by_phone(tx, &phone)? {
                         seen.push("client.view", "client", Some(found.id.0), None);
                         client = Some(found.name.as_str().to_owned());
+                    } else {
+                        ask_mobile = matches!(
+                            PhoneReading::read(&f.phone),
+                            Ok(PhoneReading::Ambiguous { .. })
+                        );
                     }
                 }
                 Err(e) => errors.push(e.message_es()),
@@ -246,6 +258,7 @@ pub async fn new_page(
                 })
                 .collect(),
             client,
+            ask_mobile,
             errors,
             searched,
             slots,
@@ -261,9 +274,31 @@ pub async fn new_page(
     view::render(&page, &page.l, state.admin.secure_cookies)
 }
 
+/// The number the form means: the mobile when WhatsApp was accepted; for one that reads both
+/// as a mobile and as a landline, what "¿Es un celular?" answered, else the form of the
+/// client who already has it (`known`); otherwise the form asks.
+fn client_phone(f: &Fields, known: Option<Phone>) -> Result<Phone, String> {
+    let reading = PhoneReading::read(&f.phone).map_err(|e| e.message_es())?;
+    if f.whatsapp {
+        return Ok(reading.for_whatsapp());
+    }
+    let answer = match f.celular.as_str() {
+        "si" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    reading.settle(answer).or(known).ok_or_else(|| {
+        "¿Es un celular? El número puede ser un celular o un fijo: elegí cuál es.".to_owned()
+    })
+}
+
 /// Reads the booking request out of the form, or says (in Spanish) what is wrong.
-fn parse_request(f: &Fields, branch: crate::domain::BranchId) -> Result<NewBooking, String> {
-    let phone = Phone::parse(&f.phone).map_err(|e| e.message_es())?;
+fn parse_request(
+    f: &Fields,
+    branch: crate::domain::BranchId,
+    known: Option<Phone>,
+) -> Result<NewBooking, String> {
+    let phone = client_phone(f, known)?;
     let name_raw = if f.name.trim().is_empty() {
         "Cliente"
     } else {
@@ -310,11 +345,18 @@ pub async fn create(
     let secure = state.admin.secure_cookies;
     let back = format!("/admin/bookings/new?{}", f.query());
     let slug = f.branch.clone();
-    let branch = state
+    let typed = Phone::parse(&f.phone).ok();
+    let (branch, known) = state
         .store
-        .read(move |tx| catalog::branch_by_slug(tx, &slug))
+        .read(move |tx| {
+            let known = match &typed {
+                Some(p) => clients::by_phone(tx, p)?.map(|c| c.phone),
+                None => None,
+            };
+            Ok((catalog::branch_by_slug(tx, &slug)?, known))
+        })
         .await?;
-    let req = match parse_request(&f, branch.id) {
+    let req = match parse_request(&f, branch.id, known) {
         Ok(req) => req,
         Err(message) => return Ok(view::redirect(&back, "error", &message, secure)),
     };

@@ -1,19 +1,22 @@
 //! Clients (front desk): search by name or phone, and a client's history. Both show personal
-//! data: every search and every view is written to the audit log.
+//! data: every search and every view is written to the audit log (by `app::clients`).
+//!
+//! The search page works without JavaScript (a GET form); `admin.js` fetches the results
+//! as one types from the same URL with `parcial=1`, which answers the results alone.
 
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
-use crate::domain::{BookingStatus, ClientId, DomainError, booking};
+use crate::app;
+use crate::domain::{BookingStatus, Client, ClientId, booking};
 use crate::http::AppState;
 use crate::http::extract::PathId;
-use crate::store::{StoreError, audit, catalog, clients, payments};
 
 pub struct ClientRow {
     pub id: u64,
@@ -21,6 +24,36 @@ pub struct ClientRow {
     pub phone: String,
     pub email: String,
     pub whatsapp: bool,
+    /// Another result with the same number written the other way: (its id, its name).
+    pub same_line: Option<(u64, String)>,
+}
+
+impl ClientRow {
+    pub fn of(c: &Client) -> Self {
+        Self {
+            id: c.id.0,
+            name: c.name.as_str().to_owned(),
+            phone: c.phone.as_e164().to_owned(),
+            email: c
+                .email
+                .as_ref()
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_default(),
+            whatsapp: c.whatsapp_consent,
+            same_line: None,
+        }
+    }
+}
+
+/// The results of a search: the page's middle, and all `parcial=1` answers.
+#[derive(Template)]
+#[template(path = "admin/_client_results.html")]
+pub struct ClientResults {
+    pub q: String,
+    pub searched: bool,
+    pub rows: Vec<ClientRow>,
+    /// Looking for the other record of client `merge_with` (then each row offers the merge).
+    pub merge_with: Option<u64>,
 }
 
 #[derive(Template)]
@@ -28,17 +61,27 @@ pub struct ClientRow {
 pub struct ClientsPage {
     pub l: Layout,
     pub q: String,
-    pub searched: bool,
-    pub rows: Vec<ClientRow>,
+    pub merge_with: Option<u64>,
+    /// [`ClientResults`], rendered.
+    pub results: String,
+    /// The client whose other record is looked for: (id, name).
+    pub merging: Option<(u64, String)>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct SearchQuery {
     #[serde(default)]
     q: String,
+    /// `1`: only the results (for the search as one types).
+    #[serde(default)]
+    parcial: String,
+    /// A client id: looking for another record of that person, to merge.
+    #[serde(default)]
+    con: String,
 }
 
-/// `GET /admin/clientes?q=`: up to 50 clients matching a name or phone fragment.
+/// `GET /admin/clientes?q=&con=&parcial=`: up to 50 clients matching a name or phone
+/// fragment (accents, case and phone formatting ignored).
 pub async fn list(
     State(state): State<AppState>,
     Extension(current): Extension<Current>,
@@ -47,48 +90,52 @@ pub async fn list(
 ) -> Result<Response, AdminError> {
     let q = query.q.trim().to_owned();
     let searched = q.chars().count() >= 2;
-    let needle = q.clone();
+    let actor = current.actor();
     let found = if searched {
-        // The results are personal data: the search is logged, with how many it found (the
-        // words searched for may be a name, so they stay out of the log).
-        let now = state.clock.now();
-        let who = current.clone();
-        state
-            .store
-            .write(move |txn| {
-                let found = clients::search(txn, &needle, 50)?;
-                let entry = audit::Change {
-                    actor: Some(who.user.id),
-                    actor_email: who.user.email.as_str().to_owned(),
-                    ip: who.ip.clone(),
-                    action: "client.search",
-                    entity: "client",
-                    after: audit::json(serde_json::json!({ "results": found.len() })),
-                    ..Default::default()
-                };
-                audit::record(txn, entry, now)?;
-                Ok(found)
-            })
-            .await?
+        app::clients::search(&state.app, &actor, &q, 50)
+            .await
+            .map_err(AdminError::from)?
     } else {
         Vec::new()
     };
-    let rows = found
-        .into_iter()
-        .map(|c| ClientRow {
-            id: c.id.0,
-            name: c.name.as_str().to_owned(),
-            phone: c.phone.as_e164().to_owned(),
-            email: c.email.map(|e| e.as_str().to_owned()).unwrap_or_default(),
-            whatsapp: c.whatsapp_consent,
-        })
-        .collect();
-    let l = Layout::for_user("Clientes", &current, "clientes", flash);
-    let page = ClientsPage {
-        l,
+    let merge_with = query.con.parse::<u64>().ok();
+    let mut rows: Vec<ClientRow> = found.iter().map(ClientRow::of).collect();
+    for (row, client) in rows.iter_mut().zip(&found) {
+        let other = client.phone.alternate();
+        row.same_line = found
+            .iter()
+            .find(|c| c.id != client.id && Some(&c.phone) == other.as_ref())
+            .map(|c| (c.id.0, c.name.as_str().to_owned()));
+    }
+    let results = ClientResults {
         q,
         searched,
         rows,
+        merge_with,
+    };
+    if query.parcial == "1" {
+        let html = askama::Template::render(&results)?;
+        return Ok(Html(html).into_response());
+    }
+    let merging = match merge_with {
+        Some(id) => {
+            let other = state
+                .store
+                .read(move |tx| crate::store::clients::get(tx, ClientId(id)))
+                .await?
+                .filter(|c| !c.is_anonymised())
+                .ok_or(AdminError::NotFound)?;
+            Some((id, other.name.as_str().to_owned()))
+        }
+        None => None,
+    };
+    let l = Layout::for_user("Clientes", &current, "clientes", flash);
+    let page = ClientsPage {
+        l,
+        q: results.q.clone(),
+        merge_with,
+        results: askama::Template::render(&results)?,
+        merging,
     };
     view::render(&page, &page.l, state.admin.secure_cookies)
 }
@@ -120,6 +167,8 @@ pub struct ClientPage {
     pub anonymised: bool,
     pub anonymised_on: String,
     pub history: Vec<HistoryRow>,
+    /// Another record under the other form of the same number: (id, name, phone).
+    pub same_line: Option<(u64, String, String)>,
 }
 
 /// `GET /admin/clientes/{id}`: the client and every booking, newest first (logged as a view
@@ -130,39 +179,17 @@ pub async fn show(
     PathId(id): PathId,
     flash: Flash,
 ) -> Result<Response, AdminError> {
-    let now = state.clock.now();
-    let who = current.clone();
-    let loaded = state
-        .store
-        .write(move |txn| {
-            let id = ClientId(id);
-            let client = clients::get(txn, id)?.ok_or(DomainError::UnknownClient)?;
-            let history = clients::history(txn, id)?;
-            let mut deposits = std::collections::HashMap::new();
-            for b in &history {
-                if let Some(p) = payments::by_booking(txn, b.id)? {
-                    deposits.insert(b.id, super::payments::summary(&p));
-                }
-            }
-            let branches = catalog::branches(txn)?;
-            let barbers = catalog::barbers(txn)?;
-            audit::record(
-                txn,
-                audit::Change {
-                    actor: Some(who.user.id),
-                    actor_email: who.user.email.as_str().to_owned(),
-                    ip: who.ip.clone(),
-                    action: "client.view",
-                    entity: "client",
-                    entity_id: Some(id.0),
-                    ..Default::default()
-                },
-                now,
-            )?;
-            Ok::<_, StoreError>((client, history, branches, barbers, deposits))
-        })
-        .await?;
-    let (client, history, branches, barbers, deposits) = loaded;
+    let file = app::clients::file(&state.app, &current.actor(), ClientId(id))
+        .await
+        .map_err(AdminError::from)?;
+    let app::clients::ClientFile {
+        client,
+        history,
+        deposits,
+        branches,
+        barbers,
+        same_line,
+    } = file;
     let tz = crate::domain::time::time_zone(crate::domain::catalog::DEFAULT_TZ)
         .unwrap_or(jiff::tz::TimeZone::UTC);
     let count = |s: BookingStatus| history.iter().filter(|b| b.status == s).count();
@@ -184,7 +211,10 @@ pub async fn show(
                     .unwrap_or_default(),
                 services: b.service_names(),
                 total: b.total.to_string(),
-                deposit: deposits.get(&b.id).cloned().unwrap_or_default(),
+                deposit: deposits
+                    .get(&b.id)
+                    .map(super::payments::summary)
+                    .unwrap_or_default(),
                 status: b.status.as_str(),
                 status_label: booking::status_label_es(b.status.as_str()),
             }
@@ -208,17 +238,15 @@ pub async fn show(
             .anonymised_at
             .map(|t| view::date(crate::domain::time::local_date(t, &tz)))
             .unwrap_or_default(),
-        client: ClientRow {
-            id: client.id.0,
-            name: client.name.as_str().to_owned(),
-            phone: client.phone.as_e164().to_owned(),
-            email: client
-                .email
-                .map(|e| e.as_str().to_owned())
-                .unwrap_or_default(),
-            whatsapp: client.whatsapp_consent,
-        },
+        client: ClientRow::of(&client),
         history: rows,
+        same_line: same_line.map(|c| {
+            (
+                c.id.0,
+                c.name.as_str().to_owned(),
+                c.phone.as_e164().to_owned(),
+            )
+        }),
     };
     view::render(&page, &page.l, state.admin.secure_cookies)
 }

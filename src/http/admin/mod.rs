@@ -22,6 +22,8 @@ pub mod auth;
 pub mod bookings;
 pub mod catalog;
 pub mod client_data;
+/// Merging two records of one person.
+pub mod client_merge;
 pub mod clients;
 pub mod cookies;
 pub mod messages;
@@ -82,6 +84,10 @@ pub fn router() -> Router<AppState> {
             get(clients::show).post(client_data::update),
         )
         .route("/admin/clientes/{id}/datos.json", get(client_data::export))
+        .route(
+            "/admin/clientes/{id}/unificar",
+            get(client_merge::merge_page).post(client_merge::merge),
+        )
         .route("/admin/pagos", get(payments::page))
         .route("/admin/pagos/{id}/reintentar", post(payments::retry_refund))
         .route("/admin/clientes/{id}/whatsapp", post(messages::set_consent))
@@ -122,8 +128,8 @@ pub fn router() -> Router<AppState> {
             post(catalog::set_barber_services),
         )
         .route(
-            "/admin/catalogo/barberos/{id}/horario",
-            post(catalog::set_hours),
+            "/admin/catalogo/barberos/{id}/semana",
+            get(catalog::week_page).post(catalog::week_post),
         )
         .route("/admin/catalogo/cierres", post(catalog::add_closure))
         .route(

@@ -17,7 +17,8 @@ use crate::app::{self, AppError};
 use crate::domain::payment::DepositPolicy;
 use crate::domain::time::local_date;
 use crate::domain::{
-    Barber, BarberId, Branch, DomainError, Email, Money, Phone, Service, ServiceId, Text,
+    Barber, BarberId, Branch, DomainError, Email, Money, Phone, PhoneReading,
+    Service, ServiceId, Text,
 };
 use crate::http::AppState;
 use crate::http::admin::view::{long_date, time as fmt_time};
@@ -483,6 +484,10 @@ pub struct DetailsPage {
     pub phone: Field,
     pub email: Field,
     pub whatsapp: bool,
+    /// The number reads both as a mobile and as a landline: the page asks "¿Es un celular?".
+    pub ask_mobile: bool,
+    /// The answer given so far: `si`, `no` or empty.
+    pub celular: String,
     /// A problem with the booking as a whole (the slot was taken meanwhile, …).
     pub error: Option<String>,
     /// Other free slots the same day, offered when the chosen one was taken.
@@ -506,6 +511,8 @@ struct Typed {
     phone: String,
     email: String,
     whatsapp: bool,
+    /// "¿Es un celular?": `si` or `no`, once asked.
+    celular: String,
     key: String,
 }
 
@@ -518,6 +525,7 @@ impl Typed {
                 "phone" => t.phone = v.clone(),
                 "email" => t.email = v.clone(),
                 "whatsapp" => t.whatsapp = v == "1",
+                "celular" => t.celular = v.clone(),
                 "key" => t.key = v.trim().to_owned(),
                 _ => {}
             }
@@ -567,6 +575,8 @@ fn details_page(
         phone: Field::new(&typed.phone),
         email: Field::new(&typed.email),
         whatsapp: typed.whatsapp,
+        ask_mobile: false,
+        celular: typed.celular.clone(),
         error: None,
         alternatives: Vec::new(),
         back: format!(
@@ -620,8 +630,8 @@ fn client_details(typed: &Typed, page: &mut DetailsPage) -> Option<ClientDetails
             "El nombre es demasiado largo o tiene caracteres no permitidos.".into()
         });
     }
-    let phone = Phone::parse(&typed.phone);
-    if phone.is_err() {
+    let phone = client_phone(typed, page);
+    if phone.is_err() && page.phone.error.is_none() {
         page.phone.error = Some(if typed.phone.trim().is_empty() {
             "Escribí tu teléfono, con código de área. Ejemplo: 011 15-2345-6789.".into()
         } else {
@@ -641,6 +651,31 @@ fn client_details(typed: &Typed, page: &mut DetailsPage) -> Option<ClientDetails
         phone: phone.ok()?,
         email: email.ok()?,
         whatsapp_consent: typed.whatsapp,
+    })
+}
+
+/// The number the client means. One written without `9`/`15` reads both as a mobile and as
+/// a landline: with WhatsApp consent it is the mobile; otherwise the page asks once "¿Es un
+/// celular?" (`Err(None)` with the question and its prompt set on `page`). Whether someone
+/// already books with either form is not used here: the answer would tell a stranger who is
+/// a client.
+fn client_phone(typed: &Typed, page: &mut DetailsPage) -> Result<Phone, Option<DomainError>> {
+    let reading = PhoneReading::read(&typed.phone).map_err(Some)?;
+    if typed.whatsapp {
+        return Ok(reading.for_whatsapp());
+    }
+    if matches!(reading, PhoneReading::Ambiguous { .. }) {
+        page.ask_mobile = true;
+    }
+    let answer = match typed.celular.as_str() {
+        "si" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    reading.settle(answer).ok_or_else(|| {
+        page.phone.error =
+            Some("Ese número puede ser un celular o un fijo: contanos cuál es.".into());
+        None
     })
 }
 

@@ -196,18 +196,15 @@ async fn a_new_branch_is_audited_and_opens_to_clients_once_a_barber_has_hours_th
     assert!(!home.body.contains("Villa Crespo"), "{}", home.body);
 
     // Martín (1) takes Mondays there, 10:00–14:00.
-    b.post(
-        "/admin/catalogo/barberos/1/horario",
-        &[
-            ("csrf", &csrf),
-            ("branch", &id.to_string()),
-            ("weekday", "1"),
-            ("start", "10:00"),
-            ("end", "14:00"),
-            ("break_start", ""),
-            ("break_end", ""),
-        ],
-    )
+    super::week::save_week(&mut b, 1, id, |fields| {
+        for (k, v) in [
+            ("d1_works", "1"),
+            ("d1_start", "10:00"),
+            ("d1_end", "14:00"),
+        ] {
+            super::week::set(fields, k, v);
+        }
+    })
     .await
     .expect_redirect("/admin/catalogo");
     let home = b.get("/").await;

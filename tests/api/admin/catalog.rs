@@ -287,80 +287,6 @@ async fn closures_are_refused_over_bookings_and_close_the_day_otherwise() {
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 }
 
-async fn post(b: &mut Browser, barber: u64, fields: &[(&str, String)]) -> Page {
-    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    b.post(
-        &format!("/admin/catalogo/barberos/{barber}/horario"),
-        &pairs,
-    )
-    .await
-}
-
-#[tokio::test]
-async fn weekly_hours_change_unless_a_booking_would_fall_outside() {
-    let (app, mut b) = owner_app().await;
-    let (id, _) = app
-        .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "15:00"), &phone(3)))
-        .await;
-    let csrf = b.get("/admin/catalogo").await.csrf();
-    let hours = |weekday: &'static str, start: &'static str, end: &'static str| {
-        vec![
-            ("csrf", csrf.clone()),
-            ("branch", "1".to_owned()),
-            ("weekday", weekday.to_owned()),
-            ("start", start.to_owned()),
-            ("end", end.to_owned()),
-            ("break_start", String::new()),
-            ("break_end", String::new()),
-        ]
-    };
-    // Martín's Tuesday cut to the morning would strand his 15:00.
-    post(&mut b, 1, &hours("2", "10:00", "12:00"))
-        .await
-        .expect_redirect("/admin/catalogo");
-    let page = b.get("/admin/catalogo").await;
-    assert!(
-        page.body.contains(&format!(
-            "No se puede: quedarían turnos fuera del horario (turno {id} del 02/03/2027 15:00 con Martín)"
-        )),
-        "{}",
-        page.body
-    );
-    // His Wednesday (nothing booked) becomes 12:00–16:00 without a break.
-    post(&mut b, 1, &hours("3", "12:00", "16:00"))
-        .await
-        .expect_redirect("/admin/catalogo");
-    let page = b.get("/admin/catalogo").await;
-    assert!(page.body.contains("Horario actualizado."), "{}", page.body);
-    assert!(page.body.contains("mié 12:00–16:00 · BarberPro Palermo"));
-    let times = app.free_times("palermo", "2027-03-03", "1", "1").await;
-    assert_eq!(
-        times.first().map(String::as_str),
-        Some("12:00"),
-        "{times:?}"
-    );
-    assert!(
-        times.contains(&"13:00".to_owned()),
-        "no lunch break any more: {times:?}"
-    );
-    // 30 minutes plus a 5-minute margin must end by 16:00.
-    assert_eq!(times.last().map(String::as_str), Some("15:15"), "{times:?}");
-    let entries = audit_actions(&app, "barber").await;
-    assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].action, "barber.hours");
-    // Overlapping his Thursday at belgrano is refused for Nicolás (id 5).
-    post(&mut b, 5, &hours("4", "09:00", "12:00"))
-        .await
-        .expect_redirect("/admin/catalogo");
-    let page = b.get("/admin/catalogo").await;
-    assert!(
-        page.body
-            .contains("se superpone con el que tiene en otra sucursal"),
-        "{}",
-        page.body
-    );
-}
-
 #[tokio::test]
 async fn a_branch_closes_for_online_booking_only_without_bookings_ahead() {
     let (app, mut b) = owner_app().await;
@@ -476,21 +402,18 @@ async fn the_owner_adds_a_service_and_a_barber_who_then_takes_bookings() {
         ))
         .await;
     assert_eq!(offered.status, 422, "{}", offered.body);
-    let page = b
-        .post(
-            &format!("/admin/catalogo/barberos/{vale_id}/horario"),
-            &[
-                ("csrf", &csrf),
-                ("branch", "1"),
-                ("weekday", "2"),
-                ("start", "10:00"),
-                ("end", "14:00"),
-                ("break_start", ""),
-                ("break_end", ""),
-            ],
-        )
-        .await;
-    page.expect_redirect("/admin/catalogo");
+    // Her hours: Tuesdays 10:00–14:00 at Palermo, through the week editor.
+    super::week::save_week(&mut b, vale_id, 1, |fields| {
+        for (k, v) in [
+            ("d2_works", "1"),
+            ("d2_start", "10:00"),
+            ("d2_end", "14:00"),
+        ] {
+            super::week::set(fields, k, v);
+        }
+    })
+    .await
+    .expect_redirect("/admin/catalogo");
     let free = app
         .free_times("palermo", TUESDAY, &cejas_id, &vale_id.to_string())
         .await;

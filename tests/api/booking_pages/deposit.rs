@@ -395,21 +395,17 @@ async fn a_branch_created_in_the_catalogue_asks_the_default_deposit() {
         "the default policy: {row}"
     );
     // Martín takes Mondays there; a client booking through the pages is asked 30 %.
-    owner
-        .post(
-            "/admin/catalogo/barberos/1/horario",
-            &[
-                ("csrf", &csrf),
-                ("branch", &branch.id.0.to_string()),
-                ("weekday", "1"),
-                ("start", "10:00"),
-                ("end", "14:00"),
-                ("break_start", ""),
-                ("break_end", ""),
-            ],
-        )
-        .await
-        .expect_redirect("/admin/catalogo");
+    crate::admin::week::save_week(&mut owner, 1, branch.id.0, |fields| {
+        for (k, v) in [
+            ("d1_works", "1"),
+            ("d1_start", "10:00"),
+            ("d1_end", "14:00"),
+        ] {
+            crate::admin::week::set(fields, k, v);
+        }
+    })
+    .await
+    .expect_redirect("/admin/catalogo");
     let mut b = Browser::new(&app);
     let details = b
         .get(&format!(

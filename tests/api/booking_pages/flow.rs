@@ -333,3 +333,28 @@ async fn names_are_shown_as_text() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn a_number_without_15_and_without_whatsapp_is_asked_about_once() {
+    let app = spawn_app().await;
+    let mut b = Browser::new(&app);
+    let mut fields = form("k-cel", &["1"], "1", "10:00", "Beto Ruiz", "11 3456 7890");
+    fields.retain(|(k, _)| k != "whatsapp");
+    let page = post_form(&mut b, "/reservar/palermo", &fields).await;
+    assert_html_page(&page, 422, "¿Es un celular?");
+    assert!(page.body.contains("name=\"celular\" value=\"si\""));
+    assert_eq!(count(&app).await, 0, "nothing was booked");
+    fields.push(("celular".into(), "si".into()));
+    let booked = post_form(&mut b, "/reservar/palermo", &fields).await;
+    assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
+    let (id, _) = manage_target(&booked.location);
+    let client = booking(&app, id).await.expect("booked").client;
+    let phone = app
+        .store
+        .read(move |tx| barberpro::store::clients::get(tx, client))
+        .await
+        .expect("read")
+        .expect("client")
+        .phone;
+    assert_eq!(phone.as_e164(), "+5491134567890");
+}

@@ -9,7 +9,7 @@ use jiff::civil::Date;
 use serde::Deserialize;
 
 use crate::app::bookings::{self as use_case, Changed, StatusChange};
-use crate::app::{Actor, AppError, Staff};
+use crate::app::AppError;
 use crate::domain::{Booking, BookingId, DomainError, Text, time};
 use crate::http::AppState;
 use crate::http::admin::session::Current;
@@ -33,11 +33,6 @@ fn day_url(branch: &crate::domain::Branch, b: &Booking) -> String {
 fn agenda_url(tx: &impl ReadTx, b: &Booking) -> Result<String, StoreError> {
     let branch = catalog::branch(tx, b.branch)?.ok_or(DomainError::UnknownBranch)?;
     Ok(day_url(&branch, b))
-}
-
-/// The staff member acting, for the use cases.
-fn actor(current: &Current) -> Actor {
-    Actor::Staff(Staff::new(&current.user, current.ip.clone()))
 }
 
 /// Back to the booking's day with `done`, or with the rule that refused the change. An
@@ -95,7 +90,7 @@ pub async fn set_status(
     if to == StatusChange::NoShow && form.confirm != "1" {
         return back_with(&state, id, "Confirmá que el cliente no vino.").await;
     }
-    let result = use_case::set_status(&state, &actor(&current), id, to).await;
+    let result = use_case::set_status(&state, &current.actor(), id, to).await;
     finish(&state, id, result, |_| done.to_owned()).await
 }
 
@@ -106,7 +101,7 @@ pub async fn undo_status(
     PathId(id): PathId,
 ) -> Result<Response, AdminError> {
     let id = BookingId(id);
-    let result = use_case::undo_status(&state, &actor(&current), id).await;
+    let result = use_case::undo_status(&state, &current.actor(), id).await;
     finish(&state, id, result, |c| {
         format!(
             "Cambio deshecho: el turno volvió a «{}».",
@@ -138,7 +133,7 @@ pub async fn set_notes(
         ),
     };
     let id = BookingId(id);
-    let result = use_case::set_notes(&state, &actor(&current), id, notes).await;
+    let result = use_case::set_notes(&state, &current.actor(), id, notes).await;
     finish(&state, id, result, |_| "Nota guardada.".to_owned()).await
 }
 
@@ -160,7 +155,7 @@ pub async fn cancel(
         let message = "Escribí el motivo de la cancelación (hasta 200 caracteres).";
         return back_with(&state, id, message).await;
     };
-    let result = use_case::cancel(&state, &actor(&current), id, Some(reason)).await;
+    let result = use_case::cancel(&state, &current.actor(), id, Some(reason)).await;
     finish(&state, id, result, |_| "Turno cancelado.".to_owned()).await
 }
 
@@ -213,7 +208,7 @@ pub async fn reschedule(
     } else {
         BarberChoice::Barber(before.barber)
     };
-    let result = use_case::reschedule(&state, &actor(&current), id, start, Some(choice)).await;
+    let result = use_case::reschedule(&state, &current.actor(), id, start, Some(choice)).await;
     finish(&state, id, result, |c| {
         let tz = c.branch.tz();
         format!(

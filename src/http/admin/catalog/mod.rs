@@ -1,21 +1,26 @@
 //! Catálogo: branches, services, barbers with their weekly hours, closures and time off. The
 //! front desk reads it; the owner creates and edits branches, services and barbers, sets
-//! weekly hours, and adds or removes closures (whole days or part of one). A change that
-//! would strand future bookings (a service taken off while booked, a closure over booked
-//! time) is refused with the list of the bookings in the way (`app::booked`); every change is
-//! audited in its own write transaction. Services, branches and closures change through
-//! their use cases (`app::services`, `app::branches`, `app::closures`).
+//! weekly hours (the week editor, `week`, through `app::catalog`), and adds or removes
+//! closures (whole days or part of one). A change that would strand future bookings (a
+//! service taken off while booked, a closure over booked time, hours that no longer hold a
+//! booking) is refused with the list of the bookings in the way (`app::booked`; the week
+//! editor shows them before saving); every change is audited in its own write transaction.
+//! Services, branches and closures change through their use cases (`app::services`,
+//! `app::branches`, `app::closures`).
 //!
-//! This file holds the page, the shared helpers and the services; `branches`, `barbers` and
-//! `closures` hold the rest.
+//! This file holds the page, the shared helpers and the services; `branches`, `barbers`,
+//! `closures` and `week` hold the rest.
 
 mod barbers;
 mod branches;
 mod closures;
+mod week;
+mod week_form;
 
-pub use barbers::{create_barber, set_barber_services, set_hours};
+pub use barbers::{create_barber, set_barber_services};
 pub use branches::{create_branch, update_branch};
 pub use closures::{add_closure, delete_closure};
+pub use week::{week_page, week_post};
 
 use askama::Template;
 use axum::Extension;
@@ -99,8 +104,6 @@ pub struct CatalogPage {
     pub barber_options: Vec<Option_>,
     /// The new-branch form's time zones.
     pub zone_options: Vec<Option_>,
-    /// (ISO number, name) for the hours form.
-    pub weekdays: Vec<(u8, &'static str)>,
 }
 
 fn input_price(m: Money) -> String {
@@ -267,17 +270,6 @@ pub async fn page(
                     })
                     .collect(),
                 zone_options: branches::zone_options(),
-                weekdays: (1u8..=7)
-                    .zip([
-                        "lunes",
-                        "martes",
-                        "miércoles",
-                        "jueves",
-                        "viernes",
-                        "sábado",
-                        "domingo",
-                    ])
-                    .collect(),
                 barber_options: barbers
                     .iter()
                     .filter(|b| b.active)
