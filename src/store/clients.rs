@@ -11,9 +11,7 @@ use serde::Serialize;
 use super::{ReadTx, StoreError, codec, next_id, tables};
 use crate::domain::phone::search_digits;
 use crate::domain::text::fold;
-use crate::domain::{
-    Booking, Client, ClientId, DomainError, Email, Phone, PhoneReading, Text,
-};
+use crate::domain::{Booking, Client, ClientId, DomainError, Email, Phone, PhoneReading, Text};
 
 /// What a booking form says about its client.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

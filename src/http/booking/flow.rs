@@ -8,188 +8,20 @@ use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
-use sha2::{Digest, Sha256};
 
-use super::pick::{self, Picker, SlotChoice, Target};
+use super::details::*;
+use super::pick::{self, Picker};
+use super::selection::*;
 use super::view::{self, Field, Layout, Private};
 use super::{PageError, PagePath};
 use crate::app::{self, AppError};
 use crate::domain::payment::DepositPolicy;
 use crate::domain::time::local_date;
-use crate::domain::{
-    Barber, BarberId, Branch, DomainError, Email, Money, Phone, PhoneReading,
-    Service, ServiceId, Text,
-};
+use crate::domain::{Barber, Branch, DomainError, Money};
 use crate::http::AppState;
 use crate::http::admin::view::{long_date, time as fmt_time};
 use crate::store::bookings::{BarberChoice, ClientBooking, Idempotency};
-use crate::store::clients::ClientDetails;
 use crate::store::{ReadTx, StoreError, catalog};
-
-const NAME_MAX: usize = 100;
-const KEY_MAX: usize = 100;
-
-/// The choices made so far, as the query string (or form) carries them.
-#[derive(Debug, Clone, Default)]
-pub struct Selection {
-    pub services: Vec<u64>,
-    /// `any` or a barber id.
-    pub barber: String,
-    pub date: String,
-    pub start: String,
-}
-
-impl Selection {
-    pub fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let mut s = Self::default();
-        for (k, v) in pairs {
-            match k.as_str() {
-                // A value that is not a number can only come from an edited URL: it becomes
-                // an id no service has, which the services step then refuses.
-                "services" => s.services.push(v.trim().parse().unwrap_or(0)),
-                "barber" => s.barber = v.trim().to_owned(),
-                "date" => s.date = v.trim().to_owned(),
-                "start" => s.start = v.trim().to_owned(),
-                _ => {}
-            }
-        }
-        if s.barber.is_empty() {
-            s.barber = "any".into();
-        }
-        s
-    }
-
-    /// `services=1&services=3&barber=any`: the choices up to the barber.
-    pub fn query(&self) -> String {
-        let mut pairs: Vec<(&str, String)> = self
-            .services
-            .iter()
-            .map(|s| ("services", s.to_string()))
-            .collect();
-        pairs.push(("barber", self.barber.clone()));
-        serde_urlencoded::to_string(pairs).unwrap_or_default()
-    }
-
-    /// The slot step's address for these choices.
-    fn target(&self, branch: &Branch) -> Target {
-        let mut hidden: Vec<(String, String)> = self
-            .services
-            .iter()
-            .map(|s| ("services".to_owned(), s.to_string()))
-            .collect();
-        hidden.push(("barber".into(), self.barber.clone()));
-        Target {
-            action: format!("/reservar/{}/horario", branch.slug.as_str()),
-            hidden,
-        }
-    }
-
-    fn ids(&self) -> Vec<ServiceId> {
-        self.services.iter().map(|s| ServiceId(*s)).collect()
-    }
-
-    /// The barber choice, if it is `any` or a number.
-    fn choice(&self) -> Option<BarberChoice> {
-        if self.barber == "any" {
-            return Some(BarberChoice::Any);
-        }
-        self.barber
-            .parse()
-            .ok()
-            .map(|id| BarberChoice::Barber(BarberId(id)))
-    }
-}
-
-/// A branch as the pages show it.
-pub struct BranchInfo {
-    pub slug: String,
-    pub name: String,
-    pub address: String,
-    pub phone: String,
-}
-
-impl From<&Branch> for BranchInfo {
-    fn from(b: &Branch) -> Self {
-        Self {
-            slug: b.slug.as_str().to_owned(),
-            name: b.name.as_str().to_owned(),
-            address: b.address.as_str().to_owned(),
-            phone: b.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
-        }
-    }
-}
-
-/// The chosen services in a line: names, minutes, total.
-pub struct Summary {
-    pub names: String,
-    pub minutes: i64,
-    pub total: String,
-}
-
-impl Summary {
-    fn of(services: &[Service]) -> Self {
-        Self {
-            names: services
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            minutes: services.iter().map(|s| i64::from(s.duration_minutes)).sum(),
-            total: Money::sum(services.iter().map(|s| s.price)).to_string(),
-        }
-    }
-}
-
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-    pub detail: String,
-    pub checked: bool,
-}
-
-/// The chosen services and the barbers who do them all, or why the choice is refused.
-type Resolved = Result<(Vec<Service>, Vec<Barber>), String>;
-
-/// The chosen services, checked against the branch's offer, and the barbers who do them all.
-/// `Err` is the Spanish reason, for the services step.
-fn resolve(tx: &impl ReadTx, branch: &Branch, sel: &Selection) -> Result<Resolved, StoreError> {
-    let offered = catalog::services_at(tx, branch.id)?;
-    if sel.services.is_empty() {
-        return Ok(Err("Elegí al menos un servicio.".into()));
-    }
-    let mut seen = std::collections::HashSet::new();
-    if sel.services.len() > 5 || !sel.services.iter().all(|s| seen.insert(*s)) {
-        return Ok(Err(DomainError::InvalidServiceSelection.message_es()));
-    }
-    let mut chosen = Vec::new();
-    for id in &sel.services {
-        match offered.iter().find(|s| s.id.0 == *id) {
-            Some(s) => chosen.push(s.clone()),
-            None => {
-                return Ok(Err(
-                    "Uno de los servicios elegidos no existe en esta sucursal. \
-                                    Elegí de nuevo."
-                        .into(),
-                ));
-            }
-        }
-    }
-    let ids = sel.ids();
-    let barbers: Vec<Barber> = catalog::barbers_at(tx, branch.id)?
-        .into_iter()
-        .filter(|b| b.does_all(&ids))
-        .collect();
-    if barbers.is_empty() {
-        return Ok(Err(
-            "Ningún barbero de esta sucursal hace todos esos servicios en el mismo turno. \
-             Probá con menos servicios."
-                .into(),
-        ));
-    }
-    Ok(Ok((chosen, barbers)))
-}
-
-// ---- Step 0: branches ----
 
 #[derive(Template)]
 #[template(path = "public/branches.html")]
@@ -468,72 +300,6 @@ pub async fn slot(
 
 // ---- Step 4: the client's details ----
 
-#[derive(Template)]
-#[template(path = "public/details.html")]
-pub struct DetailsPage {
-    pub l: Layout,
-    pub branch: BranchInfo,
-    pub sel: Selection,
-    pub summary: Summary,
-    pub barber_label: String,
-    /// "martes 02/03/2027 a las 10:00".
-    pub when: String,
-    /// The hidden idempotency key of this form.
-    pub key: String,
-    pub name: Field,
-    pub phone: Field,
-    pub email: Field,
-    pub whatsapp: bool,
-    /// The number reads both as a mobile and as a landline: the page asks "¿Es un celular?".
-    pub ask_mobile: bool,
-    /// The answer given so far: `si`, `no` or empty.
-    pub celular: String,
-    /// A problem with the booking as a whole (the slot was taken meanwhile, …).
-    pub error: Option<String>,
-    /// Other free slots the same day, offered when the chosen one was taken.
-    pub alternatives: Vec<SlotChoice>,
-    /// The slot step for the same choices (to pick another day).
-    pub back: String,
-    /// The deposit the branch asks for, told before booking (`[payments]`).
-    pub deposit: Option<String>,
-}
-
-impl DetailsPage {
-    pub fn has_errors(&self) -> bool {
-        self.error.is_some() || self.name.invalid() || self.phone.invalid() || self.email.invalid()
-    }
-}
-
-/// The typed fields of the details form.
-#[derive(Debug, Clone, Default)]
-struct Typed {
-    name: String,
-    phone: String,
-    email: String,
-    whatsapp: bool,
-    /// "¿Es un celular?": `si` or `no`, once asked.
-    celular: String,
-    key: String,
-}
-
-impl Typed {
-    fn from_pairs(pairs: &[(String, String)]) -> Self {
-        let mut t = Self::default();
-        for (k, v) in pairs {
-            match k.as_str() {
-                "name" => t.name = v.clone(),
-                "phone" => t.phone = v.clone(),
-                "email" => t.email = v.clone(),
-                "whatsapp" => t.whatsapp = v == "1",
-                "celular" => t.celular = v.clone(),
-                "key" => t.key = v.trim().to_owned(),
-                _ => {}
-            }
-        }
-        t
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn details_page(
     tx: &impl ReadTx,
@@ -590,14 +356,6 @@ fn details_page(
     })))
 }
 
-fn valid_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= KEY_MAX
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
 /// `GET /reservar/{slug}/datos?services=…&barber=…&start=…`: name, phone, e-mail, consent.
 pub async fn details(
     State(state): State<AppState>,
@@ -618,96 +376,6 @@ pub async fn details(
 }
 
 // ---- Booking ----
-
-/// The client's details, validated field by field; `None` when a field is wrong (each
-/// wrong field gets its message on `page`).
-fn client_details(typed: &Typed, page: &mut DetailsPage) -> Option<ClientDetails> {
-    let name = Text::line("name", typed.name.trim(), NAME_MAX);
-    if name.is_err() {
-        page.name.error = Some(if typed.name.trim().is_empty() {
-            "Escribí tu nombre.".into()
-        } else {
-            "El nombre es demasiado largo o tiene caracteres no permitidos.".into()
-        });
-    }
-    let phone = client_phone(typed, page);
-    if phone.is_err() && page.phone.error.is_none() {
-        page.phone.error = Some(if typed.phone.trim().is_empty() {
-            "Escribí tu teléfono, con código de área. Ejemplo: 011 15-2345-6789.".into()
-        } else {
-            DomainError::InvalidPhone.message_es()
-        });
-    }
-    let email = match typed.email.trim() {
-        "" => Ok(None),
-        raw => Email::parse(raw).map(Some),
-    };
-    if email.is_err() {
-        page.email.error =
-            Some("El correo electrónico no es válido. Dejalo vacío si no querés darlo.".into());
-    }
-    Some(ClientDetails {
-        name: name.ok()?,
-        phone: phone.ok()?,
-        email: email.ok()?,
-        whatsapp_consent: typed.whatsapp,
-    })
-}
-
-/// The number the client means. One written without `9`/`15` reads both as a mobile and as
-/// a landline: with WhatsApp consent it is the mobile; otherwise the page asks once "¿Es un
-/// celular?" (`Err(None)` with the question and its prompt set on `page`). Whether someone
-/// already books with either form is not used here: the answer would tell a stranger who is
-/// a client.
-fn client_phone(typed: &Typed, page: &mut DetailsPage) -> Result<Phone, Option<DomainError>> {
-    let reading = PhoneReading::read(&typed.phone).map_err(Some)?;
-    if typed.whatsapp {
-        return Ok(reading.for_whatsapp());
-    }
-    if matches!(reading, PhoneReading::Ambiguous { .. }) {
-        page.ask_mobile = true;
-    }
-    let answer = match typed.celular.as_str() {
-        "si" => Some(true),
-        "no" => Some(false),
-        _ => None,
-    };
-    reading.settle(answer).ok_or_else(|| {
-        page.phone.error =
-            Some("Ese número puede ser un celular o un fijo: contanos cuál es.".into());
-        None
-    })
-}
-
-/// What the idempotency key is bound to: the whole request, canonically.
-fn request_hash(branch: &Branch, sel: &Selection, start: Timestamp, c: &ClientDetails) -> String {
-    let canonical = format!(
-        "form/v1\n{}\n{:?}\n{}\n{}\n{}\n{}\n{}\n{}",
-        branch.id.0,
-        sel.services,
-        sel.barber,
-        start.as_second(),
-        c.name.as_str(),
-        c.phone.as_e164(),
-        c.email.as_ref().map(|e| e.as_str()).unwrap_or(""),
-        c.whatsapp_consent
-    );
-    hex::encode(Sha256::digest(canonical.as_bytes()))
-}
-
-/// Whether a refusal is about the slot itself (then other slots that day are offered).
-fn slot_problem(rule: &DomainError) -> bool {
-    matches!(
-        rule,
-        DomainError::SlotUnavailable
-            | DomainError::TooSoon
-            | DomainError::InThePast
-            | DomainError::Closed
-            | DomainError::OutsideHours
-            | DomainError::Misaligned
-            | DomainError::BeyondHorizon
-    )
-}
 
 /// `POST /reservar/{slug}`: books through `app::bookings::book_online`, then shows the booking.
 pub async fn create(
@@ -813,6 +481,7 @@ pub async fn create(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::BarberId;
 
     #[test]
     fn selections_round_trip_through_the_query_string() {

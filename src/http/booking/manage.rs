@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use jiff::Timestamp;
 
-use super::flow::BranchInfo;
 use super::pick::{self, Picker, Target};
+use super::selection::BranchInfo;
 use super::view::{self, Layout, Private};
 use super::{PageError, PagePath};
 use crate::app::{self, Actor, AppError, ManageToken};

@@ -13,9 +13,11 @@
 //! with `Cache-Control: no-store` and `Referrer-Policy: no-referrer`, and the request log
 //! records route templates only, never a query string (`http::middleware`).
 
+mod details;
 mod flow;
 mod manage;
 mod pick;
+mod selection;
 mod view;
 
 use axum::Router;

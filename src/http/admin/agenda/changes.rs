@@ -8,8 +8,8 @@ use axum::response::Response;
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use crate::app::bookings::{self as use_case, Changed, StatusChange};
 use crate::app::AppError;
+use crate::app::bookings::{self as use_case, Changed, StatusChange};
 use crate::domain::{Booking, BookingId, DomainError, Text, time};
 use crate::http::AppState;
 use crate::http::admin::session::Current;
