@@ -19,7 +19,11 @@ impl Durability {
     /// `due` says so: commits an empty transaction durably, which hands redb's buffered pages
     /// to the kernel, and (with a flusher) leaves their flush to the flush thread, rotating
     /// the journal. Also notices the end of the last checkpoint's flush.
-    pub(in crate::store::engine) fn checkpoint(&mut self, db: &Database, due: impl Fn(Duration) -> bool) {
+    pub(in crate::store::engine) fn checkpoint(
+        &mut self,
+        db: &Database,
+        due: impl Fn(Duration) -> bool,
+    ) {
         self.settle(false);
         let Some(journal) = self.journal.as_ref() else {
             return;
