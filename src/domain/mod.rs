@@ -15,7 +15,7 @@ pub mod text;
 pub mod time;
 pub mod token;
 
-pub use availability::{BarberDay, Interval};
+pub use availability::{BarberDay, BarberPick, Interval, LocalDay, Offers};
 pub use booking::{BookedService, Booking, BookingId, BookingRules, BookingSource, BookingStatus};
 pub use catalog::{
     Barber, BarberId, Branch, BranchId, Closure, ClosureId, ClosureScope, ClosureSpan, Service,
