@@ -11,8 +11,8 @@
 //! Where a deposit's change moves its booking (a hold that expires cancels it, a payment
 //! confirms it), the use case does both in one transaction (`app::deposits`).
 //!
-//! * [`remote`]: what MercadoPago said about a payment, applied to its deposit.
-//! * [`notifications`]: the webhooks still to fetch (`mp_notifications`).
+//! * `remote`: what MercadoPago said about a payment, applied to its deposit.
+//! * `notifications`: the webhooks still to fetch (`mp_notifications`).
 
 mod notifications;
 mod remote;
