@@ -6,11 +6,15 @@
 //! when a webhook or a cancellation queues work, and runs [`run_once`]:
 //!
 //! 1. notifications due: `GET /v1/payments/{id}` (never the webhook's body), then
-//!    `store::payments::apply_remote`; a 404 (payment not visible yet) or a 429/5xx is
+//!    [`apply_remote`]; a 404 (payment not visible yet) or a 429/5xx is
 //!    retried later with backoff, up to `notification_max_attempts`;
 //! 2. deposits due: an unpaid hold that ended expires and cancels its booking
-//!    (`payment_expired`); a preference that failed is retried; a refund is (re)sent with
+//!    ([`expire_hold`], `payment_expired`); a preference that failed is retried; a refund is (re)sent with
 //!    its fixed `X-Idempotency-Key`.
+//!
+//! Where a deposit's change moves its booking, both happen here, in one write transaction:
+//! `store::bookings` decides a deposit's fate when a booking changes, so `store::payments`
+//! does not change bookings back (no cycle between them).
 //!
 //! All of it lives in the database (`mp_notifications`, `idx_payment_work`), so a restart
 //! resumes where the last run stopped; an apply is idempotent, so doing a step twice after a
@@ -21,10 +25,13 @@ use tokio::sync::Notify;
 
 use super::App;
 use crate::config::{PaymentsConfig, Secret};
-use crate::domain::{DepositPolicy, Payment, PaymentState};
+use crate::domain::notice::Template;
+use crate::domain::{
+    Booking, BookingStatus, DepositPolicy, Payment, PaymentId, PaymentState, Text,
+};
 use crate::integrations::mercadopago::{self, MpError, PreferenceRequest};
 use crate::store::payments::{self as store_payments, Applied, RemoteStatus};
-use crate::store::{StoreError, bookings, clients};
+use crate::store::{StoreError, Tx, audit, bookings, clients, outbox};
 
 /// Deposits are on: the MercadoPago client, the webhook secret and the policies.
 pub struct Deposits {
@@ -199,6 +206,73 @@ pub async fn create_preference(
     }
 }
 
+/// Ends an unpaid hold whose time is up, in one write transaction: the deposit expires and
+/// its booking, still unpaid, is cancelled (`payment_expired`), freeing its slot. Returns the
+/// booking if it was cancelled.
+pub fn expire_hold(txn: &Tx, id: PaymentId, now: Timestamp) -> Result<Option<Booking>, StoreError> {
+    let Some(p) = store_payments::expire(txn, id, now)? else {
+        return Ok(None);
+    };
+    match bookings::get(txn, p.booking)? {
+        Some(b) if b.status == BookingStatus::PendingPayment => {
+            // No "booking cancelled" message: the client was never told it was confirmed.
+            let reason = Text::line("reason", store_payments::EXPIRED_REASON, 200)?;
+            let after =
+                bookings::set_status(txn, b.id, BookingStatus::Cancelled, Some(reason), now)?;
+            audit_booking(txn, "booking.payment_expired", &b, &after, now)?;
+            Ok(Some(after))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Applies what MercadoPago says about a payment, idempotently, in one write transaction: the
+/// deposit's change and, when this approves it, its booking's confirmation and then the
+/// "deposit received" message (the one place a deposit is approved, so the one place that
+/// message is queued).
+pub fn apply_remote(
+    txn: &Tx,
+    remote: &RemoteStatus,
+    now: Timestamp,
+) -> Result<Applied, StoreError> {
+    let applied = store_payments::apply_remote(txn, remote, now)?;
+    if let Applied::Confirmed(p) = &applied
+        && let Some(mut b) = bookings::get(txn, p.booking)?
+    {
+        if b.status == BookingStatus::PendingPayment {
+            // Queues the "booking confirmed" message and the reminders.
+            let confirmed = bookings::set_status(txn, b.id, BookingStatus::Confirmed, None, now)?;
+            audit_booking(txn, "booking.deposit_paid", &b, &confirmed, now)?;
+            b = confirmed;
+        }
+        outbox::enqueue_with(
+            txn,
+            Template::DepositReceived,
+            &b,
+            now,
+            now,
+            vec![p.amount.to_string()],
+        )?;
+    }
+    Ok(applied)
+}
+
+/// A booking changed by its deposit's fate, in the audit log (actor `system`).
+fn audit_booking(
+    txn: &Tx,
+    action: &'static str,
+    before: &Booking,
+    after: &Booking,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let change = audit::Change {
+        before: audit::booking_snapshot(before),
+        after: audit::booking_snapshot(after),
+        ..audit::Change::by(audit::SYSTEM, action, "booking", Some(after.id.0))
+    };
+    audit::record(txn, change, now)
+}
+
 /// What a booking change (cancellation, no-show) did to its deposit, for metrics and the
 /// worker: call with the deposit's state before the change and the deposit after it.
 pub fn after_booking_change(app: &App, before: Option<PaymentState>, after: Option<Payment>) {
@@ -248,7 +322,7 @@ async fn expire(app: &App, p: &Payment, now: Timestamp) -> Result<(), StoreError
     let id = p.id;
     let cancelled = app
         .store
-        .write(move |txn| store_payments::expire(txn, id, now))
+        .write(move |txn| expire_hold(txn, id, now))
         .await?;
     app.metrics.payment_state(PaymentState::Expired, p.amount);
     if let Some(b) = cancelled {
@@ -288,7 +362,7 @@ async fn fetch_and_apply(
             let applied = app
                 .store
                 .write(move |txn| {
-                    let applied = store_payments::apply_remote(txn, &rs, now)?;
+                    let applied = apply_remote(txn, &rs, now)?;
                     store_payments::notification_done(txn, mp_id)?;
                     Ok(applied)
                 })

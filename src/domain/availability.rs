@@ -1,11 +1,22 @@
-//! Which start times are free for one barber on one day, and why a given start is not.
+//! Which start times are free for one barber on one day, and why a given start is not; who
+//! gets an "any barber" booking.
 //!
 //! Offering slots and accepting a booking use the same check ([`BarberDay::check`]), so every
 //! slot offered can be booked, and nothing can be booked that would not have been offered.
+//! They also rank free barbers the same way ([`BarberPick`], [`Offers`]), so a slot offered
+//! for "any barber" goes to the barber it was offered with.
+//!
+//! A [`BarberDay`] is built from the catalogue ([`BarberDay::scheduled`]: shifts, breaks,
+//! closures) and the barber's bookings, which the caller reads from its agenda.
+
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
 
-use super::DomainError;
+use super::time::{self, ClockTime, iso_weekday};
+use super::{Barber, BarberId, BranchId, Closure, ClosureScope, DomainError};
 
 /// A half-open span of time `[start, end)` in Unix seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -32,6 +43,35 @@ impl Interval {
     }
 }
 
+/// One local day in a branch's zone, as instants. Its two zone conversions are made once per
+/// request and shared by every barber's day built for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalDay {
+    pub date: Date,
+    /// Local midnight starting the day: the slot grid's origin.
+    pub midnight: i64,
+    /// Midnight to midnight (23 or 25 hours on a daylight-saving change).
+    pub whole: Interval,
+}
+
+impl LocalDay {
+    pub fn new(date: Date, tz: &TimeZone) -> Result<Self, DomainError> {
+        let midnight = time::day_start(date, tz)?;
+        let next = time::day_start(date.tomorrow().map_err(|_| DomainError::InvalidDate)?, tz)?;
+        Ok(Self {
+            date,
+            midnight: midnight.as_second(),
+            whole: Interval::from_ts(midnight, next),
+        })
+    }
+
+    /// The instant of a time of day: what [`time::at`] computes (the time added to local
+    /// midnight as an exact duration), without a zone conversion per call.
+    pub fn at(&self, time: ClockTime) -> i64 {
+        self.midnight + time.minutes() * 60
+    }
+}
+
 /// Everything that decides a barber's free time on one local day.
 #[derive(Debug, Clone, Default)]
 pub struct BarberDay {
@@ -46,6 +86,41 @@ pub struct BarberDay {
 }
 
 impl BarberDay {
+    /// A barber's day at a branch before its bookings: the weekday's shifts there, breaks cut
+    /// out, and the closures touching the day, of the branch or of the barber (time off counts
+    /// wherever they would work). The caller adds the bookings to [`BarberDay::busy`].
+    pub fn scheduled(
+        day: &LocalDay,
+        branch: BranchId,
+        barber: &Barber,
+        closures: &[Closure],
+    ) -> Self {
+        let mut out = Self {
+            grid_origin: day.midnight,
+            ..Self::default()
+        };
+        for shift in barber.shifts_on(iso_weekday(day.date), branch) {
+            let span = Interval::new(day.at(shift.start), day.at(shift.end));
+            let breaks: Vec<_> = shift
+                .breaks
+                .iter()
+                .map(|(s, e)| Interval::new(day.at(*s), day.at(*e)))
+                .collect();
+            out.add_shift(span, &breaks);
+        }
+        for closure in closures {
+            let applies = match closure.scope {
+                ClosureScope::Branch(b) => b == branch,
+                ClosureScope::Barber(b) => b == barber.id,
+            };
+            let span = Interval::from_ts(closure.start, closure.end);
+            if applies && span.overlaps(&day.whole) {
+                out.closed.push(span);
+            }
+        }
+        out
+    }
+
     /// Cuts `breaks` out of a shift and adds the remaining windows.
     pub fn add_shift(&mut self, shift: Interval, breaks: &[Interval]) {
         let mut pieces = vec![shift];
@@ -118,9 +193,77 @@ impl BarberDay {
     }
 }
 
+/// How "any barber" shares out work: among the barbers free for a booking, the fewest bookings
+/// that day first, then the lowest id, so work is spread fairly and the choice is stable.
+fn rank(barber: BarberId, day: &BarberDay) -> (usize, BarberId) {
+    (day.busy.len(), barber)
+}
+
+/// Picks the barber for a booking at one start among those who could take it (just one when
+/// the client named a barber), fed one barber's day at a time so that no day is kept.
+#[derive(Debug, Default)]
+pub struct BarberPick {
+    best: Option<(usize, BarberId)>,
+    refusal: Option<DomainError>,
+}
+
+impl BarberPick {
+    /// Considers `barber`, whose day is `day`, for `[start, start + len)` on a `step` grid.
+    pub fn consider(&mut self, barber: BarberId, day: &BarberDay, start: i64, len: i64, step: i64) {
+        match day.check(start, len, step) {
+            Ok(()) => {
+                let rank = rank(barber, day);
+                self.best = Some(self.best.map_or(rank, |best| best.min(rank)));
+            }
+            // With several barbers, "taken" wins over "outside hours" in the answer: the slot
+            // exists, it is full.
+            Err(e) if self.refusal.is_none() || e == DomainError::SlotUnavailable => {
+                self.refusal = Some(e);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// The barber who gets the booking, or why nobody can take it.
+    pub fn chosen(self) -> Result<BarberId, DomainError> {
+        match self.best {
+            Some((_, barber)) => Ok(barber),
+            None => Err(self.refusal.unwrap_or(DomainError::SlotUnavailable)),
+        }
+    }
+}
+
+/// Free starts of several barbers, each offered once, with the barber a booking there would
+/// get (ranked as [`BarberPick`] ranks them).
+#[derive(Debug, Default)]
+pub struct Offers {
+    by_start: BTreeMap<i64, (usize, BarberId)>,
+}
+
+impl Offers {
+    /// Adds `barber`'s free starts for a booking of `len` seconds, from `earliest` on.
+    pub fn add(&mut self, barber: BarberId, day: &BarberDay, len: i64, step: i64, earliest: i64) {
+        let rank = rank(barber, day);
+        for start in day.free_starts(len, step, earliest, i64::MAX) {
+            self.by_start
+                .entry(start)
+                .and_modify(|best| *best = (*best).min(rank))
+                .or_insert(rank);
+        }
+    }
+
+    /// Every start offered, in order, with its barber.
+    pub fn into_starts(self) -> impl Iterator<Item = (i64, BarberId)> {
+        self.by_start
+            .into_iter()
+            .map(|(start, (_, barber))| (start, barber))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Shift, Text};
 
     const H: i64 = 3600;
     const M: i64 = 60;
@@ -186,5 +329,173 @@ mod tests {
             later,
             vec![16 * H + 15 * M, 16 * H + 30 * M, 16 * H + 45 * M, 17 * H]
         );
+    }
+
+    fn barber(id: u64, shifts: Vec<Shift>) -> Barber {
+        Barber {
+            id: BarberId(id),
+            name: Text::line("name", "Barbero", 80).expect("name"),
+            active: true,
+            services: Vec::new(),
+            shifts,
+        }
+    }
+
+    fn hm(h: u16, m: u16) -> ClockTime {
+        ClockTime::from_hm(h, m).expect("time")
+    }
+
+    fn shift(weekday: u8, branch: u64, from: u16, to: u16, breaks: &[(u16, u16)]) -> Shift {
+        let breaks = breaks.iter().map(|(s, e)| (hm(*s, 0), hm(*e, 0))).collect();
+        Shift::new(weekday, BranchId(branch), hm(from, 0), hm(to, 0), breaks).expect("shift")
+    }
+
+    fn closure(scope: ClosureScope, from: i64, to: i64) -> Closure {
+        Closure {
+            id: crate::domain::ClosureId(1),
+            scope,
+            start: Timestamp::from_second(from).expect("start"),
+            end: Timestamp::from_second(to).expect("end"),
+            reason: Text::line("reason", "Feriado", 200).expect("reason"),
+        }
+    }
+
+    /// Monday 2 June 2025 in Buenos Aires (UTC-3, no daylight saving).
+    fn monday() -> LocalDay {
+        let tz = time::time_zone("America/Argentina/Buenos_Aires").expect("zone");
+        LocalDay::new(jiff::civil::date(2025, 6, 2), &tz).expect("day")
+    }
+
+    #[test]
+    fn a_local_day_runs_midnight_to_midnight_even_across_a_clock_change() {
+        let day = monday();
+        assert_eq!(day.midnight, 1_748_833_200, "00:00 -03:00");
+        assert_eq!(
+            day.whole,
+            Interval::new(day.midnight, day.midnight + 24 * H)
+        );
+        assert_eq!(day.at(hm(10, 30)), day.midnight + 10 * H + 30 * M);
+        // New York springs forward on 9 March 2025: a 23-hour day.
+        let tz = time::time_zone("America/New_York").expect("zone");
+        let short = LocalDay::new(jiff::civil::date(2025, 3, 9), &tz).expect("day");
+        assert_eq!(short.whole.end - short.whole.start, 23 * H);
+    }
+
+    #[test]
+    fn a_scheduled_day_has_the_weekdays_shifts_at_the_branch_and_the_closures_that_touch_it() {
+        let day = monday();
+        let at = |h: i64| day.midnight + h * H;
+        let b = barber(
+            7,
+            vec![
+                shift(1, 1, 9, 13, &[]),
+                shift(1, 1, 15, 20, &[(17, 18)]),
+                shift(1, 2, 13, 15, &[]), // another branch
+                shift(2, 1, 9, 20, &[]),  // Tuesday
+            ],
+        );
+        let closures = [
+            closure(ClosureScope::Branch(BranchId(1)), at(10), at(11)),
+            closure(ClosureScope::Branch(BranchId(2)), at(12), at(13)),
+            closure(ClosureScope::Barber(BarberId(7)), at(19), at(30)),
+            closure(ClosureScope::Barber(BarberId(8)), at(9), at(20)),
+            closure(ClosureScope::Branch(BranchId(1)), at(24), at(48)), // Tuesday
+            closure(ClosureScope::Branch(BranchId(1)), at(-10), at(0)), // ends at midnight
+        ];
+        let d = BarberDay::scheduled(&day, BranchId(1), &b, &closures);
+        assert_eq!(d.grid_origin, day.midnight);
+        assert_eq!(
+            d.open,
+            vec![
+                Interval::new(at(9), at(13)),
+                Interval::new(at(15), at(17)),
+                Interval::new(at(18), at(20)),
+            ]
+        );
+        assert_eq!(
+            d.closed,
+            vec![Interval::new(at(10), at(11)), Interval::new(at(19), at(30))]
+        );
+        assert!(d.busy.is_empty(), "bookings are the caller's to add");
+    }
+
+    fn with_bookings(n: i64) -> BarberDay {
+        let mut d = day();
+        for i in 0..n {
+            d.busy
+                .push(Interval::new(10 * H + i * H, 10 * H + i * H + 30 * M));
+        }
+        d
+    }
+
+    #[test]
+    fn any_barber_goes_to_the_free_barber_with_the_fewest_bookings_then_the_lowest_id() {
+        let (len, step) = (30 * M, 15 * M);
+        let start = 16 * H;
+        let mut pick = BarberPick::default();
+        pick.consider(BarberId(1), &with_bookings(3), start, len, step);
+        pick.consider(BarberId(3), &with_bookings(1), start, len, step);
+        pick.consider(BarberId(2), &with_bookings(1), start, len, step);
+        assert_eq!(pick.chosen(), Ok(BarberId(2)));
+        let mut busy = with_bookings(0);
+        busy.busy.push(Interval::new(start, start + H));
+        let mut pick = BarberPick::default();
+        pick.consider(BarberId(1), &busy, start, len, step);
+        pick.consider(BarberId(2), &with_bookings(5), start, len, step);
+        assert_eq!(pick.chosen(), Ok(BarberId(2)), "only a free barber gets it");
+    }
+
+    #[test]
+    fn nobody_free_answers_taken_before_any_other_reason() {
+        let (len, step) = (30 * M, 15 * M);
+        let mut taken = day();
+        taken.busy.push(Interval::new(12 * H, 13 * H));
+        let mut pick = BarberPick::default();
+        pick.consider(BarberId(1), &BarberDay::default(), 12 * H, len, step);
+        pick.consider(BarberId(2), &taken, 12 * H, len, step);
+        assert_eq!(pick.chosen(), Err(DomainError::SlotUnavailable));
+        let mut closed = day();
+        closed.closed.push(Interval::new(0, 24 * H));
+        let mut pick = BarberPick::default();
+        pick.consider(BarberId(1), &BarberDay::default(), 12 * H, len, step);
+        pick.consider(BarberId(2), &closed, 12 * H, len, step);
+        assert_eq!(
+            pick.chosen(),
+            Err(DomainError::OutsideHours),
+            "the first reason"
+        );
+        assert_eq!(
+            BarberPick::default().chosen(),
+            Err(DomainError::SlotUnavailable)
+        );
+    }
+
+    #[test]
+    fn offers_name_each_start_once_with_the_barber_who_would_get_it() {
+        let (len, step) = (60 * M, 60 * M);
+        let busier = with_bookings(2); // 10:00 and 11:00 taken
+        let mut quieter = with_bookings(1); // 10:00 taken
+        quieter.closed.push(Interval::new(14 * H, 20 * H));
+        let mut offers = Offers::default();
+        offers.add(BarberId(9), &busier, len, step, 0);
+        offers.add(BarberId(5), &quieter, len, step, 0);
+        let starts: Vec<_> = offers.into_starts().collect();
+        assert_eq!(
+            starts[..3],
+            [
+                (11 * H, BarberId(5)),
+                (12 * H, BarberId(5)),
+                (14 * H, BarberId(9))
+            ],
+            "12:00 goes to the barber with fewer bookings; 14:00 to the only one open"
+        );
+        assert_eq!(starts.last(), Some(&(19 * H, BarberId(9))));
+        // Every start offered is the one a booking there would get.
+        for (start, barber) in &starts {
+            let mut pick = BarberPick::default();
+            pick.consider(BarberId(9), &busier, *start, len, step);
+            pick.consider(BarberId(5), &quieter, *start, len, step);
+            assert_eq!(pick.chosen(), Ok(*barber), "at {start}");
+        }
     }
 }

@@ -16,7 +16,7 @@ pub mod time;
 pub mod token;
 pub mod week;
 
-pub use availability::{BarberDay, Interval};
+pub use availability::{BarberDay, BarberPick, Interval, LocalDay, Offers};
 pub use booking::{BookedService, Booking, BookingId, BookingRules, BookingSource, BookingStatus};
 pub use catalog::{
     Barber, BarberId, Branch, BranchId, Closure, ClosureId, ClosureScope, ClosureSpan, Service,

@@ -4,8 +4,10 @@
 //! * [`engine`]: group commit — all writes go through one thread and shared transactions
 //!   ([`Tx`]); clients' bookings ([`bookings::ClientBooking`], the one [`engine::Journaled`]
 //!   request) are made durable by the journal between checkpoints.
-//! * [`catalog`], [`clients`], [`bookings`]: one file per aggregate; each keeps its indexes in
-//!   the same write transaction as its rows.
+//! * [`catalog`], [`clients`], [`bookings`], [`payments`]: one module per aggregate; each keeps
+//!   its indexes in the same write transaction as its rows. `bookings` calls `payments` (a
+//!   booking's change decides its deposit's fate), never the reverse: where a deposit's change
+//!   moves its booking, the use case (`app::deposits`) does both in one transaction.
 //! * [`bulk`]: large-transaction loading for the benchmark's data generator.
 
 /// The audit log of every change (staff, clients, jobs, commands).

@@ -11,32 +11,16 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::durability::Durability;
 use super::job::Job;
-use super::writer::{MAX_BATCH, Msg};
+use super::queue::{Msg, take_queued};
 use super::{BatchStats, Tx, WriterEvent};
-
-/// Moves what is queued into `batch`, up to [`MAX_BATCH`] and not past a stop request.
-pub(super) fn take_queued(
-    rx: &mut mpsc::Receiver<Msg>,
-    batch: &mut Vec<Box<dyn Job>>,
-    stop: &mut Option<oneshot::Sender<()>>,
-) {
-    while batch.len() < MAX_BATCH && stop.is_none() {
-        match rx.try_recv() {
-            Ok(Msg::Job(job)) => batch.push(job),
-            // A busy writer checks for its checkpoint after every batch.
-            Ok(Msg::Tick) => {}
-            Ok(Msg::Stop(done)) => *stop = Some(done),
-            Err(_) => break,
-        }
-    }
-}
 
 /// Runs `first` and whatever is queued in one transaction, then commits it; true if it
 /// committed and a request in it asked to wake the committed-work waiter
 /// ([`Tx::wake_after_commit`]). A batch of logged requests has its journal record written
 /// first, so that its `fdatasync` runs while the requests do; in any other batch, requests
-/// that arrive while earlier ones run join the open transaction (up to [`MAX_BATCH`]) instead
-/// of waiting for the next commit: the commit's fixed cost is shared by more requests.
+/// that arrive while earlier ones run join the open transaction (up to
+/// [`MAX_BATCH`](super::queue::MAX_BATCH)) instead of waiting for the next commit: the
+/// commit's fixed cost is shared by more requests.
 pub(super) fn run_batch(
     db: &Database,
     durability: &mut Durability,

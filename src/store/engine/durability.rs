@@ -1,18 +1,20 @@
 //! Where the writer's commits become durable, and in which order: a journaled batch's record
 //! is written before its requests run and is on disk before its redb commit, which then
 //! skips redb's flush; any other batch commits durably in redb. Checkpoints are in
-//! [`checkpoint`](super::checkpoint).
+//! [`checkpoint`], a part of this module.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use super::checkpoint::Flushing;
 use super::dbfile::Flusher;
 use super::job::Job;
 use super::journal::{Journal, Pending};
 use super::replay::{journal_seq, record_payload, set_journal_seq};
 use super::{Tx, WriterEvent, WriterObserver};
+use checkpoint::Flushing;
+
+mod checkpoint;
 
 /// Where the writer's commits become durable: the journal, while it works, and redb.
 pub(super) struct Durability {

@@ -11,17 +11,17 @@
 //!   journaled batch's record is on disk before its redb commit; a batch that fails after its
 //!   record was written has it zeroed before anyone is answered (`durability.rs`).
 //! * A checkpoint's flush may finish late, never out of order ([`dbfile`]); the journal keeps
-//!   the records a checkpoint covers until that flush is done (`checkpoint.rs`).
+//!   the records a checkpoint covers until that flush is done (`durability/checkpoint.rs`).
 //! * After-commit signals travel with the transaction ([`Tx::wake_after_commit`]) and fire
 //!   only if it commits.
 
 mod batch;
-mod checkpoint;
 pub mod dbfile;
 mod durability;
 mod flusher;
 mod job;
 pub mod journal;
+mod queue;
 mod replay;
 mod stats;
 mod tx;

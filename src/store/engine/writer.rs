@@ -13,28 +13,16 @@ use super::dbfile::Flusher;
 use super::durability::Durability;
 use super::job::{Job, Journaled, Logged, TypedJob};
 use super::journal::Journal;
+use super::queue::{Msg, QUEUE_DEPTH};
 use super::{Tx, WriterObserver};
 use crate::store::error::StoreError;
 
-/// A batch never holds more than this many requests (nor more than are queued).
-pub(super) const MAX_BATCH: usize = 256;
-/// Queued requests beyond this wait for room (back-pressure instead of unbounded memory).
-pub(super) const QUEUE_DEPTH: usize = 4096;
 /// The default time after a journaled commit when its checkpoint (the durable redb commit
 /// after which the journal lets go of its records; `storage.checkpoint_interval_ms`) is due;
 /// a busy writer waits for an empty queue, at most twice this, and for the last checkpoint's
 /// flush to be done (a slow disk stretches it, never the writer). It bounds the replay after
 /// a crash and the redb pages buffered meanwhile, which each checkpoint hands to the kernel.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
-
-/// What the writer thread takes from its queue.
-pub(super) enum Msg {
-    Job(Box<dyn Job>),
-    /// Time for a checkpoint, if the journal holds anything (sent while the writer may idle).
-    Tick,
-    /// Finish what is queued, then stop.
-    Stop(oneshot::Sender<()>),
-}
 
 /// The handle through which async code submits writes; `J` is the request type it journals.
 pub struct Writer<J: Journaled> {

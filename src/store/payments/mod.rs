@@ -5,15 +5,30 @@
 //! back what it learnt (`RemoteStatus`, a preference, a refund) to apply here. Every apply
 //! re-reads the current row inside the write transaction and moves only along
 //! [`PaymentState::can_become`], so a duplicate or out-of-order notification changes nothing.
+//!
+//! `store::bookings` calls this module when a booking's change decides its deposit's fate
+//! (opened, cancelled, no-show), in the booking's transaction; this module never calls it.
+//! Where a deposit's change moves its booking (a hold that expires cancels it, a payment
+//! confirms it), the use case does both in one transaction (`app::deposits`).
+//!
+//! * `remote`: what MercadoPago said about a payment, applied to its deposit.
+//! * `notifications`: the webhooks still to fetch (`mp_notifications`).
+
+mod notifications;
+mod remote;
+
+pub use notifications::{
+    Notification, due_notifications, enqueue_notification, notification_done, notification_retry,
+    pending_notifications,
+};
+pub use remote::{Applied, RemoteStatus, apply_remote};
 
 use jiff::{SignedDuration, Timestamp};
 use redb::{ReadableTable, WriteTransaction};
-use serde::{Deserialize, Serialize};
 
-use super::{ReadTx, StoreError, Tx, audit, bookings, codec, next_id, tables};
+use super::{ReadTx, StoreError, audit, codec, next_id, tables};
 use crate::domain::{
-    Booking, BookingId, BookingStatus, DomainError, Money, Payment, PaymentId, PaymentState,
-    RefundReason, Text,
+    Booking, BookingId, DomainError, Money, Payment, PaymentId, PaymentState, RefundReason,
 };
 
 /// The cancel reason of a booking whose hold expired unpaid.
@@ -248,25 +263,15 @@ pub fn refunded(
     Ok(())
 }
 
-/// A booking changed by the deposit's fate, in the audit log (actor `system`).
-fn audit_booking(
+/// Expires an unpaid deposit whose hold is over, and returns it; `None` if it is not due
+/// (paid meanwhile, or its hold runs on). Its booking's cancellation is the caller's, in the
+/// same transaction (`app::deposits::expire_hold`): this module knows deposits, and bookings
+/// call it, never the other way round.
+pub fn expire(
     txn: &WriteTransaction,
-    action: &'static str,
-    before: &Booking,
-    after: &Booking,
+    id: PaymentId,
     now: Timestamp,
-) -> Result<(), StoreError> {
-    let change = audit::Change {
-        before: audit::booking_snapshot(before),
-        after: audit::booking_snapshot(after),
-        ..audit::Change::by(audit::SYSTEM, action, "booking", Some(after.id.0))
-    };
-    audit::record(txn, change, now)
-}
-
-/// Ends an unpaid hold whose time is up: the deposit expires and the booking is cancelled
-/// (`payment_expired`), freeing its slot. Returns the booking if it was cancelled.
-pub fn expire(txn: &Tx, id: PaymentId, now: Timestamp) -> Result<Option<Booking>, StoreError> {
+) -> Result<Option<Payment>, StoreError> {
     let Some(mut p) = get(txn, id)? else {
         return Ok(None);
     };
@@ -275,17 +280,7 @@ pub fn expire(txn: &Tx, id: PaymentId, now: Timestamp) -> Result<Option<Booking>
     }
     p.transition(PaymentState::Expired, now, "venció la reserva sin pago")?;
     save(txn, &p, None)?;
-    match bookings::get(txn, p.booking)? {
-        Some(b) if b.status == BookingStatus::PendingPayment => {
-            // No "booking cancelled" message: the client was never told it was confirmed.
-            let reason = Text::line("reason", EXPIRED_REASON, 200)?;
-            let after =
-                bookings::set_status(txn, b.id, BookingStatus::Cancelled, Some(reason), now)?;
-            audit_booking(txn, "booking.payment_expired", &b, &after, now)?;
-            Ok(Some(after))
-        }
-        _ => Ok(None),
-    }
+    Ok(Some(p))
 }
 
 /// A booking was cancelled: a paid deposit is refunded before the cut-off and kept after it;
@@ -365,259 +360,4 @@ fn start_refund(p: &mut Payment, reason: RefundReason, now: Timestamp) -> Result
         format!("devolución pedida: {}", reason.label_es()),
     )?;
     Ok(())
-}
-
-/// What `GET /v1/payments/{id}` said, as far as we act on it.
-#[derive(Debug, Clone)]
-pub struct RemoteStatus {
-    pub mp_payment_id: u64,
-    pub status: String,
-    pub status_detail: Option<String>,
-    /// `external_reference`: our booking id.
-    pub external_reference: Option<String>,
-    pub amount_centavos: i64,
-    pub currency: String,
-}
-
-/// What applying a fetched payment did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Applied {
-    /// Approved with the right amount: the booking is confirmed.
-    Confirmed(Payment),
-    /// Approved after the hold expired: a refund is queued.
-    LateApproval(Payment),
-    /// MercadoPago reports the payment refunded.
-    Refunded(Payment),
-    /// A new status was recorded (pending, rejected, …) without changing the deposit.
-    Noted(Payment),
-    /// Approved, but not for the deposit's amount or in pesos: nothing confirmed.
-    Mismatch(Payment),
-    /// Already applied: nothing changed.
-    Unchanged,
-    /// Not a deposit of ours (unknown reference).
-    Unknown,
-}
-
-/// Applies what MercadoPago says about a payment, idempotently.
-pub fn apply_remote(
-    txn: &Tx,
-    remote: &RemoteStatus,
-    now: Timestamp,
-) -> Result<Applied, StoreError> {
-    let Some(booking) = remote
-        .external_reference
-        .as_deref()
-        .and_then(|r| r.trim().parse::<u64>().ok())
-    else {
-        return Ok(Applied::Unknown);
-    };
-    let Some(mut p) = by_booking(txn, BookingId(booking))? else {
-        return Ok(Applied::Unknown);
-    };
-    let mp = remote.mp_payment_id;
-    let other_payment = p.mp_payment_id.is_some_and(|known| known != mp);
-    match remote.status.as_str() {
-        "approved" => {
-            if remote.amount_centavos != p.amount.centavos() || remote.currency != "ARS" {
-                let note = format!(
-                    "pago {mp} aprobado por {} {} — no coincide con la seña de {}",
-                    remote.amount_centavos, remote.currency, p.amount
-                );
-                if p.events.iter().any(|e| e.what == note) {
-                    return Ok(Applied::Unchanged);
-                }
-                p.note(now, note);
-                save(txn, &p, None)?;
-                return Ok(Applied::Mismatch(p));
-            }
-            if other_payment && !p.state.is_unpaid() {
-                let note = format!("otro pago aprobado ({mp}) para la misma seña: revisar");
-                if p.events.iter().any(|e| e.what == note) {
-                    return Ok(Applied::Unchanged);
-                }
-                p.note(now, note);
-                save(txn, &p, None)?;
-                return Ok(Applied::Noted(p));
-            }
-            match p.state {
-                s if s.is_unpaid() => {
-                    p.mp_payment_id = Some(mp);
-                    p.mp_status = Some(remote.status.clone());
-                    p.transition(PaymentState::Approved, now, format!("pago {mp} aprobado"))?;
-                    save(txn, &p, None)?;
-                    if let Some(mut b) = bookings::get(txn, p.booking)? {
-                        if b.status == BookingStatus::PendingPayment {
-                            // Queues the "booking confirmed" message and the reminders.
-                            let confirmed = bookings::set_status(
-                                txn,
-                                b.id,
-                                BookingStatus::Confirmed,
-                                None,
-                                now,
-                            )?;
-                            audit_booking(txn, "booking.deposit_paid", &b, &confirmed, now)?;
-                            b = confirmed;
-                        }
-                        // The single place a deposit is approved: its message is queued here,
-                        // in this transaction.
-                        super::outbox::enqueue_with(
-                            txn,
-                            crate::domain::notice::Template::DepositReceived,
-                            &b,
-                            now,
-                            now,
-                            vec![p.amount.to_string()],
-                        )?;
-                    }
-                    Ok(Applied::Confirmed(p))
-                }
-                PaymentState::Expired => {
-                    p.mp_payment_id = Some(mp);
-                    p.mp_status = Some(remote.status.clone());
-                    p.note(now, format!("pago {mp} aprobado después del vencimiento"));
-                    start_refund(&mut p, RefundReason::LateApproval, now)?;
-                    save(txn, &p, Some(now))?;
-                    Ok(Applied::LateApproval(p))
-                }
-                _ => Ok(Applied::Unchanged),
-            }
-        }
-        "refunded" | "charged_back" if !other_payment && p.mp_payment_id.is_some() => {
-            if p.state.can_become(PaymentState::Refunded) {
-                p.mp_status = Some(remote.status.clone());
-                p.transition(
-                    PaymentState::Refunded,
-                    now,
-                    format!("MercadoPago informa el pago {mp} como {}", remote.status),
-                )?;
-                save(txn, &p, None)?;
-                Ok(Applied::Refunded(p))
-            } else {
-                Ok(Applied::Unchanged)
-            }
-        }
-        status => {
-            // pending, in_process, rejected, cancelled…: the client may still pay within the
-            // hold; only the news is recorded, once. Once paid (or closed), such a status can
-            // only be old news arriving out of order: it changes nothing.
-            if !p.state.is_unpaid() {
-                return Ok(Applied::Unchanged);
-            }
-            if p.mp_status.as_deref() == Some(status) && p.mp_payment_id == Some(mp) {
-                return Ok(Applied::Unchanged);
-            }
-            p.mp_payment_id = Some(mp);
-            p.mp_status = Some(status.to_owned());
-            let detail = remote.status_detail.as_deref().unwrap_or("");
-            p.note(
-                now,
-                format!("pago {mp}: {status} {detail}")
-                    .trim_end()
-                    .to_owned(),
-            );
-            save(txn, &p, None)?;
-            Ok(Applied::Noted(p))
-        }
-    }
-}
-
-/// A webhook we still have to act on: fetch the payment, then apply it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Notification {
-    /// When to (re)try the fetch, Unix seconds.
-    pub due: i64,
-    pub attempts: u32,
-    pub received_at: Timestamp,
-}
-
-/// Records a notification for a MercadoPago payment (a replay of a pending one only makes
-/// it due now).
-pub fn enqueue_notification(
-    txn: &WriteTransaction,
-    mp_payment_id: u64,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    let mut table = txn.open_table(tables::MP_NOTIFICATIONS)?;
-    let existing: Option<Notification> = match table.get(mp_payment_id)? {
-        Some(v) => Some(decode_notification(v.value())?),
-        None => None,
-    };
-    let n = match existing {
-        Some(n) => Notification {
-            due: n.due.min(now.as_second()),
-            ..n
-        },
-        None => Notification {
-            due: now.as_second(),
-            attempts: 0,
-            received_at: now,
-        },
-    };
-    let bytes = encode_notification(&n)?;
-    table.insert(mp_payment_id, bytes.as_slice())?;
-    Ok(())
-}
-
-/// Notifications whose fetch is due.
-pub fn due_notifications(
-    tx: &impl ReadTx,
-    now: Timestamp,
-) -> Result<Vec<(u64, Notification)>, StoreError> {
-    let table = tx.table(tables::MP_NOTIFICATIONS)?;
-    let mut out = Vec::new();
-    for row in table.iter()? {
-        let (id, v) = row?;
-        let n = decode_notification(v.value())?;
-        if n.due <= now.as_second() {
-            out.push((id.value(), n));
-        }
-    }
-    Ok(out)
-}
-
-/// How many notifications wait to be fetched (for /metrics).
-pub fn pending_notifications(tx: &impl ReadTx) -> Result<u64, StoreError> {
-    use redb::ReadableTableMetadata;
-    Ok(tx.table(tables::MP_NOTIFICATIONS)?.len()?)
-}
-
-/// The notification was handled (or given up on).
-pub fn notification_done(txn: &WriteTransaction, mp_payment_id: u64) -> Result<(), StoreError> {
-    txn.open_table(tables::MP_NOTIFICATIONS)?
-        .remove(mp_payment_id)?;
-    Ok(())
-}
-
-/// The fetch failed: try again at `retry_at`. Returns the attempts so far.
-pub fn notification_retry(
-    txn: &WriteTransaction,
-    mp_payment_id: u64,
-    retry_at: Timestamp,
-) -> Result<u32, StoreError> {
-    let mut table = txn.open_table(tables::MP_NOTIFICATIONS)?;
-    let Some(mut n) = (match table.get(mp_payment_id)? {
-        Some(v) => Some(decode_notification(v.value())?),
-        None => None,
-    }) else {
-        return Ok(0);
-    };
-    n.attempts += 1;
-    n.due = retry_at.as_second();
-    let bytes = encode_notification(&n)?;
-    table.insert(mp_payment_id, bytes.as_slice())?;
-    Ok(n.attempts)
-}
-
-fn decode_notification(bytes: &[u8]) -> Result<Notification, StoreError> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
-        table: "mp_notifications".into(),
-        source,
-    })
-}
-
-fn encode_notification(n: &Notification) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(n).map_err(|source| StoreError::Corrupt {
-        table: "mp_notifications".into(),
-        source,
-    })
 }

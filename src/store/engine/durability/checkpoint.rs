@@ -1,6 +1,7 @@
 //! Checkpoints: a durable redb commit after journaled ones, after which the journal lets go
-//! of their records. The writer only hands redb's pages to the kernel; their flush runs on
-//! the [`dbfile`](super::dbfile) flush thread, and the journal's retired segment keeps the
+//! of their records. Part of [`Durability`] (its state is the journal's and the flush's), so
+//! a child of it rather than a sibling. The writer only hands redb's pages to the kernel;
+//! their flush runs on the [`dbfile`](crate::store::engine::dbfile) flush thread, and the journal's retired segment keeps the
 //! records it covers until that flush is done. A checkpoint due while the last one's flush
 //! still runs is put off, never waited for.
 
@@ -9,16 +10,20 @@ use std::time::{Duration, Instant};
 
 use redb::Database;
 
-use super::WriterEvent;
-use super::dbfile::Ticket;
-use super::durability::Durability;
+use super::Durability;
+use crate::store::engine::WriterEvent;
+use crate::store::engine::dbfile::Ticket;
 
 impl Durability {
     /// Makes everything committed so far durable in redb, if the journal holds anything and
     /// `due` says so: commits an empty transaction durably, which hands redb's buffered pages
     /// to the kernel, and (with a flusher) leaves their flush to the flush thread, rotating
     /// the journal. Also notices the end of the last checkpoint's flush.
-    pub(super) fn checkpoint(&mut self, db: &Database, due: impl Fn(Duration) -> bool) {
+    pub(in crate::store::engine) fn checkpoint(
+        &mut self,
+        db: &Database,
+        due: impl Fn(Duration) -> bool,
+    ) {
         self.settle(false);
         let Some(journal) = self.journal.as_ref() else {
             return;
@@ -77,7 +82,7 @@ impl Durability {
 
     /// If the last checkpoint's flush is over (or once it is, with `wait`), lets the journal's
     /// retired segment go and reports the checkpoint.
-    pub(super) fn settle(&mut self, wait: bool) {
+    pub(in crate::store::engine) fn settle(&mut self, wait: bool) {
         let (Some(flushing), Some(flusher)) = (&self.flushing, &self.flusher) else {
             return;
         };
@@ -133,7 +138,7 @@ impl Durability {
 
     /// redb just committed durably (not deferred, so after any deferred flush): the journal's
     /// records are all in it.
-    pub(super) fn flushed(&mut self) {
+    pub(in crate::store::engine) fn flushed(&mut self) {
         self.settle(true);
         self.flushed_at = Instant::now();
         self.unflushed.store(false, Ordering::Release);
@@ -150,7 +155,7 @@ impl Durability {
 
 /// A checkpoint whose flush runs in the background.
 #[derive(Clone, Copy)]
-pub(super) struct Flushing {
+pub(in crate::store::engine) struct Flushing {
     ticket: Ticket,
     started: Instant,
     paused: Duration,
