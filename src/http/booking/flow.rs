@@ -20,7 +20,7 @@ use crate::domain::{
     Barber, BarberId, Branch, DomainError, Email, Money, Phone, Service, ServiceId, Text,
 };
 use crate::http::AppState;
-use crate::http::admin::view::{long_date, time as fmt_time};
+use crate::http::format::{long_date, time as fmt_time};
 use crate::store::bookings::{BarberChoice, ClientBooking, Idempotency};
 use crate::store::clients::ClientDetails;
 use crate::store::{ReadTx, StoreError, catalog};
