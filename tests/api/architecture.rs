@@ -112,11 +112,7 @@ fn named_paths(code: &str, here: &Module) -> Vec<Module> {
         if let Some(inner) = rest.strip_prefix('{') {
             let group = &inner[..inner.find('}').unwrap_or(inner.len())];
             for item in group.split(',') {
-                let first: String = item
-                    .trim()
-                    .chars()
-                    .take_while(|c| is_ident(*c))
-                    .collect();
+                let first: String = item.trim().chars().take_while(|c| is_ident(*c)).collect();
                 if !first.is_empty() && first != "self" {
                     let mut p = path.clone();
                     p.push(first);
@@ -279,7 +275,11 @@ fn the_cycle_check_finds_a_cycle_between_siblings_and_ignores_comments_and_ances
     std::fs::write(src.join("store/b.rs"), "fn f() { crate::store::a::g() }\n").expect("b");
     std::fs::write(src.join("http.rs"), "use crate::store::Store;\n").expect("http");
     let found = module_cycles(src);
-    assert_eq!(found, vec!["in store: a → b, b → a".to_owned()], "{found:?}");
+    assert_eq!(
+        found,
+        vec!["in store: a → b, b → a".to_owned()],
+        "{found:?}"
+    );
     std::fs::write(src.join("store/b.rs"), "fn f() {}\n").expect("b");
     assert!(module_cycles(src).is_empty());
 }
