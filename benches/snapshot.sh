@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Snapshot benchmark (not a test): a database with BOOKINGS bookings (default 1M), then the
 # snapshot time (copy + compact + check + zstd), its compressed size, the verify drill and the
-# restore time (the RTO without the download). Figures go to the README.
+# restore time (the RTO without the download). Figures go to benches/RESULTS.md.
 #   cargo build --release && bash benches/snapshot.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

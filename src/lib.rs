@@ -33,19 +33,18 @@ pub mod app;
 pub mod http;
 
 /// Snapshots: a consistent copy, zstd (+ age), local copies, S3 upload and retention;
-/// restore and the `verify` drill; the control socket `barberpro snapshot` uses.
+/// restore and the `verify` drill.
 pub mod snapshot;
+
+/// The control socket through which `barberpro snapshot`, `client` and `audit` ask the
+/// running server (which holds the database); the personal-data operations it runs.
+pub mod control;
 
 /// Periodic database upkeep (expired Idempotency-Keys).
 pub mod housekeeping;
 
 /// The daily retention job: expired sessions, audit retention, inactive clients.
 pub mod retention;
-
-/// Personal data (Ley 25.326) from the command line: `barberpro client export|erase` and
-/// `barberpro audit export`, through the running server's control socket when it holds the
-/// database.
-pub mod privacy;
 
 /// Background jobs: the deposits worker (MercadoPago notifications, holds, refunds) and the
 /// WhatsApp outbox sender.
@@ -70,5 +69,7 @@ pub mod metrics;
 /// The command line.
 pub mod cli;
 
-/// One-shot commands besides serving: `config check`, `admin create-user`, `bench-data`.
+/// The commands besides `serve`: `config check`, `admin create-user`, `bench-data`,
+/// `snapshot`/`restore`, and personal data (Ley 25.326: `client export|erase`, `audit
+/// export`) through the running server's control socket when it holds the database.
 pub mod commands;

@@ -12,7 +12,7 @@ use barberpro::startup::{Application, Options, StartError};
 use barberpro::store::StoreError;
 
 /// mimalloc instead of glibc's malloc, whose bins (and their consolidation) took about a
-/// third of the request threads' CPU when booking (see README, "Performance"). Built without
+/// third of the request threads' CPU when booking (see benches/RESULTS.md). Built without
 /// transparent huge pages (`no_thp`): with them every arena touched took 2 MiB of memory, ~30 MB
 /// more at start.
 #[global_allocator]
@@ -23,16 +23,16 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Config(ConfigCommand::Check(file)) => commands::config_check(file),
         Command::Serve(args) => serve(args),
-        Command::Snapshot(args) => barberpro::snapshot::commands::snapshot(args),
+        Command::Snapshot(args) => commands::snapshot::snapshot(args),
         Command::Snapshots(barberpro::cli::SnapshotsCommand::List(args)) => {
-            barberpro::snapshot::commands::list(args)
+            commands::snapshot::list(args)
         }
-        Command::Restore(args) => barberpro::snapshot::commands::restore(args),
+        Command::Restore(args) => commands::snapshot::restore(args),
         Command::Admin(barberpro::cli::AdminCommand::CreateUser(args)) => {
             commands::create_user(args)
         }
-        Command::Client(command) => barberpro::privacy::client(command),
-        Command::Audit(command) => barberpro::privacy::audit(command),
+        Command::Client(command) => commands::privacy::client(command),
+        Command::Audit(command) => commands::privacy::audit(command),
         Command::BenchData(args) => commands::bench_data(args),
     };
     // The log's last lines (a server's shutdown among them) are written before the exit.

@@ -297,7 +297,7 @@ impl Application {
             crate::jobs::outbox::spawn(sender, shutdown.clone())
         });
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
-        crate::snapshot::control::spawn(&config, state.app.clone(), shutdown.clone());
+        crate::control::spawn(&config, state.app.clone(), shutdown.clone());
         crate::housekeeping::Housekeeping {
             store: state.store.clone(),
             clock: state.clock.clone(),

@@ -5,12 +5,16 @@
 /// The front desk's admin UI under `/admin` (askama pages, sessions, CSRF).
 pub mod admin;
 pub mod api;
+/// Static files, embedded, at `/assets/…` with content-hashed URLs (admin and booking pages).
+pub mod assets;
 /// The clients' booking pages: `/`, `/reservar/…`, and the private `/turnos/{id}?token=…`.
 pub mod booking;
 pub mod client_ip;
 pub mod connection;
 pub mod error;
 pub mod extract;
+/// es-AR formats of dates and times (admin and booking pages).
+pub mod format;
 pub mod middleware;
 pub mod ops;
 pub mod ratelimit;
@@ -98,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(booking::router())
         .merge(webhooks::router())
+        .route("/assets/{*path}", axum::routing::get(assets::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(state.security.max_body_bytes))

@@ -50,6 +50,9 @@ pub struct StaffIdentity(pub String);
 
 /// Routes whose POST is a login attempt (counted in the `auth` tier per IP).
 pub const LOGIN_ROUTES: [&str; 2] = ["/admin/login", "/api/v1/auth/login"];
+/// Routes whose POST creates a booking (the `booking` tier): the API's and the booking
+/// pages' form (`booking::CREATE_ROUTE`; a test checks the two agree).
+pub const BOOKING_ROUTES: [&str; 2] = ["/api/v1/bookings", "/reservar/{slug}"];
 /// Route templates under this prefix are payments.
 pub const PAYMENTS_PREFIX: &str = "/api/v1/payments";
 /// Paths under these prefixes are not counted at all (probes, static files).
@@ -236,9 +239,7 @@ impl<C: Clock + Clone> RateLimits<C> {
         if *method == Method::POST {
             match route {
                 Some(r) if LOGIN_ROUTES.contains(&r) => self.auth.check(&key)?,
-                Some("/api/v1/bookings" | super::booking::CREATE_ROUTE) => {
-                    self.booking.check(&key)?
-                }
+                Some(r) if BOOKING_ROUTES.contains(&r) => self.booking.check(&key)?,
                 Some(r) if r.starts_with(PAYMENTS_PREFIX) => self.payments.check(&key)?,
                 _ => {}
             }

@@ -16,6 +16,18 @@ pub struct AcmeGauges {
     pub failures: Counter,
 }
 
+/// The figures of the snapshot status file the gauges show, as the file's reader
+/// (`snapshot::status::Status::figures`) hands them over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotFigures {
+    pub last_success_at: Option<jiff::Timestamp>,
+    pub last_success_duration_ms: Option<u64>,
+    pub last_success_stored_bytes: Option<u64>,
+    pub failures_total: u64,
+    pub last_verified_at: Option<jiff::Timestamp>,
+    pub verify_failures_total: u64,
+}
+
 /// The last snapshot and verify results, read from `<data>/snapshot-status.json` at scrape
 /// time (the `snapshot` command may run in another process).
 #[derive(Default)]
@@ -96,7 +108,7 @@ impl Metrics {
     }
 
     /// Copies the snapshot status file's figures into the snapshot gauges.
-    pub fn sample_snapshots(&self, status: &crate::snapshot::status::Status) {
+    pub fn sample_snapshots(&self, status: &SnapshotFigures) {
         let g = &self.snapshot;
         let seconds = |t: Option<jiff::Timestamp>| t.map_or(0, |t| t.as_second());
         let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);

@@ -30,7 +30,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 pub use bookings::{CreatedLabels, TransitionLabels};
-pub use health::{AcmeGauges, SnapshotGauges};
+pub use health::{AcmeGauges, SnapshotFigures, SnapshotGauges};
 pub use http::{ConnectionGuard, HttpLabels, ProviderLabels, RouteLabels, TIERS, TierLabels};
 pub use outbox::{DeliveryLabels, MessageLabels, WhatsAppMetrics};
 pub use payments::StatusLabels;
@@ -174,14 +174,13 @@ mod tests {
             "never succeeded reads 0: {before}"
         );
         let at: jiff::Timestamp = "2026-11-28T05:00:00Z".parse().unwrap();
-        let status = crate::snapshot::status::Status {
+        let status = SnapshotFigures {
             last_success_at: Some(at),
             last_success_duration_ms: Some(42_001),
             last_success_stored_bytes: Some(104_000_000),
             failures_total: 2,
             last_verified_at: Some(at),
             verify_failures_total: 1,
-            ..Default::default()
         };
         m.sample_snapshots(&status);
         let text = m.encode(false);

@@ -3,15 +3,11 @@
 //! * [`manifest`]: names, the manifest, the retention rule (pure).
 //! * [`upload`]: the S3-compatible bucket (`object_store`).
 //! * [`restore`]: fetch, verify, swap in; the `verify` drill.
-//! * [`control`]: the Unix socket through which `barberpro snapshot` asks a running server.
 //! * [`status`]: the last results, in a JSON file the metrics and admin pages read.
-//! * [`commands`]: the command-line entry points.
 //!
 //! The redb part (a consistent copy from one read transaction, compaction, integrity check)
 //! is `crate::store::snapshot`: this module never touches redb.
 
-pub mod commands;
-pub mod control;
 pub mod manifest;
 pub mod restore;
 pub mod status;
@@ -112,7 +108,8 @@ impl SnapshotError {
         }
     }
 
-    fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+    /// An I/O error's wrapper, naming what was being done.
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
         let context = context.into();
         move |source| Self::Io { context, source }
     }

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{SnapshotError, SnapshotReport, write_private};
+use crate::metrics::SnapshotFigures;
 
 /// File name inside the data folder.
 pub const STATUS_FILE: &str = "snapshot-status.json";
@@ -28,6 +29,20 @@ pub struct Status {
     /// When a verify drill last succeeded.
     pub last_verified_at: Option<Timestamp>,
     pub verify_failures_total: u64,
+}
+
+impl Status {
+    /// What the snapshot gauges show.
+    pub fn figures(&self) -> SnapshotFigures {
+        SnapshotFigures {
+            last_success_at: self.last_success_at,
+            last_success_duration_ms: self.last_success_duration_ms,
+            last_success_stored_bytes: self.last_success_stored_bytes,
+            failures_total: self.failures_total,
+            last_verified_at: self.last_verified_at,
+            verify_failures_total: self.verify_failures_total,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

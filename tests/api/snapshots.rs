@@ -581,7 +581,7 @@ async fn the_data_folder_in_use_is_refused_and_a_stopped_one_is_snapshotted_dire
 
     // A server runs: restore refuses, naming the holder; the socket is owner-only.
     let mut app = spawn_app_with(config.clone(), Clock::manual(ts(MONDAY_8AM))).await;
-    let socket = barberpro::snapshot::control::socket_path(&config.storage.data_dir);
+    let socket = barberpro::control::socket_path(&config.storage.data_dir);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !socket.exists() {
         assert!(

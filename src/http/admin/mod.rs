@@ -2,7 +2,7 @@
 //! post-redirect-get with flash messages. Spanish (es-AR) throughout.
 //!
 //! Routers are grouped by guard (kanidm style):
-//! * public: login, the one-time setup link, static assets;
+//! * public: login, the one-time setup link;
 //! * staff (any logged-in account): the agenda and status changes of bookings;
 //! * front desk (owner, recepción): new bookings, cancellations, clients (rectification and
 //!   the JSON export of a client's data), the catalogue;
@@ -17,7 +17,6 @@
 
 pub mod account;
 pub mod agenda;
-pub mod assets;
 pub mod auth;
 pub mod bookings;
 pub mod catalog;
@@ -61,8 +60,7 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/setup/{token}",
             get(auth::setup_page).post(auth::setup),
-        )
-        .route("/assets/{*path}", get(assets::serve));
+        );
     let staff = Router::new()
         .route("/admin", get(|| async { Redirect::to("/admin/agenda") }))
         .route("/admin/agenda", get(agenda::page))

@@ -1,5 +1,6 @@
-//! What every page shares: the layout's data, flash messages, es-AR formatting of dates and
-//! times, and rendering.
+//! What every admin page shares: the layout's data, flash messages, and rendering; the es-AR
+//! formats of dates and times (`crate::http::format`, shared with the booking pages) are
+//! re-exported here for the pages.
 
 use askama::Template;
 use axum::extract::FromRequestParts;
@@ -8,12 +9,11 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jiff::Timestamp;
-use jiff::civil::Date;
-use jiff::tz::TimeZone;
 
 use super::session::Current;
-use super::{AdminError, assets, cookies};
+use super::{AdminError, cookies};
+use crate::http::assets;
+pub use crate::http::format::{date, date_time, long_date, parse_date, time};
 
 /// The data of `templates/admin/base.html`.
 #[derive(Debug, Clone)]
@@ -128,58 +128,6 @@ pub fn redirect(to: &str, kind: &'static str, text: &str, secure: bool) -> Respo
     response
 }
 
-const WEEKDAYS: [&str; 7] = [
-    "lunes",
-    "martes",
-    "miércoles",
-    "jueves",
-    "viernes",
-    "sábado",
-    "domingo",
-];
-
-/// `02/03/2027`.
-pub fn date(d: Date) -> String {
-    d.strftime("%d/%m/%Y").to_string()
-}
-
-/// A date as a form sends it: `2027-03-02` (a date input) or `02/03/2027` (typed, where the
-/// browser offers a plain text box).
-pub fn parse_date(raw: &str) -> Option<Date> {
-    let raw = raw.trim();
-    if let Ok(d) = raw.parse::<Date>() {
-        return Some(d);
-    }
-    let mut parts = raw.split('/');
-    let (Some(d), Some(m), Some(y), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    if y.len() != 4 {
-        return None;
-    }
-    Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok()
-}
-
-/// `martes 02/03/2027`.
-pub fn long_date(d: Date) -> String {
-    let weekday = WEEKDAYS[usize::from(d.weekday().to_monday_zero_offset().unsigned_abs())];
-    format!("{weekday} {}", date(d))
-}
-
-/// `14:30`, in the branch's zone.
-pub fn time(ts: Timestamp, tz: &TimeZone) -> String {
-    ts.to_zoned(tz.clone()).strftime("%H:%M").to_string()
-}
-
-/// `02/03/2027 14:30`, in the branch's zone.
-pub fn date_time(ts: Timestamp, tz: &TimeZone) -> String {
-    ts.to_zoned(tz.clone())
-        .strftime("%d/%m/%Y %H:%M")
-        .to_string()
-}
-
 /// The error page.
 #[derive(Template)]
 #[template(path = "admin/error.html")]
@@ -187,38 +135,4 @@ pub struct ErrorPage {
     pub l: Layout,
     pub status: u16,
     pub message: String,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_and_times_are_es_ar() {
-        let d = Date::constant(2027, 3, 2);
-        assert_eq!(date(d), "02/03/2027");
-        assert_eq!(long_date(d), "martes 02/03/2027");
-        let tz = TimeZone::get("America/Argentina/Buenos_Aires").expect("tz");
-        let ts: Timestamp = "2027-03-02T17:05:00Z".parse().expect("ts");
-        assert_eq!(time(ts, &tz), "14:05");
-        assert_eq!(date_time(ts, &tz), "02/03/2027 14:05");
-    }
-
-    #[test]
-    fn form_dates_are_read_as_iso_or_dd_mm_yyyy() {
-        let d = Date::constant(2027, 3, 2);
-        for raw in ["2027-03-02", "02/03/2027", " 2/3/2027 "] {
-            assert_eq!(parse_date(raw), Some(d), "{raw:?}");
-        }
-        for bad in [
-            "",
-            "31/02/2027",
-            "03/02/27",
-            "2027/03/02",
-            "02/03/2027/1",
-            "mañana",
-        ] {
-            assert_eq!(parse_date(bad), None, "{bad:?}");
-        }
-    }
 }

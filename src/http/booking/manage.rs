@@ -21,7 +21,7 @@ use crate::domain::{
     BarberId, Booking, BookingId, BookingRules, BookingStatus, Branch, DomainError, ServiceId, Text,
 };
 use crate::http::AppState;
-use crate::http::admin::view::{long_date, time as fmt_time};
+use crate::http::format::{long_date, time as fmt_time};
 use crate::store::bookings::{self, BarberChoice};
 use crate::store::{ReadTx, StoreError, catalog, clients, payments};
 

@@ -8,7 +8,7 @@ use jiff::civil::Date;
 
 use crate::domain::time::{local_date, rfc3339_local};
 use crate::domain::{BookingRules, Branch, DomainError, ServiceId};
-use crate::http::admin::view::{date as fmt_date, long_date, time as fmt_time};
+use crate::http::format::{date as fmt_date, long_date, time as fmt_time};
 use crate::store::bookings::{self, BarberChoice};
 use crate::store::{ReadTx, StoreError, catalog};
 

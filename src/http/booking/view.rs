@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::PageError;
-use crate::http::admin::assets;
+use crate::http::assets;
 
 /// The data of `templates/public/base.html`.
 #[derive(Debug, Clone)]

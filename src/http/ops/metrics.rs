@@ -90,7 +90,7 @@ pub async fn refresh_metrics(state: &AppState) {
     let m = &state.metrics;
     m.sample_storage(state.store.path());
     if let Some(data_dir) = state.store.path().parent() {
-        m.sample_snapshots(&crate::snapshot::status::read(data_dir));
+        m.sample_snapshots(&crate::snapshot::status::read(data_dir).figures());
     }
     let ready = readiness_checks(state).await.iter().all(|c| c.1);
     m.ready.set(i64::from(ready));

@@ -1,5 +1,11 @@
-//! The one-shot commands that neither serve, snapshot nor handle personal data:
-//! `config check`, `admin create-user` and `bench-data`. Each returns the process's exit code.
+//! The one-shot commands (everything but `serve`): `config check`, `admin create-user` and
+//! `bench-data` here; `snapshot`, `snapshots list`, `restore` in [`snapshot`]; `client` and
+//! `audit` in [`privacy`]. Each returns the process's exit code. They sit on top: they call
+//! `app`, `snapshot`, `store` and the control socket's client, and nothing calls them but
+//! `main`.
+
+pub mod privacy;
+pub mod snapshot;
 
 use std::process::ExitCode;
 

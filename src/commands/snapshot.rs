@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::restore::{self, Source};
-use super::{SnapshotError, control, exit};
 use crate::cli::{DataDirArgs, RestoreArgs, SnapshotAction, SnapshotArgs, SourceArgs};
 use crate::config::{Config, Overrides};
+use crate::control;
+use crate::snapshot::restore::{self, Source};
+use crate::snapshot::{self as snapshots, SnapshotError, exit};
 use crate::store::{Store, StoreError};
 
 fn load(file: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> Result<Config, ExitCode> {
@@ -28,7 +29,7 @@ fn load(file: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> Result<Con
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
-    crate::commands::runtime(tokio::runtime::Builder::new_multi_thread(), exit::FAILED)
+    super::runtime(tokio::runtime::Builder::new_multi_thread(), exit::FAILED)
 }
 
 fn fail(e: &SnapshotError) -> ExitCode {
@@ -50,7 +51,7 @@ pub fn snapshot(args: SnapshotArgs) -> ExitCode {
         (_, true) => Some(false),
         _ => None,
     };
-    if let Err(e) = super::wants_upload(&config, upload) {
+    if let Err(e) = snapshots::wants_upload(&config, upload) {
         return fail(&e);
     }
     let rt = match runtime() {
@@ -86,7 +87,7 @@ pub fn snapshot(args: SnapshotArgs) -> ExitCode {
             }
             Err(e) => return fail(&e.into()),
         };
-        let result = super::run(&config, &store, upload).await;
+        let result = snapshots::run(&config, &store, upload).await;
         store.close().await;
         match result {
             Ok(report) => {

@@ -4,7 +4,9 @@
 //!
 //! The personal-data commands (`barberpro client export|erase`, `barberpro audit export`)
 //! use the same socket for the same reason; the server runs them with its own [`App`] through
-//! [`crate::privacy::execute`].
+//! [`privacy::execute`].
+
+pub mod privacy;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -15,9 +17,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio_util::sync::CancellationToken;
 
-use super::{SnapshotError, SnapshotReport, private_dir};
 use crate::app::App;
 use crate::config::Config;
+use crate::snapshot::{self, SnapshotError, SnapshotReport, private_dir};
 
 /// The socket, inside the data folder.
 pub fn socket_path(data_dir: &Path) -> PathBuf {
@@ -31,8 +33,8 @@ pub enum Request {
     Snapshot {
         upload: Option<bool>,
     },
-    /// A personal-data command (see [`crate::privacy::Op`]).
-    Privacy(crate::privacy::Op),
+    /// A personal-data command (see [`privacy::Op`]).
+    Privacy(privacy::Op),
 }
 
 /// The server's answer.
@@ -110,7 +112,7 @@ async fn handle(
     let answer = match serde_json::from_str::<Request>(&line) {
         Ok(Request::Snapshot { upload }) => {
             let _one_at_a_time = busy.lock().await;
-            match super::run(config, &app.store, upload).await {
+            match snapshot::run(config, &app.store, upload).await {
                 Ok(report) => Answer {
                     report: Some(report),
                     error: None,
@@ -125,7 +127,7 @@ async fn handle(
                 },
             }
         }
-        Ok(Request::Privacy(op)) => match crate::privacy::execute(app, &op).await {
+        Ok(Request::Privacy(op)) => match privacy::execute(app, &op).await {
             Ok(output) => Answer {
                 report: None,
                 error: None,
@@ -142,7 +144,7 @@ async fn handle(
         Err(e) => Answer {
             report: None,
             error: Some(format!("bad request: {e}")),
-            exit_code: super::exit::FAILED,
+            exit_code: snapshot::exit::FAILED,
             output: None,
         },
     };

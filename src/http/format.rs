@@ -1,0 +1,92 @@
+//! es-AR formats of dates and times, the same on the admin's pages and the clients' booking
+//! pages: `02/03/2027`, `martes 02/03/2027`, `14:30`.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+const WEEKDAYS: [&str; 7] = [
+    "lunes",
+    "martes",
+    "miércoles",
+    "jueves",
+    "viernes",
+    "sábado",
+    "domingo",
+];
+
+/// `02/03/2027`.
+pub fn date(d: Date) -> String {
+    d.strftime("%d/%m/%Y").to_string()
+}
+
+/// A date as a form sends it: `2027-03-02` (a date input) or `02/03/2027` (typed, where the
+/// browser offers a plain text box).
+pub fn parse_date(raw: &str) -> Option<Date> {
+    let raw = raw.trim();
+    if let Ok(d) = raw.parse::<Date>() {
+        return Some(d);
+    }
+    let mut parts = raw.split('/');
+    let (Some(d), Some(m), Some(y), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    if y.len() != 4 {
+        return None;
+    }
+    Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?).ok()
+}
+
+/// `martes 02/03/2027`.
+pub fn long_date(d: Date) -> String {
+    let weekday = WEEKDAYS[usize::from(d.weekday().to_monday_zero_offset().unsigned_abs())];
+    format!("{weekday} {}", date(d))
+}
+
+/// `14:30`, in the branch's zone.
+pub fn time(ts: Timestamp, tz: &TimeZone) -> String {
+    ts.to_zoned(tz.clone()).strftime("%H:%M").to_string()
+}
+
+/// `02/03/2027 14:30`, in the branch's zone.
+pub fn date_time(ts: Timestamp, tz: &TimeZone) -> String {
+    ts.to_zoned(tz.clone())
+        .strftime("%d/%m/%Y %H:%M")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_times_are_es_ar() {
+        let d = Date::constant(2027, 3, 2);
+        assert_eq!(date(d), "02/03/2027");
+        assert_eq!(long_date(d), "martes 02/03/2027");
+        let tz = TimeZone::get("America/Argentina/Buenos_Aires").expect("tz");
+        let ts: Timestamp = "2027-03-02T17:05:00Z".parse().expect("ts");
+        assert_eq!(time(ts, &tz), "14:05");
+        assert_eq!(date_time(ts, &tz), "02/03/2027 14:05");
+    }
+
+    #[test]
+    fn form_dates_are_read_as_iso_or_dd_mm_yyyy() {
+        let d = Date::constant(2027, 3, 2);
+        for raw in ["2027-03-02", "02/03/2027", " 2/3/2027 "] {
+            assert_eq!(parse_date(raw), Some(d), "{raw:?}");
+        }
+        for bad in [
+            "",
+            "31/02/2027",
+            "03/02/27",
+            "2027/03/02",
+            "02/03/2027/1",
+            "mañana",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad:?}");
+        }
+    }
+}
