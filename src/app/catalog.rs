@@ -222,3 +222,99 @@ pub async fn set_week(
         .await?;
     Ok(saved)
 }
+
+/// Why a barber's services were not saved: a service that does not exist, or bookings ahead
+/// that need one being taken away (named for the front desk).
+#[derive(Debug, Clone)]
+pub enum ServicesRefused {
+    UnknownService,
+    Booked(super::booked::InTheWay),
+}
+
+fn known_services(tx: &impl ReadTx, ids: &[crate::domain::ServiceId]) -> Result<bool, StoreError> {
+    let all = catalog::services(tx)?;
+    Ok(ids.iter().all(|id| all.iter().any(|s| s.id == *id)))
+}
+
+/// A new barber with a name and the services they do (no hours yet: no bookings until the
+/// week editor gives them some); `None` when a service does not exist. Audited
+/// `barber.create`.
+pub async fn create_barber(
+    app: &App,
+    actor: &Actor,
+    name: crate::domain::Text,
+    services: Vec<crate::domain::ServiceId>,
+) -> Result<Option<Barber>, AppError> {
+    may_edit_catalog(actor)?;
+    let now = app.clock.now();
+    let actor = actor.clone();
+    Ok(app
+        .store
+        .write(move |txn| {
+            if !known_services(txn, &services)? {
+                return Ok(None);
+            }
+            let barber = Barber {
+                id: BarberId(0),
+                name,
+                active: true,
+                services,
+                shifts: Vec::new(),
+            };
+            let created = catalog::insert_barber(txn, barber)?;
+            let entry = audit::Change {
+                after: audit::json(serde_json::json!({
+                    "services": created.services.iter().map(|s| s.0).collect::<Vec<_>>(),
+                })),
+                ..actor.change("barber.create", "barber", Some(created.id.0))
+            };
+            audit::record(txn, entry, now)?;
+            Ok(Some(created))
+        })
+        .await?)
+}
+
+/// The services a barber does. A service they still have booked ahead cannot be taken away
+/// (the refusal names the bookings). Audited `barber.services`.
+pub async fn set_barber_services(
+    app: &App,
+    actor: &Actor,
+    id: BarberId,
+    services: Vec<crate::domain::ServiceId>,
+) -> Result<Result<(), ServicesRefused>, AppError> {
+    may_edit_catalog(actor)?;
+    let now = app.clock.now();
+    let actor = actor.clone();
+    Ok(app
+        .store
+        .write(move |txn| {
+            let before = catalog::barber(txn, id)?.ok_or(DomainError::UnknownBarber(id.0))?;
+            if !known_services(txn, &services)? {
+                return Ok(Err(ServicesRefused::UnknownService));
+            }
+            let booked = super::booked::ahead(txn, &[before.id], now, |b| {
+                b.services.iter().any(|s| !services.contains(&s.id))
+            })?;
+            if !booked.is_empty() {
+                return Ok(Err(ServicesRefused::Booked(super::booked::in_the_way(
+                    txn, &booked,
+                )?)));
+            }
+            let after = Barber {
+                services: services.clone(),
+                ..before.clone()
+            };
+            catalog::update_barber(txn, after)?;
+            let ids = |b: &[crate::domain::ServiceId]| {
+                serde_json::json!({ "services": b.iter().map(|s| s.0).collect::<Vec<_>>() })
+            };
+            let entry = audit::Change {
+                before: audit::json(ids(&before.services)),
+                after: audit::json(ids(&services)),
+                ..actor.change("barber.services", "barber", Some(id.0))
+            };
+            audit::record(txn, entry, now)?;
+            Ok(Ok(()))
+        })
+        .await?)
+}

@@ -1,17 +1,19 @@
-//! Catálogo's barbers: a new barber and the services they do (their weekly hours: `week`).
+//! Catálogo's barbers: a new barber and the services they do (their weekly hours: `week`),
+//! through `app::catalog`.
 
 use axum::Extension;
 use axum::extract::{Form, State};
 use axum::response::Response;
 
-use super::{booked_ahead, change, list};
+use super::named;
+use crate::app::AppError;
+use crate::app::catalog::{self as use_case, ServicesRefused};
 use crate::domain::{BarberId, DomainError, ServiceId, Text};
 use crate::http::AppState;
 use crate::http::admin::AdminError;
 use crate::http::admin::session::Current;
 use crate::http::admin::view;
 use crate::http::extract::PathId;
-use crate::store::{ReadTx, StoreError, audit, catalog};
 
 /// The ticked services of a barber form (`services=1&services=3`), validated against the
 /// catalogue inside the transaction.
@@ -24,11 +26,6 @@ fn ticked_services(pairs: &[(String, String)]) -> Vec<ServiceId> {
     ids.sort_by_key(|s| s.0);
     ids.dedup();
     ids
-}
-
-fn known_services(tx: &impl ReadTx, ids: &[ServiceId]) -> Result<bool, StoreError> {
-    let all = catalog::services(tx)?;
-    Ok(ids.iter().all(|id| all.iter().any(|s| s.id == *id)))
 }
 
 /// `POST /admin/catalogo/barberos` (owner): a new barber with a name and the services they
@@ -54,31 +51,7 @@ pub async fn create_barber(
         ));
     };
     let services = ticked_services(&pairs);
-    let now = state.clock.now();
-    let created = state
-        .store
-        .write(move |txn| {
-            if !known_services(txn, &services)? {
-                return Ok(None);
-            }
-            let barber = crate::domain::Barber {
-                id: BarberId(0),
-                name,
-                active: true,
-                services,
-                shifts: Vec::new(),
-            };
-            let created = catalog::insert_barber(txn, barber)?;
-            let entry = audit::Change {
-                after: audit::json(serde_json::json!({
-                    "services": created.services.iter().map(|s| s.0).collect::<Vec<_>>(),
-                })),
-                ..change(&current, "barber.create", "barber", created.id.0)
-            };
-            audit::record(txn, entry, now)?;
-            Ok(Some(created))
-        })
-        .await?;
+    let created = use_case::create_barber(&state, &current.actor(), name, services).await?;
     match created {
         Some(b) => Ok(view::redirect(
             back,
@@ -109,41 +82,8 @@ pub async fn set_barber_services(
     let secure = state.admin.secure_cookies;
     let back = "/admin/catalogo";
     let services = ticked_services(&pairs);
-    let now = state.clock.now();
-    let result = state
-        .store
-        .write(move |txn| {
-            let Some(before) = catalog::barber(txn, BarberId(id))? else {
-                return Err(StoreError::Rule(DomainError::UnknownBarber(id)));
-            };
-            if !known_services(txn, &services)? {
-                return Ok(Err("Algún servicio no existe.".to_owned()));
-            }
-            let booked = booked_ahead(txn, &[before.id], now, |b| {
-                b.services.iter().any(|s| !services.contains(&s.id))
-            })?;
-            if !booked.is_empty() {
-                return Ok(Err(format!(
-                    "No se puede quitar: tiene turnos por delante con ese servicio ({}). \
-                     Cancelalos o cambialos primero.",
-                    list(txn, &booked)?
-                )));
-            }
-            let after = crate::domain::Barber {
-                services: services.clone(),
-                ..before.clone()
-            };
-            catalog::update_barber(txn, after)?;
-            let ids = |b: &[ServiceId]| serde_json::json!({ "services": b.iter().map(|s| s.0).collect::<Vec<_>>() });
-            let entry = audit::Change {
-                before: audit::json(ids(&before.services)),
-                after: audit::json(ids(&services)),
-                ..change(&current, "barber.services", "barber", id)
-            };
-            audit::record(txn, entry, now)?;
-            Ok(Ok(()))
-        })
-        .await;
+    let result =
+        use_case::set_barber_services(&state, &current.actor(), BarberId(id), services).await;
     match result {
         Ok(Ok(())) => Ok(view::redirect(
             back,
@@ -151,8 +91,21 @@ pub async fn set_barber_services(
             "Servicios del barbero guardados.",
             secure,
         )),
-        Ok(Err(text)) => Ok(view::redirect(back, "error", &text, secure)),
-        Err(StoreError::Rule(DomainError::UnknownBarber(_))) => Err(AdminError::NotFound),
+        Ok(Err(ServicesRefused::UnknownService)) => Ok(view::redirect(
+            back,
+            "error",
+            "Algún servicio no existe.",
+            secure,
+        )),
+        Ok(Err(ServicesRefused::Booked(found))) => {
+            let text = format!(
+                "No se puede quitar: tiene turnos por delante con ese servicio ({}). \
+                 Cancelalos o cambialos primero.",
+                named(&found)
+            );
+            Ok(view::redirect(back, "error", &text, secure))
+        }
+        Err(AppError::Rule(DomainError::UnknownBarber(_))) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
     }
 }

@@ -31,16 +31,16 @@ use serde::Deserialize;
 use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
-use crate::app::booked::{self, InTheWay, ahead as booked_ahead};
+use crate::app::booked::InTheWay;
 use crate::app::{AppError, services};
 use crate::domain::catalog::DEFAULT_TZ;
 use crate::domain::time::time_zone;
 use crate::domain::{
-    BarberId, Booking, BranchId, ClosureScope, ClosureSpan, DomainError, Money, ServiceId, Text,
+    BarberId, BranchId, ClosureScope, ClosureSpan, DomainError, Money, ServiceId, Text,
 };
 use crate::http::AppState;
 use crate::http::extract::PathId;
-use crate::store::{ReadTx, StoreError, audit, catalog};
+use crate::store::catalog;
 
 const WEEKDAYS: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
 
@@ -285,18 +285,8 @@ pub async fn page(
     view::render(&page, &page.l, state.admin.secure_cookies)
 }
 
-/// The audit entry of `action` on `entity` `id` by `current` (for `barbers`).
-fn change(current: &Current, action: &'static str, entity: &'static str, id: u64) -> audit::Change {
-    current.actor().change(action, entity, Some(id))
-}
-
-/// "turno 12 del 02/03/2027 10:00 con Martín; …" for a refusal (for `barbers`).
-fn list(tx: &impl ReadTx, found: &[Booking]) -> Result<String, StoreError> {
-    Ok(named(&booked::in_the_way(tx, found)?))
-}
-
 /// The bookings in the way of a change, as its refusal names them.
-fn named(found: &InTheWay) -> String {
+pub(super) fn named(found: &InTheWay) -> String {
     let parts: Vec<String> = found
         .listed
         .iter()
