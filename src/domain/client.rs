@@ -100,7 +100,7 @@ impl Client {
     pub fn anonymised(self, now: Timestamp) -> Self {
         Self {
             name: Text::from_static(ANONYMISED_NAME),
-            phone: Phone::from_e164_unchecked(format!("anonimizado-{}", self.id.0)),
+            phone: super::phone::erased_placeholder(self.id.0),
             email: None,
             notes: None,
             whatsapp_consent: false,
