@@ -5,7 +5,8 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-const WEEKDAYS: [&str; 7] = [
+/// Monday first, as ISO numbers them (`DAYS[n - 1]` for weekday `n`).
+pub const WEEKDAYS: [&str; 7] = [
     "lunes",
     "martes",
     "miércoles",

@@ -22,6 +22,21 @@ async fn desk(app: &TestApp) -> (Browser, String) {
     (b, csrf)
 }
 
+/// The audit log's entries about booking `id`, newest first.
+async fn audit_of(app: &TestApp, id: u64) -> Vec<barberpro::store::audit::AuditEntry> {
+    app.store
+        .read(move |tx| {
+            let filter = barberpro::store::audit::Filter {
+                entity: Some("booking".into()),
+                entity_id: Some(id),
+                ..Default::default()
+            };
+            barberpro::store::audit::list(tx, &filter, 10)
+        })
+        .await
+        .expect("audit")
+}
+
 /// The flash message the desk shows after a redirect.
 async fn flash(b: &mut Browser, location: &str) -> String {
     let page = b.get(location).await;
@@ -66,18 +81,7 @@ async fn cancelling_twice_is_the_same_refusal_through_the_api_the_pages_and_the_
         "{said}"
     );
     // One cancellation, one audit entry and one count, whoever tried again.
-    let entries = app
-        .store
-        .read(move |tx| {
-            let filter = barberpro::store::audit::Filter {
-                entity: Some("booking".into()),
-                entity_id: Some(id),
-                ..Default::default()
-            };
-            barberpro::store::audit::list(tx, &filter, 10)
-        })
-        .await
-        .expect("audit");
+    let entries = audit_of(&app, id).await;
     let cancels = entries
         .iter()
         .filter(|e| e.action == "booking.cancel")
@@ -317,18 +321,8 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
         .await
         .expect_redirect("/admin/agenda");
     assert_eq!(get_booking(&app, id).await.status, BookingStatus::Confirmed);
-    let actions: Vec<String> = app
-        .store
-        .read(move |tx| {
-            let filter = barberpro::store::audit::Filter {
-                entity: Some("booking".into()),
-                entity_id: Some(id),
-                ..Default::default()
-            };
-            barberpro::store::audit::list(tx, &filter, 10)
-        })
+    let actions: Vec<String> = audit_of(&app, id)
         .await
-        .expect("audit")
         .into_iter()
         .map(|e| e.action)
         .collect();

@@ -7,15 +7,7 @@ use crate::app::catalog::WeekView;
 use crate::domain::time::ClockTime;
 use crate::domain::week::{DayHours, Week};
 
-pub(super) const DAY_NAMES: [&str; 7] = [
-    "lunes",
-    "martes",
-    "miércoles",
-    "jueves",
-    "viernes",
-    "sábado",
-    "domingo",
-];
+pub(super) use crate::http::format::WEEKDAYS as DAY_NAMES;
 
 /// A day of the editor as typed (shown back as typed when something is wrong).
 #[derive(Debug, Clone, Default)]
