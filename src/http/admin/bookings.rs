@@ -65,23 +65,6 @@ impl Fields {
         f
     }
 
-    /// The query string that reopens the form with these fields.
-    fn query(&self) -> String {
-        let mut pairs: Vec<(&str, String)> = vec![
-            ("branch", self.branch.clone()),
-            ("date", self.date.clone()),
-            ("phone", self.phone.clone()),
-            ("name", self.name.clone()),
-            ("email", self.email.clone()),
-            ("barber", self.barber.clone()),
-            ("source", self.source.clone()),
-            ("notes", self.notes.clone()),
-            ("celular", self.celular.clone()),
-        ];
-        pairs.extend(self.services.iter().map(|s| ("services", s.to_string())));
-        serde_urlencoded::to_string(pairs).unwrap_or_default()
-    }
-
     fn barber_choice(&self) -> BarberChoice {
         match self.barber.parse::<u64>() {
             Ok(id) => BarberChoice::Barber(BarberId(id)),
@@ -137,7 +120,29 @@ pub async fn new_page(
     Query(pairs): Query<Vec<(String, String)>>,
     flash: Flash,
 ) -> Result<Response, AdminError> {
-    let mut f = Fields::from_pairs(pairs);
+    form_page(&state, current, Fields::from_pairs(pairs), flash, None).await
+}
+
+/// `POST /admin/bookings/new`: the same page, searched from the form. The phone travels in the
+/// body, never in the URL (it is personal data in logs and the browser's history).
+pub async fn new_page_search(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    flash: Flash,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AdminError> {
+    form_page(&state, current, Fields::from_pairs(pairs), flash, None).await
+}
+
+/// The new-booking form for `f`; with `refused`, the reason a booking was not made, shown
+/// above the form as typed (422).
+async fn form_page(
+    state: &AppState,
+    current: Current,
+    mut f: Fields,
+    flash: Flash,
+    refused: Option<String>,
+) -> Result<Response, AdminError> {
     if f.barber.is_empty() {
         f.barber = "any".into();
     }
@@ -146,7 +151,7 @@ pub async fn new_page(
     let who = current.clone();
     // A write: finding a client by phone shows their name, which is logged as a view.
     let actor = Actor::Staff(Staff::new(&who.user, who.ip.clone()));
-    let page = app::views::read_logged(&state, &actor, move |tx, seen| {
+    let page = app::views::read_logged(state, &actor, move |tx, seen| {
         let branches: Vec<_> = catalog::branches(tx)?
             .into_iter()
             .filter(|b| b.active)
@@ -271,7 +276,13 @@ pub async fn new_page(
         return Err(AdminError::BadRequest("No hay sucursales activas.".into()));
     };
     page.l = Layout::for_user("Nuevo turno", &current, "nuevo", flash);
-    view::render(&page, &page.l, state.admin.secure_cookies)
+    let status = refused.is_some();
+    page.errors.extend(refused);
+    let mut response = view::render(&page, &page.l, state.admin.secure_cookies)?;
+    if status {
+        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(response)
 }
 
 /// The number the form means: the mobile when WhatsApp was accepted; for one that reads both
@@ -343,7 +354,6 @@ pub async fn create(
 ) -> Result<Response, AdminError> {
     let f = Fields::from_pairs(pairs);
     let secure = state.admin.secure_cookies;
-    let back = format!("/admin/bookings/new?{}", f.query());
     let slug = f.branch.clone();
     let typed = Phone::parse(&f.phone).ok();
     let (branch, known) = state
@@ -358,7 +368,9 @@ pub async fn create(
         .await?;
     let req = match parse_request(&f, branch.id, known) {
         Ok(req) => req,
-        Err(message) => return Ok(view::redirect(&back, "error", &message, secure)),
+        Err(message) => {
+            return form_page(&state, current, f, Flash::default(), Some(message)).await;
+        }
     };
     let actor = Actor::Staff(Staff::new(&current.user, current.ip.clone()));
     let result = app::bookings::book_at_desk(&state, &actor, req)
@@ -382,7 +394,16 @@ pub async fn create(
             let to = format!("/admin/agenda?branch={}&date={date}", branch.slug.as_str());
             Ok(view::redirect(&to, "ok", &text, secure))
         }
-        Err(AppError::Rule(rule)) => Ok(view::redirect(&back, "error", &rule.message_es(), secure)),
+        Err(AppError::Rule(rule)) => {
+            form_page(
+                &state,
+                current,
+                f,
+                Flash::default(),
+                Some(rule.message_es()),
+            )
+            .await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -392,7 +413,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn repeated_services_are_all_kept_and_round_trip() {
+    fn repeated_services_are_all_kept() {
         let pairs = vec![
             ("services".to_owned(), "1".to_owned()),
             ("services".to_owned(), "3".to_owned()),
@@ -402,8 +423,5 @@ mod tests {
         let f = Fields::from_pairs(pairs);
         assert_eq!(f.services, vec![1, 3]);
         assert_eq!(f.barber_choice(), BarberChoice::Any);
-        let again: Vec<(String, String)> =
-            serde_urlencoded::from_str(&f.query()).expect("valid query");
-        assert_eq!(Fields::from_pairs(again).services, vec![1, 3]);
     }
 }

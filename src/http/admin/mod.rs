@@ -72,7 +72,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/cuenta/clave", post(account::change_password))
         .route_layer(axum::middleware::from_fn(session::require_staff));
     let front_desk = Router::new()
-        .route("/admin/bookings/new", get(bookings::new_page))
+        .route(
+            "/admin/bookings/new",
+            get(bookings::new_page).post(bookings::new_page_search),
+        )
         .route("/admin/bookings", post(bookings::create))
         .route("/admin/bookings/{id}/cancel", post(agenda::cancel))
         .route("/admin/bookings/{id}/reschedule", post(agenda::reschedule))

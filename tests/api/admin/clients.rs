@@ -230,8 +230,13 @@ async fn the_new_booking_form_asks_once_whether_a_number_without_15_is_a_mobile(
     ];
     // Not answered (and no WhatsApp): back to the form, nothing booked.
     let page = b.post("/admin/bookings", &fields).await;
-    page.expect_redirect("/admin/bookings/new?");
-    assert!(b.get(&page.location).await.body.contains("¿Es un celular?"));
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("¿Es un celular?"), "{}", page.body);
     assert!(all_clients(&app).await.is_empty(), "booked without knowing");
     fields.push(("celular", "si"));
     b.post("/admin/bookings", &fields)
