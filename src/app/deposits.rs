@@ -274,6 +274,22 @@ fn audit_booking(
 }
 
 /// What a booking change (cancellation, no-show) did to its deposit, for metrics and the
+/// MercadoPago said payment `mp_id` changed (a verified webhook): the notification is queued
+/// durably and the worker woken; the worker fetches the payment itself (never trusting the
+/// webhook's body) and applies it.
+pub async fn notification_received(
+    app: &App,
+    deposits: &Deposits,
+    mp_id: u64,
+) -> Result<(), StoreError> {
+    let now = app.clock.now();
+    app.store
+        .write(move |txn| store_payments::enqueue_notification(txn, mp_id, now))
+        .await?;
+    deposits.wake.notify_one();
+    Ok(())
+}
+
 /// worker: call with the deposit's state before the change and the deposit after it.
 pub fn after_booking_change(app: &App, before: Option<PaymentState>, after: Option<Payment>) {
     let Some(after) = after else {

@@ -59,3 +59,37 @@ pub async fn set_consent(
         .await?;
     Ok(client)
 }
+
+/// WhatsApp's delivery statuses for sent messages (a verified webhook), applied in one
+/// transaction; each status a message actually moved to is counted.
+pub async fn delivery_statuses(
+    app: &App,
+    updates: Vec<(String, outbox::Delivery, Option<String>)>,
+) -> Result<(), AppError> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let now = app.clock.now();
+    let applied = app
+        .store
+        .write(move |txn| {
+            let mut applied = Vec::new();
+            for (wamid, delivery, error) in updates {
+                if outbox::apply_delivery(txn, &wamid, delivery, error, now)? {
+                    applied.push(delivery);
+                }
+            }
+            Ok(applied)
+        })
+        .await?;
+    for delivery in applied {
+        app.metrics
+            .whatsapp
+            .statuses
+            .get_or_create(&crate::metrics::DeliveryLabels {
+                status: delivery.as_str(),
+            })
+            .inc();
+    }
+    Ok(())
+}

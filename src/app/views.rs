@@ -2,11 +2,10 @@
 //! read and its entries happen in one write transaction, so a view is logged exactly when it
 //! was shown.
 
-use redb::WriteTransaction;
 use serde_json::value::RawValue;
 
 use super::{Actor, App, AppError};
-use crate::store::{StoreError, audit};
+use crate::store::{ReadOnly, StoreError, audit};
 
 /// One thing a read showed: action, entity, its id, and what identifies the view.
 type Shown = (
@@ -34,11 +33,12 @@ impl Seen {
     }
 }
 
-/// Runs `read` and logs what it says it showed, as `actor`, in the same transaction.
+/// Runs `read` (which may only read) and logs what it says it showed, as `actor`, in the
+/// same transaction.
 pub async fn read_logged<T, F>(app: &App, actor: &Actor, read: F) -> Result<T, AppError>
 where
     T: Send + 'static,
-    F: FnOnce(&WriteTransaction, &mut Seen) -> Result<T, StoreError> + Send + 'static,
+    F: FnOnce(&ReadOnly<'_>, &mut Seen) -> Result<T, StoreError> + Send + 'static,
 {
     let now = app.clock.now();
     let actor = actor.clone();
@@ -46,7 +46,7 @@ where
         .store
         .write(move |txn| {
             let mut seen = Seen::default();
-            let value = read(txn, &mut seen)?;
+            let value = read(&ReadOnly::new(txn), &mut seen)?;
             for (action, entity, id, detail) in seen.0 {
                 let change = audit::Change {
                     after: detail,

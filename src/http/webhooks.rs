@@ -10,7 +10,6 @@ use axum::routing::post;
 
 use super::{ApiError, AppState};
 use crate::metrics::ProviderLabels;
-use crate::store::payments;
 
 /// `GET`/`POST /webhooks/whatsapp`: the verification handshake and delivery statuses.
 pub mod whatsapp;
@@ -70,10 +69,6 @@ async fn mercadopago(
             "«data.id» debe ser el número de un pago.",
         ));
     };
-    state
-        .store
-        .write(move |txn| payments::enqueue_notification(txn, mp_id, now))
-        .await?;
-    deposits.wake.notify_one();
+    crate::app::deposits::notification_received(&state, &deposits, mp_id).await?;
     Ok(StatusCode::OK)
 }

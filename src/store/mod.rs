@@ -42,7 +42,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 
-pub use engine::{ReadTx, Tx, Writer};
+pub use engine::{ReadOnly, ReadTx, Tx, Writer};
 pub use error::StoreError;
 
 use engine::{dbfile, journal};

@@ -18,7 +18,7 @@ use crate::config::Secret;
 use crate::http::{ApiError, AppState};
 use crate::integrations::whatsapp::verify_signature;
 use crate::metrics::ProviderLabels;
-use crate::store::outbox::{self, Delivery};
+use crate::store::outbox::Delivery;
 
 /// The webhook's secrets (`[whatsapp]`); empty ones refuse everything.
 #[derive(Debug, Clone, Default)]
@@ -131,31 +131,6 @@ async fn statuses(
             Some((s.id, delivery, error))
         })
         .collect();
-    if updates.is_empty() {
-        return Ok(axum::http::StatusCode::OK.into_response());
-    }
-    let now = state.clock.now();
-    let applied = state
-        .store
-        .write(move |txn| {
-            let mut applied = Vec::new();
-            for (wamid, delivery, error) in updates {
-                if outbox::apply_delivery(txn, &wamid, delivery, error, now)? {
-                    applied.push(delivery);
-                }
-            }
-            Ok(applied)
-        })
-        .await?;
-    for delivery in applied {
-        state
-            .metrics
-            .whatsapp
-            .statuses
-            .get_or_create(&crate::metrics::DeliveryLabels {
-                status: delivery.as_str(),
-            })
-            .inc();
-    }
+    crate::app::messages::delivery_statuses(&state, updates).await?;
     Ok(axum::http::StatusCode::OK.into_response())
 }

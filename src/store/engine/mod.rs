@@ -30,5 +30,5 @@ mod writer;
 pub use job::Journaled;
 pub use replay::replay;
 pub use stats::{BatchStats, WriterEvent, WriterObserver};
-pub use tx::{ReadTx, Tx};
+pub use tx::{ReadOnly, ReadTx, Tx};
 pub use writer::{CHECKPOINT_EVERY, Writer};

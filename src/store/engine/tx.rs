@@ -108,3 +108,26 @@ impl ReadTx for Tx {
         Ok(self.txn.open_table(def)?)
     }
 }
+
+/// A write transaction lent for reading only: code given one can call the store's read
+/// functions (`&impl ReadTx`) in that transaction, never its write functions.
+pub struct ReadOnly<'t>(&'t WriteTransaction);
+
+impl<'t> ReadOnly<'t> {
+    pub fn new(txn: &'t WriteTransaction) -> Self {
+        Self(txn)
+    }
+}
+
+impl ReadTx for ReadOnly<'_> {
+    type Table<'a, K: Key + 'static, V: Value + 'static>
+        = Table<'a, K, V>
+    where
+        Self: 'a;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<K, V>,
+    ) -> Result<Table<'_, K, V>, StoreError> {
+        Ok(self.0.open_table(def)?)
+    }
+}
