@@ -76,10 +76,7 @@ pub fn reschedule(
         updated_at: now,
         ..old.clone()
     };
-    codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
-    index_insert(txn, &booking)?;
-    outbox::booking_changed(txn, Some(&old), &booking, now)?;
-    Ok(booking)
+    save_changed(txn, &old, booking, now)
 }
 
 /// Cancels a booking (the client only before the cut-off), freeing its slot.
@@ -99,14 +96,13 @@ pub fn cancel(
             rules.client_may_change(old.start, now)?;
         }
     }
-    change_status(
-        txn,
-        id,
-        BookingStatus::Cancelled,
+    let cancelled = Change {
+        to: BookingStatus::Cancelled,
         reason,
-        now,
-        before_cutoff,
-    )
+        refund_deposit: before_cutoff,
+        undoable_until: None,
+    };
+    change_status(txn, old, cancelled, now)
 }
 
 /// Moves a booking along its status machine (check-in, completed, no-show, cancelled).
@@ -118,7 +114,14 @@ pub fn set_status(
     reason: Option<Text>,
     now: Timestamp,
 ) -> Result<Booking, StoreError> {
-    change_status(txn, id, to, reason, now, true)
+    let old = get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
+    let change = Change {
+        to,
+        reason,
+        refund_deposit: true,
+        undoable_until: None,
+    };
+    change_status(txn, old, change, now)
 }
 
 /// The front desk's status change (check-in, completed, no-show): on time only (see
@@ -132,13 +135,13 @@ pub fn desk_status(
     let old = get(txn, id)?.ok_or(DomainError::UnknownBooking)?;
     old.status.transition(to)?;
     to.check_timing(old.start, now)?;
-    let changed = change_status(txn, id, to, None, now, true)?;
-    let booking = Booking {
+    let change = Change {
+        to,
+        reason: None,
+        refund_deposit: true,
         undoable_until: now.checked_add(booking::UNDO_WINDOW).ok(),
-        ..changed
     };
-    codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
-    Ok(booking)
+    change_status(txn, old, change, now)
 }
 
 /// Undoes the front desk's last status change while it may be undone. A booking that held
@@ -179,40 +182,62 @@ pub fn undo_status(txn: &Tx, id: BookingId, now: Timestamp) -> Result<Booking, S
         updated_at: now,
         ..old.clone()
     };
-    codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
-    index_insert(txn, &booking)?;
-    outbox::booking_changed(txn, Some(&old), &booking, now)?;
-    Ok(booking)
+    save_changed(txn, &old, booking, now)
 }
 
-/// The status change, and what it means for the deposit, in one transaction: cancelled
-/// before the cut-off refunds it, after the cut-off or on a no-show it is kept.
-fn change_status(
-    txn: &Tx,
-    id: BookingId,
+/// A status change as [`change_status`] applies it.
+struct Change {
     to: BookingStatus,
     reason: Option<Text>,
-    now: Timestamp,
+    /// A cancellation before the cut-off refunds a paid deposit.
     refund_deposit: bool,
+    /// Until when the front desk may undo it (`None`: not undoable).
+    undoable_until: Option<Timestamp>,
+}
+
+/// The status change of `old`, and what it means for the deposit, in one transaction:
+/// cancelled before the cut-off refunds it, after the cut-off or on a no-show it is kept.
+fn change_status(
+    txn: &Tx,
+    old: Booking,
+    change: Change,
+    now: Timestamp,
 ) -> Result<Booking, StoreError> {
-    let (old, _) = load_for_change(txn, id)?;
-    let status = old.status.transition(to)?;
+    let id = old.id;
+    let status = old.status.transition(change.to)?;
     // Checked first, written after: a refused change writes nothing.
-    match to {
-        BookingStatus::Cancelled => payments::booking_cancelled(txn, id, refund_deposit, now)?,
+    match change.to {
+        BookingStatus::Cancelled => {
+            payments::booking_cancelled(txn, id, change.refund_deposit, now)?
+        }
         BookingStatus::NoShow => payments::booking_no_show(txn, id, now)?,
         _ => {}
     }
-    // Same start, barber and client: the index entries are rewritten in place.
     let booking = Booking {
         status,
-        cancel_reason: reason.or(old.cancel_reason.clone()),
+        cancel_reason: change.reason.or(old.cancel_reason.clone()),
+        undoable_until: change.undoable_until,
         updated_at: now,
         ..old.clone()
     };
-    codec::put(&mut txn.open_table(tables::BOOKINGS)?, id.0, &booking)?;
+    save_changed(txn, &old, booking, now)
+}
+
+/// Writes a changed booking, its index entries (an entry of the same start is replaced in
+/// place) and the message its client gets about the change.
+fn save_changed(
+    txn: &Tx,
+    old: &Booking,
+    booking: Booking,
+    now: Timestamp,
+) -> Result<Booking, StoreError> {
+    codec::put(
+        &mut txn.open_table(tables::BOOKINGS)?,
+        booking.id.0,
+        &booking,
+    )?;
     index_insert(txn, &booking)?;
-    outbox::booking_changed(txn, Some(&old), &booking, now)?;
+    outbox::booking_changed(txn, Some(old), &booking, now)?;
     Ok(booking)
 }
 

@@ -320,14 +320,14 @@ pub(crate) fn booking_no_show(
     booking: BookingId,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let Some(mut p) = by_booking(txn, booking)? else {
-        return Ok(());
-    };
-    if p.state == PaymentState::Approved {
-        p.transition(PaymentState::Kept, now, "ausente: la seña queda")?;
-        save(txn, &p, None)?;
-    }
-    Ok(())
+    move_if(
+        txn,
+        booking,
+        PaymentState::Approved,
+        PaymentState::Kept,
+        "ausente: la seña queda",
+        now,
+    )
 }
 
 /// An undone no-show: a deposit kept for it counts as paid again.
@@ -336,18 +336,33 @@ pub(crate) fn no_show_undone(
     booking: BookingId,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let Some(mut p) = by_booking(txn, booking)? else {
-        return Ok(());
-    };
-    if p.state == PaymentState::Kept {
-        p.transition(
-            PaymentState::Approved,
-            now,
-            "ausencia deshecha: la seña vuelve a contar",
-        )?;
-        save(txn, &p, None)?;
+    let note = "ausencia deshecha: la seña vuelve a contar";
+    move_if(
+        txn,
+        booking,
+        PaymentState::Kept,
+        PaymentState::Approved,
+        note,
+        now,
+    )
+}
+
+/// Moves the booking's deposit from `from` to `to` (no work queued), if it has one in `from`.
+fn move_if(
+    txn: &WriteTransaction,
+    booking: BookingId,
+    from: PaymentState,
+    to: PaymentState,
+    note: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    match by_booking(txn, booking)? {
+        Some(mut p) if p.state == from => {
+            p.transition(to, now, note)?;
+            save(txn, &p, None)
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn start_refund(p: &mut Payment, reason: RefundReason, now: Timestamp) -> Result<(), StoreError> {
