@@ -100,6 +100,9 @@ pub enum DomainError {
     /// Only a message that failed for good (a dead letter) can be retried.
     #[error("the message is not a dead letter")]
     NotDeadLetter,
+    /// A rule of la caja (checkouts, the till, products, commissions).
+    #[error(transparent)]
+    Caja(#[from] super::caja::CajaError),
 }
 
 impl DomainError {
@@ -135,6 +138,7 @@ impl DomainError {
             Self::ClientAnonymised => "client_anonymised",
             Self::UnknownMessage => "message_not_found",
             Self::NotDeadLetter => "message_not_failed",
+            Self::Caja(e) => e.code(),
         }
     }
 
@@ -213,6 +217,7 @@ impl DomainError {
             }
             Self::UnknownMessage => "El mensaje no existe.".into(),
             Self::NotDeadLetter => "Solo se puede reintentar un mensaje que falló.".into(),
+            Self::Caja(e) => e.message_es(),
         }
     }
 }

@@ -188,6 +188,8 @@ fn rule_status(rule: &DomainError) -> StatusCode {
         | ClientAnonymised
         | NotDeadLetter => StatusCode::CONFLICT,
         InvalidDate => StatusCode::BAD_REQUEST,
+        Caja(e) if e.is_conflict() => StatusCode::CONFLICT,
+        Caja(_) => StatusCode::UNPROCESSABLE_ENTITY,
         InvalidField { .. }
         | InvalidPhone
         | InvalidEmail

@@ -53,3 +53,19 @@ pub fn decode<T: DeserializeOwned>(
         source,
     })
 }
+
+/// Encodes a row of a table keyed otherwise than by `u64` (the caller inserts it).
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|source| StoreError::Corrupt {
+        table: "(encoding)".to_owned(),
+        source,
+    })
+}
+
+/// Decodes a row of the table named `table`.
+pub fn decode_named<T: DeserializeOwned>(table: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        table: table.to_owned(),
+        source,
+    })
+}

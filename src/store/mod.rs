@@ -17,15 +17,21 @@ pub mod bulk;
 pub mod catalog;
 pub mod clients;
 pub mod codec;
+/// La caja: commission rules and closed pay periods.
+pub mod commissions;
 /// The storage engine: the group-commit writer, the redo journal, redb's file; it knows
 /// transactions and records, no aggregate.
 pub mod engine;
+/// La caja's append-only ledger: sales, voids, cash movements, advances; its indexes and daily totals.
+pub mod ledger;
 pub mod error;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
 
 /// Personal data (Ley 25.326): a person's export and erasure.
 pub mod privacy;
+/// Products and their stock per branch.
+pub mod products;
 
 /// Deposits (señas): their states, the worker's queue and MercadoPago notifications.
 pub mod payments;
@@ -34,6 +40,8 @@ pub mod snapshot;
 /// Staff accounts, sessions and one-time setup links.
 pub mod staff;
 pub mod tables;
+/// La caja diaria: each branch's till per day.
+pub mod till;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -50,7 +58,7 @@ use engine::{dbfile, journal};
 use crate::domain::token::TokenKey;
 
 /// The schema this binary writes. Bump it with a migration in [`migrate`].
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
@@ -400,6 +408,8 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
             let clients = clients::reindex_search(txn)?;
             tracing::info!(clients, "client search index built");
         }
+        // Schema 5 added la caja's tables (ledger, tills, products, commissions): new and
+        // empty, made by `tables::create_all` above; nothing to convert.
         let mut meta = txn.open_table(tables::META)?;
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }

@@ -132,6 +132,35 @@ tables! {
     pub const OUTBOX_DEAD: TableDefinition<u64, ()> = TableDefinition::new("idx_outbox_dead");
     /// WhatsApp message id (`wamid.…`) → message id, for delivery status webhooks.
     pub const OUTBOX_WAMID: TableDefinition<&str, u64> = TableDefinition::new("idx_outbox_wamid");
+
+    /// La caja's ledger (schema 5): entry id → JSON `caja::Entry`. Append-only: a row is
+    /// inserted once and never changed or deleted (`store::ledger::append`); a void is a new row.
+    pub const LEDGER: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger");
+    /// (branch, till day `yyyymmdd`, entry) → (): a branch's day of entries.
+    pub const LEDGER_BY_DAY: TableDefinition<(u64, u32, u64), ()> =
+        TableDefinition::new("idx_ledger_day");
+    /// (barber, till day, entry) → (): the entries that touch a barber's earnings.
+    pub const LEDGER_BY_BARBER: TableDefinition<(u64, u32, u64), ()> =
+        TableDefinition::new("idx_ledger_barber");
+    /// Booking id → its sale's entry, while that sale stands: a booking is charged once.
+    pub const LEDGER_BY_BOOKING: TableDefinition<u64, u64> = TableDefinition::new("idx_ledger_booking");
+    /// Sale entry → the void entry that undid it.
+    pub const LEDGER_VOIDS: TableDefinition<u64, u64> = TableDefinition::new("idx_ledger_voids");
+    /// (till day, branch, barber) → JSON `caja::DayTotals`, changed with every sale and void.
+    pub const LEDGER_DAILY: TableDefinition<(u32, u64, u64), &[u8]> =
+        TableDefinition::new("ledger_daily");
+    /// (branch, till day) → JSON `caja::Till`: la caja diaria.
+    pub const TILLS: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("tills");
+    /// Product id → JSON `caja::Product`.
+    pub const PRODUCTS: TableDefinition<u64, &[u8]> = TableDefinition::new("products");
+    /// (product, branch) → units in stock (never negative).
+    pub const STOCK: TableDefinition<(u64, u64), u64> = TableDefinition::new("stock");
+    /// Adjustment id → JSON `products::Adjustment`: every stock change that was not a sale.
+    pub const STOCK_ADJUSTMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("stock_adjustments");
+    /// Barber id → JSON `caja::CommissionRules`.
+    pub const COMMISSION_RULES: TableDefinition<u64, &[u8]> = TableDefinition::new("commission_rules");
+    /// (barber, first day, last day) → JSON `commissions::ClosedPeriod`: pay periods closed.
+    pub const PAY_PERIODS: TableDefinition<(u64, u32, u32), &[u8]> = TableDefinition::new("pay_periods");
 }
 
 /// Tables of older schemas that a migration deletes: a file from before it (a snapshot being
