@@ -17,12 +17,16 @@ pub mod bookings;
 pub mod branches;
 /// Catálogo: a barber's weekly hours (the week editor's preview and save).
 pub mod catalog;
+/// La caja: charge a booking or a walk-in, void a sale.
+pub mod checkout;
 /// Clients at the front desk: search, a client's file, merging two records of one person.
 pub mod clients;
 /// Where "now" comes from.
 pub mod clock;
 /// Closures and time off, for a branch or one barber: add, remove.
 pub mod closures;
+/// La caja: commission rules, barbers' statements, closing pay periods.
+pub mod commissions;
 /// Deposits through MercadoPago: preferences, notifications, hold expiry, refunds.
 pub mod deposits;
 mod error;
@@ -32,12 +36,18 @@ pub mod messages;
 pub mod payments;
 /// Personal data (Ley 25.326): a client's export, correction and erasure; the audit log's export.
 pub mod privacy;
+/// La caja: products and their stock.
+pub mod products;
+/// La caja: the owner's reports.
+pub mod reports;
 /// The catalogue's services: add one, change it or take it off.
 pub mod services;
 /// Staff sessions: log in and out, the first owner's setup link, end every session of an account.
 pub mod sessions;
 /// Staff accounts: create, role, active or not, passwords.
 pub mod staff;
+/// La caja diaria: open, cash out, advances, close.
+pub mod till;
 /// Reads of personal data the audit log keeps.
 pub mod views;
 

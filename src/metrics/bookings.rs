@@ -79,5 +79,6 @@ impl Metrics {
                 status: status.as_str().to_owned(),
             });
         }
+        self.caja.init_branch(branch);
     }
 }

@@ -10,6 +10,8 @@
 
 /// Bookings and clients, by branch.
 mod bookings;
+/// La caja: revenue by branch and method, checkouts and voids.
+pub mod caja;
 /// Readiness, the certificate and ACME, snapshots.
 mod health;
 /// Requests, connections, rate limits, webhook signatures, logins.
@@ -82,6 +84,8 @@ pub struct Metrics {
     pub snapshot: SnapshotGauges,
     // outbox.rs
     pub whatsapp: WhatsAppMetrics,
+    // caja.rs
+    pub caja: caja::CajaMetrics,
 }
 
 impl Metrics {
@@ -122,6 +126,7 @@ impl Metrics {
             ready: Gauge::default(),
             snapshot: SnapshotGauges::default(),
             whatsapp: WhatsAppMetrics::new(),
+            caja: caja::CajaMetrics::default(),
         };
         // Label sets known in advance exist from the start (at 0), so alerts and dashboards
         // never see a missing series: each concern's `register` makes its own.
@@ -133,6 +138,7 @@ impl Metrics {
         m.register_storage(r);
         m.register_guards(r);
         m.register_payments(r);
+        m.caja.register(r);
         m.register_health(r);
         m.whatsapp.register(r);
         registry.register_collector(Box::new(process::ProcessCollector));

@@ -26,8 +26,12 @@ pub struct ClosedPeriod {
 
 /// A barber's rules (none set: nothing but tips).
 pub fn rules(tx: &impl ReadTx, barber: BarberId) -> Result<CommissionRules, StoreError> {
-    Ok(codec::get(&tx.table(tables::COMMISSION_RULES)?, tables::COMMISSION_RULES, barber.0)?
-        .unwrap_or_default())
+    Ok(codec::get(
+        &tx.table(tables::COMMISSION_RULES)?,
+        tables::COMMISSION_RULES,
+        barber.0,
+    )?
+    .unwrap_or_default())
 }
 
 /// Replaces a barber's rules; returns the ones before.
@@ -37,7 +41,11 @@ pub fn set_rules(
     new: &CommissionRules,
 ) -> Result<CommissionRules, StoreError> {
     let before = rules(txn, barber)?;
-    codec::put(&mut txn.open_table(tables::COMMISSION_RULES)?, barber.0, new)?;
+    codec::put(
+        &mut txn.open_table(tables::COMMISSION_RULES)?,
+        barber.0,
+        new,
+    )?;
     Ok(before)
 }
 

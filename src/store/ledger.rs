@@ -119,7 +119,8 @@ pub fn void(
             sale: sale.clone(),
         }),
     )?;
-    txn.open_table(tables::LEDGER_VOIDS)?.insert(id.0, void.id.0)?;
+    txn.open_table(tables::LEDGER_VOIDS)?
+        .insert(id.0, void.id.0)?;
     if let Some(b) = sale.booking {
         let mut by_booking = txn.open_table(tables::LEDGER_BY_BOOKING)?;
         let current = by_booking.get(b.0)?.map(|v| v.value());
@@ -143,7 +144,10 @@ pub fn voided_by(tx: &impl ReadTx, id: EntryId) -> Result<Option<EntryId>, Store
 }
 
 /// The standing sale of a booking, if it was charged.
-pub fn sale_of_booking(tx: &impl ReadTx, booking: BookingId) -> Result<Option<EntryId>, StoreError> {
+pub fn sale_of_booking(
+    tx: &impl ReadTx,
+    booking: BookingId,
+) -> Result<Option<EntryId>, StoreError> {
     Ok(tx
         .table(tables::LEDGER_BY_BOOKING)?
         .get(booking.0)?

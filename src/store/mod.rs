@@ -22,9 +22,9 @@ pub mod commissions;
 /// The storage engine: the group-commit writer, the redo journal, redb's file; it knows
 /// transactions and records, no aggregate.
 pub mod engine;
+pub mod error;
 /// La caja's append-only ledger: sales, voids, cash movements, advances; its indexes and daily totals.
 pub mod ledger;
-pub mod error;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
 

@@ -112,7 +112,11 @@ pub(crate) fn check_stock(
 }
 
 /// Takes the lines' units (after [`check_stock`]).
-pub(crate) fn take(txn: &WriteTransaction, branch: BranchId, lines: &[ProductLine]) -> Result<(), StoreError> {
+pub(crate) fn take(
+    txn: &WriteTransaction,
+    branch: BranchId,
+    lines: &[ProductLine],
+) -> Result<(), StoreError> {
     let mut table = txn.open_table(tables::STOCK)?;
     for l in lines {
         let key = (l.product.0, branch.0);

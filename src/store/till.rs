@@ -35,7 +35,9 @@ pub fn current_day(tx: &impl ReadTx, branch: BranchId, today: Date) -> Result<Da
     for _ in 0..366 {
         match get(tx, branch, day)? {
             Some(t) if t.closed.is_some() => {
-                day = day.tomorrow().map_err(|e| StoreError::BatchFailed(e.to_string()))?;
+                day = day
+                    .tomorrow()
+                    .map_err(|e| StoreError::BatchFailed(e.to_string()))?;
             }
             _ => return Ok(day),
         }

@@ -14,6 +14,7 @@ mod availability_property;
 mod booking_flow;
 mod booking_pages;
 mod booking_rules;
+mod caja;
 mod chromium;
 mod cli;
 mod concurrency;

@@ -11,11 +11,19 @@ use crate::domain::Money;
 
 /// Reads an amount in pesos; see the module's rules.
 pub fn parse_pesos(raw: &str) -> Result<Money, CajaError> {
-    let s = raw.trim().trim_start_matches('$').trim_matches([' ', '\u{a0}']);
+    let s = raw
+        .trim()
+        .trim_start_matches('$')
+        .trim_matches([' ', '\u{a0}']);
     if s.starts_with('-') {
         return Err(CajaError::Negative);
     }
-    if s.is_empty() || s.len() > 32 || !s.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+    if s.is_empty()
+        || s.len() > 32
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+    {
         return Err(CajaError::Unreadable);
     }
     let (int, dec) = match s.split_once(',') {
@@ -43,7 +51,11 @@ pub fn parse_pesos(raw: &str) -> Result<Money, CajaError> {
     if int.len() > 9 {
         return Err(CajaError::TooLarge);
     }
-    let pesos: i64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| CajaError::Unreadable)? };
+    let pesos: i64 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| CajaError::Unreadable)?
+    };
     let cents: i64 = match dec.len() {
         0 => 0,
         1 => dec.parse::<i64>().map_err(|_| CajaError::Unreadable)? * 10,

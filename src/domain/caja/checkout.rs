@@ -131,8 +131,7 @@ impl Checkout {
         if d.services.is_empty() && d.products.is_empty() {
             return Err(CajaError::NothingCharged);
         }
-        if d
-            .products
+        if d.products
             .iter()
             .any(|p| p.qty == 0 || p.qty > ProductLine::MAX_QTY)
         {
@@ -305,13 +304,19 @@ pub(crate) mod tests {
             tenders: if paid > 0 { vec![cash(paid)] } else { vec![] },
             ..Draft::default()
         };
-        assert_eq!(Checkout::new(d(200_000, 300_000)).unwrap().deposit, money(200_000));
+        assert_eq!(
+            Checkout::new(d(200_000, 300_000)).unwrap().deposit,
+            money(200_000)
+        );
         // A cheaper service than booked: the deposit covers it all, nothing more is due.
         let c = Checkout::new(d(800_000, 0)).unwrap();
         assert_eq!(c.deposit, money(500_000));
         assert_eq!(
             Checkout::new(d(200_000, 500_000)),
-            Err(CajaError::PaymentsDontAddUp { paid: 500_000, due: 300_000 })
+            Err(CajaError::PaymentsDontAddUp {
+                paid: 500_000,
+                due: 300_000
+            })
         );
     }
 
@@ -322,7 +327,10 @@ pub(crate) mod tests {
             tenders: vec![cash(500_000)],
             ..Draft::default()
         };
-        assert_eq!(Checkout::new(Draft::default()), Err(CajaError::NothingCharged));
+        assert_eq!(
+            Checkout::new(Draft::default()),
+            Err(CajaError::NothingCharged)
+        );
         let mut over = base();
         over.discount = Some(Discount {
             amount: money(500_001),
@@ -348,7 +356,11 @@ pub(crate) mod tests {
         // 10 over three equal lines: 4, 3, 3 (the tie goes to the first).
         assert_eq!(allocate(10, &[10, 10, 10]), vec![4, 3, 3]);
         assert_eq!(allocate(10, &[1, 2, 7]), vec![1, 2, 7]);
-        assert_eq!(allocate(5, &[1, 2, 7]), vec![1, 1, 3], "0,5 / 1 / 3,5: the tie of halves goes to the first");
+        assert_eq!(
+            allocate(5, &[1, 2, 7]),
+            vec![1, 1, 3],
+            "0,5 / 1 / 3,5: the tie of halves goes to the first"
+        );
         assert_eq!(allocate(0, &[10, 10]), vec![0, 0]);
         assert_eq!(allocate(20, &[10, 10]), vec![10, 10]);
     }

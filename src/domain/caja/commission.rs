@@ -70,7 +70,11 @@ pub fn parse_percent(raw: &str) -> Result<u32, CajaError> {
     {
         return Err(CajaError::InvalidPercent);
     }
-    let int: u32 = if int.is_empty() { 0 } else { int.parse().map_err(|_| CajaError::InvalidPercent)? };
+    let int: u32 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| CajaError::InvalidPercent)?
+    };
     let frac: u32 = match frac.len() {
         0 => 0,
         1 => frac.parse::<u32>().map_err(|_| CajaError::InvalidPercent)? * 10,
@@ -190,7 +194,11 @@ mod tests {
         assert_eq!(parse_percent("37.25 %"), Ok(3_725));
         assert_eq!(parse_percent("100"), Ok(10_000));
         for bad in ["101", "-5", "1,234", "abc", "", "40%%"] {
-            assert_eq!(parse_percent(bad), Err(CajaError::InvalidPercent), "{bad:?}");
+            assert_eq!(
+                parse_percent(bad),
+                Err(CajaError::InvalidPercent),
+                "{bad:?}"
+            );
         }
         assert_eq!(percent_text(3_750), "37,5");
         assert_eq!(percent_text(3_725), "37,25");

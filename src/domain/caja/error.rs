@@ -149,7 +149,9 @@ impl CajaError {
             Self::TillNotOpen => "La caja de ese día no está abierta.".into(),
             Self::UnknownProduct => "El producto no existe.".into(),
             Self::OutOfStock(name) => format!("No hay stock suficiente de «{name}»."),
-            Self::InvalidPercent => "El porcentaje debe ser entre 0 y 100, con hasta dos decimales.".into(),
+            Self::InvalidPercent => {
+                "El porcentaje debe ser entre 0 y 100, con hasta dos decimales.".into()
+            }
             Self::InvalidPeriod => "El período no es válido.".into(),
             Self::PeriodClosed => "Ese período ya está cerrado.".into(),
         }

@@ -32,7 +32,11 @@ pub struct TillClose {
 pub fn cash_flows<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> (i64, i64) {
     entries.into_iter().fold((0, 0), |(cash_in, cash_out), e| {
         let c = e.cash_effect();
-        if c >= 0 { (cash_in + c, cash_out) } else { (cash_in, cash_out - c) }
+        if c >= 0 {
+            (cash_in + c, cash_out)
+        } else {
+            (cash_in, cash_out - c)
+        }
     })
 }
 

@@ -42,8 +42,10 @@ impl DayTotals {
         self.tips += sign * c.tip.centavos();
         self.deposits += sign * c.deposit.centavos();
         for t in &c.tenders {
-            *self.methods.entry(t.method.as_str().to_owned()).or_default() +=
-                sign * t.amount.centavos();
+            *self
+                .methods
+                .entry(t.method.as_str().to_owned())
+                .or_default() += sign * t.amount.centavos();
         }
         let bases = c.line_bases();
         for (s, base) in c.services.iter().zip(&bases) {

@@ -1,0 +1,254 @@
+//! Cobrar: charge a booking or a walk-in, and void (anular) a sale. Each is one write
+//! transaction with its audit entry; the counters follow the commit.
+//!
+//! Roles: the front desk (owner, recepción) charges and voids; recepción voids only sales of
+//! the branch's current till day (not yet closed), the owner any day's.
+
+use jiff::civil::Date;
+use serde_json::json;
+
+use super::{Actor, App, AppError};
+use crate::domain::caja::{
+    CajaError, Checkout, Discount, Draft, Entry, EntryId, EntryKind, ProductId, ProductLine, Sale,
+    ServiceLine, Tender,
+};
+use crate::domain::staff::{Role, StaffId};
+use crate::domain::{
+    BarberId, BookingId, BookingStatus, BranchId, ClientId, DomainError, Money, PaymentState,
+    ServiceId, Text,
+};
+use crate::store::ledger::{self, Stamp};
+use crate::store::{ReadTx, StoreError, audit, catalog, commissions, payments, products, till};
+
+/// What the desk asks to charge.
+#[derive(Debug, Clone)]
+pub struct ChargeRequest {
+    pub branch: BranchId,
+    /// The booking charged; its barber, client and deposit come with it.
+    pub booking: Option<BookingId>,
+    /// The barber of a walk-in (a booking's own barber otherwise).
+    pub barber: Option<BarberId>,
+    pub client: Option<ClientId>,
+    pub services: Vec<ServiceId>,
+    pub products: Vec<(ProductId, u32)>,
+    /// The discount and its reason as typed.
+    pub discount: Option<(Money, String)>,
+    pub tip: Money,
+    pub tenders: Vec<Tender>,
+}
+
+/// The front desk (or a command or job): owner and recepción.
+pub(crate) fn require_front_desk(actor: &Actor) -> Result<(), AppError> {
+    match actor {
+        Actor::Staff(s) if s.role.runs_front_desk() => Ok(()),
+        Actor::System | Actor::Cli => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+pub(crate) fn require_owner(actor: &Actor) -> Result<(), AppError> {
+    match actor {
+        Actor::Staff(s) if s.role.is_owner() => Ok(()),
+        Actor::Cli => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+pub(crate) fn staff_id(actor: &Actor) -> Option<StaffId> {
+    actor.staff().map(|s| s.id)
+}
+
+fn rule(e: CajaError) -> StoreError {
+    StoreError::Rule(DomainError::Caja(e))
+}
+
+/// The local day at `branch` now, and the till day an entry made now counts to.
+pub(crate) fn till_day(
+    tx: &impl ReadTx,
+    branch: BranchId,
+    now: jiff::Timestamp,
+) -> Result<(Date, Date), StoreError> {
+    let cat = catalog::load(tx)?;
+    let b = cat
+        .branch(branch)
+        .ok_or(StoreError::Rule(DomainError::UnknownBranch))?;
+    let tz = crate::domain::time::time_zone(&b.time_zone)?;
+    let today = crate::domain::time::local_date(now, &tz);
+    Ok((today, till::current_day(tx, branch, today)?))
+}
+
+/// Charges a booking or a walk-in: the lines at today's catalogue prices, the booking's
+/// approved deposit credited, the payments checked to add up, the stock taken, the
+/// barber's commission lines computed with their rules now; audited `ledger.sale`.
+pub async fn charge(app: &App, actor: &Actor, req: ChargeRequest) -> Result<Entry, AppError> {
+    require_front_desk(actor)?;
+    let now = app.clock.now();
+    let by = staff_id(actor);
+    let entry_audit = actor.change("ledger.sale", "ledger", None);
+    let (entry, slug) = app
+        .store
+        .write(move |txn| {
+            let cat = catalog::load(txn)?;
+            let branch = cat
+                .branch(req.branch)
+                .ok_or(StoreError::Rule(DomainError::UnknownBranch))?;
+            let (mut barber, mut client, mut deposit) = (req.barber, req.client, Money::default());
+            if let Some(id) = req.booking {
+                let b = crate::store::bookings::get(txn, id)?
+                    .filter(|b| b.branch == req.branch)
+                    .ok_or(StoreError::Rule(DomainError::UnknownBooking))?;
+                if matches!(b.status, BookingStatus::Cancelled | BookingStatus::NoShow) {
+                    return Err(rule(CajaError::NotChargeable));
+                }
+                barber = Some(barber.unwrap_or(b.barber));
+                client = Some(b.client);
+                if let Some(p) = payments::by_booking(txn, id)?
+                    && matches!(p.state, PaymentState::Approved | PaymentState::Kept)
+                {
+                    deposit = p.amount;
+                }
+            }
+            let barber = barber.ok_or(StoreError::Rule(DomainError::UnknownBarber(0)))?;
+            if cat.barber(barber).is_none() {
+                return Err(StoreError::Rule(DomainError::UnknownBarber(barber.0)));
+            }
+            let mut services = Vec::new();
+            for id in &req.services {
+                let s = cat
+                    .services
+                    .iter()
+                    .find(|s| s.id == *id)
+                    .ok_or(StoreError::Rule(DomainError::UnknownService(id.0)))?;
+                services.push(ServiceLine {
+                    service: s.id,
+                    name: s.name.clone(),
+                    price: s.price,
+                });
+            }
+            let mut lines = Vec::new();
+            for (id, qty) in &req.products {
+                let p = products::get(txn, *id)?
+                    .filter(|p| p.active)
+                    .ok_or(rule(CajaError::UnknownProduct))?;
+                lines.push(ProductLine {
+                    product: p.id,
+                    name: p.name,
+                    unit_price: p.price,
+                    qty: *qty,
+                });
+            }
+            let discount = match req.discount {
+                Some((amount, _)) if amount.centavos() == 0 => None,
+                Some((amount, reason)) => Some(Discount {
+                    amount,
+                    reason: Text::line("motivo del descuento", &reason, 200)
+                        .map_err(|_| rule(CajaError::DiscountWithoutReason))?,
+                }),
+                None => None,
+            };
+            let checkout = Checkout::new(Draft {
+                services,
+                products: lines,
+                discount,
+                tip: req.tip,
+                deposit,
+                tenders: req.tenders,
+            })
+            .map_err(rule)?;
+            let commissions = commissions::rules(txn, barber)?.lines(&checkout);
+            let (_, day) = till_day(txn, req.branch, now)?;
+            let entry = ledger::sell(
+                txn,
+                Stamp {
+                    branch: req.branch,
+                    day,
+                    at: now,
+                    by,
+                },
+                Sale {
+                    booking: req.booking,
+                    client,
+                    barber,
+                    checkout,
+                    commissions,
+                },
+            )?;
+            let a = audit::Change {
+                entity_id: Some(entry.id.0),
+                after: audit::json(sale_summary(&entry)),
+                ..entry_audit
+            };
+            audit::record(txn, a, now)?;
+            Ok((entry, branch.slug.as_str().to_owned()))
+        })
+        .await?;
+    if let EntryKind::Sale(s) = &entry.kind {
+        app.metrics.caja.checkout(&slug, &s.checkout, false);
+    }
+    Ok(entry)
+}
+
+/// What the audit log keeps of a sale: amounts and ids, no names.
+fn sale_summary(e: &Entry) -> serde_json::Value {
+    match e.signed_sale() {
+        Some((s, _)) => json!({
+            "day": e.day.to_string(),
+            "booking": s.booking.map(|b| b.0),
+            "barber": s.barber.0,
+            "total": s.checkout.total.centavos(),
+            "tip": s.checkout.tip.centavos(),
+            "discount": s.checkout.discount_amount(),
+            "deposit": s.checkout.deposit.centavos(),
+        }),
+        None => json!({"day": e.day.to_string()}),
+    }
+}
+
+/// Voids sale `id` with a reason: a new entry on today's till day (the cash goes out of it),
+/// the stock back, the booking free to be charged again; audited `ledger.void`. Recepción
+/// may void only a sale of the current till day; the owner any.
+pub async fn void(app: &App, actor: &Actor, id: EntryId, reason: &str) -> Result<Entry, AppError> {
+    require_front_desk(actor)?;
+    let reason = Text::line("motivo", reason, 200)?;
+    let now = app.clock.now();
+    let by = staff_id(actor);
+    let only_today = matches!(actor.staff().map(|s| s.role), Some(Role::Recepcion));
+    let base = actor.change("ledger.void", "ledger", Some(id.0));
+    let done = app
+        .store
+        .write(move |txn| {
+            let original = ledger::get(txn, id)?.ok_or(rule(CajaError::UnknownEntry))?;
+            let (_, day) = till_day(txn, original.branch, now)?;
+            if only_today && original.day != day {
+                return Ok(None);
+            }
+            let (void, original) = ledger::void(
+                txn,
+                Stamp {
+                    branch: original.branch,
+                    day,
+                    at: now,
+                    by,
+                },
+                id,
+                reason,
+            )?;
+            let a = audit::Change {
+                before: audit::json(sale_summary(&original)),
+                after: audit::json(json!({"void": void.id.0, "day": void.day.to_string()})),
+                ..base
+            };
+            audit::record(txn, a, now)?;
+            let slug = catalog::load(txn)?
+                .branch(void.branch)
+                .map(|b| b.slug.as_str().to_owned())
+                .unwrap_or_default();
+            Ok(Some((void, slug)))
+        })
+        .await?;
+    let (void, slug) = done.ok_or(AppError::Forbidden)?;
+    if let EntryKind::Void(v) = &void.kind {
+        app.metrics.caja.checkout(&slug, &v.sale.checkout, true);
+    }
+    Ok(void)
+}

@@ -1,0 +1,1 @@
+//! La caja's pages over HTTP.
