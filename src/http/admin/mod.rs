@@ -19,6 +19,8 @@ pub mod account;
 pub mod agenda;
 pub mod auth;
 pub mod bookings;
+/// La caja: cobrar, comprobante, caja diaria, productos, comisiones, reportes.
+pub mod caja;
 pub mod catalog;
 pub mod client_data;
 /// Merging two records of one person.
@@ -70,6 +72,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/logout", post(auth::logout))
         .route("/admin/cuenta", get(account::page))
         .route("/admin/cuenta/clave", post(account::change_password))
+        .route("/admin/comisiones", get(caja::commissions::page))
+        .route("/admin/comisiones.csv", get(caja::commissions::csv))
         .route_layer(axum::middleware::from_fn(session::require_staff));
     let front_desk = Router::new()
         .route(
@@ -96,6 +100,19 @@ pub fn router() -> Router<AppState> {
         .route("/admin/mensajes.json", get(messages::list))
         .route("/admin/mensajes/{id}/reintentar", post(messages::retry))
         .route("/admin/catalogo", get(catalog::page))
+        .route("/admin/caja", get(caja::till::page))
+        .route(
+            "/admin/caja/cobrar",
+            get(caja::checkout::page).post(caja::checkout::charge),
+        )
+        .route("/admin/caja/comprobante/{id}", get(caja::checkout::receipt))
+        .route("/admin/caja/abrir", post(caja::till::open))
+        .route("/admin/caja/cerrar", post(caja::till::close))
+        .route("/admin/caja/movimiento", post(caja::till::cash))
+        .route("/admin/caja/adelanto", post(caja::till::advance))
+        .route("/admin/caja/anular/{id}", post(caja::till::void))
+        .route("/admin/productos", get(caja::products::page))
+        .route("/admin/productos/{id}/stock", post(caja::products::adjust))
         .route_layer(axum::middleware::from_fn(session::require_front_desk));
     let owner = Router::new()
         .route("/admin/equipo", get(team::page).post(team::create))
@@ -137,6 +154,17 @@ pub fn router() -> Router<AppState> {
             "/admin/catalogo/cierres/{id}/borrar",
             post(catalog::delete_closure),
         )
+        .route("/admin/productos/nuevo", post(caja::products::create))
+        .route(
+            "/admin/comisiones/{id}/reglas",
+            post(caja::commissions::set_rules),
+        )
+        .route(
+            "/admin/comisiones/{id}/cerrar",
+            post(caja::commissions::close),
+        )
+        .route("/admin/reportes", get(caja::reports::page))
+        .route("/admin/reportes/{file}", get(caja::reports::csv))
         .route_layer(axum::middleware::from_fn(session::require_owner));
     public.merge(staff).merge(front_desk).merge(owner)
 }

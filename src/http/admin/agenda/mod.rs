@@ -50,6 +50,8 @@ pub struct Card {
     /// The last status change may still be undone.
     pub can_undo: bool,
     pub can_cancel: bool,
+    /// La caja: a completed booking (or one in the shop) offers its checkout to the desk.
+    pub can_charge: bool,
     /// Front desk, and the booking can still move.
     pub can_reschedule: bool,
     /// The booking's local date and time, to prefill the reschedule form.
@@ -409,6 +411,11 @@ fn card(
         can_cancel: current.user.role.runs_front_desk()
             && b.status.can_become(BookingStatus::Cancelled),
         can_reschedule: current.user.role.runs_front_desk() && b.status.is_reschedulable(),
+        can_charge: current.user.role.runs_front_desk()
+            && matches!(
+                b.status,
+                BookingStatus::Completed | BookingStatus::CheckedIn
+            ),
         date_iso: time::local_date(b.start, &tz).to_string(),
         start_hm: view::time(b.start, &tz),
     })
