@@ -50,6 +50,8 @@ pub struct Summary {
     pub bookings: u64,
     /// The oldest local date with a booking.
     pub first_day: Option<Date>,
+    /// Checkouts of completed bookings (one per completed booking).
+    pub sales: u64,
 }
 
 const NEIGHBOURHOODS: [&str; 10] = [
@@ -310,7 +312,20 @@ pub fn generate(store: &Store, spec: &Spec, now: Timestamp) -> Result<Summary, S
                     let booking = booking_at(
                         &mut rng, now, branch, barber, client, service, t, work, busy,
                     )?;
-                    bulk.booking(booking)?;
+                    let (status, start, total) = (booking.status, booking.start, booking.total);
+                    let id = bulk.booking(booking)?;
+                    if status == BookingStatus::Completed {
+                        let sale = sale_of(&mut rng, id, client, barber.id, service)?;
+                        let stamp = crate::store::ledger::Stamp {
+                            branch: branch.id,
+                            day: local_date(start, &tz),
+                            at: start,
+                            by: None,
+                        };
+                        debug_assert_eq!(total, service.price);
+                        bulk.sale(stamp, sale)?;
+                        summary.sales += 1;
+                    }
                     k += 1;
                     // Next start on the 15-minute grid after the barber is free again.
                     t += (busy + 899) / 900 * 900;
@@ -321,6 +336,45 @@ pub fn generate(store: &Store, spec: &Spec, now: Timestamp) -> Result<Summary, S
     summary.bookings = k;
     bulk.finish()?;
     Ok(summary)
+}
+
+/// The checkout of a completed booking: its service, a tip now and then, one payment method;
+/// the barber earns 40 % (the reports read the daily totals these keep).
+fn sale_of(
+    rng: &mut StdRng,
+    booking: BookingId,
+    client: ClientId,
+    barber: BarberId,
+    service: &Service,
+) -> Result<crate::domain::caja::Sale, StoreError> {
+    use crate::domain::caja::{
+        Checkout, CommissionRules, Draft, PaymentMethod, Rate, Sale, ServiceLine, Tender,
+    };
+    let tip = Money::from_pesos([0, 0, 500, 1_000][rng.gen_range(0..4)])?;
+    let method = PaymentMethod::ALL[rng.gen_range(0..PaymentMethod::ALL.len())];
+    let amount = Money::from_centavos(service.price.centavos() + tip.centavos())?;
+    let checkout = Checkout::new(Draft {
+        services: vec![ServiceLine {
+            service: service.id,
+            name: service.name.clone(),
+            price: service.price,
+        }],
+        tip,
+        tenders: vec![Tender { method, amount }],
+        ..Draft::default()
+    })
+    .map_err(DomainError::Caja)?;
+    let rules = CommissionRules {
+        services: Rate::Percent(4_000),
+        ..CommissionRules::default()
+    };
+    Ok(Sale {
+        booking: Some(booking),
+        client: Some(client),
+        barber,
+        commissions: rules.lines(&checkout),
+        checkout,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -73,13 +73,14 @@ pub fn bench_data(args: BenchDataArgs) -> ExitCode {
         Ok(summary) => {
             println!(
                 "generated {} branches, {} barbers, {} services, {} closures, {} clients, {} bookings \
-                 (from {}) in {:.1} s",
+                 ({} checkouts; from {}) in {:.1} s",
                 summary.branches,
                 summary.barbers,
                 summary.services,
                 summary.closures,
                 summary.clients,
                 summary.bookings,
+                summary.sales,
                 summary.first_day.map(|d| d.to_string()).unwrap_or_default(),
                 started.elapsed().as_secs_f64()
             );

@@ -102,6 +102,16 @@ impl BulkWriter<'_> {
         Ok(booking.id)
     }
 
+    /// Records a sale through `ledger::sell` (its indexes and daily totals included).
+    pub fn sale(
+        &mut self,
+        stamp: super::ledger::Stamp,
+        sale: crate::domain::caja::Sale,
+    ) -> Result<(), StoreError> {
+        super::ledger::sell(self.txn(), stamp, sale)?;
+        self.row_written()
+    }
+
     /// Commits what is left.
     pub fn finish(mut self) -> Result<(), StoreError> {
         self.commit()

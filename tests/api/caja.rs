@@ -1,6 +1,7 @@
 //! La caja: checkouts, voids, the till, products, commissions and reports, through the use
 //! cases (`property.rs`) and the admin's pages and forms (`pages.rs`, `forms.rs`).
 
+mod browser;
 mod forms;
 mod pages;
 mod property;
