@@ -9,7 +9,9 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 
 use crate::admin::{PASSWORD, create_staff};
-use crate::chromium::{Screen, body_text, click, connect, shot, start_driver, wait_for, wait_for_text};
+use crate::chromium::{
+    Screen, body_text, click, connect, shot, start_driver, wait_for, wait_for_text,
+};
 use crate::helpers::spawn_app;
 
 /// Sets an input's value as a person leaves it.
@@ -25,19 +27,31 @@ async fn fill(c: &Client, css: &str, value: &str) -> Result<(), CmdError> {
 
 async fn walk_through(c: &Client, base: &str) -> Result<(), CmdError> {
     c.goto(&format!("{base}/admin/login")).await?;
-    c.find(Locator::Css("#email")).await?.send_keys("duena@barberpro.test").await?;
-    c.find(Locator::Css("#password")).await?.send_keys(PASSWORD).await?;
+    c.find(Locator::Css("#email"))
+        .await?
+        .send_keys("duena@barberpro.test")
+        .await?;
+    c.find(Locator::Css("#password"))
+        .await?
+        .send_keys(PASSWORD)
+        .await?;
     click(c, "button.primary").await?;
     wait_for(c, "#agenda-date").await?;
 
     // A product with stock at Palermo.
-    c.goto(&format!("{base}/admin/productos?branch=palermo")).await?;
+    c.goto(&format!("{base}/admin/productos?branch=palermo"))
+        .await?;
     fill(c, "#nombre", "Pomada mate").await?;
     fill(c, "#precio", "4.500").await?;
     click(c, "#new-product button[type=submit]").await?;
     wait_for(c, "tr[data-product='1']").await?;
     fill(c, "tr[data-product='1'] input[name=cantidad]", "6").await?;
-    fill(c, "tr[data-product='1'] input[name=motivo]", "Compra al proveedor").await?;
+    fill(
+        c,
+        "tr[data-product='1'] input[name=motivo]",
+        "Compra al proveedor",
+    )
+    .await?;
     click(c, "tr[data-product='1'] button[type=submit]").await?;
     wait_for_text(c, ".flash-ok", "Stock ajustado: quedan 6.").await?;
 
@@ -71,12 +85,21 @@ async fn walk_through(c: &Client, base: &str) -> Result<(), CmdError> {
     shot(c, "caja").await;
 
     // The owner sees the day in the reports.
-    c.goto(&format!("{base}/admin/reportes?desde=2027-03-01&hasta=2027-03-01")).await?;
+    c.goto(&format!(
+        "{base}/admin/reportes?desde=2027-03-01&hasta=2027-03-01"
+    ))
+    .await?;
     wait_for_text(c, "#report-tickets", "1").await?;
     wait_for_text(c, "#report-sales", "$ 12.500,00").await?;
     let text = body_text(c).await;
-    assert!(text.contains("Débito") && text.contains("Pomada mate"), "{text}");
-    assert!(c.find(Locator::Css("#report-dia svg rect")).await.is_ok(), "no chart drawn");
+    assert!(
+        text.contains("Débito") && text.contains("Pomada mate"),
+        "{text}"
+    );
+    assert!(
+        c.find(Locator::Css("#report-dia svg rect")).await.is_ok(),
+        "no chart drawn"
+    );
     shot(c, "reportes").await;
     Ok(())
 }
@@ -88,7 +111,14 @@ async fn a_walk_in_is_charged_the_till_closed_and_the_day_reported_in_chromium()
     };
     let app = spawn_app().await;
     create_staff(&app, "duena@barberpro.test", "Dueña", Role::Owner, None).await;
-    let c = connect(&driver, Screen::Desktop { width: 1280, height: 1000 }).await;
+    let c = connect(
+        &driver,
+        Screen::Desktop {
+            width: 1280,
+            height: 1000,
+        },
+    )
+    .await;
     let result = walk_through(&c, &app.base).await;
     let _ = c.close().await;
     result.expect("the browser walk-through");

@@ -262,7 +262,7 @@ pub async fn charge(
         Some(id) => format!("/admin/caja/cobrar?turno={id}"),
         None => format!("/admin/caja/cobrar?branch={}", urlencode(&f.branch)),
     };
-    let cat = state.store.read(|tx| catalog::load(tx)).await?;
+    let cat = state.store.read(catalog::load).await?;
     let branch = match f.booking {
         Some(id) => {
             state

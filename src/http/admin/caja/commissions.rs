@@ -110,7 +110,7 @@ pub async fn page(
     Query(q): Query<StatementQuery>,
     flash: Flash,
 ) -> Result<Response, AdminError> {
-    let cat = state.store.read(|tx| catalog::load(tx)).await?;
+    let cat = state.store.read(catalog::load).await?;
     let first = cat.barbers.iter().find(|b| b.active).map(|b| b.id);
     let (barber, from, to, periodo) = resolve(&current, &q, today(&state), first)?;
     let actor = current.actor();
@@ -201,7 +201,7 @@ pub async fn csv(
     Extension(current): Extension<Current>,
     Query(q): Query<StatementQuery>,
 ) -> Result<Response, AdminError> {
-    let cat = state.store.read(|tx| catalog::load(tx)).await?;
+    let cat = state.store.read(catalog::load).await?;
     let first = cat.barbers.iter().find(|b| b.active).map(|b| b.id);
     let (barber, from, to, _) = resolve(&current, &q, today(&state), first)?;
     let s = commissions::statement(&state, &current.actor(), barber, from, to).await?;

@@ -57,7 +57,7 @@ pub async fn page(
     Query(q): Query<ProductsQuery>,
     flash: Flash,
 ) -> Result<Response, AdminError> {
-    let cat = state.store.read(|tx| catalog::load(tx)).await?;
+    let cat = state.store.read(catalog::load).await?;
     let branch = pick_branch(&cat, &q.branch)?;
     let id = branch.id;
     let (stock, adjustments) = state
@@ -182,7 +182,7 @@ pub async fn adjust(
 ) -> Result<Response, AdminError> {
     let secure = state.admin.secure_cookies;
     let to = back(&f.branch);
-    let cat = state.store.read(|tx| catalog::load(tx)).await?;
+    let cat = state.store.read(catalog::load).await?;
     let branch = pick_branch(&cat, &f.branch)?.id;
     let Ok(delta) = f.cantidad.trim().trim_start_matches('+').parse::<i64>() else {
         let msg = DomainError::Caja(CajaError::InvalidQuantity).message_es();

@@ -110,14 +110,14 @@ fn tables(r: &Revenue, cat: &Catalog, product_names: &[(ProductId, String)]) -> 
         .iter()
         .map(|(id, (n, a))| (service_name(*id), *n, *a))
         .collect();
-    services.sort_by(|a, b| b.2.cmp(&a.2));
+    services.sort_by_key(|r| std::cmp::Reverse(r.2));
     let mut prods: Vec<(String, i64, i64)> = r
         .total
         .products
         .iter()
         .map(|(id, (n, a))| (product_name(*id), *n, *a))
         .collect();
-    prods.sort_by(|a, b| b.2.cmp(&a.2));
+    prods.sort_by_key(|r| std::cmp::Reverse(r.2));
     vec![
         Table {
             key: "dia",

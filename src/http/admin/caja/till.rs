@@ -72,7 +72,7 @@ pub async fn page(
     Query(q): Query<TillQuery>,
     flash: Flash,
 ) -> Result<Response, AdminError> {
-    let cat = state.store.read(|tx| catalog::load(tx)).await?;
+    let cat = state.store.read(catalog::load).await?;
     let branch = pick_branch(&cat, &q.branch)?;
     let asked = day(&q.fecha)?;
     let view = till::day(&state, &current.actor(), branch.id, asked).await?;
@@ -232,7 +232,7 @@ where
 {
     let secure = state.admin.secure_cookies;
     let to = back(f);
-    let cat = state.store.read(|tx| catalog::load(tx)).await?;
+    let cat = state.store.read(catalog::load).await?;
     let branch = pick_branch(&cat, &f.branch)?.id;
     let money = match amount(&f.importe) {
         Ok(m) => m,
