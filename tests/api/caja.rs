@@ -3,6 +3,7 @@
 
 mod browser;
 mod forms;
+mod migration;
 mod pages;
 mod property;
 

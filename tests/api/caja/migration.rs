@@ -1,0 +1,47 @@
+//! Schema 5 added la caja's tables: a database written before them (the schema-3 fixture,
+//! migrated on start) gets them, and its bookings can be charged, once.
+
+use std::path::Path;
+
+use barberpro::app::checkout::{self, ChargeRequest};
+use barberpro::app::{Actor, AppError};
+use barberpro::domain::caja::{CajaError, PaymentMethod};
+use barberpro::domain::{BookingId, BranchId, DomainError, ServiceId};
+use barberpro::http::Clock;
+use barberpro::store::{SCHEMA_VERSION, ledger};
+
+use super::{money, tender};
+use crate::helpers::{spawn_app_with, test_config, ts};
+
+const FIXTURE_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v3");
+
+#[tokio::test]
+async fn a_database_from_before_la_caja_gets_its_tables_and_charges_a_booking_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    for file in ["barberpro.redb", "secret.key"] {
+        std::fs::copy(Path::new(FIXTURE_V3).join(file), tmp.path().join(file)).unwrap();
+    }
+    let clock = Clock::manual(ts("2026-12-09T10:40:00-03:00"));
+    let app = spawn_app_with(test_config(tmp.path()), clock).await;
+    assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, 5, "la caja's tables came with schema 5");
+    let req = ChargeRequest {
+        branch: BranchId(1),
+        booking: Some(BookingId(1)),
+        barber: None,
+        client: None,
+        services: vec![ServiceId(1)],
+        products: Vec::new(),
+        discount: None,
+        tip: money(0),
+        tenders: vec![tender(PaymentMethod::Efectivo, 800_000)],
+    };
+    let sale = checkout::charge(&app.state, &Actor::Cli, req.clone()).await;
+    assert!(sale.is_ok(), "the fixture's booking 1 could not be charged: {sale:?}");
+    let again = checkout::charge(&app.state, &Actor::Cli, req).await;
+    assert!(
+        matches!(again, Err(AppError::Rule(DomainError::Caja(CajaError::AlreadyCharged)))),
+        "charged twice: {again:?}"
+    );
+    assert_eq!(app.store.read(ledger::all).await.unwrap().len(), 1);
+}
