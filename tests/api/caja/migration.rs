@@ -37,10 +37,16 @@ async fn a_database_from_before_la_caja_gets_its_tables_and_charges_a_booking_on
         tenders: vec![tender(PaymentMethod::Efectivo, 800_000)],
     };
     let sale = checkout::charge(&app.state, &Actor::Cli, req.clone()).await;
-    assert!(sale.is_ok(), "the fixture's booking 1 could not be charged: {sale:?}");
+    assert!(
+        sale.is_ok(),
+        "the fixture's booking 1 could not be charged: {sale:?}"
+    );
     let again = checkout::charge(&app.state, &Actor::Cli, req).await;
     assert!(
-        matches!(again, Err(AppError::Rule(DomainError::Caja(CajaError::AlreadyCharged)))),
+        matches!(
+            again,
+            Err(AppError::Rule(DomainError::Caja(CajaError::AlreadyCharged)))
+        ),
         "charged twice: {again:?}"
     );
     assert_eq!(app.store.read(ledger::all).await.unwrap().len(), 1);

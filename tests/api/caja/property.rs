@@ -268,6 +268,32 @@ async fn random_days_of_checkouts_voids_cash_and_closes_keep_the_books_straight(
     }
 
     let entries = app.store.read(ledger::all).await.unwrap();
+    // The counters saw every sale and void, and the cash of the standing ones.
+    let palermo = barberpro::metrics::caja::CajaBranchLabels {
+        branch: "palermo".into(),
+    };
+    let count =
+        |kind: fn(&EntryKind) -> bool| entries.iter().filter(|e| kind(&e.kind)).count() as u64;
+    assert_eq!(
+        a.metrics.caja.sales.get_or_create(&palermo).get(),
+        count(|k| matches!(k, EntryKind::Sale(_)))
+    );
+    assert_eq!(
+        a.metrics.caja.voids.get_or_create(&palermo).get(),
+        count(|k| matches!(k, EntryKind::Void(_)))
+    );
+    let cash = barberpro::metrics::caja::RevenueLabels {
+        branch: "palermo".into(),
+        method: "efectivo".into(),
+    };
+    let net = a.metrics.caja.revenue.get_or_create(&cash).get() as i64
+        - a.metrics.caja.revenue_voided.get_or_create(&cash).get() as i64;
+    let ledger_cash: i64 = entries
+        .iter()
+        .filter_map(|e| e.signed_sale())
+        .map(|(s, sign)| sign * s.checkout.cash())
+        .sum();
+    assert_eq!(net, ledger_cash, "seed {seed}: cash counted in the metrics");
     // Nothing in the ledger was rewritten.
     for e in &entries {
         if let Some(seen) = first_seen.get(&e.id.0) {
