@@ -24,7 +24,7 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 BASE="https://localhost:$PORT"
 CURL=(curl -sS --cacert "$WORK/data/tls/ca.pem" -b "$WORK/cookies" -c "$WORK/cookies")
-for _ in $(seq 100); do "${CURL[@]}" -o /dev/null "$BASE/healthz" 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 600); do "${CURL[@]}" -o /dev/null "$BASE/healthz" 2>/dev/null && break; sleep 0.2; done
 CSRF=$("${CURL[@]}" "$BASE/admin/login" | grep -o 'name="csrf" value="[^"]*"' | head -1 | cut -d'"' -f4)
 "${CURL[@]}" -o /dev/null --data-urlencode "email=$EMAIL" --data-urlencode "password=$PASS" \
   --data-urlencode "csrf=$CSRF" "$BASE/admin/login"

@@ -1,5 +1,6 @@
-//! Schema 5 added la caja's tables: a database written before them (the schema-3 fixture,
-//! migrated on start) gets them, and its bookings can be charged, once.
+//! Schema 5 added la caja's tables: a database written by schema 4 (tests/fixtures/schema-v4,
+//! migrated on start) gets them, and its booking can be charged, once; its schema-4 snapshot
+//! restores.
 
 use std::path::Path;
 
@@ -13,13 +14,13 @@ use barberpro::store::{SCHEMA_VERSION, ledger};
 use super::{money, tender};
 use crate::helpers::{spawn_app_with, test_config, ts};
 
-const FIXTURE_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v3");
+const FIXTURE_V4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v4");
 
 #[tokio::test]
 async fn a_database_from_before_la_caja_gets_its_tables_and_charges_a_booking_once() {
     let tmp = tempfile::tempdir().unwrap();
     for file in ["barberpro.redb", "secret.key"] {
-        std::fs::copy(Path::new(FIXTURE_V3).join(file), tmp.path().join(file)).unwrap();
+        std::fs::copy(Path::new(FIXTURE_V4).join(file), tmp.path().join(file)).unwrap();
     }
     let clock = Clock::manual(ts("2026-12-09T10:40:00-03:00"));
     let app = spawn_app_with(test_config(tmp.path()), clock).await;
@@ -50,4 +51,36 @@ async fn a_database_from_before_la_caja_gets_its_tables_and_charges_a_booking_on
         "charged twice: {again:?}"
     );
     assert_eq!(app.store.read(ledger::all).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_snapshot_taken_by_schema_4_restores_and_migrates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("restored");
+    let snapshot =
+        Path::new(FIXTURE_V4).join("snapshot/barberpro-20261207T045555Z-fixture-v4.redb.zst");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_barberpro"))
+        .arg("restore")
+        .arg(&snapshot)
+        .arg("--data-dir")
+        .arg(&data)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 bookings"), "{stdout}");
+    std::fs::copy(
+        Path::new(FIXTURE_V4).join("secret.key"),
+        data.join("secret.key"),
+    )
+    .unwrap();
+    let clock = Clock::manual(ts("2026-12-09T10:40:00-03:00"));
+    let app = spawn_app_with(test_config(&data), clock).await;
+    assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert!(app.store.read(ledger::all).await.unwrap().is_empty());
 }
