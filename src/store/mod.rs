@@ -50,7 +50,7 @@ use engine::{dbfile, journal};
 use crate::domain::token::TokenKey;
 
 /// The schema this binary writes. Bump it with a migration in [`migrate`].
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
@@ -395,9 +395,11 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
                 "booking indexes rebuilt"
             );
         }
-        if (1..4).contains(&from) {
-            // Client search reads an index of folded names and phone digits.
+        if (1..5).contains(&from) {
+            // Client search reads folded names and phone digits by client id (schema 4 had
+            // them by name: that index goes).
             let clients = clients::reindex_search(txn)?;
+            tables::retired::delete_all(txn)?;
             tracing::info!(clients, "client search index built");
         }
         let mut meta = txn.open_table(tables::META)?;

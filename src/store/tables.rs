@@ -71,10 +71,11 @@ tables! {
     /// E.164 phone → client id (one client per phone, chain-wide; both forms of an Argentine
     /// line, `+549…` and `+54…`, lead to one client: `clients::by_phone` looks up both).
     pub const CLIENT_PHONES: TableDefinition<&str, u64> = TableDefinition::new("client_phones");
-    /// (folded name, client id) → the phone's digits: what client search reads, in name
-    /// order, without decoding a record (schema 4). Anonymised clients have no entry.
-    pub const CLIENT_SEARCH: TableDefinition<(&str, u64), &str> =
-        TableDefinition::new("idx_client_search");
+    /// Client id → (folded name, the phone's digits): what client search reads, without
+    /// decoding a record (schema 5). Keyed by id so that a new client appends to the last
+    /// leaf instead of landing on a random one. Anonymised clients have no entry.
+    pub const CLIENT_TERMS: TableDefinition<u64, (&str, &str)> =
+        TableDefinition::new("idx_client_terms");
 
     pub const BOOKINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("bookings");
     /// (barber, start, booking) → (busy until, active): every booking of a barber (schema 3).
@@ -153,11 +154,17 @@ pub(crate) mod retired {
     pub const CLIENT_AGENDA: TableDefinition<(u64, i64, u64), i64> =
         TableDefinition::new("idx_client_agenda");
 
+    /// Schema 4: (folded name, client id) → phone digits; random keys cost a leaf copy per
+    /// new client, so schema 5 keys the same terms by id (`idx_client_terms`).
+    pub const CLIENT_SEARCH: TableDefinition<(&str, u64), &str> =
+        TableDefinition::new("idx_client_search");
+
     pub const NAMES: &[&str] = &[
         "idx_barber_agenda",
         "idx_branch_day",
         "idx_client_bookings",
         "idx_client_agenda",
+        "idx_client_search",
     ];
 
     /// Row counts of the retired tables the file still holds.
@@ -172,6 +179,7 @@ pub(crate) mod retired {
                 super::count_table(CLIENT_BOOKINGS, txn)?,
             ),
             ("idx_client_agenda", super::count_table(CLIENT_AGENDA, txn)?),
+            ("idx_client_search", super::count_table(CLIENT_SEARCH, txn)?),
         ];
         let present = super::present(txn)?;
         Ok(counts
@@ -186,6 +194,7 @@ pub(crate) mod retired {
         txn.delete_table(BRANCH_DAY)?;
         txn.delete_table(CLIENT_BOOKINGS)?;
         txn.delete_table(CLIENT_AGENDA)?;
+        txn.delete_table(CLIENT_SEARCH)?;
         Ok(())
     }
 }
