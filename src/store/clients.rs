@@ -4,8 +4,6 @@
 //! Each client also has an entry in `idx_client_terms` (id → folded name, phone digits),
 //! written in the same write transaction as the record, which [`search`] scans.
 
-use std::collections::BinaryHeap;
-
 use jiff::Timestamp;
 use redb::{ReadableTable, WriteTransaction};
 use serde::Serialize;
@@ -249,9 +247,10 @@ pub fn rectify(
 /// all find `+5491123456789`). A needle without letters is a number or part of one;
 /// otherwise each word must be in the name and each group of 3+ digits in the phone.
 ///
-/// A whole number is looked up in the phone index under both forms. Anything else is one
-/// pass over `idx_client_terms`'s short entries, keeping the first `limit` matches in name
-/// order (no record is decoded before it matched).
+/// A whole number is looked up in the phone index under both forms. Anything else reads
+/// `idx_client_terms`'s short entries newest client first and stops at `limit` matches,
+/// returned in name order: a common name costs a few pages, a needle that matches nobody one
+/// pass (no record is decoded before it matched).
 pub fn search(tx: &impl ReadTx, needle: &str, limit: usize) -> Result<Vec<Client>, StoreError> {
     let folded = fold(needle);
     let has_letters = |w: &str| w.chars().any(char::is_alphabetic);
@@ -292,12 +291,13 @@ pub fn search(tx: &impl ReadTx, needle: &str, limit: usize) -> Result<Vec<Client
         }
         (Vec::new(), vec![forms])
     };
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    // The `limit` smallest (name, id) among the matches: a max-heap of that size.
-    let mut best: BinaryHeap<(String, u64)> = BinaryHeap::with_capacity(limit + 1);
-    for row in tx.table(tables::CLIENT_TERMS)?.iter()? {
+    // Newest first (keys are ids): a common name stops after `limit` matches, and the
+    // clients seen lately are the ones the desk is most likely looking for.
+    let mut matches: Vec<(String, u64)> = Vec::new();
+    for row in tx.table(tables::CLIENT_TERMS)?.iter()?.rev() {
+        if matches.len() >= limit {
+            break;
+        }
         let (id, terms) = row?;
         let (name, digits) = terms.value();
         let found = words.iter().all(|w| name.contains(w))
@@ -305,19 +305,12 @@ pub fn search(tx: &impl ReadTx, needle: &str, limit: usize) -> Result<Vec<Client
                 .iter()
                 .all(|forms| forms.iter().any(|f| digits.contains(f.as_str())));
         if found {
-            let candidate = (name, id.value());
-            if best.len() < limit {
-                best.push((candidate.0.to_owned(), candidate.1));
-            } else if let Some(worst) = best.peek()
-                && (candidate.0, candidate.1) < (worst.0.as_str(), worst.1)
-            {
-                best.pop();
-                best.push((candidate.0.to_owned(), candidate.1));
-            }
+            matches.push((name.to_owned(), id.value()));
         }
     }
-    let mut found = Vec::with_capacity(best.len());
-    for (_, id) in best.into_sorted_vec() {
+    matches.sort_unstable();
+    let mut found = Vec::with_capacity(matches.len());
+    for (_, id) in matches {
         found.extend(get(tx, ClientId(id))?.filter(|c| !c.is_anonymised()));
     }
     Ok(found)
