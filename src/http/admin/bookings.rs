@@ -39,6 +39,8 @@ pub struct Fields {
     /// "¿Es un celular?" for a number that reads both ways: `si`, `no` or empty.
     pub celular: String,
     pub start: String,
+    /// `HH:MM` chosen on the agenda (a free cell): that slot is the one offered first.
+    pub hora: String,
 }
 
 impl Fields {
@@ -59,6 +61,7 @@ impl Fields {
                 "whatsapp" => f.whatsapp = v == "1",
                 "celular" => f.celular = v,
                 "start" => f.start = v,
+                "hora" => f.hora = v,
                 _ => {}
             }
         }
@@ -92,6 +95,8 @@ pub struct SlotChoice {
     pub value: String,
     pub time: String,
     pub barber: String,
+    /// Checked: the time chosen on the agenda, else the first.
+    pub checked: bool,
 }
 
 #[derive(Template)]
@@ -221,8 +226,19 @@ async fn form_page(
                                 .find(|b| b.id == s.barber)
                                 .map(|b| b.name.as_str().to_owned())
                                 .unwrap_or_default(),
+                            checked: false,
                         })
                         .collect();
+                    let chosen = slots.iter().position(|s| s.time == f.hora);
+                    if !f.hora.is_empty() && chosen.is_none() {
+                        errors.push(format!(
+                            "Las {} no están libres para esos servicios: elegí otro horario.",
+                            f.hora
+                        ));
+                    }
+                    if let Some(s) = slots.get_mut(chosen.unwrap_or(0)) {
+                        s.checked = true;
+                    }
                 }
                 Err(StoreError::Rule(rule)) => errors.push(rule.message_es()),
                 Err(e) => return Err(e),

@@ -33,7 +33,7 @@ impl ClientRow {
         Self {
             id: c.id.0,
             name: c.name.as_str().to_owned(),
-            phone: c.phone.as_e164().to_owned(),
+            phone: c.phone.local(),
             email: c
                 .email
                 .as_ref()
@@ -240,13 +240,7 @@ pub async fn show(
             .unwrap_or_default(),
         client: ClientRow::of(&client),
         history: rows,
-        same_line: same_line.map(|c| {
-            (
-                c.id.0,
-                c.name.as_str().to_owned(),
-                c.phone.as_e164().to_owned(),
-            )
-        }),
+        same_line: same_line.map(|c| (c.id.0, c.name.as_str().to_owned(), c.phone.local())),
     };
     view::render(&page, &page.l, state.admin.secure_cookies)
 }

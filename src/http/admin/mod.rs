@@ -64,6 +64,8 @@ pub fn router() -> Router<AppState> {
     let staff = Router::new()
         .route("/admin", get(|| async { Redirect::to("/admin/agenda") }))
         .route("/admin/agenda", get(agenda::page))
+        .route("/admin/agenda/version", get(agenda::version))
+        .route("/admin/agenda/semana", get(agenda::week_page))
         .route("/admin/bookings/{id}/status", post(agenda::set_status))
         .route("/admin/bookings/{id}/undo", post(agenda::undo_status))
         .route("/admin/bookings/{id}/notes", post(agenda::set_notes))
@@ -79,6 +81,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings", post(bookings::create))
         .route("/admin/bookings/{id}/cancel", post(agenda::cancel))
         .route("/admin/bookings/{id}/reschedule", post(agenda::reschedule))
+        .route("/admin/bookings/{id}/mover", get(agenda::move_page))
         .route("/admin/clientes", get(clients::list))
         .route(
             "/admin/clientes/{id}",
