@@ -2,6 +2,7 @@
 
 mod accounts;
 mod agenda;
+mod agenda_browser;
 mod agenda_work;
 mod branches;
 mod browser;
