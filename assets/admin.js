@@ -192,6 +192,26 @@ document.addEventListener("DOMContentLoaded", () => {
       box.addEventListener("change", () => box.closest("fieldset.day").classList.toggle("off", !box.checked));
     }
   }
+  // Sistema: while a snapshot or restore drill runs, follow it and show the result when done.
+  const task = document.querySelector("#task[data-running]");
+  if (task) {
+    const started = Date.now();
+    const timer = setInterval(async () => {
+      try {
+        const answer = await fetch("/admin/sistema/tarea.json", { credentials: "same-origin" });
+        if (!answer.ok) return;
+        const { running } = await answer.json();
+        if (!running) {
+          clearInterval(timer);
+          location.replace("/admin/sistema");
+        } else {
+          task.dataset.seconds = Math.round((Date.now() - started) / 1000);
+        }
+      } catch (_) {
+        // The next round asks again.
+      }
+    }, 1000);
+  }
   // Keep the "now" line in view on today's agenda.
   const now = document.querySelector("tr.now");
   if (now) now.scrollIntoView({ block: "center" });

@@ -58,9 +58,37 @@ pub fn date_time(ts: Timestamp, tz: &TimeZone) -> String {
         .to_string()
 }
 
+/// `lun 1 mar 10:32`, in the zone: when something happened, in a list of events.
+pub fn short_date_time(ts: Timestamp, tz: &TimeZone) -> String {
+    const DAYS: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
+    const MONTHS: [&str; 12] = [
+        "ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic",
+    ];
+    let z = ts.to_zoned(tz.clone());
+    let day = DAYS[usize::from(z.weekday().to_monday_zero_offset().unsigned_abs())];
+    let month = MONTHS[usize::from(z.month().unsigned_abs()).saturating_sub(1) % 12];
+    format!("{day} {} {month} {}", z.day(), z.strftime("%H:%M"))
+}
+
+/// `martes 2/3 10:00`, in the zone: a booking's time in a sentence.
+pub fn weekday_date_time(ts: Timestamp, tz: &TimeZone) -> String {
+    let z = ts.to_zoned(tz.clone());
+    let day = WEEKDAYS[usize::from(z.weekday().to_monday_zero_offset().unsigned_abs())];
+    format!("{day} {}/{} {}", z.day(), z.month(), z.strftime("%H:%M"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_and_bookings_read_the_argentine_way() {
+        let tz = TimeZone::get("America/Argentina/Buenos_Aires").expect("tz");
+        let ts: Timestamp = "2027-03-01T13:32:00Z".parse().expect("ts");
+        assert_eq!(short_date_time(ts, &tz), "lun 1 mar 10:32");
+        let ts: Timestamp = "2027-03-02T13:00:00Z".parse().expect("ts");
+        assert_eq!(weekday_date_time(ts, &tz), "martes 2/3 10:00");
+    }
 
     #[test]
     fn dates_and_times_are_es_ar() {

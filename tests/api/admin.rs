@@ -4,6 +4,7 @@ mod accounts;
 mod agenda;
 mod agenda_browser;
 mod agenda_work;
+mod audit_log;
 mod branches;
 mod browser;
 mod catalog;

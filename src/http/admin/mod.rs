@@ -17,6 +17,8 @@
 
 pub mod account;
 pub mod agenda;
+/// Auditoría: the log as Spanish sentences, filters in the query string.
+pub mod audit_log;
 pub mod auth;
 pub mod bookings;
 pub mod catalog;
@@ -30,6 +32,8 @@ pub mod messages;
 pub mod payments;
 pub mod session;
 pub mod system;
+/// The Sistema page's buttons: a snapshot and the restore drill now.
+pub mod system_tasks;
 pub mod team;
 pub mod view;
 
@@ -116,6 +120,9 @@ pub fn router() -> Router<AppState> {
             get(client_data::erase_page).post(client_data::erase),
         )
         .route("/admin/sistema", get(system::page))
+        .route("/admin/sistema/copia", post(system_tasks::snapshot_now))
+        .route("/admin/sistema/prueba", post(system_tasks::verify_now))
+        .route("/admin/sistema/tarea.json", get(system_tasks::task_json))
         .route("/admin/catalogo/sucursales", post(catalog::create_branch))
         .route(
             "/admin/catalogo/sucursales/{id}",
