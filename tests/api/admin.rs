@@ -13,6 +13,7 @@ mod closures;
 mod desk_browser;
 mod sessions;
 mod system;
+mod system_browser;
 mod team;
 mod walk_ins;
 pub mod week;
