@@ -116,6 +116,8 @@ pub struct NewBookingPage {
     pub searched: bool,
     pub slots: Vec<SlotChoice>,
     pub date_label: String,
+    /// Who holds the slot a refused booking wanted, with links to move or cancel them.
+    pub in_the_way: Vec<super::agenda::InTheWay>,
 }
 
 /// `GET /admin/bookings/new?branch=&date=&phone=&services=1&services=3&barber=any`.
@@ -125,7 +127,15 @@ pub async fn new_page(
     Query(pairs): Query<Vec<(String, String)>>,
     flash: Flash,
 ) -> Result<Response, AdminError> {
-    form_page(&state, current, Fields::from_pairs(pairs), flash, None).await
+    form_page(
+        &state,
+        current,
+        Fields::from_pairs(pairs),
+        flash,
+        None,
+        None,
+    )
+    .await
 }
 
 /// `POST /admin/bookings/new`: the same page, searched from the form. The phone travels in the
@@ -136,17 +146,27 @@ pub async fn new_page_search(
     flash: Flash,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AdminError> {
-    form_page(&state, current, Fields::from_pairs(pairs), flash, None).await
+    form_page(
+        &state,
+        current,
+        Fields::from_pairs(pairs),
+        flash,
+        None,
+        None,
+    )
+    .await
 }
 
 /// The new-booking form for `f`; with `refused`, the reason a booking was not made, shown
-/// above the form as typed (422).
+/// above the form as typed (422), and with `wanted` (the barber and start it asked for) the
+/// bookings holding that time.
 async fn form_page(
     state: &AppState,
     current: Current,
     mut f: Fields,
     flash: Flash,
     refused: Option<String>,
+    wanted: Option<(BarberId, Timestamp)>,
 ) -> Result<Response, AdminError> {
     if f.barber.is_empty() {
         f.barber = "any".into();
@@ -244,6 +264,19 @@ async fn form_page(
                 Err(e) => return Err(e),
             }
         }
+        let mut in_the_way = Vec::new();
+        if let Some((barber, start)) = wanted {
+            let minutes: i64 = services
+                .iter()
+                .filter(|s| f.services.contains(&s.id.0))
+                .map(|s| i64::from(s.duration_minutes))
+                .sum();
+            let from = start.as_second();
+            let span = (from, from + minutes.max(1) * 60);
+            let day = time::local_date(start, &tz);
+            let skip = crate::domain::BookingId(0);
+            in_the_way = super::agenda::holders(tx, &branch, day, barber, span, skip, seen)?;
+        }
         let mut f = f;
         f.branch = branch.slug.as_str().to_owned();
         f.date = date.to_string();
@@ -284,6 +317,7 @@ async fn form_page(
             searched,
             slots,
             date_label: view::long_date(date),
+            in_the_way,
             f,
         }))
     })
@@ -385,8 +419,12 @@ pub async fn create(
     let req = match parse_request(&f, branch.id, known) {
         Ok(req) => req,
         Err(message) => {
-            return form_page(&state, current, f, Flash::default(), Some(message)).await;
+            return form_page(&state, current, f, Flash::default(), Some(message), None).await;
         }
+    };
+    let wanted = match req.barber {
+        BarberChoice::Barber(barber) => Some((barber, req.start)),
+        BarberChoice::Any => None,
     };
     let actor = Actor::Staff(Staff::new(&current.user, current.ip.clone()));
     let result = app::bookings::book_at_desk(&state, &actor, req)
@@ -411,14 +449,8 @@ pub async fn create(
             Ok(view::redirect(&to, "ok", &text, secure))
         }
         Err(AppError::Rule(rule)) => {
-            form_page(
-                &state,
-                current,
-                f,
-                Flash::default(),
-                Some(rule.message_es()),
-            )
-            .await
+            let message = Some(rule.message_es());
+            form_page(&state, current, f, Flash::default(), message, wanted).await
         }
         Err(e) => Err(e.into()),
     }

@@ -339,3 +339,47 @@ async fn a_barbers_week_shows_each_day_and_books_from_its_free_cells() {
     ));
     assert!(week.body.contains("<dt>Turnos</dt><dd>2</dd>"));
 }
+
+#[tokio::test]
+async fn a_desk_booking_refused_for_a_taken_time_names_who_holds_it_with_links() {
+    let (app, mut b) = owner_app().await;
+    let mut holder = booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1));
+    holder["client"]["name"] = json!("Carla Ríos");
+    let (held, _) = app.book_ok(&holder).await;
+    let csrf = b.get(&day_path()).await.csrf();
+    let start = at(TUESDAY, "10:00");
+    let page = b
+        .post(
+            "/admin/bookings",
+            &[
+                ("csrf", &csrf),
+                ("branch", "palermo"),
+                ("date", TUESDAY),
+                ("barber", "1"),
+                ("services", "1"),
+                ("start", &start),
+                ("phone", "011 15-4444-5555"),
+                ("name", "Pedro Sosa"),
+                ("source", "phone"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    let listed = page
+        .body
+        .split("id=\"in-the-way\"")
+        .nth(1)
+        .expect("the holder is named");
+    assert!(
+        listed.contains(">Carla Ríos</a> · 10:00–10:30 con Martín"),
+        "{listed}"
+    );
+    assert!(listed.contains(&format!("href=\"/admin/bookings/{held}/mover\"")));
+    assert!(listed.contains(&format!("#booking-{held}\" class=\"cancel-other\"")));
+    assert_eq!(get_booking(&app, held).await.start, barberpro_ts(&start));
+}

@@ -11,7 +11,7 @@ mod moves;
 mod week;
 
 pub use changes::{booking_view, cancel, reschedule, set_notes, set_status, undo_status};
-pub use moves::move_page;
+pub use moves::{InTheWay, holders, move_page};
 pub use week::week_page;
 
 use std::hash::{DefaultHasher, Hash, Hasher};

@@ -14,7 +14,9 @@ use serde::Deserialize;
 use super::day::card;
 use super::{Card, visible};
 use crate::app::bookings::front_desk_rules;
+use crate::app::views::Seen;
 use crate::app::{self, Actor, Staff};
+use crate::domain::Branch;
 use crate::domain::{BarberId, BookingId, DomainError, ServiceId, time};
 use crate::http::AppState;
 use crate::http::admin::AdminError;
@@ -22,7 +24,7 @@ use crate::http::admin::session::Current;
 use crate::http::admin::view::{self, Flash, Layout};
 use crate::http::extract::PathId;
 use crate::store::bookings::{self as store_bookings, BarberChoice};
-use crate::store::{StoreError, catalog};
+use crate::store::{ReadTx, StoreError, catalog};
 
 #[derive(Deserialize, Default)]
 pub struct MoveQuery {
@@ -53,6 +55,8 @@ pub struct InTheWay {
     pub client: String,
     pub client_id: u64,
     pub barber: String,
+    /// Its day in the agenda, at its card (where it is cancelled).
+    pub agenda: String,
 }
 
 #[derive(Template)]
@@ -156,30 +160,10 @@ pub async fn render(
             Err(StoreError::Rule(rule)) => (Vec::new(), rule.message_es()),
             Err(e) => return Err(e),
         };
-        let mut in_the_way = Vec::new();
-        if let Some((bid, from, to)) = wanted {
-            for other in store_bookings::for_branch_day(tx, &branch, date)? {
-                let overlaps = other.start.as_second() < to && from < other.busy_until.as_second();
-                if other.id != id && other.barber == bid && other.status.is_active() && overlaps {
-                    let client = crate::store::clients::get(tx, other.client)?;
-                    seen.push("client.view", "client", Some(other.client.0), None);
-                    in_the_way.push(InTheWay {
-                        id: other.id.0,
-                        range: format!(
-                            "{}–{}",
-                            view::time(other.start, &tz),
-                            view::time(other.end, &tz)
-                        ),
-                        client: client
-                            .as_ref()
-                            .map(|c| c.name.as_str().to_owned())
-                            .unwrap_or_default(),
-                        client_id: other.client.0,
-                        barber: name_of(other.barber),
-                    });
-                }
-            }
-        }
+        let in_the_way = match wanted {
+            Some((bid, from, to)) => holders(tx, &branch, date, bid, (from, to), id, seen)?,
+            None => Vec::new(),
+        };
         let notifies =
             crate::store::clients::get(tx, b.client)?.is_some_and(|c| c.whatsapp_consent);
         let iso = |d: Option<Date>| d.map(|d| d.to_string()).unwrap_or_default();
@@ -234,6 +218,53 @@ pub async fn render(
         *response.status_mut() = axum::http::StatusCode::CONFLICT;
     }
     Ok(response)
+}
+
+/// The active bookings of `barber` on `date` overlapping `[from, to)` (seconds), other than
+/// `skip`, with their clients (each view logged in `seen`): who holds a slot a change wanted.
+pub fn holders(
+    tx: &impl ReadTx,
+    branch: &Branch,
+    date: Date,
+    barber: BarberId,
+    (from, to): (i64, i64),
+    skip: BookingId,
+    seen: &mut Seen,
+) -> Result<Vec<InTheWay>, StoreError> {
+    let tz = branch.tz();
+    let catalog = catalog::load(tx)?;
+    let mut out = Vec::new();
+    for other in store_bookings::for_branch_day(tx, branch, date)? {
+        let overlaps = other.start.as_second() < to && from < other.busy_until.as_second();
+        if other.id == skip || other.barber != barber || !other.status.is_active() || !overlaps {
+            continue;
+        }
+        let client = crate::store::clients::get(tx, other.client)?;
+        seen.push("client.view", "client", Some(other.client.0), None);
+        out.push(InTheWay {
+            id: other.id.0,
+            range: format!(
+                "{}–{}",
+                view::time(other.start, &tz),
+                view::time(other.end, &tz)
+            ),
+            client: client
+                .as_ref()
+                .map(|c| c.name.as_str().to_owned())
+                .unwrap_or_default(),
+            client_id: other.client.0,
+            barber: catalog
+                .barber(other.barber)
+                .map(|b| b.name.as_str().to_owned())
+                .unwrap_or_default(),
+            agenda: format!(
+                "/admin/agenda?branch={}&date={date}#booking-{}",
+                branch.slug.as_str(),
+                other.id.0
+            ),
+        });
+    }
+    Ok(out)
 }
 
 /// The query that shows the move page again on `date` with `barber`.
