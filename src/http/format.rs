@@ -1,5 +1,6 @@
 //! es-AR formats of dates and times, the same on the admin's pages and the clients' booking
-//! pages: `02/03/2027`, `martes 02/03/2027`, `14:30`.
+//! pages: `02/03/2027`, `martes 02/03/2027`, `14:30`, `lun 1 mar 10:32`; and of sizes and
+//! durations (`12,3 MB`, `1,5 s`).
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -75,6 +76,31 @@ pub fn weekday_date_time(ts: Timestamp, tz: &TimeZone) -> String {
     let z = ts.to_zoned(tz.clone());
     let day = WEEKDAYS[usize::from(z.weekday().to_monday_zero_offset().unsigned_abs())];
     format!("{day} {}/{} {}", z.day(), z.month(), z.strftime("%H:%M"))
+}
+
+/// `12,3 MB` (es-AR decimal comma, powers of 1024).
+pub fn bytes_es(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit]).replace('.', ",")
+    }
+}
+
+/// `1,5 s` or `250 ms`.
+pub fn duration_es(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0).replace('.', ",")
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,9 @@ use crate::http::extract::PathId;
 pub struct ClientRow {
     pub id: u64,
     pub name: String,
+    /// Local format, for reading; `tel` (E.164, empty once erased) only for links.
     pub phone: String,
+    pub tel: String,
     pub email: String,
     pub whatsapp: bool,
     /// Another result with the same number written the other way: (its id, its name).
@@ -34,6 +36,10 @@ impl ClientRow {
             id: c.id.0,
             name: c.name.as_str().to_owned(),
             phone: c.phone.local(),
+            tel: Some(c.phone.as_e164())
+                .filter(|p| p.starts_with('+') && !c.is_anonymised())
+                .map(str::to_owned)
+                .unwrap_or_default(),
             email: c
                 .email
                 .as_ref()

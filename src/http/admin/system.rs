@@ -17,6 +17,7 @@ use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
 use crate::http::AppState;
+use crate::http::format::{bytes_es, duration_es};
 use crate::snapshot::{manifest, status};
 
 /// Where the page looks for backups, and the zone it shows times in.
@@ -96,31 +97,6 @@ fn check_label(name: &str) -> &'static str {
         "snapshot" => "Copia de seguridad",
         "outbox" => "Mensajes de WhatsApp",
         _ => "Otro",
-    }
-}
-
-/// `12,3 MB` (es-AR decimal comma, powers of 1024).
-pub fn bytes_es(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit]).replace('.', ",")
-    }
-}
-
-/// `1,5 s` or `250 ms`.
-pub fn duration_es(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else {
-        format!("{:.1} s", ms as f64 / 1000.0).replace('.', ",")
     }
 }
 

@@ -14,11 +14,11 @@ use jiff::Timestamp;
 
 use super::AdminError;
 use super::session::Current;
-use super::system::{bytes_es, duration_es};
 use super::view;
 use crate::app::operations::{self, Operation};
 use crate::control::{self, Request};
 use crate::http::AppState;
+use crate::http::format::{bytes_es, duration_es};
 
 /// The last operation started from the page (one at a time).
 #[derive(Debug, Clone)]
