@@ -203,6 +203,7 @@ impl Application {
                         .unwrap_or(jiff::tz::TimeZone::UTC),
                     started_at: jiff::Timestamp::now(),
                     config_summary: config.to_toml(),
+                    task: Default::default(),
                 },
             }),
             whatsapp: Arc::new(webhook),

@@ -28,6 +28,8 @@ pub mod deposits;
 mod error;
 /// WhatsApp messages: retry a dead letter, a client's opt-in or opt-out.
 pub mod messages;
+/// The owner's snapshot and restore drill from the Sistema page, audited.
+pub mod operations;
 /// The front desk's deposit actions: send a refused refund again.
 pub mod payments;
 /// Personal data (Ley 25.326): a client's export, correction and erasure; the audit log's export.

@@ -123,6 +123,26 @@ impl Phone {
             .then_some(Self(other))
     }
 
+    /// The number as people in Argentina write it, for staff to read: `011 15-2345-6789` (a
+    /// mobile), `011 4321-1234` (a landline), `+1 415-555-2671` (abroad). Links keep
+    /// [`Phone::as_e164`] (`tel:`, `wa.me`); an erased client's placeholder stays as stored.
+    pub fn local(&self) -> String {
+        let Ok(number) = PHONE_NUMBER_UTIL.parse(&self.0, None) else {
+            return self.0.clone();
+        };
+        let format = if self.0.starts_with("+54") {
+            PhoneNumberFormat::National
+        } else {
+            PhoneNumberFormat::International
+        };
+        number.format_as(format).into_owned()
+    }
+
+    /// The digits `wa.me` links take: E.164 without the `+`.
+    pub fn wa_digits(&self) -> &str {
+        self.0.strip_prefix('+').unwrap_or(&self.0)
+    }
+
     /// Whether this is an Argentine mobile in its E.164 form (`+549…`).
     pub fn is_ar_mobile(&self) -> bool {
         self.0.starts_with("+549")
@@ -420,6 +440,25 @@ mod tests {
         assert_eq!(search_digits("0351"), vec!["0351", "351"]);
         assert!(search_digits("12").is_empty());
         assert!(search_digits("Pérez").is_empty());
+    }
+
+    #[test]
+    fn staff_read_numbers_in_the_local_format() {
+        let cases = [
+            ("+5491123456789", "011 15-2345-6789"),
+            ("+541143211234", "011 4321-1234"),
+            ("+5493514234567", "0351 15-423-4567"),
+            ("+14155552671", "+1 415-555-2671"),
+        ];
+        for (e164, want) in cases {
+            let phone = Phone::from_e164_unchecked(e164.to_owned());
+            assert_eq!(phone.local(), want, "{e164}");
+        }
+        assert_eq!(erased_placeholder(7).local(), "anonimizado-7");
+        assert_eq!(
+            Phone::from_e164_unchecked("+5491123456789".into()).wa_digits(),
+            "5491123456789"
+        );
     }
 
     #[test]

@@ -2,6 +2,9 @@
 
 mod accounts;
 mod agenda;
+mod agenda_browser;
+mod agenda_work;
+mod audit_log;
 mod branches;
 mod browser;
 mod catalog;
@@ -10,6 +13,7 @@ mod closures;
 mod desk_browser;
 mod sessions;
 mod system;
+mod system_browser;
 mod team;
 mod walk_ins;
 pub mod week;

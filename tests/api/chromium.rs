@@ -204,3 +204,13 @@ pub async fn body_text(c: &Client) -> String {
         .await
         .expect("text")
 }
+
+/// Writes `tests/screenshots/{name}.png`, an image the README shows (and
+/// `target/screenshots/` too, with the others).
+pub async fn readme_shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/screenshots");
+    std::fs::create_dir_all(&dir).expect("tests/screenshots");
+    std::fs::write(dir.join(format!("{name}.png")), &png).expect("write README screenshot");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write screenshot");
+}

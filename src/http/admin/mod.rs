@@ -17,6 +17,8 @@
 
 pub mod account;
 pub mod agenda;
+/// Auditoría: the log as Spanish sentences, filters in the query string.
+pub mod audit_log;
 pub mod auth;
 pub mod bookings;
 pub mod catalog;
@@ -30,6 +32,8 @@ pub mod messages;
 pub mod payments;
 pub mod session;
 pub mod system;
+/// The Sistema page's buttons: a snapshot and the restore drill now.
+pub mod system_tasks;
 pub mod team;
 pub mod view;
 
@@ -64,6 +68,8 @@ pub fn router() -> Router<AppState> {
     let staff = Router::new()
         .route("/admin", get(|| async { Redirect::to("/admin/agenda") }))
         .route("/admin/agenda", get(agenda::page))
+        .route("/admin/agenda/version", get(agenda::version))
+        .route("/admin/agenda/semana", get(agenda::week_page))
         .route("/admin/bookings/{id}/status", post(agenda::set_status))
         .route("/admin/bookings/{id}/undo", post(agenda::undo_status))
         .route("/admin/bookings/{id}/notes", post(agenda::set_notes))
@@ -79,6 +85,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings", post(bookings::create))
         .route("/admin/bookings/{id}/cancel", post(agenda::cancel))
         .route("/admin/bookings/{id}/reschedule", post(agenda::reschedule))
+        .route("/admin/bookings/{id}/mover", get(agenda::move_page))
         .route("/admin/clientes", get(clients::list))
         .route(
             "/admin/clientes/{id}",
@@ -113,6 +120,9 @@ pub fn router() -> Router<AppState> {
             get(client_data::erase_page).post(client_data::erase),
         )
         .route("/admin/sistema", get(system::page))
+        .route("/admin/sistema/copia", post(system_tasks::snapshot_now))
+        .route("/admin/sistema/prueba", post(system_tasks::verify_now))
+        .route("/admin/sistema/tarea.json", get(system_tasks::task_json))
         .route("/admin/catalogo/sucursales", post(catalog::create_branch))
         .route(
             "/admin/catalogo/sucursales/{id}",

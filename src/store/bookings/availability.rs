@@ -184,6 +184,22 @@ pub fn availability(
     now: Timestamp,
     rules: &BookingRules,
 ) -> Result<Vec<Slot>, StoreError> {
+    availability_excluding(tx, branch, date, services, choice, now, rules, None)
+}
+
+/// [`availability`] as if booking `exclude` were not there: where that booking may move (the
+/// same check `reschedule` makes, which also steps over the booking it moves).
+#[allow(clippy::too_many_arguments)]
+pub fn availability_excluding(
+    tx: &impl ReadTx,
+    branch: &Branch,
+    date: Date,
+    services: &[ServiceId],
+    choice: BarberChoice,
+    now: Timestamp,
+    rules: &BookingRules,
+    exclude: Option<BookingId>,
+) -> Result<Vec<Slot>, StoreError> {
     let tz = branch.tz();
     let today = local_date(now, &tz);
     if date < today {
@@ -199,7 +215,7 @@ pub fn availability(
     let step = rules.step_seconds();
     let earliest = rules.earliest(now);
     let agenda = tx.table(tables::BARBER_BOOKINGS)?;
-    let query = DayQuery::new(branch, &tz, &catalog.closures, date, None)?;
+    let query = DayQuery::new(branch, &tz, &catalog.closures, date, exclude)?;
     let mut offers = Offers::default();
     for barber in barbers {
         offers.add(barber.id, &query.of(&agenda, barber)?, busy, step, earliest);

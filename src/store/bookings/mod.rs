@@ -26,7 +26,7 @@ use jiff::tz::TimeZone;
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
-pub use availability::{active_of_barber, availability, barber_day};
+pub use availability::{active_of_barber, availability, availability_excluding, barber_day};
 pub use change::{cancel, desk_status, reschedule, set_notes, set_status, undo_status};
 pub use create::create;
 pub use index::{expired_idempotency_keys, prune_idempotency_keys};

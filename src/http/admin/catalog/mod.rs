@@ -180,7 +180,7 @@ pub async fn page(
                         name: b.name.as_str().to_owned(),
                         slug: b.slug.as_str().to_owned(),
                         address: b.address.as_str().to_owned(),
-                        phone: b.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                        phone: b.phone.as_ref().map(|p| p.local()).unwrap_or_default(),
                         time_zone: b.time_zone.clone(),
                         active: b.active,
                         deposit: match &deposits {
