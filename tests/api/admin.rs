@@ -66,6 +66,22 @@ impl Page {
         self.body[start..end].to_owned()
     }
 
+    /// A catalogue change refused (409) with `message`, naming booking `id` (`when` is its
+    /// "dd/mm/yyyy hh:mm con Barbero") and its client, with links to move or cancel it.
+    #[track_caller]
+    pub fn expect_refused_for(&self, message: &str, id: u64, when: &str, client: &str) {
+        assert_eq!(self.status, StatusCode::CONFLICT, "{}", self.body);
+        for want in [
+            message.to_owned(),
+            when.to_owned(),
+            format!(">{client}</a>"),
+            format!("href=\"/admin/bookings/{id}/mover\""),
+            format!("#booking-{id}\" class=\"cancel-other\""),
+        ] {
+            assert!(self.body.contains(&want), "{want:?} missing: {}", self.body);
+        }
+    }
+
     #[track_caller]
     pub fn expect_redirect(&self, to: &str) {
         assert_eq!(

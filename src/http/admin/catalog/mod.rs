@@ -285,26 +285,64 @@ pub async fn page(
     view::render(&page, &page.l, state.admin.secure_cookies)
 }
 
-/// The bookings in the way of a change, as its refusal names them.
-pub(super) fn named(found: &InTheWay) -> String {
-    let parts: Vec<String> = found
+/// A catalogue change refused for the bookings in the way.
+#[derive(Template)]
+#[template(path = "admin/refused.html")]
+struct RefusedPage {
+    l: Layout,
+    message: String,
+    rows: Vec<InTheWayRow>,
+    more: usize,
+    back: String,
+}
+
+/// One booking in the way, with what the desk can do about it.
+struct InTheWayRow {
+    id: u64,
+    when: String,
+    barber: String,
+    client: String,
+    client_id: u64,
+    /// That day's agenda at the booking's card, where it can be cancelled.
+    agenda: String,
+}
+
+/// The refusal of a change for the bookings in `found` (409): each named with its client,
+/// with links to move it among free slots or cancel it, then back to `back`.
+pub(super) fn refused(
+    current: &Current,
+    message: &str,
+    found: &InTheWay,
+    back: &str,
+    secure: bool,
+) -> Result<Response, AdminError> {
+    let rows = found
         .listed
         .iter()
-        .map(|b| {
-            format!(
-                "turno {} del {} con {}",
-                b.id.0,
-                view::date_time(b.start, &b.tz),
-                b.barber
-            )
+        .map(|b| InTheWayRow {
+            id: b.id.0,
+            when: view::date_time(b.start, &b.tz),
+            barber: b.barber.clone(),
+            client: b.client_name.clone(),
+            client_id: b.client.0,
+            agenda: format!(
+                "/admin/agenda?branch={}&date={}#booking-{}",
+                b.branch,
+                b.start.to_zoned(b.tz.clone()).date(),
+                b.id.0
+            ),
         })
         .collect();
-    let tail = if found.more > 0 {
-        format!(" y {} más", found.more)
-    } else {
-        String::new()
+    let page = RefusedPage {
+        l: Layout::for_user("Catálogo", current, "catalogo", Flash::default()),
+        message: message.to_owned(),
+        rows,
+        more: found.more,
+        back: back.to_owned(),
     };
-    format!("{}{tail}", parts.join("; "))
+    let mut response = view::render(&page, &page.l, secure)?;
+    *response.status_mut() = axum::http::StatusCode::CONFLICT;
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -380,11 +418,13 @@ pub async fn update_service(
     };
     match services::update(&state, &current.actor(), service).await {
         Ok(Ok(_)) => Ok(view::redirect(back, "ok", "Servicio actualizado.", secure)),
-        Ok(Err(found)) => bad(&format!(
-            "No se puede desactivar: tiene turnos por delante ({}). Cancelalos o cambialos \
-             primero.",
-            named(&found)
-        )),
+        Ok(Err(found)) => refused(
+            &current,
+            "No se puede desactivar el servicio: tiene turnos por delante.",
+            &found,
+            back,
+            secure,
+        ),
         Err(AppError::Rule(DomainError::UnknownService(_))) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
     }
