@@ -4,7 +4,8 @@
 //! * `global`: every anonymous request, except probes (`/healthz`, `/readyz`), static assets
 //!   and webhooks — a front desk behind one router and clients behind a carrier's NAT share
 //!   an address, so it is generous (200 / 15 min by default);
-//! * `booking` (creating a booking) and `payments` (`/api/v1/payments…`) on top of `global`;
+//! * `booking` (creating a booking) and `payments` ([`PAYMENT_ROUTES`]: creating a booking at
+//!   a branch that asks for deposits, MercadoPago's return page) on top of `global`;
 //! * `auth`: login attempts per IP (login routes) and `auth_account` per account name
 //!   ([`RateLimits::check_login_account`], called by the login handler once it knows the name);
 //! * `webhooks`: provider callbacks, instead of `global`;
@@ -49,16 +50,36 @@ pub struct ClientIp(pub IpAddr);
 pub struct StaffIdentity(pub String);
 
 /// Routes whose POST is a login attempt (counted in the `auth` tier per IP).
-pub const LOGIN_ROUTES: [&str; 2] = ["/admin/login", "/api/v1/auth/login"];
+pub const LOGIN_ROUTES: [&str; 1] = ["/admin/login"];
 /// Routes whose POST creates a booking (the `booking` tier): the API's and the booking
 /// pages' form (`booking::CREATE_ROUTE`; a test checks the two agree).
 pub const BOOKING_ROUTES: [&str; 2] = ["/api/v1/bookings", "/reservar/{slug}"];
-/// Route templates under this prefix are payments.
-pub const PAYMENTS_PREFIX: &str = "/api/v1/payments";
+/// The manage page, which MercadoPago's return (`?pago=…`) reaches: a GET of it with `pago` in
+/// the query is counted in the `payments` tier here.
+pub const PAYMENT_RETURN_ROUTE: &str = "/turnos/{id}";
+/// What the `payments` tier guards: creating a booking where the branch's deposit policy may
+/// ask for one (each starts a MercadoPago preference; counted by the two create handlers
+/// through [`RateLimits::check_payment`], since only they know the branch) and the return page.
+/// Clients get no other payment route: the link is made by the deposits worker.
+pub const PAYMENT_ROUTES: [(Method, &str); 3] = [
+    (Method::POST, BOOKING_ROUTES[0]),
+    (Method::POST, BOOKING_ROUTES[1]),
+    (Method::GET, PAYMENT_RETURN_ROUTE),
+];
 /// Paths under these prefixes are not counted at all (probes, static files).
 pub const EXEMPT_PREFIXES: [&str; 4] = ["/assets/", "/static/", "/healthz", "/readyz"];
 /// Paths under this prefix are provider webhooks.
 pub const WEBHOOKS_PREFIX: &str = "/webhooks/";
+
+/// Every (tier, method, route) a tier names, for the test that finds each in the router and
+/// for the README's table. `global` and `staff` count every route; webhooks go by prefix.
+pub fn tier_routes() -> Vec<(&'static str, Method, &'static str)> {
+    let mut all = Vec::new();
+    all.extend(LOGIN_ROUTES.map(|r| ("auth", Method::POST, r)));
+    all.extend(BOOKING_ROUTES.map(|r| ("booking", Method::POST, r)));
+    all.extend(PAYMENT_ROUTES.map(|(m, r)| ("payments", m, r)));
+    all
+}
 
 /// A refusal: which tier, and when to come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,14 +234,24 @@ impl<C: Clock + Clone> RateLimits<C> {
         self.check_login_account(account)
     }
 
+    /// The `payments` tier for a booking that may ask for a deposit (see [`PAYMENT_ROUTES`]).
+    pub fn check_payment(&self, ip: IpAddr) -> Result<(), RateLimited> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.payments.check(&limit_key(ip))
+    }
+
     /// Decides for one request: `route` is its template (None when unmatched), `path` the
-    /// raw path (only compared with fixed prefixes, never stored).
+    /// raw path (only compared with fixed prefixes, never stored), `payment_return` whether
+    /// the query carries MercadoPago's `pago`.
     pub fn check_request(
         &self,
         ip: IpAddr,
         method: &Method,
         route: Option<&str>,
         path: &str,
+        payment_return: bool,
         staff: Option<&StaffIdentity>,
     ) -> Result<(), RateLimited> {
         if !self.enabled
@@ -240,9 +271,11 @@ impl<C: Clock + Clone> RateLimits<C> {
             match route {
                 Some(r) if LOGIN_ROUTES.contains(&r) => self.auth.check(&key)?,
                 Some(r) if BOOKING_ROUTES.contains(&r) => self.booking.check(&key)?,
-                Some(r) if r.starts_with(PAYMENTS_PREFIX) => self.payments.check(&key)?,
                 _ => {}
             }
+        }
+        if *method == Method::GET && payment_return && route == Some(PAYMENT_RETURN_ROUTE) {
+            self.payments.check(&key)?;
         }
         self.global.check(&key)
     }
@@ -276,6 +309,11 @@ pub fn spawn_pruning(limits: Arc<RateLimits>, every: Duration, shutdown: Cancell
     });
 }
 
+/// Whether a query string names MercadoPago's return (`pago=…`).
+fn is_payment_return(query: Option<&str>) -> bool {
+    query.is_some_and(|q| q.split('&').any(|kv| kv.split('=').next() == Some("pago")))
+}
+
 /// The middleware: resolves the client IP (trusted proxies only), records it as [`ClientIp`],
 /// and answers 429 with `Retry-After` when a tier is exhausted.
 pub async fn limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -293,6 +331,7 @@ pub async fn limit(State(state): State<AppState>, mut req: Request, next: Next) 
             .get::<MatchedPath>()
             .map(MatchedPath::as_str),
         req.uri().path(),
+        is_payment_return(req.uri().query()),
         req.extensions().get::<StaffIdentity>(),
     );
     match decision {
@@ -379,25 +418,25 @@ mod tests {
         let a = ip("203.0.113.5");
         let post = Method::POST;
         for _ in 0..30 {
-            l.check_request(a, &post, Some("/api/v1/bookings"), "/api/v1/bookings", None)
+            l.check_request(a, &post, Some("/api/v1/bookings"), "/api/v1/bookings", false, None)
                 .expect("30 bookings pass");
         }
         let r = l
-            .check_request(a, &post, Some("/api/v1/bookings"), "/api/v1/bookings", None)
+            .check_request(a, &post, Some("/api/v1/bookings"), "/api/v1/bookings", false, None)
             .expect_err("the 31st booking is refused");
         assert_eq!(r.tier, "booking");
         // The booking pages' form shares the booking tier with the API.
         let b = ip("203.0.113.6");
         let form = Some(crate::http::booking::CREATE_ROUTE);
         for _ in 0..30 {
-            l.check_request(b, &post, form, "/reservar/palermo", None)
+            l.check_request(b, &post, form, "/reservar/palermo", false, None)
                 .expect("30 bookings through the pages pass");
         }
         let r = l
-            .check_request(b, &post, form, "/reservar/palermo", None)
+            .check_request(b, &post, form, "/reservar/palermo", false, None)
             .expect_err("the 31st booking through the pages is refused");
         assert_eq!(r.tier, "booking");
-        l.check_request(b, &Method::GET, form, "/reservar/palermo", None)
+        l.check_request(b, &Method::GET, form, "/reservar/palermo", false, None)
             .expect("showing the services page is only in the global tier");
         // Reading is still fine: only the global tier applies.
         l.check_request(
@@ -405,37 +444,41 @@ mod tests {
             &Method::GET,
             Some("/api/v1/branches"),
             "/api/v1/branches",
+            false,
             None,
         )
         .expect("reads are only in the global tier");
         for _ in 0..10 {
-            l.check_request(a, &post, Some("/admin/login"), "/admin/login", None)
+            l.check_request(a, &post, Some("/admin/login"), "/admin/login", false, None)
                 .expect("10 login attempts pass");
         }
         let r = l
-            .check_request(a, &post, Some("/admin/login"), "/admin/login", None)
+            .check_request(a, &post, Some("/admin/login"), "/admin/login", false, None)
             .expect_err("the 11th login attempt is refused");
         assert_eq!(r.tier, "auth");
+        // MercadoPago's return page is in the payments tier; the manage page without `pago`
+        // is not.
+        let c = ip("203.0.113.7");
+        let manage = Some(PAYMENT_RETURN_ROUTE);
         for _ in 0..20 {
-            l.check_request(
-                a,
-                &post,
-                Some("/api/v1/payments/{id}"),
-                "/api/v1/payments/9",
-                None,
-            )
-            .expect("20 payments pass");
+            l.check_request(c, &Method::GET, manage, "/turnos/9", true, None)
+                .expect("20 returns from MercadoPago pass");
         }
         let r = l
-            .check_request(
-                a,
-                &post,
-                Some("/api/v1/payments/{id}"),
-                "/api/v1/payments/9",
-                None,
-            )
-            .expect_err("the 21st payment is refused");
+            .check_request(c, &Method::GET, manage, "/turnos/9", true, None)
+            .expect_err("the 21st return from MercadoPago is refused");
         assert_eq!((r.tier, r.retry_after_secs()), ("payments", 180));
+        l.check_request(c, &Method::GET, manage, "/turnos/9", false, None)
+            .expect("the manage page itself is only in the global tier");
+        let d = ip("203.0.113.8");
+        for _ in 0..20 {
+            l.check_payment(d).expect("20 bookings asking for a deposit pass");
+        }
+        assert_eq!(l.check_payment(d).map_err(|r| r.tier), Err("payments"));
+        assert!(is_payment_return(Some("pago=aprobado")));
+        assert!(is_payment_return(Some("x=1&pago")));
+        assert!(!is_payment_return(Some("token=pago")));
+        assert!(!is_payment_return(None));
     }
 
     #[test]
@@ -460,11 +503,11 @@ mod tests {
         let get = Method::GET;
         for _ in 0..500 {
             for path in ["/healthz", "/readyz", "/assets/app.css", "/favicon.ico"] {
-                l.check_request(a, &get, None, path, None)
+                l.check_request(a, &get, None, path, false, None)
                     .expect("exempt paths are never limited");
             }
             let staff = StaffIdentity("ana".into());
-            l.check_request(a, &get, Some("/admin"), "/admin", Some(&staff))
+            l.check_request(a, &get, Some("/admin"), "/admin", false, Some(&staff))
                 .expect("staff have their own generous tier");
         }
         assert!(
@@ -472,11 +515,11 @@ mod tests {
             "nothing above was counted in the global tier"
         );
         for _ in 0..300 {
-            l.check_request(a, &Method::POST, None, "/webhooks/mercadopago", None)
+            l.check_request(a, &Method::POST, None, "/webhooks/mercadopago", false, None)
                 .expect("300 webhooks per minute pass");
         }
         let r = l
-            .check_request(a, &Method::POST, None, "/webhooks/mercadopago", None)
+            .check_request(a, &Method::POST, None, "/webhooks/mercadopago", false, None)
             .expect_err("webhooks have their own limit");
         assert_eq!(r.tier, "webhooks");
     }
@@ -496,6 +539,7 @@ mod tests {
                 &Method::POST,
                 Some("/api/v1/bookings"),
                 "/api/v1/bookings",
+                false,
                 None,
             )
             .expect("disabled");

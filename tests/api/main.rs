@@ -17,6 +17,7 @@ mod booking_rules;
 mod chromium;
 mod cli;
 mod concurrency;
+mod edges;
 mod demo_chain;
 mod fake_mercadopago;
 mod fuzz;

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -17,6 +17,7 @@ use crate::app::{self, Actor, ManageToken};
 use crate::domain::time::LocalStamp;
 use crate::domain::{BarberId, Booking, BookingId, DomainError, Email, Phone, ServiceId, Text};
 use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathId, PathSlug};
+use crate::http::ratelimit::ClientIp;
 use crate::http::{ApiError, AppState};
 use crate::store::bookings::{self, BarberChoice, ClientBooking, Idempotency};
 use crate::store::clients::ClientDetails;
@@ -210,9 +211,16 @@ pub async fn availability(
               (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
     headers: HeaderMap,
     body: ApiJson<CreateBookingRequest>,
 ) -> Result<(StatusCode, Json<CreatedBookingDto>), ApiError> {
+    // A branch that may ask for a deposit starts a MercadoPago preference: the payments tier.
+    if let (Some(deposits), Some(Extension(ClientIp(ip)))) = (&state.payments, ip)
+        && deposits.policy_for(&body.value.branch).may_ask()
+    {
+        state.limits.check_payment(ip)?;
+    }
     let idempotency = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
