@@ -1,3 +1,4 @@
 //! Edges found by trying the running server from outside (issue 29): each module pins one.
 
+mod file_modes;
 mod rate_tiers;
