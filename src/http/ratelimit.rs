@@ -418,11 +418,25 @@ mod tests {
         let a = ip("203.0.113.5");
         let post = Method::POST;
         for _ in 0..30 {
-            l.check_request(a, &post, Some("/api/v1/bookings"), "/api/v1/bookings", false, None)
-                .expect("30 bookings pass");
+            l.check_request(
+                a,
+                &post,
+                Some("/api/v1/bookings"),
+                "/api/v1/bookings",
+                false,
+                None,
+            )
+            .expect("30 bookings pass");
         }
         let r = l
-            .check_request(a, &post, Some("/api/v1/bookings"), "/api/v1/bookings", false, None)
+            .check_request(
+                a,
+                &post,
+                Some("/api/v1/bookings"),
+                "/api/v1/bookings",
+                false,
+                None,
+            )
             .expect_err("the 31st booking is refused");
         assert_eq!(r.tier, "booking");
         // The booking pages' form shares the booking tier with the API.
@@ -472,7 +486,8 @@ mod tests {
             .expect("the manage page itself is only in the global tier");
         let d = ip("203.0.113.8");
         for _ in 0..20 {
-            l.check_payment(d).expect("20 bookings asking for a deposit pass");
+            l.check_payment(d)
+                .expect("20 bookings asking for a deposit pass");
         }
         assert_eq!(l.check_payment(d).map_err(|r| r.tier), Err("payments"));
         assert!(is_payment_return(Some("pago=aprobado")));

@@ -730,7 +730,10 @@ fn promtool_check_metrics(scrape: &str) {
         .stderr(Stdio::piped())
         .spawn();
     let Ok(mut child) = child else {
-        eprintln!("promtool not installed: skipping `promtool check metrics`");
+        crate::skipped::skip(
+            "promtool not installed (`promtool check metrics` not run)",
+            crate::skipped::INSTALL_PROMTOOL,
+        );
         return;
     };
     child

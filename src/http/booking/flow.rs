@@ -19,8 +19,8 @@ use crate::domain::payment::DepositPolicy;
 use crate::domain::time::local_date;
 use crate::domain::{Barber, Branch, DomainError, Money};
 use crate::http::AppState;
-use crate::http::ratelimit::ClientIp;
 use crate::http::format::{long_date, time as fmt_time};
+use crate::http::ratelimit::ClientIp;
 use crate::store::bookings::{BarberChoice, ClientBooking, Idempotency};
 use crate::store::{ReadTx, StoreError, catalog};
 

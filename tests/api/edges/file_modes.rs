@@ -110,9 +110,16 @@ fn serve_snapshot_exports_and_restore_create_only_owner_only_files_under_any_uma
             .expect("runs"),
     );
     // Nobody has this phone: the command fails, having opened the database all the same.
-    let _ = loose(&["client", "export", "--phone", "011 15-2345-6799", "--data-dir", d])
-        .output()
-        .expect("runs");
+    let _ = loose(&[
+        "client",
+        "export",
+        "--phone",
+        "011 15-2345-6799",
+        "--data-dir",
+        d,
+    ])
+    .output()
+    .expect("runs");
     owner_only("the exports", &top);
 
     let snapshot = std::fs::read_dir(data.join("snapshots"))

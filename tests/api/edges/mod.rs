@@ -2,3 +2,4 @@
 
 mod file_modes;
 mod rate_tiers;
+mod skips;

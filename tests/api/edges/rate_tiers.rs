@@ -28,9 +28,12 @@ async fn send(app: &TestApp, method: &Method, route: &str, n: u32) -> u16 {
         .header("x-forwarded-for", client);
     req = match (method.as_str(), path.as_str()) {
         ("GET", _) => req.query(&[("pago", "aprobado")]),
-        ("POST", "/api/v1/bookings") => {
-            req.json(&booking(&[1], "any".into(), &at(TUESDAY, "10:00"), &phone(n)))
-        }
+        ("POST", "/api/v1/bookings") => req.json(&booking(
+            &[1],
+            "any".into(),
+            &at(TUESDAY, "10:00"),
+            &phone(n),
+        )),
         _ => req.form(&[("x", "1")]),
     };
     req.send().await.expect("request").status().as_u16()
