@@ -3,3 +3,4 @@
 mod file_modes;
 mod rate_tiers;
 mod skips;
+mod supply_chain;
