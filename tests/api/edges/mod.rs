@@ -1,5 +1,6 @@
 //! Edges found by trying the running server from outside (issue 29): each module pins one.
 
+mod bench_days;
 mod file_modes;
 mod rate_tiers;
 mod skips;
