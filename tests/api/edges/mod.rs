@@ -2,6 +2,7 @@
 
 mod bench_days;
 mod file_modes;
+mod http2_early;
 mod rate_tiers;
 mod skips;
 mod supply_chain;
