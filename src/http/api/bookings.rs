@@ -100,7 +100,7 @@ async fn answer(state: &AppState, booking: Booking, token: String) -> Result<Boo
 #[utoipa::path(get, path = "/api/v1/branches/{slug}/availability", tag = "bookings",
     params(
         ("slug" = String, Path, description = "Branch slug"),
-        ("date" = String, Query, description = "Local date, YYYY-MM-DD"),
+        ("date" = String, Query, format = Date, description = "Local date, YYYY-MM-DD"),
         ("services" = String, Query, description = "Service ids, comma-separated: 1,2"),
         ("barber" = Option<String>, Query, description = "A barber id or `any` (default)"),
     ),
@@ -354,7 +354,7 @@ pub async fn reschedule(
 /// Cancels a booking (before the cut-off), freeing its slot.
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "bookings",
     params(("id" = u64, Path, description = "Booking id")),
-    request_body(content = Option<CancelRequest>, description = "Optional reason"),
+    request_body(content = CancelRequest, description = "Optional: a reason (the body may be left out, never `null`)"),
     security(("manage_token" = [])),
     responses((status = 200, body = BookingDto), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),

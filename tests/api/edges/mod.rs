@@ -3,6 +3,7 @@
 mod bench_days;
 mod file_modes;
 mod http2_early;
+mod openapi_exact;
 mod rate_tiers;
 mod skips;
 mod supply_chain;
