@@ -203,6 +203,15 @@ pub async fn availability(
         .into_response())
 }
 
+/// A booking that does not exist answers as a wrong token does (401 `invalid_token`): whoever
+/// tries ids learns nothing from the difference.
+fn as_wrong_token(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Rule(DomainError::UnknownBooking) => ApiError::Rule(DomainError::InvalidToken),
+        other => other,
+    }
+}
+
 /// Books a slot. With an `Idempotency-Key`, a retried request returns the same booking.
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings",
     request_body = CreateBookingRequest,
@@ -327,7 +336,8 @@ pub async fn get_booking(
             let booking = bookings::get_authorised(tx, BookingId(id), &token)?;
             view(tx, &booking, &public_url, &token)
         })
-        .await?;
+        .await
+        .map_err(|e| as_wrong_token(e.into()))?;
     Ok(Json(dto))
 }
 
@@ -349,7 +359,9 @@ pub async fn reschedule(
     let start = parse_start(&body.value.start)?;
     let choice = body.value.barber.as_ref().map(parse_choice).transpose()?;
     let actor = Actor::Client(ManageToken::new(token.clone()));
-    let moved = app::bookings::reschedule(&state, &actor, BookingId(id), start, choice).await?;
+    let moved = app::bookings::reschedule(&state, &actor, BookingId(id), start, choice)
+        .await
+        .map_err(|e| as_wrong_token(e.into()))?;
     let dto = answer(&state, moved.after, token).await?;
     Ok(Json(dto))
 }
@@ -371,7 +383,9 @@ pub async fn cancel(
 ) -> Result<Json<BookingDto>, ApiError> {
     let reason = optional_text("reason", body.reason.as_deref(), NOTES_MAX)?;
     let actor = Actor::Client(ManageToken::new(token.clone()));
-    let cancelled = app::bookings::cancel(&state, &actor, BookingId(id), reason).await?;
+    let cancelled = app::bookings::cancel(&state, &actor, BookingId(id), reason)
+        .await
+        .map_err(|e| as_wrong_token(e.into()))?;
     let dto = answer(&state, cancelled.after, token).await?;
     Ok(Json(dto))
 }

@@ -2,6 +2,7 @@
 
 mod bench_days;
 mod file_modes;
+mod guessed_ids;
 mod http2_early;
 mod openapi_exact;
 mod rate_tiers;
