@@ -11,6 +11,8 @@ pub mod assets;
 pub mod booking;
 pub mod client_ip;
 pub mod connection;
+/// HTTP/2: a body left unread by an early answer is read before the answer goes out.
+pub mod early;
 pub mod error;
 pub mod extract;
 /// es-AR formats of dates and times (admin and booking pages).
@@ -126,6 +128,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             middleware::track_metrics,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.security.clone(),
+            early::drain_unread_body,
         ))
         .with_state(state)
 }

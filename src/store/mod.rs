@@ -280,12 +280,14 @@ fn load_or_create_key(data_dir: &Path) -> Result<TokenKey, StoreError> {
 
 /// Takes an exclusive lock on the data folder and records our PID in it.
 fn take_lock(data_dir: &Path) -> Result<File, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let path = data_dir.join(LOCK_FILE);
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o600)
         .open(&path)
         .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
     match file.try_lock() {

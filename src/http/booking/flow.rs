@@ -4,9 +4,9 @@
 
 use askama::Template;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Extension, Form, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 use super::details::*;
@@ -20,6 +20,7 @@ use crate::domain::time::local_date;
 use crate::domain::{Barber, Branch, DomainError, Money};
 use crate::http::AppState;
 use crate::http::format::{long_date, time as fmt_time};
+use crate::http::ratelimit::ClientIp;
 use crate::store::bookings::{BarberChoice, ClientBooking, Idempotency};
 use crate::store::{ReadTx, StoreError, catalog};
 
@@ -381,6 +382,7 @@ pub async fn details(
 pub async fn create(
     State(state): State<AppState>,
     PagePath(slug): PagePath,
+    ip: Option<Extension<ClientIp>>,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, PageError> {
     let Ok(Form(pairs)) = form else {
@@ -393,6 +395,13 @@ pub async fn create(
     let (now, rules) = (state.clock.now(), state.rules);
     let (sel2, typed2) = (sel.clone(), typed.clone());
     let policy = state.payments.as_ref().map(|d| d.policy_for(&slug));
+    // A branch that may ask for a deposit starts a MercadoPago preference: the payments tier.
+    if let (Some(p), Some(Extension(ClientIp(ip)))) = (&policy, ip)
+        && p.may_ask()
+        && let Err(refused) = state.limits.check_payment(ip)
+    {
+        return Ok(crate::http::ApiError::from(refused).into_response());
+    }
     let (branch, step) = state
         .store
         .read(move |tx| {
