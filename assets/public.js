@@ -21,6 +21,24 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     }, { capture: true });
   }
+  // The day strip: the chosen day's week in view; arrow keys move between days (one Tab
+  // stop for the whole strip).
+  const strip = document.getElementById("day-strip");
+  if (strip) {
+    const current = strip.querySelector("[aria-current]");
+    if (current) strip.scrollLeft = current.closest(".week").offsetLeft - strip.offsetLeft;
+    const days = Array.from(strip.querySelectorAll("a.day"));
+    strip.addEventListener("keydown", (event) => {
+      const i = days.indexOf(document.activeElement);
+      const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: 7, ArrowUp: -7 }[event.key];
+      if (i < 0 || !step || !days[i + step]) return;
+      event.preventDefault();
+      days[i].tabIndex = -1;
+      days[i + step].tabIndex = 0;
+      days[i + step].focus();
+      days[i + step].scrollIntoView({ block: "nearest", inline: "nearest" });
+    });
+  }
   // Picking a date in the field shows that day at once.
   const date = document.getElementById("date");
   if (date && date.form) date.addEventListener("change", () => date.form.submit());
