@@ -1,9 +1,15 @@
 // Progressive enhancement only: every booking page works without this file.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
-  // Show the first problem at once: focus the form's error message.
-  const error = document.getElementById("form-error");
+  // Show the first problem at once: the first field in error, else the form's message.
+  const invalid = document.querySelector("form [aria-invalid=true]");
+  const error = invalid || document.getElementById("form-error");
   if (error) error.focus();
+  // Back after booking: a copy of the details form restored from the browser's cache asks
+  // the server again, which answers «ya reservaste» with the booking's link.
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted && document.getElementById("details-form")) window.location.reload();
+  });
   // One press is enough: disable a form's buttons while it is being sent (the server's
   // idempotency key makes a second send harmless anyway).
   for (const form of document.querySelectorAll("form[method=post]")) {

@@ -21,6 +21,8 @@ pub mod codec;
 /// transactions and records, no aggregate.
 pub mod engine;
 pub mod error;
+/// Confirmation e-mails: queued with their booking, sent by `jobs::mail`.
+pub mod mail;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
 

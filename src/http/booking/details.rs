@@ -41,6 +41,8 @@ pub struct DetailsPage {
     pub back: String,
     /// The deposit the branch asks for, told before booking (`[payments]`).
     pub deposit: Option<String>,
+    /// This browser already booked this slot (Back after booking): shown instead of the form.
+    pub booked: Option<super::confirm::Booked>,
 }
 
 impl DetailsPage {

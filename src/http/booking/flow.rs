@@ -5,10 +5,11 @@
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use jiff::Timestamp;
 
+use super::confirm;
 use super::details::*;
 use super::pick::{self, Picker};
 use super::selection::*;
@@ -20,7 +21,7 @@ use crate::domain::time::local_date;
 use crate::domain::{Barber, Branch, DomainError, Money};
 use crate::http::AppState;
 use crate::http::format::{long_date, time as fmt_time};
-use crate::store::bookings::{BarberChoice, ClientBooking, Idempotency};
+use crate::store::bookings::{self, BarberChoice, ClientBooking, Idempotency};
 use crate::store::{ReadTx, StoreError, catalog};
 
 #[derive(Template)]
@@ -149,7 +150,9 @@ impl Step {
             Self::Services(p) => view::html(status, p.as_ref(), Private::No),
             Self::Barber(p) => view::html(status, p.as_ref(), Private::No),
             Self::Slot(p) => view::html(status, p.as_ref(), Private::No),
-            Self::Details(p) => view::html(status, p.as_ref(), Private::No),
+            // Private: it may show «ya reservaste» with the manage link, and Back must ask
+            // the server again rather than show a copy of a form already sent.
+            Self::Details(p) => view::html(status, p.as_ref(), Private::Yes),
         }
     }
 }
@@ -324,6 +327,21 @@ fn details_page(
         return slot_page(tx, branch, sel, why, now, rules);
     };
     let tz = branch.tz();
+    // "Cualquiera": the barber the slot is offered with, the one the booking will get.
+    let label = match sel.choice() {
+        Some(BarberChoice::Any) => {
+            let date = local_date(start, &tz);
+            let offered =
+                bookings::availability(tx, branch, date, &sel.ids(), BarberChoice::Any, now, rules)
+                    .unwrap_or_default();
+            offered
+                .iter()
+                .find(|s| s.start == start)
+                .and_then(|s| barbers.iter().find(|b| b.id == s.barber))
+                .map_or(label, |b| format!("{} (por «Cualquiera»)", b.name.as_str()))
+        }
+        _ => label,
+    };
     let key = if valid_key(&typed.key) {
         typed.key.clone()
     } else {
@@ -351,16 +369,20 @@ fn details_page(
             sel.query()
         ),
         sel: sel.clone(),
+        booked: None,
         deposit: deposit
             .and_then(|d| d.client_notice_es(Money::sum(services.iter().map(|s| s.price)))),
     })))
 }
 
-/// `GET /reservar/{slug}/datos?services=…&barber=…&start=…`: name, phone, e-mail, consent.
+/// `GET /reservar/{slug}/datos?services=…&barber=…&start=…`: name, phone, e-mail, consent;
+/// or, when this browser just booked that very slot (Back after booking), «ya reservaste»
+/// with the link to the booking.
 pub async fn details(
     State(state): State<AppState>,
     PagePath(slug): PagePath,
     Query(pairs): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let sel = Selection::from_pairs(&pairs);
     let (now, rules) = (state.clock.now(), state.rules);
@@ -369,7 +391,12 @@ pub async fn details(
         .store
         .read(move |tx| {
             let branch = catalog::branch_by_slug(tx, &slug)?;
-            details_page(tx, &branch, &sel, &Typed::default(), now, &rules, deposit)
+            let mut step =
+                details_page(tx, &branch, &sel, &Typed::default(), now, &rules, deposit)?;
+            if let Step::Details(page) = &mut step {
+                page.booked = confirm::already_booked(tx, &headers, &branch, &sel.start)?;
+            }
+            Ok(step)
         })
         .await?;
     step.render(false)
@@ -435,10 +462,16 @@ pub async fn create(
         now,
     };
     match app::bookings::book_online(&state, request).await {
-        Ok(created) => Ok(view::see_other(&format!(
-            "/turnos/{}?token={}&aviso=reservado",
-            created.booking.id.0, created.token
-        ))),
+        Ok(created) => {
+            let (id, token) = (created.booking.id.0, created.token);
+            let mut response =
+                view::see_other(&format!("/turnos/{id}?token={token}&aviso=reservado"));
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                confirm::booked_cookie(id, &token, state.admin.secure_cookies),
+            );
+            Ok(response)
+        }
         Err(AppError::Rule(rule)) if slot_problem(&rule) => {
             page.error = Some(format!(
                 "{} Elegí otro horario; tus datos quedan cargados.",
