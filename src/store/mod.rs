@@ -25,6 +25,8 @@ pub mod error;
 pub mod mail;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
+/// Photos of branches and barbers (Catálogo uploads, resized).
+pub mod photos;
 
 /// Personal data (Ley 25.326): a person's export and erasure.
 pub mod privacy;

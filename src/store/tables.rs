@@ -142,6 +142,8 @@ tables! {
 
     /// Photos of branches and barbers (`store::photos`): id → JPEG bytes, resized on upload.
     pub const PHOTOS: TableDefinition<u64, &[u8]> = TableDefinition::new("photos");
+    /// Whose photo: (owner kind, owner id, photo id), kind 1 a branch, 2 a barber.
+    pub const PHOTOS_BY_OWNER: TableDefinition<(u8, u64, u64), ()> = TableDefinition::new("idx_photos_by_owner");
 }
 
 /// Tables of older schemas that a migration deletes: a file from before it (a snapshot being

@@ -9,12 +9,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use jiff::Timestamp;
 
-use super::confirm;
 use super::details::*;
 use super::pick::{self, Picker};
 use super::selection::*;
 use super::view::{self, Field, Layout, Private};
 use super::{PageError, PagePath};
+use super::{branch, confirm};
 use crate::app::{self, AppError};
 use crate::domain::payment::DepositPolicy;
 use crate::domain::time::local_date;
@@ -60,6 +60,8 @@ pub async fn branches(State(state): State<AppState>) -> Result<Response, PageErr
 pub struct ServicesPage {
     pub l: Layout,
     pub branch: BranchInfo,
+    /// Photos, opening hours, barbers: the branch's page around the services form.
+    pub about: branch::About,
     pub services: Vec<Choice>,
     pub barber: String,
     pub error: Option<String>,
@@ -71,7 +73,9 @@ fn services_page(
     sel: &Selection,
     error: Option<String>,
 ) -> Result<ServicesPage, StoreError> {
-    let services = catalog::services_at(tx, branch.id)?
+    let offered = catalog::services_at(tx, branch.id)?;
+    let about = branch::about(tx, branch, &catalog::barbers_at(tx, branch.id)?, &offered)?;
+    let services = offered
         .iter()
         .map(|s| Choice {
             value: s.id.0.to_string(),
@@ -83,6 +87,7 @@ fn services_page(
     Ok(ServicesPage {
         l: Layout::step("Elegí los servicios", 2),
         branch: BranchInfo::from(branch),
+        about,
         services,
         barber: sel.barber.clone(),
         error,
