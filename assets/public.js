@@ -5,11 +5,16 @@ document.addEventListener("DOMContentLoaded", () => {
   const invalid = document.querySelector("form [aria-invalid=true]");
   const error = invalid || document.getElementById("form-error");
   if (error) error.focus();
-  // Back after booking: a copy of the details form restored from the browser's cache asks
-  // the server again, which answers «ya reservaste» with the booking's link.
-  window.addEventListener("pageshow", (event) => {
-    if (event.persisted && document.getElementById("details-form")) window.location.reload();
-  });
+  // Back after booking: a copy of the details form restored by the browser (its memory, or
+  // a refused POST's answer from its cache) asks the server again, by GET, which answers
+  // «ya reservaste» with the booking's link when this browser booked that slot.
+  const details = document.getElementById("details-form");
+  if (details && details.dataset.again) {
+    const again = () => window.location.replace(details.dataset.again);
+    const nav = performance.getEntriesByType("navigation")[0];
+    if (details.dataset.posted && nav && nav.type === "back_forward") again();
+    window.addEventListener("pageshow", (event) => { if (event.persisted) again(); });
+  }
   // One press is enough: disable a form's buttons while it is being sent (the server's
   // idempotency key makes a second send harmless anyway).
   for (const form of document.querySelectorAll("form[method=post]")) {

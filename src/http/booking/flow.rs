@@ -155,8 +155,17 @@ impl Step {
             Self::Services(p) => view::html(status, p.as_ref(), Private::No),
             Self::Barber(p) => view::html(status, p.as_ref(), Private::No),
             Self::Slot(p) => view::html(status, p.as_ref(), Private::No),
-            // Private: it may show «ya reservaste» with the manage link, and Back must ask
-            // the server again rather than show a copy of a form already sent.
+            // Its GET is private (it may show «ya reservaste» with the manage link, and Back
+            // must ask the server again); a POST's answer may be kept for Back, where the
+            // script asks the server again (`again`), instead of a resubmission prompt.
+            Self::Details(p) if p.posted => {
+                let mut response = view::html(status, p.as_ref(), Private::No)?;
+                response.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    axum::http::HeaderValue::from_static("private, max-age=0"),
+                );
+                Ok(response)
+            }
             Self::Details(p) => view::html(status, p.as_ref(), Private::Yes),
         }
     }
@@ -373,6 +382,13 @@ fn details_page(
             branch.slug.as_str(),
             sel.query()
         ),
+        again: format!(
+            "/reservar/{}/datos?{}&{}",
+            branch.slug.as_str(),
+            sel.query(),
+            serde_urlencoded::to_string([("start", &sel.start)]).unwrap_or_default()
+        ),
+        posted: false,
         sel: sel.clone(),
         booked: None,
         deposit: deposit
@@ -437,6 +453,7 @@ pub async fn create(
         Step::Details(page) => page,
         other => return other.render(false),
     };
+    page.posted = true;
     let Some(client) = client_details(&typed, &mut page) else {
         return Step::Details(page).render(false);
     };
