@@ -5,15 +5,16 @@ document.addEventListener("DOMContentLoaded", () => {
   const invalid = document.querySelector("form [aria-invalid=true]");
   const error = invalid || document.getElementById("form-error");
   if (error) error.focus();
-  // Back after booking: a copy of the details form restored by the browser (its memory, or
-  // a refused POST's answer from its cache) asks the server again, by GET, which answers
-  // «ya reservaste» with the booking's link when this browser booked that slot.
+  // Back after booking: the details step is asked for again, by GET, and the server answers
+  // «ya reservaste» with the booking's link when this browser booked that slot. A refused
+  // POST's answer takes the step's GET address in the history (Back then loads it instead
+  // of offering to send the form again); a copy restored from memory loads it too.
   const details = document.getElementById("details-form");
   if (details && details.dataset.again) {
-    const again = () => window.location.replace(details.dataset.again);
-    const nav = performance.getEntriesByType("navigation")[0];
-    if (details.dataset.posted && nav && nav.type === "back_forward") again();
-    window.addEventListener("pageshow", (event) => { if (event.persisted) again(); });
+    if (details.dataset.posted) window.history.replaceState(null, "", details.dataset.again);
+    window.addEventListener("pageshow", (event) => {
+      if (event.persisted) window.location.replace(details.dataset.again);
+    });
   }
   // One press is enough: disable a form's buttons while it is being sent (the server's
   // idempotency key makes a second send harmless anyway).

@@ -75,7 +75,7 @@ async fn days_say_what_they_offer_and_a_full_day_links_the_next_free_one() {
         );
     }
     assert_eq!(
-        opened.body.matches("class=\"day").count(),
+        opened.body.matches("data-date=").count(),
         14,
         "fourteen days listed"
     );

@@ -27,9 +27,9 @@ async fn the_calendar_file_parses_with_the_booking_in_utc() {
     for needle in [
         &format!("/turnos/{id}/calendario.ics?token="),
         "https://wa.me/?text=Tengo%20turno%20en%20BarberPro%20Palermo",
-        "https://www.google.com/maps/search/?api=1&amp;query=BarberPro+Palermo",
+        "https://www.google.com/maps/search/?api=1&#38;query=BarberPro+Palermo%2C+Av.+Santa+Fe+3456%2C+CABA",
         "href=\"tel:+541148331234\"",
-        "Llamar a la sucursal: 011 4833-1234",
+        "Llamar a la sucursal: <span class=\"nowrap\">011 4833-1234</span>",
         "id=\"how-to-cancel\"",
     ] {
         assert!(
@@ -358,7 +358,12 @@ async fn back_after_booking(c: &Client, app: &TestApp) -> Result<(), fantoccini:
     let id = url.path().trim_start_matches("/turnos/").to_owned();
 
     c.back().await?;
-    wait_for(c, "#already-booked").await?;
+    if let Err(e) = wait_for(c, "#already-booked").await {
+        shot(c, "booking-back-failed-390").await;
+        let url = c.current_url().await?;
+        let text = crate::chromium::body_text(c).await;
+        panic!("Back shows no «ya reservaste» ({e}) at {url}: {text}");
+    }
     let said = c
         .find(Locator::Css("#already-booked"))
         .await?

@@ -57,7 +57,7 @@ async fn uploads_are_scaled_shown_on_the_branch_page_and_cached() {
     for needle in [
         "src=\"/fotos/1\"",
         "src=\"/fotos/2\"",
-        "https://www.google.com/maps/search/?api=1&amp;query=BarberPro+Palermo",
+        "https://www.google.com/maps/search/?api=1&#38;query=BarberPro+Palermo",
         "Horarios de atención",
         "<dt>Martes</dt><dd>10:00 a 20:00</dd>",
         "<dt>Domingo</dt><dd>Cerrado</dd>",
