@@ -48,6 +48,10 @@ impl DayState {
             Self::Free(1) => "1 horario".into(),
             Self::Free(n) => format!("{n} horarios"),
             Self::Closed => "cerrado".into(),
+            // A closure named just "Feriado" is not said twice.
+            Self::Holiday(reason) if reason.trim().eq_ignore_ascii_case("feriado") => {
+                "feriado".into()
+            }
             Self::Holiday(reason) => format!("feriado: {reason}"),
             Self::Off => "no atiende".into(),
             Self::Full => "completo".into(),
@@ -103,5 +107,6 @@ mod tests {
             DayState::Holiday("Navidad".into()).label_es(),
             "feriado: Navidad"
         );
+        assert_eq!(DayState::Holiday("Feriado".into()).label_es(), "feriado");
     }
 }
