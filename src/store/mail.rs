@@ -77,6 +77,11 @@ pub fn configure(txn: &WriteTransaction, policy: &Policy) -> Result<(), StoreErr
     Ok(())
 }
 
+/// Whether bookings queue confirmation e-mails now (`[mail]` on).
+pub fn enabled(tx: &impl ReadTx) -> Result<bool, StoreError> {
+    Ok(policy(tx)?.enabled)
+}
+
 fn policy(tx: &impl ReadTx) -> Result<Policy, StoreError> {
     let table = tx.table(tables::SETTINGS)?;
     let Some(bytes) = table.get(POLICY_KEY)? else {

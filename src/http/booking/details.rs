@@ -46,6 +46,8 @@ pub struct DetailsPage {
     /// Answering the form's POST (a refusal): the script reloads `again` when it is shown
     /// again by Back.
     pub posted: bool,
+    /// Confirmation e-mails are on (`[mail]`): the e-mail field says so.
+    pub mail: bool,
     /// This browser already booked this slot (Back after booking): shown instead of the form.
     pub booked: Option<super::confirm::Booked>,
 }

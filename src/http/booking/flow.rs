@@ -389,6 +389,7 @@ fn details_page(
             serde_urlencoded::to_string([("start", &sel.start)]).unwrap_or_default()
         ),
         posted: false,
+        mail: crate::store::mail::enabled(tx)?,
         sel: sel.clone(),
         booked: None,
         deposit: deposit
