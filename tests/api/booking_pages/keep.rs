@@ -188,6 +188,10 @@ async fn the_confirmation_email_reaches_the_smtp_server_once_and_never_without_a
     })
     .await;
     let mut b = Browser::new(&app);
+    let details = b
+        .get("/reservar/palermo/datos?services=1&barber=1&start=2027-03-02T10%3A00%3A00-03%3A00")
+        .await;
+    assert_html_page(&details, 200, "te mandamos la confirmación por correo");
     let mut fields = form(
         "mail-1",
         &["1"],
@@ -274,6 +278,14 @@ async fn the_confirmation_email_reaches_the_smtp_server_once_and_never_without_a
 async fn with_mail_off_nothing_is_queued() {
     let app = spawn_app().await;
     let mut b = Browser::new(&app);
+    let details = b
+        .get("/reservar/palermo/datos?services=1&barber=1&start=2027-03-02T10%3A00%3A00-03%3A00")
+        .await;
+    assert_html_page(&details, 200, "Hasta 254 caracteres.");
+    assert!(
+        !details.body.contains("por correo"),
+        "no e-mail is promised while [mail] is off"
+    );
     let mut fields = form(
         "mail-off",
         &["1"],
