@@ -86,8 +86,8 @@ pub fn prepare(bytes: &[u8], side: u32) -> Result<Vec<u8>, PhotoRefused> {
     Ok(out)
 }
 
-/// Adds a photo of a branch or a barber; `Ok(Err(_))` says why the file was refused.
-/// Audited as `photo.create` on the branch or barber.
+/// Adds a photo of a branch, or replaces a barber's portrait; `Ok(Err(_))` says why the
+/// file was refused. Audited as `photo.create` on the branch or barber.
 pub async fn add(
     app: &App,
     actor: &Actor,
@@ -129,6 +129,12 @@ pub async fn add(
                     ("barber", id.0)
                 }
             };
+            // A barber has one portrait: the new one replaces what was there.
+            if let Owner::Barber(_) = owner {
+                for old in photos::of(txn, owner)? {
+                    photos::remove(txn, owner, old)?;
+                }
+            }
             let id = photos::add(txn, owner, &jpeg)?;
             audit::record(txn, actor.change("photo.create", entity, Some(of)), now)?;
             Ok(id)

@@ -51,12 +51,31 @@ async fn uploads_are_scaled_shown_on_the_branch_page_and_cached() {
     .await
     .expect_redirect("/admin/catalogo");
 
+    // A second portrait replaces the first: one photo per barber is kept.
+    b.post_multipart(
+        "/admin/catalogo/barberos/1/foto",
+        upload(&csrf, "martin2.png", png(600, 800), "image/png"),
+    )
+    .await
+    .expect_redirect("/admin/catalogo");
+    let portraits = app
+        .store
+        .read(|tx| {
+            barberpro::store::photos::of(
+                tx,
+                barberpro::store::photos::Owner::Barber(barberpro::domain::BarberId(1)),
+            )
+        })
+        .await
+        .expect("read");
+    assert_eq!(portraits, vec![3], "the new portrait replaced the old one");
+
     let mut client = Browser::new(&app);
     let page = client.get("/reservar/palermo").await;
     assert_html_page(&page, 200, "id=\"branch-photos\"");
     for needle in [
         "src=\"/fotos/1\"",
-        "src=\"/fotos/2\"",
+        "src=\"/fotos/3\"",
         "https://www.google.com/maps/search/?api=1&#38;query=BarberPro+Palermo",
         "Horarios de atención",
         "<dt>Martes</dt><dd>10:00 a 20:00</dd>",

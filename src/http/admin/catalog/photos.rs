@@ -1,5 +1,5 @@
-//! Catálogo's photos: a branch's (several, shown on its booking page) and a barber's (the
-//! latest one is their portrait). The upload is a multipart form (`photo`, plus the `csrf`
+//! Catálogo's photos: a branch's (several, shown on its booking page) and a barber's (one
+//! portrait: a new one replaces it). The upload is a multipart form (`photo`, plus the `csrf`
 //! field the guard checks); `app::photos` checks, scales and stores it. A file that is not a
 //! photo, or one too big, comes back as the page's error message.
 
