@@ -32,6 +32,8 @@ pub mod messages;
 pub mod operations;
 /// The front desk's deposit actions: send a refused refund again.
 pub mod payments;
+/// Catálogo's photos of branches and barbers: checked, scaled down, stored.
+pub mod photos;
 /// Personal data (Ley 25.326): a client's export, correction and erasure; the audit log's export.
 pub mod privacy;
 /// The catalogue's services: add one, change it or take it off.

@@ -3,6 +3,7 @@
 
 pub mod availability;
 pub mod booking;
+pub mod calendar;
 pub mod catalog;
 pub mod client;
 pub mod error;

@@ -56,6 +56,20 @@ impl Phone {
         Ok(Self(number.format_as(PhoneNumberFormat::E164).into_owned()))
     }
 
+    /// The number as people in Argentina write it (`011 4833-1234`, `011 15-2345-6789`); a
+    /// foreign one in international form; an erased placeholder as it is.
+    pub fn national(&self) -> String {
+        let Ok(number) = PHONE_NUMBER_UTIL.parse(&self.0, Some(Region::AR)) else {
+            return self.0.clone();
+        };
+        let format = if self.0.starts_with("+54") {
+            PhoneNumberFormat::National
+        } else {
+            PhoneNumberFormat::International
+        };
+        number.format_as(format).into_owned()
+    }
+
     /// Loads the numbering plans (and compiles Argentina's patterns) now, not in the first
     /// request that parses a phone.
     pub fn warm_up() {
@@ -275,6 +289,16 @@ impl std::fmt::Display for Phone {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_read_back_in_local_form() {
+        let landline = Phone::parse("011 4833-1234").unwrap();
+        assert_eq!(landline.national(), "011 4833-1234");
+        let mobile = Phone::parse("011 15-2345-6789").unwrap();
+        assert_eq!(mobile.national(), "011 15-2345-6789");
+        let italian = Phone::parse("+39 06 6982 3500").unwrap();
+        assert_eq!(italian.national(), "+39 06 6982 3500");
+    }
 
     #[test]
     fn a_stored_phone_is_read_back_only_in_a_form_parse_writes() {

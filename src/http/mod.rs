@@ -17,6 +17,8 @@ pub mod error;
 pub mod extract;
 /// es-AR formats of dates and times (admin and booking pages).
 pub mod format;
+/// The booking as an iCalendar file (confirmation page, confirmation e-mail).
+pub mod ics;
 pub mod middleware;
 pub mod ops;
 pub mod ratelimit;

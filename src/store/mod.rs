@@ -21,8 +21,12 @@ pub mod codec;
 /// transactions and records, no aggregate.
 pub mod engine;
 pub mod error;
+/// Confirmation e-mails: queued with their booking, sent by `jobs::mail`.
+pub mod mail;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
+/// Photos of branches and barbers (Catálogo uploads, resized).
+pub mod photos;
 
 /// Personal data (Ley 25.326): a person's export and erasure.
 pub mod privacy;

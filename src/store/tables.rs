@@ -133,6 +133,18 @@ tables! {
     pub const OUTBOX_DEAD: TableDefinition<u64, ()> = TableDefinition::new("idx_outbox_dead");
     /// WhatsApp message id (`wamid.…`) → message id, for delivery status webhooks.
     pub const OUTBOX_WAMID: TableDefinition<&str, u64> = TableDefinition::new("idx_outbox_wamid");
+
+    /// Confirmation e-mails (`store::mail`): id → JSON `Mail`.
+    pub const MAIL: TableDefinition<u64, &[u8]> = TableDefinition::new("mail");
+    /// E-mails waiting, by next attempt: (unix ms, mail id).
+    pub const MAIL_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("idx_mail_due");
+    /// The e-mail queued for a booking: booking id → mail id.
+    pub const MAIL_BY_BOOKING: TableDefinition<u64, u64> = TableDefinition::new("idx_mail_by_booking");
+
+    /// Photos of branches and barbers (`store::photos`): id → JPEG bytes, resized on upload.
+    pub const PHOTOS: TableDefinition<u64, &[u8]> = TableDefinition::new("photos");
+    /// Whose photo: (owner kind, owner id, photo id), kind 1 a branch, 2 a barber.
+    pub const PHOTOS_BY_OWNER: TableDefinition<(u8, u64, u64), ()> = TableDefinition::new("idx_photos_by_owner");
 }
 
 /// Tables of older schemas that a migration deletes: a file from before it (a snapshot being

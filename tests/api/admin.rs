@@ -176,6 +176,15 @@ impl Browser {
         self.send(req).await
     }
 
+    /// Sends a multipart form (a file upload).
+    pub async fn post_multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Page {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .multipart(form);
+        self.send(req).await
+    }
+
     /// Logs in through the form; returns the answer to the POST.
     pub async fn login(&mut self, email: &str, password: &str) -> Page {
         let page = self.get("/admin/login").await;

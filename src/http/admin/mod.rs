@@ -57,6 +57,11 @@ pub struct Settings {
     pub system: system::SystemSettings,
 }
 
+/// A photo upload's body: the largest photo accepted and the form around it.
+fn photo_body_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(session::MAX_UPLOAD_FORM_BYTES)
+}
+
 /// The admin routes, each group behind its guard.
 pub fn router() -> Router<AppState> {
     let public = Router::new()
@@ -141,6 +146,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/catalogo/barberos/{id}/semana",
             get(catalog::week_page).post(catalog::week_post),
+        )
+        .route(
+            "/admin/catalogo/sucursales/{id}/fotos",
+            post(catalog::upload_branch_photo).layer(photo_body_limit()),
+        )
+        .route(
+            "/admin/catalogo/sucursales/{id}/fotos/{photo}/borrar",
+            post(catalog::delete_branch_photo),
+        )
+        .route(
+            "/admin/catalogo/barberos/{id}/foto",
+            post(catalog::upload_barber_photo).layer(photo_body_limit()),
         )
         .route("/admin/catalogo/cierres", post(catalog::add_closure))
         .route(

@@ -14,12 +14,14 @@
 mod barbers;
 mod branches;
 mod closures;
+mod photos;
 mod week;
 mod week_form;
 
 pub use barbers::{create_barber, set_barber_services};
 pub use branches::{create_branch, update_branch};
 pub use closures::{add_closure, delete_closure};
+pub use photos::{delete_branch_photo, upload_barber_photo, upload_branch_photo};
 pub use week::{week_page, week_post};
 
 use askama::Template;
@@ -41,6 +43,7 @@ use crate::domain::{
 use crate::http::AppState;
 use crate::http::extract::PathId;
 use crate::store::catalog;
+use crate::store::photos::{self as store_photos, Owner};
 
 const WEEKDAYS: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
 
@@ -54,6 +57,8 @@ pub struct BranchRow {
     pub active: bool,
     /// The deposit this branch asks for (`[payments]` in barberpro.toml).
     pub deposit: String,
+    /// Its photos (ids), oldest first.
+    pub photos: Vec<u64>,
 }
 
 pub struct ServiceRow {
@@ -74,6 +79,8 @@ pub struct BarberRow {
     pub services: String,
     pub service_ids: Vec<u64>,
     pub hours: Vec<String>,
+    /// The portrait (the latest photo), if any.
+    pub photo: Option<u64>,
 }
 
 pub struct ClosureRow {
@@ -187,6 +194,7 @@ pub async fn page(
                             Some(d) => d.policy_for(b.slug.as_str()).describe_es(),
                             None => "Sin seña (pagos desactivados)".into(),
                         },
+                        photos: store_photos::of(tx, Owner::Branch(b.id)).unwrap_or_default(),
                     })
                     .collect(),
                 services: services
@@ -238,6 +246,10 @@ pub async fn page(
                                 )
                             })
                             .collect(),
+                        photo: store_photos::of(tx, Owner::Barber(b.id))
+                            .unwrap_or_default()
+                            .last()
+                            .copied(),
                     })
                     .collect(),
                 closures: closures
