@@ -9,8 +9,10 @@ M.branches = tonumber(os.getenv("BENCH_BRANCHES") or "10")
 M.barbers = tonumber(os.getenv("BENCH_BARBERS") or "60")
 -- Days after today that the generator booked (availability queries land there).
 M.future_days = tonumber(os.getenv("BENCH_FUTURE_DAYS") or "45")
--- First day (after today) this run books into; each booking scenario gets its own range.
+-- First day (after today) this run books into, and how many days from there are its own:
+-- each booking scenario gets its own range (run.sh splits them with days.py).
 M.day0 = tonumber(os.getenv("BENCH_DAY0") or "50")
+M.days = tonumber(os.getenv("BENCH_DAYS") or "40")
 
 function M.slug(i)
   local name = hoods[(i - 1) % #hoods + 1]
@@ -69,6 +71,47 @@ function M.slot(n)
   return barber, start, phone
 end
 
+-- How many bookings this scenario's days hold: its working days times the slots of a day.
+function M.capacity()
+  local working = 0
+  for day = M.day0, M.day0 + M.days - 1 do
+    if os.date("!*t", today + day * 86400).wday ~= 1 then working = working + 1 end
+  end
+  return working * SLOTS * M.barbers
+end
+
+-- Monotonic wall-clock seconds (LuaJIT's ffi: wrk's Lua has only whole-second os.time), to
+-- time a scenario that stopped early: wrk itself always reports the full duration.
+local ffi = require("ffi")
+ffi.cdef [[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock, bench_timespec *tp);
+]]
+local timespec = ffi.new("bench_timespec")
+local function now()
+  ffi.C.clock_gettime(1, timespec) -- CLOCK_MONOTONIC
+  return tonumber(timespec.tv_sec) + tonumber(timespec.tv_nsec) / 1e9
+end
+
+-- The n-th booking of this scenario; once its days are full, the thread stops
+-- (wrk ends it after this turn of its loop) and what it still sends is a probe that books
+-- nothing, so a fast machine ends the scenario early instead of spilling into the next
+-- one's days. `done` says so (days_full).
+local capacity = nil
+function M.booking_or_stop(n)
+  if capacity == nil then
+    capacity = M.capacity()
+    started_at = now()
+  end
+  if n < capacity then return M.create_request(n) end
+  if not full then
+    full = true
+    stopped_at = now()
+    wrk.thread:stop()
+  end
+  return wrk.format("GET", "/healthz")
+end
+
 function M.create_request(n)
   local barber, start, phone = M.slot(n)
   local body = string.format(
@@ -118,15 +161,31 @@ end
 
 function M.done(summary, latency, _requests)
   local e = summary.errors
+  -- A scenario whose days filled up ran from its first booking to its last thread's stop.
+  local duration = summary.duration / 1e6
+  local days_full, first, last = false, nil, nil
+  for _, thread in ipairs(threads) do
+    local started, stopped = thread:get("started_at"), thread:get("stopped_at")
+    if thread:get("full") then days_full = true end
+    if started and (first == nil or started < first) then first = started end
+    if stopped and (last == nil or stopped > last) then last = stopped end
+  end
+  if days_full and first and last and last > first then
+    local all_full = true
+    for _, thread in ipairs(threads) do
+      if not thread:get("full") then all_full = false end
+    end
+    if all_full then duration = last - first end
+  end
   io.write(string.format(
     '{"requests":%d,"duration_s":%.3f,"rps":%.1f,"p50_ms":%.3f,"p99_ms":%.3f,' ..
     '"p999_ms":%.3f,"max_ms":%.3f,"errors":%d,"err_connect":%d,"err_read":%d,' ..
-    '"err_write":%d,"err_status":%d,"err_timeout":%d}\n',
-    summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+    '"err_write":%d,"err_status":%d,"err_timeout":%d,"days_full":%s,"day0":%d,"days":%d}\n',
+    summary.requests, duration, summary.requests / duration,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000,
     latency:percentile(99.9) / 1000, latency.max / 1000,
     e.connect + e.read + e.write + e.status + e.timeout, e.connect, e.read, e.write,
-    e.status, e.timeout))
+    e.status, e.timeout, tostring(days_full), M.day0, M.days))
 end
 
 return M

@@ -10,6 +10,6 @@ end
 function request()
   local n = counter * nthreads + tid
   counter = counter + 1
-  return c.create_request(n)
+  return c.booking_or_stop(n)
 end
 done = c.done

@@ -11,7 +11,7 @@ function request()
   if math.random() < 0.1 then
     local n = counter * nthreads + tid
     counter = counter + 1
-    return c.create_request(n)
+    return c.booking_or_stop(n)
   end
   return c.availability_request()
 end

@@ -45,6 +45,13 @@ if "idle10k" in rows:
           f"server-side established at the end: {i['server_side_established']}; client: {i['held']}")
 if "rss_after_load" in rows:
     print(f"peak RSS after scenarios 1-3: {rows['rss_after_load']['peak_rss_mb']} MB")
+# A scenario that filled its days stopped early, cleanly: its figures are for the time it ran.
+for key, label in names:
+    d = rows.get(key, {})
+    if d.get("days_full"):
+        print(f"{key}: its {d['days']} days (from day {d['day0']}) were full after "
+              f"{d['requests']:,} requests in {d['duration_s']:.1f} s: it stopped early "
+              "(benches/days.py gives it more days by raising its weight)")
 failed = [key for key, _ in names if rows.get(key, {}).get("errors", 0)]
 if failed:
     print(f"\nINVALID RUN: requests failed in {', '.join(failed)} (see the server log); "

@@ -17,8 +17,9 @@ BENCH=$ROOT/benches
 WORK=${BENCH_WORK:-/tmp/barberpro-bench}
 DUR=${BENCH_DURATION:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
-# Each booking scenario books into 40 days of its own (~90,000 slots: 10 s at 9,000 req/s),
-# from day 50 on, and the booking horizon is 366 days.
+# Each booking scenario books into days of its own, from day 50 to the horizon (366 days),
+# split in proportion to the bookings each can make (days.py); a scenario whose days are full
+# stops early and the report says so.
 if ! [[ "$ROUNDS" =~ ^[1-6]$ ]]; then
   echo "BENCH_ROUNDS must be 1 to 6" >&2
   exit 1
@@ -173,18 +174,29 @@ BENCH_RATE=2200 BENCH_CONNS=20 wrk_run availability_2000rps 20 availability.lua
 # The same pace for a static asset: the floor that HTTPS, HTTP and wrk set on this machine.
 BENCH_RATE=2200 BENCH_CONNS=20 wrk_run static_2000rps 20 static.lua
 
+# Each booking scenario's first day and number of days (days.py): "name day0 days" lines.
+SCENARIOS=()
+for round in $(seq "$ROUNDS"); do SCENARIOS+=("create_c16_r$round:1"); done
+DAYS=$(python3 "$BENCH/days.py" 50 365 "${SCENARIOS[@]}" create_c64:1.2 mixed_c16:0.3)
+echo "$DAYS" | sed 's/^/  days: /'
+booking_run() { # name conns script [args...]: wrk_run in the scenario's own days
+  local day0 days
+  read -r day0 days < <(echo "$DAYS" | awk -v n="$1" '$1 == n { print $2, $3 }')
+  BENCH_DAY0=$day0 BENCH_DAYS=$days wrk_run "$@"
+}
+
 echo "== (2) booking creation"
 # At 16 connections in rounds, each followed by PostgreSQL's: this VM's pace drifts by ±15%
 # within minutes, so each ratio compares neighbours in time, and the report gives every
 # round's and their median.
 for round in $(seq "$ROUNDS"); do
-  BENCH_DAY0=$((10 + 40 * round)) wrk_run "create_c16_r$round" 16 create.lua -- 2
+  booking_run "create_c16_r$round" 16 create.lua -- 2
   pgbench_run "pgbench_c16_r$round"
 done
-BENCH_DAY0=$((50 + 40 * ROUNDS)) wrk_run create_c64 64 create.lua -- 2
+booking_run create_c64 64 create.lua -- 2
 
 echo "== (3) mixed 90% reads / 10% writes"
-BENCH_DAY0=$((90 + 40 * ROUNDS)) wrk_run mixed_c16 16 mixed.lua -- 2
+booking_run mixed_c16 16 mixed.lua -- 2
 record rss_after_load "{\"peak_rss_mb\": $(peak_rss_mb)}"
 
 echo "== (4) 10,000 idle HTTPS connections while (1) runs at 2,000 req/s"

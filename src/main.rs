@@ -19,6 +19,9 @@ use barberpro::store::StoreError;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Everything a command creates (the database, journal, keys, snapshots, restores) holds
+    // personal data or secrets: owner-only whatever umask the caller had.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Config(ConfigCommand::Check(file)) => commands::config_check(file),

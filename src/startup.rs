@@ -84,6 +84,13 @@ impl Application {
         store
             .write(move |txn| crate::store::outbox::configure(txn, &policy))
             .await?;
+        // Bookings made with an e-mail address queue their confirmation while `[mail]` is on.
+        let mail_policy = crate::store::mail::Policy {
+            enabled: config.mail.enabled,
+        };
+        store
+            .write(move |txn| crate::store::mail::configure(txn, &mail_policy))
+            .await?;
         let whatsapp = if wa.enabled {
             Some(crate::integrations::whatsapp::WhatsApp::new(wa)?)
         } else {
@@ -203,6 +210,7 @@ impl Application {
                         .unwrap_or(jiff::tz::TimeZone::UTC),
                     started_at: jiff::Timestamp::now(),
                     config_summary: config.to_toml(),
+                    task: Default::default(),
                 },
             }),
             whatsapp: Arc::new(webhook),
@@ -296,6 +304,18 @@ impl Application {
             };
             crate::jobs::outbox::spawn(sender, shutdown.clone())
         });
+        let mailer = if config.mail.enabled {
+            match crate::jobs::mail::Mailer::new(state.app.clone(), config.mail.clone()) {
+                Ok(mailer) => Some(mailer.spawn(shutdown.clone())),
+                Err(e) => {
+                    // The e-mails wait in the queue until a restart with a usable `[mail]`.
+                    tracing::error!(error = %e, "cannot set up the mail sender");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
         crate::control::spawn(&config, state.app.clone(), shutdown.clone());
         crate::housekeeping::Housekeeping {
@@ -404,6 +424,11 @@ impl Application {
             && tokio::time::timeout(grace, sender).await.is_err()
         {
             tracing::warn!("the outbox sender did not stop in time");
+        }
+        if let Some(mailer) = mailer
+            && tokio::time::timeout(grace, mailer).await.is_err()
+        {
+            tracing::warn!("the mail sender did not stop in time");
         }
         state.store.close().await;
         tracing::info!("stopped");

@@ -7,8 +7,8 @@ use jiff::{Timestamp, ToSpan};
 
 use crate::domain::catalog::DEFAULT_TZ;
 use crate::domain::time::time_zone;
-use crate::domain::{BarberId, Booking, BookingId};
-use crate::store::{ReadTx, StoreError, bookings, catalog};
+use crate::domain::{BarberId, Booking, BookingId, ClientId};
+use crate::store::{ReadTx, StoreError, bookings, catalog, clients};
 
 /// How many of the bookings in the way a refusal names (the rest are counted).
 pub const LISTED: usize = 8;
@@ -24,15 +24,21 @@ pub struct InTheWay {
     pub more: usize,
 }
 
-/// One booking in the way, as a refusal names it.
+/// One booking in the way, as a refusal names it (with its client, for the desk to call or
+/// move them).
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub id: BookingId,
     pub start: Timestamp,
     /// Its branch's time zone.
     pub tz: TimeZone,
+    /// Its branch's slug, for a link to that day's agenda.
+    pub branch: String,
     /// Its barber's name.
     pub barber: String,
+    pub client: ClientId,
+    /// The client's name (empty for a record that is gone).
+    pub client_name: String,
 }
 
 /// The active bookings of `barbers` that start from `now` on (within 400 days) and that
@@ -73,9 +79,14 @@ pub fn in_the_way(tx: &impl ReadTx, found: &[Booking]) -> Result<InTheWay, Store
     let fallback = time_zone(DEFAULT_TZ)?;
     let mut listed = Vec::new();
     for b in found.iter().take(LISTED) {
-        let tz = catalog::branch(tx, b.branch)?
+        let branch = catalog::branch(tx, b.branch)?;
+        let tz = branch
+            .as_ref()
             .map(|branch| branch.tz())
             .unwrap_or_else(|| fallback.clone());
+        let client_name = clients::get(tx, b.client)?
+            .map(|c| c.name.as_str().to_owned())
+            .unwrap_or_default();
         let barber = catalog::barber(tx, b.barber)?
             .map(|x| x.name.as_str().to_owned())
             .unwrap_or_default();
@@ -83,7 +94,12 @@ pub fn in_the_way(tx: &impl ReadTx, found: &[Booking]) -> Result<InTheWay, Store
             id: b.id,
             start: b.start,
             tz,
+            branch: branch
+                .map(|branch| branch.slug.as_str().to_owned())
+                .unwrap_or_default(),
             barber,
+            client: b.client,
+            client_name,
         });
     }
     Ok(InTheWay {

@@ -32,8 +32,12 @@ pub mod deposits;
 mod error;
 /// WhatsApp messages: retry a dead letter, a client's opt-in or opt-out.
 pub mod messages;
+/// The owner's snapshot and restore drill from the Sistema page, audited.
+pub mod operations;
 /// The front desk's deposit actions: send a refused refund again.
 pub mod payments;
+/// Catálogo's photos of branches and barbers: checked, scaled down, stored.
+pub mod photos;
 /// Personal data (Ley 25.326): a client's export, correction and erasure; the audit log's export.
 pub mod privacy;
 /// La caja: products and their stock.

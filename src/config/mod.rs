@@ -28,6 +28,8 @@ mod health;
 mod locale;
 /// `[log]`: format and filter.
 mod log;
+/// `[mail]`: confirmation e-mails over SMTP.
+mod mail;
 /// `[metrics]`: the Prometheus listener.
 mod metrics;
 /// `[payments]`: MercadoPago deposits and their policies.
@@ -57,6 +59,7 @@ pub use booking::BookingConfig;
 pub use health::HealthConfig;
 pub use locale::{Language, LocaleConfig, TimeZoneName};
 pub use log::{LogConfig, LogFilter, LogFormat};
+pub use mail::{MailConfig, SmtpSecurity};
 pub use metrics::MetricsConfig;
 pub use payments::{DepositConfig, DepositKindConfig, PaymentsConfig};
 pub use privacy::PrivacyConfig;
@@ -92,6 +95,7 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     pub payments: PaymentsConfig,
     pub whatsapp: WhatsAppConfig,
+    pub mail: MailConfig,
 }
 
 /// A configuration that cannot be used, naming the key at fault.
@@ -221,6 +225,7 @@ impl Config {
         self.privacy.validate()?;
         self.payments.validate()?;
         self.whatsapp.validate()?;
+        self.mail.validate()?;
         Ok(())
     }
 

@@ -33,6 +33,8 @@ pub enum Request {
     Snapshot {
         upload: Option<bool>,
     },
+    /// The restore drill (`snapshot verify`) on the newest complete snapshot.
+    Verify,
     /// A personal-data command (see [`privacy::Op`]).
     Privacy(privacy::Op),
 }
@@ -118,6 +120,24 @@ async fn handle(
                     error: None,
                     exit_code: 0,
                     output: None,
+                },
+                Err(e) => Answer {
+                    report: None,
+                    error: Some(e.to_string()),
+                    exit_code: e.exit_code(),
+                    output: None,
+                },
+            }
+        }
+        Ok(Request::Verify) => {
+            let _one_at_a_time = busy.lock().await;
+            let source = snapshot::restore::Source::Latest;
+            match snapshot::restore::verify(config, &source).await {
+                Ok(done) => Answer {
+                    report: None,
+                    error: None,
+                    exit_code: 0,
+                    output: serde_json::to_string(&done).ok(),
                 },
                 Err(e) => Answer {
                     report: None,

@@ -5,6 +5,7 @@ pub mod availability;
 pub mod booking;
 /// La caja: checkouts, the ledger, the till, products, commissions.
 pub mod caja;
+pub mod calendar;
 pub mod catalog;
 pub mod client;
 pub mod error;

@@ -63,6 +63,11 @@ impl DepositPolicy {
         self.kind
     }
 
+    /// Whether this policy asks some client for a deposit (not `none`).
+    pub fn may_ask(&self) -> bool {
+        self.kind != DepositKind::None
+    }
+
     pub fn after_no_shows(&self) -> u32 {
         self.after_no_shows
     }

@@ -56,6 +56,20 @@ impl Phone {
         Ok(Self(number.format_as(PhoneNumberFormat::E164).into_owned()))
     }
 
+    /// The number as people in Argentina write it (`011 4833-1234`, `011 15-2345-6789`); a
+    /// foreign one in international form; an erased placeholder as it is.
+    pub fn national(&self) -> String {
+        let Ok(number) = PHONE_NUMBER_UTIL.parse(&self.0, Some(Region::AR)) else {
+            return self.0.clone();
+        };
+        let format = if self.0.starts_with("+54") {
+            PhoneNumberFormat::National
+        } else {
+            PhoneNumberFormat::International
+        };
+        number.format_as(format).into_owned()
+    }
+
     /// Loads the numbering plans (and compiles Argentina's patterns) now, not in the first
     /// request that parses a phone.
     pub fn warm_up() {
@@ -121,6 +135,26 @@ impl Phone {
         };
         (fits && number.is_valid() && number.format_as(PhoneNumberFormat::E164) == other)
             .then_some(Self(other))
+    }
+
+    /// The number as people in Argentina write it, for staff to read: `011 15-2345-6789` (a
+    /// mobile), `011 4321-1234` (a landline), `+1 415-555-2671` (abroad). Links keep
+    /// [`Phone::as_e164`] (`tel:`, `wa.me`); an erased client's placeholder stays as stored.
+    pub fn local(&self) -> String {
+        let Ok(number) = PHONE_NUMBER_UTIL.parse(&self.0, None) else {
+            return self.0.clone();
+        };
+        let format = if self.0.starts_with("+54") {
+            PhoneNumberFormat::National
+        } else {
+            PhoneNumberFormat::International
+        };
+        number.format_as(format).into_owned()
+    }
+
+    /// The digits `wa.me` links take: E.164 without the `+`.
+    pub fn wa_digits(&self) -> &str {
+        self.0.strip_prefix('+').unwrap_or(&self.0)
     }
 
     /// Whether this is an Argentine mobile in its E.164 form (`+549…`).
@@ -255,6 +289,16 @@ impl std::fmt::Display for Phone {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_read_back_in_local_form() {
+        let landline = Phone::parse("011 4833-1234").unwrap();
+        assert_eq!(landline.national(), "011 4833-1234");
+        let mobile = Phone::parse("011 15-2345-6789").unwrap();
+        assert_eq!(mobile.national(), "011 15-2345-6789");
+        let italian = Phone::parse("+39 06 6982 3500").unwrap();
+        assert_eq!(italian.national(), "+39 06 6982 3500");
+    }
 
     #[test]
     fn a_stored_phone_is_read_back_only_in_a_form_parse_writes() {
@@ -420,6 +464,25 @@ mod tests {
         assert_eq!(search_digits("0351"), vec!["0351", "351"]);
         assert!(search_digits("12").is_empty());
         assert!(search_digits("Pérez").is_empty());
+    }
+
+    #[test]
+    fn staff_read_numbers_in_the_local_format() {
+        let cases = [
+            ("+5491123456789", "011 15-2345-6789"),
+            ("+541143211234", "011 4321-1234"),
+            ("+5493514234567", "0351 15-423-4567"),
+            ("+14155552671", "+1 415-555-2671"),
+        ];
+        for (e164, want) in cases {
+            let phone = Phone::from_e164_unchecked(e164.to_owned());
+            assert_eq!(phone.local(), want, "{e164}");
+        }
+        assert_eq!(erased_placeholder(7).local(), "anonimizado-7");
+        assert_eq!(
+            Phone::from_e164_unchecked("+5491123456789".into()).wa_digits(),
+            "5491123456789"
+        );
     }
 
     #[test]

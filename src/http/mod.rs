@@ -11,10 +11,14 @@ pub mod assets;
 pub mod booking;
 pub mod client_ip;
 pub mod connection;
+/// HTTP/2: a body left unread by an early answer is read before the answer goes out.
+pub mod early;
 pub mod error;
 pub mod extract;
 /// es-AR formats of dates and times (admin and booking pages).
 pub mod format;
+/// The booking as an iCalendar file (confirmation page, confirmation e-mail).
+pub mod ics;
 pub mod middleware;
 pub mod ops;
 pub mod ratelimit;
@@ -126,6 +130,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             middleware::track_metrics,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.security.clone(),
+            early::drain_unread_body,
         ))
         .with_state(state)
 }

@@ -4,7 +4,8 @@
 //! * `global`: every anonymous request, except probes (`/healthz`, `/readyz`), static assets
 //!   and webhooks — a front desk behind one router and clients behind a carrier's NAT share
 //!   an address, so it is generous (200 / 15 min by default);
-//! * `booking` (creating a booking) and `payments` (`/api/v1/payments…`) on top of `global`;
+//! * `booking` (creating a booking) and `payments` ([`PAYMENT_ROUTES`]: creating a booking at
+//!   a branch that asks for deposits, MercadoPago's return page) on top of `global`;
 //! * `auth`: login attempts per IP (login routes) and `auth_account` per account name
 //!   ([`RateLimits::check_login_account`], called by the login handler once it knows the name);
 //! * `webhooks`: provider callbacks, instead of `global`;
@@ -49,16 +50,36 @@ pub struct ClientIp(pub IpAddr);
 pub struct StaffIdentity(pub String);
 
 /// Routes whose POST is a login attempt (counted in the `auth` tier per IP).
-pub const LOGIN_ROUTES: [&str; 2] = ["/admin/login", "/api/v1/auth/login"];
+pub const LOGIN_ROUTES: [&str; 1] = ["/admin/login"];
 /// Routes whose POST creates a booking (the `booking` tier): the API's and the booking
-/// pages' form (`booking::CREATE_ROUTE`; a test checks the two agree).
+/// pages' form (`booking::CREATE_ROUTE`; `edges::rate_tiers` finds both in the router).
 pub const BOOKING_ROUTES: [&str; 2] = ["/api/v1/bookings", "/reservar/{slug}"];
-/// Route templates under this prefix are payments.
-pub const PAYMENTS_PREFIX: &str = "/api/v1/payments";
+/// The manage page, which MercadoPago's return (`?pago=…`) reaches: a GET of it with `pago` in
+/// the query is counted in the `payments` tier here.
+pub const PAYMENT_RETURN_ROUTE: &str = "/turnos/{id}";
+/// What the `payments` tier guards: creating a booking where the branch's deposit policy may
+/// ask for one (each starts a MercadoPago preference; counted by the two create handlers
+/// through [`RateLimits::check_payment`], since only they know the branch) and the return page.
+/// Clients get no other payment route: the link is made by the deposits worker.
+pub const PAYMENT_ROUTES: [(Method, &str); 3] = [
+    (Method::POST, BOOKING_ROUTES[0]),
+    (Method::POST, BOOKING_ROUTES[1]),
+    (Method::GET, PAYMENT_RETURN_ROUTE),
+];
 /// Paths under these prefixes are not counted at all (probes, static files).
 pub const EXEMPT_PREFIXES: [&str; 4] = ["/assets/", "/static/", "/healthz", "/readyz"];
 /// Paths under this prefix are provider webhooks.
 pub const WEBHOOKS_PREFIX: &str = "/webhooks/";
+
+/// Every (tier, method, route) a tier names, for the test that finds each in the router and
+/// for the README's table. `global` and `staff` count every route; webhooks go by prefix.
+pub fn tier_routes() -> Vec<(&'static str, Method, &'static str)> {
+    let mut all = Vec::new();
+    all.extend(LOGIN_ROUTES.map(|r| ("auth", Method::POST, r)));
+    all.extend(BOOKING_ROUTES.map(|r| ("booking", Method::POST, r)));
+    all.extend(PAYMENT_ROUTES.map(|(m, r)| ("payments", m, r)));
+    all
+}
 
 /// A refusal: which tier, and when to come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,14 +234,24 @@ impl<C: Clock + Clone> RateLimits<C> {
         self.check_login_account(account)
     }
 
+    /// The `payments` tier for a booking that may ask for a deposit (see [`PAYMENT_ROUTES`]).
+    pub fn check_payment(&self, ip: IpAddr) -> Result<(), RateLimited> {
+        if !self.enabled {
+            return Ok(());
+        }
+        self.payments.check(&limit_key(ip))
+    }
+
     /// Decides for one request: `route` is its template (None when unmatched), `path` the
-    /// raw path (only compared with fixed prefixes, never stored).
+    /// raw path (only compared with fixed prefixes, never stored), `payment_return` whether
+    /// the query carries MercadoPago's `pago`.
     pub fn check_request(
         &self,
         ip: IpAddr,
         method: &Method,
         route: Option<&str>,
         path: &str,
+        payment_return: bool,
         staff: Option<&StaffIdentity>,
     ) -> Result<(), RateLimited> {
         if !self.enabled
@@ -240,9 +271,11 @@ impl<C: Clock + Clone> RateLimits<C> {
             match route {
                 Some(r) if LOGIN_ROUTES.contains(&r) => self.auth.check(&key)?,
                 Some(r) if BOOKING_ROUTES.contains(&r) => self.booking.check(&key)?,
-                Some(r) if r.starts_with(PAYMENTS_PREFIX) => self.payments.check(&key)?,
                 _ => {}
             }
+        }
+        if *method == Method::GET && payment_return && route == Some(PAYMENT_RETURN_ROUTE) {
+            self.payments.check(&key)?;
         }
         self.global.check(&key)
     }
@@ -276,6 +309,11 @@ pub fn spawn_pruning(limits: Arc<RateLimits>, every: Duration, shutdown: Cancell
     });
 }
 
+/// Whether a query string names MercadoPago's return (`pago=…`).
+fn is_payment_return(query: Option<&str>) -> bool {
+    query.is_some_and(|q| q.split('&').any(|kv| kv.split('=').next() == Some("pago")))
+}
+
 /// The middleware: resolves the client IP (trusted proxies only), records it as [`ClientIp`],
 /// and answers 429 with `Retry-After` when a tier is exhausted.
 pub async fn limit(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -293,6 +331,7 @@ pub async fn limit(State(state): State<AppState>, mut req: Request, next: Next) 
             .get::<MatchedPath>()
             .map(MatchedPath::as_str),
         req.uri().path(),
+        is_payment_return(req.uri().query()),
         req.extensions().get::<StaffIdentity>(),
     );
     match decision {
@@ -305,295 +344,4 @@ pub async fn limit(State(state): State<AppState>, mut req: Request, next: Next) 
 }
 
 #[cfg(test)]
-mod tests {
-    use governor::clock::FakeRelativeClock;
-
-    use super::*;
-
-    fn config() -> RateLimitConfig {
-        RateLimitConfig {
-            global: RateTier {
-                requests: 200,
-                per_secs: 900,
-            },
-            ..RateLimitConfig::default()
-        }
-    }
-
-    fn limits() -> (RateLimits<FakeRelativeClock>, FakeRelativeClock, Metrics) {
-        let clock = FakeRelativeClock::default();
-        let metrics = Metrics::new();
-        (
-            RateLimits::with_clock(&config(), &metrics, clock.clone()),
-            clock,
-            metrics,
-        )
-    }
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().expect("valid ip")
-    }
-
-    #[test]
-    fn a_tier_refuses_exactly_after_its_burst_and_refills_on_time() {
-        let (l, clock, metrics) = limits();
-        let a = ip("198.51.100.1");
-        for n in 1..=200 {
-            assert_eq!(l.global.check(&a), Ok(()), "request {n} of 200 must pass");
-        }
-        let refused = l
-            .global
-            .check(&a)
-            .expect_err("the 201st request is refused");
-        assert_eq!(refused.tier, "global");
-        // 200 per 900 s: one request back every 4.5 s.
-        assert_eq!(refused.retry_after, Duration::from_millis(4500));
-        assert_eq!(refused.retry_after_secs(), 5);
-        assert!(
-            l.global.check(&ip("198.51.100.2")).is_ok(),
-            "other clients are unaffected"
-        );
-        clock.advance(Duration::from_millis(4500));
-        assert!(
-            l.global.check(&a).is_ok(),
-            "one request back after Retry-After"
-        );
-        assert!(l.global.check(&a).is_err());
-        clock.advance(Duration::from_secs(900));
-        for n in 1..=200 {
-            assert!(
-                l.global.check(&a).is_ok(),
-                "after a full period, request {n} passes again"
-            );
-        }
-        let text = metrics.encode(false);
-        assert!(
-            text.contains("barberpro_rate_limited_requests_total{tier=\"global\"} 2"),
-            "refusals are counted per tier: {text}"
-        );
-    }
-
-    #[test]
-    fn booking_and_login_tiers_stack_on_their_routes() {
-        let (l, _, _) = limits();
-        let a = ip("203.0.113.5");
-        let post = Method::POST;
-        for _ in 0..30 {
-            l.check_request(a, &post, Some("/api/v1/bookings"), "/api/v1/bookings", None)
-                .expect("30 bookings pass");
-        }
-        let r = l
-            .check_request(a, &post, Some("/api/v1/bookings"), "/api/v1/bookings", None)
-            .expect_err("the 31st booking is refused");
-        assert_eq!(r.tier, "booking");
-        // The booking pages' form shares the booking tier with the API.
-        let b = ip("203.0.113.6");
-        let form = Some(crate::http::booking::CREATE_ROUTE);
-        for _ in 0..30 {
-            l.check_request(b, &post, form, "/reservar/palermo", None)
-                .expect("30 bookings through the pages pass");
-        }
-        let r = l
-            .check_request(b, &post, form, "/reservar/palermo", None)
-            .expect_err("the 31st booking through the pages is refused");
-        assert_eq!(r.tier, "booking");
-        l.check_request(b, &Method::GET, form, "/reservar/palermo", None)
-            .expect("showing the services page is only in the global tier");
-        // Reading is still fine: only the global tier applies.
-        l.check_request(
-            a,
-            &Method::GET,
-            Some("/api/v1/branches"),
-            "/api/v1/branches",
-            None,
-        )
-        .expect("reads are only in the global tier");
-        for _ in 0..10 {
-            l.check_request(a, &post, Some("/admin/login"), "/admin/login", None)
-                .expect("10 login attempts pass");
-        }
-        let r = l
-            .check_request(a, &post, Some("/admin/login"), "/admin/login", None)
-            .expect_err("the 11th login attempt is refused");
-        assert_eq!(r.tier, "auth");
-        for _ in 0..20 {
-            l.check_request(
-                a,
-                &post,
-                Some("/api/v1/payments/{id}"),
-                "/api/v1/payments/9",
-                None,
-            )
-            .expect("20 payments pass");
-        }
-        let r = l
-            .check_request(
-                a,
-                &post,
-                Some("/api/v1/payments/{id}"),
-                "/api/v1/payments/9",
-                None,
-            )
-            .expect_err("the 21st payment is refused");
-        assert_eq!((r.tier, r.retry_after_secs()), ("payments", 180));
-    }
-
-    #[test]
-    fn logins_are_limited_per_account_from_any_address() {
-        let (l, _, _) = limits();
-        for n in 0..10u8 {
-            l.check_login(IpAddr::from([192, 0, 2, n]), "Recepcion@Palermo ")
-                .expect("10 attempts on one account pass");
-        }
-        let r = l
-            .check_login(ip("192.0.2.200"), "recepcion@palermo")
-            .expect_err("the 11th attempt on the account is refused, whatever the address");
-        assert_eq!(r.tier, "auth_account");
-        l.check_login(ip("192.0.2.201"), "otra@palermo")
-            .expect("another account is unaffected");
-    }
-
-    #[test]
-    fn probes_assets_webhooks_and_staff_do_not_touch_the_anonymous_quota() {
-        let (l, _, _) = limits();
-        let a = ip("198.51.100.9");
-        let get = Method::GET;
-        for _ in 0..500 {
-            for path in ["/healthz", "/readyz", "/assets/app.css", "/favicon.ico"] {
-                l.check_request(a, &get, None, path, None)
-                    .expect("exempt paths are never limited");
-            }
-            let staff = StaffIdentity("ana".into());
-            l.check_request(a, &get, Some("/admin"), "/admin", Some(&staff))
-                .expect("staff have their own generous tier");
-        }
-        assert!(
-            l.global.is_empty(),
-            "nothing above was counted in the global tier"
-        );
-        for _ in 0..300 {
-            l.check_request(a, &Method::POST, None, "/webhooks/mercadopago", None)
-                .expect("300 webhooks per minute pass");
-        }
-        let r = l
-            .check_request(a, &Method::POST, None, "/webhooks/mercadopago", None)
-            .expect_err("webhooks have their own limit");
-        assert_eq!(r.tier, "webhooks");
-    }
-
-    #[test]
-    fn disabled_limits_refuse_nothing() {
-        let metrics = Metrics::new();
-        let config = RateLimitConfig {
-            enabled: false,
-            ..RateLimitConfig::default()
-        };
-        let l = RateLimits::with_clock(&config, &metrics, FakeRelativeClock::default());
-        let a = ip("198.51.100.1");
-        for _ in 0..1000 {
-            l.check_request(
-                a,
-                &Method::POST,
-                Some("/api/v1/bookings"),
-                "/api/v1/bookings",
-                None,
-            )
-            .expect("disabled");
-        }
-        l.check_login(a, "x").expect("disabled");
-    }
-
-    /// Resident memory of this process, in bytes (Linux).
-    fn rss() -> u64 {
-        std::fs::read_to_string("/proc/self/statm")
-            .ok()
-            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-            .map(|pages| pages * 4096)
-            .unwrap_or(0)
-    }
-
-    /// Feeds 1,000,000 distinct client addresses, 100,000 per refill period, sweeping after
-    /// each period; returns (most keys held at once, resident memory growth after the first
-    /// two periods).
-    fn a_million_addresses() -> (usize, u64) {
-        let (l, clock, _) = limits();
-        let mut rss_after_warmup = 0;
-        let mut peak = 0;
-        for round in 0..10u32 {
-            for i in 0..100_000u32 {
-                let n = round * 100_000 + i;
-                let addr = IpAddr::from(Ipv4Addr::from(0x0a00_0000 + n));
-                assert!(l.global.check(&addr).is_ok());
-            }
-            peak = peak.max(l.global.len());
-            // The sweep runs every minute; after a refill period everyone is forgotten.
-            clock.advance(Duration::from_secs(900));
-            assert_eq!(l.prune(), 0, "round {round}: idle clients are forgotten");
-            if round == 1 {
-                rss_after_warmup = rss();
-            }
-        }
-        (peak, rss().saturating_sub(rss_after_warmup))
-    }
-
-    const PROBE_VAR: &str = "RATELIMIT_MEMORY_PROBE";
-
-    /// 1,000,000 distinct addresses: the limiter never holds more than one period's clients,
-    /// and memory stops growing once the first period's map is allocated. Memory is measured
-    /// in a child process running only [`memory_probe`], so that other tests running in
-    /// parallel in this process do not count.
-    #[test]
-    fn a_million_addresses_do_not_accumulate() {
-        if std::env::var_os(PROBE_VAR).is_some() {
-            return;
-        }
-        let exe = std::env::current_exe().expect("the test binary");
-        let out = std::process::Command::new(exe)
-            .args([
-                "--exact",
-                "http::ratelimit::tests::memory_probe",
-                "--nocapture",
-            ])
-            .args(["--test-threads", "1"])
-            .env(PROBE_VAR, "1")
-            .output()
-            .expect("the probe runs");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "the probe failed:\n{text}");
-        let field = |name: &str| -> u64 {
-            text.split_whitespace()
-                .find_map(|w| w.strip_prefix(name)?.parse().ok())
-                .unwrap_or_else(|| panic!("no {name} in the probe's output:\n{text}"))
-        };
-        let (peak, growth) = (field("peak_keys="), field("rss_growth_bytes="));
-        eprintln!("peak keys {peak}, resident memory growth after warm-up: {growth} bytes");
-        assert_eq!(peak, 100_000, "at most one period's clients are held");
-        assert!(
-            growth < 24 * 1024 * 1024,
-            "memory grew by {growth} bytes over 800,000 more addresses"
-        );
-    }
-
-    /// Run by [`a_million_addresses_do_not_accumulate`] in a process of its own.
-    #[test]
-    fn memory_probe() {
-        if std::env::var_os(PROBE_VAR).is_none() {
-            return;
-        }
-        let (peak, growth) = a_million_addresses();
-        println!("peak_keys={peak} rss_growth_bytes={growth}");
-    }
-
-    #[test]
-    fn a_sweep_keeps_clients_still_inside_their_period() {
-        let (l, clock, _) = limits();
-        let a = ip("198.51.100.1");
-        l.global.check(&a).expect("first request");
-        clock.advance(Duration::from_secs(1));
-        assert_eq!(l.prune(), 1, "a client seen 1 s ago is remembered");
-        // Full again at 4.5 s; governor forgets a key one emission interval later, to be safe.
-        clock.advance(Duration::from_secs(9));
-        assert_eq!(l.prune(), 0, "and forgotten once its quota is full again");
-    }
-}
+mod tests;

@@ -40,7 +40,7 @@ pub enum SendError {
 /// The WhatsApp client (cheap to clone).
 #[derive(Clone)]
 pub struct WhatsApp {
-    http: reqwest_s3::Client,
+    http: reqwest::Client,
     messages_url: String,
     token: Secret,
     language: String,
@@ -86,7 +86,7 @@ impl WhatsApp {
             config.access_token.as_ref(),
             config.access_token_file.as_deref(),
         )?;
-        let http = reqwest_s3::Client::builder()
+        let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(config.request_timeout_secs))
             .build()

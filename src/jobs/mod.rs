@@ -6,3 +6,6 @@ pub mod payments;
 
 /// Sends due outbox messages to WhatsApp, with retries and dead letters.
 pub mod outbox;
+
+/// Sends due confirmation e-mails over SMTP (`[mail]`).
+pub mod mail;

@@ -256,8 +256,16 @@ fn check(
         "decompressing {}",
         data.display()
     )))?;
-    let out =
-        File::create(raw).map_err(SnapshotError::io(format!("creating {}", raw.display())))?;
+    let out = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(raw)
+            .map_err(SnapshotError::io(format!("creating {}", raw.display())))?
+    };
     let mut out = Hashing::new(BufWriter::new(out));
     std::io::copy(&mut decoder, &mut out).map_err(SnapshotError::io(format!(
         "decompressing {}",

@@ -275,7 +275,12 @@ impl Remote {
             .get(&key)
             .await
             .map_err(Self::request("GET", &key))?;
-        let mut out = tokio::fs::File::create(dest)
+        let mut out = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(dest)
             .await
             .map_err(io(format!("creating {}", dest.display())))?;
         let mut stream = got.into_stream();

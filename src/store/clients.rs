@@ -1,8 +1,8 @@
 //! Clients, one record per phone line for the whole chain: an Argentine number's two E.164
 //! forms (`+549…` mobile, `+54…` as written without `9`/`15`) find the same client.
 //!
-//! Each client also has an entry in `idx_client_search` (folded name, id → phone digits),
-//! written in the same write transaction as the record, which [`search`] reads in name order.
+//! Each client also has an entry in `idx_client_terms` (id → folded name, phone digits),
+//! written in the same write transaction as the record, which [`search`] scans.
 
 use jiff::Timestamp;
 use redb::{ReadableTable, WriteTransaction};
@@ -154,49 +154,45 @@ fn set_phone(txn: &WriteTransaction, client: &mut Client, phone: Phone) -> Resul
     Ok(())
 }
 
-/// A client's search entry: (folded name, id) → the phone's digits.
-fn search_entry(client: &Client) -> ((String, u64), String) {
+/// A client's search terms: its folded name and its phone's digits.
+fn search_terms(client: &Client) -> (String, String) {
     let digits = client.phone.as_e164().trim_start_matches('+').to_owned();
-    ((fold(client.name.as_str()), client.id.0), digits)
+    (fold(client.name.as_str()), digits)
 }
 
-/// Writes (or rewrites) the client's search entry; an anonymised client has none. After a
-/// change of name, drop the old entry first with [`unindex`].
+/// Writes (or rewrites) the client's search entry; an anonymised client has none.
 pub(crate) fn index(txn: &WriteTransaction, client: &Client) -> Result<(), StoreError> {
     if client.is_anonymised() {
-        return Ok(());
+        return unindex(txn, client);
     }
-    let ((name, id), digits) = search_entry(client);
-    txn.open_table(tables::CLIENT_SEARCH)?
-        .insert((name.as_str(), id), digits.as_str())?;
+    let (name, digits) = search_terms(client);
+    txn.open_table(tables::CLIENT_TERMS)?
+        .insert(client.id.0, (name.as_str(), digits.as_str()))?;
     Ok(())
 }
 
-/// Removes the client's search entry (under its name as `client` has it).
+/// Removes the client's search entry.
 pub(crate) fn unindex(txn: &WriteTransaction, client: &Client) -> Result<(), StoreError> {
-    let ((name, id), _) = search_entry(client);
-    txn.open_table(tables::CLIENT_SEARCH)?
-        .remove((name.as_str(), id))?;
+    txn.open_table(tables::CLIENT_TERMS)?.remove(client.id.0)?;
     Ok(())
 }
 
-/// Builds the search index from the records (migration to schema 4), inserting in key
-/// order. Returns how many clients were indexed.
+/// Builds the search index from the records (migration to schema 5), in id order like the
+/// records. Returns how many clients were indexed.
 pub(crate) fn reindex_search(txn: &WriteTransaction) -> Result<u64, StoreError> {
-    let mut entries = Vec::new();
-    for row in txn.open_table(tables::CLIENTS)?.iter()? {
+    let clients = txn.open_table(tables::CLIENTS)?;
+    let mut index = txn.open_table(tables::CLIENT_TERMS)?;
+    let mut indexed = 0;
+    for row in clients.iter()? {
         let (_, bytes) = row?;
         let client: Client = codec::decode(tables::CLIENTS, bytes.value())?;
         if !client.is_anonymised() {
-            entries.push(search_entry(&client));
+            let (name, digits) = search_terms(&client);
+            index.insert(client.id.0, (name.as_str(), digits.as_str()))?;
+            indexed += 1;
         }
     }
-    entries.sort_unstable();
-    let mut index = txn.open_table(tables::CLIENT_SEARCH)?;
-    for ((name, id), digits) in &entries {
-        index.insert((name.as_str(), *id), digits.as_str())?;
-    }
-    Ok(entries.len() as u64)
+    Ok(indexed)
 }
 
 /// What the front desk may correct about a client (Ley 25.326, art. 16). The phone is the
@@ -232,7 +228,6 @@ pub fn rectify(
         changed.push("notes");
     }
     if !changed.is_empty() {
-        unindex(txn, &client)?;
         let fixed = Client {
             name: fix.name,
             email: fix.email,
@@ -253,9 +248,9 @@ pub fn rectify(
 /// otherwise each word must be in the name and each group of 3+ digits in the phone.
 ///
 /// A whole number is looked up in the phone index under both forms. Anything else reads
-/// `idx_client_search` in name order and stops at `limit` matches: a common name costs a few
-/// pages, a needle that matches nobody one pass over short index entries (no record is
-/// decoded before it matched).
+/// `idx_client_terms`'s short entries newest client first and stops at `limit` matches,
+/// returned in name order: a common name costs a few pages, a needle that matches nobody one
+/// pass (no record is decoded before it matched).
 pub fn search(tx: &impl ReadTx, needle: &str, limit: usize) -> Result<Vec<Client>, StoreError> {
     let folded = fold(needle);
     let has_letters = |w: &str| w.chars().any(char::is_alphabetic);
@@ -296,24 +291,26 @@ pub fn search(tx: &impl ReadTx, needle: &str, limit: usize) -> Result<Vec<Client
         }
         (Vec::new(), vec![forms])
     };
-    let mut ids = Vec::new();
-    for row in tx.table(tables::CLIENT_SEARCH)?.iter()? {
-        let (key, digits) = row?;
-        let (name, id) = key.value();
-        let digits = digits.value();
+    // Newest first (keys are ids): a common name stops after `limit` matches, and the
+    // clients seen lately are the ones the desk is most likely looking for.
+    let mut matches: Vec<(String, u64)> = Vec::new();
+    for row in tx.table(tables::CLIENT_TERMS)?.iter()?.rev() {
+        if matches.len() >= limit {
+            break;
+        }
+        let (id, terms) = row?;
+        let (name, digits) = terms.value();
         let found = words.iter().all(|w| name.contains(w))
             && numbers
                 .iter()
                 .all(|forms| forms.iter().any(|f| digits.contains(f.as_str())));
         if found {
-            ids.push(id);
-            if ids.len() >= limit {
-                break;
-            }
+            matches.push((name.to_owned(), id.value()));
         }
     }
-    let mut found = Vec::with_capacity(ids.len());
-    for id in ids {
+    matches.sort_unstable();
+    let mut found = Vec::with_capacity(matches.len());
+    for (_, id) in matches {
         found.extend(get(tx, ClientId(id))?.filter(|c| !c.is_anonymised()));
     }
     Ok(found)

@@ -25,8 +25,12 @@ pub mod engine;
 pub mod error;
 /// La caja's append-only ledger: sales, voids, cash movements, advances; its indexes and daily totals.
 pub mod ledger;
+/// Confirmation e-mails: queued with their booking, sent by `jobs::mail`.
+pub mod mail;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
+/// Photos of branches and barbers (Catálogo uploads, resized).
+pub mod photos;
 
 /// Personal data (Ley 25.326): a person's export and erasure.
 pub mod privacy;
@@ -58,7 +62,7 @@ use engine::{dbfile, journal};
 use crate::domain::token::TokenKey;
 
 /// The schema this binary writes. Bump it with a migration in [`migrate`].
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
@@ -288,12 +292,14 @@ fn load_or_create_key(data_dir: &Path) -> Result<TokenKey, StoreError> {
 
 /// Takes an exclusive lock on the data folder and records our PID in it.
 fn take_lock(data_dir: &Path) -> Result<File, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let path = data_dir.join(LOCK_FILE);
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o600)
         .open(&path)
         .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
     match file.try_lock() {
@@ -403,13 +409,16 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
                 "booking indexes rebuilt"
             );
         }
-        if (1..4).contains(&from) {
-            // Client search reads an index of folded names and phone digits.
+        if (1..5).contains(&from) {
+            // Client search reads folded names and phone digits by client id (schema 4 had
+            // them by name: that index goes).
             let clients = clients::reindex_search(txn)?;
+            tables::retired::delete_all(txn)?;
             tracing::info!(clients, "client search index built");
         }
-        // Schema 5 added la caja's tables (ledger, tills, products, commissions): new and
-        // empty, made by `tables::create_all` above; nothing to convert.
+        // Schema 6 added la caja's tables (ledger, tills, products, commissions), the
+        // confirmation e-mails' and the photos': new and empty, made by
+        // `tables::create_all` above; nothing to convert.
         let mut meta = txn.open_table(tables::META)?;
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }

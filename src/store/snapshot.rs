@@ -63,7 +63,12 @@ pub struct FolderLock {
 /// Takes the data folder's lock, as `Store::open` does, without opening the database: fails
 /// with [`StoreError::InUse`] while a server (or another command) holds the folder.
 pub fn lock_folder(data_dir: &Path) -> Result<FolderLock, StoreError> {
-    std::fs::create_dir_all(data_dir)
+    // A folder made here (a restore into a new one) is private, as `Store::open` makes it.
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(data_dir)
         .map_err(|e| StoreError::io(format!("creating {}", data_dir.display()), e))?;
     Ok(FolderLock {
         _file: take_lock(data_dir)?,
@@ -94,6 +99,16 @@ impl Store {
                 std::io::Error::from(std::io::ErrorKind::AlreadyExists),
             )
             .into());
+        }
+        // Made owner-only first (redb initialises an empty file): a snapshot is personal data.
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(dest)
+                .map_err(|e| StoreError::io(format!("creating {}", dest.display()), e))?;
         }
         let copy = Database::builder()
             .set_cache_size(16 << 20)

@@ -71,10 +71,11 @@ tables! {
     /// E.164 phone → client id (one client per phone, chain-wide; both forms of an Argentine
     /// line, `+549…` and `+54…`, lead to one client: `clients::by_phone` looks up both).
     pub const CLIENT_PHONES: TableDefinition<&str, u64> = TableDefinition::new("client_phones");
-    /// (folded name, client id) → the phone's digits: what client search reads, in name
-    /// order, without decoding a record (schema 4). Anonymised clients have no entry.
-    pub const CLIENT_SEARCH: TableDefinition<(&str, u64), &str> =
-        TableDefinition::new("idx_client_search");
+    /// Client id → (folded name, the phone's digits): what client search reads, without
+    /// decoding a record (schema 5). Keyed by id so that a new client appends to the last
+    /// leaf instead of landing on a random one. Anonymised clients have no entry.
+    pub const CLIENT_TERMS: TableDefinition<u64, (&str, &str)> =
+        TableDefinition::new("idx_client_terms");
 
     pub const BOOKINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("bookings");
     /// (barber, start, booking) → (busy until, active): every booking of a barber (schema 3).
@@ -133,7 +134,7 @@ tables! {
     /// WhatsApp message id (`wamid.…`) → message id, for delivery status webhooks.
     pub const OUTBOX_WAMID: TableDefinition<&str, u64> = TableDefinition::new("idx_outbox_wamid");
 
-    /// La caja's ledger (schema 5): entry id → JSON `caja::Entry`. Append-only: a row is
+    /// La caja's ledger (schema 6): entry id → JSON `caja::Entry`. Append-only: a row is
     /// inserted once and never changed or deleted (`store::ledger::append`); a void is a new row.
     pub const LEDGER: TableDefinition<u64, &[u8]> = TableDefinition::new("ledger");
     /// (branch, till day `yyyymmdd`, entry) → (): a branch's day of entries.
@@ -161,6 +162,17 @@ tables! {
     pub const COMMISSION_RULES: TableDefinition<u64, &[u8]> = TableDefinition::new("commission_rules");
     /// (barber, first day, last day) → JSON `commissions::ClosedPeriod`: pay periods closed.
     pub const PAY_PERIODS: TableDefinition<(u64, u32, u32), &[u8]> = TableDefinition::new("pay_periods");
+    /// Confirmation e-mails (`store::mail`): id → JSON `Mail`.
+    pub const MAIL: TableDefinition<u64, &[u8]> = TableDefinition::new("mail");
+    /// E-mails waiting, by next attempt: (unix ms, mail id).
+    pub const MAIL_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("idx_mail_due");
+    /// The e-mail queued for a booking: booking id → mail id.
+    pub const MAIL_BY_BOOKING: TableDefinition<u64, u64> = TableDefinition::new("idx_mail_by_booking");
+
+    /// Photos of branches and barbers (`store::photos`): id → JPEG bytes, resized on upload.
+    pub const PHOTOS: TableDefinition<u64, &[u8]> = TableDefinition::new("photos");
+    /// Whose photo: (owner kind, owner id, photo id), kind 1 a branch, 2 a barber.
+    pub const PHOTOS_BY_OWNER: TableDefinition<(u8, u64, u64), ()> = TableDefinition::new("idx_photos_by_owner");
 }
 
 /// Tables of older schemas that a migration deletes: a file from before it (a snapshot being
@@ -182,11 +194,17 @@ pub(crate) mod retired {
     pub const CLIENT_AGENDA: TableDefinition<(u64, i64, u64), i64> =
         TableDefinition::new("idx_client_agenda");
 
+    /// Schema 4: (folded name, client id) → phone digits; random keys cost a leaf copy per
+    /// new client, so schema 5 keys the same terms by id (`idx_client_terms`).
+    pub const CLIENT_SEARCH: TableDefinition<(&str, u64), &str> =
+        TableDefinition::new("idx_client_search");
+
     pub const NAMES: &[&str] = &[
         "idx_barber_agenda",
         "idx_branch_day",
         "idx_client_bookings",
         "idx_client_agenda",
+        "idx_client_search",
     ];
 
     /// Row counts of the retired tables the file still holds.
@@ -201,6 +219,7 @@ pub(crate) mod retired {
                 super::count_table(CLIENT_BOOKINGS, txn)?,
             ),
             ("idx_client_agenda", super::count_table(CLIENT_AGENDA, txn)?),
+            ("idx_client_search", super::count_table(CLIENT_SEARCH, txn)?),
         ];
         let present = super::present(txn)?;
         Ok(counts
@@ -215,6 +234,7 @@ pub(crate) mod retired {
         txn.delete_table(BRANCH_DAY)?;
         txn.delete_table(CLIENT_BOOKINGS)?;
         txn.delete_table(CLIENT_AGENDA)?;
+        txn.delete_table(CLIENT_SEARCH)?;
         Ok(())
     }
 }

@@ -2,6 +2,9 @@
 
 mod accounts;
 mod agenda;
+mod agenda_browser;
+mod agenda_work;
+mod audit_log;
 mod branches;
 mod browser;
 mod catalog;
@@ -10,6 +13,7 @@ mod closures;
 mod desk_browser;
 mod sessions;
 mod system;
+mod system_browser;
 mod team;
 mod walk_ins;
 pub mod week;
@@ -60,6 +64,22 @@ impl Page {
         let start = self.body.find(marker).expect("the page has a CSRF field") + marker.len();
         let end = self.body[start..].find('"').expect("closing quote") + start;
         self.body[start..end].to_owned()
+    }
+
+    /// A catalogue change refused (409) with `message`, naming booking `id` (`when` is its
+    /// "dd/mm/yyyy hh:mm con Barbero") and its client, with links to move or cancel it.
+    #[track_caller]
+    pub fn expect_refused_for(&self, message: &str, id: u64, when: &str, client: &str) {
+        assert_eq!(self.status, StatusCode::CONFLICT, "{}", self.body);
+        for want in [
+            message.to_owned(),
+            when.to_owned(),
+            format!(">{client}</a>"),
+            format!("href=\"/admin/bookings/{id}/mover\""),
+            format!("#booking-{id}\" class=\"cancel-other\""),
+        ] {
+            assert!(self.body.contains(&want), "{want:?} missing: {}", self.body);
+        }
     }
 
     #[track_caller]
@@ -153,6 +173,15 @@ impl Browser {
 
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let req = self.client.post(format!("{}{path}", self.base)).form(form);
+        self.send(req).await
+    }
+
+    /// Sends a multipart form (a file upload).
+    pub async fn post_multipart(&mut self, path: &str, form: reqwest::multipart::Form) -> Page {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .multipart(form);
         self.send(req).await
     }
 

@@ -2,9 +2,12 @@
 //! walk-through in headless Chromium at 375 px.
 
 mod browser;
+mod calendar;
 mod deposit;
 mod flow;
+mod keep;
 mod manage;
+mod photos;
 
 use barberpro::domain::{Booking, BookingId};
 use barberpro::store::bookings;

@@ -42,13 +42,9 @@ pub async fn start_driver() -> Option<Driver> {
         .into_iter()
         .find(|p| !Path::new(p).exists());
     if let Some(missing) = missing {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(
-            !ci,
-            "{missing} is missing: CI must install chromium, chromium-driver and fonts-liberation (.ci/run)"
-        );
-        eprintln!(
-            "skipping the browser test: {missing} is not installed (apt-get install chromium chromium-driver)"
+        crate::skipped::skip(
+            &format!("{missing} is not installed"),
+            crate::skipped::INSTALL_CHROMIUM,
         );
         return None;
     }
@@ -203,4 +199,14 @@ pub async fn body_text(c: &Client) -> String {
         .text()
         .await
         .expect("text")
+}
+
+/// Writes `tests/screenshots/{name}.png`, an image the README shows (and
+/// `target/screenshots/` too, with the others).
+pub async fn readme_shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/screenshots");
+    std::fs::create_dir_all(&dir).expect("tests/screenshots");
+    std::fs::write(dir.join(format!("{name}.png")), &png).expect("write README screenshot");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("write screenshot");
 }

@@ -103,7 +103,7 @@ async fn raw_get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String) {
 }
 
 async fn scrape(addr: SocketAddr, accept: Option<&str>, token: Option<&str>) -> (u16, String) {
-    let mut req = reqwest::Client::new().get(format!("http://{addr}/metrics"));
+    let mut req = crate::helpers::plain_client().get(format!("http://{addr}/metrics"));
     if let Some(a) = accept {
         req = req.header("accept", a);
     }
@@ -730,7 +730,10 @@ fn promtool_check_metrics(scrape: &str) {
         .stderr(Stdio::piped())
         .spawn();
     let Ok(mut child) = child else {
-        eprintln!("promtool not installed: skipping `promtool check metrics`");
+        crate::skipped::skip(
+            "promtool not installed (`promtool check metrics` not run)",
+            crate::skipped::INSTALL_PROMTOOL,
+        );
         return;
     };
     child

@@ -317,13 +317,25 @@ pub fn phone(n: u32) -> String {
     format!("011 15-2345-{:04}", 6700 + n)
 }
 
+/// reqwest is built without a crypto provider (as the server): rustls uses ring, installed
+/// once per process before any client is built.
+pub fn ring_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A client for the plain-HTTP listeners (metrics, fakes).
+pub fn plain_client() -> reqwest::Client {
+    ring_provider();
+    reqwest::Client::new()
+}
+
 /// An HTTPS client builder that trusts `ca_pem` and nothing else (no built-in roots, rustls),
 /// as a client of a self-signed or test-CA server would be configured.
 pub fn trusting(ca_pem: &[u8]) -> reqwest::ClientBuilder {
+    ring_provider();
     reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).expect("CA is PEM"))
-        .tls_built_in_root_certs(false)
-        .use_rustls_tls()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca_pem).expect("CA is PEM")])
+        .tls_backend_rustls()
 }
 
 /// A raw rustls client configuration that trusts every certificate in `ca_pems` and nothing

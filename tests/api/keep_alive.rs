@@ -180,6 +180,7 @@ async fn a_draining_server_closes_idle_connections_at_once() {
 #[tokio::test]
 async fn http2_with_prior_knowledge_still_works_over_plain_http() {
     let server = spawn_plain(|_| {}).await;
+    crate::helpers::ring_provider();
     let client = reqwest::Client::builder()
         .http2_prior_knowledge()
         .build()

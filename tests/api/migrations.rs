@@ -1,4 +1,4 @@
-//! Databases written by older schema versions (tests/fixtures/schema-v1, -v2, -v3; -v4 in
+//! Databases written by older schema versions (tests/fixtures/schema-v1 … -v4; -v5 in
 //! `caja/migration.rs`) are
 //! migrated by the current binary on start, with nothing lost.
 
@@ -15,6 +15,7 @@ use crate::helpers::{TestApp, booking, phone, spawn_app_with, test_config, ts};
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v1");
 const FIXTURE_V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v2");
 const FIXTURE_V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v3");
+const FIXTURE_V4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v4");
 
 fn fixture_booking() -> Value {
     json!({
@@ -83,8 +84,8 @@ fn copy_fixture_from(fixture: &str, to: &Path) {
 #[tokio::test]
 async fn a_schema_1_database_is_migrated_on_start_and_keeps_its_bookings_and_keys() {
     assert_eq!(
-        SCHEMA_VERSION, 5,
-        "a new schema version needs a schema-v5 fixture and test"
+        SCHEMA_VERSION, 6,
+        "a new schema version needs a schema-v6 fixture and test"
     );
     let tmp = tempfile::tempdir().unwrap();
     copy_fixture(tmp.path());
@@ -293,7 +294,7 @@ async fn a_schema_3_database_gets_its_client_search_index_and_finds_both_forms()
     let clock = Clock::manual(ts("2026-12-08T09:00:00-03:00"));
     let app = spawn_app_with(test_config(tmp.path()), clock).await;
     assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
-    assert_eq!(table_rows(&app).await["idx_client_search"], 3);
+    assert_eq!(table_rows(&app).await["idx_client_terms"], 3);
     assert_eq!(search(&app, "perez").await, vec!["+5491134567890"]);
     assert_eq!(
         search(&app, "011 15-2345-6789").await,
@@ -314,6 +315,45 @@ async fn a_snapshot_taken_by_schema_3_restores_and_migrates() {
     let clock = Clock::manual(ts("2026-12-08T09:00:00-03:00"));
     let app = spawn_app_with(test_config(&data), clock).await;
     assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
-    assert_eq!(table_rows(&app).await["idx_client_search"], 3);
+    assert_eq!(table_rows(&app).await["idx_client_terms"], 3);
     assert_eq!(search(&app, "jose").await, vec!["+5491134567890"]);
+}
+
+/// The schema-4 fixture (see its README): Ana (+5491123456789, two bookings) and José Pérez
+/// (+5491134567890), indexed by name in `idx_client_search`, which schema 5 replaces.
+#[tokio::test]
+async fn a_schema_4_database_gets_its_search_terms_by_id_and_loses_the_old_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_fixture_from(FIXTURE_V4, tmp.path());
+    let clock = Clock::manual(ts("2026-12-08T09:00:00-03:00"));
+    let app = spawn_app_with(test_config(tmp.path()), clock).await;
+    assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
+    let rows = table_rows(&app).await;
+    assert_eq!(rows["idx_client_terms"], 2, "{rows:?}");
+    assert!(!rows.contains_key("idx_client_search"), "{rows:?}");
+    assert_eq!(search(&app, "JOSE perez").await, vec!["+5491134567890"]);
+    assert_eq!(search(&app, "fixture 2345").await, vec!["+5491123456789"]);
+    assert_eq!(
+        search(&app, "e").await,
+        vec!["+5491123456789", "+5491134567890"],
+        "Ana and José, in name order"
+    );
+    let free = app.free_times("palermo", "2026-12-09", "1", "1").await;
+    assert!(
+        !free.contains(&"10:00".to_owned()) && !free.contains(&"11:00".to_owned()),
+        "{free:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_snapshot_taken_by_schema_4_restores_and_migrates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("restored");
+    let stdout = restore(FIXTURE_V4, "barberpro-20261207T031825Z-fixture-v4", &data).await;
+    assert!(stdout.contains("3 bookings"), "{stdout}");
+    let clock = Clock::manual(ts("2026-12-08T09:00:00-03:00"));
+    let app = spawn_app_with(test_config(&data), clock).await;
+    assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(table_rows(&app).await["idx_client_terms"], 2);
+    assert_eq!(search(&app, "ana").await, vec!["+5491123456789"]);
 }

@@ -188,7 +188,9 @@ fn sample(scrape: &str, name: &str, labels: &str) -> f64 {
 
 async fn scrape(metrics: Option<SocketAddr>) -> String {
     let addr = metrics.expect("the metrics listener is on in tests");
-    reqwest::get(format!("http://{addr}/metrics"))
+    crate::helpers::plain_client()
+        .get(format!("http://{addr}/metrics"))
+        .send()
         .await
         .expect("scrape")
         .text()

@@ -776,3 +776,37 @@ async fn a_paid_deposit_confirms_the_booking_and_both_messages_go_out() {
         "reminders are scheduled once the booking is confirmed"
     );
 }
+
+#[tokio::test]
+async fn a_dead_letter_names_the_client_its_booking_went_to_in_a_merge() {
+    use barberpro::domain::staff::Role;
+    let (app, fake, _dir) = app_with_whatsapp().await;
+    fake.for_recipient("5491123456701", Reply::error(400, 131026));
+    let (dead, _) = app
+        .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
+        .await;
+    wait_state(&app, dead, Template::BookingConfirmed, State::Dead).await;
+    let mut other = booking(&[1], json!(2), &at(TUESDAY, "12:00"), &phone(2));
+    other["client"]["name"] = json!("Juana Pérez");
+    app.book_ok(&other).await;
+
+    crate::admin::create_staff(&app, "duena@barberpro.test", "Dueña", Role::Owner, None).await;
+    let mut owner = crate::admin::Browser::new(&app);
+    owner.login_ok("duena@barberpro.test").await;
+    let csrf = owner.get("/admin/clientes/2/unificar?con=1").await.csrf();
+    owner
+        .post(
+            "/admin/clientes/2/unificar",
+            &[("csrf", &csrf), ("con", "1"), ("keep", "2")],
+        )
+        .await
+        .expect_redirect("/admin/clientes/2");
+    // The message was queued for client 1, who is gone: the row names its booking's client.
+    let page = owner.get("/admin/mensajes").await;
+    assert!(
+        page.body
+            .contains(&format!("<td>#{dead}</td><td>Juana Pérez</td>")),
+        "{}",
+        page.body
+    );
+}

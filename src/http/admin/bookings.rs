@@ -39,6 +39,8 @@ pub struct Fields {
     /// "¿Es un celular?" for a number that reads both ways: `si`, `no` or empty.
     pub celular: String,
     pub start: String,
+    /// `HH:MM` chosen on the agenda (a free cell): that slot is the one offered first.
+    pub hora: String,
 }
 
 impl Fields {
@@ -59,6 +61,7 @@ impl Fields {
                 "whatsapp" => f.whatsapp = v == "1",
                 "celular" => f.celular = v,
                 "start" => f.start = v,
+                "hora" => f.hora = v,
                 _ => {}
             }
         }
@@ -92,6 +95,8 @@ pub struct SlotChoice {
     pub value: String,
     pub time: String,
     pub barber: String,
+    /// Checked: the time chosen on the agenda, else the first.
+    pub checked: bool,
 }
 
 #[derive(Template)]
@@ -111,6 +116,8 @@ pub struct NewBookingPage {
     pub searched: bool,
     pub slots: Vec<SlotChoice>,
     pub date_label: String,
+    /// Who holds the slot a refused booking wanted, with links to move or cancel them.
+    pub in_the_way: Vec<super::agenda::InTheWay>,
 }
 
 /// `GET /admin/bookings/new?branch=&date=&phone=&services=1&services=3&barber=any`.
@@ -120,7 +127,15 @@ pub async fn new_page(
     Query(pairs): Query<Vec<(String, String)>>,
     flash: Flash,
 ) -> Result<Response, AdminError> {
-    form_page(&state, current, Fields::from_pairs(pairs), flash, None).await
+    form_page(
+        &state,
+        current,
+        Fields::from_pairs(pairs),
+        flash,
+        None,
+        None,
+    )
+    .await
 }
 
 /// `POST /admin/bookings/new`: the same page, searched from the form. The phone travels in the
@@ -131,17 +146,27 @@ pub async fn new_page_search(
     flash: Flash,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AdminError> {
-    form_page(&state, current, Fields::from_pairs(pairs), flash, None).await
+    form_page(
+        &state,
+        current,
+        Fields::from_pairs(pairs),
+        flash,
+        None,
+        None,
+    )
+    .await
 }
 
 /// The new-booking form for `f`; with `refused`, the reason a booking was not made, shown
-/// above the form as typed (422).
+/// above the form as typed (422), and with `wanted` (the barber and start it asked for) the
+/// bookings holding that time.
 async fn form_page(
     state: &AppState,
     current: Current,
     mut f: Fields,
     flash: Flash,
     refused: Option<String>,
+    wanted: Option<(BarberId, Timestamp)>,
 ) -> Result<Response, AdminError> {
     if f.barber.is_empty() {
         f.barber = "any".into();
@@ -221,12 +246,36 @@ async fn form_page(
                                 .find(|b| b.id == s.barber)
                                 .map(|b| b.name.as_str().to_owned())
                                 .unwrap_or_default(),
+                            checked: false,
                         })
                         .collect();
+                    let chosen = slots.iter().position(|s| s.time == f.hora);
+                    if !f.hora.is_empty() && chosen.is_none() {
+                        errors.push(format!(
+                            "Las {} no están libres para esos servicios: elegí otro horario.",
+                            f.hora
+                        ));
+                    }
+                    if let Some(s) = slots.get_mut(chosen.unwrap_or(0)) {
+                        s.checked = true;
+                    }
                 }
                 Err(StoreError::Rule(rule)) => errors.push(rule.message_es()),
                 Err(e) => return Err(e),
             }
+        }
+        let mut in_the_way = Vec::new();
+        if let Some((barber, start)) = wanted {
+            let minutes: i64 = services
+                .iter()
+                .filter(|s| f.services.contains(&s.id.0))
+                .map(|s| i64::from(s.duration_minutes))
+                .sum();
+            let from = start.as_second();
+            let span = (from, from + minutes.max(1) * 60);
+            let day = time::local_date(start, &tz);
+            let skip = crate::domain::BookingId(0);
+            in_the_way = super::agenda::holders(tx, &branch, day, barber, span, skip, seen)?;
         }
         let mut f = f;
         f.branch = branch.slug.as_str().to_owned();
@@ -268,6 +317,7 @@ async fn form_page(
             searched,
             slots,
             date_label: view::long_date(date),
+            in_the_way,
             f,
         }))
     })
@@ -369,8 +419,12 @@ pub async fn create(
     let req = match parse_request(&f, branch.id, known) {
         Ok(req) => req,
         Err(message) => {
-            return form_page(&state, current, f, Flash::default(), Some(message)).await;
+            return form_page(&state, current, f, Flash::default(), Some(message), None).await;
         }
+    };
+    let wanted = match req.barber {
+        BarberChoice::Barber(barber) => Some((barber, req.start)),
+        BarberChoice::Any => None,
     };
     let actor = Actor::Staff(Staff::new(&current.user, current.ip.clone()));
     let result = app::bookings::book_at_desk(&state, &actor, req)
@@ -395,14 +449,8 @@ pub async fn create(
             Ok(view::redirect(&to, "ok", &text, secure))
         }
         Err(AppError::Rule(rule)) => {
-            form_page(
-                &state,
-                current,
-                f,
-                Flash::default(),
-                Some(rule.message_es()),
-            )
-            .await
+            let message = Some(rule.message_es());
+            form_page(&state, current, f, Flash::default(), message, wanted).await
         }
         Err(e) => Err(e.into()),
     }

@@ -11,6 +11,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::AdminError;
+use super::clients::ClientRow;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
 use crate::app::clients::{self as use_case, Merge};
@@ -21,13 +22,9 @@ use crate::http::AppState;
 use crate::http::extract::PathId;
 use crate::store::catalog;
 
-/// One of the two records.
+/// One of the two records: the row the search shows, and what the merge weighs.
 pub struct Side {
-    pub id: u64,
-    pub name: String,
-    pub phone: String,
-    pub email: String,
-    pub whatsapp: bool,
+    pub c: ClientRow,
     pub notes: String,
     pub since: String,
     pub bookings: usize,
@@ -79,15 +76,7 @@ fn suggest(a: &(Client, Vec<Booking>), b: &(Client, Vec<Booking>)) -> bool {
 fn side((c, history): &(Client, Vec<Booking>), now: jiff::Timestamp, suggested: bool) -> Side {
     let tz = time_zone(DEFAULT_TZ).unwrap_or(jiff::tz::TimeZone::UTC);
     Side {
-        id: c.id.0,
-        name: c.name.as_str().to_owned(),
-        phone: c.phone.as_e164().to_owned(),
-        email: c
-            .email
-            .as_ref()
-            .map(|e| e.as_str().to_owned())
-            .unwrap_or_default(),
-        whatsapp: c.whatsapp_consent,
+        c: ClientRow::of(c),
         notes: c
             .notes
             .as_ref()

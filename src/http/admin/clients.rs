@@ -21,7 +21,9 @@ use crate::http::extract::PathId;
 pub struct ClientRow {
     pub id: u64,
     pub name: String,
+    /// Local format, for reading; `tel` (E.164, empty once erased) only for links.
     pub phone: String,
+    pub tel: String,
     pub email: String,
     pub whatsapp: bool,
     /// Another result with the same number written the other way: (its id, its name).
@@ -33,7 +35,11 @@ impl ClientRow {
         Self {
             id: c.id.0,
             name: c.name.as_str().to_owned(),
-            phone: c.phone.as_e164().to_owned(),
+            phone: c.phone.local(),
+            tel: Some(c.phone.as_e164())
+                .filter(|p| p.starts_with('+') && !c.is_anonymised())
+                .map(str::to_owned)
+                .unwrap_or_default(),
             email: c
                 .email
                 .as_ref()
@@ -240,13 +246,7 @@ pub async fn show(
             .unwrap_or_default(),
         client: ClientRow::of(&client),
         history: rows,
-        same_line: same_line.map(|c| {
-            (
-                c.id.0,
-                c.name.as_str().to_owned(),
-                c.phone.as_e164().to_owned(),
-            )
-        }),
+        same_line: same_line.map(|c| (c.id.0, c.name.as_str().to_owned(), c.phone.local())),
     };
     view::render(&page, &page.l, state.admin.secure_cookies)
 }

@@ -16,8 +16,8 @@ use crate::domain::notice::Template;
 use crate::domain::{ClientId, DomainError};
 use crate::http::AppState;
 use crate::http::extract::PathId;
-use crate::store::clients;
 use crate::store::outbox::{self, Message};
+use crate::store::{bookings, clients};
 
 #[derive(Serialize)]
 pub struct Outbox {
@@ -87,7 +87,10 @@ pub async fn page(
             let (depth, oldest) = outbox::depth(tx, now)?;
             let mut rows = Vec::new();
             for m in outbox::dead_letters(tx)? {
-                let client = clients::get(tx, m.client)?
+                // The booking's client: a merge moves bookings, not queued messages, and the
+                // record a message was queued for may be gone.
+                let owner = bookings::get(tx, m.booking)?.map_or(m.client, |b| b.client);
+                let client = clients::get(tx, owner)?
                     .map(|c| c.name.as_str().to_owned())
                     .unwrap_or_default();
                 rows.push((m, client));

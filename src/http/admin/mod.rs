@@ -17,6 +17,8 @@
 
 pub mod account;
 pub mod agenda;
+/// Auditoría: the log as Spanish sentences, filters in the query string.
+pub mod audit_log;
 pub mod auth;
 pub mod bookings;
 /// La caja: cobrar, comprobante, caja diaria, productos, comisiones, reportes.
@@ -32,6 +34,8 @@ pub mod messages;
 pub mod payments;
 pub mod session;
 pub mod system;
+/// The Sistema page's buttons: a snapshot and the restore drill now.
+pub mod system_tasks;
 pub mod team;
 pub mod view;
 
@@ -55,6 +59,11 @@ pub struct Settings {
     pub system: system::SystemSettings,
 }
 
+/// A photo upload's body: the largest photo accepted and the form around it.
+fn photo_body_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(session::MAX_UPLOAD_FORM_BYTES)
+}
+
 /// The admin routes, each group behind its guard.
 pub fn router() -> Router<AppState> {
     let public = Router::new()
@@ -66,6 +75,8 @@ pub fn router() -> Router<AppState> {
     let staff = Router::new()
         .route("/admin", get(|| async { Redirect::to("/admin/agenda") }))
         .route("/admin/agenda", get(agenda::page))
+        .route("/admin/agenda/version", get(agenda::version))
+        .route("/admin/agenda/semana", get(agenda::week_page))
         .route("/admin/bookings/{id}/status", post(agenda::set_status))
         .route("/admin/bookings/{id}/undo", post(agenda::undo_status))
         .route("/admin/bookings/{id}/notes", post(agenda::set_notes))
@@ -83,6 +94,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/bookings", post(bookings::create))
         .route("/admin/bookings/{id}/cancel", post(agenda::cancel))
         .route("/admin/bookings/{id}/reschedule", post(agenda::reschedule))
+        .route("/admin/bookings/{id}/mover", get(agenda::move_page))
         .route("/admin/clientes", get(clients::list))
         .route(
             "/admin/clientes/{id}",
@@ -130,6 +142,9 @@ pub fn router() -> Router<AppState> {
             get(client_data::erase_page).post(client_data::erase),
         )
         .route("/admin/sistema", get(system::page))
+        .route("/admin/sistema/copia", post(system_tasks::snapshot_now))
+        .route("/admin/sistema/prueba", post(system_tasks::verify_now))
+        .route("/admin/sistema/tarea.json", get(system_tasks::task_json))
         .route("/admin/catalogo/sucursales", post(catalog::create_branch))
         .route(
             "/admin/catalogo/sucursales/{id}",
@@ -148,6 +163,18 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/catalogo/barberos/{id}/semana",
             get(catalog::week_page).post(catalog::week_post),
+        )
+        .route(
+            "/admin/catalogo/sucursales/{id}/fotos",
+            post(catalog::upload_branch_photo).layer(photo_body_limit()),
+        )
+        .route(
+            "/admin/catalogo/sucursales/{id}/fotos/{photo}/borrar",
+            post(catalog::delete_branch_photo),
+        )
+        .route(
+            "/admin/catalogo/barberos/{id}/foto",
+            post(catalog::upload_barber_photo).layer(photo_body_limit()),
         )
         .route("/admin/catalogo/cierres", post(catalog::add_closure))
         .route(

@@ -99,6 +99,9 @@ pub async fn require_owner(req: Request, next: Next) -> Response {
 /// Largest form the admin accepts (the CSRF check reads the body before the handler).
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
+/// Largest photo upload form (`app::photos::MAX_UPLOAD_BYTES` and room for the other fields).
+pub const MAX_UPLOAD_FORM_BYTES: usize = crate::app::photos::MAX_UPLOAD_BYTES + 64 * 1024;
+
 async fn guard(req: Request, next: Next, allowed: impl Fn(&StaffUser) -> bool) -> Response {
     let Some(current) = req.extensions().get::<Current>().cloned() else {
         return AdminError::LoginRequired.into_response();
@@ -117,20 +120,46 @@ async fn guard(req: Request, next: Next, allowed: impl Fn(&StaffUser) -> bool) -
     }
     // State-changing: the form must carry this session's CSRF token (or the header, for
     // scripts). The body is read here and handed on unchanged.
-    let Ok(bytes) = to_bytes(body, MAX_FORM_BYTES).await else {
-        return AdminError::BadRequest("El formulario es demasiado grande.".into()).into_response();
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let boundary = content_type
+        .strip_prefix("multipart/form-data")
+        .and_then(|rest| rest.split("boundary=").nth(1))
+        .map(|b| {
+            b.split(';')
+                .next()
+                .unwrap_or(b)
+                .trim_matches('"')
+                .to_owned()
+        });
+    let limit = if boundary.is_some() {
+        MAX_UPLOAD_FORM_BYTES
+    } else {
+        MAX_FORM_BYTES
+    };
+    let Ok(bytes) = to_bytes(body, limit).await else {
+        let why = if boundary.is_some() {
+            crate::app::photos::PhotoRefused::TooLarge.message_es()
+        } else {
+            "El formulario es demasiado grande.".into()
+        };
+        return AdminError::BadRequest(why).into_response();
     };
     let from_header = parts
         .headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let is_form = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let from_form = if is_form { csrf_field(&bytes) } else { None };
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let from_form = match &boundary {
+        Some(boundary) => csrf_part(&bytes, boundary),
+        None if is_form => csrf_field(&bytes),
+        None => None,
+    };
     let ok = from_header
         .or(from_form)
         .is_some_and(|t| auth::tokens_equal(&t, &current.csrf));
@@ -140,6 +169,22 @@ async fn guard(req: Request, next: Next, allowed: impl Fn(&StaffUser) -> bool) -
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// The `csrf` part of a multipart form: the first part named `csrf` (the forms put it
+/// before the file), its value up to the next boundary.
+fn csrf_part(body: &[u8], boundary: &str) -> Option<String> {
+    let delimiter = format!("\r\n--{boundary}");
+    let head = b"name=\"csrf\"";
+    let at = body.windows(head.len()).position(|w| w == head)?;
+    let rest = &body[at..];
+    let start = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let value = &rest[start..];
+    let end = value
+        .windows(delimiter.len())
+        .position(|w| w == delimiter.as_bytes())?;
+    let token = std::str::from_utf8(&value[..end]).ok()?;
+    (token.len() <= 200).then(|| token.to_owned())
 }
 
 /// The `csrf` field of a URL-encoded form.
@@ -154,6 +199,13 @@ fn csrf_field(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_csrf_part_of_a_multipart_form_is_found() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc+d\r\n--XyZ\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.png\"\r\n\r\n\x89PNG\r\n--XyZ--\r\n";
+        assert_eq!(csrf_part(body, "XyZ"), Some("abc+d".into()));
+        assert_eq!(csrf_part(b"--XyZ\r\n\r\n--XyZ--", "XyZ"), None);
+    }
 
     #[test]
     fn the_csrf_field_is_found_among_others() {

@@ -1,6 +1,8 @@
-//! Owner page "Sistema": readiness checks, database and backup status (the last snapshot,
-//! the last restore drill, the local copies). Read-only: snapshots are taken by the timer or
-//! `barberpro snapshot`, which also record their results in the status file shown here.
+//! Owner page "Sistema": readiness checks (each detail in Spanish; a backup never taken is a
+//! warning, not "bien"), database and backup status (the last snapshot, the last restore
+//! drill, the local copies). Snapshots are taken by the timer or `barberpro snapshot`, which
+//! record their results in the status file shown here; the page's own buttons are in
+//! [`super::system_tasks`].
 
 use std::path::PathBuf;
 
@@ -15,6 +17,7 @@ use super::AdminError;
 use super::session::Current;
 use super::view::{self, Flash, Layout};
 use crate::http::AppState;
+use crate::http::format::{bytes_es, duration_es};
 use crate::snapshot::{manifest, status};
 
 /// Where the page looks for backups, and the zone it shows times in.
@@ -28,11 +31,14 @@ pub struct SystemSettings {
     pub started_at: Timestamp,
     /// The effective configuration as TOML, secrets already redacted.
     pub config_summary: String,
+    /// The snapshot or restore drill started from the page, if any.
+    pub task: super::system_tasks::Tasks,
 }
 
 pub struct CheckRow {
     pub name: &'static str,
-    pub ok: bool,
+    /// `bien`, `aviso` or `falla`.
+    pub level: &'static str,
     pub detail: String,
 }
 
@@ -76,6 +82,9 @@ pub struct SystemPage {
     pub local: Vec<LocalRow>,
     /// No snapshot succeeded in the last 26 hours (the alert's threshold).
     pub stale: bool,
+    /// No snapshot was ever taken (a warning: a new install).
+    pub never: bool,
+    pub task: Option<super::system_tasks::TaskRow>,
 }
 
 /// Spanish labels of the readiness checks.
@@ -88,31 +97,6 @@ fn check_label(name: &str) -> &'static str {
         "snapshot" => "Copia de seguridad",
         "outbox" => "Mensajes de WhatsApp",
         _ => "Otro",
-    }
-}
-
-/// `12,3 MB` (es-AR decimal comma, powers of 1024).
-pub fn bytes_es(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit]).replace('.', ",")
-    }
-}
-
-/// `1,5 s` or `250 ms`.
-fn duration_es(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms} ms")
-    } else {
-        format!("{:.1} s", ms as f64 / 1000.0).replace('.', ",")
     }
 }
 
@@ -171,13 +155,13 @@ pub async fn page(
     let checks = crate::http::ops::readiness_checks(&state)
         .await
         .into_iter()
-        .map(|(name, ok, detail)| CheckRow {
-            name: check_label(name),
-            ok,
-            detail: match detail {
-                serde_json::Value::String(s) => s,
-                other => other.to_string(),
-            },
+        .map(|(name, ok, detail)| {
+            let (level, detail) = detail_es(name, ok, &detail, tz);
+            CheckRow {
+                name: check_label(name),
+                level,
+                detail,
+            }
         })
         .collect();
     let all = store.read(crate::store::table_counts).await?;
@@ -230,14 +214,122 @@ pub async fn page(
         verify_failures: recorded.verify_failures_total,
         snapshots_dir: settings.snapshots_dir.display().to_string(),
         local,
-        stale,
+        stale: stale && recorded.last_success_at.is_some(),
+        never: recorded.last_success_at.is_none(),
+        task: super::system_tasks::shown(&settings.task, tz),
     };
     view::render(&page, &page.l, state.admin.secure_cookies)
+}
+
+/// A readiness check's detail in Spanish, and its level: `bien`, `aviso` (a backup never
+/// taken) or `falla`.
+fn detail_es(
+    name: &str,
+    ok: bool,
+    detail: &serde_json::Value,
+    tz: &TimeZone,
+) -> (&'static str, String) {
+    let level = if ok { "bien" } else { "falla" };
+    let n = |key: &str| detail[key].as_i64().unwrap_or_default();
+    let text = match (name, detail) {
+        ("database", serde_json::Value::String(s)) if ok && s == "answers a read" => {
+            "responde".to_owned()
+        }
+        ("writer", _) if ok => "funcionando".to_owned(),
+        ("writer", _) => "detenida".to_owned(),
+        ("certificate", serde_json::Value::String(s)) => match s.as_str() {
+            "TLS off" => "sin TLS (detrás de un proxy)".to_owned(),
+            "expired" => "vencido".to_owned(),
+            _ => "no se puede leer".to_owned(),
+        },
+        ("certificate", _) => {
+            let days = n("expires_in_days");
+            let acme = if detail.get("acme").is_some() {
+                " (renovación automática con ACME)"
+            } else {
+                ""
+            };
+            match days {
+                1 => format!("vence en 1 día{acme}"),
+                d => format!("vence en {d} días{acme}"),
+            }
+        }
+        ("disk", serde_json::Value::Object(_)) => {
+            let free = u64::try_from(n("free_mib")).unwrap_or_default() * 1024 * 1024;
+            let minimum = u64::try_from(n("minimum_mib")).unwrap_or_default() * 1024 * 1024;
+            format!(
+                "{} libres ({} %; mínimo {})",
+                bytes_es(free),
+                n("free_percent"),
+                bytes_es(minimum)
+            )
+        }
+        ("disk", _) => "no se puede leer el espacio libre".to_owned(),
+        ("outbox", serde_json::Value::Object(_)) => match n("pending") {
+            0 => "nada pendiente".to_owned(),
+            p => format!(
+                "{p} pendientes; el más viejo espera hace {} min (máximo {})",
+                n("oldest_due_minutes"),
+                n("maximum_minutes")
+            ),
+        },
+        ("snapshot", serde_json::Value::String(_)) => {
+            return (
+                "aviso",
+                "todavía no se tomó ninguna copia: tocá «Hacer copia ahora»".to_owned(),
+            );
+        }
+        ("snapshot", serde_json::Value::Object(_)) if detail.get("failures").is_some() => {
+            format!("{} intentos y ninguna copia exitosa", n("failures"))
+        }
+        ("snapshot", _) => {
+            let at = detail["last_success_at"]
+                .as_str()
+                .and_then(|s| s.parse::<Timestamp>().ok())
+                .map(|t| view::date_time(t, tz))
+                .unwrap_or_default();
+            format!(
+                "la última exitosa, {at} (hace {} h; máximo {} h)",
+                n("age_hours"),
+                n("maximum_hours")
+            )
+        }
+        (_, serde_json::Value::String(s)) => s.clone(),
+        (_, other) => other.to_string(),
+    };
+    (level, text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::bytes_es;
+
+    #[test]
+    fn check_details_read_in_spanish_and_a_missing_backup_is_a_warning() {
+        use serde_json::json;
+        let tz = jiff::tz::TimeZone::UTC;
+        let es = |name, ok, detail| super::detail_es(name, ok, &detail, &tz);
+        assert_eq!(
+            es("database", true, json!("answers a read")),
+            ("bien", "responde".to_owned())
+        );
+        assert_eq!(
+            es("certificate", true, json!({"expires_in_days": 396})),
+            ("bien", "vence en 396 días".to_owned())
+        );
+        let disk = json!({"free_mib": 76_390, "free_percent": 41, "minimum_mib": 1024});
+        assert_eq!(
+            es("disk", true, disk),
+            ("bien", "74,6 GB libres (41 %; mínimo 1,0 GB)".to_owned())
+        );
+        let (level, text) = es("snapshot", true, json!("no snapshot taken yet"));
+        assert_eq!(level, "aviso");
+        assert!(text.starts_with("todavía no se tomó ninguna copia"));
+        assert_eq!(
+            es("outbox", true, json!({"pending": 0})).1,
+            "nada pendiente"
+        );
+    }
 
     #[test]
     fn uptime_reads_in_days_hours_minutes() {

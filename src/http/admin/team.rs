@@ -2,9 +2,8 @@
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use jiff::tz::TimeZone;
 use serde::Deserialize;
 
 use super::AdminError;
@@ -13,10 +12,10 @@ use super::view::{self, Flash, Layout};
 use crate::app::staff::{self as use_case, NewMember};
 use crate::app::{AppError, privacy, sessions};
 use crate::domain::staff::{NewPassword, Role, StaffId, staff_email};
-use crate::domain::{DomainError, Text, time};
+use crate::domain::{DomainError, Text};
 use crate::http::AppState;
 use crate::http::extract::PathId;
-use crate::store::{StoreError, audit, staff};
+use crate::store::{StoreError, staff};
 
 pub struct MemberRow {
     pub id: u64,
@@ -146,88 +145,7 @@ pub async fn set_active(
     }
 }
 
-pub struct AuditRow {
-    pub when: String,
-    pub who: String,
-    pub ip: String,
-    pub action: String,
-    pub entity: String,
-    pub before: String,
-    pub after: String,
-}
-
-#[derive(Template)]
-#[template(path = "admin/audit.html")]
-pub struct AuditPage {
-    pub l: Layout,
-    pub actor: String,
-    pub entity: String,
-    pub date: String,
-    pub rows: Vec<AuditRow>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct AuditQuery {
-    #[serde(default)]
-    actor: String,
-    #[serde(default)]
-    entity: String,
-    /// `YYYY-MM-DD`: that local day only.
-    #[serde(default)]
-    date: String,
-}
-
-/// `GET /admin/auditoria?actor=&entity=&date=`: the newest 200 matching entries.
-pub async fn audit_page(
-    State(state): State<AppState>,
-    Extension(current): Extension<Current>,
-    Query(q): Query<AuditQuery>,
-    flash: Flash,
-) -> Result<Response, AdminError> {
-    let tz = time::time_zone(crate::domain::catalog::DEFAULT_TZ).unwrap_or(TimeZone::UTC);
-    let mut filter = audit::Filter {
-        actor: Some(q.actor.trim().to_owned()).filter(|s| !s.is_empty()),
-        entity: Some(q.entity.trim().to_owned()).filter(|s| !s.is_empty()),
-        ..Default::default()
-    };
-    if let Ok(day) = q.date.parse::<jiff::civil::Date>() {
-        filter.from = time::day_start(day, &tz).ok();
-        filter.until = day
-            .tomorrow()
-            .ok()
-            .and_then(|d| time::day_start(d, &tz).ok());
-    }
-    let entries = state
-        .store
-        .read(move |tx| audit::list(tx, &filter, 200))
-        .await?;
-    let show =
-        |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
-    let rows = entries
-        .iter()
-        .map(|e| AuditRow {
-            when: view::date_time(e.at, &tz),
-            who: e.actor_email.clone(),
-            ip: e.ip.clone().unwrap_or_default(),
-            action: e.action.clone(),
-            entity: match e.entity_id {
-                Some(id) => format!("{} #{id}", e.entity),
-                None => e.entity.clone(),
-            },
-            before: show(&e.before),
-            after: show(&e.after),
-        })
-        .collect();
-    let l = Layout::for_user("Registro de auditoría", &current, "auditoria", flash);
-    let page = AuditPage {
-        l,
-        actor: q.actor,
-        entity: q.entity,
-        date: q.date,
-        rows,
-    };
-    view::render(&page, &page.l, state.admin.secure_cookies)
-}
+pub use super::audit_log::audit_page;
 
 /// `GET /admin/auditoria/export.jsonl`: the whole log as JSON lines, oldest first (the export
 /// itself is audited as `audit.export`).

@@ -13,7 +13,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::session::Current;
 use super::{AdminError, cookies};
 use crate::http::assets;
-pub use crate::http::format::{date, date_time, long_date, parse_date, time};
+pub use crate::http::format::{
+    date, date_time, long_date, parse_date, short_date_time, time, weekday_date_time,
+};
 
 /// The data of `templates/admin/base.html`.
 #[derive(Debug, Clone)]

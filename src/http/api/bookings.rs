@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
@@ -17,6 +17,7 @@ use crate::app::{self, Actor, ManageToken};
 use crate::domain::time::LocalStamp;
 use crate::domain::{BarberId, Booking, BookingId, DomainError, Email, Phone, ServiceId, Text};
 use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathId, PathSlug};
+use crate::http::ratelimit::ClientIp;
 use crate::http::{ApiError, AppState};
 use crate::store::bookings::{self, BarberChoice, ClientBooking, Idempotency};
 use crate::store::clients::ClientDetails;
@@ -99,9 +100,11 @@ async fn answer(state: &AppState, booking: Booking, token: String) -> Result<Boo
 #[utoipa::path(get, path = "/api/v1/branches/{slug}/availability", tag = "bookings",
     params(
         ("slug" = String, Path, description = "Branch slug"),
-        ("date" = String, Query, description = "Local date, YYYY-MM-DD"),
-        ("services" = String, Query, description = "Service ids, comma-separated: 1,2"),
-        ("barber" = Option<String>, Query, description = "A barber id or `any` (default)"),
+        ("date" = String, Query, format = Date, description = "Local date, YYYY-MM-DD"),
+        ("services" = String, Query, pattern = r"^[0-9]{1,19}(,[0-9]{1,19})*$",
+         description = "Service ids, comma-separated: 1,2"),
+        ("barber" = Option<String>, Query, pattern = r"^([0-9]{1,19}|any)?$",
+         description = "A barber id or `any` (default)"),
     ),
     responses((status = 200, body = AvailabilityDto), (status = 400, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -200,19 +203,36 @@ pub async fn availability(
         .into_response())
 }
 
+/// A booking that does not exist answers as a wrong token does (401 `invalid_token`): whoever
+/// tries ids learns nothing from the difference.
+fn as_wrong_token(e: ApiError) -> ApiError {
+    match e {
+        ApiError::Rule(DomainError::UnknownBooking) => ApiError::Rule(DomainError::InvalidToken),
+        other => other,
+    }
+}
+
 /// Books a slot. With an `Idempotency-Key`, a retried request returns the same booking.
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings",
     request_body = CreateBookingRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[!-~]([ -~]{0,198}[!-~])?$",
+            description = "Makes retries safe: 1 to 200 visible ASCII characters")),
     responses((status = 201, body = CreatedBookingDto), (status = 400, body = ErrorBody),
               (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
     headers: HeaderMap,
     body: ApiJson<CreateBookingRequest>,
 ) -> Result<(StatusCode, Json<CreatedBookingDto>), ApiError> {
+    // A branch that may ask for a deposit starts a MercadoPago preference: the payments tier.
+    if let (Some(deposits), Some(Extension(ClientIp(ip)))) = (&state.payments, ip)
+        && deposits.policy_for(&body.value.branch).may_ask()
+    {
+        state.limits.check_payment(ip)?;
+    }
     let idempotency = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
@@ -316,7 +336,8 @@ pub async fn get_booking(
             let booking = bookings::get_authorised(tx, BookingId(id), &token)?;
             view(tx, &booking, &public_url, &token)
         })
-        .await?;
+        .await
+        .map_err(|e| as_wrong_token(e.into()))?;
     Ok(Json(dto))
 }
 
@@ -338,7 +359,9 @@ pub async fn reschedule(
     let start = parse_start(&body.value.start)?;
     let choice = body.value.barber.as_ref().map(parse_choice).transpose()?;
     let actor = Actor::Client(ManageToken::new(token.clone()));
-    let moved = app::bookings::reschedule(&state, &actor, BookingId(id), start, choice).await?;
+    let moved = app::bookings::reschedule(&state, &actor, BookingId(id), start, choice)
+        .await
+        .map_err(|e| as_wrong_token(e.into()))?;
     let dto = answer(&state, moved.after, token).await?;
     Ok(Json(dto))
 }
@@ -346,7 +369,7 @@ pub async fn reschedule(
 /// Cancels a booking (before the cut-off), freeing its slot.
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "bookings",
     params(("id" = u64, Path, description = "Booking id")),
-    request_body(content = Option<CancelRequest>, description = "Optional reason"),
+    request_body(content = CancelRequest, description = "Optional: a reason (the body may be left out, never `null`)"),
     security(("manage_token" = [])),
     responses((status = 200, body = BookingDto), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -360,7 +383,9 @@ pub async fn cancel(
 ) -> Result<Json<BookingDto>, ApiError> {
     let reason = optional_text("reason", body.reason.as_deref(), NOTES_MAX)?;
     let actor = Actor::Client(ManageToken::new(token.clone()));
-    let cancelled = app::bookings::cancel(&state, &actor, BookingId(id), reason).await?;
+    let cancelled = app::bookings::cancel(&state, &actor, BookingId(id), reason)
+        .await
+        .map_err(|e| as_wrong_token(e.into()))?;
     let dto = answer(&state, cancelled.after, token).await?;
     Ok(Json(dto))
 }

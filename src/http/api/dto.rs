@@ -116,12 +116,37 @@ pub struct AvailabilityDto<'a> {
 }
 
 /// A barber id, or `"any"`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum BarberChoiceDto {
     Id(u64),
     Word(String),
 }
+
+/// Described as exactly what is accepted: a non-negative integer or the string `"any"`.
+impl utoipa::PartialSchema for BarberChoiceDto {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+        };
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(0)),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["any"])),
+            )
+            .description(Some("A barber id, or \"any\""))
+            .into()
+    }
+}
+
+impl ToSchema for BarberChoiceDto {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -143,9 +168,9 @@ pub struct CreateBookingRequest {
     /// One to five service ids, done back to back in this order.
     pub services: Vec<u64>,
     /// A barber id or `"any"`.
-    #[schema(value_type = Object)]
     pub barber: BarberChoiceDto,
     /// RFC 3339 with an offset, e.g. `2026-12-01T10:00:00-03:00`.
+    #[schema(format = DateTime)]
     pub start: String,
     pub client: ClientInput,
     pub notes: Option<String>,
@@ -155,9 +180,9 @@ pub struct CreateBookingRequest {
 #[serde(deny_unknown_fields)]
 pub struct RescheduleRequest {
     /// The new start, RFC 3339 with an offset.
+    #[schema(format = DateTime)]
     pub start: String,
     /// A barber id or `"any"`; omitted: the same barber.
-    #[schema(value_type = Option<Object>)]
     pub barber: Option<BarberChoiceDto>,
 }
 

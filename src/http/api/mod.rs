@@ -44,6 +44,21 @@ impl utoipa::Modify for BearerScheme {
     }
 }
 
+/// Marks a POST's body as one that may be left out (`required: false`), as `OptionalJson`
+/// reads it: utoipa has no attribute for it, and `Option<T>` would also allow `null`.
+fn body_optional(mut doc: utoipa::openapi::OpenApi, path: &str) -> utoipa::openapi::OpenApi {
+    if let Some(body) = doc
+        .paths
+        .paths
+        .get_mut(path)
+        .and_then(|item| item.post.as_mut())
+        .and_then(|op| op.request_body.as_mut())
+    {
+        body.required = Some(utoipa::openapi::Required::False);
+    }
+    doc
+}
+
 /// The API routes, with `GET /api/v1/openapi.json` describing them.
 pub fn router() -> Router<AppState> {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -56,7 +71,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(bookings::reschedule))
         .routes(routes!(bookings::cancel))
         .split_for_parts();
-    let doc = Arc::new(doc);
+    let doc = Arc::new(body_optional(doc, "/api/v1/bookings/{id}/cancel"));
     router.route(
         "/api/v1/openapi.json",
         get(move || {

@@ -41,6 +41,15 @@ pub struct DetailsPage {
     pub back: String,
     /// The deposit the branch asks for, told before booking (`[payments]`).
     pub deposit: Option<String>,
+    /// This step's GET address, which the script loads instead of a copy restored by Back.
+    pub again: String,
+    /// Answering the form's POST (a refusal): the script reloads `again` when it is shown
+    /// again by Back.
+    pub posted: bool,
+    /// Confirmation e-mails are on (`[mail]`): the e-mail field says so.
+    pub mail: bool,
+    /// This browser already booked this slot (Back after booking): shown instead of the form.
+    pub booked: Option<super::confirm::Booked>,
 }
 
 impl DetailsPage {

@@ -4,9 +4,9 @@
 
 use askama::Template;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::extract::{Extension, Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 
 use super::details::*;
@@ -14,13 +14,15 @@ use super::pick::{self, Picker};
 use super::selection::*;
 use super::view::{self, Field, Layout, Private};
 use super::{PageError, PagePath};
+use super::{branch, confirm};
 use crate::app::{self, AppError};
 use crate::domain::payment::DepositPolicy;
 use crate::domain::time::local_date;
 use crate::domain::{Barber, Branch, DomainError, Money};
 use crate::http::AppState;
 use crate::http::format::{long_date, time as fmt_time};
-use crate::store::bookings::{BarberChoice, ClientBooking, Idempotency};
+use crate::http::ratelimit::ClientIp;
+use crate::store::bookings::{self, BarberChoice, ClientBooking, Idempotency};
 use crate::store::{ReadTx, StoreError, catalog};
 
 #[derive(Template)]
@@ -59,6 +61,8 @@ pub async fn branches(State(state): State<AppState>) -> Result<Response, PageErr
 pub struct ServicesPage {
     pub l: Layout,
     pub branch: BranchInfo,
+    /// Photos, opening hours, barbers: the branch's page around the services form.
+    pub about: branch::About,
     pub services: Vec<Choice>,
     pub barber: String,
     pub error: Option<String>,
@@ -70,7 +74,9 @@ fn services_page(
     sel: &Selection,
     error: Option<String>,
 ) -> Result<ServicesPage, StoreError> {
-    let services = catalog::services_at(tx, branch.id)?
+    let offered = catalog::services_at(tx, branch.id)?;
+    let about = branch::about(tx, branch, &catalog::barbers_at(tx, branch.id)?, &offered)?;
+    let services = offered
         .iter()
         .map(|s| Choice {
             value: s.id.0.to_string(),
@@ -82,6 +88,7 @@ fn services_page(
     Ok(ServicesPage {
         l: Layout::step("Elegí los servicios", 2),
         branch: BranchInfo::from(branch),
+        about,
         services,
         barber: sel.barber.clone(),
         error,
@@ -149,7 +156,18 @@ impl Step {
             Self::Services(p) => view::html(status, p.as_ref(), Private::No),
             Self::Barber(p) => view::html(status, p.as_ref(), Private::No),
             Self::Slot(p) => view::html(status, p.as_ref(), Private::No),
-            Self::Details(p) => view::html(status, p.as_ref(), Private::No),
+            // Its GET is private (it may show «ya reservaste» with the manage link, and Back
+            // must ask the server again); a POST's answer may be kept for Back, where the
+            // script asks the server again (`again`), instead of a resubmission prompt.
+            Self::Details(p) if p.posted => {
+                let mut response = view::html(status, p.as_ref(), Private::No)?;
+                response.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    axum::http::HeaderValue::from_static("private, max-age=0"),
+                );
+                Ok(response)
+            }
+            Self::Details(p) => view::html(status, p.as_ref(), Private::Yes),
         }
     }
 }
@@ -324,6 +342,21 @@ fn details_page(
         return slot_page(tx, branch, sel, why, now, rules);
     };
     let tz = branch.tz();
+    // "Cualquiera": the barber the slot is offered with, the one the booking will get.
+    let label = match sel.choice() {
+        Some(BarberChoice::Any) => {
+            let date = local_date(start, &tz);
+            let offered =
+                bookings::availability(tx, branch, date, &sel.ids(), BarberChoice::Any, now, rules)
+                    .unwrap_or_default();
+            offered
+                .iter()
+                .find(|s| s.start == start)
+                .and_then(|s| barbers.iter().find(|b| b.id == s.barber))
+                .map_or(label, |b| format!("{} (por «Cualquiera»)", b.name.as_str()))
+        }
+        _ => label,
+    };
     let key = if valid_key(&typed.key) {
         typed.key.clone()
     } else {
@@ -350,17 +383,29 @@ fn details_page(
             branch.slug.as_str(),
             sel.query()
         ),
+        again: format!(
+            "/reservar/{}/datos?{}&{}",
+            branch.slug.as_str(),
+            sel.query(),
+            serde_urlencoded::to_string([("start", &sel.start)]).unwrap_or_default()
+        ),
+        posted: false,
+        mail: crate::store::mail::enabled(tx)?,
         sel: sel.clone(),
+        booked: None,
         deposit: deposit
             .and_then(|d| d.client_notice_es(Money::sum(services.iter().map(|s| s.price)))),
     })))
 }
 
-/// `GET /reservar/{slug}/datos?services=…&barber=…&start=…`: name, phone, e-mail, consent.
+/// `GET /reservar/{slug}/datos?services=…&barber=…&start=…`: name, phone, e-mail, consent;
+/// or, when this browser just booked that very slot (Back after booking), «ya reservaste»
+/// with the link to the booking.
 pub async fn details(
     State(state): State<AppState>,
     PagePath(slug): PagePath,
     Query(pairs): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
 ) -> Result<Response, PageError> {
     let sel = Selection::from_pairs(&pairs);
     let (now, rules) = (state.clock.now(), state.rules);
@@ -369,7 +414,12 @@ pub async fn details(
         .store
         .read(move |tx| {
             let branch = catalog::branch_by_slug(tx, &slug)?;
-            details_page(tx, &branch, &sel, &Typed::default(), now, &rules, deposit)
+            let mut step =
+                details_page(tx, &branch, &sel, &Typed::default(), now, &rules, deposit)?;
+            if let Step::Details(page) = &mut step {
+                page.booked = confirm::already_booked(tx, &headers, &branch, &sel.start)?;
+            }
+            Ok(step)
         })
         .await?;
     step.render(false)
@@ -381,6 +431,7 @@ pub async fn details(
 pub async fn create(
     State(state): State<AppState>,
     PagePath(slug): PagePath,
+    ip: Option<Extension<ClientIp>>,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, PageError> {
     let Ok(Form(pairs)) = form else {
@@ -393,6 +444,13 @@ pub async fn create(
     let (now, rules) = (state.clock.now(), state.rules);
     let (sel2, typed2) = (sel.clone(), typed.clone());
     let policy = state.payments.as_ref().map(|d| d.policy_for(&slug));
+    // A branch that may ask for a deposit starts a MercadoPago preference: the payments tier.
+    if let (Some(p), Some(Extension(ClientIp(ip)))) = (&policy, ip)
+        && p.may_ask()
+        && let Err(refused) = state.limits.check_payment(ip)
+    {
+        return Ok(crate::http::ApiError::from(refused).into_response());
+    }
     let (branch, step) = state
         .store
         .read(move |tx| {
@@ -405,6 +463,7 @@ pub async fn create(
         Step::Details(page) => page,
         other => return other.render(false),
     };
+    page.posted = true;
     let Some(client) = client_details(&typed, &mut page) else {
         return Step::Details(page).render(false);
     };
@@ -435,10 +494,16 @@ pub async fn create(
         now,
     };
     match app::bookings::book_online(&state, request).await {
-        Ok(created) => Ok(view::see_other(&format!(
-            "/turnos/{}?token={}&aviso=reservado",
-            created.booking.id.0, created.token
-        ))),
+        Ok(created) => {
+            let (id, token) = (created.booking.id.0, created.token);
+            let mut response =
+                view::see_other(&format!("/turnos/{id}?token={token}&aviso=reservado"));
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                confirm::booked_cookie(id, &token, state.admin.secure_cookies),
+            );
+            Ok(response)
+        }
         Err(AppError::Rule(rule)) if slot_problem(&rule) => {
             page.error = Some(format!(
                 "{} Elegí otro horario; tus datos quedan cargados.",

@@ -95,6 +95,10 @@ pub struct Shown {
     /// Why not, when it is active but too close.
     pub too_late: bool,
     pub active: bool,
+    /// What "Compartir por WhatsApp" sends: when and where, never the private link.
+    pub share_text: String,
+    /// A confirmation e-mail was queued for it.
+    pub emailed: bool,
 }
 
 fn shown(
@@ -138,6 +142,18 @@ fn shown(
                 ),
             }
         });
+    let when = format!(
+        "{} a las {}",
+        long_date(local_date(b.start, &tz)),
+        fmt_time(b.start, &tz)
+    );
+    let share_text = format!(
+        "Tengo turno en {} el {when}: {}, {}.",
+        branch.name.as_str(),
+        branch.address.as_str(),
+        BranchInfo::from(&branch).map_href
+    );
+    let emailed = crate::store::mail::queued_for(tx, b.id)?;
     let open = b.status.is_reschedulable();
     let in_time = rules.client_may_change(b.start, now).is_ok();
     Ok((
@@ -145,11 +161,7 @@ fn shown(
             id: b.id.0,
             status: b.status.as_str(),
             status_label: status_label_es(b.status.as_str()),
-            when: format!(
-                "{} a las {}",
-                long_date(local_date(b.start, &tz)),
-                fmt_time(b.start, &tz)
-            ),
+            when,
             end: fmt_time(b.end, &tz),
             barber,
             services: b
@@ -165,6 +177,8 @@ fn shown(
             pay_notice,
             too_late: open && !in_time,
             active: b.status.is_active() && b.status != BookingStatus::Completed,
+            share_text,
+            emailed,
         },
         branch,
     ))

@@ -13,6 +13,8 @@
 //! with `Cache-Control: no-store` and `Referrer-Policy: no-referrer`, and the request log
 //! records route templates only, never a query string (`http::middleware`).
 
+mod branch;
+mod confirm;
 mod details;
 mod flow;
 mod manage;
@@ -40,7 +42,9 @@ pub fn router() -> Router<AppState> {
         .route("/reservar/{slug}/barbero", get(flow::barber))
         .route("/reservar/{slug}/horario", get(flow::slot))
         .route("/reservar/{slug}/datos", get(flow::details))
+        .route("/fotos/{id}", get(branch::photo))
         .route("/turnos/{id}", get(manage::page))
+        .route("/turnos/{id}/calendario.ics", get(confirm::calendar_file))
         .route("/turnos/{id}/cancelar", post(manage::cancel))
         .route(
             "/turnos/{id}/reprogramar",

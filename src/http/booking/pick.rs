@@ -1,6 +1,8 @@
-//! The day-and-slot picker shared by booking and rescheduling: the next days as links, a date
-//! field for later ones, and the free slots of the chosen day from
-//! `store::bookings::availability` (the API's own function).
+//! The day-and-slot picker shared by booking and rescheduling: a strip of the next fourteen
+//! days, a week at a time, each saying what it offers (`store::bookings::calendar`: free
+//! slots, or closed, full, a holiday), a date field for later days, the chosen day's free
+//! slots, and the next free day when it has none. The slots are those of
+//! `store::bookings::availability` (the API's own rules).
 
 use jiff::Timestamp;
 use jiff::ToSpan;
@@ -8,7 +10,7 @@ use jiff::civil::Date;
 
 use crate::domain::time::{local_date, rfc3339_local};
 use crate::domain::{BookingRules, Branch, DomainError, ServiceId};
-use crate::http::format::{date as fmt_date, long_date, time as fmt_time};
+use crate::http::format::{long_date, time as fmt_time};
 use crate::store::bookings::{self, BarberChoice};
 use crate::store::{ReadTx, StoreError, catalog};
 
@@ -37,13 +39,21 @@ impl Target {
     }
 }
 
+/// One day of the week strip.
 pub struct DayChoice {
     /// The day's link.
     pub href: String,
     pub weekday: &'static str,
-    /// `dd/MM/yyyy`.
-    pub label: String,
+    /// `01/03`.
+    pub short: String,
+    /// What the day offers: "12 horarios", "cerrado", "completo", "feriado: Navidad".
+    pub state: String,
+    /// Said in full to screen readers: "lunes 01/03/2027, 12 horarios".
+    pub aria: String,
+    pub free: bool,
     pub current: bool,
+    /// The one day of the strip in the Tab order (the chosen one, else the first).
+    pub tab_stop: bool,
 }
 
 pub struct SlotChoice {
@@ -55,17 +65,29 @@ pub struct SlotChoice {
     pub checked: bool,
 }
 
+/// The next day with free slots, offered when the chosen one has none.
+pub struct NextFree {
+    pub href: String,
+    /// "martes 02/03/2027".
+    pub label: String,
+}
+
 /// Everything the picker shows.
 pub struct Picker {
     pub target: Target,
-    pub days: Vec<DayChoice>,
+    /// The listed days, a week (seven days) per row of the strip.
+    pub weeks: Vec<Vec<DayChoice>>,
     /// The chosen day, `YYYY-MM-DD`, and as words ("martes 02/03/2027").
     pub date: String,
     pub date_label: String,
+    /// Why the chosen day offers nothing ("cerrado", "completo"…), when it is listed.
+    pub day_state: Option<String>,
     /// Bounds of the date field.
     pub min: String,
     pub max: String,
     pub slots: Vec<SlotChoice>,
+    /// When `slots` is empty: the first later day with free slots, if the horizon has one.
+    pub next_free: Option<NextFree>,
     /// Why the day has no slots to offer (a bad or out-of-range date).
     pub error: Option<String>,
 }
@@ -99,25 +121,14 @@ pub fn build(
     let tz = branch.tz();
     let today = local_date(now, &tz);
     let last = rules.last_day(today);
-    let listed: Vec<Date> = (0..DAYS_SHOWN)
-        .filter_map(|n| today.checked_add(n.days()).ok())
-        .filter(|d| *d <= last)
-        .collect();
+    let listed = days_from(today, last);
+    let calendar = bookings::calendar(tx, branch, &listed, services, choice, now, rules)?;
     let mut error = None;
-    let mut found = None;
     let date = match date_raw.trim() {
-        "" => {
-            let mut first = today;
-            for d in &listed {
-                let slots = bookings::availability(tx, branch, *d, services, choice, now, rules)?;
-                if !slots.is_empty() {
-                    first = *d;
-                    found = Some(slots);
-                    break;
-                }
-            }
-            first
-        }
+        "" => calendar
+            .iter()
+            .find(|d| d.state.is_free())
+            .map_or(today, |d| d.date),
         raw => match raw.parse::<Date>().ok().filter(|_| raw.len() == 10) {
             Some(d) => d,
             None => {
@@ -126,9 +137,10 @@ pub fn build(
             }
         },
     };
-    let slots = match found {
-        Some(slots) => slots,
-        None if error.is_some() => Vec::new(),
+    let listed_day = calendar.iter().find(|d| d.date == date);
+    let slots = match listed_day {
+        _ if error.is_some() => Vec::new(),
+        Some(day) => day.slots.clone(),
         None => match bookings::availability(tx, branch, date, services, choice, now, rules) {
             Ok(slots) => slots,
             Err(StoreError::Rule(rule)) if is_date_error(&rule) => {
@@ -137,6 +149,17 @@ pub fn build(
             }
             Err(e) => return Err(e),
         },
+    };
+    let next_free = if slots.is_empty() && error.is_none() {
+        next_free_day(
+            tx, branch, services, choice, now, rules, &calendar, date, last,
+        )?
+        .map(|d| NextFree {
+            href: target.href(d),
+            label: long_date(d),
+        })
+    } else {
+        None
     };
     let barbers = catalog::barbers_at(tx, branch.id)?;
     let slots = slots
@@ -152,23 +175,84 @@ pub fn build(
             checked: Some(s.start) == checked,
         })
         .collect();
-    let days = listed
+    let chosen_listed = listed_day.is_some();
+    let days: Vec<DayChoice> = calendar
         .iter()
-        .map(|d| DayChoice {
-            href: target.href(*d),
-            weekday: weekday(*d),
-            label: fmt_date(*d),
-            current: *d == date,
+        .enumerate()
+        .map(|(i, d)| {
+            let state = d.state.label_es();
+            DayChoice {
+                href: target.href(d.date),
+                weekday: weekday(d.date),
+                short: d.date.strftime("%d/%m").to_string(),
+                aria: format!("{}, {state}", long_date(d.date)),
+                state,
+                free: d.state.is_free(),
+                current: d.date == date,
+                tab_stop: d.date == date || (!chosen_listed && i == 0),
+            }
         })
         .collect();
+    let mut weeks = Vec::new();
+    let mut days = days.into_iter().peekable();
+    while days.peek().is_some() {
+        weeks.push(days.by_ref().take(7).collect());
+    }
     Ok(Picker {
         target,
-        days,
+        weeks,
         date: date.to_string(),
         date_label: long_date(date),
+        day_state: listed_day
+            .filter(|d| !d.state.is_free())
+            .map(|d| d.state.label_es()),
         min: today.to_string(),
         max: last.to_string(),
         slots,
+        next_free,
         error,
     })
+}
+
+/// The days the strip lists: today and the next ones, up to the horizon.
+fn days_from(first: Date, last: Date) -> Vec<Date> {
+    (0..DAYS_SHOWN)
+        .filter_map(|n| first.checked_add(n.days()).ok())
+        .filter(|d| *d <= last)
+        .collect()
+}
+
+/// The first day after `date` with a free slot: from the strip's calendar, else from later
+/// days, two weeks at a time, up to the horizon.
+#[allow(clippy::too_many_arguments)]
+fn next_free_day(
+    tx: &impl ReadTx,
+    branch: &Branch,
+    services: &[ServiceId],
+    choice: BarberChoice,
+    now: Timestamp,
+    rules: &BookingRules,
+    listed: &[bookings::CalendarDay],
+    date: Date,
+    last: Date,
+) -> Result<Option<Date>, StoreError> {
+    if let Some(d) = listed.iter().find(|d| d.date > date && d.state.is_free()) {
+        return Ok(Some(d.date));
+    }
+    let mut from = listed.last().map_or(date, |d| d.date).max(date);
+    while let Ok(next) = from.tomorrow() {
+        if next > last {
+            break;
+        }
+        let dates = days_from(next, last);
+        let later = bookings::calendar(tx, branch, &dates, services, choice, now, rules)?;
+        if let Some(d) = later.iter().find(|d| d.state.is_free()) {
+            return Ok(Some(d.date));
+        }
+        match dates.last() {
+            Some(d) => from = *d,
+            None => break,
+        }
+    }
+    Ok(None)
 }

@@ -82,16 +82,35 @@ pub struct BranchInfo {
     pub slug: String,
     pub name: String,
     pub address: String,
+    /// In local form (`011 4833-1234`); empty when the branch has none.
     pub phone: String,
+    /// `tel:+541148331234`.
+    pub phone_href: String,
+    /// A map search for the address.
+    pub map_href: String,
 }
 
 impl From<&Branch> for BranchInfo {
     fn from(b: &Branch) -> Self {
+        let query = serde_urlencoded::to_string([
+            ("api", "1"),
+            (
+                "query",
+                &format!("{}, {}", b.name.as_str(), b.address.as_str()),
+            ),
+        ])
+        .unwrap_or_default();
         Self {
             slug: b.slug.as_str().to_owned(),
             name: b.name.as_str().to_owned(),
             address: b.address.as_str().to_owned(),
-            phone: b.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+            phone: b.phone.as_ref().map(|p| p.national()).unwrap_or_default(),
+            phone_href: b
+                .phone
+                .as_ref()
+                .map(|p| format!("tel:{}", p.as_e164()))
+                .unwrap_or_default(),
+            map_href: format!("https://www.google.com/maps/search/?{query}"),
         }
     }
 }

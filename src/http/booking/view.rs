@@ -73,13 +73,18 @@ pub fn html<T: Template>(
 /// 303 See Other to `to`; private, since `to` may carry the manage token.
 pub fn see_other(to: &str) -> Response {
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response();
-    let h = response.headers_mut();
+    see_other_private_headers(response.headers_mut());
+    response
+}
+
+/// `Cache-Control: no-store` and `Referrer-Policy: no-referrer`: what a response carrying (or
+/// leading to) a manage token needs.
+pub fn see_other_private_headers(h: &mut axum::http::HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    response
 }
 
 /// A form field's value as typed and its error, if any (shown next to the field).

@@ -153,8 +153,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(settings: Settings) -> Result<Self, String> {
+        // reqwest is built without a bundled crypto provider: rustls uses ring, like the server.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
-            .use_rustls_tls()
+            .tls_backend_rustls()
             .timeout(settings.timeout)
             .user_agent(concat!("barberpro/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -42,7 +42,7 @@ pub(super) fn resolve_services(
 
 /// The barbers who could take the booking: the one asked for (who must work at the branch
 /// and do every service), or every such barber for "any".
-fn candidates<'c>(
+pub(super) fn candidates<'c>(
     catalog: &'c Catalog,
     branch: BranchId,
     choice: BarberChoice,
@@ -87,15 +87,15 @@ pub fn barber_day(
 }
 
 /// What [`barber_day`] needs besides the barber, computed once per request.
-struct DayQuery<'a> {
+pub(super) struct DayQuery<'a> {
     branch: BranchId,
     closures: &'a [Closure],
-    day: LocalDay,
+    pub(super) day: LocalDay,
     exclude: Option<BookingId>,
 }
 
 impl<'a> DayQuery<'a> {
-    fn new(
+    pub(super) fn new(
         branch: &Branch,
         tz: &TimeZone,
         closures: &'a [Closure],
@@ -112,12 +112,16 @@ impl<'a> DayQuery<'a> {
 
     /// The barber's day: [`BarberDay::scheduled`], and their active bookings read through
     /// `agenda` (opened once per request).
-    fn of(
+    pub(super) fn of(
         &self,
         agenda: &impl ReadableTable<(u64, i64, u64), (i64, bool)>,
         barber: &Barber,
     ) -> Result<BarberDay, StoreError> {
         let mut day = BarberDay::scheduled(&self.day, self.branch, barber, self.closures);
+        if day.open.is_empty() {
+            // Not working that day: no start can be free, whatever the bookings.
+            return Ok(day);
+        }
         let (whole_day, exclude, owner) = (self.day.whole, self.exclude, barber.id.0);
         // Active bookings never overlap and never last a day, so only the last active one
         // starting in the day before can spill over into this one: a reverse seek that stops
@@ -184,6 +188,22 @@ pub fn availability(
     now: Timestamp,
     rules: &BookingRules,
 ) -> Result<Vec<Slot>, StoreError> {
+    availability_excluding(tx, branch, date, services, choice, now, rules, None)
+}
+
+/// [`availability`] as if booking `exclude` were not there: where that booking may move (the
+/// same check `reschedule` makes, which also steps over the booking it moves).
+#[allow(clippy::too_many_arguments)]
+pub fn availability_excluding(
+    tx: &impl ReadTx,
+    branch: &Branch,
+    date: Date,
+    services: &[ServiceId],
+    choice: BarberChoice,
+    now: Timestamp,
+    rules: &BookingRules,
+    exclude: Option<BookingId>,
+) -> Result<Vec<Slot>, StoreError> {
     let tz = branch.tz();
     let today = local_date(now, &tz);
     if date < today {
@@ -199,12 +219,29 @@ pub fn availability(
     let step = rules.step_seconds();
     let earliest = rules.earliest(now);
     let agenda = tx.table(tables::BARBER_BOOKINGS)?;
-    let query = DayQuery::new(branch, &tz, &catalog.closures, date, None)?;
+    let query = DayQuery::new(branch, &tz, &catalog.closures, date, exclude)?;
+    let (slots, _) = day_offers(&query, &agenda, &barbers, (work, busy), step, earliest)?;
+    Ok(slots)
+}
+
+/// One day's free starts for `barbers` (each start once, with the barber it would go to), and
+/// the barbers' days they came from. `len` is (service, busy) seconds.
+pub(super) fn day_offers(
+    query: &DayQuery<'_>,
+    agenda: &impl ReadableTable<(u64, i64, u64), (i64, bool)>,
+    barbers: &[&Barber],
+    (work, busy): (i64, i64),
+    step: i64,
+    earliest: i64,
+) -> Result<(Vec<Slot>, Vec<BarberDay>), StoreError> {
     let mut offers = Offers::default();
+    let mut days = Vec::with_capacity(barbers.len());
     for barber in barbers {
-        offers.add(barber.id, &query.of(&agenda, barber)?, busy, step, earliest);
+        let day = query.of(agenda, barber)?;
+        offers.add(barber.id, &day, busy, step, earliest);
+        days.push(day);
     }
-    offers
+    let slots = offers
         .into_starts()
         .map(|(start, barber)| {
             Ok(Slot {
@@ -213,11 +250,12 @@ pub fn availability(
                 barber,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((slots, days))
 }
 
 /// (service seconds, busy seconds) of a selection of services.
-fn span(services: &[Service]) -> (i64, i64) {
+pub(super) fn span(services: &[Service]) -> (i64, i64) {
     let parts: Vec<(u16, u16)> = services
         .iter()
         .map(|s| (s.duration_minutes, s.buffer_minutes))

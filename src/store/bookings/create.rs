@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::store::catalog::{self, Catalog};
 use crate::store::clients;
-use crate::store::{StoreError, Tx, codec, next_id, outbox, payments, tables};
+use crate::store::{StoreError, Tx, codec, mail, next_id, outbox, payments, tables};
 
 /// Creates a booking, or replays the one made earlier with the same Idempotency-Key and body.
 pub fn create(
@@ -128,6 +128,7 @@ pub(super) fn create_in(
         remember_idempotency(txn, idem, id, now)?;
     }
     outbox::booking_changed(txn, None, &booking, now)?;
+    mail::booking_created(txn, &booking, now)?;
     Ok(Created {
         booking,
         token,

@@ -13,6 +13,7 @@
 //! * `index`: the two booking indexes and the Idempotency-Keys.
 
 mod availability;
+mod calendar;
 mod change;
 mod create;
 mod index;
@@ -26,7 +27,8 @@ use jiff::tz::TimeZone;
 use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
-pub use availability::{active_of_barber, availability, barber_day};
+pub use availability::{active_of_barber, availability, availability_excluding, barber_day};
+pub use calendar::{CalendarDay, calendar};
 pub use change::{cancel, desk_status, reschedule, set_notes, set_status, undo_status};
 pub use create::create;
 pub use index::{expired_idempotency_keys, prune_idempotency_keys};

@@ -64,13 +64,16 @@ impl DbFile {
     }
 }
 
-/// Opens `path` for reading and writing, creating it if missing, as redb opens its files.
+/// Opens `path` for reading and writing, creating it if missing (owner-only: it holds
+/// clients' personal data), as redb opens its files.
 pub(super) fn open_rw(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o600)
         .open(path)
 }
 

@@ -14,8 +14,11 @@ async fn the_system_page_shows_checks_and_the_backups_and_drills_as_they_happen(
         "Certificado TLS",
         "Disco",
         schema.as_str(),
-        "No hay una copia de seguridad exitosa",
         "Todavía no hay copias locales",
+        // Never taken: a warning, not "bien" and not an error.
+        "class=\"flash flash-warn\" role=\"status\" id=\"backup-warning\">Todavía no hay ninguna copia",
+        "<span class=\"level level-aviso\">aviso</span></td><td>todavía no se tomó ninguna copia",
+        "<span class=\"level level-bien\">bien</span></td><td>responde</td>",
     ] {
         assert!(page.body.contains(text), "missing {text:?}");
     }
@@ -29,7 +32,7 @@ async fn the_system_page_shows_checks_and_the_backups_and_drills_as_they_happen(
     verify(&config, &Source::Latest).await.expect("drill");
 
     let page = owner.get("/admin/sistema").await;
-    assert!(!page.body.contains("No hay una copia de seguridad exitosa"));
+    assert!(!page.body.contains("id=\"backup-warning\""));
     assert!(page.body.contains(&taken.name), "the snapshot is listed");
     assert!(page.body.contains("id=\"local-snapshots\""));
     assert!(!page.body.contains("id=\"last-verified\">nunca<"));
@@ -111,5 +114,107 @@ async fn the_system_page_counts_the_data_and_shows_the_configuration_without_sec
     assert!(
         !page.body.contains("super-secreto-123"),
         "the secret never shows"
+    );
+}
+
+/// Polls `tarea.json` until the page's task ended (up to 30 s).
+async fn wait_for_task(b: &mut Browser) {
+    for _ in 0..300 {
+        let answer = b.get("/admin/sistema/tarea.json").await;
+        if answer.body.contains("\"running\":false") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the task did not end within 30 s");
+}
+
+#[tokio::test]
+async fn the_owner_takes_a_snapshot_and_runs_the_drill_from_the_page_audited() {
+    let (app, mut owner) = owner_app().await;
+    let page = owner.get("/admin/sistema").await;
+    let csrf = page.csrf();
+    // Without the form's token: refused, nothing runs.
+    let forged = owner.post("/admin/sistema/copia", &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    owner
+        .post("/admin/sistema/copia", &[("csrf", &csrf)])
+        .await
+        .expect_redirect("/admin/sistema");
+    wait_for_task(&mut owner).await;
+    let page = owner.get("/admin/sistema").await;
+    let task = page
+        .body
+        .split("id=\"task\"")
+        .nth(1)
+        .expect("the task is shown");
+    assert!(
+        task.contains("<strong>Copia de seguridad</strong>") && task.contains("terminó bien"),
+        "{task}"
+    );
+    assert!(
+        page.body.contains("id=\"local-snapshots\""),
+        "the copy is listed"
+    );
+    assert!(!page.body.contains("id=\"backup-warning\""));
+
+    owner
+        .post("/admin/sistema/prueba", &[("csrf", &csrf)])
+        .await
+        .expect_redirect("/admin/sistema");
+    wait_for_task(&mut owner).await;
+    let page = owner.get("/admin/sistema").await;
+    let task = page
+        .body
+        .split("id=\"task\"")
+        .nth(1)
+        .expect("the task is shown");
+    assert!(
+        task.contains("<strong>Prueba de restauración</strong>")
+            && task.contains("se restaura bien"),
+        "{task}"
+    );
+    assert!(!page.body.contains("id=\"last-verified\">nunca<"));
+
+    // Both audited when they started and when they ended, as the owner.
+    let entries = app
+        .store
+        .read(|tx| audit::list(tx, &audit::Filter::default(), 100))
+        .await
+        .expect("audit");
+    for action in ["snapshot.take", "snapshot.verify"] {
+        let states: Vec<String> = entries
+            .iter()
+            .filter(|e| e.action == action)
+            .map(|e| {
+                assert_eq!(e.actor_email, "duena@barberpro.test");
+                e.after
+                    .as_ref()
+                    .map(|a| a["state"].to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert!(
+            states.contains(&"\"started\"".to_owned()) && states.contains(&"\"ok\"".to_owned()),
+            "{action}: {states:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_the_owner_may_start_a_snapshot() {
+    let (app, _owner) = owner_app().await;
+    create_staff(&app, "rec@barberpro.test", "Rec", Role::Recepcion, None).await;
+    let mut rec = Browser::new(&app);
+    rec.login_ok("rec@barberpro.test").await;
+    let csrf = rec.get("/admin/agenda").await.csrf();
+    for path in ["/admin/sistema/copia", "/admin/sistema/prueba"] {
+        let page = rec.post(path, &[("csrf", &csrf)]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(
+        rec.get("/admin/sistema/tarea.json").await.status,
+        StatusCode::FORBIDDEN
     );
 }

@@ -241,7 +241,7 @@ async fn bad_details_are_shown_next_to_their_field_and_book_nothing() {
     );
     assert!(
         page.body
-            .contains("aria-invalid=\"true\" aria-describedby=\"name-error\""),
+            .contains("aria-describedby=\"name-hint name-error\" aria-invalid=\"true\""),
         "the field is marked for screen readers"
     );
     assert!(page.body.contains("value=\"123\""), "what was typed stays");

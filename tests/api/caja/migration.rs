@@ -1,5 +1,5 @@
-//! Schema 5 added la caja's tables: a database written by schema 4 (tests/fixtures/schema-v4,
-//! migrated on start) gets them, and its booking can be charged, once; its schema-4 snapshot
+//! Schema 6 added la caja's tables: a database written by schema 5 (tests/fixtures/schema-v5,
+//! migrated on start) gets them, and its booking can be charged, once; its schema-5 snapshot
 //! restores.
 
 use std::path::Path;
@@ -14,18 +14,18 @@ use barberpro::store::{SCHEMA_VERSION, ledger};
 use super::{money, tender};
 use crate::helpers::{spawn_app_with, test_config, ts};
 
-const FIXTURE_V4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v4");
+const FIXTURE_V5: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema-v5");
 
 #[tokio::test]
 async fn a_database_from_before_la_caja_gets_its_tables_and_charges_a_booking_once() {
     let tmp = tempfile::tempdir().unwrap();
     for file in ["barberpro.redb", "secret.key"] {
-        std::fs::copy(Path::new(FIXTURE_V4).join(file), tmp.path().join(file)).unwrap();
+        std::fs::copy(Path::new(FIXTURE_V5).join(file), tmp.path().join(file)).unwrap();
     }
     let clock = Clock::manual(ts("2026-12-09T10:40:00-03:00"));
     let app = spawn_app_with(test_config(tmp.path()), clock).await;
     assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 5, "la caja's tables came with schema 5");
+    assert_eq!(SCHEMA_VERSION, 6, "la caja's tables came with schema 6");
     let req = ChargeRequest {
         branch: BranchId(1),
         booking: Some(BookingId(1)),
@@ -54,11 +54,11 @@ async fn a_database_from_before_la_caja_gets_its_tables_and_charges_a_booking_on
 }
 
 #[tokio::test]
-async fn a_snapshot_taken_by_schema_4_restores_and_migrates() {
+async fn a_snapshot_taken_by_schema_5_restores_and_migrates() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("restored");
     let snapshot =
-        Path::new(FIXTURE_V4).join("snapshot/barberpro-20261207T045555Z-fixture-v4.redb.zst");
+        Path::new(FIXTURE_V5).join("snapshot/barberpro-20261207T041358Z-fixture-v5.redb.zst");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_barberpro"))
         .arg("restore")
         .arg(&snapshot)
@@ -73,9 +73,9 @@ async fn a_snapshot_taken_by_schema_4_restores_and_migrates() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("1 bookings"), "{stdout}");
+    assert!(stdout.contains("3 bookings"), "{stdout}");
     std::fs::copy(
-        Path::new(FIXTURE_V4).join("secret.key"),
+        Path::new(FIXTURE_V5).join("secret.key"),
         data.join("secret.key"),
     )
     .unwrap();

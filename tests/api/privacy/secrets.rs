@@ -272,7 +272,7 @@ secret_access_key = "{S3_SECRET}"
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 
     // Metrics: a wrong token, then the right one (and the failed login was counted).
-    let metrics = reqwest::Client::new();
+    let metrics = crate::helpers::plain_client();
     let refused = metrics
         .get(format!("http://{metrics_addr}/metrics"))
         .bearer_auth(BAD_METRICS_TOKEN)

@@ -47,7 +47,13 @@ async fn finish(
     match result {
         Ok(changed) => {
             let to = day_url(&changed.branch, &changed.after);
-            Ok(view::redirect(&to, "ok", &done(&changed), secure))
+            let mut text = done(&changed);
+            let moved_or_cancelled = changed.before.start != changed.after.start
+                || changed.after.status == crate::domain::BookingStatus::Cancelled;
+            if moved_or_cancelled {
+                text.push_str(&whatsapp_notice(state, &changed).await?);
+            }
+            Ok(view::redirect(&to, "ok", &text, secure))
         }
         Err(AppError::Rule(DomainError::UnknownBooking)) => Err(AdminError::NotFound),
         Err(AppError::Rule(rule)) => {
@@ -62,6 +68,22 @@ async fn finish(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// ` Le avisamos a Juan por WhatsApp.` when the change queued a message to the client (they
+/// accepted WhatsApp), else empty: the desk knows whether to call.
+async fn whatsapp_notice(state: &AppState, changed: &Changed) -> Result<String, AdminError> {
+    let client = changed.after.client;
+    let found = state
+        .store
+        .read(move |tx| crate::store::clients::get(tx, client))
+        .await?;
+    Ok(match found {
+        Some(c) if c.whatsapp_consent => {
+            format!(" Le avisamos a {} por WhatsApp.", c.name.as_str())
+        }
+        _ => String::new(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -167,9 +189,16 @@ pub struct RescheduleForm {
     /// `HH:MM`, local to the branch.
     #[serde(default)]
     time: String,
-    /// `same` (keep the barber) or `any`.
+    /// `same` (keep the barber), `any` or a barber id.
     #[serde(default)]
     barber: String,
+    /// One of the slots the move page offered: `HH:MM/barber id` (instead of `time` and
+    /// `barber`).
+    #[serde(default)]
+    slot: String,
+    /// `mover`: sent from the move page, which shows a refusal itself.
+    #[serde(default)]
+    from: String,
 }
 
 /// `POST /admin/bookings/{id}/reschedule` (front desk): no client cut-off; every other rule
@@ -181,11 +210,15 @@ pub async fn reschedule(
     Form(form): Form<RescheduleForm>,
 ) -> Result<Response, AdminError> {
     let id = BookingId(id);
+    let (time_raw, barber_raw) = match form.slot.split_once('/') {
+        Some((t, b)) => (t, b),
+        None => (form.time.as_str(), form.barber.as_str()),
+    };
     let when = form
         .date
         .parse::<Date>()
         .ok()
-        .zip(form.time.parse::<time::ClockTime>().ok());
+        .zip(time_raw.parse::<time::ClockTime>().ok());
     let Some((date, clock)) = when else {
         return back_with(&state, id, "Elegí la nueva fecha y hora.").await;
     };
@@ -203,12 +236,29 @@ pub async fn reschedule(
         Err(e) => return Err(e.into()),
     };
     let start = time::at(date, clock, &branch.tz()).map_err(StoreError::from)?;
-    let choice = if form.barber == "any" {
-        BarberChoice::Any
-    } else {
-        BarberChoice::Barber(before.barber)
+    let choice = match barber_raw {
+        "any" => BarberChoice::Any,
+        raw => BarberChoice::Barber(raw.parse().map_or(before.barber, crate::domain::BarberId)),
     };
     let result = use_case::reschedule(&state, &current.actor(), id, start, Some(choice)).await;
+    if form.from == "mover"
+        && let Err(AppError::Rule(rule)) = &result
+        && *rule != DomainError::UnknownBooking
+    {
+        let barber = match choice {
+            BarberChoice::Barber(b) => b,
+            BarberChoice::Any => before.barber,
+        };
+        let length = before.busy_until.as_second() - before.start.as_second();
+        let from = start.as_second();
+        let refusal = super::moves::Refusal {
+            message: rule.message_es(),
+            wanted: Some((barber, from, from + length)),
+        };
+        let q = super::moves::query(date, barber_raw);
+        return super::moves::render(&state, current, id, q, Default::default(), Some(refusal))
+            .await;
+    }
     finish(&state, id, result, |c| {
         let tz = c.branch.tz();
         format!(

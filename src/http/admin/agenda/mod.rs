@@ -1,15 +1,25 @@
 //! The agenda (the landing page): one branch, one day, a column per barber and a row per
-//! slot. The changes made from it are in [`changes`].
+//! slot ([`day`] builds it), with the day's totals. A free cell books there (Nuevo turno with
+//! the barber and time filled in); a booking moves to one of the slots offered for it
+//! ([`moves`]); [`week`] shows one barber's week. The page keeps itself current: `admin.js`
+//! asks [`version`] every few seconds and, when the day changed, reloads the grid alone
+//! (`parcial=1`). The changes made from it are in [`changes`].
 
 mod changes;
+mod day;
+mod moves;
+mod week;
 
 pub use changes::{booking_view, cancel, reschedule, set_notes, set_status, undo_status};
+pub use moves::{InTheWay, holders, move_page};
+pub use week::week_page;
+
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use askama::Template;
-use axum::Extension;
 use axum::extract::{Query, State};
-use axum::response::Response;
-use jiff::civil::Date;
+use axum::response::{Html, IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::AdminError;
@@ -17,12 +27,11 @@ use super::session::Current;
 use super::view::{self, Flash, Layout};
 use crate::app::{self, Actor, Staff};
 use crate::domain::ClosureScope;
-use crate::domain::availability::Interval;
 use crate::domain::staff::Role;
-use crate::domain::{Barber, Booking, BookingStatus, Branch, DomainError, booking, time};
+use crate::domain::{Barber, Branch, time};
 use crate::http::AppState;
 use crate::store::bookings as store_bookings;
-use crate::store::{ReadTx, StoreError, audit, catalog, clients};
+use crate::store::{ReadTx, StoreError, audit, catalog};
 
 #[derive(Deserialize, Default)]
 pub struct AgendaQuery {
@@ -30,14 +39,24 @@ pub struct AgendaQuery {
     branch: String,
     #[serde(default)]
     date: String,
+    /// `1`: the grid alone, for the page's live updates.
+    #[serde(default)]
+    parcial: String,
 }
 
 /// One booking as its cell shows it.
 pub struct Card {
     pub id: u64,
     pub range: String,
+    pub client_id: u64,
     pub client: String,
+    /// The client's page is linked for the front desk (a barbero may not open it).
+    pub client_link: bool,
+    /// Local format (`011 15-2345-6789`); `tel` and `wa` are for links only.
     pub phone: String,
+    pub tel: String,
+    /// `wa.me` digits when the client accepted WhatsApp, else empty.
+    pub wa: String,
     pub services: String,
     pub total: String,
     pub status: &'static str,
@@ -54,7 +73,7 @@ pub struct Card {
     pub can_charge: bool,
     /// Front desk, and the booking can still move.
     pub can_reschedule: bool,
-    /// The booking's local date and time, to prefill the reschedule form.
+    /// The booking's local date and time.
     pub date_iso: String,
     pub start_hm: String,
 }
@@ -64,6 +83,11 @@ pub struct Cell {
     pub kind: &'static str,
     pub rowspan: usize,
     pub card: Option<Card>,
+    /// The column's barber and the row's time (`10:30`), for booking or dropping here.
+    pub barber: u64,
+    pub hm: String,
+    /// A free cell the account may book from (front desk, not yet started).
+    pub bookable: bool,
 }
 
 pub struct Row {
@@ -78,6 +102,40 @@ pub struct BranchOption {
     pub selected: bool,
 }
 
+/// The day's figures over the columns shown: active bookings, their minutes against the
+/// minutes the barbers are open, and what they add up to.
+pub struct Totals {
+    pub bookings: usize,
+    pub booked: String,
+    pub open: String,
+    pub occupancy: String,
+    pub revenue: String,
+}
+
+/// The part of the agenda that changes with bookings: the grid, its totals and lists. The
+/// page embeds it; `parcial=1` answers it alone.
+#[derive(Template)]
+#[template(path = "admin/_agenda_day.html")]
+pub struct AgendaDay {
+    pub csrf: String,
+    pub front_desk: bool,
+    pub branch_slug: String,
+    pub branch_name: String,
+    pub date_iso: String,
+    pub date_label: String,
+    /// (barber id, name) of each column.
+    pub barbers: Vec<(u64, String)>,
+    pub rows: Vec<Row>,
+    /// Cancelled and no-show bookings of the day (they hold no time in the grid).
+    pub inactive: Vec<Card>,
+    /// The day's closures and time off over the columns shown: `Martín: de 14:00 a 16:30
+    /// (Médico)`; their time is shaded in the grid.
+    pub closures: Vec<String>,
+    pub totals: Totals,
+    /// [`version`] of the day when it was read.
+    pub version: String,
+}
+
 #[derive(Template)]
 #[template(path = "admin/agenda.html")]
 pub struct AgendaPage {
@@ -90,13 +148,7 @@ pub struct AgendaPage {
     pub prev_iso: String,
     pub next_iso: String,
     pub today_iso: String,
-    pub barbers: Vec<String>,
-    pub rows: Vec<Row>,
-    /// Cancelled and no-show bookings of the day (they hold no time in the grid).
-    pub inactive: Vec<Card>,
-    /// The day's closures and time off over the columns shown: `Martín: de 14:00 a 16:30
-    /// (Médico)`; their time is shaded in the grid.
-    pub closures: Vec<String>,
+    pub day: AgendaDay,
 }
 
 /// The closures touching `[midnight, next)` that apply to the branch or to one of `shown`,
@@ -168,7 +220,7 @@ fn branches_for(tx: &impl ReadTx, current: &Current) -> Result<Vec<Branch>, Stor
     Ok(out)
 }
 
-/// `GET /admin/agenda?branch=palermo&date=2027-03-02`.
+/// `GET /admin/agenda?branch=palermo&date=2027-03-02` (`&parcial=1`: the grid alone).
 pub async fn page(
     State(state): State<AppState>,
     Extension(current): Extension<Current>,
@@ -178,11 +230,12 @@ pub async fn page(
     let now = state.clock.now();
     let step = state.rules.step_seconds();
     let who = current.clone();
+    let partial = q.parcial == "1";
     // The agenda shows the day's clients: the view is logged like a client's record (branch
     // and day only), in the transaction that read it.
     let actor = Actor::Staff(Staff::new(&who.user, who.ip.clone()));
     let page = app::views::read_logged(&state, &actor, move |txn, seen| {
-        let page = build(txn, &who, &q, now, step)?;
+        let page = day::build(txn, &who, &q.branch, &q.date, now, step)?;
         if let Some(p) = &page {
             let detail = serde_json::json!({"branch": p.branch_slug, "date": p.date_iso});
             seen.push("agenda.view", "agenda", None, audit::json(detail));
@@ -197,226 +250,62 @@ pub async fn page(
         ));
     };
     page.l = Layout::for_user("Agenda", &current, "agenda", flash);
+    page.day.csrf = page.l.csrf.clone();
+    if partial {
+        let html = askama::Template::render(&page.day)?;
+        return Ok(([("cache-control", "no-store")], Html(html)).into_response());
+    }
     view::render(&page, &page.l, state.admin.secure_cookies)
 }
 
-fn build(
-    tx: &impl ReadTx,
-    current: &Current,
-    q: &AgendaQuery,
-    now: jiff::Timestamp,
-    step: i64,
-) -> Result<Option<AgendaPage>, StoreError> {
-    let branches = branches_for(tx, current)?;
-    let Some(branch) = branches
-        .iter()
-        .find(|b| b.slug.as_str() == q.branch)
-        .or(branches.first())
-        .cloned()
-    else {
-        return Ok(None);
-    };
-    let tz = branch.tz();
-    let today = time::local_date(now, &tz);
-    let date = q.date.parse::<Date>().unwrap_or(today);
-    let (role, own) = (current.user.role, current.user.barber);
-    let day_bookings = store_bookings::for_branch_day(tx, &branch, date)?;
-    let mut columns = Vec::new();
-    for barber in catalog::barbers_at(tx, branch.id)? {
-        if !visible(role, own, &barber) {
-            continue;
-        }
-        let day = store_bookings::barber_day(tx, &branch, &barber, date, None)?;
-        let has_bookings = day_bookings.iter().any(|b| b.barber == barber.id);
-        if day.open.is_empty() && !has_bookings && role.runs_front_desk() {
-            continue;
-        }
-        columns.push((barber, day));
-    }
-    let shown: Vec<&Booking> = day_bookings
-        .iter()
-        .filter(|b| columns.iter().any(|(x, _)| x.id == b.barber))
-        .collect();
-    let midnight = time::day_start(date, &tz)?.as_second();
-    let starts = columns
-        .iter()
-        .flat_map(|(_, d)| d.open.iter().map(|i| i.start))
-        .chain(
-            shown
-                .iter()
-                .filter(|b| b.status.is_active())
-                .map(|b| b.start.as_second()),
-        );
-    let ends = columns
-        .iter()
-        .flat_map(|(_, d)| d.open.iter().map(|i| i.end))
-        .chain(
-            shown
-                .iter()
-                .filter(|b| b.status.is_active())
-                .map(|b| b.end.as_second()),
-        );
-    let (first, last) = (starts.min(), ends.max());
-    let mut rows = Vec::new();
-    if let (Some(first), Some(last)) = (first, last) {
-        let first = midnight + (first - midnight).div_euclid(step) * step;
-        let mut covered = vec![0usize; columns.len()];
-        let mut t = first;
-        while t < last {
-            let slot = Interval::new(t, t + step);
-            let mut cells = Vec::new();
-            for (i, (barber, day)) in columns.iter().enumerate() {
-                if covered[i] > 0 {
-                    covered[i] -= 1;
-                    continue;
-                }
-                let starting = shown.iter().find(|b| {
-                    b.barber == barber.id
-                        && b.status.is_active()
-                        && (t..t + step).contains(&b.start.as_second())
-                });
-                if let Some(b) = starting {
-                    let span = (b.end.as_second() - t).max(step);
-                    let rowspan = usize::try_from((span + step - 1) / step).unwrap_or(1);
-                    let rowspan = rowspan
-                        .min(usize::try_from((last - t + step - 1) / step).unwrap_or(1))
-                        .max(1);
-                    covered[i] = rowspan - 1;
-                    cells.push(Cell {
-                        kind: "booking",
-                        rowspan,
-                        card: Some(card(tx, b, &branch, current, now)?),
-                    });
-                    continue;
-                }
-                let kind = if day.closed.iter().any(|c| c.overlaps(&slot)) {
-                    "closed"
-                } else if day.open.iter().any(|o| o.contains(&slot)) {
-                    "free"
-                } else if day.open.first().is_some_and(|o| o.start <= t)
-                    && day.open.last().is_some_and(|o| t < o.end)
-                {
-                    "break"
-                } else {
-                    "off"
-                };
-                cells.push(Cell {
-                    kind,
-                    rowspan: 1,
-                    card: None,
-                });
-            }
-            let ts = jiff::Timestamp::from_second(t).map_err(|_| DomainError::InvalidDate)?;
-            rows.push(Row {
-                time: view::time(ts, &tz),
-                now: slot.start <= now.as_second() && now.as_second() < slot.end,
-                cells,
-            });
-            t += step;
-        }
-    }
-    let inactive = shown
-        .iter()
-        .filter(|b| !b.status.is_active())
-        .map(|b| card(tx, b, &branch, current, now))
-        .collect::<Result<Vec<_>, _>>()?;
-    let next_midnight =
-        time::day_start(date.tomorrow().map_err(|_| DomainError::InvalidDate)?, &tz)?.as_second();
-    let barbers_shown: Vec<&Barber> = columns.iter().map(|(b, _)| b).collect();
-    let closures = day_closures(tx, &branch, &barbers_shown, midnight, next_midnight)?;
-    let iso = |d: Option<Date>| d.map(|d| d.to_string()).unwrap_or_default();
-    Ok(Some(AgendaPage {
-        l: Layout::bare("Agenda"),
-        branches: branches
-            .iter()
-            .map(|b| BranchOption {
-                slug: b.slug.as_str().to_owned(),
-                name: b.name.as_str().to_owned(),
-                selected: b.id == branch.id,
-            })
-            .collect(),
-        branch_slug: branch.slug.as_str().to_owned(),
-        branch_name: branch.name.as_str().to_owned(),
-        date_iso: date.to_string(),
-        date_label: view::long_date(date),
-        prev_iso: iso(date.yesterday().ok()),
-        next_iso: iso(date.tomorrow().ok()),
-        today_iso: today.to_string(),
-        barbers: columns
-            .iter()
-            .map(|(b, _)| b.name.as_str().to_owned())
-            .collect(),
-        rows,
-        inactive,
-        closures,
-    }))
+#[derive(Deserialize)]
+pub struct VersionQuery {
+    #[serde(default)]
+    branch: String,
+    #[serde(default)]
+    date: String,
 }
 
-fn card(
+/// `GET /admin/agenda/version?branch=&date=`: `{"version": "…"}`, which changes whenever a
+/// booking of that branch and day is made or changed (by anyone: the API, the booking pages,
+/// another desk). No personal data, so the read is not logged; the page polls it.
+pub async fn version(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    Query(q): Query<VersionQuery>,
+) -> Result<Response, AdminError> {
+    let now = state.clock.now();
+    let found = state
+        .store
+        .read(move |tx| {
+            let branches = branches_for(tx, &current)?;
+            let Some(branch) = branches.iter().find(|b| b.slug.as_str() == q.branch) else {
+                return Ok(None);
+            };
+            let date = q
+                .date
+                .parse()
+                .unwrap_or_else(|_| time::local_date(now, &branch.tz()));
+            day_version(tx, branch, date).map(Some)
+        })
+        .await?;
+    let version = found.ok_or(AdminError::NotFound)?;
+    Ok((
+        [("cache-control", "no-store")],
+        Json(serde_json::json!({ "version": version })),
+    )
+        .into_response())
+}
+
+/// A digest of a branch's day: every booking's id and last change.
+fn day_version(
     tx: &impl ReadTx,
-    b: &Booking,
     branch: &Branch,
-    current: &Current,
-    now: jiff::Timestamp,
-) -> Result<Card, StoreError> {
-    let tz = branch.tz();
-    let client = clients::get(tx, b.client)?;
-    let mine = current.user.role.runs_front_desk() || current.user.barber == Some(b.barber);
-    let mut actions = Vec::new();
-    if mine {
-        for (to, label) in [
-            (BookingStatus::CheckedIn, "Llegó"),
-            (BookingStatus::Completed, "Terminado"),
-            (BookingStatus::NoShow, "No vino"),
-        ] {
-            // Offered only when it may happen now: no "no vino" on a booking days away.
-            if b.status.can_become(to) && to.check_timing(b.start, now).is_ok() {
-                actions.push((to.as_str(), label));
-            }
-        }
+    date: jiff::civil::Date,
+) -> Result<String, StoreError> {
+    let mut hasher = DefaultHasher::new();
+    for b in store_bookings::for_branch_day(tx, branch, date)? {
+        (b.id.0, b.updated_at.as_millisecond(), b.status.as_str()).hash(&mut hasher);
     }
-    Ok(Card {
-        id: b.id.0,
-        range: format!("{}–{}", view::time(b.start, &tz), view::time(b.end, &tz)),
-        client: client
-            .as_ref()
-            .map(|c| c.name.as_str().to_owned())
-            .unwrap_or_default(),
-        phone: client
-            .map(|c| c.phone.as_e164().to_owned())
-            .unwrap_or_default(),
-        services: b.service_names(),
-        total: b.total.to_string(),
-        status: b.status.as_str(),
-        status_label: booking::status_label_es(b.status.as_str()),
-        source: match b.source {
-            crate::domain::BookingSource::Online => "online",
-            crate::domain::BookingSource::WalkIn => "en el local",
-            crate::domain::BookingSource::Phone => "por teléfono",
-        },
-        notes: b
-            .notes
-            .as_ref()
-            .map(|n| n.as_str().to_owned())
-            .unwrap_or_default(),
-        cancel_reason: b
-            .cancel_reason
-            .as_ref()
-            .map(|n| n.as_str().to_owned())
-            .unwrap_or_default(),
-        actions,
-        can_undo: mine
-            && b.status.undo_target().is_some()
-            && b.undoable_until.is_some_and(|until| now <= until),
-        can_cancel: current.user.role.runs_front_desk()
-            && b.status.can_become(BookingStatus::Cancelled),
-        can_reschedule: current.user.role.runs_front_desk() && b.status.is_reschedulable(),
-        can_charge: current.user.role.runs_front_desk()
-            && matches!(
-                b.status,
-                BookingStatus::Completed | BookingStatus::CheckedIn
-            ),
-        date_iso: time::local_date(b.start, &tz).to_string(),
-        start_hm: view::time(b.start, &tz),
-    })
+    Ok(format!("{:016x}", hasher.finish()))
 }

@@ -5,7 +5,7 @@ use axum::Extension;
 use axum::extract::{Form, State};
 use axum::response::Response;
 
-use super::named;
+use super::refused;
 use crate::app::AppError;
 use crate::app::catalog::{self as use_case, ServicesRefused};
 use crate::domain::{BarberId, DomainError, ServiceId, Text};
@@ -97,14 +97,13 @@ pub async fn set_barber_services(
             "Algún servicio no existe.",
             secure,
         )),
-        Ok(Err(ServicesRefused::Booked(found))) => {
-            let text = format!(
-                "No se puede quitar: tiene turnos por delante con ese servicio ({}). \
-                 Cancelalos o cambialos primero.",
-                named(&found)
-            );
-            Ok(view::redirect(back, "error", &text, secure))
-        }
+        Ok(Err(ServicesRefused::Booked(found))) => refused(
+            &current,
+            "No se puede quitar el servicio: el barbero lo tiene en turnos por delante.",
+            &found,
+            back,
+            secure,
+        ),
         Err(AppError::Rule(DomainError::UnknownBarber(_))) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
     }

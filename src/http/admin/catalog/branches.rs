@@ -8,7 +8,7 @@ use axum::extract::{Form, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{Option_, named};
+use super::{Option_, refused};
 use crate::app::AppError;
 use crate::app::branches::{self, Details};
 use crate::domain::catalog::DEFAULT_TZ;
@@ -183,11 +183,13 @@ pub async fn update_branch(
     };
     match branches::update(&state, &current.actor(), BranchId(id), details).await {
         Ok(Ok(_)) => Ok(view::redirect(back, "ok", "Sucursal actualizada.", secure)),
-        Ok(Err(found)) => bad(&format!(
-            "No se puede desactivar: tiene turnos por delante ({}). Cancelalos o cambialos \
-             primero.",
-            named(&found)
-        )),
+        Ok(Err(found)) => refused(
+            &current,
+            "No se puede desactivar la sucursal: tiene turnos por delante.",
+            &found,
+            back,
+            secure,
+        ),
         Err(AppError::Rule(DomainError::UnknownBranch)) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
     }

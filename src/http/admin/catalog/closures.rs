@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 
-use super::named;
+use super::refused;
 use crate::app::AppError;
 use crate::app::closures::{self, Added, NewClosure};
 use crate::domain::time::ClockTime;
@@ -172,10 +172,13 @@ pub async fn add_closure(
             ),
             secure,
         )),
-        Ok(Err(found)) => bad(&format!(
-            "No se puede cerrar: hay turnos {when} ({}). Cancelalos o cambialos primero.",
-            named(&found)
-        )),
+        Ok(Err(found)) => refused(
+            &current,
+            &format!("No se puede cerrar: hay turnos {when}."),
+            &found,
+            back,
+            secure,
+        ),
         Err(AppError::Rule(DomainError::UnknownBranch | DomainError::UnknownBarber(_))) => {
             bad("La sucursal o el barbero no existe.")
         }

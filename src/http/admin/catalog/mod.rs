@@ -14,12 +14,14 @@
 mod barbers;
 mod branches;
 mod closures;
+mod photos;
 mod week;
 mod week_form;
 
 pub use barbers::{create_barber, set_barber_services};
 pub use branches::{create_branch, update_branch};
 pub use closures::{add_closure, delete_closure};
+pub use photos::{delete_branch_photo, upload_barber_photo, upload_branch_photo};
 pub use week::{week_page, week_post};
 
 use askama::Template;
@@ -41,6 +43,7 @@ use crate::domain::{
 use crate::http::AppState;
 use crate::http::extract::PathId;
 use crate::store::catalog;
+use crate::store::photos::{self as store_photos, Owner};
 
 const WEEKDAYS: [&str; 7] = ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"];
 
@@ -54,6 +57,8 @@ pub struct BranchRow {
     pub active: bool,
     /// The deposit this branch asks for (`[payments]` in barberpro.toml).
     pub deposit: String,
+    /// Its photos (ids), oldest first.
+    pub photos: Vec<u64>,
 }
 
 pub struct ServiceRow {
@@ -74,6 +79,8 @@ pub struct BarberRow {
     pub services: String,
     pub service_ids: Vec<u64>,
     pub hours: Vec<String>,
+    /// The portrait (the latest photo), if any.
+    pub photo: Option<u64>,
 }
 
 pub struct ClosureRow {
@@ -180,13 +187,14 @@ pub async fn page(
                         name: b.name.as_str().to_owned(),
                         slug: b.slug.as_str().to_owned(),
                         address: b.address.as_str().to_owned(),
-                        phone: b.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+                        phone: b.phone.as_ref().map(|p| p.local()).unwrap_or_default(),
                         time_zone: b.time_zone.clone(),
                         active: b.active,
                         deposit: match &deposits {
                             Some(d) => d.policy_for(b.slug.as_str()).describe_es(),
                             None => "Sin seña (pagos desactivados)".into(),
                         },
+                        photos: store_photos::of(tx, Owner::Branch(b.id)).unwrap_or_default(),
                     })
                     .collect(),
                 services: services
@@ -238,6 +246,10 @@ pub async fn page(
                                 )
                             })
                             .collect(),
+                        photo: store_photos::of(tx, Owner::Barber(b.id))
+                            .unwrap_or_default()
+                            .last()
+                            .copied(),
                     })
                     .collect(),
                 closures: closures
@@ -285,26 +297,64 @@ pub async fn page(
     view::render(&page, &page.l, state.admin.secure_cookies)
 }
 
-/// The bookings in the way of a change, as its refusal names them.
-pub(super) fn named(found: &InTheWay) -> String {
-    let parts: Vec<String> = found
+/// A catalogue change refused for the bookings in the way.
+#[derive(Template)]
+#[template(path = "admin/refused.html")]
+struct RefusedPage {
+    l: Layout,
+    message: String,
+    rows: Vec<InTheWayRow>,
+    more: usize,
+    back: String,
+}
+
+/// One booking in the way, with what the desk can do about it.
+struct InTheWayRow {
+    id: u64,
+    when: String,
+    barber: String,
+    client: String,
+    client_id: u64,
+    /// That day's agenda at the booking's card, where it can be cancelled.
+    agenda: String,
+}
+
+/// The refusal of a change for the bookings in `found` (409): each named with its client,
+/// with links to move it among free slots or cancel it, then back to `back`.
+pub(super) fn refused(
+    current: &Current,
+    message: &str,
+    found: &InTheWay,
+    back: &str,
+    secure: bool,
+) -> Result<Response, AdminError> {
+    let rows = found
         .listed
         .iter()
-        .map(|b| {
-            format!(
-                "turno {} del {} con {}",
-                b.id.0,
-                view::date_time(b.start, &b.tz),
-                b.barber
-            )
+        .map(|b| InTheWayRow {
+            id: b.id.0,
+            when: view::date_time(b.start, &b.tz),
+            barber: b.barber.clone(),
+            client: b.client_name.clone(),
+            client_id: b.client.0,
+            agenda: format!(
+                "/admin/agenda?branch={}&date={}#booking-{}",
+                b.branch,
+                b.start.to_zoned(b.tz.clone()).date(),
+                b.id.0
+            ),
         })
         .collect();
-    let tail = if found.more > 0 {
-        format!(" y {} más", found.more)
-    } else {
-        String::new()
+    let page = RefusedPage {
+        l: Layout::for_user("Catálogo", current, "catalogo", Flash::default()),
+        message: message.to_owned(),
+        rows,
+        more: found.more,
+        back: back.to_owned(),
     };
-    format!("{}{tail}", parts.join("; "))
+    let mut response = view::render(&page, &page.l, secure)?;
+    *response.status_mut() = axum::http::StatusCode::CONFLICT;
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -380,11 +430,13 @@ pub async fn update_service(
     };
     match services::update(&state, &current.actor(), service).await {
         Ok(Ok(_)) => Ok(view::redirect(back, "ok", "Servicio actualizado.", secure)),
-        Ok(Err(found)) => bad(&format!(
-            "No se puede desactivar: tiene turnos por delante ({}). Cancelalos o cambialos \
-             primero.",
-            named(&found)
-        )),
+        Ok(Err(found)) => refused(
+            &current,
+            "No se puede desactivar el servicio: tiene turnos por delante.",
+            &found,
+            back,
+            secure,
+        ),
         Err(AppError::Rule(DomainError::UnknownService(_))) => Err(AdminError::NotFound),
         Err(e) => Err(e.into()),
     }
