@@ -339,3 +339,7 @@ async fn only_a_committed_batch_that_asked_wakes_the_committed_work_waiter() {
     let table = read.open_table(T).expect("table");
     assert_eq!(table.get(3).expect("get").map(|v| v.value()), Some(3));
 }
+
+#[cfg(test)]
+#[path = "power.rs"]
+mod power;

@@ -1,0 +1,169 @@
+//! What a power cut, a failing disk or a dead flush thread must not do: lose an acknowledged
+//! record, replay a failed one, leave personal data in the journal, or hang the writer.
+
+use std::os::unix::fs::FileExt;
+use std::sync::Mutex;
+use std::sync::mpsc as std_mpsc;
+
+use redb::{ReadableDatabase, ReadableTable};
+
+use super::super::super::dbfile::{DbFile, open_rw};
+use super::super::super::journal::{JOURNAL_FILES, Journal};
+use super::super::super::replay;
+use super::*;
+
+/// A journal in `dir` holding records 1..=n, each a `Put` of its number, written and synced.
+fn journal_with(dir: &std::path::Path, n: u64) -> Vec<u64> {
+    let (mut journal, found) = Journal::open(dir).expect("journal");
+    assert!(found.is_empty());
+    let mut offsets = Vec::new();
+    let mut at = 0;
+    for seq in 1..=n {
+        offsets.push(at);
+        let pending = journal.write(seq, format!("[{seq}]").as_bytes()).expect("write");
+        journal.wait(pending).expect("synced");
+        at = journal.used();
+    }
+    offsets
+}
+
+/// Flips a byte of the payload of the record written at `at` (its header is 24 bytes).
+fn damage(dir: &std::path::Path, at: u64) {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .open(dir.join(JOURNAL_FILES[0]))
+        .expect("segment");
+    let mut byte = [0u8];
+    file.read_exact_at(&mut byte, at + 24).expect("read");
+    file.write_all_at(&[byte[0] ^ 0xff], at + 24).expect("write");
+}
+
+fn keys(db: &Database) -> Vec<u64> {
+    let read = db.begin_read().expect("read");
+    let Ok(table) = read.open_table(T) else {
+        return Vec::new();
+    };
+    table
+        .iter()
+        .expect("iter")
+        .map(|e| e.expect("entry").0.value())
+        .collect()
+}
+
+#[test]
+fn a_damaged_record_followed_by_others_refuses_the_replay_and_names_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at = journal_with(dir.path(), 3);
+    damage(dir.path(), at[1]);
+    let db = Database::create(dir.path().join("w.redb")).expect("create");
+    let (_journal, records) = Journal::open(dir.path()).expect("journal");
+    let refused = replay::<Put>(&db, &records, &());
+    let err = refused.expect_err("record 3 follows the damaged one: it would be lost");
+    let why = err.to_string();
+    assert!(why.contains("barberpro.journal"), "names the file: {why}");
+    assert!(keys(&db).is_empty(), "nothing replayed: {:?}", keys(&db));
+}
+
+#[test]
+fn a_torn_last_record_is_dropped_and_the_rest_replayed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let at = journal_with(dir.path(), 3);
+    damage(dir.path(), at[2]);
+    let db = Database::create(dir.path().join("w.redb")).expect("create");
+    let (_journal, records) = Journal::open(dir.path()).expect("journal");
+    assert_eq!(replay::<Put>(&db, &records, &()).expect("replayed"), 2);
+    assert_eq!(keys(&db), vec![1, 2]);
+}
+
+fn all_zero(path: &std::path::Path) -> bool {
+    std::fs::read(path).expect("read").iter().all(|&b| b == 0)
+}
+
+#[test]
+fn after_an_unclean_stop_the_journal_keeps_nothing_past_its_last_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(JOURNAL_FILES[0]);
+    // A torn record (never acknowledged) after two good ones: its bytes hold a client's data.
+    let at = journal_with(dir.path(), 2);
+    let end = at[1] + 24 + 3;
+    let file = std::fs::OpenOptions::new().write(true).open(&path).expect("segment");
+    file.write_all_at(b"BPJ1\x03\0\0\0\0\0\0\0Ana Perez +5491155550001", end)
+        .expect("torn");
+    drop(file);
+    let db = Database::create(dir.path().join("w.redb")).expect("create");
+    let (mut journal, records) = Journal::open(dir.path()).expect("journal");
+    assert_eq!(replay::<Put>(&db, &records, &()).expect("replayed"), 2);
+    journal.start_over().expect("start over");
+    drop(journal);
+    assert!(all_zero(&path), "the torn record's bytes are left in the segment");
+
+    // Power lost while a segment was being emptied: its first record zeroed, the rest not.
+    journal_with(dir.path(), 2);
+    let file = std::fs::OpenOptions::new().write(true).open(&path).expect("segment");
+    file.write_all_at(&[0; 27], 0).expect("half emptied");
+    drop(file);
+    let (mut journal, records) = Journal::open(dir.path()).expect("journal");
+    assert!(records.is_empty(), "{records:?}");
+    journal.start_over().expect("start over");
+    drop(journal);
+    assert!(all_zero(&path), "the second record's bytes are left in the segment");
+}
+
+/// A writer over a file whose deferred flushes run `flush`.
+fn writer_over(
+    dir: &std::path::Path,
+    flush: impl FnMut(Vec<(u64, u64)>) -> std::io::Result<()> + Send + 'static,
+) -> (Arc<Database>, Writer<Put>) {
+    let path = dir.join("w.redb");
+    let file = DbFile::with_flush(open_rw(&path).expect("open"), flush).expect("file");
+    let db = Arc::new(
+        Database::builder()
+            .create_with_backend(file.0)
+            .expect("create"),
+    );
+    let (journal, _) = Journal::open(dir).expect("journal");
+    let every = Duration::from_millis(10);
+    let writer = Writer::start(db.clone(), Some(journal), Some(file.1), (), every).expect("start");
+    (db, writer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flush_thread_that_dies_fails_the_writes_instead_of_hanging_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_db, writer) = writer_over(dir.path(), |_| panic!("the flush thread dies"));
+    writer.journaled(Put(1)).await.expect("first");
+    // Its checkpoint falls due (the flush thread dies on it); later writes must not hang.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut refused = false;
+    for key in 2..6 {
+        let outcome = tokio::time::timeout(Duration::from_secs(10), writer.write(put(key, key)))
+            .await
+            .expect("a write hangs behind the dead flush thread");
+        refused |= outcome.is_err();
+    }
+    assert!(refused, "writes go on as if the flush had succeeded");
+    assert!(!writer.is_alive(), "the writer says it runs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_flush_stops_every_acknowledgement() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (gate, failing) = std_mpsc::channel::<()>();
+    let failing = Mutex::new(failing);
+    let (_db, writer) = writer_over(dir.path(), move |_| {
+        let _ = failing.lock().expect("lock").recv();
+        Err(std::io::Error::other("EIO"))
+    });
+    writer.journaled(Put(1)).await.expect("first");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(gate); // the checkpoint's flush fails
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for key in 2..6 {
+        let outcome = tokio::time::timeout(Duration::from_secs(10), writer.journaled(Put(key)))
+            .await
+            .expect("a write hangs");
+        assert!(outcome.is_err(), "record {key} acknowledged after a failed flush");
+    }
+    assert!(!writer.is_alive(), "the writer says it runs after a failed flush");
+}
