@@ -123,7 +123,9 @@ impl Store {
         let (mut journal, records) = journal::Journal::open(data_dir).map_err(|e| {
             StoreError::io(format!("opening the journal in {}", data_dir.display()), e)
         })?;
-        let replayed = engine::replay::<bookings::ClientBooking>(&db, &records, &keys)?;
+        let replayed =
+            engine::replay::<bookings::ClientBooking>(&db, &records, &journal.stranded(), &keys)
+                .map_err(|e| keep_damaged_journal(e, data_dir))?;
         if replayed > 0 {
             tracing::warn!(
                 records = replayed,
@@ -242,6 +244,26 @@ impl Store {
         let txn = self.db.begin_read()?;
         read_schema_version(&txn)
     }
+}
+
+/// A journal the replay refuses is never started over: its segments stay as they are, and a
+/// copy of each is kept beside them (`*.damaged`), named in the error.
+fn keep_damaged_journal(e: StoreError, data_dir: &Path) -> StoreError {
+    let StoreError::Journal(why) = e else {
+        return e;
+    };
+    let kept = match journal::keep_copies(data_dir) {
+        Ok(copies) => copies
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("(copying it aside failed: {e})"),
+    };
+    StoreError::Journal(format!(
+        "{why}; refusing to start. Copies: {kept}. Keep them, then restore the last snapshot or \
+         remove barberpro.journal and barberpro.journal.2 to start without the lost records"
+    ))
 }
 
 /// The key manage tokens are derived from: 32 random bytes in `secret.key` (0600). The

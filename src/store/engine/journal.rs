@@ -41,6 +41,18 @@ pub struct Record {
     pub payload: Vec<u8>,
 }
 
+/// A valid record found past a bad one in a segment: only the last record may be torn, so
+/// if the database lacks it, records were lost and the replay refuses to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stranded {
+    pub file: PathBuf,
+    /// Where the valid records end (the first bad byte).
+    pub damaged_at: u64,
+    /// Where the stranded record lies, and its number.
+    pub at: u64,
+    pub seq: u64,
+}
+
 /// The two segments, which one takes records, and whether the other one still holds records
 /// the database may lack (a checkpoint's flush runs).
 #[derive(Debug)]
@@ -115,6 +127,21 @@ impl Journal {
             syncer: Syncer::start()?,
         };
         Ok((journal, records))
+    }
+
+    /// Valid records found past a bad one, in either segment (see [`Stranded`]).
+    pub fn stranded(&self) -> Vec<Stranded> {
+        self.segments
+            .iter()
+            .flat_map(|s| {
+                s.stranded.iter().map(|&(at, seq)| Stranded {
+                    file: s.path.clone(),
+                    damaged_at: s.tail,
+                    at,
+                    seq,
+                })
+            })
+            .collect()
     }
 
     /// The active segment's file.
@@ -224,6 +251,28 @@ impl Journal {
         }
         Ok(())
     }
+}
+
+/// Copies each segment to `<name>.damaged` (a copy already there, from an earlier refused
+/// start, is kept: it is the first look at the damage), synced; returns the copies. The
+/// segments themselves stay as they are.
+pub fn keep_copies(data_dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut kept = Vec::new();
+    for name in JOURNAL_FILES {
+        let path = data_dir.join(name);
+        let copy = data_dir.join(format!("{name}.damaged"));
+        if path.exists() && !copy.exists() {
+            let tmp = data_dir.join(format!("{name}.damaged.new"));
+            std::fs::copy(&path, &tmp)?;
+            File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, &copy)?;
+        }
+        if copy.exists() {
+            kept.push(copy);
+        }
+    }
+    File::open(data_dir)?.sync_all()?;
+    Ok(kept)
 }
 
 /// Moves the journal's segments aside as `<name>.<suffix>` (a restore swaps the database under

@@ -57,8 +57,8 @@ fn a_damaged_record_followed_by_others_refuses_the_replay_and_names_the_file() {
     let at = journal_with(dir.path(), 3);
     damage(dir.path(), at[1]);
     let db = Database::create(dir.path().join("w.redb")).expect("create");
-    let (_journal, records) = Journal::open(dir.path()).expect("journal");
-    let refused = replay::<Put>(&db, &records, &());
+    let (journal, records) = Journal::open(dir.path()).expect("journal");
+    let refused = replay::<Put>(&db, &records, &journal.stranded(), &());
     let err = refused.expect_err("record 3 follows the damaged one: it would be lost");
     let why = err.to_string();
     assert!(why.contains("barberpro.journal"), "names the file: {why}");
@@ -71,8 +71,8 @@ fn a_torn_last_record_is_dropped_and_the_rest_replayed() {
     let at = journal_with(dir.path(), 3);
     damage(dir.path(), at[2]);
     let db = Database::create(dir.path().join("w.redb")).expect("create");
-    let (_journal, records) = Journal::open(dir.path()).expect("journal");
-    assert_eq!(replay::<Put>(&db, &records, &()).expect("replayed"), 2);
+    let (journal, records) = Journal::open(dir.path()).expect("journal");
+    assert_eq!(replay::<Put>(&db, &records, &journal.stranded(), &()).expect("replayed"), 2);
     assert_eq!(keys(&db), vec![1, 2]);
 }
 
@@ -93,7 +93,10 @@ fn after_an_unclean_stop_the_journal_keeps_nothing_past_its_last_record() {
     drop(file);
     let db = Database::create(dir.path().join("w.redb")).expect("create");
     let (mut journal, records) = Journal::open(dir.path()).expect("journal");
-    assert_eq!(replay::<Put>(&db, &records, &()).expect("replayed"), 2);
+    assert_eq!(
+        replay::<Put>(&db, &records, &journal.stranded(), &()).expect("replayed"),
+        2
+    );
     journal.start_over().expect("start over");
     drop(journal);
     assert!(all_zero(&path), "the torn record's bytes are left in the segment");
