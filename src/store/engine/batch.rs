@@ -67,6 +67,12 @@ pub(super) fn run_batch(
         wake = txn.wakes();
         durability.commit(txn, written)
     })();
+    // A failed batch's record that may still be read back is voided before anyone is told.
+    let outcome = if durability.void(db) {
+        outcome
+    } else {
+        Err("the database refused to void a failed batch's journal record".into())
+    };
     let size = batch.len();
     match &outcome {
         Ok(journaled) => tracing::debug!(

@@ -31,6 +31,9 @@ pub(super) struct Durability {
     /// (read by the ticker thread, which then wakes an idle writer).
     pub(super) unflushed: Arc<AtomicBool>,
     pub(super) observer: Arc<OnceLock<WriterObserver>>,
+    /// A failed batch's record that may still be read back (its write, flush or retraction
+    /// failed): [`Durability::void`] moves `journal.seq` past it before anyone is answered.
+    pub(super) to_void: Option<u64>,
 }
 
 impl Durability {
@@ -47,6 +50,7 @@ impl Durability {
             flushed_at: Instant::now(),
             unflushed,
             observer,
+            to_void: None,
         }
     }
 
@@ -79,6 +83,7 @@ impl Durability {
         match journal.write(seq, &payload) {
             Ok(pending) => Ok(Some(pending)),
             Err(e) => {
+                self.to_void = Some(seq);
                 // The disk refused it: the batch fails, and from now on every batch is
                 // flushed through redb instead.
                 tracing::error!(error = %e, path = %journal.path().display(), "journal write failed; no longer used");
@@ -90,8 +95,11 @@ impl Durability {
 
     /// Takes back the record of a batch that will not commit, once it is on disk: a replay
     /// must never make what its callers were told failed.
+    /// If that fails, the record is voided once the transaction is gone ([`Self::void`]).
     pub(super) fn take_back(&mut self, written: Pending) {
+        let seq = written.seq();
         let Some(journal) = self.journal.as_mut() else {
+            self.to_void = Some(seq);
             return;
         };
         let undone = journal
@@ -100,6 +108,36 @@ impl Durability {
         if let Err(e) = undone {
             tracing::error!(error = %e, "could not take back the journal record of a failed batch; no longer used");
             self.journal = None;
+            self.to_void = Some(seq);
+        }
+    }
+
+    /// A failed batch's record may still be read back (see [`Self::take_back`]): a durable
+    /// redb commit moves `journal.seq` to its number, so that no replay applies it. Called
+    /// with no write transaction open, before the batch's callers are answered. False if the
+    /// database refused it too.
+    pub(super) fn void(&mut self, db: &redb::Database) -> bool {
+        let Some(seq) = self.to_void.take() else {
+            return true;
+        };
+        let voided = (|| -> Result<(), crate::store::error::StoreError> {
+            let txn = db.begin_write()?;
+            if journal_seq(&txn)? < seq {
+                set_journal_seq(&txn, seq)?;
+            }
+            txn.commit()?;
+            Ok(())
+        })();
+        match voided {
+            Ok(()) => {
+                tracing::warn!(seq, "a failed batch's journal record was voided");
+                self.flushed();
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, seq, "could not void a failed batch's journal record");
+                false
+            }
         }
     }
 
@@ -111,13 +149,16 @@ impl Durability {
             self.flushed();
             return Ok(false);
         };
+        let seq = written.seq();
         let Some(journal) = self.journal.as_mut() else {
             let _ = txn.abort();
+            self.to_void = Some(seq);
             return Err("the journal went away while its record was written".into());
         };
         let record = match journal.wait(written) {
             Ok(record) => record,
             Err(e) => {
+                self.to_void = Some(seq);
                 // Nothing is committed, and from now on every batch is flushed through redb.
                 tracing::error!(error = %e, path = %journal.path().display(), "journal write failed; no longer used");
                 self.journal = None;
@@ -129,6 +170,7 @@ impl Durability {
             if let Err(undo) = journal.retract(record) {
                 tracing::error!(error = %undo, "could not retract the journal record of a failed commit");
                 self.journal = None;
+                self.to_void = Some(seq);
             }
             return Err(e.to_string());
         }

@@ -61,6 +61,9 @@ pub struct Journal {
     active: usize,
     retiring: bool,
     syncer: Syncer,
+    /// Tests: every retraction fails, as on a disk that refuses the zeroing.
+    #[cfg(test)]
+    pub(in crate::store::engine) fail_retract: bool,
 }
 
 /// A record written to the active segment whose `fdatasync` runs on the journal's sync
@@ -80,6 +83,14 @@ pub struct Synced {
     segment: usize,
     at: u64,
     len: u64,
+    pub seq: u64,
+}
+
+impl Pending {
+    /// The record's sequence number.
+    pub fn seq(&self) -> u64 {
+        self.record.seq
+    }
 }
 
 /// The thread that runs a written record's `fdatasync` while the writer goes on; it ends
@@ -125,6 +136,8 @@ impl Journal {
             active: 0,
             retiring: false,
             syncer: Syncer::start()?,
+            #[cfg(test)]
+            fail_retract: false,
         };
         Ok((journal, records))
     }
@@ -179,6 +192,7 @@ impl Journal {
                 segment: self.active,
                 at,
                 len,
+                seq,
             },
             synced: self.syncer.sync(&segment.file),
         })
@@ -191,7 +205,9 @@ impl Journal {
             .synced
             .recv()
             .unwrap_or_else(|_| Err(io::Error::other("the journal's sync thread is gone")));
-        let Synced { segment, at, len } = pending.record;
+        let Synced {
+            segment, at, len, ..
+        } = pending.record;
         if let Err(e) = synced {
             self.segments[segment].unwrite(at, len);
             return Err(e);
@@ -202,6 +218,10 @@ impl Journal {
     /// Forgets `record`, the last one written (its batch could not be committed after all).
     /// Fails if the record may still be read back.
     pub fn retract(&mut self, record: Synced) -> io::Result<()> {
+        #[cfg(test)]
+        if self.fail_retract {
+            return Err(io::Error::other("the zeroing was refused (test)"));
+        }
         self.segments[record.segment].retract(record.at, record.len)
     }
 

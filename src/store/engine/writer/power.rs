@@ -170,3 +170,39 @@ async fn a_failed_flush_stops_every_acknowledgement() {
     }
     assert!(!writer.is_alive(), "the writer says it runs after a failed flush");
 }
+
+#[tokio::test]
+async fn a_failed_batch_whose_record_cannot_be_taken_back_is_never_replayed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("w.redb");
+    {
+        let (file, flusher) = DbFile::open(&path).expect("file");
+        let db = Arc::new(Database::builder().create_with_backend(file).expect("create"));
+        let (mut journal, _) = Journal::open(dir.path()).expect("journal");
+        journal.fail_retract = true;
+        let writer: Writer<Put> =
+            Writer::start(db, Some(journal), Some(flusher), (), Duration::from_secs(3600))
+            .expect("start");
+        // Written to the journal and synced, then the request fails the batch; the zeroing
+        // that should take its record back is refused.
+        let (job, answer) = TypedJob::new(|txn: &Tx| {
+            put(9, 9)(txn)?;
+            Err::<(), _>(StoreError::BatchFailed("boom".into()))
+        });
+        // Its entry is `Put(9)`: replayed, it would write what the batch was refused.
+        let job = Box::new(Logged {
+            job,
+            entry: b"9".to_vec(),
+        });
+        let failed = writer.submit(job, answer).await;
+        assert!(failed.is_err(), "{failed:?}");
+        writer.stop().await;
+    }
+    // The record is still in the segment: the next start must not replay it.
+    let (file, _) = DbFile::open(&path).expect("file");
+    let db = Database::builder().create_with_backend(file).expect("open");
+    let (journal, records) = Journal::open(dir.path()).expect("journal");
+    assert_eq!(records.len(), 1, "the record stayed on disk");
+    replay::<Put>(&db, &records, &journal.stranded(), &()).expect("replay");
+    assert!(keys(&db).is_empty(), "a booking its caller was told failed appeared");
+}
