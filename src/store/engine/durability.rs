@@ -34,6 +34,7 @@ pub(super) struct Durability {
     /// A failed batch's record that may still be read back (its write, flush or retraction
     /// failed): [`Durability::void`] moves `journal.seq` past it before anyone is answered.
     pub(super) to_void: Option<u64>,
+    pub(super) halt: super::Halt,
 }
 
 impl Durability {
@@ -42,6 +43,7 @@ impl Durability {
         flusher: Option<Arc<Flusher>>,
         unflushed: Arc<AtomicBool>,
         observer: Arc<OnceLock<WriterObserver>>,
+        halt: super::Halt,
     ) -> Self {
         Self {
             journal,
@@ -51,6 +53,7 @@ impl Durability {
             unflushed,
             observer,
             to_void: None,
+            halt,
         }
     }
 
@@ -112,6 +115,13 @@ impl Durability {
         }
     }
 
+    /// redb refused a commit: after an I/O error it refuses every change, so the writer halts.
+    pub(super) fn halted_by(&self, e: impl std::fmt::Display) -> String {
+        let why = format!("the database refused a commit: {e}");
+        self.halt.halt(&why);
+        why
+    }
+
     /// A failed batch's record may still be read back (see [`Self::take_back`]): a durable
     /// redb commit moves `journal.seq` to its number, so that no replay applies it. Called
     /// with no write transaction open, before the batch's callers are answered. False if the
@@ -135,7 +145,9 @@ impl Durability {
                 true
             }
             Err(e) => {
-                tracing::error!(error = %e, seq, "could not void a failed batch's journal record");
+                self.halt.halt(&format!(
+                    "could not void the journal record {seq} of a failed batch: {e}"
+                ));
                 false
             }
         }
@@ -145,7 +157,7 @@ impl Durability {
     /// (see [`Durability::write_record`]), otherwise durably in redb. True if journaled.
     pub(super) fn commit(&mut self, txn: Tx, written: Option<Pending>) -> Result<bool, String> {
         let Some(written) = written else {
-            txn.commit().map_err(|e| e.to_string())?;
+            txn.commit().map_err(|e| self.halted_by(e))?;
             self.flushed();
             return Ok(false);
         };
@@ -167,12 +179,17 @@ impl Durability {
             }
         };
         if let Err(e) = txn.commit() {
+            let why = self.halted_by(e);
+            let Some(journal) = self.journal.as_mut() else {
+                self.to_void = Some(seq);
+                return Err(why);
+            };
             if let Err(undo) = journal.retract(record) {
                 tracing::error!(error = %undo, "could not retract the journal record of a failed commit");
                 self.journal = None;
                 self.to_void = Some(seq);
             }
-            return Err(e.to_string());
+            return Err(why);
         }
         self.unflushed.store(true, Ordering::Release);
         Ok(true)

@@ -206,3 +206,34 @@ async fn a_failed_batch_whose_record_cannot_be_taken_back_is_never_replayed() {
     replay::<Put>(&db, &records, &journal.stranded(), &()).expect("replay");
     assert!(keys(&db).is_empty(), "a booking its caller was told failed appeared");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_flush_halts_the_writer_once_the_watchdog_gives_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_gate, hung) = std_mpsc::channel::<()>();
+    let hung = Mutex::new(hung);
+    let path = dir.path().join("w.redb");
+    let (file, flusher) = DbFile::with_flush(open_rw(&path).expect("open"), move |_| {
+        let _ = hung.lock().expect("lock").recv(); // never answered while the test runs
+        Ok(())
+    })
+    .expect("file");
+    flusher.set_hang_limit(Duration::from_millis(300));
+    let db = Arc::new(Database::builder().create_with_backend(file).expect("create"));
+    let (journal, _) = Journal::open(dir.path()).expect("journal");
+    let writer: Writer<Put> =
+        Writer::start(db, Some(journal), Some(flusher), (), Duration::from_millis(10))
+            .expect("start");
+    writer.journaled(Put(1)).await.expect("first");
+    // A durable commit waits for the hung checkpoint's flush: the watchdog must end the wait.
+    let outcome = tokio::time::timeout(Duration::from_secs(10), async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        writer.write(put(2, 2)).await
+    })
+    .await
+    .expect("a write hangs behind the hung flush");
+    assert!(outcome.is_err(), "{outcome:?}");
+    let why = writer.halt().reason().expect("halted");
+    assert!(why.contains("has not finished"), "{why}");
+    assert!(!writer.is_alive());
+}
