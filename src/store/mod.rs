@@ -180,6 +180,11 @@ impl Store {
         self.writer.is_alive()
     }
 
+    /// The writer's halt after an I/O error (readiness fails, the server exits non-zero).
+    pub fn halt(&self) -> &engine::Halt {
+        self.writer.halt()
+    }
+
     /// Runs a read-only query on a consistent snapshot, off the async executor.
     pub async fn read<R, F>(&self, query: F) -> Result<R, StoreError>
     where

@@ -25,6 +25,7 @@ mod input_validation;
 mod journal_crash;
 mod keep_alive;
 mod migrations;
+mod power;
 mod payments;
 mod privacy;
 mod properties;

@@ -42,10 +42,14 @@ impl Halt {
     /// Waits until the writer halts; why.
     pub async fn halted(&self) -> Arc<str> {
         let mut seen = self.0.subscribe();
-        match seen.wait_for(Option::is_some).await {
-            Ok(reason) => reason.clone().unwrap_or_else(|| "halted".into()),
+        let reason = match seen.wait_for(Option::is_some).await {
+            Ok(reason) => reason.clone(),
             // Never: `self` holds the sender.
-            Err(_) => std::future::pending().await,
+            Err(_) => None,
+        };
+        match reason {
+            Some(why) => why,
+            None => std::future::pending().await,
         }
     }
 }

@@ -1,0 +1,87 @@
+//! Power loss and failing disks, seen from outside the engine (issue 28): a damaged journal
+//! refuses the start and is kept; a database halted by an I/O error fails readiness and stops
+//! the server with an error, so that its supervisor restarts it and the journal replays.
+
+use std::os::unix::fs::FileExt;
+use std::time::Duration;
+
+use barberpro::startup::{Application, Options, StartError};
+use barberpro::store::engine::journal::{JOURNAL_FILES, Journal};
+use barberpro::store::{Store, StoreError};
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{MONDAY_8AM, test_config, ts};
+
+#[tokio::test]
+async fn a_journal_damaged_before_its_last_record_refuses_the_start_and_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 1 << 20).unwrap();
+    store.close().await;
+    drop(store);
+    // Three records (empty batches), the second one damaged: the third is stranded.
+    let (mut journal, _) = Journal::open(dir.path()).unwrap();
+    let mut second = 0;
+    for seq in 1..=3 {
+        if seq == 2 {
+            second = journal.used();
+        }
+        let pending = journal.write(seq, b"[]").unwrap();
+        journal.wait(pending).unwrap();
+    }
+    drop(journal);
+    let segment = dir.path().join(JOURNAL_FILES[0]);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap();
+    file.write_all_at(b"X", second + 24).unwrap();
+    drop(file);
+    let before = std::fs::read(&segment).unwrap();
+
+    let refused = Store::open(dir.path(), 1 << 20).err().expect("the start is refused");
+    let why = refused.to_string();
+    assert!(matches!(refused, StoreError::Journal(_)), "{why}");
+    assert!(why.contains(&segment.display().to_string()), "names the segment: {why}");
+    assert!(why.contains("record 3"), "names the record: {why}");
+    let copy = dir.path().join("barberpro.journal.damaged");
+    assert!(why.contains(&copy.display().to_string()), "names the copy: {why}");
+    assert_eq!(std::fs::read(&segment).unwrap(), before, "the segment was changed");
+    assert_eq!(std::fs::read(&copy).unwrap(), before, "the copy");
+    // Refused again, the same way, keeping the first copy.
+    assert!(Store::open(dir.path(), 1 << 20).is_err());
+    assert_eq!(std::fs::read(&segment).unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_halted_database_fails_readiness_and_stops_the_server_with_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Application::build(
+        test_config(dir.path()),
+        Options {
+            demo: true,
+            clock: barberpro::http::Clock::manual(ts(MONDAY_8AM)),
+        },
+    )
+    .await
+    .unwrap();
+    let state = app.state().clone();
+    let server = tokio::spawn(app.run_until_stopped(CancellationToken::new()));
+    assert!(state.store.writer_alive());
+
+    state.store.halt().halt("a checkpoint's flush failed: EIO (injected)");
+    let checks = barberpro::http::ops::readiness_checks(&state).await;
+    let writer = checks.iter().find(|c| c.0 == "writer").expect("a writer check");
+    assert!(!writer.1, "the writer check passes after a halt: {writer:?}");
+    assert!(writer.2.to_string().contains("EIO"), "{writer:?}");
+    let booked = state.store.write(|_| Ok(())).await;
+    assert!(matches!(booked, Err(StoreError::WriterGone)), "{booked:?}");
+
+    let stopped = tokio::time::timeout(Duration::from_secs(20), server)
+        .await
+        .expect("the server keeps serving after the halt")
+        .unwrap();
+    assert!(
+        matches!(&stopped, Err(StartError::Halted(why)) if why.contains("EIO")),
+        "{stopped:?}"
+    );
+}
