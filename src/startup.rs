@@ -320,7 +320,8 @@ impl Application {
         // restarts it, and the start replays the journal.
         let halted = Arc::new(std::sync::OnceLock::new());
         {
-            let (halt, halted, shutdown) = (state.store.halt().clone(), halted.clone(), shutdown.clone());
+            let (halt, halted, shutdown) =
+                (state.store.halt().clone(), halted.clone(), shutdown.clone());
             tokio::spawn(async move {
                 tokio::select! {
                     why = halt.halted() => {

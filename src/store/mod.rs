@@ -21,6 +21,8 @@ pub mod codec;
 /// transactions and records, no aggregate.
 pub mod engine;
 pub mod error;
+/// Files beside redb's (`secret.key`), written durably: temporary, sync, rename, folder sync.
+mod files;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
 
@@ -274,8 +276,6 @@ fn keep_damaged_journal(e: StoreError, data_dir: &Path) -> StoreError {
 /// The key manage tokens are derived from: 32 random bytes in `secret.key` (0600). The
 /// journal's replay derives them too, so the store keeps the key with the database.
 fn load_or_create_key(data_dir: &Path) -> Result<TokenKey, StoreError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let path = data_dir.join("secret.key");
     match std::fs::read(&path) {
         Ok(bytes) => {
@@ -286,15 +286,10 @@ fn load_or_create_key(data_dir: &Path) -> Result<TokenKey, StoreError> {
             Ok(TokenKey::from_bytes(key))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Durable before any token is derived from it: a crash must never leave a short
+            // key, nor lose it and make another one (links already sent, replayed tokens).
             let key: [u8; 32] = rand::random();
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| StoreError::io(format!("creating {}", path.display()), e))?;
-            file.write_all(&key)
-                .and_then(|_| file.sync_all())
+            files::write_durably(&path, &key, 0o600)
                 .map_err(|e| StoreError::io(format!("writing {}", path.display()), e))?;
             Ok(TokenKey::from_bytes(key))
         }

@@ -40,8 +40,14 @@ const REST: Duration = Duration::from_millis(1);
 
 impl DbFile {
     /// Opens the database file at `path` (created if missing) and starts its flush thread.
+    /// A file created here has its folder synced: its name is durable before redb's first
+    /// commit is.
     pub fn open(path: &Path) -> io::Result<(Self, Arc<Flusher>)> {
+        let existed = path.exists();
         let file = open_rw(path)?;
+        if !existed {
+            std::fs::File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all()?;
+        }
         let flushing = file.try_clone()?;
         Self::with_flush(file, move |written| write_back(&flushing, written))
     }

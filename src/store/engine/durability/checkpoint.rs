@@ -121,7 +121,8 @@ impl Durability {
                 // redb's file refuses every change from now on; the journal keeps every
                 // record since the last good checkpoint, for the replay at the next start.
                 tracing::error!(error = %why, "a checkpoint's flush failed; the journal keeps its records");
-                self.halt.halt(&format!("a checkpoint's flush failed: {why}"));
+                self.halt
+                    .halt(&format!("a checkpoint's flush failed: {why}"));
                 self.failed_checkpoint(started.elapsed(), paused);
             }
         }

@@ -232,7 +232,11 @@ fn scan(file: &File, size: u64) -> io::Result<Scan> {
     let mut out = Scan::default();
     let mut at = 0usize;
     while let Some((record, end)) = parse(&bytes, at) {
-        if out.records.last().is_some_and(|last| last.seq + 1 != record.seq) {
+        if out
+            .records
+            .last()
+            .is_some_and(|last| last.seq + 1 != record.seq)
+        {
             break;
         }
         out.records.push(record);

@@ -20,7 +20,9 @@ fn journal_with(dir: &std::path::Path, n: u64) -> Vec<u64> {
     let mut at = 0;
     for seq in 1..=n {
         offsets.push(at);
-        let pending = journal.write(seq, format!("[{seq}]").as_bytes()).expect("write");
+        let pending = journal
+            .write(seq, format!("[{seq}]").as_bytes())
+            .expect("write");
         journal.wait(pending).expect("synced");
         at = journal.used();
     }
@@ -36,7 +38,8 @@ fn damage(dir: &std::path::Path, at: u64) {
         .expect("segment");
     let mut byte = [0u8];
     file.read_exact_at(&mut byte, at + 24).expect("read");
-    file.write_all_at(&[byte[0] ^ 0xff], at + 24).expect("write");
+    file.write_all_at(&[byte[0] ^ 0xff], at + 24)
+        .expect("write");
 }
 
 fn keys(db: &Database) -> Vec<u64> {
@@ -72,7 +75,10 @@ fn a_torn_last_record_is_dropped_and_the_rest_replayed() {
     damage(dir.path(), at[2]);
     let db = Database::create(dir.path().join("w.redb")).expect("create");
     let (journal, records) = Journal::open(dir.path()).expect("journal");
-    assert_eq!(replay::<Put>(&db, &records, &journal.stranded(), &()).expect("replayed"), 2);
+    assert_eq!(
+        replay::<Put>(&db, &records, &journal.stranded(), &()).expect("replayed"),
+        2
+    );
     assert_eq!(keys(&db), vec![1, 2]);
 }
 
@@ -87,7 +93,10 @@ fn after_an_unclean_stop_the_journal_keeps_nothing_past_its_last_record() {
     // A torn record (never acknowledged) after two good ones: its bytes hold a client's data.
     let at = journal_with(dir.path(), 2);
     let end = at[1] + 24 + 3;
-    let file = std::fs::OpenOptions::new().write(true).open(&path).expect("segment");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("segment");
     file.write_all_at(b"BPJ1\x03\0\0\0\0\0\0\0Ana Perez +5491155550001", end)
         .expect("torn");
     drop(file);
@@ -99,18 +108,27 @@ fn after_an_unclean_stop_the_journal_keeps_nothing_past_its_last_record() {
     );
     journal.start_over().expect("start over");
     drop(journal);
-    assert!(all_zero(&path), "the torn record's bytes are left in the segment");
+    assert!(
+        all_zero(&path),
+        "the torn record's bytes are left in the segment"
+    );
 
     // Power lost while a segment was being emptied: its first record zeroed, the rest not.
     journal_with(dir.path(), 2);
-    let file = std::fs::OpenOptions::new().write(true).open(&path).expect("segment");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("segment");
     file.write_all_at(&[0; 27], 0).expect("half emptied");
     drop(file);
     let (mut journal, records) = Journal::open(dir.path()).expect("journal");
     assert!(records.is_empty(), "{records:?}");
     journal.start_over().expect("start over");
     drop(journal);
-    assert!(all_zero(&path), "the second record's bytes are left in the segment");
+    assert!(
+        all_zero(&path),
+        "the second record's bytes are left in the segment"
+    );
 }
 
 /// A writer over a file whose deferred flushes run `flush`.
@@ -166,9 +184,15 @@ async fn a_failed_flush_stops_every_acknowledgement() {
         let outcome = tokio::time::timeout(Duration::from_secs(10), writer.journaled(Put(key)))
             .await
             .expect("a write hangs");
-        assert!(outcome.is_err(), "record {key} acknowledged after a failed flush");
+        assert!(
+            outcome.is_err(),
+            "record {key} acknowledged after a failed flush"
+        );
     }
-    assert!(!writer.is_alive(), "the writer says it runs after a failed flush");
+    assert!(
+        !writer.is_alive(),
+        "the writer says it runs after a failed flush"
+    );
 }
 
 #[tokio::test]
@@ -177,12 +201,21 @@ async fn a_failed_batch_whose_record_cannot_be_taken_back_is_never_replayed() {
     let path = dir.path().join("w.redb");
     {
         let (file, flusher) = DbFile::open(&path).expect("file");
-        let db = Arc::new(Database::builder().create_with_backend(file).expect("create"));
+        let db = Arc::new(
+            Database::builder()
+                .create_with_backend(file)
+                .expect("create"),
+        );
         let (mut journal, _) = Journal::open(dir.path()).expect("journal");
         journal.fail_retract = true;
-        let writer: Writer<Put> =
-            Writer::start(db, Some(journal), Some(flusher), (), Duration::from_secs(3600))
-            .expect("start");
+        let writer: Writer<Put> = Writer::start(
+            db,
+            Some(journal),
+            Some(flusher),
+            (),
+            Duration::from_secs(3600),
+        )
+        .expect("start");
         // Written to the journal and synced, then the request fails the batch; the zeroing
         // that should take its record back is refused.
         let (job, answer) = TypedJob::new(|txn: &Tx| {
@@ -204,7 +237,10 @@ async fn a_failed_batch_whose_record_cannot_be_taken_back_is_never_replayed() {
     let (journal, records) = Journal::open(dir.path()).expect("journal");
     assert_eq!(records.len(), 1, "the record stayed on disk");
     replay::<Put>(&db, &records, &journal.stranded(), &()).expect("replay");
-    assert!(keys(&db).is_empty(), "a booking its caller was told failed appeared");
+    assert!(
+        keys(&db).is_empty(),
+        "a booking its caller was told failed appeared"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,11 +255,20 @@ async fn a_hung_flush_halts_the_writer_once_the_watchdog_gives_up() {
     })
     .expect("file");
     flusher.set_hang_limit(Duration::from_millis(300));
-    let db = Arc::new(Database::builder().create_with_backend(file).expect("create"));
+    let db = Arc::new(
+        Database::builder()
+            .create_with_backend(file)
+            .expect("create"),
+    );
     let (journal, _) = Journal::open(dir.path()).expect("journal");
-    let writer: Writer<Put> =
-        Writer::start(db, Some(journal), Some(flusher), (), Duration::from_millis(10))
-            .expect("start");
+    let writer: Writer<Put> = Writer::start(
+        db,
+        Some(journal),
+        Some(flusher),
+        (),
+        Duration::from_millis(10),
+    )
+    .expect("start");
     writer.journaled(Put(1)).await.expect("first");
     // A durable commit waits for the hung checkpoint's flush: the watchdog must end the wait.
     let outcome = tokio::time::timeout(Duration::from_secs(10), async {
