@@ -25,6 +25,8 @@ pub mod error;
 mod files;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
+/// After a failed flush: the database rebuilt into a fresh file before it is trusted.
+mod rebuild;
 
 /// Personal data (Ley 25.326): a person's export and erasure.
 pub mod privacy;
@@ -108,19 +110,14 @@ impl Store {
             .map_err(|e| StoreError::io(format!("creating {}", data_dir.display()), e))?;
         let lock = take_lock(data_dir)?;
         let path = data_dir.join(DB_FILE);
-        let (file, flusher) = dbfile::DbFile::open(&path)
-            .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
-        let db = Database::builder()
-            .set_cache_size(cache_bytes)
-            .create_with_backend(file)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-                    dir: data_dir.display().to_string(),
-                    holder: "another process".into(),
-                },
-                other => other.into(),
-            })?;
+        let (mut db, mut flusher) = open_db(&path, cache_bytes, data_dir)?;
         init_schema(&db)?;
+        if rebuild::is_suspect(data_dir) {
+            tracing::warn!(path = %path.display(), "a flush of the database failed before: rebuilding it into a fresh file");
+            let kept = rebuild::rebuild(db, data_dir)?;
+            tracing::warn!(kept = %kept.display(), "database rebuilt; the old file is kept");
+            (db, flusher) = open_db(&path, cache_bytes, data_dir)?;
+        }
         let keys = load_or_create_key(data_dir)?;
         let (mut journal, records) = journal::Journal::open(data_dir).map_err(|e| {
             StoreError::io(format!("opening the journal in {}", data_dir.display()), e)
@@ -251,6 +248,28 @@ impl Store {
         let txn = self.db.begin_read()?;
         read_schema_version(&txn)
     }
+}
+
+/// Opens redb's file at `path` through [`dbfile::DbFile`] (checkpoints flushed in the
+/// background).
+fn open_db(
+    path: &Path,
+    cache_bytes: usize,
+    data_dir: &Path,
+) -> Result<(Database, Arc<dbfile::Flusher>), StoreError> {
+    let (file, flusher) = dbfile::DbFile::open(path)
+        .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
+    let db = Database::builder()
+        .set_cache_size(cache_bytes)
+        .create_with_backend(file)
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                dir: data_dir.display().to_string(),
+                holder: "another process".into(),
+            },
+            other => other.into(),
+        })?;
+    Ok((db, flusher))
 }
 
 /// A journal the replay refuses is never started over: its segments stay as they are, and a

@@ -203,3 +203,39 @@ fn secret_key_and_a_new_database_file_are_made_durably() {
         "the folder is synced after the database is created, before its first commit"
     );
 }
+
+const PROBE: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+
+/// A flush of the database failed before the last stop (`barberpro.redb.suspect`): the start
+/// does not trust the file's flushes but rebuilds it into a fresh one, keeps the old one, and
+/// serves with every row.
+#[tokio::test]
+async fn a_database_whose_flush_failed_is_rebuilt_before_it_is_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 1 << 20).unwrap();
+    store
+        .write(|tx| {
+            tx.open_table(PROBE)?.insert("test.probe", 42)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    drop(store);
+    let marker = dir.path().join("barberpro.redb.suspect");
+    std::fs::write(&marker, "a flush of the database failed: EIO\n").unwrap();
+
+    let store = Store::open(dir.path(), 1 << 20).unwrap();
+    assert!(!marker.exists(), "the start trusted a suspect file");
+    assert!(
+        dir.path().join("barberpro.redb.pre-rebuild").exists(),
+        "the old file is kept"
+    );
+    let probe = store
+        .read(|tx| Ok(tx.open_table(PROBE)?.get("test.probe")?.map(|v| v.value())))
+        .await
+        .unwrap();
+    assert_eq!(probe, Some(42), "a row was lost in the rebuild");
+    store.write(|_| Ok(())).await.expect("it takes writes");
+    store.close().await;
+}

@@ -282,3 +282,36 @@ async fn a_hung_flush_halts_the_writer_once_the_watchdog_gives_up() {
     assert!(why.contains("has not finished"), "{why}");
     assert!(!writer.is_alive());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_flush_marks_the_database_suspect_durably() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("w.redb");
+    let suspect = dir.path().join(super::super::super::dbfile::SUSPECT);
+    let (file, flusher) =
+        DbFile::with_flush_marking(open_rw(&path).expect("open"), Some(suspect.clone()), |_| {
+            Err(std::io::Error::other("EIO"))
+        })
+        .expect("file");
+    let db = Arc::new(
+        Database::builder()
+            .create_with_backend(file)
+            .expect("create"),
+    );
+    let (journal, _) = Journal::open(dir.path()).expect("journal");
+    let writer: Writer<Put> = Writer::start(
+        db,
+        Some(journal),
+        Some(flusher),
+        (),
+        Duration::from_millis(10),
+    )
+    .expect("start");
+    writer.journaled(Put(1)).await.expect("first");
+    let halted = tokio::time::timeout(Duration::from_secs(10), writer.halt().halted())
+        .await
+        .expect("the failed flush halts the writer");
+    assert!(halted.contains("EIO"), "{halted}");
+    let marker = std::fs::read_to_string(&suspect).expect("the database is marked suspect");
+    assert!(marker.contains("EIO"), "{marker}");
+}
