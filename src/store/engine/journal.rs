@@ -18,6 +18,8 @@
 
 mod segment;
 #[cfg(test)]
+mod sim;
+#[cfg(test)]
 mod tests;
 
 use std::fs::File;
@@ -25,7 +27,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 
-use segment::Segment;
+use segment::{Segment, SegmentFile};
 
 /// The journal's two segment files inside the data folder.
 pub const JOURNAL_FILES: [&str; 2] = ["barberpro.journal", "barberpro.journal.2"];
@@ -93,16 +95,19 @@ impl Pending {
     }
 }
 
+/// A segment file to `fdatasync`, and where its outcome goes.
+type SyncRequest = (Arc<dyn SegmentFile>, mpsc::SyncSender<io::Result<()>>);
+
 /// The thread that runs a written record's `fdatasync` while the writer goes on; it ends
 /// when the journal is dropped.
 #[derive(Debug)]
 struct Syncer {
-    requests: mpsc::Sender<(Arc<File>, mpsc::SyncSender<io::Result<()>>)>,
+    requests: mpsc::Sender<SyncRequest>,
 }
 
 impl Syncer {
     fn start() -> io::Result<Self> {
-        let (requests, incoming) = mpsc::channel::<(Arc<File>, mpsc::SyncSender<io::Result<()>>)>();
+        let (requests, incoming) = mpsc::channel::<SyncRequest>();
         std::thread::Builder::new()
             .name("journal-sync".into())
             .spawn(move || {
@@ -114,7 +119,7 @@ impl Syncer {
     }
 
     /// Starts `file`'s `fdatasync`; the receiver gets its outcome.
-    fn sync(&self, file: &Arc<File>) -> mpsc::Receiver<io::Result<()>> {
+    fn sync(&self, file: &Arc<dyn SegmentFile>) -> mpsc::Receiver<io::Result<()>> {
         let (done, synced) = mpsc::sync_channel(1);
         // A gone thread drops `done`: the waiter then sees an error, never a success.
         let _ = self.requests.send((file.clone(), done));
@@ -137,6 +142,28 @@ impl Journal {
             retiring: false,
             syncer: Syncer::start()?,
             #[cfg(test)]
+            fail_retract: false,
+        };
+        Ok((journal, records))
+    }
+
+    /// A journal over two segment files of `capacity` bytes each, as the power-loss simulator
+    /// makes them; the records they hold, as [`Journal::open`] returns them.
+    #[cfg(test)]
+    pub(in crate::store::engine) fn over(
+        files: [Arc<dyn SegmentFile>; 2],
+        capacity: u64,
+    ) -> io::Result<(Self, Vec<Record>)> {
+        let [a, b] = files;
+        let (first, mut records) = Segment::over(a, JOURNAL_FILES[0].into(), capacity)?;
+        let (second, more) = Segment::over(b, JOURNAL_FILES[1].into(), capacity)?;
+        records.extend(more);
+        records.sort_by_key(|r| r.seq);
+        let journal = Self {
+            segments: [first, second],
+            active: 0,
+            retiring: false,
+            syncer: Syncer::start()?,
             fail_retract: false,
         };
         Ok((journal, records))

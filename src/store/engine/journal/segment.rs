@@ -19,10 +19,32 @@ use super::{CAPACITY, Record};
 const MAGIC: [u8; 4] = *b"BPJ1";
 pub(super) const HEADER: usize = 4 + 8 + 4 + 8;
 
+/// What the journal does to a segment file: positioned writes and reads, and `fdatasync`.
+/// A [`File`] in production; the power-loss simulator's recording file in tests.
+pub(in crate::store::engine) trait SegmentFile:
+    Send + Sync + std::fmt::Debug
+{
+    fn write_all_at(&self, buf: &[u8], at: u64) -> io::Result<()>;
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> io::Result<()>;
+    fn sync_data(&self) -> io::Result<()>;
+}
+
+impl SegmentFile for File {
+    fn write_all_at(&self, buf: &[u8], at: u64) -> io::Result<()> {
+        FileExt::write_all_at(self, buf, at)
+    }
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> io::Result<()> {
+        FileExt::read_exact_at(self, buf, at)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        File::sync_data(self)
+    }
+}
+
 /// One open segment file and where its next record goes.
 #[derive(Debug)]
 pub(super) struct Segment {
-    pub(super) file: Arc<File>,
+    pub(super) file: Arc<dyn SegmentFile>,
     pub(super) path: PathBuf,
     pub(super) tail: u64,
     pub(super) capacity: u64,
@@ -49,7 +71,7 @@ impl Segment {
         let (scanned, size) = match &existing {
             Some(file) => {
                 let size = file.metadata()?.len();
-                (scan(file, size)?, Some(size))
+                (scan(file as &dyn SegmentFile, size)?, Some(size))
             }
             None => (Scan::default(), None),
         };
@@ -94,6 +116,37 @@ impl Segment {
                 tail,
                 capacity: CAPACITY,
                 created,
+                dirty_end,
+                stranded,
+            },
+            records,
+        ))
+    }
+
+    /// A segment over `file`, of `capacity` bytes, that the journal did not create: its
+    /// records, as [`Segment::open`] finds them (the power-loss simulator's door).
+    #[cfg(test)]
+    pub(super) fn over(
+        file: Arc<dyn SegmentFile>,
+        path: PathBuf,
+        capacity: u64,
+    ) -> io::Result<(Self, Vec<Record>)> {
+        let Scan {
+            records,
+            dirty_end,
+            stranded,
+        } = scan(file.as_ref(), capacity)?;
+        let tail = records
+            .iter()
+            .map(|r| (HEADER + r.payload.len()) as u64)
+            .sum();
+        Ok((
+            Self {
+                file,
+                path,
+                tail,
+                capacity,
+                created: true,
                 dirty_end,
                 stranded,
             },
@@ -159,7 +212,7 @@ impl Segment {
         if end == 0 {
             return Ok(());
         }
-        if self.capacity != CAPACITY {
+        if self.capacity != CAPACITY && !self.created {
             // An odd-sized file kept for its records: they are in the database now.
             self.recreate()?;
         } else {
@@ -226,7 +279,7 @@ struct Scan {
 
 /// Reads `file` (`size` bytes long) whole: its records, and whether anything but zeros lies
 /// past them (then where valid records hide there).
-fn scan(file: &File, size: u64) -> io::Result<Scan> {
+fn scan(file: &dyn SegmentFile, size: u64) -> io::Result<Scan> {
     let mut bytes = vec![0u8; usize::try_from(size).map_err(io::Error::other)?];
     file.read_exact_at(&mut bytes, 0)?;
     let mut out = Scan::default();

@@ -131,7 +131,7 @@ fn scrub_erases_what_an_older_version_left_past_the_first_header() {
     drop(j);
     // What an older version's start over did: only the first header zeroed.
     let file = OpenOptions::new().write(true).open(&path).unwrap();
-    file.write_all_at(&[0; HEADER], 0).unwrap();
+    FileExt::write_all_at(&file, &[0; HEADER], 0).unwrap();
     drop(file);
     let (mut j, found) = Journal::open(dir.path()).unwrap();
     assert!(found.is_empty());
