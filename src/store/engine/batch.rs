@@ -89,8 +89,15 @@ pub(super) fn run_batch(
         committed: outcome.is_ok(),
         journaled: outcome.as_ref().is_ok_and(|j| *j),
     }));
+    // A batch the halt ended is not answered: its callers see WriterGone (503, try again),
+    // as everyone queued after it does.
+    let halted = outcome.is_err() && durability.halt.reason().is_some();
     for job in batch {
-        job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));
+        if halted {
+            drop(job);
+        } else {
+            job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));
+        }
     }
     outcome.is_ok() && wake
 }

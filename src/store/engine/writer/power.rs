@@ -185,8 +185,8 @@ async fn a_failed_flush_stops_every_acknowledgement() {
             .await
             .expect("a write hangs");
         assert!(
-            outcome.is_err(),
-            "record {key} acknowledged after a failed flush"
+            matches!(outcome, Err(StoreError::WriterGone)),
+            "record {key} after a failed flush: {outcome:?}"
         );
     }
     assert!(
