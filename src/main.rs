@@ -73,12 +73,17 @@ fn serve(args: ServeArgs) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "cannot start");
+            if matches!(e, StartError::Halted(_)) {
+                tracing::error!(error = %e, "stopped: the database halted");
+            } else {
+                tracing::error!(error = %e, "cannot start");
+            }
             eprintln!("error: {e}");
             ExitCode::from(match e {
                 StartError::Store(StoreError::InUse { .. }) => 3,
                 StartError::Store(StoreError::SchemaTooNew { .. }) => 4,
                 StartError::Bind { .. } => 5,
+                StartError::Halted(_) => 7,
                 _ => 6,
             })
         }

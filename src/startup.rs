@@ -39,6 +39,10 @@ pub enum StartError {
     },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The database writer halted after an I/O error while serving: the server stopped, so
+    /// that a restart replays the journal (exit code 7).
+    #[error("the database halted: {0}")]
+    Halted(String),
 }
 
 /// Options that are not configuration: demo data, a pinned clock (tests).
@@ -332,6 +336,22 @@ impl Application {
             crate::retention::Settings::from_config(&config),
             shutdown.clone(),
         );
+        // An I/O error the database cannot go on after stops the server: its supervisor
+        // restarts it, and the start replays the journal.
+        let halted = Arc::new(std::sync::OnceLock::new());
+        {
+            let (halt, halted, shutdown) =
+                (state.store.halt().clone(), halted.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    why = halt.halted() => {
+                        let _ = halted.set(why.to_string());
+                        shutdown.cancel();
+                    }
+                    _ = shutdown.cancelled() => {}
+                }
+            });
+        }
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(%addr, url = %format!("{scheme}://{addr}"), "BarberPro is serving");
         notify_service_manager(&[sd_notify::NotifyState::Ready]);
@@ -432,7 +452,10 @@ impl Application {
         }
         state.store.close().await;
         tracing::info!("stopped");
-        Ok(())
+        match halted.get() {
+            Some(why) => Err(StartError::Halted(why.clone())),
+            None => Ok(()),
+        }
     }
 }
 

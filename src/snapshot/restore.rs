@@ -19,6 +19,7 @@ use super::manifest::{self, Listed, Manifest};
 use super::upload::Remote;
 use super::{Hashing, SnapshotError, list_dir, private_dir, sha256_file, status};
 use crate::config::Config;
+use crate::store::engine::journal::JOURNAL_FILES;
 use crate::store::snapshot::{FileReport, inspect, lock_folder, refuse_newer_schema};
 use crate::store::{DB_FILE, StoreError};
 
@@ -113,20 +114,26 @@ pub async fn restore(
         let located = locate(config, source, false).await?;
         let (raw, _report) = fetch_and_check(config, &located, &work).await?;
         let live = data_dir.join(DB_FILE);
-        let pre = data_dir.join(format!("{DB_FILE}.pre-restore"));
+        // Each restore keeps what it replaces under a name of its own: an earlier restore's
+        // kept files are never overwritten.
+        let suffix = pre_restore_suffix(data_dir);
+        let pre = data_dir.join(format!("{DB_FILE}.{suffix}"));
         let mut kept = None;
         if live.exists() {
             // A hard link keeps the old file under its new name without a window where the
             // live name is missing; the rename below then swaps atomically.
-            let _ = std::fs::remove_file(&pre);
             std::fs::hard_link(&live, &pre)
                 .map_err(SnapshotError::io(format!("keeping {}", pre.display())))?;
             kept = Some(pre);
         }
         // The journal's records belong to the old file: they stay beside its copy (a clean
         // stop leaves none), and the restored file starts with no journal.
-        crate::store::engine::journal::set_aside(data_dir, "pre-restore")
+        crate::store::engine::journal::set_aside(data_dir, &suffix)
             .map_err(SnapshotError::io("moving the journal aside".to_owned()))?;
+        // The restored bytes are on disk before their name is (the rename, then the folder).
+        File::open(&raw)
+            .and_then(|f| f.sync_all())
+            .map_err(SnapshotError::io(format!("syncing {}", raw.display())))?;
         std::fs::rename(&raw, &live).map_err(SnapshotError::io(format!(
             "moving the restored file to {}",
             live.display()
@@ -145,6 +152,22 @@ pub async fn restore(
     .await;
     let _ = std::fs::remove_dir_all(&work);
     result
+}
+
+/// `pre-restore`, or `pre-restore.N` for the first N from 2 that no kept file uses yet.
+fn pre_restore_suffix(data_dir: &Path) -> String {
+    let names = [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]];
+    (1..)
+        .map(|n| match n {
+            1 => "pre-restore".to_owned(),
+            n => format!("pre-restore.{n}"),
+        })
+        .find(|suffix| {
+            names
+                .iter()
+                .all(|name| !data_dir.join(format!("{name}.{suffix}")).exists())
+        })
+        .unwrap_or_else(|| "pre-restore".to_owned())
 }
 
 /// The restore drill: fetches (from the bucket when one is configured), checks everything a

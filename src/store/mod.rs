@@ -23,6 +23,8 @@ pub mod commissions;
 /// transactions and records, no aggregate.
 pub mod engine;
 pub mod error;
+/// Files beside redb's (`secret.key`), written durably: temporary, sync, rename, folder sync.
+mod files;
 /// La caja's append-only ledger: sales, voids, cash movements, advances; its indexes and daily totals.
 pub mod ledger;
 /// Confirmation e-mails: queued with their booking, sent by `jobs::mail`.
@@ -31,6 +33,8 @@ pub mod mail;
 pub mod outbox;
 /// Photos of branches and barbers (Catálogo uploads, resized).
 pub mod photos;
+/// After a failed flush: the database rebuilt into a fresh file before it is trusted.
+mod rebuild;
 
 /// Personal data (Ley 25.326): a person's export and erasure.
 pub mod privacy;
@@ -118,24 +122,21 @@ impl Store {
             .map_err(|e| StoreError::io(format!("creating {}", data_dir.display()), e))?;
         let lock = take_lock(data_dir)?;
         let path = data_dir.join(DB_FILE);
-        let (file, flusher) = dbfile::DbFile::open(&path)
-            .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
-        let db = Database::builder()
-            .set_cache_size(cache_bytes)
-            .create_with_backend(file)
-            .map_err(|e| match e {
-                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-                    dir: data_dir.display().to_string(),
-                    holder: "another process".into(),
-                },
-                other => other.into(),
-            })?;
+        let (mut db, mut flusher) = open_db(&path, cache_bytes, data_dir)?;
         init_schema(&db)?;
+        if rebuild::is_suspect(data_dir) {
+            tracing::warn!(path = %path.display(), "a flush of the database failed before: rebuilding it into a fresh file");
+            let kept = rebuild::rebuild(db, data_dir)?;
+            tracing::warn!(kept = %kept.display(), "database rebuilt; the old file is kept");
+            (db, flusher) = open_db(&path, cache_bytes, data_dir)?;
+        }
         let keys = load_or_create_key(data_dir)?;
         let (mut journal, records) = journal::Journal::open(data_dir).map_err(|e| {
             StoreError::io(format!("opening the journal in {}", data_dir.display()), e)
         })?;
-        let replayed = engine::replay::<bookings::ClientBooking>(&db, &records, &keys)?;
+        let replayed =
+            engine::replay::<bookings::ClientBooking>(&db, &records, &journal.stranded(), &keys)
+                .map_err(|e| keep_damaged_journal(e, data_dir))?;
         if replayed > 0 {
             tracing::warn!(
                 records = replayed,
@@ -188,6 +189,11 @@ impl Store {
     /// Whether the database writer still takes requests (readiness).
     pub fn writer_alive(&self) -> bool {
         self.writer.is_alive()
+    }
+
+    /// The writer's halt after an I/O error (readiness fails, the server exits non-zero).
+    pub fn halt(&self) -> &engine::Halt {
+        self.writer.halt()
     }
 
     /// Runs a read-only query on a consistent snapshot, off the async executor.
@@ -256,11 +262,51 @@ impl Store {
     }
 }
 
+/// Opens redb's file at `path` through [`dbfile::DbFile`] (checkpoints flushed in the
+/// background).
+fn open_db(
+    path: &Path,
+    cache_bytes: usize,
+    data_dir: &Path,
+) -> Result<(Database, Arc<dbfile::Flusher>), StoreError> {
+    let (file, flusher) = dbfile::DbFile::open(path)
+        .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
+    let db = Database::builder()
+        .set_cache_size(cache_bytes)
+        .create_with_backend(file)
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                dir: data_dir.display().to_string(),
+                holder: "another process".into(),
+            },
+            other => other.into(),
+        })?;
+    Ok((db, flusher))
+}
+
+/// A journal the replay refuses is never started over: its segments stay as they are, and a
+/// copy of each is kept beside them (`*.damaged`), named in the error.
+fn keep_damaged_journal(e: StoreError, data_dir: &Path) -> StoreError {
+    let StoreError::Journal(why) = e else {
+        return e;
+    };
+    let kept = match journal::keep_copies(data_dir) {
+        Ok(copies) => copies
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(e) => format!("(copying it aside failed: {e})"),
+    };
+    StoreError::Journal(format!(
+        "{why}; refusing to start. Copies: {kept}. Keep them, then restore the last snapshot or \
+         remove barberpro.journal and barberpro.journal.2 to start without the lost records"
+    ))
+}
+
 /// The key manage tokens are derived from: 32 random bytes in `secret.key` (0600). The
 /// journal's replay derives them too, so the store keeps the key with the database.
 fn load_or_create_key(data_dir: &Path) -> Result<TokenKey, StoreError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let path = data_dir.join("secret.key");
     match std::fs::read(&path) {
         Ok(bytes) => {
@@ -271,15 +317,10 @@ fn load_or_create_key(data_dir: &Path) -> Result<TokenKey, StoreError> {
             Ok(TokenKey::from_bytes(key))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Durable before any token is derived from it: a crash must never leave a short
+            // key, nor lose it and make another one (links already sent, replayed tokens).
             let key: [u8; 32] = rand::random();
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| StoreError::io(format!("creating {}", path.display()), e))?;
-            file.write_all(&key)
-                .and_then(|_| file.sync_all())
+            files::write_durably(&path, &key, 0o600)
                 .map_err(|e| StoreError::io(format!("writing {}", path.display()), e))?;
             Ok(TokenKey::from_bytes(key))
         }

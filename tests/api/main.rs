@@ -28,6 +28,7 @@ mod journal_crash;
 mod keep_alive;
 mod migrations;
 mod payments;
+mod power;
 mod privacy;
 mod properties;
 mod request_log;

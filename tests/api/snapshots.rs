@@ -625,6 +625,23 @@ async fn the_data_folder_in_use_is_refused_and_a_stopped_one_is_snapshotted_dire
     let store =
         Store::open(&config.storage.data_dir, 1 << 20).expect("the restored database opens");
     store.close().await;
+    drop(store);
+
+    // A second restore keeps what the first one set aside: each under a name of its own.
+    let dir = &config.storage.data_dir;
+    let first = std::fs::read(dir.join("barberpro.redb.pre-restore")).expect("first kept");
+    let run = barberpro(&["restore", "latest", "--config", cfg]).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        std::fs::read(dir.join("barberpro.redb.pre-restore")).expect("first kept") == first,
+        "the second restore overwrote the first one's kept database"
+    );
+    for name in ["barberpro.redb", "barberpro.journal", "barberpro.journal.2"] {
+        assert!(
+            dir.join(format!("{name}.pre-restore.2")).exists(),
+            "the second restore's {name}"
+        );
+    }
 }
 
 /// Opens a data folder a stopped server just released (its tasks may still be unwinding).

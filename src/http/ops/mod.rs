@@ -48,8 +48,12 @@ pub async fn readiness_checks(state: &AppState) -> Vec<(&'static str, bool, serd
         Err(e) => ("database", false, json!(e.to_string())),
     });
     let alive = state.store.writer_alive();
-    let writer = if alive { "running" } else { "stopped" };
-    checks.push(("writer", alive, json!(writer)));
+    let writer = match state.store.halt().reason() {
+        Some(why) => json!({ "halted": &*why }),
+        None if alive => json!("running"),
+        None => json!("stopped"),
+    };
+    checks.push(("writer", alive, writer));
     let now = state.clock.now().as_second();
     checks.push(match &state.readiness.certificate {
         None => ("certificate", true, json!("TLS off")),

@@ -67,6 +67,12 @@ pub(super) fn run_batch(
         wake = txn.wakes();
         durability.commit(txn, written)
     })();
+    // A failed batch's record that may still be read back is voided before anyone is told.
+    let outcome = if durability.void(db) {
+        outcome
+    } else {
+        Err("the database refused to void a failed batch's journal record".into())
+    };
     let size = batch.len();
     match &outcome {
         Ok(journaled) => tracing::debug!(
@@ -83,8 +89,15 @@ pub(super) fn run_batch(
         committed: outcome.is_ok(),
         journaled: outcome.as_ref().is_ok_and(|j| *j),
     }));
+    // A batch the halt ended is not answered: its callers see WriterGone (503, try again),
+    // as everyone queued after it does.
+    let halted = outcome.is_err() && durability.halt.reason().is_some();
     for job in batch {
-        job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));
+        if halted {
+            drop(job);
+        } else {
+            job.finish(outcome.as_ref().map(|_| ()).map_err(String::as_str));
+        }
     }
     outcome.is_ok() && wake
 }

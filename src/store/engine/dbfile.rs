@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io;
 use std::num::NonZeroU64;
 use std::ops::Bound;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +30,14 @@ pub use super::flusher::{Flusher, Ticket};
 pub struct DbFile {
     inner: FileBackend,
     flusher: Arc<Flusher>,
+    /// Where a failed flush is recorded ([`SUSPECT`] beside the file), if anywhere.
+    suspect: Option<PathBuf>,
 }
+
+/// Written (durably) beside the database file when a flush of it fails: Linux may then have
+/// marked pages clean that never reached the disk, so the next start must not trust the
+/// file's last checkpoint (it rebuilds the file: `store::rebuild`).
+pub const SUSPECT: &str = "barberpro.redb.suspect";
 
 /// A deferred flush starts the write-back of this many bytes of pages at a time, and rests
 /// [`REST`] before the next, so that the device has room for the journal's flushes in
@@ -40,10 +47,37 @@ const REST: Duration = Duration::from_millis(1);
 
 impl DbFile {
     /// Opens the database file at `path` (created if missing) and starts its flush thread.
+    /// A file created here has its folder synced: its name is durable before redb's first
+    /// commit is.
     pub fn open(path: &Path) -> io::Result<(Self, Arc<Flusher>)> {
+        let existed = path.exists();
         let file = open_rw(path)?;
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        if !existed {
+            File::open(&dir)?.sync_all()?;
+        }
         let flushing = file.try_clone()?;
-        Self::with_flush(file, move |written| write_back(&flushing, written))
+        Self::with_flush_marking(file, Some(dir.join(SUSPECT)), move |written| {
+            write_back(&flushing, written)
+        })
+    }
+
+    /// [`DbFile::with_flush`], recording a failed flush (deferred or not) at `suspect`.
+    pub(super) fn with_flush_marking(
+        file: File,
+        suspect: Option<PathBuf>,
+        mut flush: impl FnMut(Vec<(u64, u64)>) -> io::Result<()> + Send + 'static,
+    ) -> io::Result<(Self, Arc<Flusher>)> {
+        let marking = suspect.clone();
+        let (mut file, flusher) = Self::with_flush(file, move |written| {
+            flush(written).inspect_err(|e| {
+                if let Some(path) = &marking {
+                    mark_suspect(path, e);
+                }
+            })
+        })?;
+        file.suspect = suspect;
+        Ok((file, flusher))
     }
 
     /// [`DbFile::open`] for an open `file`, with what the flush thread runs for a deferred
@@ -58,6 +92,7 @@ impl DbFile {
             Self {
                 inner,
                 flusher: flusher.clone(),
+                suspect: None,
             },
             flusher,
         ))
@@ -112,7 +147,12 @@ impl StorageBackend for DbFile {
             return self.flusher.ask();
         }
         self.flusher.settle()?;
-        self.inner.sync_data()?;
+        if let Err(e) = self.inner.sync_data() {
+            if let Some(path) = &self.suspect {
+                mark_suspect(path, &e);
+            }
+            return Err(e);
+        }
         self.flusher.lock().written.clear();
         Ok(())
     }
@@ -160,6 +200,24 @@ impl StorageBackend for DbFile {
 
     fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
         self.inner.query_lock_range(start, end)
+    }
+}
+
+/// Records durably that a flush of the database failed (see [`SUSPECT`]); if even that
+/// fails, the error says so in the log, and the writer halts all the same.
+fn mark_suspect(path: &Path, why: &io::Error) {
+    let tmp = path.with_extension("suspect.new");
+    let written = std::fs::write(&tmp, format!("a flush of the database failed: {why}\n"))
+        .and_then(|()| File::open(&tmp)?.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .and_then(|()| File::open(path.parent().unwrap_or(Path::new(".")))?.sync_all());
+    match written {
+        Ok(()) => {
+            tracing::error!(error = %why, path = %path.display(), "a flush of the database failed; the next start rebuilds it")
+        }
+        Err(e) => {
+            tracing::error!(error = %why, marker = %e, path = %path.display(), "a flush of the database failed, and so did recording it")
+        }
     }
 }
 

@@ -31,6 +31,10 @@ pub(super) struct Durability {
     /// (read by the ticker thread, which then wakes an idle writer).
     pub(super) unflushed: Arc<AtomicBool>,
     pub(super) observer: Arc<OnceLock<WriterObserver>>,
+    /// A failed batch's record that may still be read back (its write, flush or retraction
+    /// failed): [`Durability::void`] moves `journal.seq` past it before anyone is answered.
+    pub(super) to_void: Option<u64>,
+    pub(super) halt: super::Halt,
 }
 
 impl Durability {
@@ -39,6 +43,7 @@ impl Durability {
         flusher: Option<Arc<Flusher>>,
         unflushed: Arc<AtomicBool>,
         observer: Arc<OnceLock<WriterObserver>>,
+        halt: super::Halt,
     ) -> Self {
         Self {
             journal,
@@ -47,6 +52,8 @@ impl Durability {
             flushed_at: Instant::now(),
             unflushed,
             observer,
+            to_void: None,
+            halt,
         }
     }
 
@@ -79,6 +86,7 @@ impl Durability {
         match journal.write(seq, &payload) {
             Ok(pending) => Ok(Some(pending)),
             Err(e) => {
+                self.to_void = Some(seq);
                 // The disk refused it: the batch fails, and from now on every batch is
                 // flushed through redb instead.
                 tracing::error!(error = %e, path = %journal.path().display(), "journal write failed; no longer used");
@@ -90,8 +98,11 @@ impl Durability {
 
     /// Takes back the record of a batch that will not commit, once it is on disk: a replay
     /// must never make what its callers were told failed.
+    /// If that fails, the record is voided once the transaction is gone ([`Self::void`]).
     pub(super) fn take_back(&mut self, written: Pending) {
+        let seq = written.seq();
         let Some(journal) = self.journal.as_mut() else {
+            self.to_void = Some(seq);
             return;
         };
         let undone = journal
@@ -100,6 +111,45 @@ impl Durability {
         if let Err(e) = undone {
             tracing::error!(error = %e, "could not take back the journal record of a failed batch; no longer used");
             self.journal = None;
+            self.to_void = Some(seq);
+        }
+    }
+
+    /// redb refused a commit: after an I/O error it refuses every change, so the writer halts.
+    pub(super) fn halted_by(&self, e: impl std::fmt::Display) -> String {
+        let why = format!("the database refused a commit: {e}");
+        self.halt.halt(&why);
+        why
+    }
+
+    /// A failed batch's record may still be read back (see [`Self::take_back`]): a durable
+    /// redb commit moves `journal.seq` to its number, so that no replay applies it. Called
+    /// with no write transaction open, before the batch's callers are answered. False if the
+    /// database refused it too.
+    pub(super) fn void(&mut self, db: &redb::Database) -> bool {
+        let Some(seq) = self.to_void.take() else {
+            return true;
+        };
+        let voided = (|| -> Result<(), crate::store::error::StoreError> {
+            let txn = db.begin_write()?;
+            if journal_seq(&txn)? < seq {
+                set_journal_seq(&txn, seq)?;
+            }
+            txn.commit()?;
+            Ok(())
+        })();
+        match voided {
+            Ok(()) => {
+                tracing::warn!(seq, "a failed batch's journal record was voided");
+                self.flushed();
+                true
+            }
+            Err(e) => {
+                self.halt.halt(&format!(
+                    "could not void the journal record {seq} of a failed batch: {e}"
+                ));
+                false
+            }
         }
     }
 
@@ -107,17 +157,20 @@ impl Durability {
     /// (see [`Durability::write_record`]), otherwise durably in redb. True if journaled.
     pub(super) fn commit(&mut self, txn: Tx, written: Option<Pending>) -> Result<bool, String> {
         let Some(written) = written else {
-            txn.commit().map_err(|e| e.to_string())?;
+            txn.commit().map_err(|e| self.halted_by(e))?;
             self.flushed();
             return Ok(false);
         };
+        let seq = written.seq();
         let Some(journal) = self.journal.as_mut() else {
             let _ = txn.abort();
+            self.to_void = Some(seq);
             return Err("the journal went away while its record was written".into());
         };
         let record = match journal.wait(written) {
             Ok(record) => record,
             Err(e) => {
+                self.to_void = Some(seq);
                 // Nothing is committed, and from now on every batch is flushed through redb.
                 tracing::error!(error = %e, path = %journal.path().display(), "journal write failed; no longer used");
                 self.journal = None;
@@ -126,11 +179,17 @@ impl Durability {
             }
         };
         if let Err(e) = txn.commit() {
+            let why = self.halted_by(e);
+            let Some(journal) = self.journal.as_mut() else {
+                self.to_void = Some(seq);
+                return Err(why);
+            };
             if let Err(undo) = journal.retract(record) {
                 tracing::error!(error = %undo, "could not retract the journal record of a failed commit");
                 self.journal = None;
+                self.to_void = Some(seq);
             }
-            return Err(e.to_string());
+            return Err(why);
         }
         self.unflushed.store(true, Ordering::Release);
         Ok(true)

@@ -2,12 +2,22 @@
 //! goes on, and tells the writer when it is done. Until then every change to the file waits
 //! (see [`DbFile`](super::dbfile::DbFile)), so the file sees redb's writes and flushes in
 //! the order redb issued them.
+//!
+//! A watchdog: a flush that panics fails like one the disk refused, and one still running
+//! after [`HANG_LIMIT`] is counted as failed by whoever waits for it, so that a dead or hung
+//! flush thread halts the writer (see [`Halt`](super::Halt)) instead of holding every later
+//! write forever.
 
 use std::fmt;
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// A deferred flush still running after this long is counted as failed (a hung disk or
+/// flush thread): far beyond what a checkpoint's paced write-back takes on a working disk.
+pub const HANG_LIMIT: Duration = Duration::from_secs(60);
 
 /// What the writer sees of the flush thread.
 pub struct Flusher {
@@ -27,6 +37,9 @@ pub(super) struct State {
     /// an I/O error of its own.
     pub(super) failed: Option<(io::ErrorKind, String)>,
     pub(super) closed: bool,
+    /// When the last deferred flush was asked for, and how long one may run (the watchdog).
+    pub(super) asked_at: Option<Instant>,
+    pub(super) hang_limit: Option<Duration>,
     /// The byte ranges (offset, length) written since the last flush: what the next deferred
     /// flush writes back, chunk by chunk.
     pub(super) written: Vec<(u64, u64)>,
@@ -74,7 +87,8 @@ impl Flusher {
             let target = state.asked;
             let written = std::mem::take(&mut state.written);
             drop(state);
-            let flushed = flush(written);
+            let flushed = catch_unwind(AssertUnwindSafe(|| flush(written)))
+                .unwrap_or_else(|_| Err(io::Error::other("the flush thread panicked")));
             state = self.lock();
             state.done = target;
             state.finished_at = Some(Instant::now());
@@ -106,17 +120,43 @@ impl Flusher {
     }
 
     /// Waits until the flush `ticket` names has finished; its outcome as in [`Self::finished`].
+    /// A flush past its hang limit fails (the watchdog).
     pub fn wait(&self, ticket: Ticket) -> Result<Instant, String> {
         let mut state = self.lock();
         loop {
             if let Some(outcome) = Self::outcome(&state, ticket) {
                 return outcome;
             }
-            state = self
-                .changed
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+            state = self.wait_a_while(state);
         }
+    }
+
+    /// Waits for a change, or until the running flush passes its hang limit: it then
+    /// counts as failed.
+    fn wait_a_while<'a>(&self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        let limit = state.hang_limit.unwrap_or(HANG_LIMIT);
+        let waited = state.asked_at.map_or(Duration::ZERO, |at| at.elapsed());
+        if state.done < state.asked && waited >= limit {
+            state.failed.get_or_insert((
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the database's flush has not finished after {} s (a hung disk or flush thread)",
+                    limit.as_secs_f64()
+                ),
+            ));
+            return state;
+        }
+        let rest = limit.saturating_sub(waited).max(Duration::from_millis(1));
+        self.changed
+            .wait_timeout(state, rest)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+    }
+
+    /// Tests: the watchdog's limit.
+    #[cfg(test)]
+    pub(super) fn set_hang_limit(&self, limit: Duration) {
+        self.lock().hang_limit = Some(limit);
     }
 
     fn outcome(state: &State, ticket: Ticket) -> Option<Result<Instant, String>> {
@@ -130,13 +170,11 @@ impl Flusher {
     }
 
     /// Waits until no deferred flush runs; the error of a failed one.
+    /// A flush past its hang limit fails (the watchdog).
     pub(super) fn settle(&self) -> io::Result<()> {
         let mut state = self.lock();
-        while state.done < state.asked {
-            state = self
-                .changed
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
+        while state.done < state.asked && state.failed.is_none() {
+            state = self.wait_a_while(state);
         }
         match &state.failed {
             Some((kind, why)) => Err(io::Error::new(
@@ -156,6 +194,7 @@ impl Flusher {
             ));
         }
         state.asked += 1;
+        state.asked_at = Some(Instant::now());
         self.changed.notify_all();
         Ok(())
     }

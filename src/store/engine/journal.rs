@@ -18,6 +18,8 @@
 
 mod segment;
 #[cfg(test)]
+mod sim;
+#[cfg(test)]
 mod tests;
 
 use std::fs::File;
@@ -25,7 +27,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 
-use segment::Segment;
+use segment::{Segment, SegmentFile};
 
 /// The journal's two segment files inside the data folder.
 pub const JOURNAL_FILES: [&str; 2] = ["barberpro.journal", "barberpro.journal.2"];
@@ -41,6 +43,18 @@ pub struct Record {
     pub payload: Vec<u8>,
 }
 
+/// A valid record found past a bad one in a segment: only the last record may be torn, so
+/// if the database lacks it, records were lost and the replay refuses to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stranded {
+    pub file: PathBuf,
+    /// Where the valid records end (the first bad byte).
+    pub damaged_at: u64,
+    /// Where the stranded record lies, and its number.
+    pub at: u64,
+    pub seq: u64,
+}
+
 /// The two segments, which one takes records, and whether the other one still holds records
 /// the database may lack (a checkpoint's flush runs).
 #[derive(Debug)]
@@ -49,6 +63,9 @@ pub struct Journal {
     active: usize,
     retiring: bool,
     syncer: Syncer,
+    /// Tests: every retraction fails, as on a disk that refuses the zeroing.
+    #[cfg(test)]
+    pub(in crate::store::engine) fail_retract: bool,
 }
 
 /// A record written to the active segment whose `fdatasync` runs on the journal's sync
@@ -68,18 +85,29 @@ pub struct Synced {
     segment: usize,
     at: u64,
     len: u64,
+    pub seq: u64,
 }
+
+impl Pending {
+    /// The record's sequence number.
+    pub fn seq(&self) -> u64 {
+        self.record.seq
+    }
+}
+
+/// A segment file to `fdatasync`, and where its outcome goes.
+type SyncRequest = (Arc<dyn SegmentFile>, mpsc::SyncSender<io::Result<()>>);
 
 /// The thread that runs a written record's `fdatasync` while the writer goes on; it ends
 /// when the journal is dropped.
 #[derive(Debug)]
 struct Syncer {
-    requests: mpsc::Sender<(Arc<File>, mpsc::SyncSender<io::Result<()>>)>,
+    requests: mpsc::Sender<SyncRequest>,
 }
 
 impl Syncer {
     fn start() -> io::Result<Self> {
-        let (requests, incoming) = mpsc::channel::<(Arc<File>, mpsc::SyncSender<io::Result<()>>)>();
+        let (requests, incoming) = mpsc::channel::<SyncRequest>();
         std::thread::Builder::new()
             .name("journal-sync".into())
             .spawn(move || {
@@ -91,7 +119,7 @@ impl Syncer {
     }
 
     /// Starts `file`'s `fdatasync`; the receiver gets its outcome.
-    fn sync(&self, file: &Arc<File>) -> mpsc::Receiver<io::Result<()>> {
+    fn sync(&self, file: &Arc<dyn SegmentFile>) -> mpsc::Receiver<io::Result<()>> {
         let (done, synced) = mpsc::sync_channel(1);
         // A gone thread drops `done`: the waiter then sees an error, never a success.
         let _ = self.requests.send((file.clone(), done));
@@ -113,8 +141,47 @@ impl Journal {
             active: 0,
             retiring: false,
             syncer: Syncer::start()?,
+            #[cfg(test)]
+            fail_retract: false,
         };
         Ok((journal, records))
+    }
+
+    /// A journal over two segment files of `capacity` bytes each, as the power-loss simulator
+    /// makes them; the records they hold, as [`Journal::open`] returns them.
+    #[cfg(test)]
+    pub(in crate::store::engine) fn over(
+        files: [Arc<dyn SegmentFile>; 2],
+        capacity: u64,
+    ) -> io::Result<(Self, Vec<Record>)> {
+        let [a, b] = files;
+        let (first, mut records) = Segment::over(a, JOURNAL_FILES[0].into(), capacity)?;
+        let (second, more) = Segment::over(b, JOURNAL_FILES[1].into(), capacity)?;
+        records.extend(more);
+        records.sort_by_key(|r| r.seq);
+        let journal = Self {
+            segments: [first, second],
+            active: 0,
+            retiring: false,
+            syncer: Syncer::start()?,
+            fail_retract: false,
+        };
+        Ok((journal, records))
+    }
+
+    /// Valid records found past a bad one, in either segment (see [`Stranded`]).
+    pub fn stranded(&self) -> Vec<Stranded> {
+        self.segments
+            .iter()
+            .flat_map(|s| {
+                s.stranded.iter().map(|&(at, seq)| Stranded {
+                    file: s.path.clone(),
+                    damaged_at: s.tail,
+                    at,
+                    seq,
+                })
+            })
+            .collect()
     }
 
     /// The active segment's file.
@@ -152,6 +219,7 @@ impl Journal {
                 segment: self.active,
                 at,
                 len,
+                seq,
             },
             synced: self.syncer.sync(&segment.file),
         })
@@ -164,7 +232,9 @@ impl Journal {
             .synced
             .recv()
             .unwrap_or_else(|_| Err(io::Error::other("the journal's sync thread is gone")));
-        let Synced { segment, at, len } = pending.record;
+        let Synced {
+            segment, at, len, ..
+        } = pending.record;
         if let Err(e) = synced {
             self.segments[segment].unwrite(at, len);
             return Err(e);
@@ -175,6 +245,10 @@ impl Journal {
     /// Forgets `record`, the last one written (its batch could not be committed after all).
     /// Fails if the record may still be read back.
     pub fn retract(&mut self, record: Synced) -> io::Result<()> {
+        #[cfg(test)]
+        if self.fail_retract {
+            return Err(io::Error::other("the zeroing was refused (test)"));
+        }
         self.segments[record.segment].retract(record.at, record.len)
     }
 
@@ -224,6 +298,28 @@ impl Journal {
         }
         Ok(())
     }
+}
+
+/// Copies each segment to `<name>.damaged` (a copy already there, from an earlier refused
+/// start, is kept: it is the first look at the damage), synced; returns the copies. The
+/// segments themselves stay as they are.
+pub fn keep_copies(data_dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut kept = Vec::new();
+    for name in JOURNAL_FILES {
+        let path = data_dir.join(name);
+        let copy = data_dir.join(format!("{name}.damaged"));
+        if path.exists() && !copy.exists() {
+            let tmp = data_dir.join(format!("{name}.damaged.new"));
+            std::fs::copy(&path, &tmp)?;
+            File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, &copy)?;
+        }
+        if copy.exists() {
+            kept.push(copy);
+        }
+    }
+    File::open(data_dir)?.sync_all()?;
+    Ok(kept)
 }
 
 /// Moves the journal's segments aside as `<name>.<suffix>` (a restore swaps the database under

@@ -12,6 +12,8 @@
 //!   record was written has it zeroed before anyone is answered (`durability.rs`).
 //! * A checkpoint's flush may finish late, never out of order ([`dbfile`]); the journal keeps
 //!   the records a checkpoint covers until that flush is done (`durability/checkpoint.rs`).
+//! * An I/O error the database cannot go on after halts the writer ([`Halt`]): nothing is
+//!   acknowledged after it, and the server exits for a restart that replays the journal.
 //! * After-commit signals travel with the transaction ([`Tx::wake_after_commit`]) and fire
 //!   only if it commits.
 
@@ -19,6 +21,7 @@ mod batch;
 pub mod dbfile;
 mod durability;
 mod flusher;
+mod halt;
 mod job;
 pub mod journal;
 mod queue;
@@ -27,6 +30,7 @@ mod stats;
 mod tx;
 mod writer;
 
+pub use halt::Halt;
 pub use job::Journaled;
 pub use replay::replay;
 pub use stats::{BatchStats, WriterEvent, WriterObserver};

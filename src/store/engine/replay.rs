@@ -8,7 +8,7 @@ use redb::{Database, ReadableTable, WriteTransaction};
 
 use super::Tx;
 use super::job::Journaled;
-use super::journal::Record;
+use super::journal::{Record, Stranded};
 use crate::store::error::StoreError;
 use crate::store::tables;
 
@@ -42,14 +42,32 @@ pub(super) fn set_journal_seq(txn: &WriteTransaction, seq: u64) -> Result<(), St
 }
 
 /// Applies the journal records the database lacks (those after its `journal.seq`), in order,
-/// in one durable transaction; returns how many. Run before the writer starts.
+/// in one durable transaction; returns how many. Run before the writer starts. A record the
+/// database lacks found past a damaged one (`stranded`) refuses the replay: only the last
+/// record may be torn, and replaying up to the damage would lose what follows it.
 pub fn replay<J: Journaled>(
     db: &Database,
     records: &[Record],
+    stranded: &[Stranded],
     context: &J::Context,
 ) -> Result<usize, StoreError> {
     let txn = Tx::new(db.begin_write()?);
     let done = journal_seq(&txn)?;
+    if let Some(lost) = stranded
+        .iter()
+        .filter(|s| s.seq > done)
+        .min_by_key(|s| s.seq)
+    {
+        return Err(StoreError::Journal(format!(
+            "{} is damaged at byte {}, and record {} (at byte {}), which the database lacks, \
+             follows the damage: only a last record may be torn, so acknowledged bookings \
+             would be lost. The journal is left as it is",
+            lost.file.display(),
+            lost.damaged_at,
+            lost.seq,
+            lost.at
+        )));
+    }
     let pending: Vec<&Record> = records.iter().filter(|r| r.seq > done).collect();
     let Some(first) = pending.first() else {
         return Ok(0);

@@ -29,6 +29,7 @@ pub struct Writer<J: Journaled> {
     queue: mpsc::Sender<Msg>,
     observer: Arc<OnceLock<WriterObserver>>,
     committed_work: Arc<Notify>,
+    halt: super::Halt,
     /// What every journaled request is applied with.
     context: J::Context,
 }
@@ -39,6 +40,7 @@ impl<J: Journaled> Clone for Writer<J> {
             queue: self.queue.clone(),
             observer: self.observer.clone(),
             committed_work: self.committed_work.clone(),
+            halt: self.halt.clone(),
             context: self.context.clone(),
         }
     }
@@ -78,7 +80,8 @@ impl<J: Journaled> Writer<J> {
                     }
                 })?;
         }
-        let durability = Durability::new(journal, flusher, unflushed, seen);
+        let halt = super::Halt::default();
+        let durability = Durability::new(journal, flusher, unflushed, seen, halt.clone());
         std::thread::Builder::new()
             .name("redb-writer".into())
             .spawn(move || writer_loop(db, durability, checkpoint_every, rx, wake))?;
@@ -86,6 +89,7 @@ impl<J: Journaled> Writer<J> {
             queue,
             observer,
             committed_work,
+            halt,
             context,
         })
     }
@@ -101,9 +105,14 @@ impl<J: Journaled> Writer<J> {
         self.observer.set(observer).is_ok()
     }
 
-    /// Whether the writer thread still takes requests (false once stopped or dead).
+    /// Whether the writer thread still takes requests (false once stopped, halted or dead).
     pub fn is_alive(&self) -> bool {
-        !self.queue.is_closed()
+        !self.queue.is_closed() && self.halt.reason().is_none()
+    }
+
+    /// The writer's halt: why it stopped taking writes after an I/O error, if it did.
+    pub fn halt(&self) -> &super::Halt {
+        &self.halt
     }
 
     /// Commits what is queued, checkpoints, stops the writer thread and waits for it: after
@@ -162,8 +171,20 @@ fn writer_loop(
 ) {
     let mut stop = None;
     while stop.is_none() {
+        // A failed or hung flush halts the writer before it answers anyone else.
+        durability.settle(false);
+        if durability.halt.reason().is_some() {
+            break;
+        }
         let first = match rx.blocking_recv() {
-            Some(Msg::Job(job)) => job,
+            Some(Msg::Job(job)) => {
+                durability.settle(false);
+                if durability.halt.reason().is_some() {
+                    // Dropped unanswered: its caller sees WriterGone (503).
+                    break;
+                }
+                job
+            }
             Some(Msg::Tick) => {
                 durability.checkpoint(&db, |since| since >= every);
                 continue;
@@ -185,9 +206,11 @@ fn writer_loop(
     rx.close();
     // Requests that raced the stop are refused (their callers see WriterGone).
     while rx.try_recv().is_ok() {}
-    durability.settle(true);
-    durability.checkpoint(&db, |_| true);
-    durability.settle(true);
+    if durability.halt.reason().is_none() {
+        durability.settle(true);
+        durability.checkpoint(&db, |_| true);
+        durability.settle(true);
+    }
     drop(db);
     if let Some(done) = stop {
         tracing::info!("database writer stopped");

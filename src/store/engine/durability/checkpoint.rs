@@ -74,6 +74,7 @@ impl Durability {
             }
             (Err(e), _) => {
                 tracing::error!(error = %e, "checkpoint failed; the journal keeps its records");
+                self.halt.halt(&format!("a checkpoint failed: {e}"));
                 self.failed_checkpoint(paused, paused);
             }
         }
@@ -120,6 +121,8 @@ impl Durability {
                 // redb's file refuses every change from now on; the journal keeps every
                 // record since the last good checkpoint, for the replay at the next start.
                 tracing::error!(error = %why, "a checkpoint's flush failed; the journal keeps its records");
+                self.halt
+                    .halt(&format!("a checkpoint's flush failed: {why}"));
                 self.failed_checkpoint(started.elapsed(), paused);
             }
         }

@@ -2,7 +2,9 @@
 //! each `magic "BPJ1" | seq u64 | len u32 | checksum u64 | payload (len bytes)`,
 //! little-endian; the checksum is the first 8 bytes of SHA-256 over `seq | len | payload`.
 //! Reading stops at the first record that is torn, fails its checksum, or does not follow
-//! its predecessor's sequence number.
+//! its predecessor's sequence number. Only the last record may be torn (a power cut while it
+//! was written): a valid record found past the first bad one is reported
+//! ([`Segment::stranded`]), and the replay refuses it if the database lacks it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -17,16 +19,43 @@ use super::{CAPACITY, Record};
 const MAGIC: [u8; 4] = *b"BPJ1";
 pub(super) const HEADER: usize = 4 + 8 + 4 + 8;
 
+/// What the journal does to a segment file: positioned writes and reads, and `fdatasync`.
+/// A [`File`] in production; the power-loss simulator's recording file in tests.
+pub(in crate::store::engine) trait SegmentFile:
+    Send + Sync + std::fmt::Debug
+{
+    fn write_all_at(&self, buf: &[u8], at: u64) -> io::Result<()>;
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> io::Result<()>;
+    fn sync_data(&self) -> io::Result<()>;
+}
+
+impl SegmentFile for File {
+    fn write_all_at(&self, buf: &[u8], at: u64) -> io::Result<()> {
+        FileExt::write_all_at(self, buf, at)
+    }
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> io::Result<()> {
+        FileExt::read_exact_at(self, buf, at)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        File::sync_data(self)
+    }
+}
+
 /// One open segment file and where its next record goes.
 #[derive(Debug)]
 pub(super) struct Segment {
-    pub(super) file: Arc<File>,
+    pub(super) file: Arc<dyn SegmentFile>,
     pub(super) path: PathBuf,
     pub(super) tail: u64,
     pub(super) capacity: u64,
     /// Created (or recreated) zero-filled since the journal was opened: nothing from an
     /// earlier round can be in it.
     pub(super) created: bool,
+    /// Where the last byte that is not zero ends, when past `tail` (a torn record, a crash
+    /// while the segment was emptied): the next start over zeroes up to there.
+    pub(super) dirty_end: u64,
+    /// Valid records found past the first bad one: (offset, sequence number).
+    pub(super) stranded: Vec<(u64, u64)>,
 }
 
 impl Segment {
@@ -39,13 +68,18 @@ impl Segment {
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         };
-        let (records, size) = match &existing {
+        let (scanned, size) = match &existing {
             Some(file) => {
                 let size = file.metadata()?.len();
-                (scan(file, size)?, Some(size))
+                (scan(file as &dyn SegmentFile, size)?, Some(size))
             }
-            None => (Vec::new(), None),
+            None => (Scan::default(), None),
         };
+        let Scan {
+            records,
+            dirty_end,
+            stranded,
+        } = scanned;
         let created = existing.is_none() || size != Some(CAPACITY);
         let file = match existing {
             Some(file) if size == Some(CAPACITY) => file,
@@ -60,6 +94,8 @@ impl Segment {
                         tail: capacity,
                         capacity,
                         created: false,
+                        dirty_end: 0,
+                        stranded,
                     },
                     records,
                 ));
@@ -80,6 +116,39 @@ impl Segment {
                 tail,
                 capacity: CAPACITY,
                 created,
+                dirty_end,
+                stranded,
+            },
+            records,
+        ))
+    }
+
+    /// A segment over `file`, of `capacity` bytes, that the journal did not create: its
+    /// records, as [`Segment::open`] finds them (the power-loss simulator's door).
+    #[cfg(test)]
+    pub(super) fn over(
+        file: Arc<dyn SegmentFile>,
+        path: PathBuf,
+        capacity: u64,
+    ) -> io::Result<(Self, Vec<Record>)> {
+        let Scan {
+            records,
+            dirty_end,
+            stranded,
+        } = scan(file.as_ref(), capacity)?;
+        let tail = records
+            .iter()
+            .map(|r| (HEADER + r.payload.len()) as u64)
+            .sum();
+        Ok((
+            Self {
+                file,
+                path,
+                tail,
+                capacity,
+                created: true,
+                dirty_end,
+                stranded,
             },
             records,
         ))
@@ -136,20 +205,25 @@ impl Segment {
 
     /// Starts over from offset 0, once the database holds every record durably, zeroing
     /// every byte the records used.
+    /// After an unclean stop this also zeroes what lies past the last record (a torn
+    /// record, what a crash while emptying left), so that nothing but zeros follows it.
     pub(super) fn start_over(&mut self) -> io::Result<()> {
-        if self.tail == 0 {
+        let end = self.tail.max(self.dirty_end);
+        if end == 0 {
             return Ok(());
         }
-        if self.capacity != CAPACITY {
+        if self.capacity != CAPACITY && !self.created {
             // An odd-sized file kept for its records: they are in the database now.
             self.recreate()?;
         } else {
             // A crash part-way may leave some records readable: they are in the database,
             // and a replay skips them by their sequence numbers.
-            self.zero(0, self.tail)?;
+            self.zero(0, end)?;
             self.file.sync_data()?;
         }
         self.tail = 0;
+        self.dirty_end = 0;
+        self.stranded.clear();
         Ok(())
     }
 
@@ -194,37 +268,77 @@ fn checksum(seq: u64, len: u32, payload: &[u8]) -> u64 {
     u64::from_le_bytes(first)
 }
 
-/// The valid records at the start of `file` (`size` bytes long), in order. Reads record by
-/// record, so a start with an empty journal reads one header, not the whole file.
-fn scan(file: &File, size: u64) -> io::Result<Vec<Record>> {
-    let mut out: Vec<Record> = Vec::new();
-    let mut at = 0u64;
-    let mut header = [0u8; HEADER];
-    while at + HEADER as u64 <= size {
-        file.read_exact_at(&mut header, at)?;
-        let field = |from: usize, to: usize| &header[from..to];
-        if field(0, 4) != MAGIC {
+/// What a segment file holds: the valid records at its start, in order; where its last
+/// byte that is not zero ends, if past them; valid records past the first bad one.
+#[derive(Default)]
+struct Scan {
+    records: Vec<Record>,
+    dirty_end: u64,
+    stranded: Vec<(u64, u64)>,
+}
+
+/// Reads `file` (`size` bytes long) whole: its records, and whether anything but zeros lies
+/// past them (then where valid records hide there).
+fn scan(file: &dyn SegmentFile, size: u64) -> io::Result<Scan> {
+    let mut bytes = vec![0u8; usize::try_from(size).map_err(io::Error::other)?];
+    file.read_exact_at(&mut bytes, 0)?;
+    let mut out = Scan::default();
+    let mut at = 0usize;
+    while let Some((record, end)) = parse(&bytes, at) {
+        if out
+            .records
+            .last()
+            .is_some_and(|last| last.seq + 1 != record.seq)
+        {
             break;
         }
-        let seq = u64::from_le_bytes(field(4, 12).try_into().unwrap_or([0; 8]));
-        let len = u32::from_le_bytes(field(12, 16).try_into().unwrap_or([0; 4]));
-        let sum = u64::from_le_bytes(field(16, 24).try_into().unwrap_or([0; 8]));
-        let end = at + HEADER as u64 + u64::from(len);
-        if end > size {
-            break;
-        }
-        let mut payload = vec![0u8; len as usize];
-        file.read_exact_at(&mut payload, at + HEADER as u64)?;
-        if checksum(seq, len, &payload) != sum {
-            break;
-        }
-        if out.last().is_some_and(|last| last.seq + 1 != seq) {
-            break;
-        }
-        out.push(Record { seq, payload });
+        out.records.push(record);
         at = end;
     }
+    let Some(last) = bytes[at..].iter().rposition(|&b| b != 0) else {
+        return Ok(out);
+    };
+    out.dirty_end = (at + last + 1) as u64;
+    // Something past the last good record: a torn last record, leftovers of an emptying cut
+    // short, or damage with records after it. Only the replay can tell (by their numbers).
+    let mut from = at + 1;
+    while let Some(found) = find_magic(&bytes, from) {
+        if let Some((record, _)) = parse(&bytes, found) {
+            out.stranded.push((found as u64, record.seq));
+        }
+        from = found + 1;
+    }
     Ok(out)
+}
+
+fn find_magic(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .windows(MAGIC.len())
+        .position(|w| w == MAGIC)
+        .map(|i| from + i)
+}
+
+/// The record at `at` in `bytes` and where it ends, if it is whole and its checksum holds.
+fn parse(bytes: &[u8], at: usize) -> Option<(Record, usize)> {
+    let header = bytes.get(at..at.checked_add(HEADER)?)?;
+    if header[0..4] != MAGIC {
+        return None;
+    }
+    let seq = u64::from_le_bytes(header[4..12].try_into().ok()?);
+    let len = u32::from_le_bytes(header[12..16].try_into().ok()?);
+    let sum = u64::from_le_bytes(header[16..24].try_into().ok()?);
+    let end = (at + HEADER).checked_add(len as usize)?;
+    let payload = bytes.get(at + HEADER..end)?;
+    (checksum(seq, len, payload) == sum).then(|| {
+        (
+            Record {
+                seq,
+                payload: payload.to_vec(),
+            },
+            end,
+        )
+    })
 }
 
 /// Writes a zero-filled file of [`CAPACITY`] bytes at `path` (through a temporary name, so a

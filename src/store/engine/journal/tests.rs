@@ -34,7 +34,7 @@ fn records_come_back_in_order_after_a_reopen() {
 }
 
 #[test]
-fn a_torn_or_damaged_record_ends_the_journal() {
+fn a_damaged_record_ends_the_records_and_those_after_it_are_stranded() {
     let dir = tempfile::tempdir().unwrap();
     let (mut j, _) = Journal::open(dir.path()).unwrap();
     j.append(1, b"kept").unwrap();
@@ -45,8 +45,30 @@ fn a_torn_or_damaged_record_ends_the_journal() {
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[2 * HEADER + 4 + 2] ^= 0xff; // a payload byte of record 2
     std::fs::write(&path, &bytes).unwrap();
-    let (_, found) = Journal::open(dir.path()).unwrap();
+    let (j, found) = Journal::open(dir.path()).unwrap();
     assert_eq!(payloads(&found), vec![(1, &b"kept"[..])]);
+    // Record 3 is whole past the damage: the replay must see it (and refuse to lose it).
+    let stranded = j.stranded();
+    assert_eq!(stranded.len(), 1, "{stranded:?}");
+    assert_eq!(stranded[0].seq, 3);
+    assert_eq!(stranded[0].damaged_at, (HEADER + 4) as u64);
+    assert_eq!(stranded[0].file, path);
+}
+
+#[test]
+fn a_torn_last_record_strands_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut j, _) = Journal::open(dir.path()).unwrap();
+    j.append(1, b"kept").unwrap();
+    j.append(2, b"torn").unwrap();
+    drop(j);
+    let path = dir.path().join(JOURNAL_FILES[0]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[2 * HEADER + 4 + 1] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let (j, found) = Journal::open(dir.path()).unwrap();
+    assert_eq!(payloads(&found), vec![(1, &b"kept"[..])]);
+    assert!(j.stranded().is_empty());
 }
 
 #[test]
@@ -109,7 +131,7 @@ fn scrub_erases_what_an_older_version_left_past_the_first_header() {
     drop(j);
     // What an older version's start over did: only the first header zeroed.
     let file = OpenOptions::new().write(true).open(&path).unwrap();
-    file.write_all_at(&[0; HEADER], 0).unwrap();
+    FileExt::write_all_at(&file, &[0; HEADER], 0).unwrap();
     drop(file);
     let (mut j, found) = Journal::open(dir.path()).unwrap();
     assert!(found.is_empty());

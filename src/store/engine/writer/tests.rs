@@ -279,15 +279,15 @@ fn a_journal_that_skips_a_record_is_refused() {
         seq,
         payload: format!("[{seq}]").into_bytes(),
     };
-    let err = replay::<Put>(&db, &[record(1), record(3)], &()).expect_err("a gap");
+    let err = replay::<Put>(&db, &[record(1), record(3)], &[], &()).expect_err("a gap");
     assert!(
         err.to_string().contains("skips from record 1 to 3"),
         "{err}"
     );
-    let err = replay::<Put>(&db, &[record(2)], &()).expect_err("starts past the database");
+    let err = replay::<Put>(&db, &[record(2)], &[], &()).expect_err("starts past the database");
     assert!(matches!(err, StoreError::Journal(_)), "{err}");
     assert_eq!(
-        replay::<Put>(&db, &[record(1), record(2)], &()).expect("replayed"),
+        replay::<Put>(&db, &[record(1), record(2)], &[], &()).expect("replayed"),
         2
     );
     let read = db.begin_read().expect("read");
@@ -339,3 +339,7 @@ async fn only_a_committed_batch_that_asked_wakes_the_committed_work_waiter() {
     let table = read.open_table(T).expect("table");
     assert_eq!(table.get(3).expect("get").map(|v| v.value()), Some(3));
 }
+
+#[cfg(test)]
+#[path = "power.rs"]
+mod power;
