@@ -315,3 +315,112 @@ async fn a_failed_flush_marks_the_database_suspect_durably() {
     let marker = std::fs::read_to_string(&suspect).expect("the database is marked suspect");
     assert!(marker.contains("EIO"), "{marker}");
 }
+
+/// redb's file on a disk that fills up: once `full`, every write and growth fails with
+/// ENOSPC (the fault-injecting backend).
+#[derive(Debug)]
+struct FillingUp {
+    inner: DbFile,
+    full: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FillingUp {
+    fn check(&self) -> std::io::Result<()> {
+        if self.full.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(std::io::Error::from_raw_os_error(28)); // ENOSPC
+        }
+        Ok(())
+    }
+}
+
+impl redb::StorageBackend for FillingUp {
+    fn len(&self) -> std::io::Result<u64> {
+        self.inner.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.inner.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.set_len(len)
+    }
+    fn sync_data(&self) -> std::io::Result<()> {
+        self.inner.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.write(offset, data)
+    }
+    fn close(&self) -> std::io::Result<()> {
+        self.inner.close()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_halts_the_writer_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("w.redb");
+    let full = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut acked = Vec::new();
+    {
+        let (inner, flusher) = DbFile::open(&path).expect("file");
+        let file = FillingUp {
+            inner,
+            full: full.clone(),
+        };
+        let db = Arc::new(
+            Database::builder()
+                .create_with_backend(file)
+                .expect("create"),
+        );
+        let (journal, _) = Journal::open(dir.path()).expect("journal");
+        let writer: Writer<Put> = Writer::start(
+            db,
+            Some(journal),
+            Some(flusher),
+            (),
+            Duration::from_millis(10),
+        )
+        .expect("start");
+        for key in 1..=3 {
+            writer
+                .journaled(Put(key))
+                .await
+                .expect("before the disk fills");
+            acked.push(key);
+        }
+        full.store(true, std::sync::atomic::Ordering::Release);
+        // The journal is preallocated: bookings may still be made durable there until the
+        // next checkpoint (or commit) needs room in redb's file; then the writer halts.
+        let mut refused = None;
+        for key in 4..200 {
+            match writer.journaled(Put(key)).await {
+                Ok(()) => acked.push(key),
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let refused = refused.expect("a full disk never refused a booking");
+        assert!(matches!(refused, StoreError::WriterGone), "{refused:?}");
+        let why = writer.halt().reason().expect("halted");
+        assert!(why.contains("No space left") || why.contains("28"), "{why}");
+        assert!(!writer.is_alive(), "readiness would pass");
+        writer.stop().await;
+    }
+    // Room again: the restart replays the journal, and every acknowledged booking is there.
+    full.store(false, std::sync::atomic::Ordering::Release);
+    let (file, _) = DbFile::open(&path).expect("file");
+    let db = Database::builder()
+        .create_with_backend(file)
+        .expect("reopen");
+    let (journal, records) = Journal::open(dir.path()).expect("journal");
+    replay::<Put>(&db, &records, &journal.stranded(), &()).expect("replay");
+    assert_eq!(
+        keys(&db),
+        acked,
+        "acknowledged bookings lost to a full disk"
+    );
+}
