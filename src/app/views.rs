@@ -21,15 +21,17 @@ pub struct Seen(Vec<Shown>);
 
 impl Seen {
     /// `action` on `entity` `id` (e.g. `client.view`, `client`, 12), with what identifies the
-    /// view when there is no id (e.g. the agenda's branch and day).
+    /// view when there is no id (e.g. the agenda's branch and day), kept as the audit log
+    /// keeps details.
     pub fn push(
         &mut self,
         action: &'static str,
         entity: &'static str,
         id: Option<u64>,
-        detail: Option<Box<RawValue>>,
+        detail: Option<serde_json::Value>,
     ) {
-        self.0.push((action, entity, id, detail));
+        self.0
+            .push((action, entity, id, detail.and_then(audit::json)));
     }
 }
 

@@ -109,7 +109,7 @@ pub async fn audit_page(
     let logged = serde_json::json!({"actor": q.actor, "entity": q.entity, "date": q.date});
     let rows = app::views::read_logged(&state, &actor, move |tx, seen| {
         let entries = audit::list(tx, &filter, 200)?;
-        seen.push("audit.view", "audit", None, audit::json(logged));
+        seen.push("audit.view", "audit", None, Some(logged));
         let mut names = Names::default();
         entries
             .iter()

@@ -16,12 +16,7 @@ use crate::http::admin::session::Current;
 use crate::http::admin::{AdminError, view};
 use crate::http::extract::PathId;
 use crate::store::bookings::{self as store_bookings, BarberChoice};
-use crate::store::{ReadTx, StoreError, audit, catalog};
-
-/// A booking as the audit log keeps it (without the manage token's hash).
-pub fn booking_view(b: &Booking) -> Option<Box<serde_json::value::RawValue>> {
-    audit::booking_snapshot(b)
-}
+use crate::store::{ReadTx, StoreError, catalog};
 
 /// The agenda URL of a booking's day at `branch`.
 fn day_url(branch: &crate::domain::Branch, b: &Booking) -> String {

@@ -10,7 +10,7 @@ mod day;
 mod moves;
 mod week;
 
-pub use changes::{booking_view, cancel, reschedule, set_notes, set_status, undo_status};
+pub use changes::{cancel, reschedule, set_notes, set_status, undo_status};
 pub use moves::{InTheWay, holders, move_page};
 pub use week::week_page;
 
@@ -31,7 +31,7 @@ use crate::domain::staff::Role;
 use crate::domain::{Barber, Branch, time};
 use crate::http::AppState;
 use crate::store::bookings as store_bookings;
-use crate::store::{ReadTx, StoreError, audit, catalog};
+use crate::store::{ReadTx, StoreError, catalog};
 
 #[derive(Deserialize, Default)]
 pub struct AgendaQuery {
@@ -238,7 +238,7 @@ pub async fn page(
         let page = day::build(txn, &who, &q.branch, &q.date, now, step)?;
         if let Some(p) = &page {
             let detail = serde_json::json!({"branch": p.branch_slug, "date": p.date_iso});
-            seen.push("agenda.view", "agenda", None, audit::json(detail));
+            seen.push("agenda.view", "agenda", None, Some(detail));
         }
         Ok(page)
     })

@@ -19,7 +19,7 @@ use crate::http::admin::AdminError;
 use crate::http::admin::session::Current;
 use crate::http::admin::view::{self, Flash, Layout};
 use crate::store::bookings as store_bookings;
-use crate::store::{audit, catalog, clients};
+use crate::store::{catalog, clients};
 
 #[derive(Deserialize, Default)]
 pub struct WeekQuery {
@@ -209,7 +209,7 @@ pub async fn week_page(
         let detail = serde_json::json!({
             "branch": branch.slug.as_str(), "barber": barber.id.0, "week": monday.to_string()
         });
-        seen.push("agenda.view", "agenda", None, audit::json(detail));
+        seen.push("agenda.view", "agenda", None, Some(detail));
         let iso = |n: i64| {
             monday
                 .checked_add(n.days())
