@@ -62,6 +62,31 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     })
 }
 
+/// Writes the setting `key` (a policy the process keeps in `settings`, read inside the
+/// transactions it governs).
+pub fn put_setting<T: Serialize>(
+    txn: &redb::WriteTransaction,
+    key: &str,
+    value: &T,
+) -> Result<(), StoreError> {
+    let bytes = encode(value)?;
+    txn.open_table(super::tables::SETTINGS)?
+        .insert(key, bytes.as_slice())?;
+    Ok(())
+}
+
+/// The setting `key`, or its default when it was never written.
+pub fn setting<T: DeserializeOwned + Default>(
+    tx: &impl super::ReadTx,
+    key: &str,
+) -> Result<T, StoreError> {
+    let table = tx.table(super::tables::SETTINGS)?;
+    match table.get(key)? {
+        Some(bytes) => decode_named("settings", bytes.value()),
+        None => Ok(T::default()),
+    }
+}
+
 /// Decodes a row of the table named `table`.
 pub fn decode_named<T: DeserializeOwned>(table: &str, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {

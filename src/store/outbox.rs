@@ -159,31 +159,14 @@ fn wall_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(value).map_err(|source| StoreError::Corrupt {
-        table: "(encoding)".into(),
-        source,
-    })
-}
-
 /// Records the policy booking changes follow from now on (at start-up).
 pub fn configure(txn: &WriteTransaction, policy: &Policy) -> Result<(), StoreError> {
-    let bytes = encode(policy)?;
-    txn.open_table(tables::SETTINGS)?
-        .insert(POLICY_KEY, bytes.as_slice())?;
-    Ok(())
+    codec::put_setting(txn, POLICY_KEY, policy)
 }
 
 /// The policy in force (off if never configured).
 pub fn policy(tx: &impl ReadTx) -> Result<Policy, StoreError> {
-    let table = tx.table(tables::SETTINGS)?;
-    let Some(bytes) = table.get(POLICY_KEY)? else {
-        return Ok(Policy::default());
-    };
-    serde_json::from_slice(bytes.value()).map_err(|source| StoreError::Corrupt {
-        table: "settings".into(),
-        source,
-    })
+    codec::setting(tx, POLICY_KEY)
 }
 
 pub fn get(tx: &impl ReadTx, id: u64) -> Result<Option<Message>, StoreError> {
