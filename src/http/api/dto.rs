@@ -6,6 +6,7 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::public_id::PublicId;
 use crate::domain::time::{LocalStamp, rfc3339_local};
 use crate::domain::{Barber, Booking, Branch, Client, Payment, Service};
 
@@ -202,7 +203,10 @@ pub struct BookedServiceDto {
 
 #[derive(Serialize, ToSchema)]
 pub struct BookingDto {
-    pub id: u64,
+    /// The booking's public id: 22 characters, opaque (it says nothing about other bookings).
+    #[schema(value_type = String, min_length = 22, max_length = 22,
+             pattern = "^[A-Za-z0-9_-]{21}[AQgw]$", example = "q3Vb0dYk2H1sQ9xWmT4aAg")]
+    pub id: PublicId,
     /// `pending_payment`, `confirmed`, `checked_in`, `completed`, `cancelled`, `no_show`.
     pub status: String,
     pub branch: String,
@@ -267,6 +271,8 @@ pub struct CreatedBookingDto {
 /// Everything needed to show a booking.
 pub struct BookingView<'a> {
     pub booking: &'a Booking,
+    /// The booking's id as its client sees it.
+    pub public_id: PublicId,
     pub branch: &'a Branch,
     pub barber_name: String,
     pub client: &'a Client,
@@ -275,7 +281,7 @@ pub struct BookingView<'a> {
     pub payment: Option<&'a Payment>,
 }
 
-pub fn manage_url(public_url: &str, id: u64, token: &str) -> String {
+pub fn manage_url(public_url: &str, id: &PublicId, token: &str) -> String {
     format!("{public_url}/turnos/{id}?token={token}")
 }
 
@@ -288,7 +294,8 @@ impl From<BookingView<'_>> for BookingDto {
         let tz = v.branch.tz();
         let b = v.booking;
         Self {
-            id: b.id.0,
+            manage_url: manage_url(v.public_url, &v.public_id, v.token),
+            id: v.public_id,
             status: b.status.as_str().to_owned(),
             branch: v.branch.slug.as_str().to_owned(),
             barber_id: b.barber.0,
@@ -314,7 +321,6 @@ impl From<BookingView<'_>> for BookingDto {
             cancel_reason: b.cancel_reason.as_ref().map(|n| n.to_string()),
             created_at: local(b.created_at, &tz),
             updated_at: local(b.updated_at, &tz),
-            manage_url: manage_url(v.public_url, b.id.0, v.token),
             payment: v.payment.map(|p| PaymentDto::new(p, &tz)),
         }
     }
