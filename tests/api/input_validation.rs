@@ -226,7 +226,7 @@ async fn odd_but_valid_text_is_stored_as_given() {
     assert_eq!(b["client_name"], name);
     assert_eq!(b["notes"], "línea 1\nlínea 2 🙂");
     let (id, token) = (
-        b["id"].as_u64().unwrap(),
+        app.id_of(&b),
         b["manage_token"].as_str().unwrap(),
     );
     let seen = app

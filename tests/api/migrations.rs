@@ -241,7 +241,7 @@ async fn a_schema_2_database_gets_its_booking_indexes_rebuilt_and_keeps_every_ru
         })
         .await
         .unwrap();
-    assert_eq!(ids(&day), vec![1, 2, new_id]);
+    assert_eq!(ids(&day), vec![1, 2, new_id.n]);
     let history = app
         .store
         .read(|tx| {

@@ -81,7 +81,7 @@ async fn cancelling_twice_is_the_same_refusal_through_the_api_the_pages_and_the_
         "{said}"
     );
     // One cancellation, one audit entry and one count, whoever tried again.
-    let entries = audit_of(&app, id).await;
+    let entries = audit_of(&app, id.n).await;
     let cancels = entries
         .iter()
         .filter(|e| e.action == "booking.cancel")
@@ -110,7 +110,7 @@ async fn after_the_cut_off_a_client_cannot_cancel_anywhere_but_the_desk_can() {
     assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.body);
     assert!(page.body.contains("Ya es tarde"), "{}", page.body);
     assert_eq!(
-        get_booking(&app, first).await.status,
+        get_booking(&app, first.n).await.status,
         BookingStatus::Confirmed
     );
     // The front desk is not bound by the clients' cut-off.
@@ -121,7 +121,7 @@ async fn after_the_cut_off_a_client_cannot_cancel_anywhere_but_the_desk_can() {
     .await
     .expect_redirect("/admin/agenda");
     assert_eq!(
-        get_booking(&app, first).await.status,
+        get_booking(&app, first.n).await.status,
         BookingStatus::Cancelled
     );
 }
@@ -172,7 +172,7 @@ async fn rescheduling_into_a_taken_slot_is_refused_through_the_api_the_pages_and
         said.contains("flash-error") && said.contains("ya no está disponible"),
         "{said}"
     );
-    let kept = get_booking(&app, id).await;
+    let kept = get_booking(&app, id.n).await;
     assert_eq!(kept.start, crate::helpers::ts(&at(TUESDAY, "11:00")));
 }
 
@@ -286,7 +286,7 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
         let said = flash(&mut b, &page.location).await;
         assert!(said.contains("flash-error"), "{to}: {said}");
     }
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::Confirmed);
+    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::Confirmed);
     let agenda = b
         .get(&format!("/admin/agenda?branch=palermo&date={TUESDAY}"))
         .await;
@@ -301,14 +301,14 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
     let unconfirmed = b.post(&status, &[("to", "no_show"), ("csrf", &csrf)]).await;
     let said = flash(&mut b, &unconfirmed.location).await;
     assert!(said.contains("Confirmá"), "{said}");
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::Confirmed);
+    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::Confirmed);
     b.post(
         &status,
         &[("to", "no_show"), ("confirm", "1"), ("csrf", &csrf)],
     )
     .await
     .expect_redirect("/admin/agenda");
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::NoShow);
+    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::NoShow);
 
     // Undone within the window: the booking holds its slot again, audited.
     let agenda = b
@@ -322,8 +322,8 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
     b.post(&undo, &[("csrf", &csrf)])
         .await
         .expect_redirect("/admin/agenda");
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::Confirmed);
-    let actions: Vec<String> = audit_of(&app, id)
+    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::Confirmed);
+    let actions: Vec<String> = audit_of(&app, id.n)
         .await
         .into_iter()
         .map(|e| e.action)
@@ -358,11 +358,11 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
     )
     .await
     .expect_redirect("/admin/agenda");
-    let other = id + 1;
+    let other = id.n + 1;
     let taken = b.post(&undo, &[("csrf", &csrf)]).await;
     let said = flash(&mut b, &taken.location).await;
     assert!(said.contains("ya no está disponible"), "{said}");
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::NoShow);
+    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::NoShow);
     assert_eq!(
         get_booking(&app, other).await.status,
         BookingStatus::CheckedIn

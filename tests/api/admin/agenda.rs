@@ -57,7 +57,7 @@ async fn a_barbero_sees_only_their_own_agenda_and_no_front_desk_or_owner_page() 
         "changed another barber's booking"
     );
     assert_eq!(
-        get_booking(&app, theirs).await.status,
+        get_booking(&app, theirs.n).await.status,
         BookingStatus::Confirmed
     );
     let page = b
@@ -78,7 +78,7 @@ async fn a_barbero_sees_only_their_own_agenda_and_no_front_desk_or_owner_page() 
     .await
     .expect_redirect("/admin/agenda");
     assert_eq!(
-        get_booking(&app, mine).await.status,
+        get_booking(&app, mine.n).await.status,
         BookingStatus::CheckedIn
     );
 }
@@ -140,7 +140,7 @@ async fn status_changes_and_cancellations_go_through_the_store_and_the_audit_log
     b.post(&path, &[("to", "checked_in"), ("csrf", &csrf)])
         .await;
     b.post(&path, &[("to", "completed"), ("csrf", &csrf)]).await;
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::Completed);
+    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::Completed);
     // An illegal transition is a flash message, not a change.
     let page = b.post(&path, &[("to", "no_show"), ("csrf", &csrf)]).await;
     page.expect_redirect("/admin/agenda");
@@ -150,7 +150,7 @@ async fn status_changes_and_cancellations_go_through_the_store_and_the_audit_log
         "no error shown: {}",
         agenda.body
     );
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::Completed);
+    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::Completed);
 
     let (other, _) = app
         .book_ok(&booking(&[1], json!(2), &at(TUESDAY, "12:00"), &phone(2)))
@@ -161,7 +161,7 @@ async fn status_changes_and_cancellations_go_through_the_store_and_the_audit_log
     )
     .await
     .expect_redirect("/admin/agenda");
-    let cancelled = get_booking(&app, other).await;
+    let cancelled = get_booking(&app, other.n).await;
     assert_eq!(cancelled.status, BookingStatus::Cancelled);
     assert_eq!(
         cancelled
@@ -274,7 +274,7 @@ async fn the_front_desk_reschedules_a_booking_under_the_same_rules() {
     page.expect_redirect("/admin/agenda");
     assert!(b.get(&page.location).await.body.contains("flash-error"));
     assert_eq!(
-        get_booking(&app, id).await.start,
+        get_booking(&app, id.n).await.start,
         barberpro_ts(&at(TUESDAY, "10:00"))
     );
     // Onto a free time: moved, and the old time is free again for the API.
@@ -285,7 +285,7 @@ async fn the_front_desk_reschedules_a_booking_under_the_same_rules() {
     .await
     .expect_redirect("/admin/agenda");
     assert_eq!(
-        get_booking(&app, id).await.start,
+        get_booking(&app, id.n).await.start,
         barberpro_ts(&at(TUESDAY, "16:30"))
     );
     app.book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(3)))
@@ -316,7 +316,7 @@ async fn notes_are_saved_escaped_audited_and_limited_to_the_barbers_own_bookings
         )
         .await
         .expect_redirect("/admin/agenda");
-    let saved = get_booking(&app, id).await;
+    let saved = get_booking(&app, id.n).await;
     assert_eq!(saved.notes.as_ref().map(|n| n.as_str()), Some(note));
     let agenda = owner.get(&agenda_path).await;
     assert!(
@@ -341,7 +341,7 @@ async fn notes_are_saved_escaped_audited_and_limited_to_the_barbers_own_bookings
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        get_booking(&app, id)
+        get_booking(&app, id.n)
             .await
             .notes
             .as_ref()
@@ -358,7 +358,7 @@ async fn notes_are_saved_escaped_audited_and_limited_to_the_barbers_own_bookings
         )
         .await
         .expect_redirect("/admin/agenda");
-    assert!(get_booking(&app, id).await.notes.is_none());
+    assert!(get_booking(&app, id.n).await.notes.is_none());
     let entries = app
         .store
         .read(|tx| audit::list(tx, &audit::Filter::default(), 100))

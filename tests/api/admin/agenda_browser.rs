@@ -126,7 +126,7 @@ async fn a_booking_moves_to_an_offered_slot_and_by_dragging_in_chromium() {
     let (id, _) = app
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
         .await;
-    let result = move_booking(&c, &app, id).await;
+    let result = move_booking(&c, &app, id.n).await;
     let _ = c.close().await;
     result.expect("the browser walk-through");
 }

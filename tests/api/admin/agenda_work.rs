@@ -155,7 +155,7 @@ async fn the_move_page_offers_the_free_slots_and_moves_to_the_one_chosen() {
         )
         .await;
     moved.expect_redirect("/admin/agenda");
-    let after = get_booking(&app, id).await;
+    let after = get_booking(&app, id.n).await;
     assert_eq!(after.start, barberpro_ts(&at(TUESDAY, "16:30")));
     let shown = b.get(&moved.location).await;
     assert!(
@@ -177,7 +177,7 @@ async fn the_move_page_offers_the_free_slots_and_moves_to_the_one_chosen() {
     )
     .await
     .expect_redirect("/admin/agenda");
-    assert_eq!(get_booking(&app, id).await.barber, BarberId(2));
+    assert_eq!(get_booking(&app, id.n).await.barber, BarberId(2));
 
     // A slot taken meanwhile: the page again (409) naming who holds it, with links.
     let refused = b
@@ -209,7 +209,7 @@ async fn the_move_page_offers_the_free_slots_and_moves_to_the_one_chosen() {
     );
     assert!(refused.body.contains(&format!("#booking-{id}\"")));
     assert_eq!(
-        get_booking(&app, other_id).await.start,
+        get_booking(&app, other_id.n).await.start,
         barberpro_ts(&at(TUESDAY, "12:00"))
     );
 }
@@ -381,5 +381,5 @@ async fn a_desk_booking_refused_for_a_taken_time_names_who_holds_it_with_links()
     );
     assert!(listed.contains(&format!("href=\"/admin/bookings/{held}/mover\"")));
     assert!(listed.contains(&format!("#booking-{held}\" class=\"cancel-other\"")));
-    assert_eq!(get_booking(&app, held).await.start, barberpro_ts(&start));
+    assert_eq!(get_booking(&app, held.n).await.start, barberpro_ts(&start));
 }

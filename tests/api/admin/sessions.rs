@@ -166,7 +166,7 @@ async fn state_changing_forms_without_the_session_csrf_token_are_refused() {
         .await;
     assert_eq!(cancel.status, StatusCode::FORBIDDEN, "cancel without token");
     assert_eq!(
-        get_booking(&app, id).await.status,
+        get_booking(&app, id.n).await.status,
         BookingStatus::Confirmed,
         "a refused form changed the booking"
     );
@@ -175,7 +175,7 @@ async fn state_changing_forms_without_the_session_csrf_token_are_refused() {
     b.post(&path, &[("to", "checked_in"), ("csrf", &csrf)])
         .await
         .expect_redirect("/admin/agenda?branch=palermo&date=2027-03-02");
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::CheckedIn);
+    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::CheckedIn);
 }
 
 #[tokio::test]
