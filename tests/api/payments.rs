@@ -779,7 +779,7 @@ async fn the_front_desk_sees_deposits_policies_and_the_clients_history() {
         "{}",
         page.body
     );
-    let row = format!("data-booking=\"{id}\"");
+    let row = format!("data-booking=\"{id}\"", id = id.n);
     let at = page.body.find(&row).expect("the deposit is listed");
     let tr = &page.body[at..at + page.body[at..].find("</tr>").unwrap()];
     assert!(

@@ -70,7 +70,7 @@ async fn cancelling_twice_is_the_same_refusal_through_the_api_the_pages_and_the_
     assert!(page.body.contains("está cancelado"), "{}", page.body);
     let desk = b
         .post(
-            &format!("/admin/bookings/{id}/cancel"),
+            &format!("/admin/bookings/{id}/cancel", id = id.n),
             &[("reason", "Otra vez"), ("csrf", &csrf)],
         )
         .await;
@@ -115,7 +115,7 @@ async fn after_the_cut_off_a_client_cannot_cancel_anywhere_but_the_desk_can() {
     );
     // The front desk is not bound by the clients' cut-off.
     b.post(
-        &format!("/admin/bookings/{first}/cancel"),
+        &format!("/admin/bookings/{first}/cancel", first = first.n),
         &[("reason", "Avisó por teléfono"), ("csrf", &csrf)],
     )
     .await
@@ -157,7 +157,7 @@ async fn rescheduling_into_a_taken_slot_is_refused_through_the_api_the_pages_and
     assert!(page.body.contains("ya no está disponible"), "{}", page.body);
     let moved = b
         .post(
-            &format!("/admin/bookings/{id}/reschedule"),
+            &format!("/admin/bookings/{id}/reschedule", id = id.n),
             &[
                 ("date", TUESDAY),
                 ("time", "10:00"),
@@ -275,7 +275,7 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
     let (id, _) = app
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
         .await;
-    let status = format!("/admin/bookings/{id}/status");
+    let status = format!("/admin/bookings/{id}/status", id = id.n);
 
     // Monday: a day too early for any of them, and the agenda does not offer them.
     for to in ["checked_in", "completed", "no_show"] {
@@ -318,7 +318,7 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
         agenda.body.contains("data-action=\"undo\""),
         "no undo offered"
     );
-    let undo = format!("/admin/bookings/{id}/undo");
+    let undo = format!("/admin/bookings/{id}/undo", id = id.n);
     b.post(&undo, &[("csrf", &csrf)])
         .await
         .expect_redirect("/admin/agenda");

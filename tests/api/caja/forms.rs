@@ -296,7 +296,7 @@ async fn a_completed_booking_offers_its_checkout_and_is_charged_once() {
         .await;
     at_tuesday_ten(&app, &mut b, "duena@barberpro.test").await;
     let csrf = b.get("/admin/agenda").await.csrf();
-    let path = format!("/admin/bookings/{id}/status");
+    let path = format!("/admin/bookings/{id}/status", id = id.n);
     b.post(&path, &[("to", "checked_in"), ("csrf", &csrf)])
         .await;
     b.post(&path, &[("to", "completed"), ("csrf", &csrf)]).await;
