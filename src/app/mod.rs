@@ -62,8 +62,8 @@ pub use error::AppError;
 
 use crate::domain::BarberId;
 use crate::domain::BookingRules;
-use crate::domain::staff::{Role, StaffId, StaffUser};
 use crate::domain::public_id::PublicIds;
+use crate::domain::staff::{Role, StaffId, StaffUser};
 use crate::domain::token::TokenKey;
 use crate::metrics::Metrics;
 use crate::store::{Store, audit};

@@ -202,7 +202,9 @@ mod tests {
         }
         assert!(serde_json::from_str::<PublicId>("\"abc\"").is_err());
         assert_eq!(
-            serde_json::from_str::<PublicId>(&format!("\"{p}\"")).unwrap().as_str(),
+            serde_json::from_str::<PublicId>(&format!("\"{p}\""))
+                .unwrap()
+                .as_str(),
             p
         );
     }
@@ -218,7 +220,10 @@ mod tests {
             let forged = PublicId::parse(std::str::from_utf8(&s).unwrap()).unwrap();
             assert_eq!(k.booking(&forged), None, "{forged}");
         }
-        assert_eq!(k.resolve("AAAAAAAAAAAAAAAAAAAAAA", Timestamp::UNIX_EPOCH), None);
+        assert_eq!(
+            k.resolve("AAAAAAAAAAAAAAAAAAAAAA", Timestamp::UNIX_EPOCH),
+            None
+        );
     }
 
     #[test]
@@ -228,7 +233,15 @@ mod tests {
         let after: Timestamp = "2027-03-08T03:00:00Z".parse().unwrap();
         assert_eq!(k.resolve("17", before), Some(BookingId(17)));
         assert_eq!(k.resolve("17", after), None);
-        for bad in ["0", "+17", "-1", " 17", "17 ", "1e3", "99999999999999999999"] {
+        for bad in [
+            "0",
+            "+17",
+            "-1",
+            " 17",
+            "17 ",
+            "1e3",
+            "99999999999999999999",
+        ] {
             assert_eq!(k.resolve(bad, before), None, "{bad:?}");
         }
         assert_eq!(ids(None).resolve("17", before), None);

@@ -144,7 +144,7 @@ async fn a_booking_with_a_deposit_waits_for_payment_and_the_webhook_confirms_it(
         Some(&*format!("Bearer {ACCESS_TOKEN}"))
     );
     assert!(p.idempotency_key.as_deref().is_some_and(|k| !k.is_empty()));
-    assert_eq!(p.body["external_reference"], id.to_string());
+    assert_eq!(p.body["external_reference"], id.n.to_string());
     assert_eq!(p.body["items"][0]["currency_id"], "ARS");
     assert_eq!(
         p.body["items"][0]["unit_price"].as_f64().unwrap(),
@@ -242,11 +242,7 @@ async fn the_same_webhook_five_times_confirms_once() {
 async fn forged_missing_and_stale_signatures_are_refused_and_counted() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "12:00", 3).await;
-    let mp = fake.pay(
-        app.id_of(&created).n,
-        deposit_of(&created),
-        "approved",
-    );
+    let mp = fake.pay(app.id_of(&created).n, deposit_of(&created), "approved");
     let bad = || {
         app.state
             .metrics
@@ -507,11 +503,7 @@ async fn after_the_cutoff_or_on_a_no_show_the_deposit_is_kept() {
 async fn a_payment_not_visible_yet_is_fetched_again_later() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "10:30", 8).await;
-    let mp = fake.pay(
-        app.id_of(&created).n,
-        deposit_of(&created),
-        "approved",
-    );
+    let mp = fake.pay(app.id_of(&created).n, deposit_of(&created), "approved");
     fake.hide(mp, 1);
     fake.notify(&app, mp).await.expect(200);
     eventually("the first fetch", || async {
@@ -551,11 +543,7 @@ async fn server_errors_and_rate_limits_are_retried_honouring_retry_after() {
     assert_eq!(keys[0], keys[1], "a retry must reuse the idempotency key");
 
     // Fetching the payment: 500, then 429 asking for 1 s, then the payment.
-    let mp = fake.pay(
-        app.id_of(&created).n,
-        deposit_of(&created),
-        "approved",
-    );
+    let mp = fake.pay(app.id_of(&created).n, deposit_of(&created), "approved");
     fake.fail_next(Op::GetPayment, 500, None);
     fake.fail_next(Op::GetPayment, 429, Some(1));
     fake.notify(&app, mp).await.expect(200);
@@ -643,11 +631,7 @@ async fn a_webhook_queued_before_a_restart_is_applied_after_it() {
     let mut app = spawn_app_with(config.clone(), clock.clone()).await;
     let created = book(&app, "14:00", 12).await;
     let unpaid = book(&app, "15:30", 18).await;
-    let mp = fake.pay(
-        app.id_of(&created).n,
-        deposit_of(&created),
-        "approved",
-    );
+    let mp = fake.pay(app.id_of(&created).n, deposit_of(&created), "approved");
     // Not visible for a while: the notification waits in the database.
     fake.hide(mp, 1);
     fake.notify(&app, mp).await.expect(200);
@@ -856,11 +840,7 @@ async fn out_of_order_and_other_statuses_never_move_a_paid_deposit_back() {
 async fn the_legacy_ipn_form_is_verified_and_applied_too() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "11:00", 19).await;
-    let mp = fake.pay(
-        app.id_of(&created).n,
-        deposit_of(&created),
-        "approved",
-    );
+    let mp = fake.pay(app.id_of(&created).n, deposit_of(&created), "approved");
     // `?topic=payment&id=…`: the signed id is the query's `id`.
     let (_, rid, sig) = fake.signed_webhook(mp);
     send_webhook(

@@ -286,7 +286,10 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
         let said = flash(&mut b, &page.location).await;
         assert!(said.contains("flash-error"), "{to}: {said}");
     }
-    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::Confirmed);
+    assert_eq!(
+        get_booking(&app, id.n).await.status,
+        BookingStatus::Confirmed
+    );
     let agenda = b
         .get(&format!("/admin/agenda?branch=palermo&date={TUESDAY}"))
         .await;
@@ -301,7 +304,10 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
     let unconfirmed = b.post(&status, &[("to", "no_show"), ("csrf", &csrf)]).await;
     let said = flash(&mut b, &unconfirmed.location).await;
     assert!(said.contains("Confirmá"), "{said}");
-    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::Confirmed);
+    assert_eq!(
+        get_booking(&app, id.n).await.status,
+        BookingStatus::Confirmed
+    );
     b.post(
         &status,
         &[("to", "no_show"), ("confirm", "1"), ("csrf", &csrf)],
@@ -322,7 +328,10 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
     b.post(&undo, &[("csrf", &csrf)])
         .await
         .expect_redirect("/admin/agenda");
-    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::Confirmed);
+    assert_eq!(
+        get_booking(&app, id.n).await.status,
+        BookingStatus::Confirmed
+    );
     let actions: Vec<String> = audit_of(&app, id.n)
         .await
         .into_iter()

@@ -804,8 +804,10 @@ async fn a_dead_letter_names_the_client_its_booking_went_to_in_a_merge() {
     // The message was queued for client 1, who is gone: the row names its booking's client.
     let page = owner.get("/admin/mensajes").await;
     assert!(
-        page.body
-            .contains(&format!("<td>#{dead}</td><td>Juana Pérez</td>")),
+        page.body.contains(&format!(
+            "<td>#{dead}</td><td>Juana Pérez</td>",
+            dead = dead.n
+        )),
         "{}",
         page.body
     );

@@ -14,8 +14,8 @@ use super::dto::{
     CreatedBookingDto, ErrorBody, RescheduleRequest, SlotDto,
 };
 use crate::app::{self, Actor, ManageToken};
-use crate::domain::time::LocalStamp;
 use crate::domain::public_id::PublicId;
+use crate::domain::time::LocalStamp;
 use crate::domain::{BarberId, Booking, DomainError, Email, Phone, ServiceId, Text};
 use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathBooking, PathSlug};
 use crate::http::ratelimit::ClientIp;

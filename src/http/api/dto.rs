@@ -154,7 +154,11 @@ impl ToSchema for BarberChoiceDto {}
 #[serde(deny_unknown_fields)]
 pub struct ClientInput {
     /// One line: no control characters, not blank; at most 100 characters once trimmed.
-    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub name: String,
     /// Argentine or international number, as people write it (`011 15-2345-6789`,
     /// `+54 9 11 2345-6789`, `+34 612 345 678`): at most 32 characters, and a number that
@@ -163,8 +167,12 @@ pub struct ClientInput {
     #[schema(min_length = 1, max_length = 32, example = "011 15-2345-6789")]
     pub phone: String,
     /// An address with one `@` and a dot in its domain, no spaces; `null` or `""`: none.
-    #[schema(max_length = 254, pattern = "^(|\\s*[^\\s@\\x00-\\x1f\\x7f-\\x9f]+@[^\\s@.\\x00-\\x1f\\x7f-\\x9f][^\\s@\\x00-\\x1f\\x7f-\\x9f]*\\.[^\\s@\\x00-\\x1f\\x7f-\\x9f]*[^\\s@.\\x00-\\x1f\\x7f-\\x9f]\\s*)$",
-             nullable, example = "ana@example.com.ar")]
+    #[schema(
+        max_length = 254,
+        pattern = "^(|\\s*[^\\s@\\x00-\\x1f\\x7f-\\x9f]+@[^\\s@.\\x00-\\x1f\\x7f-\\x9f][^\\s@\\x00-\\x1f\\x7f-\\x9f]*\\.[^\\s@\\x00-\\x1f\\x7f-\\x9f]*[^\\s@.\\x00-\\x1f\\x7f-\\x9f]\\s*)$",
+        nullable,
+        example = "ana@example.com.ar"
+    )]
     pub email: Option<String>,
     /// Whether the client agrees to WhatsApp confirmations and reminders.
     #[serde(default)]
@@ -175,8 +183,12 @@ pub struct ClientInput {
 #[serde(deny_unknown_fields)]
 pub struct CreateBookingRequest {
     /// Branch slug.
-    #[schema(min_length = 1, max_length = 40, pattern = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
-             example = "palermo")]
+    #[schema(
+        min_length = 1,
+        max_length = 40,
+        pattern = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+        example = "palermo"
+    )]
     pub branch: String,
     /// One to five different service ids, done back to back in this order.
     #[schema(min_items = 1, max_items = 5, example = json!([1, 3]))]
@@ -188,7 +200,11 @@ pub struct CreateBookingRequest {
     pub start: String,
     pub client: ClientInput,
     /// Up to 1000 characters (line breaks and tabs allowed); `null` or blank: none.
-    #[schema(max_length = 1000, nullable, pattern = "^([ \\t\\n\\r]*|[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*)$")]
+    #[schema(
+        max_length = 1000,
+        nullable,
+        pattern = "^([ \\t\\n\\r]*|[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*)$"
+    )]
     pub notes: Option<String>,
 }
 
@@ -207,7 +223,11 @@ pub struct RescheduleRequest {
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
     /// Up to 1000 characters (line breaks and tabs allowed); `null` or blank: none.
-    #[schema(max_length = 1000, nullable, pattern = "^([ \\t\\n\\r]*|[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*)$")]
+    #[schema(
+        max_length = 1000,
+        nullable,
+        pattern = "^([ \\t\\n\\r]*|[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*)$"
+    )]
     pub reason: Option<String>,
 }
 

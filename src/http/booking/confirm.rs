@@ -10,9 +10,9 @@ use jiff::Timestamp;
 
 use super::view::see_other_private_headers;
 use super::{PageError, PagePath};
-use crate::domain::time::local_date;
 use crate::domain::DomainError;
 use crate::domain::public_id::{PublicId, PublicIds};
+use crate::domain::time::local_date;
 use crate::http::AppState;
 use crate::http::extract::booking_in_path;
 use crate::http::format::{long_date, time as fmt_time};
@@ -112,7 +112,14 @@ pub async fn calendar_file(
             let barber = catalog::barber(tx, b.barber)?
                 .map(|x| x.name.as_str().to_owned())
                 .unwrap_or_default();
-            Ok(ics::booking(&b, &public_id, &branch, &barber, now, &public_url))
+            Ok(ics::booking(
+                &b,
+                &public_id,
+                &branch,
+                &barber,
+                now,
+                &public_url,
+            ))
         })
         .await?;
     let mut response = (

@@ -16,11 +16,11 @@ use super::view::{self, Layout, Private};
 use super::{PageError, PagePath};
 use crate::app::{self, Actor, AppError, ManageToken};
 use crate::domain::booking::status_label_es;
+use crate::domain::public_id::PublicId;
 use crate::domain::time::local_date;
 use crate::domain::{
     BarberId, Booking, BookingId, BookingRules, BookingStatus, Branch, DomainError, ServiceId, Text,
 };
-use crate::domain::public_id::PublicId;
 use crate::http::AppState;
 use crate::http::extract::booking_in_path;
 use crate::http::format::{long_date, time as fmt_time};

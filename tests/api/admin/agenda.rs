@@ -38,7 +38,11 @@ async fn a_barbero_sees_only_their_own_agenda_and_no_front_desk_or_owner_page() 
         !agenda.body.contains("Cliente De Lucía"),
         "a barbero sees another barber's client"
     );
-    assert!(agenda.body.contains(&format!("data-booking=\"{mine}\"", mine = mine.n)));
+    assert!(
+        agenda
+            .body
+            .contains(&format!("data-booking=\"{mine}\"", mine = mine.n))
+    );
 
     for path in ["/admin/equipo", "/admin/auditoria", "/admin/bookings/new"] {
         assert_eq!(b.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
@@ -140,7 +144,10 @@ async fn status_changes_and_cancellations_go_through_the_store_and_the_audit_log
     b.post(&path, &[("to", "checked_in"), ("csrf", &csrf)])
         .await;
     b.post(&path, &[("to", "completed"), ("csrf", &csrf)]).await;
-    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::Completed);
+    assert_eq!(
+        get_booking(&app, id.n).await.status,
+        BookingStatus::Completed
+    );
     // An illegal transition is a flash message, not a change.
     let page = b.post(&path, &[("to", "no_show"), ("csrf", &csrf)]).await;
     page.expect_redirect("/admin/agenda");
@@ -150,7 +157,10 @@ async fn status_changes_and_cancellations_go_through_the_store_and_the_audit_log
         "no error shown: {}",
         agenda.body
     );
-    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::Completed);
+    assert_eq!(
+        get_booking(&app, id.n).await.status,
+        BookingStatus::Completed
+    );
 
     let (other, _) = app
         .book_ok(&booking(&[1], json!(2), &at(TUESDAY, "12:00"), &phone(2)))
@@ -261,7 +271,11 @@ async fn the_front_desk_reschedules_a_booking_under_the_same_rules() {
     let agenda = b
         .get(&format!("/admin/agenda?branch=palermo&date={TUESDAY}"))
         .await;
-    assert!(agenda.body.contains(&format!("/admin/bookings/{id}/mover", id = id.n)));
+    assert!(
+        agenda
+            .body
+            .contains(&format!("/admin/bookings/{id}/mover", id = id.n))
+    );
     let csrf = agenda.csrf();
     let path = format!("/admin/bookings/{id}/reschedule", id = id.n);
     // Onto the other booking of the same barber: refused, nothing moves.

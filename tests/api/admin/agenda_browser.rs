@@ -200,7 +200,7 @@ async fn live(c: &Client, app: &TestApp) -> Step {
     let mut body = booking(&[5], json!(2), &at(TUESDAY, "15:00"), &phone(2));
     body["client"]["name"] = json!("Llegó por la API");
     let (id, _) = app.book_ok(&body).await;
-    let css = format!("td[data-booking='{id}'] .client-link");
+    let css = format!("td[data-booking='{id}'] .client-link", id = id.n);
     wait_for_text(c, &css, "Llegó por la API").await?;
     let kept = c
         .execute("return window.notReloaded === true;", vec![])

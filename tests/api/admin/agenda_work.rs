@@ -87,7 +87,10 @@ async fn a_barbero_gets_no_booking_links_and_no_move_page() {
         !agenda.body.contains("href=\"/admin/clientes/"),
         "a barbero cannot open a client's page"
     );
-    let status = b.get(&format!("/admin/bookings/{id}/mover", id = id.n)).await.status;
+    let status = b
+        .get(&format!("/admin/bookings/{id}/mover", id = id.n))
+        .await
+        .status;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // His own week, not Lucía's.
     let week = b.get("/admin/agenda/semana?branch=palermo&barber=1").await;
@@ -107,8 +110,14 @@ async fn the_move_page_offers_the_free_slots_and_moves_to_the_one_chosen() {
     let (other_id, _) = app.book_ok(&other).await;
 
     let agenda = b.get(&day_path()).await;
-    assert!(agenda.body.contains(&format!("/admin/bookings/{id}/mover", id = id.n)));
-    let page = b.get(&format!("/admin/bookings/{id}/mover", id = id.n)).await;
+    assert!(
+        agenda
+            .body
+            .contains(&format!("/admin/bookings/{id}/mover", id = id.n))
+    );
+    let page = b
+        .get(&format!("/admin/bookings/{id}/mover", id = id.n))
+        .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     // Its own time is free for it; the other booking's is not; neither is lunch.
     for (slot, offered) in [
@@ -127,7 +136,8 @@ async fn the_move_page_offers_the_free_slots_and_moves_to_the_one_chosen() {
     // Another barber, or any.
     let lucia = b
         .get(&format!(
-            "/admin/bookings/{id}/mover?date={TUESDAY}&barber=2", id = id.n
+            "/admin/bookings/{id}/mover?date={TUESDAY}&barber=2",
+            id = id.n
         ))
         .await;
     assert!(lucia.body.contains("value=\"12:00/2\""));
@@ -182,7 +192,10 @@ async fn the_move_page_offers_the_free_slots_and_moves_to_the_one_chosen() {
     // A slot taken meanwhile: the page again (409) naming who holds it, with links.
     let refused = b
         .post(
-            &format!("/admin/bookings/{other_id}/reschedule", other_id = other_id.n),
+            &format!(
+                "/admin/bookings/{other_id}/reschedule",
+                other_id = other_id.n
+            ),
             &[
                 ("csrf", &csrf),
                 ("date", TUESDAY),
@@ -207,7 +220,11 @@ async fn the_move_page_offers_the_free_slots_and_moves_to_the_one_chosen() {
             .body
             .contains(&format!("href=\"/admin/bookings/{id}/mover\"", id = id.n))
     );
-    assert!(refused.body.contains(&format!("#booking-{id}\"")));
+    assert!(
+        refused
+            .body
+            .contains(&format!("#booking-{id}\"", id = id.n))
+    );
     assert_eq!(
         get_booking(&app, other_id.n).await.start,
         barberpro_ts(&at(TUESDAY, "12:00"))
@@ -379,7 +396,13 @@ async fn a_desk_booking_refused_for_a_taken_time_names_who_holds_it_with_links()
         listed.contains(">Carla Ríos</a> · 10:00–10:30 con Martín"),
         "{listed}"
     );
-    assert!(listed.contains(&format!("href=\"/admin/bookings/{held}/mover\"", held = held.n)));
-    assert!(listed.contains(&format!("#booking-{held}\" class=\"cancel-other\"")));
+    assert!(listed.contains(&format!(
+        "href=\"/admin/bookings/{held}/mover\"",
+        held = held.n
+    )));
+    assert!(listed.contains(&format!(
+        "#booking-{held}\" class=\"cancel-other\"",
+        held = held.n
+    )));
     assert_eq!(get_booking(&app, held.n).await.start, barberpro_ts(&start));
 }

@@ -350,7 +350,9 @@ async fn two_records_of_one_person_are_offered_and_merged_with_everything_kept()
         refused.body
     );
     assert!(
-        refused.body.contains(&format!("(turno {clash})")),
+        refused
+            .body
+            .contains(&format!("(turno {clash})", clash = clash.n)),
         "the bookings in the way are named: {}",
         refused.body
     );
@@ -440,7 +442,7 @@ async fn two_records_of_one_person_are_offered_and_merged_with_everything_kept()
     assert_eq!(merge.actor_email, "duena@barberpro.test");
     let after = merge.after.as_ref().expect("after").to_string();
     assert!(
-        after.contains(&format!("\"bookings\":[2,{clash}]")),
+        after.contains(&format!("\"bookings\":[2,{clash}]", clash = clash.n)),
         "{after}"
     );
     assert!(!after.contains("Ana"), "no names in the audit log: {after}");

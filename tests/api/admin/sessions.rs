@@ -162,7 +162,10 @@ async fn state_changing_forms_without_the_session_csrf_token_are_refused() {
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN, "forged token");
     let cancel = b
-        .post(&format!("/admin/bookings/{id}/cancel", id = id.n), &[("reason", "x")])
+        .post(
+            &format!("/admin/bookings/{id}/cancel", id = id.n),
+            &[("reason", "x")],
+        )
         .await;
     assert_eq!(cancel.status, StatusCode::FORBIDDEN, "cancel without token");
     assert_eq!(
@@ -175,7 +178,10 @@ async fn state_changing_forms_without_the_session_csrf_token_are_refused() {
     b.post(&path, &[("to", "checked_in"), ("csrf", &csrf)])
         .await
         .expect_redirect("/admin/agenda?branch=palermo&date=2027-03-02");
-    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::CheckedIn);
+    assert_eq!(
+        get_booking(&app, id.n).await.status,
+        BookingStatus::CheckedIn
+    );
 }
 
 #[tokio::test]

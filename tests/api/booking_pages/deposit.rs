@@ -245,7 +245,7 @@ async fn a_deposit_is_asked_paid_through_mercadopago_and_shown_on_the_manage_pag
     );
     let prefs = fake.seen(Op::Preference);
     assert_eq!(prefs.len(), 1, "one preference for one booking");
-    assert_eq!(prefs[0].body["external_reference"], id.to_string());
+    assert_eq!(prefs[0].body["external_reference"], id.n.to_string());
     assert_eq!(
         prefs[0].body["items"][0]["unit_price"].as_f64(),
         Some(2400.0)

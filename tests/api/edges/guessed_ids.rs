@@ -28,12 +28,7 @@ async fn answer(
 
 /// (status, body) of a booking page.
 async fn page(app: &TestApp, path: &str) -> (u16, String) {
-    let r = app
-        .client
-        .get(app.url(path))
-        .send()
-        .await
-        .expect("request");
+    let r = app.client.get(app.url(path)).send().await.expect("request");
     (r.status().as_u16(), r.text().await.expect("body"))
 }
 
@@ -122,7 +117,10 @@ async fn what_clients_see_names_bookings_by_an_opaque_id() {
         assert!(public.parse::<u64>().is_err(), "{public}");
         let url = shown["manage_url"].as_str().expect("manage_url");
         assert!(
-            url.ends_with(&format!("/turnos/{public}?token={}", shown["manage_token"].as_str().unwrap())),
+            url.ends_with(&format!(
+                "/turnos/{public}?token={}",
+                shown["manage_token"].as_str().unwrap()
+            )),
             "{url}"
         );
         assert!(!url.contains(&format!("/turnos/{}?", id.n)), "{url}");
@@ -141,7 +139,10 @@ async fn what_clients_see_names_bookings_by_an_opaque_id() {
     let (status, html) = page(&app, &format!("/turnos/{a}?token={token}")).await;
     assert_eq!(status, 200);
     assert!(html.contains(&format!("/turnos/{a}/reprogramar")), "{html}");
-    assert!(html.contains(&format!("/turnos/{a}/calendario.ics")), "{html}");
+    assert!(
+        html.contains(&format!("/turnos/{a}/calendario.ics")),
+        "{html}"
+    );
     assert!(!html.contains(&format!("/turnos/{}/", a.n)), "{html}");
     let (status, ics) = page(&app, &format!("/turnos/{a}/calendario.ics?token={token}")).await;
     assert_eq!(status, 200);
@@ -149,7 +150,10 @@ async fn what_clients_see_names_bookings_by_an_opaque_id() {
     // The reschedule page's forms.
     let (status, html) = page(&app, &format!("/turnos/{a}/reprogramar?token={token}")).await;
     assert_eq!(status, 200);
-    assert!(html.contains(&format!("action=\"/turnos/{a}/reprogramar\"")), "{html}");
+    assert!(
+        html.contains(&format!("action=\"/turnos/{a}/reprogramar\"")),
+        "{html}"
+    );
 
     // The booking pages' redirect after booking, and the cookie it leaves.
     let mut browser = crate::admin::Browser::new(&app);
@@ -162,7 +166,11 @@ async fn what_clients_see_names_bookings_by_an_opaque_id() {
     assert_eq!(made.status, 303, "{}", made.body);
     let (c, _) = crate::booking_pages::manage_target(&app, &made.location);
     assert_eq!(c.n, b.n + 1);
-    assert!(made.location.starts_with(&format!("/turnos/{c}?")), "{}", made.location);
+    assert!(
+        made.location.starts_with(&format!("/turnos/{c}?")),
+        "{}",
+        made.location
+    );
     assert!(
         made.set_cookies
             .iter()
@@ -191,7 +199,10 @@ async fn numeric_links_work_until_the_window_closes() {
     assert_eq!(seen["id"], json!(id.public));
     let (status, html) = page(&app, &format!("/turnos/{}?token={token}", id.n)).await;
     assert_eq!(status, 200);
-    assert!(html.contains(&format!("/turnos/{id}/reprogramar")), "{html}");
+    assert!(
+        html.contains(&format!("/turnos/{id}/reprogramar")),
+        "{html}"
+    );
     // 2027-03-02 00:00 in Buenos Aires: the window has closed; a number is nobody's.
     app.clock.set(ts("2027-03-02T00:00:00-03:00"));
     let late = app
