@@ -76,7 +76,7 @@ async fn book(app: &TestApp, hhmm: &str, n: u32) -> Value {
 }
 
 async fn booking_view(app: &TestApp, created: &Value) -> Value {
-    let id = app.id_of(&created);
+    let id = app.id_of(created);
     let token = created["manage_token"].as_str().unwrap();
     app.get_auth(&format!("/api/v1/bookings/{id}"), token)
         .await
@@ -442,7 +442,7 @@ async fn after_the_cutoff_or_on_a_no_show_the_deposit_is_kept() {
     let late = book(&app, "17:00", 6).await;
     let absent = book(&app, "18:00", 7).await;
     for b in [&late, &absent] {
-        let mp = fake.pay(app.id_of(&b).n, deposit_of(b), "approved");
+        let mp = fake.pay(app.id_of(b).n, deposit_of(b), "approved");
         fake.notify(&app, mp).await.expect(200);
         wait_status(&app, b, "confirmed").await;
     }
