@@ -19,6 +19,9 @@ pub mod clients;
 pub mod codec;
 /// La caja: commission rules and closed pay periods.
 pub mod commissions;
+/// The power-loss simulator of the whole store (tests).
+#[cfg(test)]
+mod crash_sim;
 /// The storage engine: the group-commit writer, the redo journal, redb's file; it knows
 /// transactions and records, no aggregate.
 pub mod engine;

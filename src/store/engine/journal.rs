@@ -34,7 +34,11 @@ pub const JOURNAL_FILES: [&str; 2] = ["barberpro.journal", "barberpro.journal.2"
 /// Size of each (zero-filled, preallocated) segment file. Overwriting blocks that already
 /// exist makes each `fdatasync` a pure data write: no block allocation, no file-system
 /// journal commit.
+#[cfg(not(test))]
 pub const CAPACITY: u64 = 16 << 20;
+/// Unit tests' segments are small: the power-loss simulator copies them per crash image.
+#[cfg(test)]
+pub const CAPACITY: u64 = 256 << 10;
 
 /// One journal record: a sequence number and the logged requests, encoded by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
