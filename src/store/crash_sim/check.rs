@@ -60,8 +60,12 @@ pub(super) fn recover(
         let crashed = image::image(folder, log, cut, rng);
         let dir = scratch();
         lay_out(dir.path(), &crashed);
-        open_and_check(dir.path(), promised, None)
-            .map_err(|why| format!("crashed again at {cut}/{} of the recovery: {why}", log.len()))?;
+        open_and_check(dir.path(), promised, None).map_err(|why| {
+            format!(
+                "crashed again at {cut}/{} of the recovery: {why}",
+                log.len()
+            )
+        })?;
         checked += 1;
     }
     Ok(checked)
@@ -112,9 +116,15 @@ type Entries = BTreeMap<(u64, i64, u64), (i64, bool)>;
 fn contents(txn: &ReadTransaction, promised: &[&Promise], keys: &TokenKey) -> Result<(), String> {
     let e = |e: redb::Error| e.to_string();
     let mut bookings = BTreeMap::new();
-    for row in txn.open_table(tables::BOOKINGS).map_err(|x| e(x.into()))?.iter().map_err(|x| e(x.into()))? {
+    for row in txn
+        .open_table(tables::BOOKINGS)
+        .map_err(|x| e(x.into()))?
+        .iter()
+        .map_err(|x| e(x.into()))?
+    {
         let (_, bytes) = row.map_err(|x| e(x.into()))?;
-        let b: Booking = codec::decode(tables::BOOKINGS, bytes.value()).map_err(|x| x.to_string())?;
+        let b: Booking =
+            codec::decode(tables::BOOKINGS, bytes.value()).map_err(|x| x.to_string())?;
         bookings.insert(b.id, b);
     }
     let meta = txn.open_table(tables::META).map_err(|x| e(x.into()))?;
@@ -146,7 +156,10 @@ fn contents(txn: &ReadTransaction, promised: &[&Promise], keys: &TokenKey) -> Re
                 }
             }
             Promise::Set { key, value } => {
-                let found = meta.get(key.as_str()).map_err(|x| e(x.into()))?.map(|v| v.value());
+                let found = meta
+                    .get(key.as_str())
+                    .map_err(|x| e(x.into()))?
+                    .map(|v| v.value());
                 if found != Some(*value) {
                     return Err(format!("durable commit of {key} lost"));
                 }
@@ -156,7 +169,10 @@ fn contents(txn: &ReadTransaction, promised: &[&Promise], keys: &TokenKey) -> Re
     let (mut by_barber, mut by_client) = (Entries::new(), Entries::new());
     for b in bookings.values() {
         let (start, active) = (b.start.as_second(), b.status.is_active());
-        by_barber.insert((b.barber.0, start, b.id.0), (b.busy_until.as_second(), active));
+        by_barber.insert(
+            (b.barber.0, start, b.id.0),
+            (b.busy_until.as_second(), active),
+        );
         by_client.insert((b.client.0, start, b.id.0), (b.end.as_second(), active));
     }
     for (name, expected, table) in [
@@ -164,7 +180,12 @@ fn contents(txn: &ReadTransaction, promised: &[&Promise], keys: &TokenKey) -> Re
         ("client", &by_client, tables::CLIENT_BOOKINGS),
     ] {
         let mut found = Entries::new();
-        for row in txn.open_table(table).map_err(|x| e(x.into()))?.iter().map_err(|x| e(x.into()))? {
+        for row in txn
+            .open_table(table)
+            .map_err(|x| e(x.into()))?
+            .iter()
+            .map_err(|x| e(x.into()))?
+        {
             let (k, v) = row.map_err(|x| e(x.into()))?;
             found.insert(k.value(), v.value());
         }

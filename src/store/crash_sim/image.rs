@@ -137,7 +137,11 @@ fn content(inode: &Inode, rng: &mut Rng) -> Vec<u8> {
         for (at, bytes) in &writes[..k] {
             let lo = from.max(*at);
             let hi = to.min(at + bytes.len() as u64);
-            put(&mut data, lo, &bytes[(lo - at) as usize..(hi - at) as usize]);
+            put(
+                &mut data,
+                lo,
+                &bytes[(lo - at) as usize..(hi - at) as usize],
+            );
         }
     }
     data

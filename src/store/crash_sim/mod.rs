@@ -53,13 +53,18 @@ fn monday_8am() -> Timestamp {
 
 /// Runs the seeded workload in a watched folder; returns the log and what callers were
 /// told, each at the position in the log it was told at.
-fn workload(seed: u64, steps: usize, mutation: Option<Mutation>) -> (Vec<Op>, Vec<(usize, Promise)>) {
+fn workload(
+    seed: u64,
+    steps: usize,
+    mutation: Option<Mutation>,
+) -> (Vec<Op>, Vec<(usize, Promise)>) {
     let dir = scratch();
     let tap = probe::watch(dir.path(), mutation);
     let rt = runtime();
     let store = Store::open_with(dir.path(), CACHE, CHECKPOINT).expect("open");
     let now = monday_8am();
-    rt.block_on(crate::demo::seed_if_empty(&store, now)).expect("seed");
+    rt.block_on(crate::demo::seed_if_empty(&store, now))
+        .expect("seed");
     let services = rt
         .block_on(store.read(|txn| {
             let branch = catalog::branch_by_slug(txn, "palermo")?;
@@ -75,7 +80,8 @@ fn workload(seed: u64, steps: usize, mutation: Option<Mutation>) -> (Vec<Op>, Ve
                 let key = format!("sim.{step}");
                 let stored = key.clone();
                 rt.block_on(store.write(move |txn| {
-                    txn.open_table(tables::META)?.insert(stored.as_str(), step as u64)?;
+                    txn.open_table(tables::META)?
+                        .insert(stored.as_str(), step as u64)?;
                     Ok(())
                 }))
                 .expect("durable write");
@@ -196,7 +202,9 @@ fn simulate(seed: u64, steps: usize, budget: usize, mutation: Option<Mutation>) 
             let again = rng.below(8) == 0;
             match check::recover(&folder, &promised, again, &mut rng) {
                 Ok(n) => run.images += n,
-                Err(why) => run.failures.push(format!("seed {seed}, cut {cut}/{}: {why}", log.len())),
+                Err(why) => run
+                    .failures
+                    .push(format!("seed {seed}, cut {cut}/{}: {why}", log.len())),
             }
             if run.failures.len() >= 3 {
                 return run;
@@ -236,19 +244,37 @@ fn every_crash_image_of_the_store_keeps_what_was_acknowledged() {
 #[test]
 fn the_store_simulator_catches_a_deferred_sync_that_does_nothing() {
     let caught = (1..=4).find_map(|seed| {
-        let run = simulate(seed, 40, budget(120) / 2, Some(Mutation::DeferredSyncDoesNothing));
+        let run = simulate(
+            seed,
+            40,
+            budget(120) / 2,
+            Some(Mutation::DeferredSyncDoesNothing),
+        );
         run.failures.into_iter().next()
     });
     let caught = caught.expect("a deferred sync that does nothing went unnoticed");
     eprintln!("caught: {caught}");
+    assert!(
+        caught.contains("lost"),
+        "caught for another reason: {caught}"
+    );
 }
 
 #[test]
 fn the_store_simulator_catches_a_segment_created_without_a_folder_sync() {
     let caught = (1..=4).find_map(|seed| {
-        let run = simulate(seed, 40, budget(120) / 2, Some(Mutation::NoFolderSyncAfterSegment));
+        let run = simulate(
+            seed,
+            40,
+            budget(120) / 2,
+            Some(Mutation::NoFolderSyncAfterSegment),
+        );
         run.failures.into_iter().next()
     });
     let caught = caught.expect("a segment created without a folder sync went unnoticed");
     eprintln!("caught: {caught}");
+    assert!(
+        caught.contains("lost"),
+        "caught for another reason: {caught}"
+    );
 }
