@@ -63,6 +63,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTran
 
 pub use engine::{ReadOnly, ReadTx, Tx, Writer};
 pub use error::StoreError;
+pub(crate) use files::sync_dir;
 
 use engine::{dbfile, journal};
 
