@@ -23,7 +23,11 @@ use super::bookings::{BarberChoice, ClientBooking};
 use super::clients::ClientDetails;
 use super::engine::probe::{self, Mutation, Op, Tap};
 use super::{Store, StoreError, catalog, tables};
-use crate::domain::{BookingRules, Phone, Text};
+use crate::domain::time::ClockTime;
+use crate::domain::{
+    Barber, BarberId, BookingRules, Branch, BranchId, Money, Phone, Service, ServiceId, Shift,
+    Slug, Text,
+};
 
 const CACHE: usize = 4 << 20;
 /// Checkpoints often, so that the workload rotates the journal and defers flushes.
@@ -63,14 +67,7 @@ fn workload(
     let rt = runtime();
     let store = Store::open_with(dir.path(), CACHE, CHECKPOINT).expect("open");
     let now = monday_8am();
-    rt.block_on(crate::demo::seed_if_empty(&store, now))
-        .expect("seed");
-    let services = rt
-        .block_on(store.read(|txn| {
-            let branch = catalog::branch_by_slug(txn, "palermo")?;
-            catalog::services_at(txn, branch.id)
-        }))
-        .expect("services");
+    let services = rt.block_on(store.write(catalogue)).expect("catalogue");
     let mut rng = Rng(seed | 1);
     let mut promises = Vec::new();
     for step in 0..steps {
@@ -116,13 +113,61 @@ fn workload(
     (log, promises)
 }
 
+/// One branch, two services, two barbers working Tuesdays and Wednesdays 10:00–20:00 with a
+/// lunch break; returns the services.
+fn catalogue(txn: &super::Tx) -> Result<Vec<Service>, StoreError> {
+    let text = |s: &str| Text::line("sim", s, 100);
+    let branch = catalog::insert_branch(
+        txn,
+        Branch {
+            id: BranchId(0),
+            slug: Slug::parse("palermo")?,
+            name: text("Palermo")?,
+            address: text("Av. Santa Fe 3456")?,
+            phone: None,
+            time_zone: crate::domain::catalog::DEFAULT_TZ.into(),
+            active: true,
+        },
+    )?;
+    let mut services = Vec::new();
+    for (name, minutes, buffer) in [("Corte", 30, 0), ("Corte y barba", 45, 5)] {
+        services.push(catalog::insert_service(
+            txn,
+            Service {
+                id: ServiceId(0),
+                name: text(name)?,
+                duration_minutes: minutes,
+                buffer_minutes: buffer,
+                price: Money::from_pesos(9_000)?,
+                active: true,
+            },
+        )?);
+    }
+    let hour = |s: &str| s.parse::<ClockTime>();
+    for name in ["Martín", "Lucía"] {
+        let shifts = [2, 3]
+            .into_iter()
+            .map(|day| {
+                let lunch = vec![(hour("13:00")?, hour("14:00")?)];
+                Shift::new(day, branch.id, hour("10:00")?, hour("20:00")?, lunch)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        catalog::insert_barber(
+            txn,
+            Barber {
+                id: BarberId(0),
+                name: text(name)?,
+                active: true,
+                services: services.iter().map(|s| s.id).collect(),
+                shifts,
+            },
+        )?;
+    }
+    Ok(services)
+}
+
 /// A client's booking of a random service, any barber, at a random time of two mornings.
-fn booking(
-    rng: &mut Rng,
-    services: &[crate::domain::Service],
-    n: usize,
-    now: Timestamp,
-) -> ClientBooking {
+fn booking(rng: &mut Rng, services: &[Service], n: usize, now: Timestamp) -> ClientBooking {
     let service = &services[rng.below(services.len() as u64) as usize];
     let day = rng.below(2) as i64;
     let quarter = rng.below(12) as i64;
@@ -225,7 +270,7 @@ fn budget(default: usize) -> usize {
 #[test]
 fn every_crash_image_of_the_store_keeps_what_was_acknowledged() {
     let started = std::time::Instant::now();
-    let total = budget(120);
+    let total = budget(80);
     let seeds = 4;
     let (mut images, mut cuts) = (0, 0);
     for seed in 1..=seeds {
@@ -247,7 +292,7 @@ fn the_store_simulator_catches_a_deferred_sync_that_does_nothing() {
         let run = simulate(
             seed,
             40,
-            budget(120) / 2,
+            budget(80) / 2,
             Some(Mutation::DeferredSyncDoesNothing),
         );
         run.failures.into_iter().next()
@@ -267,7 +312,7 @@ fn the_store_simulator_catches_a_segment_created_without_a_folder_sync() {
         let run = simulate(
             seed,
             40,
-            budget(120) / 2,
+            budget(80) / 2,
             Some(Mutation::NoFolderSyncAfterSegment),
         );
         run.failures.into_iter().next()
