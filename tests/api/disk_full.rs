@@ -106,7 +106,7 @@ async fn a_full_disk_refuses_bookings_with_503_fails_readiness_and_loses_nothing
     let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200, "ready before the disk fills");
     let starts = free_starts(&http, &base, 400).await;
-    assert!(starts.len() >= 100, "too few free slots: {}", starts.len());
+    assert!(starts.len() >= 20, "too few free slots: {}", starts.len());
     let mut starts = starts.iter();
     let mut acked: Vec<Value> = Vec::new();
     // Some listed starts overlap (409): booked until three are taken.
