@@ -83,6 +83,9 @@ fn serve(args: ServeArgs) -> ExitCode {
                 StartError::Store(StoreError::InUse { .. }) => 3,
                 StartError::Store(StoreError::SchemaTooNew { .. }) => 4,
                 StartError::Bind { .. } => 5,
+                // A damaged journal (or a database that cannot be rebuilt) waits for the
+                // operator: restarting cannot heal it (systemd's RestartPreventExitStatus).
+                StartError::Store(StoreError::Journal(_)) => 8,
                 StartError::Halted(_) => 7,
                 _ => 6,
             })

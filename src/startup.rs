@@ -338,15 +338,25 @@ impl Application {
             shutdown.clone(),
         );
         // An I/O error the database cannot go on after stops the server: its supervisor
-        // restarts it, and the start replays the journal.
+        // restarts it, and the start replays the journal. On a full disk a restart cannot
+        // replay (it needs room), so the server first waits for room, still up: reads
+        // served, writes refused with 503, /readyz failing, its metrics scraped.
         let halted = Arc::new(std::sync::OnceLock::new());
         {
             let (halt, halted, shutdown) =
                 (state.store.halt().clone(), halted.clone(), shutdown.clone());
+            let dir = state.store.path().parent().map(Path::to_path_buf);
+            let min_mib = state.readiness.min_free_disk_mib;
             tokio::spawn(async move {
                 tokio::select! {
                     why = halt.halted() => {
                         let _ = halted.set(why.to_string());
+                        if let Some(dir) = dir {
+                            tokio::select! {
+                                () = wait_for_room(&dir, min_mib) => {}
+                                () = shutdown.cancelled() => {}
+                            }
+                        }
                         shutdown.cancel();
                     }
                     _ = shutdown.cancelled() => {}
@@ -457,6 +467,30 @@ impl Application {
             Some(why) => Err(StartError::Halted(why.clone())),
             None => Ok(()),
         }
+    }
+}
+
+/// Returns once the data folder's disk has `health.min_free_disk_mib` free (at least 1 MiB),
+/// checked every second; at once if its free space cannot be read.
+async fn wait_for_room(dir: &Path, min_mib: u64) {
+    let mut warned = false;
+    loop {
+        let Some(space) = crate::metrics::disk_space(dir) else {
+            return;
+        };
+        if space.free >> 20 >= min_mib.max(1) {
+            return;
+        }
+        if !warned {
+            warned = true;
+            tracing::error!(
+                free_bytes = space.free,
+                minimum_mib = min_mib.max(1),
+                "the disk is full: bookings are refused until there is room, then the server \
+                 exits so that a restart replays the journal"
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

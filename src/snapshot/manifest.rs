@@ -337,4 +337,24 @@ mod tests {
         assert!(to_prune(&listed, now, 30).is_empty());
         assert_eq!(to_prune(&listed, now, 7).len(), 1);
     }
+
+    /// A snapshot's files (the manifest here) are renamed into place and their folder synced
+    /// after the rename: before it, a power cut could take back a snapshot reported made.
+    #[test]
+    fn a_snapshot_file_is_renamed_into_place_then_its_folder_synced() {
+        use crate::store::engine::probe::{self, Op};
+        let dir = tempfile::tempdir().unwrap();
+        let tap = probe::watch(dir.path(), None);
+        super::super::write_private(&dir.path().join("s.manifest.json"), b"{}").unwrap();
+        probe::unwatch(dir.path());
+        let log = tap.log.lock().unwrap();
+        let renamed = log
+            .iter()
+            .position(|op| matches!(op, Op::Rename { to, .. } if to == "s.manifest.json"))
+            .expect("renamed into place");
+        assert!(
+            log[renamed..].iter().any(|op| matches!(op, Op::DirSync)),
+            "the folder is not synced after the rename: {log:?}"
+        );
+    }
 }

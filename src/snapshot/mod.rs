@@ -440,7 +440,7 @@ pub(crate) fn private_dir(dir: &Path) -> Result<(), SnapshotError> {
         .map_err(SnapshotError::io(format!("creating {}", dir.display())))
 }
 
-/// Writes a file atomically (temporary file, fsync, rename), owner-only.
+/// Writes a file atomically (temporary file, fsync, rename, folder fsync), owner-only.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SnapshotError> {
     let tmp = path.with_extension("tmp");
     let mut file = OpenOptions::new()
@@ -453,7 +453,15 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SnapshotErr
     file.write_all(bytes)
         .and_then(|_| file.sync_all())
         .map_err(SnapshotError::io(format!("writing {}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(SnapshotError::io(format!("renaming {}", tmp.display())))
+    rename_durably(&tmp, path)
+}
+
+/// Renames `tmp` to `path`, then syncs their folder: once this returns, a crash keeps the name.
+pub(crate) fn rename_durably(tmp: &Path, path: &Path) -> Result<(), SnapshotError> {
+    std::fs::rename(tmp, path).map_err(SnapshotError::io(format!("renaming {}", tmp.display())))?;
+    crate::store::engine::probe::renamed(tmp, path);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    crate::store::sync_dir(dir).map_err(SnapshotError::io(format!("syncing {}", dir.display())))
 }
 
 /// Hashes and counts what passes through.
@@ -528,11 +536,7 @@ fn pack(
     let tmp = out.with_extension("partial");
     let packed = pack_into(raw, &tmp, level, recipient);
     match packed {
-        Ok(p) => {
-            std::fs::rename(&tmp, out)
-                .map_err(SnapshotError::io(format!("renaming {}", tmp.display())))?;
-            Ok(p)
-        }
+        Ok(p) => rename_durably(&tmp, out).map(|()| p),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
             Err(e)

@@ -5,16 +5,20 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use super::engine::probe;
 
 /// Writes `bytes` to `path` (mode `mode`) durably, replacing what was there.
 pub(crate) fn write_durably(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".new");
     // A temporary left by a crash goes first: made anew, it gets `mode`.
+    let tmp = PathBuf::from(tmp);
     match std::fs::remove_file(&tmp) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
+        Err(_) => {}
+        Ok(()) => probe::removed(&tmp),
     }
     {
         let mut file = OpenOptions::new()
@@ -22,16 +26,23 @@ pub(crate) fn write_durably(path: &Path, bytes: &[u8], mode: u32) -> io::Result<
             .create_new(true)
             .mode(mode)
             .open(&tmp)?;
+        probe::created(&tmp);
         file.write_all(bytes)?;
+        probe::wrote(&tmp, 0, bytes);
+        let upto = probe::sync_starts(&tmp);
         file.sync_all()?;
+        probe::synced(&tmp, upto);
     }
     std::fs::rename(&tmp, path)?;
+    probe::renamed(&tmp, path);
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 /// Makes the entries of `dir` (a file created, renamed or removed in it) durable.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
+    File::open(dir)?.sync_all()?;
+    probe::dir_synced(dir);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -19,6 +19,9 @@ pub mod clients;
 pub mod codec;
 /// La caja: commission rules and closed pay periods.
 pub mod commissions;
+/// The power-loss simulator of the whole store (tests).
+#[cfg(test)]
+mod crash_sim;
 /// The storage engine: the group-commit writer, the redo journal, redb's file; it knows
 /// transactions and records, no aggregate.
 pub mod engine;
@@ -60,6 +63,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTran
 
 pub use engine::{ReadOnly, ReadTx, Tx, Writer};
 pub use error::StoreError;
+pub(crate) use files::sync_dir;
 
 use engine::{dbfile, journal};
 
@@ -122,6 +126,9 @@ impl Store {
             .map_err(|e| StoreError::io(format!("creating {}", data_dir.display()), e))?;
         let lock = take_lock(data_dir)?;
         let path = data_dir.join(DB_FILE);
+        if !path.exists() {
+            create_db(&path, cache_bytes, data_dir)?;
+        }
         let (mut db, mut flusher) = open_db(&path, cache_bytes, data_dir)?;
         init_schema(&db)?;
         if rebuild::is_suspect(data_dir) {
@@ -282,6 +289,28 @@ fn open_db(
             other => other.into(),
         })?;
     Ok((db, flusher))
+}
+
+/// Makes a new database at `path`, whole or not at all: redb writes its header and first
+/// commit under a temporary name, which is renamed to `path` (and its folder synced) only
+/// once that commit is durable. A crash while redb wrote the header in place would leave a
+/// file every later start refuses ("not a redb database"); a temporary left by a crash is
+/// made anew.
+fn create_db(path: &Path, cache_bytes: usize, data_dir: &Path) -> Result<(), StoreError> {
+    let tmp = data_dir.join(format!("{DB_FILE}.new"));
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => engine::probe::removed(&tmp),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(StoreError::io(format!("removing {}", tmp.display()), e)),
+    }
+    let (db, _flusher) = open_db(&tmp, cache_bytes, data_dir)?;
+    init_schema(&db)?;
+    drop(db);
+    std::fs::rename(&tmp, path)
+        .map_err(|e| StoreError::io(format!("renaming {}", tmp.display()), e))?;
+    engine::probe::renamed(&tmp, path);
+    files::sync_dir(data_dir)
+        .map_err(|e| StoreError::io(format!("syncing {}", data_dir.display()), e))
 }
 
 /// A journal the replay refuses is never started over: its segments stay as they are, and a

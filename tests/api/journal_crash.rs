@@ -136,7 +136,7 @@ async fn bookings_answered_after_checkpoints_survive_a_sigkill() {
 
 /// Every booking in `booked` (the 201 answers' bodies) reads back with its manage link, no two
 /// share a barber's start, and the first one's slot cannot be booked again.
-async fn all_there(http: &reqwest::Client, base: &str, booked: &[&Value]) {
+pub(crate) async fn all_there(http: &reqwest::Client, base: &str, booked: &[&Value]) {
     let mut taken = HashSet::new();
     for b in booked {
         let id = b["id"].as_str().expect("a public id");

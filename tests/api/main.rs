@@ -19,6 +19,7 @@ mod chromium;
 mod cli;
 mod concurrency;
 mod demo_chain;
+mod disk_full;
 mod edges;
 mod fake_mercadopago;
 mod fuzz;

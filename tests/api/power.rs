@@ -12,14 +12,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{MONDAY_8AM, test_config, ts};
 
-#[tokio::test]
-async fn a_journal_damaged_before_its_last_record_refuses_the_start_and_is_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 1 << 20).unwrap();
+/// A data folder whose journal holds three records (empty batches), the second one damaged:
+/// the third is stranded. Returns the damaged segment.
+async fn damaged_journal(dir: &std::path::Path) -> std::path::PathBuf {
+    let store = Store::open(dir, 1 << 20).unwrap();
     store.close().await;
     drop(store);
-    // Three records (empty batches), the second one damaged: the third is stranded.
-    let (mut journal, _) = Journal::open(dir.path()).unwrap();
+    let (mut journal, _) = Journal::open(dir).unwrap();
     let mut second = 0;
     for seq in 1..=3 {
         if seq == 2 {
@@ -29,15 +28,50 @@ async fn a_journal_damaged_before_its_last_record_refuses_the_start_and_is_kept(
         journal.wait(pending).unwrap();
     }
     drop(journal);
-    let segment = dir.path().join(JOURNAL_FILES[0]);
+    let segment = dir.join(JOURNAL_FILES[0]);
     let file = std::fs::OpenOptions::new()
         .write(true)
         .open(&segment)
         .unwrap();
     file.write_all_at(b"X", second + 24).unwrap();
-    drop(file);
-    let before = std::fs::read(&segment).unwrap();
+    segment
+}
 
+/// `serve` over a damaged journal exits with code 8, which the systemd unit does not restart
+/// (a restart every 2 s forever would not heal it, and would bury the message in the log).
+#[tokio::test]
+async fn a_damaged_journal_stops_serve_with_a_code_systemd_does_not_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let segment = damaged_journal(dir.path()).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_barberpro"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(8), "{stderr}");
+    assert!(
+        stderr.contains(&segment.display().to_string()),
+        "names the segment: {stderr}"
+    );
+    let unit = include_str!("../../systemd/barberpro.service");
+    let prevented: Vec<&str> = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("RestartPreventExitStatus="))
+        .expect("RestartPreventExitStatus= in the unit")
+        .split_whitespace()
+        .collect();
+    assert!(prevented.contains(&"8"), "{prevented:?}");
+    // A halt (7) and other start-up failures (6) may heal by restarting.
+    assert!(!prevented.contains(&"7") && !prevented.contains(&"6"));
+}
+
+#[tokio::test]
+async fn a_journal_damaged_before_its_last_record_refuses_the_start_and_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let segment = damaged_journal(dir.path()).await;
+    let before = std::fs::read(&segment).unwrap();
     let refused = Store::open(dir.path(), 1 << 20)
         .err()
         .expect("the start is refused");
@@ -108,8 +142,8 @@ async fn a_halted_database_fails_readiness_and_stops_the_server_with_an_error() 
 }
 
 /// `secret.key` is made durably before anything derives a token from it: written under a
-/// temporary name, synced, renamed, and the folder synced after the rename; and a new
-/// database file's name is synced too. Watched with strace on the real binary (skipped, with
+/// temporary name, synced, renamed, and the folder synced after the rename; a new database
+/// file likewise. Watched with strace on the real binary (skipped, with
 /// a note, where strace is missing or not allowed to trace).
 #[test]
 fn secret_key_and_a_new_database_file_are_made_durably() {
@@ -193,15 +227,26 @@ fn secret_key_and_a_new_database_file_are_made_durably() {
         dir_synced,
         "the data folder is synced after the key's rename"
     );
-    // The database file's creation: its folder synced before redb's first commit.
+    // A new database file is made whole under a temporary name (redb's first commit synced),
+    // renamed, and its folder synced after the rename.
     let db = format!("{data}/barberpro.redb");
-    let (created, db_fd) = opened(&db, 0).expect("the database file is opened");
-    let first_commit = synced(&db_fd, created).expect("redb flushes its file");
-    let (folder, fd) = opened(&data, created).expect("the folder is opened after it");
+    let tmp = format!("{db}.new");
+    let (created, db_fd) = opened(&tmp, 0).expect("made under a temporary name");
+    let first_commit = synced(&db_fd, created).expect("redb flushes its first commit");
+    let renamed = lines
+        .iter()
+        .position(|l| l.contains("rename") && l.contains(&format!("\"{tmp}\", ")))
+        .expect("renamed to barberpro.redb");
     assert!(
-        synced(&fd, folder).is_some_and(|at| at < first_commit),
-        "the folder is synced after the database is created, before its first commit"
+        first_commit < renamed,
+        "the first commit is durable before the rename"
     );
+    let folder_synced = lines.iter().enumerate().skip(renamed).any(|(i, l)| {
+        l.contains("openat(")
+            && l.contains(&format!("\"{data}\""))
+            && synced(l.rsplit("= ").next().unwrap_or("").trim(), i).is_some()
+    });
+    assert!(folder_synced, "the folder is synced after the rename");
 }
 
 const PROBE: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");

@@ -25,6 +25,7 @@ use redb::backends::FileBackend;
 use redb::{BackendError, StorageBackend};
 
 pub use super::flusher::{Flusher, Ticket};
+use super::probe::{self, Mutation};
 
 /// redb's file: a [`FileBackend`] whose deferred flushes run on the flush thread.
 pub struct DbFile {
@@ -32,6 +33,8 @@ pub struct DbFile {
     flusher: Arc<Flusher>,
     /// Where a failed flush is recorded ([`SUSPECT`] beside the file), if anywhere.
     suspect: Option<PathBuf>,
+    /// The file's path (empty when unknown), for the power-loss simulator's tap.
+    path: PathBuf,
 }
 
 /// Written (durably) beside the database file when a flush of it fails: Linux may then have
@@ -54,12 +57,24 @@ impl DbFile {
         let file = open_rw(path)?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         if !existed {
+            probe::created(path);
             File::open(&dir)?.sync_all()?;
+            probe::dir_synced(&dir);
         }
         let flushing = file.try_clone()?;
-        Self::with_flush_marking(file, Some(dir.join(SUSPECT)), move |written| {
-            write_back(&flushing, written)
-        })
+        let tapped = path.to_path_buf();
+        let (mut file, flusher) =
+            Self::with_flush_marking(file, Some(dir.join(SUSPECT)), move |written| {
+                if probe::mutated(&tapped, Mutation::DeferredSyncDoesNothing) {
+                    return Ok(());
+                }
+                let upto = probe::sync_starts(&tapped);
+                write_back(&flushing, written)?;
+                probe::synced(&tapped, upto);
+                Ok(())
+            })?;
+        file.path = path.to_path_buf();
+        Ok((file, flusher))
     }
 
     /// [`DbFile::with_flush`], recording a failed flush (deferred or not) at `suspect`.
@@ -93,6 +108,7 @@ impl DbFile {
                 inner,
                 flusher: flusher.clone(),
                 suspect: None,
+                path: PathBuf::new(),
             },
             flusher,
         ))
@@ -137,7 +153,9 @@ impl StorageBackend for DbFile {
 
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.flusher.settle()?;
-        self.inner.set_len(len)
+        self.inner.set_len(len)?;
+        probe::set_len(&self.path, len);
+        Ok(())
     }
 
     fn sync_data(&self) -> io::Result<()> {
@@ -147,12 +165,14 @@ impl StorageBackend for DbFile {
             return self.flusher.ask();
         }
         self.flusher.settle()?;
+        let upto = probe::sync_starts(&self.path);
         if let Err(e) = self.inner.sync_data() {
             if let Some(path) = &self.suspect {
                 mark_suspect(path, &e);
             }
             return Err(e);
         }
+        probe::synced(&self.path, upto);
         self.flusher.lock().written.clear();
         Ok(())
     }
@@ -160,6 +180,7 @@ impl StorageBackend for DbFile {
     fn write(&self, offset: u64, data: &[u8]) -> io::Result<()> {
         self.flusher.settle()?;
         self.inner.write(offset, data)?;
+        probe::wrote(&self.path, offset, data);
         self.flusher
             .lock()
             .written

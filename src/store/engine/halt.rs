@@ -2,7 +2,8 @@
 //! flush, a commit redb refused). From then on no write is acknowledged, readiness fails, and
 //! the server exits non-zero, so that its supervisor restarts it and the journal replays:
 //! redb refuses every change after an I/O error anyway, and after a failed `fsync` only a
-//! fresh start knows what the disk holds.
+//! fresh start knows what the disk holds. (On a full disk the server first waits for room:
+//! `startup::wait_for_room`.)
 
 use std::sync::Arc;
 

@@ -34,7 +34,15 @@ pub const JOURNAL_FILES: [&str; 2] = ["barberpro.journal", "barberpro.journal.2"
 /// Size of each (zero-filled, preallocated) segment file. Overwriting blocks that already
 /// exist makes each `fdatasync` a pure data write: no block allocation, no file-system
 /// journal commit.
+#[cfg(not(test))]
 pub const CAPACITY: u64 = 16 << 20;
+/// Unit tests' segments are small: the power-loss simulator copies them per crash image.
+#[cfg(test)]
+pub const CAPACITY: u64 = 256 << 10;
+
+/// A record's `fdatasync` still running after this long is counted as failed (a hung disk or
+/// sync thread), as the flush thread's watchdog counts a checkpoint's flush.
+pub const SYNC_HANG_LIMIT: std::time::Duration = super::flusher::HANG_LIMIT;
 
 /// One journal record: a sequence number and the logged requests, encoded by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +71,8 @@ pub struct Journal {
     active: usize,
     retiring: bool,
     syncer: Syncer,
+    /// How long [`Journal::wait`] waits for a record's `fdatasync` (the watchdog).
+    sync_limit: std::time::Duration,
     /// Tests: every retraction fails, as on a disk that refuses the zeroing.
     #[cfg(test)]
     pub(in crate::store::engine) fail_retract: bool,
@@ -141,6 +151,7 @@ impl Journal {
             active: 0,
             retiring: false,
             syncer: Syncer::start()?,
+            sync_limit: SYNC_HANG_LIMIT,
             #[cfg(test)]
             fail_retract: false,
         };
@@ -164,9 +175,16 @@ impl Journal {
             active: 0,
             retiring: false,
             syncer: Syncer::start()?,
+            sync_limit: SYNC_HANG_LIMIT,
             fail_retract: false,
         };
         Ok((journal, records))
+    }
+
+    /// Tests: the sync watchdog's limit.
+    #[cfg(test)]
+    pub(in crate::store::engine) fn set_sync_limit(&mut self, limit: std::time::Duration) {
+        self.sync_limit = limit;
     }
 
     /// Valid records found past a bad one, in either segment (see [`Stranded`]).
@@ -227,11 +245,26 @@ impl Journal {
 
     /// Waits until the record `pending` is on disk, and hands back where it lies. On error
     /// nothing is counted as written: the caller must not commit what the record describes.
+    /// A sync still running after [`SYNC_HANG_LIMIT`] fails (the watchdog), as one the disk
+    /// refused: the batch is not committed, and the caller stops using the journal.
     pub fn wait(&mut self, pending: Pending) -> io::Result<Synced> {
-        let synced = pending
-            .synced
-            .recv()
-            .unwrap_or_else(|_| Err(io::Error::other("the journal's sync thread is gone")));
+        let synced = match pending.synced.recv_timeout(self.sync_limit) {
+            Ok(outcome) => outcome,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err(io::Error::other("the journal's sync thread is gone"))
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Zeroing the record would wait on the same hung disk: the caller voids it
+                // through the database instead.
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "the journal's fdatasync has not finished after {} s (a hung disk or sync thread)",
+                        self.sync_limit.as_secs_f64()
+                    ),
+                ));
+            }
+        };
         let Synced {
             segment, at, len, ..
         } = pending.record;

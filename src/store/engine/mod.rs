@@ -24,6 +24,8 @@ mod flusher;
 mod halt;
 mod job;
 pub mod journal;
+/// The power-loss simulator's tap on file operations (empty outside tests).
+pub(crate) mod probe;
 mod queue;
 mod replay;
 mod stats;

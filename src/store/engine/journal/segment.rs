@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use super::super::probe::{self, Mutation};
 use super::{CAPACITY, Record};
 
 const MAGIC: [u8; 4] = *b"BPJ1";
@@ -89,7 +90,7 @@ impl Segment {
                 let capacity = size.unwrap_or(0);
                 return Ok((
                     Self {
-                        file: Arc::new(file),
+                        file: shared(file, &path),
                         path,
                         tail: capacity,
                         capacity,
@@ -111,7 +112,7 @@ impl Segment {
             .sum();
         Ok((
             Self {
-                file: Arc::new(file),
+                file: shared(file, &path),
                 path,
                 tail,
                 capacity: CAPACITY,
@@ -238,7 +239,10 @@ impl Segment {
     /// Replaces the file with a zero-filled one of [`CAPACITY`] bytes.
     fn recreate(&mut self) -> io::Result<()> {
         create_zeroed(self.path.parent().unwrap_or(Path::new(".")), &self.path)?;
-        self.file = Arc::new(OpenOptions::new().read(true).write(true).open(&self.path)?);
+        self.file = shared(
+            OpenOptions::new().read(true).write(true).open(&self.path)?,
+            &self.path,
+        );
         self.capacity = CAPACITY;
         self.created = true;
         Ok(())
@@ -354,12 +358,62 @@ fn create_zeroed(dir: &Path, path: &Path) -> io::Result<()> {
             .truncate(true)
             .mode(0o600)
             .open(&tmp)?;
-        let zeros = vec![0u8; 1 << 20];
-        for _ in 0..CAPACITY / zeros.len() as u64 {
+        probe::created(&tmp);
+        let zeros = vec![0u8; (1 << 20).min(CAPACITY as usize)];
+        for n in 0..CAPACITY / zeros.len() as u64 {
             file.write_all(&zeros)?;
+            probe::wrote(&tmp, n * zeros.len() as u64, &zeros);
         }
+        let upto = probe::sync_starts(&tmp);
         file.sync_all()?;
+        probe::synced(&tmp, upto);
     }
     std::fs::rename(&tmp, path)?;
-    File::open(dir)?.sync_all()
+    probe::renamed(&tmp, path);
+    if probe::mutated(path, Mutation::NoFolderSyncAfterSegment) {
+        return Ok(());
+    }
+    File::open(dir)?.sync_all()?;
+    probe::dir_synced(dir);
+    Ok(())
+}
+
+/// A segment's file as the journal uses it; in tests, tapped by the power-loss simulator.
+fn shared(file: File, path: &Path) -> Arc<dyn SegmentFile> {
+    #[cfg(test)]
+    return Arc::new(Tapped {
+        file,
+        path: path.to_path_buf(),
+    });
+    #[cfg(not(test))]
+    {
+        let _ = path;
+        Arc::new(file)
+    }
+}
+
+/// A segment file whose writes and syncs the power-loss simulator logs.
+#[cfg(test)]
+#[derive(Debug)]
+struct Tapped {
+    file: File,
+    path: PathBuf,
+}
+
+#[cfg(test)]
+impl SegmentFile for Tapped {
+    fn write_all_at(&self, buf: &[u8], at: u64) -> io::Result<()> {
+        FileExt::write_all_at(&self.file, buf, at)?;
+        probe::wrote(&self.path, at, buf);
+        Ok(())
+    }
+    fn read_exact_at(&self, buf: &mut [u8], at: u64) -> io::Result<()> {
+        FileExt::read_exact_at(&self.file, buf, at)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        let upto = probe::sync_starts(&self.path);
+        File::sync_data(&self.file)?;
+        probe::synced(&self.path, upto);
+        Ok(())
+    }
 }

@@ -210,3 +210,39 @@ fn set_aside_moves_both_segments() {
     }
     assert!(dir.path().join("barberpro.journal.pre-restore").exists());
 }
+
+/// A segment file whose `fdatasync` takes far longer than the watchdog allows.
+#[derive(Debug)]
+struct HungSync;
+
+impl segment::SegmentFile for HungSync {
+    fn write_all_at(&self, _: &[u8], _: u64) -> io::Result<()> {
+        Ok(())
+    }
+    fn read_exact_at(&self, buf: &mut [u8], _: u64) -> io::Result<()> {
+        buf.fill(0);
+        Ok(())
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_hung_record_sync_fails_after_the_watchdogs_limit_instead_of_holding_the_writer() {
+    let files: [Arc<dyn segment::SegmentFile>; 2] = [Arc::new(HungSync), Arc::new(HungSync)];
+    let (mut j, _) = Journal::over(files, 1 << 16).unwrap();
+    j.set_sync_limit(std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let pending = j.write(1, b"a booking").unwrap();
+    let waited = j.wait(pending);
+    let err = waited.expect_err("a sync that hangs counts as failed");
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut, "{err}");
+    assert!(err.to_string().contains("hung"), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "waited {:?}",
+        started.elapsed()
+    );
+}
