@@ -6,6 +6,7 @@ mod forms;
 mod migration;
 mod pages;
 mod property;
+mod reports;
 
 use barberpro::app::{Actor, Staff};
 use barberpro::domain::BarberId;

@@ -192,6 +192,30 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/reportes", get(caja::reports::page))
         .route("/admin/reportes/{file}", get(caja::reports::csv))
+        .route(
+            "/admin/reportes/ocupacion",
+            get(caja::report_bookings::occupancy),
+        )
+        .route(
+            "/admin/reportes/asistencia",
+            get(caja::report_bookings::attendance),
+        )
+        .route(
+            "/admin/reportes/clientes",
+            get(caja::report_bookings::clients),
+        )
+        .route(
+            "/admin/reportes/ocupacion/{file}",
+            get(caja::report_bookings::occupancy_csv),
+        )
+        .route(
+            "/admin/reportes/asistencia/{file}",
+            get(caja::report_bookings::attendance_csv),
+        )
+        .route(
+            "/admin/reportes/clientes/{file}",
+            get(caja::report_bookings::clients_csv),
+        )
         .route_layer(axum::middleware::from_fn(session::require_owner));
     public.merge(staff).merge(front_desk).merge(owner)
 }

@@ -7,6 +7,7 @@
 pub mod checkout;
 pub mod commissions;
 pub mod products;
+pub mod report_bookings;
 pub mod reports;
 pub mod svg;
 pub mod till;
