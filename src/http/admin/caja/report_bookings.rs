@@ -337,7 +337,7 @@ async fn load(
     current: &Current,
     q: &ReportQuery,
 ) -> Result<(Filter, BookingReport, std::sync::Arc<Catalog>), AdminError> {
-    let cat = state.store.read(|tx| Ok(catalog::load(tx)?)).await?;
+    let cat = state.store.read(catalog::load).await?;
     let filter = filter_of(state, &cat, q)?;
     let r = bookings::bookings(state, &current.actor(), filter).await?;
     Ok((filter, r, cat))
