@@ -5,6 +5,7 @@ mod browser;
 mod forms;
 mod migration;
 mod pages;
+mod products;
 mod property;
 mod reports;
 

@@ -183,6 +183,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/productos/nuevo", post(caja::products::create))
         .route(
+            "/admin/productos/{id}",
+            get(caja::products::edit_page).post(caja::products::edit),
+        )
+        .route(
             "/admin/comisiones/{id}/reglas",
             post(caja::commissions::set_rules),
         )
