@@ -155,7 +155,14 @@ pub async fn charge(app: &App, actor: &Actor, req: ChargeRequest) -> Result<Entr
                 tenders: req.tenders,
             })
             .map_err(rule)?;
-            let commissions = commissions::rules(txn, barber)?.lines(&checkout);
+            let category_of = |id| {
+                cat.services
+                    .iter()
+                    .find(|s| s.id == id)
+                    .and_then(|s| s.category.as_ref())
+                    .map(|c| c.as_str().to_owned())
+            };
+            let commissions = commissions::rules(txn, barber)?.lines(&checkout, category_of);
             let (_, day) = till_day(txn, req.branch, now)?;
             let entry = ledger::sell(
                 txn,

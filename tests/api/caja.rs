@@ -2,6 +2,7 @@
 //! cases (`property.rs`) and the admin's pages and forms (`pages.rs`, `forms.rs`).
 
 mod browser;
+mod categories;
 mod forms;
 mod migration;
 mod pages;
