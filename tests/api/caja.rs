@@ -8,6 +8,7 @@ mod migration;
 mod pages;
 mod products;
 mod property;
+mod receipt;
 mod reports;
 
 use barberpro::app::{Actor, Staff};

@@ -144,6 +144,7 @@ async fn random_days_of_checkouts_voids_cash_and_closes_keep_the_books_straight(
                         discount: (disc > 0).then(|| (money(disc), "promo".to_owned())),
                         tip: money(tip),
                         tenders,
+                        send_receipt: false,
                     };
                     match checkout::charge(a, &desk, req).await {
                         Ok(e) => {
