@@ -44,13 +44,13 @@ async fn tuesday(app: &TestApp) {
             "client": {"name": "Ana Gómez", "phone": phone(4), "whatsapp_consent": false}
         }))
         .await;
-    assert!(returning > 0);
+    assert!(returning.n > 0);
     let mut ids = Vec::new();
     for (hhmm, n) in [("10:00", 1), ("11:00", 2), ("12:00", 3), ("14:00", 4)] {
         let (id, _) = app
             .book_ok(&booking(&[1], json!(1), &at(TUESDAY, hhmm), &phone(n)))
             .await;
-        ids.push(id);
+        ids.push(id.n);
     }
     let noon = at(TUESDAY, "13:00");
     app.clock.set(ts(&noon));
