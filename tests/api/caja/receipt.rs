@@ -35,7 +35,9 @@ async fn the_receipt_goes_by_whatsapp_when_the_client_agrees_and_their_consent_i
     wa.assert_quiet(0, "no consent, no confirmation").await;
 
     // Without consent the box starts unticked and says what ticking it records.
-    let page = b.get(&format!("/admin/caja/cobrar?turno={first}")).await;
+    let page = b
+        .get(&format!("/admin/caja/cobrar?turno={}", first.n))
+        .await;
     assert!(
         page.body.contains("id=\"comprobante_whatsapp\">"),
         "unticked: {}",
@@ -49,7 +51,7 @@ async fn the_receipt_goes_by_whatsapp_when_the_client_agrees_and_their_consent_i
             &[
                 ("csrf", csrf.as_str()),
                 ("branch", "palermo"),
-                ("turno", &first.to_string()),
+                ("turno", &first.n.to_string()),
                 ("barber", "1"),
                 ("servicio", "1"),
                 ("pago_efectivo", "8000"),
@@ -92,7 +94,9 @@ async fn the_receipt_goes_by_whatsapp_when_the_client_agrees_and_their_consent_i
     assert_eq!(opt_in.entity_id, Some(1));
 
     // Now the box starts ticked; unticking it sends nothing.
-    let page = b.get(&format!("/admin/caja/cobrar?turno={second}")).await;
+    let page = b
+        .get(&format!("/admin/caja/cobrar?turno={}", second.n))
+        .await;
     assert!(
         page.body.contains("id=\"comprobante_whatsapp\" checked>"),
         "{}",
@@ -103,7 +107,7 @@ async fn the_receipt_goes_by_whatsapp_when_the_client_agrees_and_their_consent_i
         &[
             ("csrf", csrf.as_str()),
             ("branch", "palermo"),
-            ("turno", &second.to_string()),
+            ("turno", &second.n.to_string()),
             ("barber", "1"),
             ("servicio", "1"),
             ("pago_efectivo", "8000"),
