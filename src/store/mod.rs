@@ -29,6 +29,8 @@ mod files;
 pub mod ledger;
 /// Confirmation e-mails: queued with their booking, sent by `jobs::mail`.
 pub mod mail;
+/// La caja's MercadoPago links: one per sale with a MercadoPago line, and whether it was paid.
+pub mod mp_links;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
 /// Photos of branches and barbers (Catálogo uploads, resized).
@@ -66,7 +68,7 @@ use engine::{dbfile, journal};
 use crate::domain::token::TokenKey;
 
 /// The schema this binary writes. Bump it with a migration in [`migrate`].
-pub const SCHEMA_VERSION: u64 = 6;
+pub const SCHEMA_VERSION: u64 = 7;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
@@ -459,7 +461,8 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
         }
         // Schema 6 added la caja's tables (ledger, tills, products, commissions), the
         // confirmation e-mails' and the photos': new and empty, made by
-        // `tables::create_all` above; nothing to convert.
+        // `tables::create_all` above; nothing to convert. Schema 7 added `caja_mp_links`,
+        // new and empty too.
         let mut meta = txn.open_table(tables::META)?;
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }
