@@ -118,6 +118,10 @@ pub fn router() -> Router<AppState> {
             get(caja::checkout::page).post(caja::checkout::charge),
         )
         .route("/admin/caja/comprobante/{id}", get(caja::checkout::receipt))
+        .route(
+            "/admin/caja/comprobante/{id}/mercadopago",
+            post(caja::mp_link::create),
+        )
         .route("/admin/caja/abrir", post(caja::till::open))
         .route("/admin/caja/cerrar", post(caja::till::close))
         .route("/admin/caja/movimiento", post(caja::till::cash))

@@ -336,6 +336,8 @@ pub struct ReceiptPage {
     pub payments: Vec<ReceiptLine>,
     pub voided: bool,
     pub branch_slug: String,
+    /// The MercadoPago line's link, QR and state (none without such a line).
+    pub mp: Option<super::mp_link::MpView>,
 }
 
 /// `GET /admin/caja/comprobante/{id}`: the receipt of a sale, ready to print.
@@ -345,9 +347,10 @@ pub async fn receipt(
     PathId(id): PathId,
     flash: Flash,
 ) -> Result<Response, AdminError> {
-    let (entry, voided, client, cat) = state
+    let (entry, voided, client, cat, link) = state
         .store
         .read(move |tx| {
+            let link = crate::store::mp_links::get(tx, EntryId(id))?;
             let e = ledger::get(tx, EntryId(id))?;
             let voided = ledger::voided_by(tx, EntryId(id))?.is_some();
             let client = match e
@@ -358,7 +361,7 @@ pub async fn receipt(
                 Some(c) => clients::get(tx, c)?.map(|c| c.name.as_str().to_owned()),
                 None => None,
             };
-            Ok((e, voided, client, catalog::load(tx)?))
+            Ok((e, voided, client, catalog::load(tx)?, link))
         })
         .await?;
     let entry = entry.ok_or(AdminError::NotFound)?;
@@ -425,6 +428,18 @@ pub async fn receipt(
             .collect(),
         voided,
         branch_slug: branch.slug.as_str().to_owned(),
+        mp: super::mp_link::view(
+            crate::domain::Money::sum(
+                c.tenders
+                    .iter()
+                    .filter(|t| t.method == PaymentMethod::MercadoPago)
+                    .map(|t| t.amount),
+            ),
+            link.as_ref(),
+            state.payments.is_some(),
+            voided,
+            state.clock.now(),
+        ),
     };
     view::render(&page, &page.l, state.admin.secure_cookies)
 }

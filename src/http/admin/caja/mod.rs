@@ -6,6 +6,7 @@
 
 pub mod checkout;
 pub mod commissions;
+pub mod mp_link;
 pub mod products;
 pub mod report_bookings;
 pub mod reports;
