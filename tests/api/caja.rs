@@ -4,6 +4,7 @@
 mod browser;
 mod categories;
 mod forms;
+mod mercadopago;
 mod migration;
 mod pages;
 mod products;

@@ -124,7 +124,7 @@ mod tests {
         }
     }
 
-    fn report(status: &str, centavos: i64, currency: &'static str) -> Reported<'_> {
+    fn report(status: &'static str, centavos: i64, currency: &'static str) -> Reported<'static> {
         Reported {
             mp_payment_id: 9,
             status,

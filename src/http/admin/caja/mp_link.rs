@@ -52,7 +52,11 @@ pub fn view(
             None => "Sin link de pago".to_owned(),
         },
         paid: link.is_some_and(MpLink::is_paid),
-        qr: if url.is_empty() { String::new() } else { qr_svg(&url) },
+        qr: if url.is_empty() {
+            String::new()
+        } else {
+            qr_svg(&url)
+        },
         url,
         can_create: configured && !voided && link.is_none_or(|l| l.is_expired(now)),
     })
