@@ -159,8 +159,9 @@ async fn the_mercadopago_line_gets_a_link_and_qr_and_its_webhook_marks_it_paid_o
     // Replays change nothing: each is fetched again (never trusted) and applied as a no-op.
     for _ in 0..3 {
         fake.notify(&app, mp).await.expect(200);
+        // One at a time: a replay queued while the last is pending joins it.
+        drained(&app).await;
     }
-    drained(&app).await;
     assert_eq!(fake.seen(Op::GetPayment).len(), 4);
     assert_eq!(link_of(&app).await, Some(paid), "a replay changed the link");
     let entries = app
