@@ -165,6 +165,7 @@ pub fn generate(store: &Store, spec: &Spec, now: Timestamp) -> Result<Summary, S
             buffer_minutes: buffer,
             price: Money::from_pesos(pesos)?,
             active: true,
+            category: None,
         };
         services.push(catalog::insert_service(bulk.txn(), service)?);
     }
@@ -372,7 +373,7 @@ fn sale_of(
         booking: Some(booking),
         client: Some(client),
         barber,
-        commissions: rules.lines(&checkout),
+        commissions: rules.lines(&checkout, |_| None),
         checkout,
     })
 }

@@ -96,6 +96,7 @@ pub async fn seed_if_empty(store: &Store, now: Timestamp) -> Result<(), StoreErr
                         buffer_minutes: buffer,
                         price: Money::from_pesos(pesos)?,
                         active: true,
+                        category: None,
                     },
                 )
             })

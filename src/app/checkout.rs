@@ -35,6 +35,9 @@ pub struct ChargeRequest {
     pub discount: Option<(Money, String)>,
     pub tip: Money,
     pub tenders: Vec<Tender>,
+    /// Send the comprobante to the booking's client by WhatsApp: the client agreed at the
+    /// desk, so their consent is recorded (Ley 25.326) if it was not already.
+    pub send_receipt: bool,
 }
 
 /// The front desk (or a command or job): owner and recepción.
@@ -85,6 +88,7 @@ pub async fn charge(app: &App, actor: &Actor, req: ChargeRequest) -> Result<Entr
     let now = app.clock.now();
     let by = staff_id(actor);
     let entry_audit = actor.change("ledger.sale", "ledger", None);
+    let consent_audit = actor.change("client.whatsapp_opt_in", "client", None);
     let (entry, slug) = app
         .store
         .write(move |txn| {
@@ -93,6 +97,7 @@ pub async fn charge(app: &App, actor: &Actor, req: ChargeRequest) -> Result<Entr
                 .branch(req.branch)
                 .ok_or(StoreError::Rule(DomainError::UnknownBranch))?;
             let (mut barber, mut client, mut deposit) = (req.barber, req.client, Money::default());
+            let mut booked = None;
             if let Some(id) = req.booking {
                 let b = crate::store::bookings::get(txn, id)?
                     .filter(|b| b.branch == req.branch)
@@ -107,6 +112,7 @@ pub async fn charge(app: &App, actor: &Actor, req: ChargeRequest) -> Result<Entr
                 {
                     deposit = p.amount;
                 }
+                booked = Some(b);
             }
             let barber = barber.ok_or(StoreError::Rule(DomainError::UnknownBarber(0)))?;
             if cat.barber(barber).is_none() {
@@ -155,7 +161,14 @@ pub async fn charge(app: &App, actor: &Actor, req: ChargeRequest) -> Result<Entr
                 tenders: req.tenders,
             })
             .map_err(rule)?;
-            let commissions = commissions::rules(txn, barber)?.lines(&checkout);
+            let category_of = |id| {
+                cat.services
+                    .iter()
+                    .find(|s| s.id == id)
+                    .and_then(|s| s.category.as_ref())
+                    .map(|c| c.as_str().to_owned())
+            };
+            let commissions = commissions::rules(txn, barber)?.lines(&checkout, category_of);
             let (_, day) = till_day(txn, req.branch, now)?;
             let entry = ledger::sell(
                 txn,
@@ -179,6 +192,9 @@ pub async fn charge(app: &App, actor: &Actor, req: ChargeRequest) -> Result<Entr
                 ..entry_audit
             };
             audit::record(txn, a, now)?;
+            if let (true, Some(b)) = (req.send_receipt, &booked) {
+                receipt_by_whatsapp(txn, &consent_audit, b, &entry, now)?;
+            }
             Ok((entry, branch.slug.as_str().to_owned()))
         })
         .await?;
@@ -186,6 +202,42 @@ pub async fn charge(app: &App, actor: &Actor, req: ChargeRequest) -> Result<Entr
         app.metrics.caja.checkout(&slug, &s.checkout, false);
     }
     Ok(entry)
+}
+
+/// Queues the comprobante for the booking's client, recording first their consent (given at
+/// the desk) when they had not given it; the outbox sends nothing when WhatsApp is off.
+fn receipt_by_whatsapp(
+    txn: &crate::store::Tx,
+    consent_audit: &audit::Change,
+    b: &crate::domain::Booking,
+    entry: &Entry,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    let before = crate::store::clients::get(txn, b.client)?
+        .ok_or(StoreError::Rule(DomainError::UnknownClient))?;
+    if !before.whatsapp_consent {
+        let after = crate::store::clients::set_whatsapp_consent(txn, b.client, true, now)?;
+        let change = audit::Change {
+            entity_id: Some(b.client.0),
+            before: audit::snapshot(&before),
+            after: audit::snapshot(&after),
+            ..consent_audit.clone()
+        };
+        audit::record(txn, change, now)?;
+    }
+    let total = match &entry.kind {
+        EntryKind::Sale(s) => s.checkout.total.to_string(),
+        _ => String::new(),
+    };
+    crate::store::outbox::enqueue_with(
+        txn,
+        crate::domain::notice::Template::Receipt,
+        b,
+        now,
+        now,
+        vec![entry.id.0.to_string(), total],
+    )?;
+    Ok(())
 }
 
 /// What the audit log keeps of a sale: amounts and ids, no names.

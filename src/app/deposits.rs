@@ -158,7 +158,8 @@ pub async fn create_preference(
     let now = app.clock.now();
     let public = app.public_url.as_ref();
     let req = PreferenceRequest {
-        booking_id: booking.id.0,
+        item_id: format!("booking-{}", booking.id.0),
+        reference: booking.id.0.to_string(),
         // The payer sees it at MercadoPago: no internal id in it.
         title: format!("Seña del turno — {}", booking.service_names()),
         amount: payment.amount,
@@ -373,6 +374,23 @@ async fn fetch_and_apply(
                 currency: remote.currency_id,
             };
             let now = app.clock.now();
+            if let Some(sale) = rs
+                .external_reference
+                .as_deref()
+                .and_then(crate::domain::caja::mp_link::parse_reference)
+            {
+                // A sale's MercadoPago line paid at the desk, not a deposit.
+                let change = app
+                    .store
+                    .write(move |txn| {
+                        let change = super::mp_links::apply_remote(txn, sale, &rs, now)?;
+                        store_payments::notification_done(txn, mp_id)?;
+                        Ok(change)
+                    })
+                    .await?;
+                tracing::info!(sale = %sale, mp_payment = mp_id, ?change, "MercadoPago link notified");
+                return Ok(());
+            }
             let applied = app
                 .store
                 .write(move |txn| {

@@ -32,6 +32,8 @@ pub mod deposits;
 mod error;
 /// WhatsApp messages: retry a dead letter, a client's opt-in or opt-out.
 pub mod messages;
+/// La caja's MercadoPago links: created at the desk, paid through MercadoPago's notification.
+pub mod mp_links;
 /// The owner's snapshot and restore drill from the Sistema page, audited.
 pub mod operations;
 /// The front desk's deposit actions: send a refused refund again.

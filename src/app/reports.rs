@@ -3,6 +3,8 @@
 //! the bookings' outcomes (no-show and cancellation rates, new and returning clients,
 //! occupancy). Owner only.
 
+pub mod bookings;
+
 use std::collections::BTreeMap;
 
 use jiff::ToSpan;

@@ -117,6 +117,8 @@ pub struct WhatsAppTemplates {
     pub reminder: String,
     /// Takes a sixth parameter: the deposit's amount (`$ 2.400,00`).
     pub deposit_received: String,
+    /// Takes a sixth and a seventh parameter: the comprobante's number and total.
+    pub receipt: String,
 }
 
 impl Default for WhatsAppTemplates {
@@ -127,6 +129,7 @@ impl Default for WhatsAppTemplates {
             booking_rescheduled: "turno_reprogramado".into(),
             reminder: "recordatorio_turno".into(),
             deposit_received: "sena_recibida".into(),
+            receipt: "comprobante".into(),
         }
     }
 }
@@ -141,6 +144,7 @@ impl WhatsAppConfig {
             BookingRescheduled => &self.templates.booking_rescheduled,
             Reminder => &self.templates.reminder,
             DepositReceived => &self.templates.deposit_received,
+            Receipt => &self.templates.receipt,
         }
     }
 

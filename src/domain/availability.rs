@@ -146,6 +146,31 @@ impl BarberDay {
         self.open.sort();
     }
 
+    /// Seconds the barber could be booked this day: the open windows less the closures
+    /// (which may overlap each other and several windows; each second counts once).
+    pub fn available_seconds(&self) -> i64 {
+        let mut total = 0;
+        for w in &self.open {
+            let mut cuts: Vec<Interval> = self
+                .closed
+                .iter()
+                .filter(|c| c.overlaps(w))
+                .map(|c| Interval::new(c.start.max(w.start), c.end.min(w.end)))
+                .collect();
+            cuts.sort();
+            let (mut closed, mut upto) = (0, w.start);
+            for c in cuts {
+                let start = c.start.max(upto);
+                if c.end > start {
+                    closed += c.end - start;
+                    upto = c.end;
+                }
+            }
+            total += w.end - w.start - closed;
+        }
+        total
+    }
+
     /// Why a barber cannot be booked for `[start, start + len)` this day, if they cannot.
     /// `step` is the slot grid in seconds.
     pub fn check(&self, start: i64, len: i64, step: i64) -> Result<(), DomainError> {
@@ -262,6 +287,28 @@ impl Offers {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn available_seconds_are_the_open_windows_less_overlapping_closures_counted_once() {
+        let mut day = BarberDay::default();
+        day.add_shift(
+            Interval::new(0, 8 * 3600),
+            &[Interval::new(4 * 3600, 5 * 3600)],
+        );
+        assert_eq!(
+            day.available_seconds(),
+            7 * 3600,
+            "a break is not available"
+        );
+        day.closed.push(Interval::new(3600, 2 * 3600));
+        day.closed.push(Interval::new(5400, 3 * 3600));
+        day.closed.push(Interval::new(-3600, 600));
+        assert_eq!(
+            day.available_seconds(),
+            7 * 3600 - 2 * 3600 - 600,
+            "overlapping closures count once, and only inside the windows"
+        );
+    }
     use super::*;
     use crate::domain::{Shift, Text};
 

@@ -145,6 +145,9 @@ pub struct Service {
     pub buffer_minutes: u16,
     pub price: Money,
     pub active: bool,
+    /// A category for commission rules ("Cortes", "Barba"); rows written before it read `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<Text>,
 }
 
 impl Service {

@@ -19,15 +19,19 @@ pub enum Template {
     Reminder,
     /// The deposit (seña) was paid; a sixth parameter carries the amount.
     DepositReceived,
+    /// The comprobante of a booking's checkout, sent when the client agreed at the desk; a
+    /// sixth and a seventh parameter carry its number and total.
+    Receipt,
 }
 
 impl Template {
-    pub const ALL: [Template; 5] = [
+    pub const ALL: [Template; 6] = [
         Self::BookingConfirmed,
         Self::BookingCancelled,
         Self::BookingRescheduled,
         Self::Reminder,
         Self::DepositReceived,
+        Self::Receipt,
     ];
 
     /// Stable name: metric label, outbox row, configuration key.
@@ -38,6 +42,7 @@ impl Template {
             Self::BookingRescheduled => "booking_rescheduled",
             Self::Reminder => "reminder",
             Self::DepositReceived => "deposit_received",
+            Self::Receipt => "receipt",
         }
     }
 
@@ -62,7 +67,7 @@ impl Template {
             Self::BookingCancelled if booking.status == BookingStatus::Cancelled => Ok(()),
             Self::BookingCancelled => Err("booking_not_cancelled"),
             _ if cancelled => Err("booking_cancelled"),
-            Self::BookingConfirmed | Self::DepositReceived => Ok(()),
+            Self::BookingConfirmed | Self::DepositReceived | Self::Receipt => Ok(()),
             _ if moved => Err("booking_moved"),
             Self::BookingRescheduled => Ok(()),
             Self::Reminder if booking.status != BookingStatus::Confirmed => Err("booking_started"),
@@ -83,7 +88,8 @@ impl Template {
             | Self::BookingCancelled
             | Self::BookingRescheduled
             | Self::Reminder
-            | Self::DepositReceived => vec![
+            | Self::DepositReceived
+            | Self::Receipt => vec![
                 ctx.client_name.to_owned(),
                 ctx.booking.service_names(),
                 ctx.branch_name.to_owned(),

@@ -284,6 +284,7 @@ mod tests {
             buffer_minutes: 0,
             price: Money::from_pesos(1000).expect("price"),
             active: true,
+            category: None,
         }
     }
 

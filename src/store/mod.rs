@@ -32,6 +32,8 @@ mod files;
 pub mod ledger;
 /// Confirmation e-mails: queued with their booking, sent by `jobs::mail`.
 pub mod mail;
+/// La caja's MercadoPago links: one per sale with a MercadoPago line, and whether it was paid.
+pub mod mp_links;
 /// The durable outbox of client messages, written in the booking change's own transaction.
 pub mod outbox;
 /// Photos of branches and barbers (Catálogo uploads, resized).
@@ -488,7 +490,8 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
         }
         // Schema 6 added la caja's tables (ledger, tills, products, commissions), the
         // confirmation e-mails' and the photos': new and empty, made by
-        // `tables::create_all` above; nothing to convert.
+        // `tables::create_all` above; nothing to convert. `caja_mp_links` joined them
+        // before schema 6 shipped in a fixture: `create_all` makes it on any open.
         let mut meta = txn.open_table(tables::META)?;
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }

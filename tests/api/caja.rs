@@ -2,10 +2,15 @@
 //! cases (`property.rs`) and the admin's pages and forms (`pages.rs`, `forms.rs`).
 
 mod browser;
+mod categories;
 mod forms;
+mod mercadopago;
 mod migration;
 mod pages;
+mod products;
 mod property;
+mod receipt;
+mod reports;
 
 use barberpro::app::{Actor, Staff};
 use barberpro::domain::BarberId;

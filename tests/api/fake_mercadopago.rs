@@ -113,6 +113,11 @@ impl FakeMercadoPago {
 
     /// The client pays at Checkout Pro: a payment for `booking` of `centavos`, in `status`.
     pub fn pay(&self, booking: u64, centavos: i64, status: &str) -> u64 {
+        self.pay_reference(&booking.to_string(), centavos, status)
+    }
+
+    /// A payment of a preference whose `external_reference` is `reference` (a desk's link).
+    pub fn pay_reference(&self, reference: &str, centavos: i64, status: &str) -> u64 {
         let mut inner = self.inner.lock().unwrap();
         inner.next_id += 1;
         let id = inner.next_id;
@@ -123,7 +128,7 @@ impl FakeMercadoPago {
                 "id": id,
                 "status": status,
                 "status_detail": if status == "approved" { "accredited" } else { "cc_rejected_other_reason" },
-                "external_reference": booking.to_string(),
+                "external_reference": reference,
                 "transaction_amount": centavos as f64 / 100.0,
                 "transaction_amount_refunded": 0,
                 "currency_id": "ARS",

@@ -124,6 +124,7 @@ async fn run(s: Scenario) -> Result<(), TestCaseError> {
                             buffer_minutes: *b,
                             price: Money::from_pesos(1000)?,
                             active: true,
+                            category: None,
                         },
                     )
                 })

@@ -95,6 +95,10 @@ pub struct CommissionRules {
     /// Rules for particular services.
     #[serde(default)]
     pub per_service: Vec<(ServiceId, Rate)>,
+    /// Rules for a category of services (its name as the catalogue spells it; compared
+    /// ignoring case), for services without a rule of their own.
+    #[serde(default)]
+    pub per_category: Vec<(String, Rate)>,
     /// Basis points of each product line.
     pub products: u32,
 }
@@ -104,6 +108,7 @@ impl Default for CommissionRules {
         Self {
             services: Rate::Percent(0),
             per_service: Vec::new(),
+            per_category: Vec::new(),
             products: 0,
         }
     }
@@ -124,25 +129,59 @@ pub struct CommissionLine {
     pub amount: i64,
 }
 
+/// Which of a barber's rules applied to a service line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleSource {
+    /// The rule set for that service.
+    Service,
+    /// The rule of the service's category (as named in the rules).
+    Category(String),
+    /// The rule for every other service.
+    General,
+}
+
 impl CommissionRules {
-    pub fn for_service(&self, id: ServiceId) -> Rate {
-        self.per_service
-            .iter()
-            .find(|(s, _)| *s == id)
-            .map_or(self.services, |(_, r)| *r)
+    /// The rate for a service and where it comes from: the service's own rule, else its
+    /// category's, else the general one.
+    pub fn for_service(&self, id: ServiceId, category: Option<&str>) -> (Rate, RuleSource) {
+        if let Some((_, r)) = self.per_service.iter().find(|(s, _)| *s == id) {
+            return (*r, RuleSource::Service);
+        }
+        let by_category = category.and_then(|c| {
+            let c = c.trim();
+            self.per_category
+                .iter()
+                .find(|(name, _)| name.trim().to_lowercase() == c.to_lowercase())
+        });
+        match by_category {
+            Some((name, r)) => (*r, RuleSource::Category(name.clone())),
+            None => (self.services, RuleSource::General),
+        }
     }
 
-    /// What a checkout earns the barber, line by line (the tip last, when there is one).
-    pub fn lines(&self, c: &Checkout) -> Vec<CommissionLine> {
+    /// What a checkout earns the barber, line by line (the tip last, when there is one);
+    /// `category_of` names a service's category. Each service line's rule says which rule
+    /// it was: `40 % (regla general)`, `35 % (categoría «Barba»)`, `$ 500,00 fijo (servicio)`.
+    pub fn lines(
+        &self,
+        c: &Checkout,
+        category_of: impl Fn(ServiceId) -> Option<String>,
+    ) -> Vec<CommissionLine> {
         let bases = c.line_bases();
         let mut out = Vec::new();
         for (s, base) in c.services.iter().zip(&bases) {
-            let rate = self.for_service(s.service);
+            let category = category_of(s.service);
+            let (rate, source) = self.for_service(s.service, category.as_deref());
+            let from = match source {
+                RuleSource::Service => "regla del servicio".to_owned(),
+                RuleSource::Category(name) => format!("categoría «{name}»"),
+                RuleSource::General => "regla general".to_owned(),
+            };
             out.push(CommissionLine {
                 kind: "servicio".into(),
                 what: s.name.as_str().to_owned(),
                 base: *base,
-                rule: rate.describe(),
+                rule: format!("{} ({from})", rate.describe()),
                 amount: rate.apply(*base),
             });
         }
@@ -211,6 +250,7 @@ mod tests {
             services: Rate::Percent(4_000),
             per_service: vec![(ServiceId(2), Rate::Fixed(money(50_000)))],
             products: 1_000,
+            ..CommissionRules::default()
         };
         let c = Checkout::new(Draft {
             services: vec![service(1, 1_000_000), service(2, 300_000)],
@@ -222,10 +262,43 @@ mod tests {
             ..Draft::default()
         })
         .unwrap();
-        let lines = rules.lines(&c);
+        let lines = rules.lines(&c, |_| None);
         let amounts: Vec<i64> = lines.iter().map(|l| l.amount).collect();
         assert_eq!(amounts, vec![400_000, 50_000, 20_000]);
-        assert_eq!(lines[1].rule, "$\u{a0}500,00 fijo");
+        assert_eq!(lines[0].rule, "40 % (regla general)");
+        assert_eq!(lines[1].rule, "$\u{a0}500,00 fijo (regla del servicio)");
+    }
+
+    #[test]
+    fn a_category_rule_applies_when_the_service_has_none_and_rounds_half_up() {
+        let rules = CommissionRules {
+            services: Rate::Percent(4_000),
+            per_service: vec![(ServiceId(3), Rate::Percent(5_000))],
+            per_category: vec![("Barba".into(), Rate::Percent(3_750))],
+            products: 0,
+        };
+        // $ 50,02 at 37,5 % = 18,7575 → 18,76; $ 50,01 → 18,75375 → 18,75; service 3 is in
+        // the category too, but its own rule wins; service 4 has no category.
+        let c = Checkout::new(Draft {
+            services: vec![
+                service(1, 5_002),
+                service(2, 5_001),
+                service(3, 10_000),
+                service(4, 10_000),
+            ],
+            tenders: vec![Tender {
+                method: PaymentMethod::Efectivo,
+                amount: money(30_003),
+            }],
+            ..Draft::default()
+        })
+        .unwrap();
+        let lines = rules.lines(&c, |id| (id.0 <= 3).then(|| "barba ".to_owned()));
+        let amounts: Vec<i64> = lines.iter().map(|l| l.amount).collect();
+        assert_eq!(amounts, vec![1_876, 1_875, 5_000, 4_000]);
+        assert_eq!(lines[0].rule, "37,5 % (categoría «Barba»)");
+        assert_eq!(lines[2].rule, "50 % (regla del servicio)");
+        assert_eq!(lines[3].rule, "40 % (regla general)");
     }
 
     proptest! {

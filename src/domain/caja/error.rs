@@ -74,6 +74,15 @@ pub enum CajaError {
     /// The pay period (or one overlapping it) is already closed.
     #[error("period already closed")]
     PeriodClosed,
+    /// A MercadoPago link asked for where MercadoPago is not configured.
+    #[error("MercadoPago not configured")]
+    MercadoPagoOff,
+    /// A MercadoPago link asked for a sale with no MercadoPago line.
+    #[error("no MercadoPago line")]
+    NoMercadoPagoLine,
+    /// MercadoPago did not create the link (down, or refused): the desk tries again.
+    #[error("MercadoPago unavailable")]
+    MercadoPagoUnavailable,
 }
 
 impl CajaError {
@@ -103,6 +112,9 @@ impl CajaError {
             Self::InvalidPercent => "invalid_percent",
             Self::InvalidPeriod => "invalid_period",
             Self::PeriodClosed => "period_closed",
+            Self::MercadoPagoOff => "mercadopago_not_configured",
+            Self::NoMercadoPagoLine => "no_mercadopago_line",
+            Self::MercadoPagoUnavailable => "mercadopago_unavailable",
         }
     }
 
@@ -118,6 +130,9 @@ impl CajaError {
                 | Self::TillNotOpen
                 | Self::OutOfStock(_)
                 | Self::PeriodClosed
+                | Self::MercadoPagoOff
+                | Self::NoMercadoPagoLine
+                | Self::MercadoPagoUnavailable
         )
     }
 
@@ -154,6 +169,13 @@ impl CajaError {
             }
             Self::InvalidPeriod => "El período no es válido.".into(),
             Self::PeriodClosed => "Ese período ya está cerrado.".into(),
+            Self::MercadoPagoOff => {
+                "MercadoPago no está configurado: el pago queda registrado sin link.".into()
+            }
+            Self::NoMercadoPagoLine => "Este cobro no tiene un pago por MercadoPago.".into(),
+            Self::MercadoPagoUnavailable => {
+                "MercadoPago no creó el link; probá de nuevo en un momento.".into()
+            }
         }
     }
 }

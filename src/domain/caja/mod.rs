@@ -10,6 +10,7 @@ pub mod checkout;
 pub mod commission;
 mod error;
 pub mod ledger;
+pub mod mp_link;
 pub mod till;
 pub mod totals;
 
@@ -18,6 +19,7 @@ pub use checkout::{Checkout, Discount, Draft, PaymentMethod, ProductLine, Servic
 pub use commission::{CommissionLine, CommissionRules, Rate};
 pub use error::CajaError;
 pub use ledger::{Advance, CashKind, CashMove, Entry, EntryKind, Sale, Void};
+pub use mp_link::{LinkChange, MpLink};
 pub use till::{Till, TillClose};
 pub use totals::DayTotals;
 

@@ -71,6 +71,7 @@ fn template_es(t: Template) -> &'static str {
         Template::BookingRescheduled => "Turno reprogramado",
         Template::Reminder => "Recordatorio",
         Template::DepositReceived => "Seña recibida",
+        Template::Receipt => "Comprobante",
     }
 }
 

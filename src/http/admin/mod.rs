@@ -118,6 +118,10 @@ pub fn router() -> Router<AppState> {
             get(caja::checkout::page).post(caja::checkout::charge),
         )
         .route("/admin/caja/comprobante/{id}", get(caja::checkout::receipt))
+        .route(
+            "/admin/caja/comprobante/{id}/mercadopago",
+            post(caja::mp_link::create),
+        )
         .route("/admin/caja/abrir", post(caja::till::open))
         .route("/admin/caja/cerrar", post(caja::till::close))
         .route("/admin/caja/movimiento", post(caja::till::cash))
@@ -183,6 +187,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/productos/nuevo", post(caja::products::create))
         .route(
+            "/admin/productos/{id}",
+            get(caja::products::edit_page).post(caja::products::edit),
+        )
+        .route(
             "/admin/comisiones/{id}/reglas",
             post(caja::commissions::set_rules),
         )
@@ -192,6 +200,30 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/reportes", get(caja::reports::page))
         .route("/admin/reportes/{file}", get(caja::reports::csv))
+        .route(
+            "/admin/reportes/ocupacion",
+            get(caja::report_bookings::occupancy),
+        )
+        .route(
+            "/admin/reportes/asistencia",
+            get(caja::report_bookings::attendance),
+        )
+        .route(
+            "/admin/reportes/clientes",
+            get(caja::report_bookings::clients),
+        )
+        .route(
+            "/admin/reportes/ocupacion/{file}",
+            get(caja::report_bookings::occupancy_csv),
+        )
+        .route(
+            "/admin/reportes/asistencia/{file}",
+            get(caja::report_bookings::attendance_csv),
+        )
+        .route(
+            "/admin/reportes/clientes/{file}",
+            get(caja::report_bookings::clients_csv),
+        )
         .route_layer(axum::middleware::from_fn(session::require_owner));
     public.merge(staff).merge(front_desk).merge(owner)
 }

@@ -84,10 +84,14 @@ struct Cause {
     code: Option<serde_json::Value>,
 }
 
-/// A Checkout Pro preference for one booking's deposit.
+/// A Checkout Pro preference: a booking's deposit, or a sale's MercadoPago line at the desk.
 #[derive(Debug, Clone)]
 pub struct PreferenceRequest {
-    pub booking_id: u64,
+    /// The item's id (`booking-7`, `caja-12`).
+    pub item_id: String,
+    /// `external_reference`, echoed in the payment: how a notification finds what it pays
+    /// (a deposit's booking number, or `caja-<sale>`).
+    pub reference: String,
     pub title: String,
     pub amount: Money,
     pub payer_name: String,
@@ -180,7 +184,7 @@ impl Client {
         let back = |result: &str| format!("{}?pago={result}", p.back_url);
         let body = serde_json::json!({
             "items": [{
-                "id": format!("booking-{}", p.booking_id),
+                "id": p.item_id,
                 "title": p.title,
                 "quantity": 1,
                 "unit_price": p.amount.centavos() as f64 / 100.0,
@@ -193,7 +197,7 @@ impl Client {
                 "failure": back("rechazado"),
             },
             "auto_return": "approved",
-            "external_reference": p.booking_id.to_string(),
+            "external_reference": p.reference,
             "notification_url": p.notification_url,
             "expires": true,
             "expiration_date_from": mp_date(p.expires_from),

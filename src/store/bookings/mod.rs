@@ -10,13 +10,15 @@
 //! * [`availability`](availability()): free slots, and where a booking goes (`place`);
 //! * [`create`]: a new booking (and [`ClientBooking`], the journaled request that makes one);
 //! * `change`: reschedule, cancel, status changes and their undo, notes;
-//! * `index`: the two booking indexes and the Idempotency-Keys.
+//! * `index`: the two booking indexes and the Idempotency-Keys;
+//! * [`period`]: a period's bookings, for the owner's reports.
 
 mod availability;
 mod calendar;
 mod change;
 mod create;
 mod index;
+pub mod period;
 
 use std::sync::Arc;
 

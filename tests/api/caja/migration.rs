@@ -36,6 +36,7 @@ async fn a_database_from_before_la_caja_gets_its_tables_and_charges_a_booking_on
         discount: None,
         tip: money(0),
         tenders: vec![tender(PaymentMethod::Efectivo, 800_000)],
+        send_receipt: false,
     };
     let sale = checkout::charge(&app.state, &Actor::Cli, req.clone()).await;
     assert!(
@@ -51,6 +52,11 @@ async fn a_database_from_before_la_caja_gets_its_tables_and_charges_a_booking_on
         "charged twice: {again:?}"
     );
     assert_eq!(app.store.read(ledger::all).await.unwrap().len(), 1);
+    let link = app
+        .store
+        .read(|tx| barberpro::store::mp_links::get(tx, barberpro::domain::caja::EntryId(1)))
+        .await;
+    assert!(matches!(link, Ok(None)), "caja_mp_links missing: {link:?}");
 }
 
 #[tokio::test]

@@ -226,7 +226,7 @@ async fn commissions_are_set_shown_line_by_line_exported_and_closed() {
     assert_eq!(csv.status, StatusCode::OK);
     assert!(
         csv.body
-            .contains("servicio,Corte clásico,8000.00,40 %,3200.00"),
+            .contains("servicio,Corte clásico,8000.00,40 % (regla general),3200.00"),
         "{}",
         csv.body
     );

@@ -48,6 +48,7 @@ async fn random_days_of_checkouts_voids_cash_and_closes_keep_the_books_straight(
         let rules = CommissionRules {
             services: Rate::Percent(bp),
             per_service: vec![(ServiceId(2), Rate::Fixed(money(50_000)))],
+            per_category: Vec::new(),
             products: 1_000,
         };
         commissions::set_rules(a, &owner, BarberId(barber), rules)
@@ -143,6 +144,7 @@ async fn random_days_of_checkouts_voids_cash_and_closes_keep_the_books_straight(
                         discount: (disc > 0).then(|| (money(disc), "promo".to_owned())),
                         tip: money(tip),
                         tenders,
+                        send_receipt: false,
                     };
                     match checkout::charge(a, &desk, req).await {
                         Ok(e) => {

@@ -53,6 +53,8 @@ pub struct CobrarPage {
     pub branch_slug: String,
     pub booking: Option<u64>,
     pub client: String,
+    /// Whether the client already accepted WhatsApp messages: the receipt box starts ticked.
+    pub whatsapp_consent: bool,
     pub deposit: String,
     pub barbers: Vec<Choice>,
     pub services: Vec<Choice>,
@@ -80,7 +82,8 @@ pub async fn page(
                 None => None,
             };
             let client = match &booking {
-                Some(b) => clients::get(tx, b.client)?.map(|c| c.name.as_str().to_owned()),
+                Some(b) => clients::get(tx, b.client)?
+                    .map(|c| (c.name.as_str().to_owned(), c.whatsapp_consent)),
                 None => None,
             };
             let deposit = match &booking {
@@ -126,7 +129,8 @@ pub async fn page(
         branches: branch_options(&cat, branch),
         branch_slug: branch.slug.as_str().to_owned(),
         booking: booking.as_ref().map(|b| b.id.0),
-        client: client.unwrap_or_default(),
+        whatsapp_consent: client.as_ref().is_some_and(|c| c.1),
+        client: client.map(|c| c.0).unwrap_or_default(),
         deposit: deposit.map(|d| d.to_string()).unwrap_or_default(),
         barbers: cat
             .barbers_at(branch.id)
@@ -181,6 +185,7 @@ struct Fields {
     reason: String,
     tip: String,
     tenders: Vec<(PaymentMethod, String)>,
+    send_receipt: bool,
 }
 
 impl Fields {
@@ -195,6 +200,7 @@ impl Fields {
                 "descuento" => f.discount = v,
                 "motivo_descuento" => f.reason = v,
                 "propina" => f.tip = v,
+                "comprobante_whatsapp" => f.send_receipt = v == "1",
                 k if k.starts_with("producto_") => {
                     if let Ok(id) = k["producto_".len()..].parse() {
                         f.products.push((id, v));
@@ -247,6 +253,7 @@ fn request(f: &Fields, branch: crate::domain::BranchId) -> Result<ChargeRequest,
         discount: (discount.centavos() > 0).then(|| (discount, f.reason.clone())),
         tip: amount(&f.tip)?,
         tenders,
+        send_receipt: f.send_receipt && f.booking.is_some(),
     })
 }
 
@@ -279,6 +286,11 @@ pub async fn charge(
         Err(rule) => return Ok(view::redirect(&back, "error", &rule.message_es(), secure)),
     };
     let result = checkout::charge(&state, &current.actor(), req).await;
+    let whatsapp = if f.send_receipt && f.booking.is_some() {
+        " El comprobante sale por WhatsApp."
+    } else {
+        ""
+    };
     back_on_rule(result, &back, secure, |e| {
         let total = match &e.kind {
             EntryKind::Sale(s) => s.checkout.total.to_string(),
@@ -287,7 +299,7 @@ pub async fn charge(
         view::redirect(
             &format!("/admin/caja/comprobante/{}", e.id),
             "ok",
-            &format!("Cobro registrado: {total}."),
+            &format!("Cobro registrado: {total}.{whatsapp}"),
             secure,
         )
     })
@@ -324,6 +336,8 @@ pub struct ReceiptPage {
     pub payments: Vec<ReceiptLine>,
     pub voided: bool,
     pub branch_slug: String,
+    /// The MercadoPago line's link, QR and state (none without such a line).
+    pub mp: Option<super::mp_link::MpView>,
 }
 
 /// `GET /admin/caja/comprobante/{id}`: the receipt of a sale, ready to print.
@@ -333,9 +347,10 @@ pub async fn receipt(
     PathId(id): PathId,
     flash: Flash,
 ) -> Result<Response, AdminError> {
-    let (entry, voided, client, cat) = state
+    let (entry, voided, client, cat, link) = state
         .store
         .read(move |tx| {
+            let link = crate::store::mp_links::get(tx, EntryId(id))?;
             let e = ledger::get(tx, EntryId(id))?;
             let voided = ledger::voided_by(tx, EntryId(id))?.is_some();
             let client = match e
@@ -346,7 +361,7 @@ pub async fn receipt(
                 Some(c) => clients::get(tx, c)?.map(|c| c.name.as_str().to_owned()),
                 None => None,
             };
-            Ok((e, voided, client, catalog::load(tx)?))
+            Ok((e, voided, client, catalog::load(tx)?, link))
         })
         .await?;
     let entry = entry.ok_or(AdminError::NotFound)?;
@@ -413,6 +428,18 @@ pub async fn receipt(
             .collect(),
         voided,
         branch_slug: branch.slug.as_str().to_owned(),
+        mp: super::mp_link::view(
+            crate::domain::Money::sum(
+                c.tenders
+                    .iter()
+                    .filter(|t| t.method == PaymentMethod::MercadoPago)
+                    .map(|t| t.amount),
+            ),
+            link.as_ref(),
+            state.payments.is_some(),
+            voided,
+            state.clock.now(),
+        ),
     };
     view::render(&page, &page.l, state.admin.secure_cookies)
 }

@@ -69,6 +69,8 @@ pub struct CommissionsPage {
     pub services_rule: String,
     pub products_rule: String,
     pub per_service: Vec<RuleRow>,
+    /// The catalogue's service categories and the barber's rate for each (empty: none).
+    pub per_category: Vec<(String, String)>,
 }
 
 /// The barber and the period a request is about: a barbero is always themself.
@@ -176,8 +178,35 @@ pub async fn page(
                     .unwrap_or_default(),
             })
             .collect(),
+        per_category: categories(&cat)
+            .into_iter()
+            .map(|c| {
+                let value = rules
+                    .per_category
+                    .iter()
+                    .find(|(name, _)| name.to_lowercase() == c.to_lowercase())
+                    .map(|(_, r)| rate_text(*r))
+                    .unwrap_or_default();
+                (c, value)
+            })
+            .collect(),
     };
     view::render(&page, &page.l, state.admin.secure_cookies)
+}
+
+/// The distinct categories of the catalogue's services, as first spelled, sorted.
+fn categories(cat: &catalog::Catalog) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in cat.services.iter().filter_map(|s| s.category.as_ref()) {
+        if !out
+            .iter()
+            .any(|o| o.to_lowercase() == c.as_str().to_lowercase())
+        {
+            out.push(c.as_str().to_owned());
+        }
+    }
+    out.sort();
+    out
 }
 
 fn rows(s: &Statement) -> Vec<LineRow> {
@@ -252,7 +281,8 @@ pub async fn csv(
 }
 
 /// `POST /admin/comisiones/{barber}/reglas` (owner): servicios (%, or `$` + amount),
-/// productos (%), and `regla_{service}` overrides (empty: the default).
+/// productos (%), `regla_{service}` overrides and `categoria_{name}` rates for a category's
+/// services without an override (empty: none).
 pub async fn set_rules(
     State(state): State<AppState>,
     Extension(current): Extension<Current>,
@@ -281,6 +311,14 @@ pub async fn set_rules(
                 match k["regla_".len()..].parse::<u64>() {
                     Ok(id) => parse_rate(v).map(|r| rules.per_service.push((ServiceId(id), r))),
                     Err(_) => Ok(()),
+                }
+            }
+            k if k.starts_with("categoria_") && !v.trim().is_empty() => {
+                let name = k["categoria_".len()..].trim();
+                if name.is_empty() || name.chars().count() > 40 {
+                    Ok(())
+                } else {
+                    parse_rate(v).map(|r| rules.per_category.push((name.to_owned(), r)))
                 }
             }
             _ => Ok(()),

@@ -6,7 +6,9 @@
 
 pub mod checkout;
 pub mod commissions;
+pub mod mp_link;
 pub mod products;
+pub mod report_bookings;
 pub mod reports;
 pub mod svg;
 pub mod till;

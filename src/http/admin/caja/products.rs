@@ -124,12 +124,15 @@ pub struct ProductForm {
     motivo: String,
 }
 
-fn back(slug: &str) -> String {
-    let slug: String = slug
-        .chars()
+/// A branch slug safe to put back in an address.
+fn clean(slug: &str) -> String {
+    slug.chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
-    format!("/admin/productos?branch={slug}")
+        .collect()
+}
+
+fn back(slug: &str) -> String {
+    format!("/admin/productos?branch={}", clean(slug))
 }
 
 /// `POST /admin/productos/nuevo` (owner): nombre, precio, minimo.
@@ -202,6 +205,111 @@ pub async fn adjust(
             &to,
             "ok",
             &format!("Stock ajustado: quedan {}.", a.after),
+            secure,
+        )
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin/producto_editar.html")]
+pub struct EditPage {
+    pub l: Layout,
+    pub id: u64,
+    pub branch_slug: String,
+    pub name: String,
+    /// The price as the desk types it (`8000,50`).
+    pub price: String,
+    pub low_stock: u32,
+    pub active: bool,
+}
+
+/// `GET /admin/productos/{id}?branch=` (owner): the product's form, filled in.
+pub async fn edit_page(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Query(q): Query<ProductsQuery>,
+    flash: Flash,
+) -> Result<Response, AdminError> {
+    if !current.user.role.is_owner() {
+        return Err(AdminError::Forbidden);
+    }
+    let p = state
+        .store
+        .read(move |tx| store_products::get(tx, ProductId(id)))
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    let c = p.price.centavos();
+    let page = EditPage {
+        l: Layout::for_user("Editar producto", &current, "productos", flash),
+        id,
+        branch_slug: clean(&q.branch),
+        name: p.name.as_str().to_owned(),
+        price: format!("{},{:02}", c / 100, c % 100),
+        low_stock: p.low_stock,
+        active: p.active,
+    };
+    view::render(&page, &page.l, state.admin.secure_cookies)
+}
+
+#[derive(Deserialize, Default)]
+pub struct EditForm {
+    #[serde(default)]
+    branch: String,
+    #[serde(default)]
+    nombre: String,
+    #[serde(default)]
+    precio: String,
+    #[serde(default)]
+    minimo: String,
+    /// A checkbox: present when ticked.
+    activo: Option<String>,
+}
+
+/// `POST /admin/productos/{id}` (owner): nombre, precio, minimo, activo; `product.update`.
+pub async fn edit(
+    State(state): State<AppState>,
+    Extension(current): Extension<Current>,
+    PathId(id): PathId,
+    Form(f): Form<EditForm>,
+) -> Result<Response, AdminError> {
+    let secure = state.admin.secure_cookies;
+    let list = back(&f.branch);
+    let form = format!("/admin/productos/{id}?branch={}", clean(&f.branch));
+    let price = match amount(&f.precio) {
+        Ok(p) if p.centavos() > 0 => p,
+        Ok(_) => {
+            let msg = DomainError::InvalidAmount.message_es();
+            return Ok(view::redirect(&form, "error", &msg, secure));
+        }
+        Err(rule) => return Ok(view::redirect(&form, "error", &rule.message_es(), secure)),
+    };
+    let low = match f.minimo.trim() {
+        "" => 0,
+        raw => match raw.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => {
+                let msg = DomainError::Caja(CajaError::InvalidQuantity).message_es();
+                return Ok(view::redirect(&form, "error", &msg, secure));
+            }
+        },
+    };
+    let active = f.activo.is_some();
+    let result = products::update(
+        &state,
+        &current.actor(),
+        ProductId(id),
+        &f.nombre,
+        price,
+        low,
+        active,
+    )
+    .await;
+    back_on_rule(result, &form, secure, |p| {
+        view::redirect(
+            &list,
+            "ok",
+            &format!("Producto «{}» guardado.", p.name.as_str()),
             secure,
         )
     })

@@ -24,13 +24,13 @@ use crate::store::products;
 #[derive(Deserialize, Default)]
 pub struct ReportQuery {
     #[serde(default)]
-    desde: String,
+    pub desde: String,
     #[serde(default)]
-    hasta: String,
+    pub hasta: String,
     #[serde(default)]
-    branch: String,
+    pub branch: String,
     #[serde(default)]
-    barber: String,
+    pub barber: String,
 }
 
 /// One table of a report: (label, count, centavos) rows.
@@ -66,7 +66,11 @@ pub struct ReportsPage {
     pub tables: Vec<TableView>,
 }
 
-fn filter_of(state: &AppState, cat: &Catalog, q: &ReportQuery) -> Result<Filter, AdminError> {
+pub(super) fn filter_of(
+    state: &AppState,
+    cat: &Catalog,
+    q: &ReportQuery,
+) -> Result<Filter, AdminError> {
     let today = crate::domain::time::local_date(state.clock.now(), &state.admin.system.time_zone);
     let to = day(&q.hasta)?.unwrap_or(today);
     let from = day(&q.desde)?.unwrap_or_else(|| to.checked_sub(29.days()).unwrap_or(to));

@@ -3,6 +3,11 @@
 
 /// A horizontal bar chart: one bar per (label, value in centavos), scaled to the largest.
 pub fn bars(title: &str, rows: &[(String, i64)]) -> String {
+    bars_with(title, rows, crate::domain::caja::format_signed)
+}
+
+/// [`bars`] with each value written by `label` (a count, a percentage).
+pub fn bars_with(title: &str, rows: &[(String, i64)], write: impl Fn(i64) -> String) -> String {
     let width: i64 = 640;
     let row_h: i64 = 24;
     let label_w: i64 = 180;
@@ -30,7 +35,7 @@ pub fn bars(title: &str, rows: &[(String, i64)]) -> String {
             row_h - 6,
             label_w + w + 6,
             y + 14,
-            escape(&crate::domain::caja::format_signed(*value)),
+            escape(&write(*value)),
         ));
     }
     out.push_str("</svg>");

@@ -63,6 +63,11 @@ pub struct TillPage {
     pub entries: Vec<EntryRow>,
     pub barbers: Vec<(u64, String)>,
     pub low: Vec<Low>,
+    /// The day's standing MercadoPago lines: paid through their link, and still waiting
+    /// (not cash: neither counts in the expected cash).
+    pub mp_paid: String,
+    pub mp_pending: String,
+    pub mp_any: bool,
 }
 
 /// `GET /admin/caja?branch=&fecha=`.
@@ -78,16 +83,18 @@ pub async fn page(
     let view = till::day(&state, &current.actor(), branch.id, asked).await?;
     let ids: Vec<EntryId> = view.entries.iter().map(|e| e.id).collect();
     let branch_id = branch.id;
-    let (voided, low) = state
+    let (voided, low, links) = state
         .store
         .read(move |tx| {
-            let mut v = Vec::new();
+            let (mut v, mut links) = (Vec::new(), Vec::new());
             for id in ids {
                 v.push(ledger::voided_by(tx, id)?.is_some());
+                links.push(crate::store::mp_links::get(tx, id)?);
             }
-            Ok((v, products::low_at(tx, branch_id)?))
+            Ok((v, products::low_at(tx, branch_id)?, links))
         })
         .await?;
+    let (mp_paid, mp_pending) = mercadopago_split(&view.entries, &voided, &links);
     let tz = crate::domain::time::time_zone(&branch.time_zone)
         .map_err(|e| AdminError::Internal(e.to_string()))?;
     let barber_name = |id: BarberId| {
@@ -179,6 +186,9 @@ pub async fn page(
             .barbers_at(branch.id)
             .map(|b| (b.id.0, b.name.as_str().to_owned()))
             .collect(),
+        mp_paid: format_signed(mp_paid),
+        mp_pending: format_signed(mp_pending),
+        mp_any: mp_paid + mp_pending > 0,
         low: low
             .into_iter()
             .map(|(p, n)| Low {
@@ -324,4 +334,35 @@ pub async fn void(
     back_on_rule(result, &to, secure, |_| {
         view::redirect(&to, "ok", "Cobro anulado.", secure)
     })
+}
+
+/// The day's standing sales' MercadoPago lines, in centavos: (paid through their link, not
+/// paid yet). A voided sale counts in neither.
+fn mercadopago_split(
+    entries: &[crate::domain::caja::Entry],
+    voided: &[bool],
+    links: &[Option<crate::domain::caja::MpLink>],
+) -> (i64, i64) {
+    let (mut paid, mut pending) = (0, 0);
+    for ((e, voided), link) in entries.iter().zip(voided).zip(links) {
+        let EntryKind::Sale(s) = &e.kind else {
+            continue;
+        };
+        if *voided {
+            continue;
+        }
+        let mp: i64 = s
+            .checkout
+            .tenders
+            .iter()
+            .filter(|t| t.method == crate::domain::caja::PaymentMethod::MercadoPago)
+            .map(|t| t.amount.centavos())
+            .sum();
+        if link.as_ref().is_some_and(|l| l.is_paid()) {
+            paid += mp;
+        } else {
+            pending += mp;
+        }
+    }
+    (paid, pending)
 }

@@ -70,6 +70,7 @@ pub struct ServiceRow {
     /// The price as typed in the form: `8000` or `8000,50`.
     pub price_input: String,
     pub active: bool,
+    pub category: String,
 }
 
 pub struct BarberRow {
@@ -207,6 +208,10 @@ pub async fn page(
                         price: s.price.to_string(),
                         price_input: input_price(s.price),
                         active: s.active,
+                        category: s
+                            .category
+                            .as_ref()
+                            .map_or_else(String::new, |c| c.as_str().to_owned()),
                     })
                     .collect(),
                 barbers: barbers
@@ -365,6 +370,9 @@ pub struct ServiceForm {
     price: String,
     #[serde(default)]
     active: String,
+    /// Optional: the category commission rules go by.
+    #[serde(default)]
+    category: String,
 }
 
 impl ServiceForm {
@@ -382,6 +390,13 @@ impl ServiceForm {
             .map_err(|_| "La duración va de 5 a 480 minutos y el margen de 0 a 120.")?;
         let price = parse_price(&self.price)
             .ok_or("El precio no es válido. Ejemplo: 12.500 o 12500,50.")?;
+        let category = match self.category.trim() {
+            "" => None,
+            c => Some(
+                Text::line("category", c, 40)
+                    .map_err(|_| "La categoría no puede tener más de 40 caracteres.")?,
+            ),
+        };
         Ok(crate::domain::Service {
             id,
             name,
@@ -389,6 +404,7 @@ impl ServiceForm {
             buffer_minutes: buffer,
             price,
             active: self.active == "1",
+            category,
         })
     }
 }
