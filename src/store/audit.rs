@@ -10,7 +10,8 @@
 //! never needs to rewrite it. Old entries are pruned by [`prune`] (`audit.retention_days`).
 
 use jiff::Timestamp;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
+use crate::store::engine::WriteTransaction;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 

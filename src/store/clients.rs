@@ -5,7 +5,8 @@
 //! written in the same write transaction as the record, which [`search`] scans.
 
 use jiff::Timestamp;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
+use crate::store::engine::WriteTransaction;
 use serde::Serialize;
 
 use super::{ReadTx, StoreError, codec, next_id, tables};

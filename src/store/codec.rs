@@ -1,6 +1,8 @@
 //! JSON rows: reading and writing the serde-encoded values of the entity tables.
 
-use redb::{ReadableTable, Table, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
+
+use crate::store::engine::capture::Table;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -65,7 +67,7 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 /// Writes the setting `key` (a policy the process keeps in `settings`, read inside the
 /// transactions it governs).
 pub fn put_setting<T: Serialize>(
-    txn: &redb::WriteTransaction,
+    txn: &crate::store::engine::WriteTransaction,
     key: &str,
     value: &T,
 ) -> Result<(), StoreError> {

@@ -3,7 +3,8 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
+use crate::store::engine::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 use super::{ReadTx, StoreError, codec, tables};

@@ -12,7 +12,8 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
+use crate::store::engine::WriteTransaction;
 
 use super::{ReadTx, StoreError, codec, next_id, products, tables};
 use crate::domain::caja::{

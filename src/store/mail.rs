@@ -10,7 +10,8 @@
 //! sending, so an erased client's e-mail is skipped.
 
 use jiff::{SignedDuration, Timestamp};
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
+use crate::store::engine::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 use super::{ReadTx, StoreError, Tx, clients, codec, next_id, tables};

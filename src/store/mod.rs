@@ -56,7 +56,8 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use engine::WriteTransaction;
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
 pub use engine::{ReadOnly, ReadTx, Tx, Writer};
 pub use error::StoreError;
@@ -410,7 +411,7 @@ fn read_schema_version(txn: &impl ReadTx) -> Result<u64, StoreError> {
 /// Creates every table, writes the schema version on a new file, refuses a newer schema and
 /// migrates an older one — all in one write transaction.
 fn init_schema(db: &Database) -> Result<(), StoreError> {
-    let txn = db.begin_write()?;
+    let txn = WriteTransaction::unlogged(db.begin_write()?);
     let found = read_schema_version(&txn)?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::SchemaTooNew {

@@ -15,7 +15,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jiff::{SignedDuration, Timestamp};
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata};
+use crate::store::engine::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 use super::{ReadTx, StoreError, Tx, catalog, clients, codec, next_id, tables};

@@ -4,7 +4,8 @@
 //! zero: a sale or an adjustment that would take it there is refused.
 
 use jiff::Timestamp;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
+use crate::store::engine::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 use super::{ReadTx, StoreError, codec, next_id, tables};

@@ -4,7 +4,8 @@
 //! browser's cookie (or the link), so a copy of the database cannot be used to log in.
 
 use jiff::Timestamp;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
+use crate::store::engine::WriteTransaction;
 
 use super::{ReadTx, StoreError, catalog, codec, next_id, tables};
 use crate::domain::staff::{Role, Session, SessionLimits, StaffId, StaffUser};

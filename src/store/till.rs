@@ -4,7 +4,8 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
+use crate::store::engine::WriteTransaction;
 
 use super::{ReadTx, StoreError, codec, ledger, tables};
 use crate::domain::caja::{CajaError, Till, TillClose, day_key, till};

@@ -4,7 +4,7 @@
 //! no-show, an undone no-show) tells `store::payments` in that same transaction.
 
 use jiff::Timestamp;
-use redb::WriteTransaction;
+use crate::store::engine::WriteTransaction;
 
 use super::availability::{place, resolve_services};
 use super::index::{agenda_overlaps, index_insert, index_remove};

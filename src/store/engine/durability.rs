@@ -79,8 +79,8 @@ impl Durability {
         if !journal.fits(payload.len()) {
             return Ok(None);
         }
-        let seq = journal_seq(txn).map_err(|e| e.to_string())? + 1;
-        set_journal_seq(txn, seq).map_err(|e| e.to_string())?;
+        let seq = journal_seq(&**txn).map_err(|e| e.to_string())? + 1;
+        set_journal_seq(&**txn, seq).map_err(|e| e.to_string())?;
         txn.set_durability(redb::Durability::None)
             .map_err(|e| e.to_string())?;
         match journal.write(seq, &payload) {
@@ -131,7 +131,7 @@ impl Durability {
             return true;
         };
         let voided = (|| -> Result<(), crate::store::error::StoreError> {
-            let txn = db.begin_write()?;
+            let txn = super::WriteTransaction::unlogged(db.begin_write()?);
             if journal_seq(&txn)? < seq {
                 set_journal_seq(&txn, seq)?;
             }

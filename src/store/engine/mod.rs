@@ -18,6 +18,7 @@
 //!   only if it commits.
 
 mod batch;
+pub mod capture;
 pub mod dbfile;
 mod durability;
 mod flusher;
@@ -34,5 +35,6 @@ pub use halt::Halt;
 pub use job::Journaled;
 pub use replay::replay;
 pub use stats::{BatchStats, WriterEvent, WriterObserver};
+pub use capture::WriteTransaction;
 pub use tx::{ReadOnly, ReadTx, Tx};
 pub use writer::{CHECKPOINT_EVERY, Writer};

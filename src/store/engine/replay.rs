@@ -4,7 +4,9 @@
 //! applies, in order, exactly the records after the durable one and refuses a journal that
 //! skips one.
 
-use redb::{Database, ReadableTable, WriteTransaction};
+use redb::{Database, ReadableTable};
+
+use super::capture::WriteTransaction;
 
 use super::Tx;
 use super::job::Journaled;

@@ -4,11 +4,9 @@
 use std::cell::Cell;
 use std::ops::Deref;
 
-use redb::{
-    Key, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, Value,
-    WriteTransaction,
-};
+use redb::{Key, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, Value};
 
+use super::capture::{self, WriteTransaction};
 use crate::store::error::StoreError;
 
 /// Read access shared by read and write transactions, so one query function serves both
@@ -19,7 +17,7 @@ pub trait ReadTx {
         Self: 'a;
     fn table<K: Key + 'static, V: Value + 'static>(
         &self,
-        def: TableDefinition<K, V>,
+        def: TableDefinition<'static, K, V>,
     ) -> Result<Self::Table<'_, K, V>, StoreError>;
 }
 
@@ -27,18 +25,28 @@ impl ReadTx for ReadTransaction {
     type Table<'a, K: Key + 'static, V: Value + 'static> = ReadOnlyTable<K, V>;
     fn table<K: Key + 'static, V: Value + 'static>(
         &self,
-        def: TableDefinition<K, V>,
+        def: TableDefinition<'static, K, V>,
     ) -> Result<ReadOnlyTable<K, V>, StoreError> {
         Ok(self.open_table(def)?)
     }
 }
 
-impl ReadTx for WriteTransaction {
+impl ReadTx for redb::WriteTransaction {
     type Table<'a, K: Key + 'static, V: Value + 'static> = Table<'a, K, V>;
     fn table<K: Key + 'static, V: Value + 'static>(
         &self,
-        def: TableDefinition<K, V>,
+        def: TableDefinition<'static, K, V>,
     ) -> Result<Table<'_, K, V>, StoreError> {
+        Ok(self.open_table(def)?)
+    }
+}
+
+impl ReadTx for WriteTransaction {
+    type Table<'a, K: Key + 'static, V: Value + 'static> = capture::Table<'a, K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<capture::Table<'_, K, V>, StoreError> {
         Ok(self.open_table(def)?)
     }
 }
@@ -54,9 +62,9 @@ pub struct Tx {
 }
 
 impl Tx {
-    pub fn new(txn: WriteTransaction) -> Self {
+    pub fn new(txn: redb::WriteTransaction) -> Self {
         Self {
-            txn,
+            txn: WriteTransaction::new(txn),
             wake: Cell::new(false),
         }
     }
@@ -81,8 +89,9 @@ impl Tx {
         self.txn.set_durability(durability)
     }
 
-    /// Commits the transaction. Waking, if asked for, is the caller's: see [`Tx::wakes`].
-    pub fn commit(self) -> Result<(), redb::CommitError> {
+    /// Commits the transaction and returns the rows it changed, for the change log. Waking,
+    /// if asked for, is the caller's: see [`Tx::wakes`].
+    pub fn commit(self) -> Result<Vec<u8>, redb::CommitError> {
         self.txn.commit()
     }
 
@@ -100,11 +109,11 @@ impl Deref for Tx {
 }
 
 impl ReadTx for Tx {
-    type Table<'a, K: Key + 'static, V: Value + 'static> = Table<'a, K, V>;
+    type Table<'a, K: Key + 'static, V: Value + 'static> = capture::Table<'a, K, V>;
     fn table<K: Key + 'static, V: Value + 'static>(
         &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Table<'_, K, V>, StoreError> {
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<capture::Table<'_, K, V>, StoreError> {
         Ok(self.txn.open_table(def)?)
     }
 }
@@ -121,13 +130,13 @@ impl<'t> ReadOnly<'t> {
 
 impl ReadTx for ReadOnly<'_> {
     type Table<'a, K: Key + 'static, V: Value + 'static>
-        = Table<'a, K, V>
+        = capture::Table<'a, K, V>
     where
         Self: 'a;
     fn table<K: Key + 'static, V: Value + 'static>(
         &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Table<'_, K, V>, StoreError> {
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<capture::Table<'_, K, V>, StoreError> {
         Ok(self.0.open_table(def)?)
     }
 }

@@ -24,7 +24,8 @@ pub use notifications::{
 pub use remote::{Applied, RemoteStatus, apply_remote};
 
 use jiff::{SignedDuration, Timestamp};
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
+use crate::store::engine::WriteTransaction;
 
 use super::{ReadTx, StoreError, audit, codec, next_id, tables};
 use crate::domain::{

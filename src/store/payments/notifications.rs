@@ -2,7 +2,8 @@
 //! durably and answered; the worker fetches the payment it names, with retries.
 
 use jiff::Timestamp;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
+use crate::store::engine::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 use crate::store::{ReadTx, StoreError, tables};
