@@ -9,6 +9,8 @@
 //! is `crate::store::snapshot`: this module never touches redb.
 
 pub mod manifest;
+pub mod pitr;
+pub mod replicate;
 pub mod restore;
 pub mod status;
 pub mod upload;
@@ -245,6 +247,18 @@ pub async fn take(
     let data_file = name.data_file(encrypted);
     let raw = dir.join(format!(".{}.redb.tmp", name.base()));
     let _ = std::fs::remove_file(&raw);
+    // A new generation of the change log starts before the copy: the copy's
+    // `changelog.seq` is then at or after the generation's first transaction.
+    {
+        let (log, base) = (store.changelog().clone(), name.base());
+        tokio::task::spawn_blocking(move || log.begin_generation(&base))
+            .await
+            .map_err(|e| SnapshotError::Io {
+                context: "the change-log task failed".into(),
+                source: std::io::Error::other(e.to_string()),
+            })?
+            .map_err(SnapshotError::io("starting a change-log generation".to_owned()))?;
+    }
     let copy = {
         let (store, raw) = (store.clone(), raw.clone());
         tokio::task::spawn_blocking(move || store.copy_to(&raw))
@@ -326,6 +340,10 @@ pub async fn take(
             .upload_bytes(&name.manifest_file(), manifest_json)
             .await
             .map_err(upload_failed)?;
+        // This data folder now writes the prefix's change log (see `replicate`).
+        if let Err(e) = replicate::take_lease(&remote, store.changelog()).await {
+            tracing::warn!(error = %e, "continuous backup: could not take the bucket's lease");
+        }
         report.uploaded_to = Some(remote.location.clone());
         report.pruned = prune_remote(&remote, now, cfg.retention_days).await?;
     }

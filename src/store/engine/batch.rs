@@ -64,8 +64,18 @@ pub(super) fn run_batch(
                 break;
             }
         }
+        let stamp = match durability.stamp(&txn) {
+            Ok(stamp) => stamp,
+            Err(why) => {
+                if let Some(written) = written.take() {
+                    durability.take_back(written);
+                }
+                let _ = txn.abort();
+                return Err(why);
+            }
+        };
         wake = txn.wakes();
-        durability.commit(txn, written)
+        durability.commit(txn, written, stamp)
     })();
     // A failed batch's record that may still be read back is voided before anyone is told.
     let outcome = if durability.void(db) {

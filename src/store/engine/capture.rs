@@ -89,6 +89,11 @@ impl WriteTransaction {
         self.txn.abort()
     }
 
+    /// Whether the transaction changed any row the change log keeps.
+    pub fn has_changes(&self) -> bool {
+        !self.ops.borrow().is_empty()
+    }
+
     /// The rows captured so far (tests).
     pub fn captured(&self) -> Vec<u8> {
         self.ops.borrow().clone()

@@ -19,6 +19,7 @@
 
 mod batch;
 pub mod capture;
+pub mod changelog;
 pub mod dbfile;
 mod durability;
 mod flusher;
@@ -36,5 +37,6 @@ pub use job::Journaled;
 pub use replay::replay;
 pub use stats::{BatchStats, WriterEvent, WriterObserver};
 pub use capture::WriteTransaction;
+pub use changelog::ChangeLog;
 pub use tx::{ReadOnly, ReadTx, Tx};
 pub use writer::{CHECKPOINT_EVERY, Writer};

@@ -52,6 +52,7 @@ pub fn replay<J: Journaled>(
     records: &[Record],
     stranded: &[Stranded],
     context: &J::Context,
+    changelog: Option<&super::ChangeLog>,
 ) -> Result<usize, StoreError> {
     let txn = Tx::new(db.begin_write()?);
     let done = journal_seq(&txn)?;
@@ -104,6 +105,14 @@ pub fn replay<J: Journaled>(
         }
         set_journal_seq(&txn, record.seq)?;
     }
-    txn.commit()?;
+    // The replayed requests are one transaction of the change log, as any batch.
+    let stamp = match changelog {
+        Some(log) => log.stamp(&txn)?,
+        None => None,
+    };
+    let ops = txn.commit()?;
+    if let (Some(log), Some((seq, at_ms))) = (changelog, stamp) {
+        log.append(seq, at_ms, ops);
+    }
     Ok(pending.len())
 }
