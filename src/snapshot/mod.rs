@@ -39,6 +39,9 @@ pub mod exit {
     pub const FAILED: u8 = 7;
     pub const UPLOAD_FAILED: u8 = 8;
     pub const RETENTION_FAILED: u8 = 9;
+    /// A point-in-time restore stopped at a damaged change-log segment (what came before it
+    /// is restored).
+    pub const PARTIAL: u8 = 10;
 }
 
 /// Why a snapshot, restore or verify did not succeed. [`SnapshotError::exit_code`] maps each

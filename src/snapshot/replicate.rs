@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::upload::Remote;
 use crate::config::Config;
+use crate::store::Store;
 use crate::store::engine::ChangeLog;
 use crate::store::engine::changelog::format;
 
@@ -163,13 +164,9 @@ pub async fn ship_once(
 }
 
 /// The background task: a round every interval until `stop`, then a last one.
-pub async fn run(
-    config: Arc<Config>,
-    log: ChangeLog,
-    status: ShipStatus,
-    stop: CancellationToken,
-) {
+pub async fn run(config: Arc<Config>, store: Store, status: ShipStatus, stop: CancellationToken) {
     let cfg = &config.snapshot;
+    let log = store.changelog().clone();
     log.set_max_backlog(cfg.replicate_max_backlog_mb.saturating_mul(1 << 20));
     let remote = match Remote::from_config(&cfg.s3) {
         Ok(Some(r)) => r,
@@ -181,6 +178,13 @@ pub async fn run(
     };
     let recipient = cfg.age_recipient.as_ref().and_then(|k| k.recipient().ok());
     let every = Duration::from_secs(cfg.replicate_interval_secs.max(1));
+    // Nothing is logged before a generation starts: the first snapshot starts one.
+    if log.figures().state.generation.is_none() {
+        match super::take(&config, &store, Some(true), jiff::Timestamp::now()).await {
+            Ok(report) => tracing::info!(snapshot = %report.name, "continuous backup: first generation started"),
+            Err(e) => tracing::error!(error = %e, "continuous backup: the snapshot that starts a generation failed; nothing is logged until one succeeds"),
+        }
+    }
     loop {
         let stopping = tokio::select! {
             _ = tokio::time::sleep(every) => false,
