@@ -153,7 +153,9 @@ pub fn restore(args: RestoreArgs) -> ExitCode {
         None => None,
         Some(Ok(t)) => Some(t),
         Some(Err(e)) => {
-            eprintln!("error: --at must be a time with its offset (2026-12-06T19:00:00-03:00): {e}");
+            eprintln!(
+                "error: --at must be a time with its offset (2026-12-06T19:00:00-03:00): {e}"
+            );
             return ExitCode::from(crate::snapshot::exit::CONFIG);
         }
     };
@@ -174,6 +176,10 @@ pub fn restore(args: RestoreArgs) -> ExitCode {
             at,
             &config.storage.data_dir,
         )) {
+            Ok(done) if at.is_none() && done.segments == 0 => {
+                println!("{}", done.snapshot.summary("restore"));
+                ExitCode::SUCCESS
+            }
             Ok(done) => {
                 println!("{}", done.summary());
                 if done.stopped.is_some() {

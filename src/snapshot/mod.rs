@@ -260,7 +260,9 @@ pub async fn take(
                 context: "the change-log task failed".into(),
                 source: std::io::Error::other(e.to_string()),
             })?
-            .map_err(SnapshotError::io("starting a change-log generation".to_owned()))?;
+            .map_err(SnapshotError::io(
+                "starting a change-log generation".to_owned(),
+            ))?;
     }
     let copy = {
         let (store, raw) = (store.clone(), raw.clone());

@@ -84,7 +84,9 @@ fn remote(config: &Config) -> Result<Remote, SnapshotError> {
         })
 }
 
-fn identities(config: &Config) -> Result<Option<Vec<Box<dyn age::Identity + Send + Sync>>>, SnapshotError> {
+fn identities(
+    config: &Config,
+) -> Result<Option<Vec<Box<dyn age::Identity + Send + Sync>>>, SnapshotError> {
     let Some(file) = &config.snapshot.age_identity_file else {
         return Ok(None);
     };
@@ -109,10 +111,15 @@ pub async fn restore(
         .filter(|l| l.complete())
         .filter(|l| at.is_none_or(|at| l.name.created <= at))
         .max_by_key(|l| l.name.created)
-        .ok_or_else(|| SnapshotError::NotFound(match at {
-            Some(at) => format!("no complete snapshot in {} taken at or before {at}", remote.location),
-            None => format!("no complete snapshot in {}", remote.location),
-        }))?
+        .ok_or_else(|| {
+            SnapshotError::NotFound(match at {
+                Some(at) => format!(
+                    "no complete snapshot in {} taken at or before {at}",
+                    remote.location
+                ),
+                None => format!("no complete snapshot in {}", remote.location),
+            })
+        })?
         .name
         .clone();
     let plan = plan(&remote, &snapshot).await?;
@@ -122,8 +129,13 @@ pub async fn restore(
     // nothing is logged until the next snapshot starts a generation.
     let old = data_dir.join(changelog::DIR);
     if old.exists() {
-        let aside = data_dir.join(format!("{}.pre-restore-{}", changelog::DIR, Timestamp::now().as_second()));
-        std::fs::rename(&old, &aside).map_err(SnapshotError::io(format!("moving {} aside", old.display())))?;
+        let aside = data_dir.join(format!(
+            "{}.pre-restore-{}",
+            changelog::DIR,
+            Timestamp::now().as_second()
+        ));
+        std::fs::rename(&old, &aside)
+            .map_err(SnapshotError::io(format!("moving {} aside", old.display())))?;
     }
     let path = data_dir.join(DB_FILE);
     let (db, mut done) = replay_log::open(&path)?;
@@ -153,13 +165,18 @@ pub async fn restore(
             }
         };
         let whole = scan.footer.is_some() && scan.damage.is_none();
-        let go_on = replay_log::apply(&db, &mut done, &scan.records, until_ms)
-            .map_err(|e| SnapshotError::Store(crate::store::StoreError::Journal(format!("{name}: {e}"))))?;
+        let go_on = replay_log::apply(&db, &mut done, &scan.records, until_ms).map_err(|e| {
+            SnapshotError::Store(crate::store::StoreError::Journal(format!("{name}: {e}")))
+        })?;
         segments += 1;
         if !whole {
             stopped = Some(format!(
                 "{name} is {} ({})",
-                if scan.damage.is_some() { "corrupt" } else { "truncated" },
+                if scan.damage.is_some() {
+                    "corrupt"
+                } else {
+                    "truncated"
+                },
                 scan.damage.unwrap_or_else(|| "no footer".into())
             ));
             break 'all;
@@ -185,7 +202,10 @@ async fn plan(remote: &Remote, snapshot: &SnapshotName) -> Result<Vec<String>, S
     let gens = generations(&objects);
     let mut out = Vec::new();
     for (generation, segments) in gens.range(snapshot.base()..) {
-        let encrypted = segments.values().next().is_some_and(|n| n.ends_with(".age"));
+        let encrypted = segments
+            .values()
+            .next()
+            .is_some_and(|n| n.ends_with(".age"));
         for (expected, (n, name)) in segments.iter().enumerate() {
             if *n != expected as u64 {
                 return Err(SnapshotError::NotFound(format!(
@@ -222,12 +242,17 @@ pub async fn list_lines(config: &Config) -> Result<Vec<String>, SnapshotError> {
             && let Ok(scan) = format::scan(&plain)
             && let Some(f) = scan.footer
         {
-            let first = segments.values().next().map(String::as_str).unwrap_or_default();
+            let first = segments
+                .values()
+                .next()
+                .map(String::as_str)
+                .unwrap_or_default();
             let _ = first;
             range = format!(
                 ", transactions up to {}, newest replicated {}",
                 f.last_seq,
-                Timestamp::from_millisecond(f.last_ms).map_or_else(|_| "?".into(), |t| t.to_string())
+                Timestamp::from_millisecond(f.last_ms)
+                    .map_or_else(|_| "?".into(), |t| t.to_string())
             );
         }
         lines.push(format!(

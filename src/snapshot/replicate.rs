@@ -181,8 +181,12 @@ pub async fn run(config: Arc<Config>, store: Store, status: ShipStatus, stop: Ca
     // Nothing is logged before a generation starts: the first snapshot starts one.
     if log.figures().state.generation.is_none() {
         match super::take(&config, &store, Some(true), jiff::Timestamp::now()).await {
-            Ok(report) => tracing::info!(snapshot = %report.name, "continuous backup: first generation started"),
-            Err(e) => tracing::error!(error = %e, "continuous backup: the snapshot that starts a generation failed; nothing is logged until one succeeds"),
+            Ok(report) => {
+                tracing::info!(snapshot = %report.name, "continuous backup: first generation started")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "continuous backup: the snapshot that starts a generation failed; nothing is logged until one succeeds")
+            }
         }
     }
     loop {

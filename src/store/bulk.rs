@@ -8,8 +8,8 @@
 
 use std::time::Instant;
 
-use jiff::Timestamp;
 use crate::store::engine::WriteTransaction;
+use jiff::Timestamp;
 
 use super::clients::{self, ClientDetails};
 use super::{Store, StoreError, bookings, codec, next_id, tables};

@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use redb::{ReadableTable, ReadableTableMetadata};
 use crate::store::engine::WriteTransaction;
+use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::{ReadTx, StoreError, codec, next_id, tables};
 use crate::domain::{

@@ -140,8 +140,13 @@ impl Store {
             StoreError::io(format!("opening the journal in {}", data_dir.display()), e)
         })?;
         let logged = engine::changelog::logged_seq(&db.begin_read()?)?;
-        let changelog = engine::ChangeLog::open(data_dir, logged, DEFAULT_MAX_BACKLOG)
-            .map_err(|e| StoreError::io(format!("opening the change log in {}", data_dir.display()), e))?;
+        let changelog =
+            engine::ChangeLog::open(data_dir, logged, DEFAULT_MAX_BACKLOG).map_err(|e| {
+                StoreError::io(
+                    format!("opening the change log in {}", data_dir.display()),
+                    e,
+                )
+            })?;
         let replayed = engine::replay::<bookings::ClientBooking>(
             &db,
             &records,

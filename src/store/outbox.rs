@@ -14,9 +14,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::store::engine::WriteTransaction;
 use jiff::{SignedDuration, Timestamp};
 use redb::{ReadableTable, ReadableTableMetadata};
-use crate::store::engine::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 use super::{ReadTx, StoreError, Tx, catalog, clients, codec, next_id, tables};

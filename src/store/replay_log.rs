@@ -6,8 +6,8 @@ use std::path::Path;
 
 use redb::Database;
 
-use super::engine::changelog::{SEQ_KEY, format::Record};
 use super::engine::capture::decode_ops;
+use super::engine::changelog::{SEQ_KEY, format::Record};
 use super::{StoreError, tables};
 use redb::ReadableTable;
 
@@ -69,9 +69,8 @@ pub fn apply(
                 state.last_seq, r.seq
             )));
         }
-        let ops = decode_ops(&r.ops).ok_or_else(|| {
-            StoreError::Journal(format!("transaction {} does not decode", r.seq))
-        })?;
+        let ops = decode_ops(&r.ops)
+            .ok_or_else(|| StoreError::Journal(format!("transaction {} does not decode", r.seq)))?;
         for op in ops {
             if !tables::apply_row(&txn, op.table, op.key, op.value)? {
                 return Err(StoreError::Journal(format!(

@@ -6,9 +6,9 @@
 //! overlap (the invariant), so sorted by start they are sorted by end too: the overlap check
 //! needs one reverse seek ([`agenda_overlaps`]).
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
 use redb::ReadableTable;
-use crate::store::engine::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 use super::{Idempotency, get};

@@ -206,17 +206,17 @@ impl Durability {
         let ops = match txn.commit() {
             Ok(ops) => ops,
             Err(e) => {
-            let why = self.halted_by(e);
-            let Some(journal) = self.journal.as_mut() else {
-                self.to_void = Some(seq);
+                let why = self.halted_by(e);
+                let Some(journal) = self.journal.as_mut() else {
+                    self.to_void = Some(seq);
+                    return Err(why);
+                };
+                if let Err(undo) = journal.retract(record) {
+                    tracing::error!(error = %undo, "could not retract the journal record of a failed commit");
+                    self.journal = None;
+                    self.to_void = Some(seq);
+                }
                 return Err(why);
-            };
-            if let Err(undo) = journal.retract(record) {
-                tracing::error!(error = %undo, "could not retract the journal record of a failed commit");
-                self.journal = None;
-                self.to_void = Some(seq);
-            }
-            return Err(why);
             }
         };
         self.logged(stamp, ops);

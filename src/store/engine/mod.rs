@@ -32,11 +32,11 @@ mod stats;
 mod tx;
 mod writer;
 
+pub use capture::WriteTransaction;
+pub use changelog::ChangeLog;
 pub use halt::Halt;
 pub use job::Journaled;
 pub use replay::replay;
 pub use stats::{BatchStats, WriterEvent, WriterObserver};
-pub use capture::WriteTransaction;
-pub use changelog::ChangeLog;
 pub use tx::{ReadOnly, ReadTx, Tx};
 pub use writer::{CHECKPOINT_EVERY, Writer};

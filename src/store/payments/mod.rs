@@ -23,9 +23,9 @@ pub use notifications::{
 };
 pub use remote::{Applied, RemoteStatus, apply_remote};
 
+use crate::store::engine::WriteTransaction;
 use jiff::{SignedDuration, Timestamp};
 use redb::ReadableTable;
-use crate::store::engine::WriteTransaction;
 
 use super::{ReadTx, StoreError, audit, codec, next_id, tables};
 use crate::domain::{

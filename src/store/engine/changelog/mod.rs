@@ -158,7 +158,9 @@ impl ChangeLog {
     /// Hands a committed transaction's rows to the appender (never blocks).
     pub(crate) fn append(&self, seq: u64, at_ms: i64, ops: Vec<u8>) {
         self.next_seq.store(seq + 1, Ordering::Relaxed);
-        let _ = self.tx.send(Msg::Record(format::Record { seq, at_ms, ops }));
+        let _ = self
+            .tx
+            .send(Msg::Record(format::Record { seq, at_ms, ops }));
     }
 
     /// Seals the open segment (if it holds records) so that it can be shipped; returns once
@@ -174,7 +176,10 @@ impl ChangeLog {
         self.ask(|reply| Msg::Generation(name, reply))
     }
 
-    fn ask(&self, msg: impl FnOnce(mpsc::Sender<std::io::Result<()>>) -> Msg) -> std::io::Result<()> {
+    fn ask(
+        &self,
+        msg: impl FnOnce(mpsc::Sender<std::io::Result<()>>) -> Msg,
+    ) -> std::io::Result<()> {
         let (reply, answer) = mpsc::channel();
         self.tx
             .send(msg(reply))
@@ -410,13 +415,12 @@ impl Appender {
         };
         let scan = format::scan(&bytes).ok();
         let mut kept = match (&scan, &self.state.generation) {
-            (Some(s), Some(g)) if &s.generation == g && s.segment == self.state.next_segment => {
-                s.records
-                    .iter()
-                    .take_while(|r| r.seq <= db_seq)
-                    .cloned()
-                    .collect::<Vec<_>>()
-            }
+            (Some(s), Some(g)) if &s.generation == g && s.segment == self.state.next_segment => s
+                .records
+                .iter()
+                .take_while(|r| r.seq <= db_seq)
+                .cloned()
+                .collect::<Vec<_>>(),
             _ => Vec::new(),
         };
         let logged = kept.last().map(|r| r.seq);

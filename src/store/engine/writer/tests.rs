@@ -284,7 +284,8 @@ fn a_journal_that_skips_a_record_is_refused() {
         err.to_string().contains("skips from record 1 to 3"),
         "{err}"
     );
-    let err = replay::<Put>(&db, &[record(2)], &[], &(), None).expect_err("starts past the database");
+    let err =
+        replay::<Put>(&db, &[record(2)], &[], &(), None).expect_err("starts past the database");
     assert!(matches!(err, StoreError::Journal(_)), "{err}");
     assert_eq!(
         replay::<Put>(&db, &[record(1), record(2)], &[], &(), None).expect("replayed"),
