@@ -98,8 +98,8 @@ impl Durability {
         if !journal.fits(payload.len()) {
             return Ok(None);
         }
-        let seq = journal_seq(&**txn).map_err(|e| e.to_string())? + 1;
-        set_journal_seq(&**txn, seq).map_err(|e| e.to_string())?;
+        let seq = journal_seq(txn).map_err(|e| e.to_string())? + 1;
+        set_journal_seq(txn, seq).map_err(|e| e.to_string())?;
         txn.set_durability(redb::Durability::None)
             .map_err(|e| e.to_string())?;
         match journal.write(seq, &payload) {
