@@ -330,7 +330,6 @@ impl Application {
             tokio::spawn(crate::snapshot::replicate::run(
                 Arc::new(config.clone()),
                 state.store.clone(),
-                crate::snapshot::replicate::ShipStatus::default(),
                 shipping_stop.clone(),
             ))
         });

@@ -10,7 +10,7 @@
 //! same bucket is refused instead of interleaving its segments.
 
 use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -31,23 +31,6 @@ pub fn object_name(generation: &str, segment: u64, encrypted: bool) -> String {
     let age = if encrypted { ".age" } else { "" };
     format!("{REMOTE_DIR}/{generation}/{segment:08}.seg.zst{age}")
 }
-
-/// What shipping did so far (metrics, the Sistema page, tests).
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Shipped {
-    /// The newest transaction in the bucket: its number and commit time (Unix ms).
-    pub last_seq: u64,
-    pub last_ms: Option<i64>,
-    pub bytes: u64,
-    pub objects: u64,
-    pub failures: u64,
-    /// Failed rounds in a row (0 after a success).
-    pub failing_for: u64,
-    pub last_error: Option<String>,
-}
-
-/// The shipper's shared figures.
-pub type ShipStatus = Arc<Mutex<Shipped>>;
 
 /// zstd, then age when a recipient is given.
 pub fn pack(
@@ -104,7 +87,6 @@ pub async fn ship_once(
     remote: &Remote,
     level: i32,
     recipient: Option<&age::x25519::Recipient>,
-    status: &ShipStatus,
 ) -> Result<usize, String> {
     let sealer = log.clone();
     tokio::task::spawn_blocking(move || sealer.seal())
@@ -153,18 +135,18 @@ pub async fn ship_once(
         std::fs::remove_file(&path).map_err(|e| format!("removing {}: {e}", path.display()))?;
         log.shipped();
         shipped += 1;
-        if let Ok(mut s) = status.lock() {
+        log.report(|s| {
             s.last_seq = footer.last_seq;
             s.last_ms = Some(footer.last_ms);
             s.bytes += size;
             s.objects += 1;
-        }
+        });
     }
     Ok(shipped)
 }
 
 /// The background task: a round every interval until `stop`, then a last one.
-pub async fn run(config: Arc<Config>, store: Store, status: ShipStatus, stop: CancellationToken) {
+pub async fn run(config: Arc<Config>, store: Store, stop: CancellationToken) {
     let cfg = &config.snapshot;
     let log = store.changelog().clone();
     log.set_max_backlog(cfg.replicate_max_backlog_mb.saturating_mul(1 << 20));
@@ -194,23 +176,40 @@ pub async fn run(config: Arc<Config>, store: Store, status: ShipStatus, stop: Ca
             _ = tokio::time::sleep(every) => false,
             _ = stop.cancelled() => true,
         };
-        let round = ship_once(&log, &remote, cfg.zstd_level, recipient.as_ref(), &status).await;
-        if let Ok(mut s) = status.lock() {
-            match round {
-                Ok(_) => {
-                    s.failing_for = 0;
-                    s.last_error = None;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "continuous backup: shipping failed; retrying next round");
-                    s.failures += 1;
-                    s.failing_for += 1;
-                    s.last_error = Some(e);
-                }
-            }
+        let round = ship_once(&log, &remote, cfg.zstd_level, recipient.as_ref()).await;
+        if let Err(e) = &round {
+            tracing::warn!(error = %e, "continuous backup: shipping failed; retrying next round");
         }
+        log.report(|s| match round {
+            Ok(_) => {
+                s.failing_for = 0;
+                s.failing_since = None;
+                s.last_error = None;
+            }
+            Err(e) => {
+                s.failures += 1;
+                s.failing_for += 1;
+                s.failing_since
+                    .get_or_insert(jiff::Timestamp::now().as_millisecond());
+                s.last_error = Some(e);
+            }
+        });
         if stopping {
             break;
         }
+    }
+}
+
+/// The change log's figures as the metrics show them.
+pub fn figures(f: &crate::store::engine::changelog::Figures) -> crate::metrics::ReplicationFigures {
+    crate::metrics::ReplicationFigures {
+        last_replicated_ms: f.shipped.last_ms,
+        lag_seconds: f.lag_seconds(jiff::Timestamp::now().as_millisecond()),
+        shipped_bytes: f.shipped.bytes,
+        shipped_objects: f.shipped.objects,
+        failures: f.shipped.failures,
+        failing_since_ms: f.shipped.failing_since,
+        waiting_bytes: f.waiting_bytes,
+        behind: f.behind(),
     }
 }

@@ -59,7 +59,44 @@ pub struct Figures {
     pub dropped: u64,
     /// The bound on `waiting_bytes` (`snapshot.replicate_max_backlog_mb`).
     pub max_backlog: u64,
+    /// The newest transaction handed to the log: number, commit time (Unix ms).
+    pub last_seq: u64,
+    pub last_ms: Option<i64>,
+    /// When the oldest transaction not yet shipped committed (about: after a shipped one,
+    /// that one's time), `None` when all are shipped.
+    pub pending_since: Option<i64>,
+    /// What the shipper reported: the newest transaction in the bucket, bytes and objects
+    /// uploaded, failed rounds (in all, and in a row), the last failure.
+    pub shipped: Shipped,
     pub state: State,
+}
+
+/// The shipper's figures, kept here so that metrics and pages read them from the store.
+#[derive(Debug, Clone, Default)]
+pub struct Shipped {
+    pub last_seq: u64,
+    pub last_ms: Option<i64>,
+    pub bytes: u64,
+    pub objects: u64,
+    pub failures: u64,
+    pub failing_for: u64,
+    /// When the failing rounds in a row began (Unix ms).
+    pub failing_since: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+impl Figures {
+    /// How old the oldest transaction not yet in the bucket is, in seconds, at `now_ms`
+    /// (0 when everything is shipped): what a lost disk would cost now.
+    pub fn lag_seconds(&self, now_ms: i64) -> f64 {
+        self.pending_since
+            .map_or(0.0, |since| (now_ms - since).max(0) as f64 / 1000.0)
+    }
+
+    /// Whether transactions are no longer kept for the bucket (over the bound, or a gap).
+    pub fn behind(&self) -> bool {
+        self.state.broken.is_some()
+    }
 }
 
 enum Msg {
@@ -158,6 +195,11 @@ impl ChangeLog {
     /// Hands a committed transaction's rows to the appender (never blocks).
     pub(crate) fn append(&self, seq: u64, at_ms: i64, ops: Vec<u8>) {
         self.next_seq.store(seq + 1, Ordering::Relaxed);
+        if let Ok(mut f) = self.shared.lock() {
+            f.last_seq = seq;
+            f.last_ms = Some(at_ms);
+            f.pending_since.get_or_insert(at_ms);
+        }
         let _ = self
             .tx
             .send(Msg::Record(format::Record { seq, at_ms, ops }));
@@ -193,6 +235,18 @@ impl ChangeLog {
     pub fn set_max_backlog(&self, bytes: u64) {
         if let Ok(mut f) = self.shared.lock() {
             f.max_backlog = bytes;
+        }
+    }
+
+    /// The shipper's report of one round.
+    pub fn report(&self, update: impl FnOnce(&mut Shipped)) {
+        if let Ok(mut f) = self.shared.lock() {
+            update(&mut f.shipped);
+            if f.shipped.last_seq >= f.last_seq {
+                f.pending_since = None;
+            } else if let Some(shipped) = f.shipped.last_ms {
+                f.pending_since = Some(shipped);
+            }
         }
     }
 
