@@ -78,7 +78,7 @@ async fn a_lost_folder_comes_back_from_the_bucket_up_to_the_last_shipped_second(
     // A steady load: one booking at a time, each with the wall time it was acknowledged.
     let slots = free_slots(&app, 14).await;
     let mut booked: Vec<(u64, String, SystemTime)> = Vec::new();
-    let load_for = Duration::from_secs(9);
+    let load_for = Duration::from_secs(12);
     let started = Instant::now();
     let mut mid = None;
     for (i, (date, time, barber)) in slots.iter().enumerate() {
@@ -220,4 +220,152 @@ async fn a_lost_folder_comes_back_from_the_bucket_up_to_the_last_shipped_second(
         "the missing segment is named: {}",
         run.stderr
     );
+}
+
+/// Books one slot after another for `d`, 50 ms apart; how many, and the slowest answer.
+async fn book_for(
+    app: &TestApp,
+    slots: &mut impl Iterator<Item = (usize, (String, String, u64))>,
+    d: Duration,
+) -> (usize, Duration) {
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut n = 0;
+    while started.elapsed() < d {
+        let Some((i, (date, time, barber))) = slots.next() else {
+            break;
+        };
+        let t = Instant::now();
+        app.book_ok(&booking(
+            &[1],
+            barber.into(),
+            &at(&date, &time),
+            &phone(2_000 + i as u32),
+        ))
+        .await;
+        slowest = slowest.max(t.elapsed());
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (n, slowest)
+}
+
+/// A TCP proxy to `target` that can be switched off: while off it refuses new connections
+/// and cuts open ones (the bucket is down), and forwards again once switched on.
+async fn switchable_proxy(target: u16) -> (u16, tokio::sync::watch::Sender<bool>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (up_tx, up) = tokio::sync::watch::channel(true);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            if !*up.borrow() {
+                continue;
+            }
+            let mut up = up.clone();
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                    _ = up.wait_for(|on| !on) => {}
+                }
+            });
+        }
+    });
+    (port, up_tx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_the_bucket_down_bookings_go_on_and_the_lag_recovers_by_itself() {
+    let Some(moto) = Moto::start() else { return };
+    let moto_port: u16 = moto
+        .endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("moto's port");
+    let (port, up) = switchable_proxy(moto_port).await;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut config = config_for(&tmp.path().join("live"), Some(&moto));
+    config.snapshot.replicate_interval_secs = 1;
+    config.snapshot.s3.endpoint = Some(
+        format!("http://127.0.0.1:{port}")
+            .parse()
+            .expect("the proxy's URL"),
+    );
+    let app = spawn_app_with(config.clone(), Clock::manual(ts(MONDAY_8AM))).await;
+    let log = app.store.changelog().clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while log.figures().state.generation.is_none() {
+        assert!(Instant::now() < deadline, "no first generation");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let slots = free_slots(&app, 14).await;
+    let mut slots = slots.into_iter().enumerate();
+    let (before_n, before_slowest) = book_for(&app, &mut slots, Duration::from_secs(3)).await;
+    let mut lag_up = 0.0f64;
+    for _ in 0..20 {
+        lag_up = lag_up.max(
+            log.figures()
+                .lag_seconds(jiff::Timestamp::now().as_millisecond()),
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The bucket goes down: bookings go on as fast, the lag grows, failures are counted.
+    up.send_replace(false);
+    let (down_n, down_slowest) = book_for(&app, &mut slots, Duration::from_secs(12)).await;
+    let during = log.figures();
+    let lag_down = during.lag_seconds(jiff::Timestamp::now().as_millisecond());
+    eprintln!(
+        "bucket up: {before_n} bookings, slowest {before_slowest:?}, lag up to {lag_up:.1} s; \
+         down: {down_n} bookings, slowest {down_slowest:?}, lag {lag_down:.1} s, {} failed rounds",
+        during.shipped.failures
+    );
+    assert!(
+        down_n > 0 && down_slowest < Duration::from_secs(2),
+        "bookings were held up: {down_slowest:?}"
+    );
+    assert!(during.shipped.failures > 0, "failed rounds are counted");
+    assert!(
+        lag_down > 5.0,
+        "the lag shows the bucket is behind: {lag_down}"
+    );
+    assert!(during.waiting > 0, "segments wait on disk");
+    let metrics = plain_client()
+        .get(format!(
+            "http://{}/metrics",
+            app.metrics.expect("a metrics listener")
+        ))
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        metrics.contains("barberpro_replication_lag_seconds"),
+        "the lag is a metric"
+    );
+
+    // Back up: the lag returns to nothing without anyone doing anything.
+    up.send_replace(true);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let f = log.figures();
+        if f.lag_seconds(jiff::Timestamp::now().as_millisecond()) == 0.0 && f.waiting == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the lag did not recover: {:?}",
+            f.shipped
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(log.figures().shipped.last_error.is_none());
 }
