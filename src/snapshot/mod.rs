@@ -8,6 +8,7 @@
 //! The redb part (a consistent copy from one read transaction, compaction, integrity check)
 //! is `crate::store::snapshot`: this module never touches redb.
 
+pub mod keys;
 pub mod manifest;
 pub mod pitr;
 pub mod replicate;
@@ -345,12 +346,24 @@ pub async fn take(
             .upload_bytes(&name.manifest_file(), manifest_json)
             .await
             .map_err(upload_failed)?;
+        // The keys travel beside the snapshot, only encrypted (see `keys`).
+        if let Some(r) = cfg.age_recipient.as_ref().and_then(|k| k.recipient().ok()) {
+            let bundle = keys::bundle(&config.storage.data_dir, &r)
+                .map_err(SnapshotError::io("bundling the keys".to_owned()))?;
+            remote
+                .upload_bytes(&format!("{}{}", name.base(), keys::SUFFIX), bundle)
+                .await
+                .map_err(upload_failed)?;
+        }
         // This data folder now writes the prefix's change log (see `replicate`).
         if let Err(e) = replicate::take_lease(&remote, store.changelog()).await {
             tracing::warn!(error = %e, "continuous backup: could not take the bucket's lease");
         }
         report.uploaded_to = Some(remote.location.clone());
         report.pruned = prune_remote(&remote, now, cfg.retention_days).await?;
+        if let Err(e) = prune_generations(&remote, now, cfg.retention_days).await {
+            tracing::warn!(error = %e, "continuous backup: pruning old generations failed");
+        }
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
@@ -375,6 +388,10 @@ async fn prune_remote(
                 failures.push(format!("{file}: {e}"));
             }
         }
+        // Its key bundle, if it had one (a missing object deletes as nothing).
+        let _ = remote
+            .delete(&format!("{}{}", snapshot.name.base(), keys::SUFFIX))
+            .await;
     }
     let still: Vec<String> = remote
         .list()
@@ -397,6 +414,42 @@ async fn prune_remote(
         )));
     }
     Ok(doomed.iter().map(|d| d.name.base()).collect())
+}
+
+/// Deletes the change-log generations no restore can use any more: older than the oldest
+/// complete snapshot left (so a newer complete one exists) and past `keep_days`. Returns
+/// the generations deleted.
+async fn prune_generations(
+    remote: &Remote,
+    now: Timestamp,
+    keep_days: u32,
+) -> Result<Vec<String>, SnapshotError> {
+    if keep_days == 0 {
+        return Ok(Vec::new());
+    }
+    let listed = manifest::group(remote.list().await?);
+    let Some(oldest) = listed
+        .iter()
+        .filter(|l| l.complete())
+        .map(|l| l.name.base())
+        .min()
+    else {
+        return Ok(Vec::new());
+    };
+    let cutoff = now - jiff::SignedDuration::from_hours(24 * i64::from(keep_days));
+    let objects = remote.list_under(replicate::REMOTE_DIR).await?;
+    let mut gone = Vec::new();
+    for (generation, segments) in pitr::generations(&objects) {
+        let old = SnapshotName::parse(&generation).is_some_and(|n| n.created < cutoff);
+        if generation >= oldest || !old {
+            continue;
+        }
+        for name in segments.values() {
+            remote.delete(name).await?;
+        }
+        gone.push(generation);
+    }
+    Ok(gone)
 }
 
 /// Keeps the `keep` newest complete local snapshots; older ones and older leftovers go.

@@ -47,6 +47,8 @@ pub struct Recovered {
     pub snapshot: restore::Restored,
     pub replay: replay_log::Replayed,
     pub segments: u64,
+    /// Key files put back from the snapshot's encrypted bundle.
+    pub keys: Vec<String>,
     /// Why the replay stopped before the end of the log (a damaged segment), if it did.
     pub stopped: Option<String>,
 }
@@ -59,9 +61,14 @@ impl Recovered {
             .and_then(|ms| Timestamp::from_millisecond(ms).ok())
             .map_or_else(|| "the snapshot".to_owned(), |t| t.to_string());
         format!(
-            "{}\nchange log: {} transactions from {} segments applied after the snapshot's \
+            "{}\n{}change log: {} transactions from {} segments applied after the snapshot's \
              transaction {}; restored up to transaction {} ({upto}){}",
             self.snapshot.summary("restore"),
+            if self.keys.is_empty() {
+                String::new()
+            } else {
+                format!("keys put back: {}\n", self.keys.join(", "))
+            },
             self.replay.applied,
             self.segments,
             self.replay.from_seq,
@@ -125,6 +132,15 @@ pub async fn restore(
     let plan = plan(&remote, &snapshot).await?;
     let ids = identities(config)?;
     let snap = restore::restore(config, &Source::Name(snapshot.base()), data_dir).await?;
+    // The keys, when they travelled (encrypted) with the snapshot.
+    let mut keys = Vec::new();
+    if let Some(ids) = &ids
+        && let Ok(bundle) = remote
+            .get_bytes(&format!("{}{}", snapshot.base(), super::keys::SUFFIX))
+            .await
+    {
+        keys = super::keys::unbundle(&bundle, ids, data_dir).map_err(SnapshotError::Crypto)?;
+    }
     // The restored file is a new history: the old change log's state is set aside, and
     // nothing is logged until the next snapshot starts a generation.
     let old = data_dir.join(changelog::DIR);
@@ -191,6 +207,7 @@ pub async fn restore(
         snapshot: snap,
         replay: done,
         segments,
+        keys,
         stopped,
     })
 }
