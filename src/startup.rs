@@ -196,6 +196,7 @@ impl Application {
             app: crate::app::App {
                 store,
                 rules: config.booking_rules(),
+                ids: crate::app::public_ids(&tokens, numeric_ids_until(&config)),
                 tokens,
                 public_url: public_url.into(),
                 clock: options.clock,
@@ -553,4 +554,16 @@ fn read_token(path: &Path) -> Result<Arc<str>, StartError> {
         });
     }
     Ok(token.into())
+}
+
+/// The end of the numeric booking ids' window: `booking.numeric_ids_until`, at the start of
+/// that day in the chain's time zone.
+fn numeric_ids_until(config: &Config) -> Option<jiff::Timestamp> {
+    let tz = crate::domain::time::time_zone(&config.locale.time_zone).ok()?;
+    config
+        .booking
+        .numeric_ids_until
+        .to_zoned(tz)
+        .ok()
+        .map(|z| z.timestamp())
 }

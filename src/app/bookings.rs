@@ -35,6 +35,7 @@ pub fn front_desk_rules(rules: BookingRules) -> BookingRules {
 /// A client's booking (API or booking pages), made durable through the journal. A repeated
 /// Idempotency-Key answers the booking it made, counted once.
 pub async fn book_online(app: &App, request: ClientBooking) -> Result<Created, AppError> {
+    request.client.look_up_ahead();
     let mut created = app.store.book(request).await?;
     if let (Some(deposits), Some(p)) = (app.payments.as_ref(), created.payment.clone())
         && p.state == PaymentState::AwaitingPreference
@@ -74,6 +75,7 @@ pub async fn book_at_desk(
         return Err(AppError::Forbidden);
     }
     let source = request.source;
+    request.client.look_up_ahead();
     let now = app.clock.now();
     let (rules, keys) = (front_desk_rules(app.rules), app.tokens.clone());
     let change = actor.change("booking.create", "booking", None);

@@ -159,16 +159,14 @@ pub async fn create_preference(
     let public = app.public_url.as_ref();
     let req = PreferenceRequest {
         booking_id: booking.id.0,
-        title: format!(
-            "Seña del turno {} — {}",
-            booking.id,
-            booking.service_names()
-        ),
+        // The payer sees it at MercadoPago: no internal id in it.
+        title: format!("Seña del turno — {}", booking.service_names()),
         amount: payment.amount,
         payer_name: client.map(|c| c.name.to_string()).unwrap_or_default(),
         notification_url: format!("{public}/webhooks/mercadopago"),
         // No manage token here: MercadoPago must not learn it.
-        back_url: format!("{public}/turnos/{}", booking.id),
+        // The client's browser comes back here: the public id, like every client link.
+        back_url: format!("{public}/turnos/{}", app.ids.public(booking.id)),
         expires_from: now,
         expires_to: payment.hold_until,
     };

@@ -62,6 +62,7 @@ pub use error::AppError;
 
 use crate::domain::BarberId;
 use crate::domain::BookingRules;
+use crate::domain::public_id::PublicIds;
 use crate::domain::staff::{Role, StaffId, StaffUser};
 use crate::domain::token::TokenKey;
 use crate::metrics::Metrics;
@@ -75,6 +76,8 @@ pub struct App {
     pub clock: Clock,
     pub rules: BookingRules,
     pub tokens: TokenKey,
+    /// Public booking ids (keyed from `secret.key`) and the numeric ids' migration window.
+    pub ids: PublicIds,
     /// `server.public_url`, without a trailing slash.
     pub public_url: Arc<str>,
     pub metrics: Arc<Metrics>,
@@ -89,6 +92,7 @@ impl App {
     pub fn for_command(store: Store, rules: BookingRules) -> Self {
         Self {
             tokens: store.token_key().clone(),
+            ids: public_ids(store.token_key(), None),
             store,
             clock: Clock::system(),
             rules,
@@ -97,6 +101,12 @@ impl App {
             payments: None,
         }
     }
+}
+
+/// The public ids of bookings, keyed from the server's secret; numbers in clients' URLs are
+/// read until `numeric_until`.
+pub fn public_ids(key: &TokenKey, numeric_until: Option<jiff::Timestamp>) -> PublicIds {
+    PublicIds::new(key.derive("public-booking-id/v1"), numeric_until)
 }
 
 /// A staff member acting from the admin: who, with which role, from where.

@@ -14,7 +14,14 @@ pub struct BookingConfig {
     pub cancel_cutoff_hours: u16,
     /// A repeated Idempotency-Key replays its booking for this many hours, then is forgotten.
     pub idempotency_ttl_hours: u16,
+    /// Links made before public booking ids carried the internal number: a client's URL may
+    /// still name a booking by it until this day starts (in `locale.time_zone`); from then
+    /// on a number is "not found".
+    pub numeric_ids_until: jiff::civil::Date,
 }
+
+/// About 90 days after the release that brought public booking ids.
+pub const NUMERIC_IDS_UNTIL: jiff::civil::Date = jiff::civil::date(2027, 3, 8);
 
 impl Default for BookingConfig {
     fn default() -> Self {
@@ -25,6 +32,7 @@ impl Default for BookingConfig {
             horizon_days: r.horizon_days,
             cancel_cutoff_hours: r.cancel_cutoff_hours,
             idempotency_ttl_hours: 24,
+            numeric_ids_until: NUMERIC_IDS_UNTIL,
         }
     }
 }

@@ -13,6 +13,8 @@ pub mod money;
 pub mod notice;
 pub mod payment;
 pub mod phone;
+/// The opaque booking id clients see.
+pub mod public_id;
 pub mod staff;
 pub mod text;
 pub mod time;

@@ -1,6 +1,8 @@
 //! Phone numbers, normalised to E.164 with Argentina's mobile rules.
 
 use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat, PhoneNumberType, enums::Region};
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 
 use super::DomainError;
@@ -14,16 +16,43 @@ use super::DomainError;
 /// (`+39 06 6982 3500` stays `+390669823500`, where the `phonenumber` crate dropped it and
 /// could hand a stranger's number back), and parses in ~2 µs instead of ~12 µs (no regex
 /// cache behind a mutex).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Equality, hashing and the serialised form are the number's alone.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Phone(String);
+pub struct Phone {
+    e164: String,
+    /// [`Phone::alternate`]'s answer, once asked: it parses with libphonenumber, and the
+    /// booking use cases ask before a booking reaches the single writer thread.
+    other: OnceLock<Option<String>>,
+}
+
+impl PartialEq for Phone {
+    fn eq(&self, other: &Self) -> bool {
+        self.e164 == other.e164
+    }
+}
+
+impl Eq for Phone {}
+
+impl std::hash::Hash for Phone {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.e164.hash(state);
+    }
+}
+
+impl std::fmt::Debug for Phone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Phone").field(&self.e164).finish()
+    }
+}
 
 /// What an erased client's record keeps instead of a number (see `Client::anonymised`).
 const ERASED_PREFIX: &str = "anonimizado-";
 
 /// The placeholder an erased client's record keeps instead of a number.
 pub fn erased_placeholder(client: u64) -> Phone {
-    Phone(format!("{ERASED_PREFIX}{client}"))
+    Phone::new(format!("{ERASED_PREFIX}{client}"))
 }
 
 /// Read back (a stored row, a journal record) through [`Phone::from_stored`].
@@ -37,11 +66,18 @@ impl TryFrom<String> for Phone {
 
 impl From<Phone> for String {
     fn from(p: Phone) -> String {
-        p.0
+        p.e164
     }
 }
 
 impl Phone {
+    fn new(e164: String) -> Self {
+        Self {
+            e164,
+            other: OnceLock::new(),
+        }
+    }
+
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let raw = raw.trim();
         if raw.is_empty() || raw.len() > 32 {
@@ -53,16 +89,18 @@ impl Phone {
         if !number.is_valid() {
             return Err(DomainError::InvalidPhone);
         }
-        Ok(Self(number.format_as(PhoneNumberFormat::E164).into_owned()))
+        Ok(Self::new(
+            number.format_as(PhoneNumberFormat::E164).into_owned(),
+        ))
     }
 
     /// The number as people in Argentina write it (`011 4833-1234`, `011 15-2345-6789`); a
     /// foreign one in international form; an erased placeholder as it is.
     pub fn national(&self) -> String {
-        let Ok(number) = PHONE_NUMBER_UTIL.parse(&self.0, Some(Region::AR)) else {
-            return self.0.clone();
+        let Ok(number) = PHONE_NUMBER_UTIL.parse(&self.e164, Some(Region::AR)) else {
+            return self.e164.clone();
         };
-        let format = if self.0.starts_with("+54") {
+        let format = if self.e164.starts_with("+54") {
             PhoneNumberFormat::National
         } else {
             PhoneNumberFormat::International
@@ -91,7 +129,7 @@ impl Phone {
             .strip_prefix(ERASED_PREFIX)
             .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()));
         if e164 || erased {
-            Ok(Self(stored))
+            Ok(Self::new(stored))
         } else {
             Err(DomainError::InvalidPhone)
         }
@@ -99,11 +137,11 @@ impl Phone {
 
     /// Rebuilds a phone already stored in E.164 form (no re-validation).
     pub fn from_e164_unchecked(e164: String) -> Self {
-        Self(e164)
+        Self::new(e164)
     }
 
     pub fn as_e164(&self) -> &str {
-        &self.0
+        &self.e164
     }
 
     /// Parses a number given for WhatsApp: a mobile, so an Argentine number written without
@@ -118,7 +156,14 @@ impl Phone {
     /// the right kind. `None` for other countries and for numbers with only one form
     /// (`0800…`).
     pub fn alternate(&self) -> Option<Self> {
-        let rest = self.0.strip_prefix("+54")?;
+        self.other
+            .get_or_init(|| self.compute_alternate())
+            .clone()
+            .map(Self::new)
+    }
+
+    fn compute_alternate(&self) -> Option<String> {
+        let rest = self.e164.strip_prefix("+54")?;
         let (other, want_mobile) = match rest.strip_prefix('9') {
             Some(national) => (format!("+54{national}"), false),
             None => (format!("+549{rest}"), true),
@@ -134,17 +179,17 @@ impl Phone {
             )
         };
         (fits && number.is_valid() && number.format_as(PhoneNumberFormat::E164) == other)
-            .then_some(Self(other))
+            .then_some(other)
     }
 
     /// The number as people in Argentina write it, for staff to read: `011 15-2345-6789` (a
     /// mobile), `011 4321-1234` (a landline), `+1 415-555-2671` (abroad). Links keep
     /// [`Phone::as_e164`] (`tel:`, `wa.me`); an erased client's placeholder stays as stored.
     pub fn local(&self) -> String {
-        let Ok(number) = PHONE_NUMBER_UTIL.parse(&self.0, None) else {
-            return self.0.clone();
+        let Ok(number) = PHONE_NUMBER_UTIL.parse(&self.e164, None) else {
+            return self.e164.clone();
         };
-        let format = if self.0.starts_with("+54") {
+        let format = if self.e164.starts_with("+54") {
             PhoneNumberFormat::National
         } else {
             PhoneNumberFormat::International
@@ -154,12 +199,12 @@ impl Phone {
 
     /// The digits `wa.me` links take: E.164 without the `+`.
     pub fn wa_digits(&self) -> &str {
-        self.0.strip_prefix('+').unwrap_or(&self.0)
+        self.e164.strip_prefix('+').unwrap_or(&self.e164)
     }
 
     /// Whether this is an Argentine mobile in its E.164 form (`+549…`).
     pub fn is_ar_mobile(&self) -> bool {
-        self.0.starts_with("+549")
+        self.e164.starts_with("+549")
     }
 
     /// This line as a mobile: the `+549…` form of an Argentine number written as a landline
@@ -193,7 +238,7 @@ impl PhoneReading {
     /// Reads a typed number (see [`Phone::parse`] for what is accepted).
     pub fn read(raw: &str) -> Result<Self, DomainError> {
         let phone = Phone::parse(raw)?;
-        if !phone.0.starts_with("+54") {
+        if !phone.e164.starts_with("+54") {
             return Ok(Self::Abroad(phone));
         }
         if phone.is_ar_mobile() {
@@ -282,7 +327,7 @@ pub fn search_digits(raw: &str) -> Vec<String> {
 
 impl std::fmt::Display for Phone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.e164)
     }
 }
 
@@ -321,7 +366,7 @@ mod tests {
 
     fn assert_normalised(cases: &[(&str, &str)]) {
         for (raw, want) in cases {
-            let got = Phone::parse(raw).map(|p| p.0);
+            let got = Phone::parse(raw).map(|p| p.e164);
             assert_eq!(got.as_deref(), Ok(*want), "parsing {raw:?}");
         }
     }
@@ -378,7 +423,7 @@ mod tests {
         ];
         for (e164, want) in cases {
             let phone = Phone::from_e164_unchecked(e164.to_owned());
-            let got = phone.alternate().map(|p| p.0);
+            let got = phone.alternate().map(|p| p.e164);
             assert_eq!(got.as_deref(), want, "alternate of {e164}");
             if let Some(other) = phone.alternate() {
                 assert_eq!(other.alternate(), Some(phone.clone()), "back from {other}");
@@ -432,11 +477,11 @@ mod tests {
         );
         assert_eq!(open.settle(Some(false)), Some(phone("+541134567890")));
         assert_eq!(
-            Phone::parse_for_whatsapp("11 3456 7890").map(|p| p.0),
+            Phone::parse_for_whatsapp("11 3456 7890").map(|p| p.e164),
             Ok("+5491134567890".to_owned())
         );
         assert_eq!(
-            Phone::parse_for_whatsapp("0800 333 1234").map(|p| p.0),
+            Phone::parse_for_whatsapp("0800 333 1234").map(|p| p.e164),
             Ok("+548003331234".to_owned()),
             "a number with no mobile form stays as it is"
         );

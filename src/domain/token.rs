@@ -28,6 +28,15 @@ impl TokenKey {
         Self(bytes)
     }
 
+    /// A 32-byte key for one `purpose` alone (HMAC of the purpose under this key), so no
+    /// other use of `secret.key` can be turned against it.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"barberpro/derive/");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The manage token of a booking.
     pub fn issue(&self, booking: BookingId) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");

@@ -7,7 +7,9 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use super::ApiError;
+use super::{ApiError, AppState};
+use crate::app::App;
+use crate::domain::BookingId;
 
 /// Largest request body accepted anywhere in the API.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -136,6 +138,35 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
                 .await
                 .map_err(|_| ApiError::NotFound)?;
         raw.parse().map(Self).map_err(|_| ApiError::NotFound)
+    }
+}
+
+/// A booking a client's URL names (`{id}`): its public id, or a number while the migration
+/// window is open (`booking.numeric_ids_until`). A segment that names none (forged,
+/// undecodable, a number after the window) becomes [`NO_BOOKING`] and is looked up like any
+/// other, so its answer, and what it costs, are a wrong token's.
+pub struct PathBooking(pub BookingId);
+
+/// No booking has it (sequences start at 1): what a segment that names none resolves to.
+pub const NO_BOOKING: BookingId = BookingId(0);
+
+/// The booking `raw` names for a client at the app's `now` (see [`PathBooking`]).
+pub fn booking_in_path(app: &App, raw: &str) -> BookingId {
+    app.ids.resolve(raw, app.clock.now()).unwrap_or(NO_BOOKING)
+}
+
+impl FromRequestParts<AppState> for PathBooking {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let raw = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|p| p.0)
+            .unwrap_or_default();
+        Ok(Self(booking_in_path(state, &raw)))
     }
 }
 

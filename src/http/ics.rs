@@ -5,12 +5,14 @@
 
 use jiff::Timestamp;
 
+use crate::domain::public_id::PublicId;
 use crate::domain::{Booking, Branch};
 
-/// The calendar file of booking `b` at `branch` with `barber`; `public_url` names the host in
-/// its UID, so a second download updates the same event.
+/// The calendar file of booking `b` at `branch` with `barber`; its UID holds the public id
+/// and the host of `public_url`, so a second download updates the same event.
 pub fn booking(
     b: &Booking,
+    public_id: &PublicId,
     branch: &Branch,
     barber: &str,
     now: Timestamp,
@@ -33,7 +35,7 @@ pub fn booking(
         b.total
     );
     calendar(&Event {
-        uid: format!("turno-{}@{host}", b.id.0),
+        uid: format!("turno-{public_id}@{host}"),
         start: b.start,
         end: b.end,
         stamp: now,

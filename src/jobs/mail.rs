@@ -166,7 +166,8 @@ impl Mailer {
             .unwrap_or_default();
         let services: Vec<&str> = b.services.iter().map(|s| s.name.as_str()).collect();
         let token = self.app.tokens.issue(b.id);
-        let link = format!("{}/turnos/{}?token={token}", self.app.public_url, b.id.0);
+        let public_id = self.app.ids.public(b.id);
+        let link = format!("{}/turnos/{public_id}?token={token}", self.app.public_url);
         let phone = branch
             .phone
             .as_ref()
@@ -191,6 +192,7 @@ impl Mailer {
         );
         let ics = crate::http::ics::booking(
             b,
+            &public_id,
             &branch,
             &barber,
             self.app.clock.now(),

@@ -24,6 +24,12 @@ pub struct ClientDetails {
 }
 
 impl ClientDetails {
+    /// Works out on the caller's thread what looking this client up parses (the number's
+    /// other Argentine form, kept by the [`Phone`]), so that the single writer thread does not.
+    pub fn look_up_ahead(&self) {
+        let _ = self.phone.alternate();
+    }
+
     /// The details as they are stored: a number given with WhatsApp consent is a mobile, so
     /// an Argentine number written without `9`/`15` takes its `+549…` form.
     pub fn normalised(self) -> Self {

@@ -67,14 +67,23 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
 /// Writes the setting `key` (a policy the process keeps in `settings`, read inside the
 /// transactions it governs).
 pub fn put_setting<T: Serialize>(
-    txn: &crate::store::engine::WriteTransaction,
-    key: &str,
+    txn: &super::Tx,
+    key: &'static str,
     value: &T,
 ) -> Result<(), StoreError> {
     let bytes = encode(value)?;
     txn.open_table(super::tables::SETTINGS)?
         .insert(key, bytes.as_slice())?;
+    txn.forget(key);
     Ok(())
+}
+
+/// The setting `key` as `txn` sees it, read once per transaction ([`super::Tx::memo`]).
+pub fn memo_setting<T: DeserializeOwned + Default + Clone + Send + 'static>(
+    txn: &super::Tx,
+    key: &'static str,
+) -> Result<T, StoreError> {
+    txn.memo(key, |txn| setting(txn, key))
 }
 
 /// The setting `key`, or its default when it was never written.

@@ -64,7 +64,7 @@ pub struct Letter {
 }
 
 /// Records the policy booking writes follow from now on (at start-up).
-pub fn configure(txn: &WriteTransaction, policy: &Policy) -> Result<(), StoreError> {
+pub fn configure(txn: &Tx, policy: &Policy) -> Result<(), StoreError> {
     codec::put_setting(txn, POLICY_KEY, policy)
 }
 
@@ -113,7 +113,7 @@ pub(crate) fn booking_created(
     booking: &Booking,
     now: Timestamp,
 ) -> Result<Option<u64>, StoreError> {
-    if !policy(txn)?.enabled {
+    if !codec::memo_setting::<Policy>(txn, POLICY_KEY)?.enabled {
         return Ok(None);
     }
     let has_email = clients::get(txn, booking.client)?.is_some_and(|c| c.email.is_some());

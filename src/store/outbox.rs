@@ -161,7 +161,7 @@ fn wall_ms() -> i64 {
 }
 
 /// Records the policy booking changes follow from now on (at start-up).
-pub fn configure(txn: &WriteTransaction, policy: &Policy) -> Result<(), StoreError> {
+pub fn configure(txn: &Tx, policy: &Policy) -> Result<(), StoreError> {
     codec::put_setting(txn, POLICY_KEY, policy)
 }
 
@@ -194,7 +194,7 @@ pub(crate) fn booking_changed(
     if templates.is_empty() {
         return Ok(());
     }
-    let policy = policy(txn)?;
+    let policy: Policy = codec::memo_setting(txn, POLICY_KEY)?;
     if !policy.enabled {
         return Ok(());
     }
@@ -235,7 +235,7 @@ pub fn enqueue_with(
     now: Timestamp,
     extra: Vec<String>,
 ) -> Result<Option<u64>, StoreError> {
-    if !policy(txn)?.enabled {
+    if !codec::memo_setting::<Policy>(txn, POLICY_KEY)?.enabled {
         return Ok(None);
     }
     let consented = clients::get(txn, booking.client)?.is_some_and(|c| c.whatsapp_consent);

@@ -269,8 +269,8 @@ async fn one_client_across_branches_found_by_phone_in_any_form() {
     let clients = app
         .store
         .read(move |tx| {
-            let a = barberpro::store::bookings::get(tx, barberpro::domain::BookingId(first))?;
-            let b = barberpro::store::bookings::get(tx, barberpro::domain::BookingId(second))?;
+            let a = barberpro::store::bookings::get(tx, barberpro::domain::BookingId(first.n))?;
+            let b = barberpro::store::bookings::get(tx, barberpro::domain::BookingId(second.n))?;
             Ok((a.map(|b| b.client), b.map(|b| b.client)))
         })
         .await

@@ -193,7 +193,7 @@ async fn run(c: Case) -> Result<(), TestCaseError> {
             slot,
             made.body
         );
-        let id = made.body["id"].as_u64().unwrap();
+        let id = app.id_of(&made.body);
         let token = made.body["manage_token"].as_str().unwrap();
         let cancelled = app
             .post_auth(&format!("/api/v1/bookings/{id}/cancel"), token, None)

@@ -14,7 +14,7 @@ use barberpro::store::bookings;
 use reqwest::StatusCode;
 
 pub use crate::admin::{Browser, Page};
-use crate::helpers::{TUESDAY, TestApp, at};
+use crate::helpers::{Id, TUESDAY, TestApp, at};
 
 /// The form fields of a booking of `services` with `barber` at `hhmm` on Tuesday.
 pub fn form(
@@ -61,8 +61,8 @@ pub fn field(body: &str, name: &str) -> String {
     body[start..end].to_owned()
 }
 
-/// (id, token) from a redirect to `/turnos/{id}?token=…&aviso=…`.
-pub fn manage_target(location: &str) -> (u64, String) {
+/// (id, token) from a redirect to `/turnos/{id}?token=…&aviso=…` (a public id).
+pub fn manage_target(app: &TestApp, location: &str) -> (Id, String) {
     let rest = location
         .strip_prefix("/turnos/")
         .unwrap_or_else(|| panic!("not a manage link: {location}"));
@@ -73,7 +73,7 @@ pub fn manage_target(location: &str) -> (u64, String) {
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.clone())
         .expect("a token");
-    (id.parse().expect("numeric id"), token)
+    (app.id_named(id), token)
 }
 
 pub async fn booking(app: &TestApp, id: u64) -> Option<Booking> {
@@ -88,8 +88,7 @@ pub async fn count(app: &TestApp) -> u64 {
 }
 
 /// Books 10:00 on Tuesday with Martín through the pages; returns (id, token).
-pub async fn book_through_pages(app: &TestApp, b: &mut Browser, hhmm: &str) -> (u64, String) {
-    let _ = app;
+pub async fn book_through_pages(app: &TestApp, b: &mut Browser, hhmm: &str) -> (Id, String) {
     let page = post_form(
         b,
         "/reservar/palermo",
@@ -104,7 +103,7 @@ pub async fn book_through_pages(app: &TestApp, b: &mut Browser, hhmm: &str) -> (
     )
     .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    manage_target(&page.location)
+    manage_target(app, &page.location)
 }
 
 /// An HTML page in Spanish, not the JSON API's error body, and never a 500.

@@ -47,6 +47,21 @@ pub struct TestApp {
     _tmp: Option<TempDir>,
 }
 
+/// A booking as tests name it: `Display` prints its public id, so
+/// `format!("/api/v1/bookings/{id}")` is a client's URL; `n` is the internal number the
+/// front desk and the store use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Id {
+    pub public: String,
+    pub n: u64,
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.public)
+    }
+}
+
 pub fn test_config(data_dir: &Path) -> Config {
     let mut config = Config::default();
     config.server.listen = "127.0.0.1:0".parse().expect("valid address");
@@ -60,6 +75,9 @@ pub fn test_config(data_dir: &Path) -> Config {
     // The free-space floor is the operator's; tests must not depend on the machine's disk.
     // hardening.rs checks the floor itself with one no disk can meet.
     config.health.min_free_disk_mib = 0;
+    // Clients' URLs name bookings by public id only: a test still using a number fails
+    // (edges/guessed_ids.rs opens the window to test the old links).
+    config.booking.numeric_ids_until = jiff::civil::date(2026, 1, 1);
     config
 }
 
@@ -263,12 +281,27 @@ impl TestApp {
     }
 
     /// Books and returns (id, token), asserting 201.
-    pub async fn book_ok(&self, body: &Value) -> (u64, String) {
+    pub async fn book_ok(&self, body: &Value) -> (Id, String) {
         let b = self.book(body).await.expect(201);
         (
-            b["id"].as_u64().expect("id"),
+            self.id_of(&b),
             b["manage_token"].as_str().expect("token").to_owned(),
         )
+    }
+
+    /// The booking an API answer shows (its `id`, a public id).
+    pub fn id_of(&self, booking: &Value) -> Id {
+        self.id_named(booking["id"].as_str().expect("a public id"))
+    }
+
+    /// The booking a public id names (as a link shows it).
+    pub fn id_named(&self, public: &str) -> Id {
+        let parsed = barberpro::domain::public_id::PublicId::parse(public).expect("well-formed");
+        let n = self.state.ids.booking(&parsed).expect("one of ours").0;
+        Id {
+            public: public.to_owned(),
+            n,
+        }
     }
 
     /// Stops the server gracefully and waits for it (the data folder stays).

@@ -225,10 +225,7 @@ async fn odd_but_valid_text_is_stored_as_given() {
     let b = app.book(&body).await.expect(201);
     assert_eq!(b["client_name"], name);
     assert_eq!(b["notes"], "línea 1\nlínea 2 🙂");
-    let (id, token) = (
-        b["id"].as_u64().unwrap(),
-        b["manage_token"].as_str().unwrap(),
-    );
+    let (id, token) = (app.id_of(&b), b["manage_token"].as_str().unwrap());
     let seen = app
         .get_auth(&format!("/api/v1/bookings/{id}"), token)
         .await

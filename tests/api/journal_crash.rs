@@ -139,7 +139,7 @@ async fn bookings_answered_after_checkpoints_survive_a_sigkill() {
 async fn all_there(http: &reqwest::Client, base: &str, booked: &[&Value]) {
     let mut taken = HashSet::new();
     for b in booked {
-        let id = b["id"].as_u64().unwrap();
+        let id = b["id"].as_str().expect("a public id");
         let got = http
             .get(format!("{base}/api/v1/bookings/{id}"))
             .bearer_auth(b["manage_token"].as_str().unwrap())

@@ -76,7 +76,7 @@ async fn book(app: &TestApp, hhmm: &str, n: u32) -> Value {
 }
 
 async fn booking_view(app: &TestApp, created: &Value) -> Value {
-    let id = created["id"].as_u64().unwrap();
+    let id = app.id_of(created);
     let token = created["manage_token"].as_str().unwrap();
     app.get_auth(&format!("/api/v1/bookings/{id}"), token)
         .await
@@ -123,7 +123,7 @@ pub async fn stored_payment(app: &TestApp, booking: u64) -> barberpro::domain::P
 async fn a_booking_with_a_deposit_waits_for_payment_and_the_webhook_confirms_it() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "10:00", 1).await;
-    let id = created["id"].as_u64().unwrap();
+    let id = app.id_of(&created);
     assert_eq!(created["status"], "pending_payment", "{created}");
     let deposit = deposit_of(&created);
     assert_eq!(created["payment"]["amount_centavos"], deposit);
@@ -144,7 +144,7 @@ async fn a_booking_with_a_deposit_waits_for_payment_and_the_webhook_confirms_it(
         Some(&*format!("Bearer {ACCESS_TOKEN}"))
     );
     assert!(p.idempotency_key.as_deref().is_some_and(|k| !k.is_empty()));
-    assert_eq!(p.body["external_reference"], id.to_string());
+    assert_eq!(p.body["external_reference"], id.n.to_string());
     assert_eq!(p.body["items"][0]["currency_id"], "ARS");
     assert_eq!(
         p.body["items"][0]["unit_price"].as_f64().unwrap(),
@@ -175,7 +175,7 @@ async fn a_booking_with_a_deposit_waits_for_payment_and_the_webhook_confirms_it(
         "the held slot is offered"
     );
 
-    let mp = fake.pay(id, deposit, "approved");
+    let mp = fake.pay(id.n, deposit, "approved");
     let started = Instant::now();
     fake.notify(&app, mp).await.expect(200);
     assert!(
@@ -185,7 +185,7 @@ async fn a_booking_with_a_deposit_waits_for_payment_and_the_webhook_confirms_it(
     );
     let b = wait_status(&app, &created, "confirmed").await;
     assert_eq!(b["payment"]["status"], "approved");
-    assert_eq!(stored_payment(&app, id).await.mp_payment_id, Some(mp));
+    assert_eq!(stored_payment(&app, id.n).await.mp_payment_id, Some(mp));
     assert_eq!(counter(&app, "approved"), 1);
     let fetches = fake.seen(Op::GetPayment);
     assert!(
@@ -213,11 +213,11 @@ async fn a_booking_with_a_deposit_waits_for_payment_and_the_webhook_confirms_it(
 async fn the_same_webhook_five_times_confirms_once() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "11:00", 2).await;
-    let id = created["id"].as_u64().unwrap();
-    let mp = fake.pay(id, deposit_of(&created), "approved");
+    let id = app.id_of(&created);
+    let mp = fake.pay(id.n, deposit_of(&created), "approved");
     fake.notify(&app, mp).await.expect(200);
     wait_status(&app, &created, "confirmed").await;
-    let before = stored_payment(&app, id).await;
+    let before = stored_payment(&app, id.n).await;
     // Every replay is fetched (never trusted), and changes nothing.
     for _ in 0..5 {
         fake.notify(&app, mp).await.expect(200);
@@ -232,7 +232,7 @@ async fn the_same_webhook_five_times_confirms_once() {
         .await;
     }
     assert_eq!(fake.seen(Op::GetPayment).len(), 6);
-    let after = stored_payment(&app, id).await;
+    let after = stored_payment(&app, id.n).await;
     assert_eq!(before, after, "a replayed webhook changed the deposit");
     assert_eq!(counter(&app, "approved"), 1);
     assert_eq!(booking_view(&app, &created).await["status"], "confirmed");
@@ -242,11 +242,7 @@ async fn the_same_webhook_five_times_confirms_once() {
 async fn forged_missing_and_stale_signatures_are_refused_and_counted() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "12:00", 3).await;
-    let mp = fake.pay(
-        created["id"].as_u64().unwrap(),
-        deposit_of(&created),
-        "approved",
-    );
+    let mp = fake.pay(app.id_of(&created).n, deposit_of(&created), "approved");
     let bad = || {
         app.state
             .metrics
@@ -320,7 +316,7 @@ async fn forged_missing_and_stale_signatures_are_refused_and_counted() {
 async fn an_unpaid_hold_expires_frees_the_slot_and_a_late_approval_is_refunded() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "15:00", 4).await;
-    let id = created["id"].as_u64().unwrap();
+    let id = app.id_of(&created);
     let barber = created["barber_id"].as_u64().unwrap().to_string();
     let free = app.free_times("palermo", TUESDAY, "1", &barber).await;
     assert!(
@@ -348,7 +344,7 @@ async fn an_unpaid_hold_expires_frees_the_slot_and_a_late_approval_is_refunded()
     );
 
     // The client paid anyway, late: the money goes back, the booking stays cancelled.
-    let mp = fake.pay(id, deposit_of(&created), "approved");
+    let mp = fake.pay(id.n, deposit_of(&created), "approved");
     fake.notify(&app, mp).await.expect(200);
     let b = wait_payment(&app, &created, "refunded").await;
     assert_eq!(b["status"], "cancelled");
@@ -394,8 +390,8 @@ async fn an_unpaid_hold_expires_frees_the_slot_and_a_late_approval_is_refunded()
 async fn cancelling_before_the_cutoff_refunds_the_deposit_once() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "16:00", 5).await;
-    let id = created["id"].as_u64().unwrap();
-    let mp = fake.pay(id, deposit_of(&created), "approved");
+    let id = app.id_of(&created);
+    let mp = fake.pay(id.n, deposit_of(&created), "approved");
     fake.notify(&app, mp).await.expect(200);
     wait_status(&app, &created, "confirmed").await;
     // The first refund attempt meets a 503: retried with the same idempotency key.
@@ -415,7 +411,7 @@ async fn cancelling_before_the_cutoff_refunds_the_deposit_once() {
         fake.refunds()[0]["amount"].as_f64().unwrap(),
         deposit_of(&created) as f64 / 100.0
     );
-    let p = stored_payment(&app, id).await;
+    let p = stored_payment(&app, id.n).await;
     assert_eq!(p.state, PaymentState::Refunded);
     assert!(p.refund_id.is_some());
     let refunds = |status: &'static str| {
@@ -446,7 +442,7 @@ async fn after_the_cutoff_or_on_a_no_show_the_deposit_is_kept() {
     let late = book(&app, "17:00", 6).await;
     let absent = book(&app, "18:00", 7).await;
     for b in [&late, &absent] {
-        let mp = fake.pay(b["id"].as_u64().unwrap(), deposit_of(b), "approved");
+        let mp = fake.pay(app.id_of(b).n, deposit_of(b), "approved");
         fake.notify(&app, mp).await.expect(200);
         wait_status(&app, b, "confirmed").await;
     }
@@ -454,7 +450,7 @@ async fn after_the_cutoff_or_on_a_no_show_the_deposit_is_kept() {
     let now = ts(&at(TUESDAY, "16:00"));
     app.clock.set(now);
     let token = late["manage_token"].as_str().unwrap();
-    let late_id = late["id"].as_u64().unwrap();
+    let late_id = app.id_of(&late);
     app.post_auth(&format!("/api/v1/bookings/{late_id}/cancel"), token, None)
         .await
         .expect_error(409, "cancel_cutoff_passed");
@@ -464,7 +460,7 @@ async fn after_the_cutoff_or_on_a_no_show_the_deposit_is_kept() {
         .write(move |txn| {
             bookings::cancel(
                 txn,
-                BookingId(late_id),
+                BookingId(late_id.n),
                 None,
                 bookings::Actor::Staff,
                 now,
@@ -473,14 +469,14 @@ async fn after_the_cutoff_or_on_a_no_show_the_deposit_is_kept() {
         })
         .await
         .unwrap();
-    let absent_id = absent["id"].as_u64().unwrap();
+    let absent_id = app.id_of(&absent);
     let after = ts(&at(TUESDAY, "18:30"));
     app.clock.set(after);
     app.store
         .write(move |txn| {
             bookings::set_status(
                 txn,
-                BookingId(absent_id),
+                BookingId(absent_id.n),
                 BookingStatus::NoShow,
                 None,
                 after,
@@ -489,11 +485,11 @@ async fn after_the_cutoff_or_on_a_no_show_the_deposit_is_kept() {
         .await
         .unwrap();
     assert_eq!(
-        stored_payment(&app, late_id).await.state,
+        stored_payment(&app, late_id.n).await.state,
         PaymentState::Kept
     );
     assert_eq!(
-        stored_payment(&app, absent_id).await.state,
+        stored_payment(&app, absent_id.n).await.state,
         PaymentState::Kept
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -507,11 +503,7 @@ async fn after_the_cutoff_or_on_a_no_show_the_deposit_is_kept() {
 async fn a_payment_not_visible_yet_is_fetched_again_later() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "10:30", 8).await;
-    let mp = fake.pay(
-        created["id"].as_u64().unwrap(),
-        deposit_of(&created),
-        "approved",
-    );
+    let mp = fake.pay(app.id_of(&created).n, deposit_of(&created), "approved");
     fake.hide(mp, 1);
     fake.notify(&app, mp).await.expect(200);
     eventually("the first fetch", || async {
@@ -551,11 +543,7 @@ async fn server_errors_and_rate_limits_are_retried_honouring_retry_after() {
     assert_eq!(keys[0], keys[1], "a retry must reuse the idempotency key");
 
     // Fetching the payment: 500, then 429 asking for 1 s, then the payment.
-    let mp = fake.pay(
-        created["id"].as_u64().unwrap(),
-        deposit_of(&created),
-        "approved",
-    );
+    let mp = fake.pay(app.id_of(&created).n, deposit_of(&created), "approved");
     fake.fail_next(Op::GetPayment, 500, None);
     fake.fail_next(Op::GetPayment, 429, Some(1));
     fake.notify(&app, mp).await.expect(200);
@@ -569,8 +557,8 @@ async fn server_errors_and_rate_limits_are_retried_honouring_retry_after() {
 async fn a_refund_refused_with_a_4xx_is_not_retried_and_shows_for_the_front_desk() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "14:30", 10).await;
-    let id = created["id"].as_u64().unwrap();
-    let mp = fake.pay(id, deposit_of(&created), "approved");
+    let id = app.id_of(&created);
+    let mp = fake.pay(id.n, deposit_of(&created), "approved");
     fake.notify(&app, mp).await.expect(200);
     wait_status(&app, &created, "confirmed").await;
     // MercadoPago sees it refunded already (e.g. from its dashboard): 400 code 2063.
@@ -582,7 +570,7 @@ async fn a_refund_refused_with_a_4xx_is_not_retried_and_shows_for_the_front_desk
     wait_payment(&app, &created, "refund_failed").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(fake.seen(Op::Refund).len(), 1, "a 4xx was retried");
-    let p = stored_payment(&app, id).await;
+    let p = stored_payment(&app, id.n).await;
     assert!(p.last_error.unwrap_or_default().contains("2063"));
 
     // The front desk sorts it out at MercadoPago, then retries from the payments page.
@@ -643,11 +631,7 @@ async fn a_webhook_queued_before_a_restart_is_applied_after_it() {
     let mut app = spawn_app_with(config.clone(), clock.clone()).await;
     let created = book(&app, "14:00", 12).await;
     let unpaid = book(&app, "15:30", 18).await;
-    let mp = fake.pay(
-        created["id"].as_u64().unwrap(),
-        deposit_of(&created),
-        "approved",
-    );
+    let mp = fake.pay(app.id_of(&created).n, deposit_of(&created), "approved");
     // Not visible for a while: the notification waits in the database.
     fake.hide(mp, 1);
     fake.notify(&app, mp).await.expect(200);
@@ -701,14 +685,14 @@ async fn without_payments_the_webhook_does_not_exist_and_bookings_confirm_at_onc
 async fn a_client_who_cancels_before_paying_frees_the_slot_and_a_later_payment_goes_back() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "17:30", 15).await;
-    let id = created["id"].as_u64().unwrap();
+    let id = app.id_of(&created);
     let token = created["manage_token"].as_str().unwrap();
     let b = app
         .post_auth(&format!("/api/v1/bookings/{id}/cancel"), token, None)
         .await
         .expect(200);
     assert_eq!(b["payment"]["status"], "expired");
-    let mp = fake.pay(id, deposit_of(&created), "approved");
+    let mp = fake.pay(id.n, deposit_of(&created), "approved");
     fake.notify(&app, mp).await.expect(200);
     wait_payment(&app, &created, "refunded").await;
     assert_eq!(fake.refunds().len(), 1);
@@ -719,11 +703,11 @@ async fn a_client_who_cancels_before_paying_frees_the_slot_and_a_later_payment_g
 async fn a_wrong_amount_or_currency_confirms_nothing() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "18:30", 16).await;
-    let id = created["id"].as_u64().unwrap();
-    let short = fake.pay(id, deposit_of(&created) - 100, "approved");
+    let id = app.id_of(&created);
+    let short = fake.pay(id.n, deposit_of(&created) - 100, "approved");
     fake.notify(&app, short).await.expect(200);
     eventually("the short payment is fetched", || async {
-        let p = stored_payment(&app, id).await;
+        let p = stored_payment(&app, id.n).await;
         p.events
             .iter()
             .any(|e| e.what.contains("no coincide"))
@@ -735,10 +719,10 @@ async fn a_wrong_amount_or_currency_confirms_nothing() {
         "pending_payment"
     );
     // A rejected card is news, not a confirmation; the right payment then confirms.
-    let rejected = fake.pay(id, deposit_of(&created), "rejected");
+    let rejected = fake.pay(id.n, deposit_of(&created), "rejected");
     fake.notify(&app, rejected).await.expect(200);
     eventually("the rejection is noted", || async {
-        let p = stored_payment(&app, id).await;
+        let p = stored_payment(&app, id.n).await;
         (p.mp_status.as_deref() == Some("rejected")).then_some(())
     })
     .await;
@@ -756,11 +740,11 @@ async fn the_front_desk_sees_deposits_policies_and_the_clients_history() {
     use barberpro::domain::staff::Role;
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "10:00", 14).await;
-    let id = created["id"].as_u64().unwrap();
-    let mp = fake.pay(id, deposit_of(&created), "approved");
+    let id = app.id_of(&created);
+    let mp = fake.pay(id.n, deposit_of(&created), "approved");
     fake.notify(&app, mp).await.expect(200);
     wait_status(&app, &created, "confirmed").await;
-    let client = stored_payment(&app, id).await.client.0;
+    let client = stored_payment(&app, id.n).await.client.0;
 
     crate::admin::create_staff(
         &app,
@@ -779,7 +763,7 @@ async fn the_front_desk_sees_deposits_policies_and_the_clients_history() {
         "{}",
         page.body
     );
-    let row = format!("data-booking=\"{id}\"");
+    let row = format!("data-booking=\"{id}\"", id = id.n);
     let at = page.body.find(&row).expect("the deposit is listed");
     let tr = &page.body[at..at + page.body[at..].find("</tr>").unwrap()];
     assert!(
@@ -823,22 +807,22 @@ async fn drained(app: &TestApp) {
 async fn out_of_order_and_other_statuses_never_move_a_paid_deposit_back() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "16:30", 17).await;
-    let id = created["id"].as_u64().unwrap();
-    let mp = fake.pay(id, deposit_of(&created), "approved");
+    let id = app.id_of(&created);
+    let mp = fake.pay(id.n, deposit_of(&created), "approved");
     fake.notify(&app, mp).await.expect(200);
     wait_status(&app, &created, "confirmed").await;
-    let paid = stored_payment(&app, id).await;
+    let paid = stored_payment(&app, id.n).await;
 
     // An older state of the same payment, fetched late.
     fake.set_status(mp, "in_process");
     fake.notify(&app, mp).await.expect(200);
     drained(&app).await;
     // A second attempt for the same booking, rejected.
-    let other = fake.pay(id, deposit_of(&created), "rejected");
+    let other = fake.pay(id.n, deposit_of(&created), "rejected");
     fake.notify(&app, other).await.expect(200);
     drained(&app).await;
     assert_eq!(
-        stored_payment(&app, id).await,
+        stored_payment(&app, id.n).await,
         paid,
         "old news moved the deposit"
     );
@@ -856,11 +840,7 @@ async fn out_of_order_and_other_statuses_never_move_a_paid_deposit_back() {
 async fn the_legacy_ipn_form_is_verified_and_applied_too() {
     let (app, fake) = spawn_with_deposits().await;
     let created = book(&app, "11:00", 19).await;
-    let mp = fake.pay(
-        created["id"].as_u64().unwrap(),
-        deposit_of(&created),
-        "approved",
-    );
+    let mp = fake.pay(app.id_of(&created).n, deposit_of(&created), "approved");
     // `?topic=payment&id=…`: the signed id is the query's `id`.
     let (_, rid, sig) = fake.signed_webhook(mp);
     send_webhook(
@@ -920,10 +900,10 @@ async fn a_deposit_is_asked_only_of_clients_with_a_past_no_show() {
     let missed = book(&app, "11:00", 1).await;
     let cancelled = book(&app, "12:00", 2).await;
     assert_eq!(cancelled["status"], "confirmed");
-    set(missed["id"].as_u64().unwrap(), BookingStatus::NoShow)
+    set(app.id_of(&missed).n, BookingStatus::NoShow)
         .await
         .unwrap();
-    set(cancelled["id"].as_u64().unwrap(), BookingStatus::Cancelled)
+    set(app.id_of(&cancelled).n, BookingStatus::Cancelled)
         .await
         .unwrap();
 

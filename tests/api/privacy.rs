@@ -64,7 +64,7 @@ async fn book_two(app: &TestApp, name: &str) -> (u64, String, u64, String) {
     first["start"] = json!(at(TUESDAY, "15:00"));
     first["notes"] = Value::Null;
     let (b, tb) = app.book_ok(&first).await;
-    (a, ta, b, tb)
+    (a.n, ta, b.n, tb)
 }
 
 async fn all_audit(app: &TestApp) -> Vec<AuditEntry> {
@@ -221,7 +221,7 @@ async fn cli_exports_and_erases_a_person_while_the_server_runs_then_with_it_stop
             TYPED,
         ))
         .await;
-    let new_client = get_booking(&app, c).await.client.0;
+    let new_client = get_booking(&app, c.n).await.client.0;
     assert_ne!(new_client, client, "a new client record");
 
     // With the server stopped, the commands open the database themselves.
@@ -262,7 +262,7 @@ async fn client_api_changes_are_audited_in_their_transaction_and_refusals_are_no
     assert_eq!(created.status(), StatusCode::CREATED);
     let created: Value = created.json().await.unwrap();
     let (id, token) = (
-        created["id"].as_u64().unwrap(),
+        app.id_of(&created),
         created["manage_token"].as_str().unwrap().to_owned(),
     );
     // A retry with the same key replays the booking: no second entry.
@@ -300,10 +300,10 @@ async fn client_api_changes_are_audited_in_their_transaction_and_refusals_are_no
     let trail: Vec<(String, String, Option<u64>)> = all_audit(&app)
         .await
         .into_iter()
-        .filter(|e| e.entity_id == Some(id))
+        .filter(|e| e.entity_id == Some(id.n))
         .map(|e| (e.action, e.actor_email, e.entity_id))
         .collect();
-    let expect = |a: &str| (a.to_owned(), "client".to_owned(), Some(id));
+    let expect = |a: &str| (a.to_owned(), "client".to_owned(), Some(id.n));
     assert_eq!(
         trail,
         vec![
@@ -561,7 +561,7 @@ async fn the_retention_job_sweeps_sessions_prunes_the_log_and_anonymises_inactiv
             "011 15-2345-6709",
         ))
         .await;
-    let recent_client = get_booking(&app, recent).await.client.0;
+    let recent_client = get_booking(&app, recent.n).await.client.0;
     let before = all_audit(&app).await;
     let report = retention::run_once(&app.store, &settings, later)
         .await

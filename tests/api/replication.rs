@@ -95,7 +95,7 @@ async fn a_lost_folder_comes_back_from_the_bucket_up_to_the_last_shipped_second(
 
     // A steady load: one booking at a time, each with the wall time it was acknowledged.
     let slots = free_slots(&app, 14).await;
-    let mut booked: Vec<(u64, String, SystemTime)> = Vec::new();
+    let mut booked: Vec<(Id, String, SystemTime)> = Vec::new();
     let load_for = Duration::from_secs(12);
     let started = Instant::now();
     let mut mid = None;
@@ -134,7 +134,7 @@ async fn a_lost_folder_comes_back_from_the_bucket_up_to_the_last_shipped_second(
     let due: Vec<u64> = booked
         .iter()
         .filter(|(_, _, acked)| lost_at.duration_since(*acked).unwrap_or_default() > window)
-        .map(|(id, _, _)| *id)
+        .map(|(id, _, _)| id.n)
         .collect();
     assert!(
         !due.is_empty(),
@@ -179,7 +179,7 @@ async fn a_lost_folder_comes_back_from_the_bucket_up_to_the_last_shipped_second(
     let mut served_config = config_for(&restored, None);
     served_config.snapshot.replicate_interval_secs = 0;
     let served = spawn_app_with(served_config, Clock::manual(ts(MONDAY_8AM))).await;
-    for (id, token, _) in booked.iter().filter(|b| due.contains(&b.0)) {
+    for (id, token, _) in booked.iter().filter(|b| due.contains(&b.0.n)) {
         served
             .get_auth(&format!("/api/v1/bookings/{id}"), token)
             .await
@@ -203,7 +203,7 @@ async fn a_lost_folder_comes_back_from_the_bucket_up_to_the_last_shipped_second(
         for (id, _, acked) in &booked[..n] {
             if *acked < cut {
                 assert!(
-                    back.contains(id),
+                    back.contains(&id.n),
                     "booking {id} acknowledged before {second} is missing"
                 );
             }
@@ -211,7 +211,7 @@ async fn a_lost_folder_comes_back_from_the_bucket_up_to_the_last_shipped_second(
         for (id, _, acked) in &booked {
             if acked.duration_since(cut).unwrap_or_default() > Duration::from_millis(1100) {
                 assert!(
-                    !back.contains(id),
+                    !back.contains(&id.n),
                     "booking {id}, made after {second}, was restored"
                 );
             }

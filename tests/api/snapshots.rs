@@ -348,7 +348,7 @@ async fn snapshot_under_load_uploads_reads_back_with_standard_tools_and_restores
                 );
                 done.fetch_add(1, Ordering::SeqCst);
                 booked.push((
-                    answer.body["id"].as_u64().expect("id"),
+                    app.id_of(&answer.body),
                     answer.body["manage_token"]
                         .as_str()
                         .expect("token")
@@ -486,7 +486,7 @@ async fn snapshot_under_load_uploads_reads_back_with_standard_tools_and_restores
     let mut compared = 0;
     for (id, token) in &tokens {
         let path = format!("/api/v1/bookings/{id}");
-        if *id <= in_snapshot {
+        if id.n <= in_snapshot {
             let original = without_urls(app.get_auth(&path, token).await.expect(200));
             let copy = without_urls(restored.get_auth(&path, token).await.expect(200));
             assert_eq!(copy, original, "booking {id} differs after the restore");

@@ -70,7 +70,7 @@ async fn cancelling_twice_is_the_same_refusal_through_the_api_the_pages_and_the_
     assert!(page.body.contains("está cancelado"), "{}", page.body);
     let desk = b
         .post(
-            &format!("/admin/bookings/{id}/cancel"),
+            &format!("/admin/bookings/{id}/cancel", id = id.n),
             &[("reason", "Otra vez"), ("csrf", &csrf)],
         )
         .await;
@@ -81,7 +81,7 @@ async fn cancelling_twice_is_the_same_refusal_through_the_api_the_pages_and_the_
         "{said}"
     );
     // One cancellation, one audit entry and one count, whoever tried again.
-    let entries = audit_of(&app, id).await;
+    let entries = audit_of(&app, id.n).await;
     let cancels = entries
         .iter()
         .filter(|e| e.action == "booking.cancel")
@@ -110,18 +110,18 @@ async fn after_the_cut_off_a_client_cannot_cancel_anywhere_but_the_desk_can() {
     assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.body);
     assert!(page.body.contains("Ya es tarde"), "{}", page.body);
     assert_eq!(
-        get_booking(&app, first).await.status,
+        get_booking(&app, first.n).await.status,
         BookingStatus::Confirmed
     );
     // The front desk is not bound by the clients' cut-off.
     b.post(
-        &format!("/admin/bookings/{first}/cancel"),
+        &format!("/admin/bookings/{first}/cancel", first = first.n),
         &[("reason", "Avisó por teléfono"), ("csrf", &csrf)],
     )
     .await
     .expect_redirect("/admin/agenda");
     assert_eq!(
-        get_booking(&app, first).await.status,
+        get_booking(&app, first.n).await.status,
         BookingStatus::Cancelled
     );
 }
@@ -157,7 +157,7 @@ async fn rescheduling_into_a_taken_slot_is_refused_through_the_api_the_pages_and
     assert!(page.body.contains("ya no está disponible"), "{}", page.body);
     let moved = b
         .post(
-            &format!("/admin/bookings/{id}/reschedule"),
+            &format!("/admin/bookings/{id}/reschedule", id = id.n),
             &[
                 ("date", TUESDAY),
                 ("time", "10:00"),
@@ -172,7 +172,7 @@ async fn rescheduling_into_a_taken_slot_is_refused_through_the_api_the_pages_and
         said.contains("flash-error") && said.contains("ya no está disponible"),
         "{said}"
     );
-    let kept = get_booking(&app, id).await;
+    let kept = get_booking(&app, id.n).await;
     assert_eq!(kept.start, crate::helpers::ts(&at(TUESDAY, "11:00")));
 }
 
@@ -275,7 +275,7 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
     let (id, _) = app
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
         .await;
-    let status = format!("/admin/bookings/{id}/status");
+    let status = format!("/admin/bookings/{id}/status", id = id.n);
 
     // Monday: a day too early for any of them, and the agenda does not offer them.
     for to in ["checked_in", "completed", "no_show"] {
@@ -286,7 +286,10 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
         let said = flash(&mut b, &page.location).await;
         assert!(said.contains("flash-error"), "{to}: {said}");
     }
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::Confirmed);
+    assert_eq!(
+        get_booking(&app, id.n).await.status,
+        BookingStatus::Confirmed
+    );
     let agenda = b
         .get(&format!("/admin/agenda?branch=palermo&date={TUESDAY}"))
         .await;
@@ -301,14 +304,17 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
     let unconfirmed = b.post(&status, &[("to", "no_show"), ("csrf", &csrf)]).await;
     let said = flash(&mut b, &unconfirmed.location).await;
     assert!(said.contains("Confirmá"), "{said}");
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::Confirmed);
+    assert_eq!(
+        get_booking(&app, id.n).await.status,
+        BookingStatus::Confirmed
+    );
     b.post(
         &status,
         &[("to", "no_show"), ("confirm", "1"), ("csrf", &csrf)],
     )
     .await
     .expect_redirect("/admin/agenda");
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::NoShow);
+    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::NoShow);
 
     // Undone within the window: the booking holds its slot again, audited.
     let agenda = b
@@ -318,12 +324,15 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
         agenda.body.contains("data-action=\"undo\""),
         "no undo offered"
     );
-    let undo = format!("/admin/bookings/{id}/undo");
+    let undo = format!("/admin/bookings/{id}/undo", id = id.n);
     b.post(&undo, &[("csrf", &csrf)])
         .await
         .expect_redirect("/admin/agenda");
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::Confirmed);
-    let actions: Vec<String> = audit_of(&app, id)
+    assert_eq!(
+        get_booking(&app, id.n).await.status,
+        BookingStatus::Confirmed
+    );
+    let actions: Vec<String> = audit_of(&app, id.n)
         .await
         .into_iter()
         .map(|e| e.action)
@@ -358,11 +367,11 @@ async fn the_desk_marks_arrival_and_no_shows_only_on_time_confirms_a_no_show_and
     )
     .await
     .expect_redirect("/admin/agenda");
-    let other = id + 1;
+    let other = id.n + 1;
     let taken = b.post(&undo, &[("csrf", &csrf)]).await;
     let said = flash(&mut b, &taken.location).await;
     assert!(said.contains("ya no está disponible"), "{said}");
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::NoShow);
+    assert_eq!(get_booking(&app, id.n).await.status, BookingStatus::NoShow);
     assert_eq!(
         get_booking(&app, other).await.status,
         BookingStatus::CheckedIn

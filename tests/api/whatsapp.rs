@@ -152,12 +152,12 @@ async fn a_booking_is_confirmed_on_whatsapp_with_the_template_parameters() {
             "10:00"
         ]
     );
-    let row = wait_state(&app, id, Template::BookingConfirmed, State::Sent).await;
+    let row = wait_state(&app, id.n, Template::BookingConfirmed, State::Sent).await;
     assert_eq!(m.reference, row.id.to_string());
     assert_eq!(row.wamid, m.accepted);
     assert_eq!(row.attempts, 1);
     // Two reminders wait for their time; nothing else was sent.
-    let reminders: Vec<_> = messages(&app, id)
+    let reminders: Vec<_> = messages(&app, id.n)
         .await
         .into_iter()
         .filter(|m| m.template == Template::Reminder)
@@ -251,7 +251,7 @@ async fn clients_without_consent_get_nothing_and_an_opt_out_drops_queued_message
     no_consent["client"]["whatsapp_consent"] = json!(false);
     let (silent, _) = app.book_ok(&no_consent).await;
     assert!(
-        messages(&app, silent).await.is_empty(),
+        messages(&app, silent.n).await.is_empty(),
         "nothing is queued without consent"
     );
 
@@ -262,7 +262,7 @@ async fn clients_without_consent_get_nothing_and_an_opt_out_drops_queued_message
     fake.wait_accepted(1, WAIT).await;
     let client = app
         .store
-        .read(move |tx| barberpro::store::bookings::get(tx, BookingId(id)))
+        .read(move |tx| barberpro::store::bookings::get(tx, BookingId(id.n)))
         .await
         .unwrap()
         .unwrap()
@@ -273,7 +273,7 @@ async fn clients_without_consent_get_nothing_and_an_opt_out_drops_queued_message
         .await
         .unwrap();
     app.clock.set(ts(&at(TUESDAY, "09:00")));
-    let skipped = wait_state(&app, id, Template::Reminder, State::Skipped).await;
+    let skipped = wait_state(&app, id.n, Template::Reminder, State::Skipped).await;
     assert_eq!(skipped.reason.as_deref(), Some("no_consent"));
     fake.assert_quiet(1, "an opted-out client got a reminder")
         .await;
@@ -322,9 +322,9 @@ async fn cancel_and_reschedule_send_their_messages_and_move_the_reminders() {
     app.clock.set(ts(&at("2027-03-01", "11:00")));
     fake.assert_quiet(4, "a reminder for a moved or cancelled booking")
         .await;
-    let old = wait_state(&app, moved, Template::Reminder, State::Skipped).await;
+    let old = wait_state(&app, moved.n, Template::Reminder, State::Skipped).await;
     assert_eq!(old.reason.as_deref(), Some("booking_moved"));
-    let gone = wait_state(&app, cancelled, Template::Reminder, State::Skipped).await;
+    let gone = wait_state(&app, cancelled.n, Template::Reminder, State::Skipped).await;
     assert_eq!(gone.reason.as_deref(), Some("booking_cancelled"));
 
     // Tuesday 16:00: the moved booking's new 24 h reminder, for the new time.
@@ -357,7 +357,7 @@ async fn reminders_go_out_24_and_2_hours_before_and_only_then() {
     app.clock.set(ts(&at(TUESDAY, "08:00")));
     fake.wait_accepted(3, WAIT).await;
     fake.assert_quiet(3, "a reminder sent twice").await;
-    let all = messages(&app, id).await;
+    let all = messages(&app, id.n).await;
     assert_eq!(
         all.iter().filter(|m| m.state == State::Sent).count(),
         3,
@@ -379,7 +379,7 @@ async fn retryable_errors_back_off_and_honour_retry_after_then_succeed() {
     let (id, _) = app
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
         .await;
-    let first = wait_retry_scheduled(&app, id, 1).await;
+    let first = wait_retry_scheduled(&app, id.n, 1).await;
     let backoff = first.next_attempt_at.duration_since(app.clock.now());
     assert!(
         (SignedDuration::from_millis(500)..=SignedDuration::from_millis(1000)).contains(&backoff),
@@ -390,7 +390,7 @@ async fn retryable_errors_back_off_and_honour_retry_after_then_succeed() {
 
     let t0 = app.clock.now();
     app.clock.set(t0 + SignedDuration::from_secs(1));
-    let second = wait_retry_scheduled(&app, id, 2).await;
+    let second = wait_retry_scheduled(&app, id.n, 2).await;
     // 429 with Retry-After: 30 → not before 30 s, whatever the backoff says.
     let t1 = app.clock.now();
     assert_eq!(second.next_attempt_at, t1 + SignedDuration::from_secs(30));
@@ -398,7 +398,7 @@ async fn retryable_errors_back_off_and_honour_retry_after_then_succeed() {
     fake.assert_quiet(2, "Retry-After was not honoured").await;
     app.clock.set(t1 + SignedDuration::from_secs(30));
     fake.wait_accepted(1, WAIT).await;
-    let sent = wait_state(&app, id, Template::BookingConfirmed, State::Sent).await;
+    let sent = wait_state(&app, id.n, Template::BookingConfirmed, State::Sent).await;
     assert_eq!(sent.attempts, 3);
     assert_eq!(
         metric(
@@ -418,7 +418,7 @@ async fn non_retryable_errors_and_too_many_attempts_make_dead_letters_the_front_
     let (dead, _) = app
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
         .await;
-    let m = wait_state(&app, dead, Template::BookingConfirmed, State::Dead).await;
+    let m = wait_state(&app, dead.n, Template::BookingConfirmed, State::Dead).await;
     assert_eq!(m.attempts, 1);
     assert!(
         m.last_error.as_deref().unwrap_or("").contains("131026"),
@@ -433,11 +433,11 @@ async fn non_retryable_errors_and_too_many_attempts_make_dead_letters_the_front_
         .book_ok(&booking(&[1], json!(2), &at(TUESDAY, "10:00"), &phone(2)))
         .await;
     for n in 1..=3 {
-        wait_retry_scheduled(&app, tired, n).await;
+        wait_retry_scheduled(&app, tired.n, n).await;
         let now = app.clock.now();
         app.clock.set(now + SignedDuration::from_secs(120));
     }
-    let m = wait_state(&app, tired, Template::BookingConfirmed, State::Dead).await;
+    let m = wait_state(&app, tired.n, Template::BookingConfirmed, State::Dead).await;
     assert_eq!(m.attempts, 4);
 
     // The front desk sees both and retries one once the number works.
@@ -480,7 +480,7 @@ async fn non_retryable_errors_and_too_many_attempts_make_dead_letters_the_front_
     assert_eq!(retried.status, 200, "{}", retried.body);
     let accepted = fake.wait_accepted(1, WAIT).await;
     assert_eq!(accepted[0].to, "5491123456702");
-    wait_state(&app, tired, Template::BookingConfirmed, State::Sent).await;
+    wait_state(&app, tired.n, Template::BookingConfirmed, State::Sent).await;
     let again = desk
         .post(
             &format!("/admin/mensajes/{}/reintentar", m.id),
@@ -584,7 +584,7 @@ async fn webhook_signatures_are_checked_on_the_raw_body() {
         .accepted
         .clone()
         .unwrap();
-    wait_state(&app, id, Template::BookingConfirmed, State::Sent).await;
+    wait_state(&app, id.n, Template::BookingConfirmed, State::Sent).await;
     let body = status_body(&wamid, "delivered");
     let good = signed(&body, APP_SECRET);
     let bad_before = metric(
@@ -629,11 +629,11 @@ async fn webhook_signatures_are_checked_on_the_raw_body() {
         ),
         bad_before + 6.0
     );
-    let row = wait_state(&app, id, Template::BookingConfirmed, State::Sent).await;
+    let row = wait_state(&app, id.n, Template::BookingConfirmed, State::Sent).await;
     assert_eq!(row.delivery, None, "a refused webhook changed nothing");
 
     post_webhook(&app, &body, Some(&good)).await.expect(200);
-    let row = wait_state(&app, id, Template::BookingConfirmed, State::Sent).await;
+    let row = wait_state(&app, id.n, Template::BookingConfirmed, State::Sent).await;
     assert_eq!(row.delivery, Some(Delivery::Delivered));
 }
 
@@ -647,14 +647,14 @@ async fn delivery_statuses_only_move_forward() {
         .accepted
         .clone()
         .unwrap();
-    wait_state(&app, id, Template::BookingConfirmed, State::Sent).await;
+    wait_state(&app, id.n, Template::BookingConfirmed, State::Sent).await;
     let deliver = |status: &str| {
         let body = status_body(&wamid, status);
         let sig = signed(&body, APP_SECRET);
         (body, sig)
     };
     let delivery = || async {
-        wait_state(&app, id, Template::BookingConfirmed, State::Sent)
+        wait_state(&app, id.n, Template::BookingConfirmed, State::Sent)
             .await
             .delivery
     };
@@ -684,7 +684,7 @@ async fn the_front_desk_records_an_opt_out_and_nothing_more_is_queued() {
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
         .await;
     fake.wait_accepted(1, WAIT).await;
-    let client = crate::admin::get_booking(&app, first).await.client;
+    let client = crate::admin::get_booking(&app, first.n).await.client;
     crate::admin::create_staff(
         &app,
         "recepcion@barberpro.test",
@@ -715,7 +715,7 @@ async fn the_front_desk_records_an_opt_out_and_nothing_more_is_queued() {
     let mut again = booking(&[1], json!(1), &at(TUESDAY, "16:00"), &phone(1));
     again["client"]["whatsapp_consent"] = json!(false);
     let (second, _) = app.book_ok(&again).await;
-    assert!(messages(&app, second).await.is_empty());
+    assert!(messages(&app, second.n).await.is_empty());
     fake.assert_quiet(1, "a message to a client who opted out")
         .await;
 }
@@ -740,13 +740,13 @@ async fn a_paid_deposit_confirms_the_booking_and_both_messages_go_out() {
         ))
         .await
         .expect(201);
-    let id = created["id"].as_u64().unwrap();
+    let id = app.id_of(&created);
     assert_eq!(created["status"], "pending_payment");
     wa.assert_quiet(0, "a message before the deposit was paid")
         .await;
 
     let deposit = crate::payments::deposit_of(&created);
-    let paid = mp.pay(id, deposit, "approved");
+    let paid = mp.pay(id.n, deposit, "approved");
     mp.notify(&app, paid).await.expect(200);
     let sent = wa.wait_accepted(2, WAIT).await;
     let confirmed = sent
@@ -766,7 +766,7 @@ async fn a_paid_deposit_confirms_the_booking_and_both_messages_go_out() {
     mp.notify(&app, paid).await.expect(200);
     wa.assert_quiet(2, "a replayed payment webhook sent messages again")
         .await;
-    let reminders = messages(&app, id)
+    let reminders = messages(&app, id.n)
         .await
         .into_iter()
         .filter(|m| m.template == Template::Reminder)
@@ -785,7 +785,7 @@ async fn a_dead_letter_names_the_client_its_booking_went_to_in_a_merge() {
     let (dead, _) = app
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
         .await;
-    wait_state(&app, dead, Template::BookingConfirmed, State::Dead).await;
+    wait_state(&app, dead.n, Template::BookingConfirmed, State::Dead).await;
     let mut other = booking(&[1], json!(2), &at(TUESDAY, "12:00"), &phone(2));
     other["client"]["name"] = json!("Juana Pérez");
     app.book_ok(&other).await;
@@ -804,8 +804,10 @@ async fn a_dead_letter_names_the_client_its_booking_went_to_in_a_merge() {
     // The message was queued for client 1, who is gone: the row names its booking's client.
     let page = owner.get("/admin/mensajes").await;
     assert!(
-        page.body
-            .contains(&format!("<td>#{dead}</td><td>Juana Pérez</td>")),
+        page.body.contains(&format!(
+            "<td>#{dead}</td><td>Juana Pérez</td>",
+            dead = dead.n
+        )),
         "{}",
         page.body
     );

@@ -14,9 +14,10 @@ use super::dto::{
     CreatedBookingDto, ErrorBody, RescheduleRequest, SlotDto,
 };
 use crate::app::{self, Actor, ManageToken};
+use crate::domain::public_id::PublicId;
 use crate::domain::time::LocalStamp;
-use crate::domain::{BarberId, Booking, BookingId, DomainError, Email, Phone, ServiceId, Text};
-use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathId, PathSlug};
+use crate::domain::{BarberId, Booking, DomainError, Email, Phone, ServiceId, Text};
+use crate::http::extract::{ApiJson, BearerToken, OptionalJson, PathBooking, PathSlug};
 use crate::http::ratelimit::ClientIp;
 use crate::http::{ApiError, AppState};
 use crate::store::bookings::{self, BarberChoice, ClientBooking, Idempotency};
@@ -67,6 +68,7 @@ fn optional_text(
 fn view(
     tx: &impl ReadTx,
     booking: &Booking,
+    public_id: PublicId,
     public_url: &str,
     token: &str,
 ) -> Result<BookingDto, StoreError> {
@@ -78,6 +80,7 @@ fn view(
     let payment = payments::by_booking(tx, booking.id)?;
     Ok(BookingDto::from(BookingView {
         booking,
+        public_id,
         branch: &branch,
         barber_name,
         client: &client,
@@ -90,9 +93,10 @@ fn view(
 /// A booking as its client sees it after a change (read after the change committed).
 async fn answer(state: &AppState, booking: Booking, token: String) -> Result<BookingDto, ApiError> {
     let public_url = state.public_url.clone();
+    let public_id = state.ids.public(booking.id);
     Ok(state
         .store
-        .read(move |tx| view(tx, &booking, &public_url, &token))
+        .read(move |tx| view(tx, &booking, public_id, &public_url, &token))
         .await?)
 }
 
@@ -203,6 +207,11 @@ pub async fn availability(
         .into_response())
 }
 
+/// What the document says of a booking's `{id}`.
+const ID_DOC: &str = "The booking's public id (its `id`). Until `booking.numeric_ids_until` \
+                      (see the operator's guide) the old numeric ids of links sent before are \
+                      read too.";
+
 /// A booking that does not exist answers as a wrong token does (401 `invalid_token`): whoever
 /// tries ids learns nothing from the difference.
 fn as_wrong_token(e: ApiError) -> ApiError {
@@ -303,6 +312,7 @@ pub async fn create(
     let dto = CreatedBookingDto {
         booking: BookingDto::from(BookingView {
             booking: &booking,
+            public_id: state.ids.public(booking.id),
             branch: booked_at,
             barber_name: catalog
                 .barber(booking.barber)
@@ -320,21 +330,23 @@ pub async fn create(
 
 /// A booking, for its client (manage token as bearer).
 #[utoipa::path(get, path = "/api/v1/bookings/{id}", tag = "bookings",
-    params(("id" = u64, Path, description = "Booking id")),
+    params(("id" = String, Path, min_length = 22, max_length = 22,
+            pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$", description = ID_DOC)),
     security(("manage_token" = [])),
     responses((status = 200, body = BookingDto), (status = 401, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn get_booking(
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathBooking(id): PathBooking,
     BearerToken(token): BearerToken,
 ) -> Result<Json<BookingDto>, ApiError> {
     let public_url = state.public_url.clone();
+    let public_id = state.ids.public(id);
     let dto = state
         .store
         .read(move |tx| {
-            let booking = bookings::get_authorised(tx, BookingId(id), &token)?;
-            view(tx, &booking, &public_url, &token)
+            let booking = bookings::get_authorised(tx, id, &token)?;
+            view(tx, &booking, public_id, &public_url, &token)
         })
         .await
         .map_err(|e| as_wrong_token(e.into()))?;
@@ -343,7 +355,8 @@ pub async fn get_booking(
 
 /// Moves a booking to another free slot (before the cut-off).
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/reschedule", tag = "bookings",
-    params(("id" = u64, Path, description = "Booking id")),
+    params(("id" = String, Path, min_length = 22, max_length = 22,
+            pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$", description = ID_DOC)),
     request_body = RescheduleRequest,
     security(("manage_token" = [])),
     responses((status = 200, body = BookingDto), (status = 400, body = ErrorBody),
@@ -352,14 +365,14 @@ pub async fn get_booking(
               (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn reschedule(
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathBooking(id): PathBooking,
     BearerToken(token): BearerToken,
     body: ApiJson<RescheduleRequest>,
 ) -> Result<Json<BookingDto>, ApiError> {
     let start = parse_start(&body.value.start)?;
     let choice = body.value.barber.as_ref().map(parse_choice).transpose()?;
     let actor = Actor::Client(ManageToken::new(token.clone()));
-    let moved = app::bookings::reschedule(&state, &actor, BookingId(id), start, choice)
+    let moved = app::bookings::reschedule(&state, &actor, id, start, choice)
         .await
         .map_err(|e| as_wrong_token(e.into()))?;
     let dto = answer(&state, moved.after, token).await?;
@@ -368,7 +381,8 @@ pub async fn reschedule(
 
 /// Cancels a booking (before the cut-off), freeing its slot.
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "bookings",
-    params(("id" = u64, Path, description = "Booking id")),
+    params(("id" = String, Path, min_length = 22, max_length = 22,
+            pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$", description = ID_DOC)),
     request_body(content = CancelRequest, description = "Optional: a reason (the body may be left out, never `null`)"),
     security(("manage_token" = [])),
     responses((status = 200, body = BookingDto), (status = 400, body = ErrorBody),
@@ -377,13 +391,13 @@ pub async fn reschedule(
               (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
-    PathId(id): PathId,
+    PathBooking(id): PathBooking,
     BearerToken(token): BearerToken,
     OptionalJson(body): OptionalJson<CancelRequest>,
 ) -> Result<Json<BookingDto>, ApiError> {
     let reason = optional_text("reason", body.reason.as_deref(), NOTES_MAX)?;
     let actor = Actor::Client(ManageToken::new(token.clone()));
-    let cancelled = app::bookings::cancel(&state, &actor, BookingId(id), reason)
+    let cancelled = app::bookings::cancel(&state, &actor, id, reason)
         .await
         .map_err(|e| as_wrong_token(e.into()))?;
     let dto = answer(&state, cancelled.after, token).await?;

@@ -6,6 +6,7 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::public_id::PublicId;
 use crate::domain::time::{LocalStamp, rfc3339_local};
 use crate::domain::{Barber, Booking, Branch, Client, Payment, Service};
 
@@ -99,9 +100,9 @@ impl From<&Barber> for BarberDto {
 #[derive(Serialize, ToSchema)]
 pub struct SlotDto<'a> {
     /// RFC 3339 with the branch's offset, e.g. `2026-12-01T10:00:00-03:00`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub start: LocalStamp,
-    #[schema(value_type = String)]
+    #[schema(value_type = String, format = DateTime)]
     pub end: LocalStamp,
     pub barber_id: u64,
     pub barber_name: &'a str,
@@ -110,6 +111,7 @@ pub struct SlotDto<'a> {
 #[derive(Serialize, ToSchema)]
 pub struct AvailabilityDto<'a> {
     pub branch: &'a str,
+    #[schema(format = Date)]
     pub date: String,
     pub services: Vec<u64>,
     pub slots: Vec<SlotDto<'a>>,
@@ -151,9 +153,26 @@ impl ToSchema for BarberChoiceDto {}
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientInput {
+    /// One line: no control characters, not blank; at most 100 characters once trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub name: String,
-    /// Argentine or international number, e.g. `011 15-2345-6789`.
+    /// Argentine or international number, as people write it (`011 15-2345-6789`,
+    /// `+54 9 11 2345-6789`, `+34 612 345 678`): at most 32 characters, and a number that
+    /// exists in its country's numbering plan (Google libphonenumber's rules), else 422
+    /// `invalid_phone`. No pattern could say which numbers exist.
+    #[schema(min_length = 1, max_length = 32, example = "011 15-2345-6789")]
     pub phone: String,
+    /// An address with one `@` and a dot in its domain, no spaces; `null` or `""`: none.
+    #[schema(
+        max_length = 254,
+        pattern = "^(|\\s*[^\\s@\\x00-\\x1f\\x7f-\\x9f]+@[^\\s@.\\x00-\\x1f\\x7f-\\x9f][^\\s@\\x00-\\x1f\\x7f-\\x9f]*\\.[^\\s@\\x00-\\x1f\\x7f-\\x9f]*[^\\s@.\\x00-\\x1f\\x7f-\\x9f]\\s*)$",
+        nullable,
+        example = "ana@example.com.ar"
+    )]
     pub email: Option<String>,
     /// Whether the client agrees to WhatsApp confirmations and reminders.
     #[serde(default)]
@@ -164,8 +183,15 @@ pub struct ClientInput {
 #[serde(deny_unknown_fields)]
 pub struct CreateBookingRequest {
     /// Branch slug.
+    #[schema(
+        min_length = 1,
+        max_length = 40,
+        pattern = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$",
+        example = "palermo"
+    )]
     pub branch: String,
-    /// One to five service ids, done back to back in this order.
+    /// One to five different service ids, done back to back in this order.
+    #[schema(min_items = 1, max_items = 5, example = json!([1, 3]))]
     pub services: Vec<u64>,
     /// A barber id or `"any"`.
     pub barber: BarberChoiceDto,
@@ -173,6 +199,12 @@ pub struct CreateBookingRequest {
     #[schema(format = DateTime)]
     pub start: String,
     pub client: ClientInput,
+    /// Up to 1000 characters (line breaks and tabs allowed); `null` or blank: none.
+    #[schema(
+        max_length = 1000,
+        nullable,
+        pattern = "^([ \\t\\n\\r]*|[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*)$"
+    )]
     pub notes: Option<String>,
 }
 
@@ -182,13 +214,20 @@ pub struct RescheduleRequest {
     /// The new start, RFC 3339 with an offset.
     #[schema(format = DateTime)]
     pub start: String,
-    /// A barber id or `"any"`; omitted: the same barber.
+    /// A barber id or `"any"`; omitted or `null`: the same barber.
+    #[schema(nullable)]
     pub barber: Option<BarberChoiceDto>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
+    /// Up to 1000 characters (line breaks and tabs allowed); `null` or blank: none.
+    #[schema(
+        max_length = 1000,
+        nullable,
+        pattern = "^([ \\t\\n\\r]*|[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*)$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -202,24 +241,32 @@ pub struct BookedServiceDto {
 
 #[derive(Serialize, ToSchema)]
 pub struct BookingDto {
-    pub id: u64,
-    /// `pending_payment`, `confirmed`, `checked_in`, `completed`, `cancelled`, `no_show`.
+    /// The booking's public id: 22 characters, opaque (it says nothing about other bookings).
+    #[schema(value_type = String, min_length = 22, max_length = 22,
+             pattern = "^[A-Za-z0-9_-]{21}[AQgw]$", example = "q3Vb0dYk2H1sQ9xWmT4aAg")]
+    pub id: PublicId,
+    #[schema(value_type = BookingStatusDoc)]
     pub status: String,
     pub branch: String,
     pub barber_id: u64,
     pub barber_name: String,
     pub services: Vec<BookedServiceDto>,
+    /// RFC 3339 with the branch's offset.
+    #[schema(format = DateTime)]
     pub start: String,
+    #[schema(format = DateTime)]
     pub end: String,
     pub total_centavos: i64,
     pub total_display: String,
     pub client_name: String,
     pub client_phone: String,
-    /// `online`, `walk_in` or `phone`.
+    #[schema(value_type = BookingSourceDoc)]
     pub source: String,
     pub notes: Option<String>,
     pub cancel_reason: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     /// The client's private page to see, cancel or reschedule this booking.
     pub manage_url: String,
@@ -233,12 +280,14 @@ pub struct BookingDto {
 /// being created (ask again in a few seconds).
 #[derive(Serialize, ToSchema)]
 pub struct PaymentDto {
+    #[schema(value_type = PaymentStatusDoc)]
     pub status: String,
     pub status_label: String,
     pub amount_centavos: i64,
     pub amount_display: String,
     pub currency: String,
     pub init_point: Option<String>,
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }
 
@@ -267,6 +316,8 @@ pub struct CreatedBookingDto {
 /// Everything needed to show a booking.
 pub struct BookingView<'a> {
     pub booking: &'a Booking,
+    /// The booking's id as its client sees it.
+    pub public_id: PublicId,
     pub branch: &'a Branch,
     pub barber_name: String,
     pub client: &'a Client,
@@ -275,7 +326,7 @@ pub struct BookingView<'a> {
     pub payment: Option<&'a Payment>,
 }
 
-pub fn manage_url(public_url: &str, id: u64, token: &str) -> String {
+pub fn manage_url(public_url: &str, id: &PublicId, token: &str) -> String {
     format!("{public_url}/turnos/{id}?token={token}")
 }
 
@@ -288,7 +339,8 @@ impl From<BookingView<'_>> for BookingDto {
         let tz = v.branch.tz();
         let b = v.booking;
         Self {
-            id: b.id.0,
+            manage_url: manage_url(v.public_url, &v.public_id, v.token),
+            id: v.public_id,
             status: b.status.as_str().to_owned(),
             branch: v.branch.slug.as_str().to_owned(),
             barber_id: b.barber.0,
@@ -314,8 +366,45 @@ impl From<BookingView<'_>> for BookingDto {
             cancel_reason: b.cancel_reason.as_ref().map(|n| n.to_string()),
             created_at: local(b.created_at, &tz),
             updated_at: local(b.updated_at, &tz),
-            manage_url: manage_url(v.public_url, b.id.0, v.token),
             payment: v.payment.map(|p| PaymentDto::new(p, &tz)),
         }
     }
+}
+
+/// A booking's status, as the API writes it.
+#[derive(ToSchema)]
+#[schema(as = BookingStatus)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum BookingStatusDoc {
+    pending_payment,
+    confirmed,
+    checked_in,
+    completed,
+    cancelled,
+    no_show,
+}
+
+/// How a booking was made.
+#[derive(ToSchema)]
+#[schema(as = BookingSource)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum BookingSourceDoc {
+    online,
+    walk_in,
+    phone,
+}
+
+/// A deposit's state (`awaiting_preference`: the payment link is still being made).
+#[derive(ToSchema)]
+#[schema(as = PaymentStatus)]
+#[allow(dead_code, non_camel_case_types)]
+pub enum PaymentStatusDoc {
+    awaiting_preference,
+    awaiting_payment,
+    approved,
+    expired,
+    refund_pending,
+    refunded,
+    refund_failed,
+    kept,
 }

@@ -59,6 +59,21 @@ fn body_optional(mut doc: utoipa::openapi::OpenApi, path: &str) -> utoipa::opena
     doc
 }
 
+/// Marks the booking's `services` as `uniqueItems` (a service twice is refused): utoipa has
+/// no attribute for it.
+fn services_unique(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{RefOr, schema::Schema};
+    if let Some(RefOr::T(Schema::Object(request))) = doc
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("CreateBookingRequest"))
+        && let Some(RefOr::T(Schema::Array(services))) = request.properties.get_mut("services")
+    {
+        services.unique_items = true;
+    }
+    doc
+}
+
 /// The API routes, with `GET /api/v1/openapi.json` describing them.
 pub fn router() -> Router<AppState> {
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -71,7 +86,10 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(bookings::reschedule))
         .routes(routes!(bookings::cancel))
         .split_for_parts();
-    let doc = Arc::new(body_optional(doc, "/api/v1/bookings/{id}/cancel"));
+    let doc = Arc::new(services_unique(body_optional(
+        doc,
+        "/api/v1/bookings/{id}/cancel",
+    )));
     router.route(
         "/api/v1/openapi.json",
         get(move || {

@@ -10,20 +10,22 @@ use jiff::Timestamp;
 
 use super::view::see_other_private_headers;
 use super::{PageError, PagePath};
+use crate::domain::DomainError;
+use crate::domain::public_id::{PublicId, PublicIds};
 use crate::domain::time::local_date;
-use crate::domain::{BookingId, DomainError};
 use crate::http::AppState;
+use crate::http::extract::booking_in_path;
 use crate::http::format::{long_date, time as fmt_time};
 use crate::http::ics;
 use crate::store::{ReadTx, StoreError, bookings, catalog};
 
-/// The cookie a booking made through the pages leaves: `{id}.{token}`.
+/// The cookie a booking made through the pages leaves: `{public id}.{token}`.
 pub const BOOKED: &str = "bp_reservado";
 /// Long enough to go Back after booking, short enough not to linger.
 const BOOKED_MAX_AGE: i64 = 30 * 60;
 
 /// `Set-Cookie` for the booking just made: only the booking pages' paths, never script.
-pub fn booked_cookie(id: u64, token: &str, secure: bool) -> HeaderValue {
+pub fn booked_cookie(id: &PublicId, token: &str, secure: bool) -> HeaderValue {
     let mut c = format!(
         "{BOOKED}={id}.{token}; Path=/reservar; HttpOnly; SameSite=Lax; Max-Age={BOOKED_MAX_AGE}"
     );
@@ -43,6 +45,7 @@ pub struct Booked {
 
 pub fn already_booked(
     tx: &impl ReadTx,
+    ids: &PublicIds,
     headers: &HeaderMap,
     branch: &crate::domain::Branch,
     start: &str,
@@ -50,10 +53,13 @@ pub fn already_booked(
     let Some((id, token)) = cookie(headers, BOOKED).and_then(|v| v.split_once('.')) else {
         return Ok(None);
     };
-    let (Ok(id), Ok(start)) = (id.parse::<u64>(), start.parse::<Timestamp>()) else {
+    let (Ok(id), Ok(start)) = (id.parse::<PublicId>(), start.parse::<Timestamp>()) else {
         return Ok(None);
     };
-    let booking = match bookings::get_authorised(tx, BookingId(id), token) {
+    let Some(booking_id) = ids.booking(&id) else {
+        return Ok(None);
+    };
+    let booking = match bookings::get_authorised(tx, booking_id, token) {
         Ok(b) => b,
         Err(StoreError::Rule(_)) => return Ok(None),
         Err(e) => return Err(e),
@@ -90,7 +96,8 @@ pub async fn calendar_file(
     PagePath(raw_id): PagePath,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let id: u64 = raw_id.parse().map_err(|_| PageError::NotFound)?;
+    let id = booking_in_path(&state, &raw_id);
+    let public_id = state.ids.public(id);
     let token = pairs
         .iter()
         .find(|(k, _)| k == "token")
@@ -100,12 +107,19 @@ pub async fn calendar_file(
     let body = state
         .store
         .read(move |tx| {
-            let b = bookings::get_authorised(tx, BookingId(id), &token)?;
+            let b = bookings::get_authorised(tx, id, &token)?;
             let branch = catalog::branch(tx, b.branch)?.ok_or(DomainError::UnknownBranch)?;
             let barber = catalog::barber(tx, b.barber)?
                 .map(|x| x.name.as_str().to_owned())
                 .unwrap_or_default();
-            Ok(ics::booking(&b, &branch, &barber, now, &public_url))
+            Ok(ics::booking(
+                &b,
+                &public_id,
+                &branch,
+                &barber,
+                now,
+                &public_url,
+            ))
         })
         .await?;
     let mut response = (

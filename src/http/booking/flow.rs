@@ -410,6 +410,7 @@ pub async fn details(
     let sel = Selection::from_pairs(&pairs);
     let (now, rules) = (state.clock.now(), state.rules);
     let deposit = state.payments.as_ref().map(|d| d.policy_for(&slug));
+    let ids = state.ids.clone();
     let step = state
         .store
         .read(move |tx| {
@@ -417,7 +418,7 @@ pub async fn details(
             let mut step =
                 details_page(tx, &branch, &sel, &Typed::default(), now, &rules, deposit)?;
             if let Step::Details(page) = &mut step {
-                page.booked = confirm::already_booked(tx, &headers, &branch, &sel.start)?;
+                page.booked = confirm::already_booked(tx, &ids, &headers, &branch, &sel.start)?;
             }
             Ok(step)
         })
@@ -495,12 +496,12 @@ pub async fn create(
     };
     match app::bookings::book_online(&state, request).await {
         Ok(created) => {
-            let (id, token) = (created.booking.id.0, created.token);
+            let (id, token) = (state.ids.public(created.booking.id), created.token);
             let mut response =
                 view::see_other(&format!("/turnos/{id}?token={token}&aviso=reservado"));
             response.headers_mut().append(
                 header::SET_COOKIE,
-                confirm::booked_cookie(id, &token, state.admin.secure_cookies),
+                confirm::booked_cookie(&id, &token, state.admin.secure_cookies),
             );
             Ok(response)
         }

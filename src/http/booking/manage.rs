@@ -16,11 +16,13 @@ use super::view::{self, Layout, Private};
 use super::{PageError, PagePath};
 use crate::app::{self, Actor, AppError, ManageToken};
 use crate::domain::booking::status_label_es;
+use crate::domain::public_id::PublicId;
 use crate::domain::time::local_date;
 use crate::domain::{
     BarberId, Booking, BookingId, BookingRules, BookingStatus, Branch, DomainError, ServiceId, Text,
 };
 use crate::http::AppState;
+use crate::http::extract::booking_in_path;
 use crate::http::format::{long_date, time as fmt_time};
 use crate::store::bookings::{self, BarberChoice};
 use crate::store::{ReadTx, StoreError, catalog, clients, payments};
@@ -59,9 +61,11 @@ impl Params {
     }
 }
 
-/// The id in the path: anything but a number is simply not found.
-fn booking_id(raw: &str) -> Result<BookingId, PageError> {
-    raw.parse().map(BookingId).map_err(|_| PageError::NotFound)
+/// The booking the path names, and its public id (what links to it say). A segment that
+/// names none is looked up all the same (`NO_BOOKING`) and answers 404 like a wrong token.
+fn booking_id(state: &AppState, raw: &str) -> (BookingId, PublicId) {
+    let id = booking_in_path(state, raw);
+    (id, state.ids.public(id))
 }
 
 /// A one-line message for `?aviso=…` after a change (a fixed list: nothing typed is echoed).
@@ -76,7 +80,8 @@ fn notice(code: &str) -> Option<&'static str> {
 
 /// A booking as its client sees it.
 pub struct Shown {
-    pub id: u64,
+    /// The public id, as the page's links carry it.
+    pub id: PublicId,
     pub status: &'static str,
     pub status_label: &'static str,
     pub when: String,
@@ -104,6 +109,7 @@ pub struct Shown {
 fn shown(
     tx: &impl ReadTx,
     b: &Booking,
+    public_id: PublicId,
     now: Timestamp,
     rules: &BookingRules,
 ) -> Result<(Shown, Branch), StoreError> {
@@ -158,7 +164,7 @@ fn shown(
     let in_time = rules.client_may_change(b.start, now).is_ok();
     Ok((
         Shown {
-            id: b.id.0,
+            id: public_id,
             status: b.status.as_str(),
             status_label: status_label_es(b.status.as_str()),
             when,
@@ -199,17 +205,18 @@ pub struct ManagePage {
 
 fn manage_page(
     tx: &impl ReadTx,
-    id: BookingId,
+    (id, public_id): (BookingId, PublicId),
     token: &str,
     public_url: &str,
     now: Timestamp,
     rules: &BookingRules,
 ) -> Result<ManagePage, StoreError> {
     let booking = bookings::get_authorised(tx, id, token)?;
-    let (b, _) = shown(tx, &booking, now, rules)?;
+    let link = crate::http::api::dto::manage_url(public_url, &public_id, token);
+    let (b, _) = shown(tx, &booking, public_id, now, rules)?;
     Ok(ManagePage {
         l: Layout::new("Tu turno"),
-        link: crate::http::api::dto::manage_url(public_url, id.0, token),
+        link,
         b,
         token: token.to_owned(),
         cutoff_hours: rules.cancel_cutoff_hours,
@@ -218,10 +225,10 @@ fn manage_page(
     })
 }
 
-fn back_to(id: BookingId, token: &str, what: &str) -> Response {
+fn back_to(id: &PublicId, token: &str, what: &str) -> Response {
     let query =
         serde_urlencoded::to_string([("token", token), ("aviso", what)]).unwrap_or_default();
-    view::see_other(&format!("/turnos/{}?{query}", id.0))
+    view::see_other(&format!("/turnos/{id}?{query}"))
 }
 
 /// Where MercadoPago sends the client back after Checkout Pro (`/turnos/{id}?pago=…`, no
@@ -266,7 +273,7 @@ pub async fn page(
     PagePath(raw_id): PagePath,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let id = booking_id(&raw_id)?;
+    let id = booking_id(&state, &raw_id);
     let p = Params::from_pairs(&pairs);
     if p.token.is_empty()
         && let Some(back) = payment_return(&p.paid)
@@ -305,7 +312,7 @@ pub async fn cancel(
     PagePath(raw_id): PagePath,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let id = booking_id(&raw_id)?;
+    let id = booking_id(&state, &raw_id);
     let p = form_pairs(form)?;
     let reason = match p.reason.trim() {
         "" => None,
@@ -313,8 +320,8 @@ pub async fn cancel(
     };
     let (now, rules) = (state.clock.now(), state.rules);
     let actor = Actor::Client(ManageToken::new(p.token.clone()));
-    match app::bookings::cancel(&state, &actor, id, reason).await {
-        Ok(_) => Ok(back_to(id, &p.token, "cancelado")),
+    match app::bookings::cancel(&state, &actor, id.0, reason).await {
+        Ok(_) => Ok(back_to(&id.1, &p.token, "cancelado")),
         Err(AppError::Rule(
             rule @ (DomainError::CutoffPassed | DomainError::InvalidTransition { .. }),
         )) => {
@@ -371,13 +378,14 @@ pub struct ReschedulePage {
 #[allow(clippy::too_many_arguments)]
 fn reschedule_page(
     tx: &impl ReadTx,
-    id: BookingId,
+    (id, public_id): (BookingId, PublicId),
     params: &Params,
     now: Timestamp,
     rules: &BookingRules,
 ) -> Result<ReschedulePage, StoreError> {
     let booking = bookings::get_authorised(tx, id, &params.token)?;
-    let (b, branch) = shown(tx, &booking, now, rules)?;
+    let action = format!("/turnos/{public_id}/reprogramar");
+    let (b, branch) = shown(tx, &booking, public_id, now, rules)?;
     let barber = if params.barber == "any" {
         "any".to_owned()
     } else {
@@ -412,7 +420,7 @@ fn reschedule_page(
     }
     let services: Vec<ServiceId> = booking.services.iter().map(|s| s.id).collect();
     let target = Target {
-        action: format!("/turnos/{}/reprogramar", id.0),
+        action,
         hidden: vec![
             ("token".into(), params.token.clone()),
             ("barber".into(), barber),
@@ -441,7 +449,7 @@ fn reschedule_page(
 /// The reschedule page, with `error` (if any) instead of its own.
 async fn show_reschedule(
     state: AppState,
-    id: BookingId,
+    id: (BookingId, PublicId),
     params: Params,
     error: Option<String>,
     status: StatusCode,
@@ -470,7 +478,7 @@ pub async fn reschedule_page_get(
     PagePath(raw_id): PagePath,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let id = booking_id(&raw_id)?;
+    let id = booking_id(&state, &raw_id);
     show_reschedule(state, id, Params::from_pairs(&pairs), None, StatusCode::OK).await
 }
 
@@ -480,7 +488,7 @@ pub async fn reschedule(
     PagePath(raw_id): PagePath,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<Response, PageError> {
-    let id = booking_id(&raw_id)?;
+    let id = booking_id(&state, &raw_id);
     let p = form_pairs(form)?;
     let Ok(start) = p.start.parse::<Timestamp>() else {
         let why = Some("Elegí uno de los horarios libres.".to_owned());
@@ -494,8 +502,8 @@ pub async fn reschedule(
             .map(|n| BarberChoice::Barber(BarberId(n))),
     };
     let actor = Actor::Client(ManageToken::new(p.token.clone()));
-    match app::bookings::reschedule(&state, &actor, id, start, choice).await {
-        Ok(_) => Ok(back_to(id, &p.token, "reprogramado")),
+    match app::bookings::reschedule(&state, &actor, id.0, start, choice).await {
+        Ok(_) => Ok(back_to(&id.1, &p.token, "reprogramado")),
         Err(AppError::Rule(
             rule @ (DomainError::UnknownBooking
             | DomainError::InvalidToken
@@ -508,7 +516,7 @@ pub async fn reschedule(
         Err(AppError::Rule(rule)) => {
             let why = Some(format!("{} Elegí otro horario.", rule.message_es()));
             let mut params = p;
-            params.date = start_date(&state, id, start).await.unwrap_or_default();
+            params.date = start_date(&state, id.0, start).await.unwrap_or_default();
             show_reschedule(state, id, params, why, StatusCode::CONFLICT).await
         }
         Err(e) => Err(e.into()),

@@ -1,7 +1,9 @@
 //! The transactions the engine hands out: [`Tx`], the write transaction a request runs in,
 //! and [`ReadTx`], the read access that read and write transactions share.
 
-use std::cell::Cell;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::ops::Deref;
 
 use redb::{Key, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, Value};
@@ -59,6 +61,8 @@ pub struct Tx {
     /// Set by a request that queued background work; the writer reads it once the
     /// transaction has committed.
     wake: Cell<bool>,
+    /// Values read once per transaction (see [`Tx::memo`]).
+    memos: RefCell<HashMap<&'static str, Box<dyn Any + Send>>>,
 }
 
 impl Tx {
@@ -66,7 +70,34 @@ impl Tx {
         Self {
             txn: WriteTransaction::new(txn),
             wake: Cell::new(false),
+            memos: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// `load`'s answer for `key`, loaded once per transaction: every request of a batch may
+    /// ask (the messaging policies each booking follows). Whoever writes what `load` reads
+    /// calls [`Tx::forget`] in the same transaction, so later requests see the write.
+    pub fn memo<T: Clone + Send + 'static>(
+        &self,
+        key: &'static str,
+        load: impl FnOnce(&Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if let Some(found) = self
+            .memos
+            .borrow()
+            .get(key)
+            .and_then(|v| v.downcast_ref::<T>())
+        {
+            return Ok(found.clone());
+        }
+        let value = load(self)?;
+        self.memos.borrow_mut().insert(key, Box::new(value.clone()));
+        Ok(value)
+    }
+
+    /// Drops the memo of `key` (its source changed in this transaction).
+    pub fn forget(&self, key: &'static str) {
+        self.memos.borrow_mut().remove(key);
     }
 
     /// Asks the writer to wake [`Writer::committed_work`](super::Writer::committed_work)'s

@@ -38,7 +38,11 @@ async fn a_barbero_sees_only_their_own_agenda_and_no_front_desk_or_owner_page() 
         !agenda.body.contains("Cliente De Lucía"),
         "a barbero sees another barber's client"
     );
-    assert!(agenda.body.contains(&format!("data-booking=\"{mine}\"")));
+    assert!(
+        agenda
+            .body
+            .contains(&format!("data-booking=\"{mine}\"", mine = mine.n))
+    );
 
     for path in ["/admin/equipo", "/admin/auditoria", "/admin/bookings/new"] {
         assert_eq!(b.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
@@ -47,7 +51,7 @@ async fn a_barbero_sees_only_their_own_agenda_and_no_front_desk_or_owner_page() 
     let csrf = b.get("/admin/agenda").await.csrf();
     let page = b
         .post(
-            &format!("/admin/bookings/{theirs}/status"),
+            &format!("/admin/bookings/{theirs}/status", theirs = theirs.n),
             &[("to", "checked_in"), ("csrf", &csrf)],
         )
         .await;
@@ -57,12 +61,12 @@ async fn a_barbero_sees_only_their_own_agenda_and_no_front_desk_or_owner_page() 
         "changed another barber's booking"
     );
     assert_eq!(
-        get_booking(&app, theirs).await.status,
+        get_booking(&app, theirs.n).await.status,
         BookingStatus::Confirmed
     );
     let page = b
         .post(
-            &format!("/admin/bookings/{mine}/cancel"),
+            &format!("/admin/bookings/{mine}/cancel", mine = mine.n),
             &[("reason", "x"), ("csrf", &csrf)],
         )
         .await;
@@ -72,13 +76,13 @@ async fn a_barbero_sees_only_their_own_agenda_and_no_front_desk_or_owner_page() 
         "a barbero cancelled a booking"
     );
     b.post(
-        &format!("/admin/bookings/{mine}/status"),
+        &format!("/admin/bookings/{mine}/status", mine = mine.n),
         &[("to", "checked_in"), ("csrf", &csrf)],
     )
     .await
     .expect_redirect("/admin/agenda");
     assert_eq!(
-        get_booking(&app, mine).await.status,
+        get_booking(&app, mine.n).await.status,
         BookingStatus::CheckedIn
     );
 }
@@ -116,7 +120,7 @@ async fn the_agenda_shows_the_day_with_bookings_breaks_and_escaped_names() {
         !html.contains("<script>alert(1)</script>"),
         "a client's name is not escaped"
     );
-    assert!(html.contains(&format!("data-booking=\"{id}\"")));
+    assert!(html.contains(&format!("data-booking=\"{id}\"", id = id.n)));
     // Monday at palermo: Nicolás works; at 10:05 the "now" line is on the 10:00 row.
     app.clock.set(barberpro_ts("2027-03-01T10:05:00-03:00"));
     b.login_ok("duena@barberpro.test").await;
@@ -136,11 +140,14 @@ async fn status_changes_and_cancellations_go_through_the_store_and_the_audit_log
         .await;
     at_tuesday_ten(&app, &mut b, "duena@barberpro.test").await;
     let csrf = b.get("/admin/agenda").await.csrf();
-    let path = format!("/admin/bookings/{id}/status");
+    let path = format!("/admin/bookings/{id}/status", id = id.n);
     b.post(&path, &[("to", "checked_in"), ("csrf", &csrf)])
         .await;
     b.post(&path, &[("to", "completed"), ("csrf", &csrf)]).await;
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::Completed);
+    assert_eq!(
+        get_booking(&app, id.n).await.status,
+        BookingStatus::Completed
+    );
     // An illegal transition is a flash message, not a change.
     let page = b.post(&path, &[("to", "no_show"), ("csrf", &csrf)]).await;
     page.expect_redirect("/admin/agenda");
@@ -150,18 +157,21 @@ async fn status_changes_and_cancellations_go_through_the_store_and_the_audit_log
         "no error shown: {}",
         agenda.body
     );
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::Completed);
+    assert_eq!(
+        get_booking(&app, id.n).await.status,
+        BookingStatus::Completed
+    );
 
     let (other, _) = app
         .book_ok(&booking(&[1], json!(2), &at(TUESDAY, "12:00"), &phone(2)))
         .await;
     b.post(
-        &format!("/admin/bookings/{other}/cancel"),
+        &format!("/admin/bookings/{other}/cancel", other = other.n),
         &[("reason", "Llamó para avisar"), ("csrf", &csrf)],
     )
     .await
     .expect_redirect("/admin/agenda");
-    let cancelled = get_booking(&app, other).await;
+    let cancelled = get_booking(&app, other.n).await;
     assert_eq!(cancelled.status, BookingStatus::Cancelled);
     assert_eq!(
         cancelled
@@ -261,9 +271,13 @@ async fn the_front_desk_reschedules_a_booking_under_the_same_rules() {
     let agenda = b
         .get(&format!("/admin/agenda?branch=palermo&date={TUESDAY}"))
         .await;
-    assert!(agenda.body.contains(&format!("/admin/bookings/{id}/mover")));
+    assert!(
+        agenda
+            .body
+            .contains(&format!("/admin/bookings/{id}/mover", id = id.n))
+    );
     let csrf = agenda.csrf();
-    let path = format!("/admin/bookings/{id}/reschedule");
+    let path = format!("/admin/bookings/{id}/reschedule", id = id.n);
     // Onto the other booking of the same barber: refused, nothing moves.
     let page = b
         .post(
@@ -274,7 +288,7 @@ async fn the_front_desk_reschedules_a_booking_under_the_same_rules() {
     page.expect_redirect("/admin/agenda");
     assert!(b.get(&page.location).await.body.contains("flash-error"));
     assert_eq!(
-        get_booking(&app, id).await.start,
+        get_booking(&app, id.n).await.start,
         barberpro_ts(&at(TUESDAY, "10:00"))
     );
     // Onto a free time: moved, and the old time is free again for the API.
@@ -285,7 +299,7 @@ async fn the_front_desk_reschedules_a_booking_under_the_same_rules() {
     .await
     .expect_redirect("/admin/agenda");
     assert_eq!(
-        get_booking(&app, id).await.start,
+        get_booking(&app, id.n).await.start,
         barberpro_ts(&at(TUESDAY, "16:30"))
     );
     app.book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(3)))
@@ -311,12 +325,12 @@ async fn notes_are_saved_escaped_audited_and_limited_to_the_barbers_own_bookings
     let note = "Prefiere tijera <b>sin</b> máquina";
     owner
         .post(
-            &format!("/admin/bookings/{id}/notes"),
+            &format!("/admin/bookings/{id}/notes", id = id.n),
             &[("notes", note), ("csrf", &csrf)],
         )
         .await
         .expect_redirect("/admin/agenda");
-    let saved = get_booking(&app, id).await;
+    let saved = get_booking(&app, id.n).await;
     assert_eq!(saved.notes.as_ref().map(|n| n.as_str()), Some(note));
     let agenda = owner.get(&agenda_path).await;
     assert!(
@@ -335,13 +349,13 @@ async fn notes_are_saved_escaped_audited_and_limited_to_the_barbers_own_bookings
     let csrf = lucia.get(&agenda_path).await.csrf();
     let page = lucia
         .post(
-            &format!("/admin/bookings/{id}/notes"),
+            &format!("/admin/bookings/{id}/notes", id = id.n),
             &[("notes", "otra cosa"), ("csrf", &csrf)],
         )
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        get_booking(&app, id)
+        get_booking(&app, id.n)
             .await
             .notes
             .as_ref()
@@ -353,12 +367,12 @@ async fn notes_are_saved_escaped_audited_and_limited_to_the_barbers_own_bookings
     let csrf = owner.get(&agenda_path).await.csrf();
     owner
         .post(
-            &format!("/admin/bookings/{id}/notes"),
+            &format!("/admin/bookings/{id}/notes", id = id.n),
             &[("notes", "  "), ("csrf", &csrf)],
         )
         .await
         .expect_redirect("/admin/agenda");
-    assert!(get_booking(&app, id).await.notes.is_none());
+    assert!(get_booking(&app, id.n).await.notes.is_none());
     let entries = app
         .store
         .read(|tx| audit::list(tx, &audit::Filter::default(), 100))

@@ -126,7 +126,7 @@ async fn a_booking_moves_to_an_offered_slot_and_by_dragging_in_chromium() {
     let (id, _) = app
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
         .await;
-    let result = move_booking(&c, &app, id).await;
+    let result = move_booking(&c, &app, id.n).await;
     let _ = c.close().await;
     result.expect("the browser walk-through");
 }
@@ -200,7 +200,7 @@ async fn live(c: &Client, app: &TestApp) -> Step {
     let mut body = booking(&[5], json!(2), &at(TUESDAY, "15:00"), &phone(2));
     body["client"]["name"] = json!("Llegó por la API");
     let (id, _) = app.book_ok(&body).await;
-    let css = format!("td[data-booking='{id}'] .client-link");
+    let css = format!("td[data-booking='{id}'] .client-link", id = id.n);
     wait_for_text(c, &css, "Llegó por la API").await?;
     let kept = c
         .execute("return window.notReloaded === true;", vec![])

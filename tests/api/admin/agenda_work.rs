@@ -87,7 +87,10 @@ async fn a_barbero_gets_no_booking_links_and_no_move_page() {
         !agenda.body.contains("href=\"/admin/clientes/"),
         "a barbero cannot open a client's page"
     );
-    let status = b.get(&format!("/admin/bookings/{id}/mover")).await.status;
+    let status = b
+        .get(&format!("/admin/bookings/{id}/mover", id = id.n))
+        .await
+        .status;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // His own week, not Lucía's.
     let week = b.get("/admin/agenda/semana?branch=palermo&barber=1").await;
@@ -107,8 +110,14 @@ async fn the_move_page_offers_the_free_slots_and_moves_to_the_one_chosen() {
     let (other_id, _) = app.book_ok(&other).await;
 
     let agenda = b.get(&day_path()).await;
-    assert!(agenda.body.contains(&format!("/admin/bookings/{id}/mover")));
-    let page = b.get(&format!("/admin/bookings/{id}/mover")).await;
+    assert!(
+        agenda
+            .body
+            .contains(&format!("/admin/bookings/{id}/mover", id = id.n))
+    );
+    let page = b
+        .get(&format!("/admin/bookings/{id}/mover", id = id.n))
+        .await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     // Its own time is free for it; the other booking's is not; neither is lunch.
     for (slot, offered) in [
@@ -127,13 +136,14 @@ async fn the_move_page_offers_the_free_slots_and_moves_to_the_one_chosen() {
     // Another barber, or any.
     let lucia = b
         .get(&format!(
-            "/admin/bookings/{id}/mover?date={TUESDAY}&barber=2"
+            "/admin/bookings/{id}/mover?date={TUESDAY}&barber=2",
+            id = id.n
         ))
         .await;
     assert!(lucia.body.contains("value=\"12:00/2\""));
 
     let csrf = page.csrf();
-    let path = format!("/admin/bookings/{id}/reschedule");
+    let path = format!("/admin/bookings/{id}/reschedule", id = id.n);
     // Without the CSRF token: refused, nothing moves.
     let forged = b
         .post(
@@ -155,7 +165,7 @@ async fn the_move_page_offers_the_free_slots_and_moves_to_the_one_chosen() {
         )
         .await;
     moved.expect_redirect("/admin/agenda");
-    let after = get_booking(&app, id).await;
+    let after = get_booking(&app, id.n).await;
     assert_eq!(after.start, barberpro_ts(&at(TUESDAY, "16:30")));
     let shown = b.get(&moved.location).await;
     assert!(
@@ -177,12 +187,15 @@ async fn the_move_page_offers_the_free_slots_and_moves_to_the_one_chosen() {
     )
     .await
     .expect_redirect("/admin/agenda");
-    assert_eq!(get_booking(&app, id).await.barber, BarberId(2));
+    assert_eq!(get_booking(&app, id.n).await.barber, BarberId(2));
 
     // A slot taken meanwhile: the page again (409) naming who holds it, with links.
     let refused = b
         .post(
-            &format!("/admin/bookings/{other_id}/reschedule"),
+            &format!(
+                "/admin/bookings/{other_id}/reschedule",
+                other_id = other_id.n
+            ),
             &[
                 ("csrf", &csrf),
                 ("date", TUESDAY),
@@ -205,11 +218,15 @@ async fn the_move_page_offers_the_free_slots_and_moves_to_the_one_chosen() {
     assert!(
         refused
             .body
-            .contains(&format!("href=\"/admin/bookings/{id}/mover\""))
+            .contains(&format!("href=\"/admin/bookings/{id}/mover\"", id = id.n))
     );
-    assert!(refused.body.contains(&format!("#booking-{id}\"")));
+    assert!(
+        refused
+            .body
+            .contains(&format!("#booking-{id}\"", id = id.n))
+    );
     assert_eq!(
-        get_booking(&app, other_id).await.start,
+        get_booking(&app, other_id.n).await.start,
         barberpro_ts(&at(TUESDAY, "12:00"))
     );
 }
@@ -379,7 +396,13 @@ async fn a_desk_booking_refused_for_a_taken_time_names_who_holds_it_with_links()
         listed.contains(">Carla Ríos</a> · 10:00–10:30 con Martín"),
         "{listed}"
     );
-    assert!(listed.contains(&format!("href=\"/admin/bookings/{held}/mover\"")));
-    assert!(listed.contains(&format!("#booking-{held}\" class=\"cancel-other\"")));
-    assert_eq!(get_booking(&app, held).await.start, barberpro_ts(&start));
+    assert!(listed.contains(&format!(
+        "href=\"/admin/bookings/{held}/mover\"",
+        held = held.n
+    )));
+    assert!(listed.contains(&format!(
+        "#booking-{held}\" class=\"cancel-other\"",
+        held = held.n
+    )));
+    assert_eq!(get_booking(&app, held.n).await.start, barberpro_ts(&start));
 }

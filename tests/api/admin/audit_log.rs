@@ -17,7 +17,7 @@ async fn the_audit_log_reads_as_spanish_sentences_with_local_times_and_keeps_its
         .await
         .csrf();
     ana.post(
-        &format!("/admin/bookings/{id}/cancel"),
+        &format!("/admin/bookings/{id}/cancel", id = id.n),
         &[("csrf", &csrf), ("reason", "No llego")],
     )
     .await

@@ -226,5 +226,5 @@ async fn a_new_branch_is_audited_and_opens_to_clients_once_a_barber_has_hours_th
     let mut request = booking(&[1], json!(1), &at(monday, "10:00"), &phone(9));
     request["branch"] = json!("barberpro-villa-crespo");
     let (booked, _) = app.book_ok(&request).await;
-    assert_eq!(get_booking(&app, booked).await.branch.0, id);
+    assert_eq!(get_booking(&app, booked.n).await.branch.0, id);
 }

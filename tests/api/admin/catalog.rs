@@ -159,7 +159,7 @@ async fn a_booked_service_cannot_be_taken_off_until_its_bookings_are_gone() {
         .await
         .expect_refused_for(
             "No se puede desactivar el servicio: tiene turnos por delante.",
-            id,
+            id.n,
             "02/03/2027 10:00 con Martín",
             "Juan Pérez",
         );
@@ -169,7 +169,7 @@ async fn a_booked_service_cannot_be_taken_off_until_its_bookings_are_gone() {
     );
 
     // Once the booking is cancelled, the service can go.
-    let booking_id = BookingId(id);
+    let booking_id = BookingId(id.n);
     let now = app.clock.now();
     app.store
         .write(move |txn| {
@@ -216,7 +216,7 @@ async fn closures_are_refused_over_bookings_and_close_the_day_otherwise() {
         .await
         .expect_refused_for(
             "No se puede cerrar: hay turnos en esas fechas.",
-            id,
+            id.n,
             "02/03/2027 15:00 con Lucía",
             "Juan Pérez",
         );
@@ -311,7 +311,7 @@ async fn a_branch_closes_for_online_booking_only_without_bookings_ahead() {
         .await
         .expect_refused_for(
             "No se puede desactivar la sucursal: tiene turnos por delante.",
-            id,
+            id.n,
             "02/03/2027 10:00 con Martín",
             "Juan Pérez",
         );

@@ -70,11 +70,11 @@ async fn a_mobile_written_without_0_and_15_finds_the_client_saved_with_them() {
             true,
         ))
         .await;
-    let ana = client_of_booking(&app, first).await;
+    let ana = client_of_booking(&app, first.n).await;
     assert_eq!(ana.phone.as_e164(), "+5491123456789");
     for id in [second, third] {
         assert_eq!(
-            client_of_booking(&app, id).await.id,
+            client_of_booking(&app, id.n).await.id,
             ana.id,
             "booking {id} made a second client for the same mobile"
         );
@@ -104,7 +104,7 @@ async fn a_number_given_for_whatsapp_is_stored_as_a_mobile() {
             true,
         ))
         .await;
-    let beto = client_of_booking(&app, id).await;
+    let beto = client_of_booking(&app, id.n).await;
     assert_eq!(
         beto.phone.as_e164(),
         "+5491134567890",
@@ -121,7 +121,7 @@ async fn a_number_given_for_whatsapp_is_stored_as_a_mobile() {
         ))
         .await;
     assert_eq!(
-        client_of_booking(&app, other).await.phone.as_e164(),
+        client_of_booking(&app, other.n).await.phone.as_e164(),
         "+541143211234"
     );
 }
@@ -325,7 +325,7 @@ async fn two_records_of_one_person_are_offered_and_merged_with_everything_kept()
         "client": {"name": "Ana", "phone": "11 2345-6789", "whatsapp_consent": false}
     });
     let (clash, token) = app.book_ok(&body).await;
-    assert_eq!(get_booking(&app, clash).await.client, ClientId(2));
+    assert_eq!(get_booking(&app, clash.n).await.client, ClientId(2));
 
     let merge = b.get("/admin/clientes/1/unificar?con=2").await;
     assert_eq!(merge.status, StatusCode::OK, "{}", merge.body);
@@ -350,7 +350,9 @@ async fn two_records_of_one_person_are_offered_and_merged_with_everything_kept()
         refused.body
     );
     assert!(
-        refused.body.contains(&format!("(turno {clash})")),
+        refused
+            .body
+            .contains(&format!("(turno {clash})", clash = clash.n)),
         "the bookings in the way are named: {}",
         refused.body
     );
@@ -383,7 +385,7 @@ async fn two_records_of_one_person_are_offered_and_merged_with_everything_kept()
         "{}",
         page.body
     );
-    for id in [1, 2, clash] {
+    for id in [1, 2, clash.n] {
         assert!(
             page.body.contains(&format!("data-booking=\"{id}\"")),
             "booking {id} is in the history"
@@ -440,7 +442,7 @@ async fn two_records_of_one_person_are_offered_and_merged_with_everything_kept()
     assert_eq!(merge.actor_email, "duena@barberpro.test");
     let after = merge.after.as_ref().expect("after").to_string();
     assert!(
-        after.contains(&format!("\"bookings\":[2,{clash}]")),
+        after.contains(&format!("\"bookings\":[2,{clash}]", clash = clash.n)),
         "{after}"
     );
     assert!(!after.contains("Ana"), "no names in the audit log: {after}");

@@ -124,7 +124,7 @@ async fn a_closure_for_part_of_a_day_keeps_the_rest_bookable_and_shows_its_hours
         .await
         .expect_refused_for(
             "No se puede cerrar: hay turnos en ese horario.",
-            id,
+            id.n,
             "02/03/2027 15:00 con Lucía",
             "Juan Pérez",
         );

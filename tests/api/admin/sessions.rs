@@ -149,7 +149,7 @@ async fn state_changing_forms_without_the_session_csrf_token_are_refused() {
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
         .await;
     at_tuesday_ten(&app, &mut b, "duena@barberpro.test").await;
-    let path = format!("/admin/bookings/{id}/status");
+    let path = format!("/admin/bookings/{id}/status", id = id.n);
     let missing = b.post(&path, &[("to", "checked_in")]).await;
     assert_eq!(
         missing.status,
@@ -162,11 +162,14 @@ async fn state_changing_forms_without_the_session_csrf_token_are_refused() {
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN, "forged token");
     let cancel = b
-        .post(&format!("/admin/bookings/{id}/cancel"), &[("reason", "x")])
+        .post(
+            &format!("/admin/bookings/{id}/cancel", id = id.n),
+            &[("reason", "x")],
+        )
         .await;
     assert_eq!(cancel.status, StatusCode::FORBIDDEN, "cancel without token");
     assert_eq!(
-        get_booking(&app, id).await.status,
+        get_booking(&app, id.n).await.status,
         BookingStatus::Confirmed,
         "a refused form changed the booking"
     );
@@ -175,7 +178,10 @@ async fn state_changing_forms_without_the_session_csrf_token_are_refused() {
     b.post(&path, &[("to", "checked_in"), ("csrf", &csrf)])
         .await
         .expect_redirect("/admin/agenda?branch=palermo&date=2027-03-02");
-    assert_eq!(get_booking(&app, id).await.status, BookingStatus::CheckedIn);
+    assert_eq!(
+        get_booking(&app, id.n).await.status,
+        BookingStatus::CheckedIn
+    );
 }
 
 #[tokio::test]

@@ -63,7 +63,8 @@ async fn clients_are_found_by_name_or_phone_and_each_view_is_audited() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("+5491123456701"));
     assert!(
-        page.body.contains(&format!("data-booking=\"{id}\"")),
+        page.body
+            .contains(&format!("data-booking=\"{id}\"", id = id.n)),
         "history lacks the booking"
     );
     assert!(page.body.contains("02/03/2027 10:00"));

@@ -189,7 +189,7 @@ async fn the_preview_names_the_bookings_a_change_would_strand_and_nothing_is_sav
     let (id, _) = app
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "15:00"), &phone(3)))
         .await;
-    let client = get_booking(&app, id).await.client.0;
+    let client = get_booking(&app, id.n).await.client.0;
     let editor = b.get(MARTIN_AT_PALERMO).await;
     let mut fields = form_fields(&editor.body, "week");
     // Tuesday mornings only: the 15:00 booking would be left outside.
@@ -206,7 +206,7 @@ async fn the_preview_names_the_bookings_a_change_would_strand_and_nothing_is_sav
     );
     assert!(
         preview.body.contains(&format!(
-            "<li data-booking=\"{id}\">martes 02/03/2027 15:00 · <a href=\"/admin/clientes/{client}\">Juan Pérez</a> · Corte clásico · <a href=\"/admin/bookings/{id}/mover\" class=\"move-other\">Moverlo</a> · <a href=\"/admin/agenda?branch=palermo&#38;date=2027-03-02\">Cancelarlo desde la agenda</a></li>"
+            "<li data-booking=\"{id}\">martes 02/03/2027 15:00 · <a href=\"/admin/clientes/{client}\">Juan Pérez</a> · Corte clásico · <a href=\"/admin/bookings/{id}/mover\" class=\"move-other\">Moverlo</a> · <a href=\"/admin/agenda?branch=palermo&#38;date=2027-03-02\">Cancelarlo desde la agenda</a></li>", id = id.n
         )),
         "{}",
         preview.body

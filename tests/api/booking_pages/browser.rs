@@ -98,7 +98,7 @@ async fn run(c: &Client, app: &TestApp, w: i64) -> Result<u64, fantoccini::error
     assert_fits(c, w, "6-confirmation").await;
     let link = c.find(Locator::Css("#manage-link")).await?.text().await?;
     let at = link.find("/turnos/").expect("a manage link");
-    let (id, _) = manage_target(&link[at..]);
+    let (id, _) = manage_target(app, &link[at..]);
 
     // Later, from the link (the test server's own address, since public_url is another).
     c.goto(&app.url(&link[at..])).await?;
@@ -111,5 +111,5 @@ async fn run(c: &Client, app: &TestApp, w: i64) -> Result<u64, fantoccini::error
     wait_for_text(c, "#notice", "Tu turno quedó cancelado.").await?;
     wait_for_text(c, "#status", "cancelado").await?;
     assert_fits(c, w, "8-cancelled").await;
-    Ok(id)
+    Ok(id.n)
 }

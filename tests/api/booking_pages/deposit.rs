@@ -207,10 +207,10 @@ async fn a_deposit_is_asked_paid_through_mercadopago_and_shown_on_the_manage_pag
     let fields = form.fields.clone();
     let posted = post_form(&mut b, &form.action, &fields).await;
     assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
-    let (id, token) = manage_target(&posted.location);
+    let (id, token) = manage_target(&app, &posted.location);
     let confirmation = follow(&mut b, posted).await;
     assert_html_page(&confirmation, 200, "Tu turno");
-    let stored = booking(&app, id).await.expect("the booking exists");
+    let stored = booking(&app, id.n).await.expect("the booking exists");
     assert_eq!(
         stored.status,
         barberpro::domain::BookingStatus::PendingPayment
@@ -228,7 +228,7 @@ async fn a_deposit_is_asked_paid_through_mercadopago_and_shown_on_the_manage_pag
     ] {
         assert!(body.contains(text), "{text:?} missing: {body}");
     }
-    let payment = stored_payment(&app, id).await;
+    let payment = stored_payment(&app, id.n).await;
     assert_eq!(payment.amount.centavos(), 240_000);
     let init_point = payment.init_point.clone().expect("a Checkout Pro link");
     let pay = link(body, "pay");
@@ -245,7 +245,7 @@ async fn a_deposit_is_asked_paid_through_mercadopago_and_shown_on_the_manage_pag
     );
     let prefs = fake.seen(Op::Preference);
     assert_eq!(prefs.len(), 1, "one preference for one booking");
-    assert_eq!(prefs[0].body["external_reference"], id.to_string());
+    assert_eq!(prefs[0].body["external_reference"], id.n.to_string());
     assert_eq!(
         prefs[0].body["items"][0]["unit_price"].as_f64(),
         Some(2400.0)
@@ -273,7 +273,7 @@ async fn a_deposit_is_asked_paid_through_mercadopago_and_shown_on_the_manage_pag
     );
 
     // MercadoPago's signed webhook; the worker fetches the payment and confirms the booking.
-    let mp = fake.pay(id, 240_000, "approved");
+    let mp = fake.pay(id.n, 240_000, "approved");
     fake.notify(&app, mp).await.expect(200);
     let manage_path = format!("/turnos/{id}?token={token}");
     let manage = eventually("the manage page shows the booking confirmed", || {
@@ -305,7 +305,7 @@ async fn a_deposit_is_asked_paid_through_mercadopago_and_shown_on_the_manage_pag
     assert!(
         entries
             .iter()
-            .any(|e| e.action == "booking.deposit_paid" && e.entity_id == Some(id)),
+            .any(|e| e.action == "booking.deposit_paid" && e.entity_id == Some(id.n)),
         "the confirmation by payment is audited"
     );
 }
@@ -330,7 +330,7 @@ async fn while_mercadopago_is_down_the_manage_page_says_the_link_is_coming() {
     let fields = form.fields.clone();
     let posted = post_form(&mut b, &form.action, &fields).await;
     assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
-    let (id, token) = manage_target(&posted.location);
+    let (id, token) = manage_target(&app, &posted.location);
     let page = follow(&mut b, posted).await;
     assert_html_page(&page, 200, "Estamos preparando el enlace de pago");
     assert!(
@@ -344,7 +344,7 @@ async fn while_mercadopago_is_down_the_manage_page_says_the_link_is_coming() {
     app.clock
         .set(crate::helpers::ts(crate::helpers::MONDAY_8AM) + jiff::SignedDuration::from_secs(6));
     let paid_link = eventually("the worker makes the preference", || async {
-        stored_payment(&app, id).await.init_point
+        stored_payment(&app, id.n).await.init_point
     })
     .await;
     let page = b.get(&format!("/turnos/{id}?token={token}")).await;
@@ -419,12 +419,12 @@ async fn a_branch_created_in_the_catalogue_asks_the_default_deposit() {
         .fill("phone", "011 15-2345-6003");
     let fields = form.fields.clone();
     let posted = post_form(&mut b, &form.action, &fields).await;
-    let (id, _) = manage_target(&posted.location);
+    let (id, _) = manage_target(&app, &posted.location);
     let page = follow(&mut b, posted).await;
     assert_html_page(
         &page,
         200,
         "id=\"deposit\">$\u{a0}2.400,00 · esperando el pago",
     );
-    assert_eq!(stored_payment(&app, id).await.amount.centavos(), 240_000);
+    assert_eq!(stored_payment(&app, id.n).await.amount.centavos(), 240_000);
 }

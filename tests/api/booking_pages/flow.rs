@@ -93,9 +93,9 @@ async fn every_step_leads_to_a_booking_made_by_the_store() {
         "{}",
         booked.location
     );
-    let (id, token) = manage_target(&booked.location);
+    let (id, token) = manage_target(&app, &booked.location);
     assert_eq!(count(&app).await, before + 1);
-    let stored = booking(&app, id).await.expect("the booking exists");
+    let stored = booking(&app, id.n).await.expect("the booking exists");
     assert_eq!(stored.source, barberpro::domain::BookingSource::Online);
     assert_eq!(stored.start, crate::helpers::ts(&start));
 
@@ -304,8 +304,8 @@ async fn a_slot_taken_meanwhile_offers_the_others_and_keeps_what_was_typed() {
     again.push(("start".into(), at(TUESDAY, "10:45")));
     let booked = post_form(&mut b, "/reservar/palermo", &again).await;
     assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
-    let (id, _) = manage_target(&booked.location);
-    let stored = booking(&app, id).await.expect("booked");
+    let (id, _) = manage_target(&app, &booked.location);
+    let stored = booking(&app, id.n).await.expect("booked");
     assert_eq!(stored.start, crate::helpers::ts(&at(TUESDAY, "10:45")));
 }
 
@@ -347,8 +347,8 @@ async fn a_number_without_15_and_without_whatsapp_is_asked_about_once() {
     fields.push(("celular".into(), "si".into()));
     let booked = post_form(&mut b, "/reservar/palermo", &fields).await;
     assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
-    let (id, _) = manage_target(&booked.location);
-    let client = booking(&app, id).await.expect("booked").client;
+    let (id, _) = manage_target(&app, &booked.location);
+    let client = booking(&app, id.n).await.expect("booked").client;
     let phone = app
         .store
         .read(move |tx| barberpro::store::clients::get(tx, client))

@@ -203,7 +203,7 @@ async fn the_confirmation_email_reaches_the_smtp_server_once_and_never_without_a
     fields.push(("email".into(), "ana@example.com".into()));
     let page = post_form(&mut b, "/reservar/palermo", &fields).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    let (id, token) = manage_target(&page.location);
+    let (id, token) = manage_target(&app, &page.location);
 
     let mut waited = 0;
     while received(&inbox).is_empty() {
@@ -245,7 +245,7 @@ async fn the_confirmation_email_reaches_the_smtp_server_once_and_never_without_a
     );
     let row = app
         .store
-        .read(move |tx| mail::for_booking(tx, BookingId(id)))
+        .read(move |tx| mail::for_booking(tx, BookingId(id.n)))
         .await
         .expect("read")
         .expect("a mail row");
@@ -263,12 +263,12 @@ async fn the_confirmation_email_reaches_the_smtp_server_once_and_never_without_a
     );
     let page = post_form(&mut b, "/reservar/palermo", &fields).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
-    let (other, _) = manage_target(&page.location);
+    let (other, _) = manage_target(&app, &page.location);
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(received(&inbox).len(), 1, "no e-mail without an address");
     let none = app
         .store
-        .read(move |tx| mail::for_booking(tx, BookingId(other)))
+        .read(move |tx| mail::for_booking(tx, BookingId(other.n)))
         .await
         .expect("read");
     assert!(none.is_none(), "nothing queued: {none:?}");
@@ -296,10 +296,10 @@ async fn with_mail_off_nothing_is_queued() {
     );
     fields.push(("email".into(), "ana@example.com".into()));
     let page = post_form(&mut b, "/reservar/palermo", &fields).await;
-    let (id, _) = manage_target(&page.location);
+    let (id, _) = manage_target(&app, &page.location);
     let row = app
         .store
-        .read(move |tx| mail::for_booking(tx, BookingId(id)))
+        .read(move |tx| mail::for_booking(tx, BookingId(id.n)))
         .await
         .expect("read");
     assert!(row.is_none(), "[mail] is off by default");

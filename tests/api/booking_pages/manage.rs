@@ -40,7 +40,7 @@ async fn the_manage_page_is_private_and_cancels_before_the_cut_off() {
         cancelled.body
     );
     assert!(cancelled.location.ends_with("aviso=cancelado"));
-    let stored = booking(&app, id).await.expect("booking");
+    let stored = booking(&app, id.n).await.expect("booking");
     assert_eq!(stored.status, BookingStatus::Cancelled);
     assert_eq!(
         stored
@@ -71,7 +71,7 @@ async fn the_manage_page_is_private_and_cancels_before_the_cut_off() {
         .read(move |tx| {
             let filter = barberpro::store::audit::Filter {
                 entity: Some("booking".into()),
-                entity_id: Some(id),
+                entity_id: Some(id.n),
                 ..Default::default()
             };
             barberpro::store::audit::list(tx, &filter, 10)
@@ -124,7 +124,7 @@ async fn after_the_cut_off_the_page_says_to_call_and_refuses_changes() {
         )
         .await;
     assert_html_page(&moved, 409, "Ya es tarde");
-    let stored = booking(&app, id).await.expect("booking");
+    let stored = booking(&app, id.n).await.expect("booking");
     assert_eq!(stored.status, BookingStatus::Confirmed);
     assert_eq!(stored.start, ts(&at(TUESDAY, "10:00")));
     let reschedule = b
@@ -183,7 +183,7 @@ async fn a_booking_moves_to_another_free_slot() {
         .await;
     assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
     assert!(moved.location.ends_with("aviso=reprogramado"));
-    let stored = booking(&app, id).await.expect("booking");
+    let stored = booking(&app, id.n).await.expect("booking");
     assert_eq!(stored.start, ts(&at(TUESDAY, "11:00")));
     let shown = b.get(&moved.location).await;
     assert_html_page(&shown, 200, "martes 02/03/2027 a las 11:00");
@@ -227,7 +227,7 @@ async fn wrong_or_forged_tokens_are_404_pages_never_500() {
             assert_html_page(&page, 404, "No encontramos");
         }
     }
-    let stored = booking(&app, id).await.expect("booking");
+    let stored = booking(&app, id.n).await.expect("booking");
     assert_eq!(stored.status, BookingStatus::Confirmed, "nothing changed");
     assert_eq!(stored.start, ts(&at(TUESDAY, "10:00")));
 }

@@ -296,14 +296,14 @@ async fn a_completed_booking_offers_its_checkout_and_is_charged_once() {
         .await;
     at_tuesday_ten(&app, &mut b, "duena@barberpro.test").await;
     let csrf = b.get("/admin/agenda").await.csrf();
-    let path = format!("/admin/bookings/{id}/status");
+    let path = format!("/admin/bookings/{id}/status", id = id.n);
     b.post(&path, &[("to", "checked_in"), ("csrf", &csrf)])
         .await;
     b.post(&path, &[("to", "completed"), ("csrf", &csrf)]).await;
     let agenda = b
         .get(&format!("/admin/agenda?branch=palermo&date={TUESDAY}"))
         .await;
-    let link = format!("/admin/caja/cobrar?turno={id}");
+    let link = format!("/admin/caja/cobrar?turno={id}", id = id.n);
     assert!(
         agenda.body.contains(&link),
         "completing does not offer the checkout: {}",
@@ -313,7 +313,7 @@ async fn a_completed_booking_offers_its_checkout_and_is_charged_once() {
     assert!(form.body.contains("Juan Pérez"), "{}", form.body);
     assert!(form.body.contains("value=\"1\" checked") && form.body.contains("value=\"3\" checked"));
     let csrf = form.csrf();
-    let id_s = id.to_string();
+    let id_s = id.n.to_string();
     let fields = [
         ("csrf", csrf.as_str()),
         ("turno", id_s.as_str()),

@@ -226,7 +226,7 @@ secret_access_key = "{S3_SECRET}"
         .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
     let created: Value = created.json().await.unwrap();
-    let id = created["id"].as_u64().unwrap();
+    let id = created["id"].as_str().expect("a public id").to_owned();
     let manage = created["manage_token"].as_str().unwrap().to_owned();
     let bad = http
         .get(url(&format!("/api/v1/bookings/{id}")))
