@@ -10,8 +10,8 @@
 
 pub mod keys;
 pub mod manifest;
-mod prune;
 pub mod pitr;
+mod prune;
 pub mod replicate;
 pub mod restore;
 pub mod status;
@@ -81,6 +81,9 @@ pub enum SnapshotError {
         local: String,
         source: Box<RemoteError>,
     },
+    /// Another server writes this bucket and prefix; nothing was taken (exit 8).
+    #[error("{0}")]
+    Lease(String),
     /// Uploaded, but old snapshots that should be gone are still there (exit 9).
     #[error("retention: {0}")]
     Retention(String),
@@ -111,7 +114,7 @@ impl SnapshotError {
             | Self::Check(CheckError::Store(StoreError::SchemaTooNew { .. })) => {
                 exit::SCHEMA_TOO_NEW
             }
-            Self::Upload { .. } => exit::UPLOAD_FAILED,
+            Self::Upload { .. } | Self::Lease(_) => exit::UPLOAD_FAILED,
             Self::Retention(_) => exit::RETENTION_FAILED,
             _ => exit::FAILED,
         }
@@ -254,6 +257,12 @@ pub async fn take(
     let data_file = name.data_file(encrypted);
     let raw = dir.join(format!(".{}.redb.tmp", name.base()));
     let _ = std::fs::remove_file(&raw);
+    // An old machine brought back is refused before it starts a generation or uploads.
+    if let Some(remote) = &remote {
+        replicate::check_lease(remote, store.changelog())
+            .await
+            .map_err(SnapshotError::Lease)?;
+    }
     // A new generation of the change log starts before the copy: the copy's
     // `changelog.seq` is then at or after the generation's first transaction.
     {
@@ -268,6 +277,9 @@ pub async fn take(
                 "starting a change-log generation".to_owned(),
             ))?;
     }
+    // Transactions the writer began before the generation started were not captured: one
+    // write round trip later they have all committed, so the copy below holds them.
+    store.write(|_| Ok(())).await?;
     let copy = {
         let (store, raw) = (store.clone(), raw.clone());
         tokio::task::spawn_blocking(move || store.copy_to(&raw))

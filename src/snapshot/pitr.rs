@@ -158,7 +158,7 @@ pub async fn restore(
     let until_ms = at.map(|t| t.as_millisecond() + 999);
     let mut segments = 0;
     let mut stopped = None;
-    'all: for name in plan {
+    'all: for (generation, number, name) in plan {
         let bytes = match remote.get_bytes(&name).await {
             Ok(b) => b,
             Err(e) => {
@@ -180,10 +180,24 @@ pub async fn restore(
                 break;
             }
         };
+        // The header names the segment's place: a segment under another's name is refused.
+        if (scan.generation.as_str(), scan.segment) != (generation.as_str(), number) {
+            stopped = Some(format!(
+                "{name} is out of place: it holds segment {} of generation {}",
+                scan.segment, scan.generation
+            ));
+            break;
+        }
         let whole = scan.footer.is_some() && scan.damage.is_none();
-        let go_on = replay_log::apply(&db, &mut done, &scan.records, until_ms).map_err(|e| {
-            SnapshotError::Store(crate::store::StoreError::Journal(format!("{name}: {e}")))
-        })?;
+        // A gap or an undecodable row stops the replay there, as damage does.
+        let go_on = match replay_log::apply(&db, &mut done, &scan.records, until_ms) {
+            Ok(go_on) => go_on,
+            Err(crate::store::StoreError::Journal(why)) => {
+                stopped = Some(format!("{name}: {why}"));
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        };
         segments += 1;
         if !whole {
             stopped = Some(format!(
@@ -213,8 +227,12 @@ pub async fn restore(
 }
 
 /// The segments to replay after `snapshot`, in order: those of its generation and every
-/// later one. A missing number in a generation is refused, naming the object.
-async fn plan(remote: &Remote, snapshot: &SnapshotName) -> Result<Vec<String>, SnapshotError> {
+/// later one (generation, number, object name). A missing number in a generation is
+/// refused, naming the object.
+async fn plan(
+    remote: &Remote,
+    snapshot: &SnapshotName,
+) -> Result<Vec<(String, u64, String)>, SnapshotError> {
     let objects = remote.list_under(REMOTE_DIR).await?;
     let gens = generations(&objects);
     let mut out = Vec::new();
@@ -230,7 +248,7 @@ async fn plan(remote: &Remote, snapshot: &SnapshotName) -> Result<Vec<String>, S
                     super::replicate::object_name(generation, expected as u64, encrypted)
                 )));
             }
-            out.push(name.clone());
+            out.push((generation.clone(), *n, name.clone()));
         }
     }
     Ok(out)

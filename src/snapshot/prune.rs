@@ -117,4 +117,3 @@ pub(super) fn prune_local(dir: &Path, keep: usize) -> Result<(), SnapshotError> 
     }
     Ok(())
 }
-

@@ -80,6 +80,35 @@ pub async fn take_lease(remote: &Remote, log: &ChangeLog) -> Result<(), String> 
         .map_err(|e| e.to_string())
 }
 
+/// Whether this data folder may write the prefix: the lease is absent or names it, or the
+/// folder has never started a generation (a new machine, or one restored from the bucket:
+/// its first snapshot takes over). A folder with a generation of its own while the lease
+/// names another (an old machine brought back) is refused, as its shipping is.
+pub async fn check_lease(remote: &Remote, log: &ChangeLog) -> Result<(), String> {
+    let figures = log.figures();
+    if figures.state.generation.is_none() {
+        return Ok(());
+    }
+    match remote.get_bytes(LEASE).await {
+        Ok(holder) if holder != figures.state.server_id.as_bytes() => Err(taken(&holder)),
+        Ok(_) => Ok(()),
+        Err(super::upload::RemoteError::Request { source, .. })
+            if matches!(*source, object_store::Error::NotFound { .. }) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn taken(holder: &[u8]) -> String {
+    format!(
+        "another server ({}) writes continuous backup to this bucket and prefix: refusing to \
+         interleave; if this machine is to be the primary again, delete {LEASE} from the bucket",
+        String::from_utf8_lossy(holder)
+    )
+}
+
 /// One round: seal, check the lease, upload every sealed segment in order. Returns how
 /// many were shipped.
 pub async fn ship_once(
@@ -99,13 +128,7 @@ pub async fn ship_once(
     }
     let me = log.figures().state.server_id;
     match remote.get_bytes(LEASE).await {
-        Ok(holder) if holder != me.as_bytes() => {
-            return Err(format!(
-                "another server ({}) writes continuous backup to this bucket and prefix: \
-                 refusing to interleave; stop it, or take a snapshot here to take over",
-                String::from_utf8_lossy(&holder)
-            ));
-        }
+        Ok(holder) if holder != me.as_bytes() => return Err(taken(&holder)),
         Ok(_) => {}
         Err(super::upload::RemoteError::Request { source, .. })
             if matches!(*source, object_store::Error::NotFound { .. }) =>
@@ -196,6 +219,19 @@ pub async fn run(config: Arc<Config>, store: Store, stop: CancellationToken) {
         });
         if stopping {
             break;
+        }
+        // A broken generation (the backlog's bound, a lost tail) whose kept segments are all
+        // in the bucket: a snapshot starts a whole one again, with nobody's help.
+        let now = log.figures();
+        if now.state.broken.is_some() && now.waiting == 0 && now.shipped.failing_for == 0 {
+            match super::take(&config, &store, Some(true), jiff::Timestamp::now()).await {
+                Ok(r) => {
+                    tracing::info!(snapshot = %r.name, "continuous backup: a new generation replaces the broken one")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "continuous backup: the snapshot that would start a new generation failed; retrying next round")
+                }
+            }
         }
     }
 }

@@ -204,8 +204,9 @@ pub(crate) fn write_config(config: &Config, path: &Path) {
     }
     if let Some(bucket) = &s.s3.bucket {
         toml += &format!(
-            "\n[snapshot.s3]\nbucket = {:?}\nendpoint = {:?}\nallow_http = true\naccess_key_id = {:?}\nsecret_access_key = {:?}\nmax_retries = {}\n",
+            "\n[snapshot.s3]\nbucket = {:?}\nprefix = {:?}\nendpoint = {:?}\nallow_http = true\naccess_key_id = {:?}\nsecret_access_key = {:?}\nmax_retries = {}\n",
             bucket,
+            s.s3.prefix.as_str(),
             s.s3.endpoint.as_deref().unwrap_or_default(),
             s.s3.access_key_id.as_deref().unwrap_or_default(),
             s.s3.secret_access_key.as_ref().map_or("", Secret::expose),

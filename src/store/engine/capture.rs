@@ -40,6 +40,15 @@ impl WriteTransaction {
         }
     }
 
+    /// `new` when `captured`, else [`Self::unlogged`]: the writer captures only while the
+    /// change log writes a generation (no bucket, no generation: nothing is captured).
+    pub fn with_capture(txn: redb::WriteTransaction, captured: bool) -> Self {
+        Self {
+            logged: captured,
+            ..Self::new(txn)
+        }
+    }
+
     /// A transaction whose rows are not captured: schema migrations at open and the bulk
     /// loader, which run before the change log's generation (a snapshot) starts.
     pub fn unlogged(txn: redb::WriteTransaction) -> Self {

@@ -60,6 +60,13 @@ impl Durability {
         }
     }
 
+    /// Whether the next transaction's rows are captured (the change log writes a generation).
+    pub(super) fn capturing(&self) -> bool {
+        self.changelog
+            .as_ref()
+            .is_some_and(super::changelog::ChangeLog::capturing)
+    }
+
     /// Numbers the batch's transaction in the change log, if it keeps one and the batch
     /// changed rows (see [`ChangeLog::stamp`](super::changelog::ChangeLog::stamp)).
     pub(super) fn stamp(&self, txn: &Tx) -> Result<Option<(u64, i64)>, String> {

@@ -67,8 +67,13 @@ pub struct Tx {
 
 impl Tx {
     pub fn new(txn: redb::WriteTransaction) -> Self {
+        Self::capturing(txn, true)
+    }
+
+    /// A transaction whose rows are captured for the change log only when `captured`.
+    pub fn capturing(txn: redb::WriteTransaction, captured: bool) -> Self {
         Self {
-            txn: WriteTransaction::new(txn),
+            txn: WriteTransaction::with_capture(txn, captured),
             wake: Cell::new(false),
             memos: RefCell::new(HashMap::new()),
         }

@@ -17,7 +17,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use redb::ReadableTable;
@@ -112,6 +112,8 @@ pub struct ChangeLog {
     next_seq: Arc<AtomicU64>,
     dir: PathBuf,
     shared: Arc<Mutex<Figures>>,
+    /// Whether a generation is being written (whole): the writer captures rows only then.
+    capturing: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for ChangeLog {
@@ -160,9 +162,14 @@ impl ChangeLog {
                 max_backlog,
                 ..Figures::default()
             })),
+            capturing: Arc::new(AtomicBool::new(false)),
         };
         appender.recover(db_seq)?;
-        let shared = appender.shared.clone();
+        appender.capturing.store(
+            appender.state.generation.is_some() && appender.state.broken.is_none(),
+            Ordering::Release,
+        );
+        let (shared, capturing) = (appender.shared.clone(), appender.capturing.clone());
         appender.publish();
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
@@ -173,7 +180,14 @@ impl ChangeLog {
             next_seq: Arc::new(AtomicU64::new(db_seq + 1)),
             dir,
             shared,
+            capturing,
         })
+    }
+
+    /// Whether the writer should capture rows: a whole generation is being written. Off
+    /// until a snapshot starts one (never, with no bucket), and while one is broken.
+    pub fn capturing(&self) -> bool {
+        self.capturing.load(Ordering::Acquire)
     }
 
     pub fn dir(&self) -> &Path {
@@ -311,6 +325,7 @@ struct Appender {
     state: State,
     open: Option<OpenSegment>,
     shared: Arc<Mutex<Figures>>,
+    capturing: Arc<AtomicBool>,
 }
 
 impl Appender {
@@ -347,6 +362,7 @@ impl Appender {
         if self.state.broken.is_none() {
             tracing::error!(reason = %why, "continuous backup: the change log's generation is broken until the next snapshot");
             self.state.broken = Some(why);
+            self.capturing.store(false, Ordering::Release);
             let _ = write_state(&self.dir, &self.state);
         }
     }
@@ -454,7 +470,11 @@ impl Appender {
         self.state.generation = Some(name);
         self.state.next_segment = 0;
         self.state.broken = None;
-        write_state(&self.dir, &self.state)
+        write_state(&self.dir, &self.state)?;
+        // Before the answer: the snapshot's copy then waits out the transactions begun
+        // without capture (see `snapshot::take`).
+        self.capturing.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// At open: takes up the open segment a stop left, keeping its whole records up to the
