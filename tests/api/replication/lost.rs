@@ -38,7 +38,9 @@ async fn a_folder_lost_at_random_moments_comes_back_from_the_bucket_with_working
         drop(app);
 
         let restored = tmp.path().join("restored");
+        let started = std::time::Instant::now();
         let run = restore_into(&config_file, &restored, &[]).await;
+        let took = started.elapsed();
         assert_eq!(
             run.code, 0,
             "round {round}: restore failed: {}{}",
@@ -74,12 +76,16 @@ async fn a_folder_lost_at_random_moments_comes_back_from_the_bucket_with_working
         let bytes: u64 = shipped.iter().map(|(_, s)| s).sum();
         eprintln!(
             "round {round}: died after {dies_after:?}; {} bookings, {} due, {} back; shipped \
-             {bytes} bytes in {} segments ({} per booking)",
+             {bytes} bytes in {} segments ({} per booking); restore took {took:?}: {}",
             booked.len(),
             due.len(),
             back.len(),
             shipped.len(),
-            bytes / booked.len().max(1) as u64
+            bytes / booked.len().max(1) as u64,
+            run.stdout
+                .lines()
+                .find(|l| l.contains("change log:"))
+                .unwrap_or_default()
         );
         manage_tokens_work(&restored, &due).await;
     }
