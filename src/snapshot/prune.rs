@@ -76,20 +76,32 @@ pub(super) async fn prune_generations(
     else {
         return Ok(Vec::new());
     };
-    let cutoff = now - jiff::SignedDuration::from_hours(24 * i64::from(keep_days));
     let objects = remote.list_under(replicate::REMOTE_DIR).await?;
+    let generations = pitr::generations(&objects);
     let mut gone = Vec::new();
-    for (generation, segments) in pitr::generations(&objects) {
-        let old = SnapshotName::parse(&generation).is_some_and(|n| n.created < cutoff);
-        if generation >= oldest || !old {
-            continue;
-        }
-        for name in segments.values() {
+    for generation in doomed(generations.keys(), &oldest, now, keep_days) {
+        for name in generations[&generation].values() {
             remote.delete(name).await?;
         }
         gone.push(generation);
     }
     Ok(gone)
+}
+
+/// The generations to delete: older than `oldest_complete` (the oldest complete snapshot
+/// left, so a newer complete one exists) and started more than `keep_days` before `now`.
+fn doomed<'a>(
+    generations: impl Iterator<Item = &'a String>,
+    oldest_complete: &str,
+    now: Timestamp,
+    keep_days: u32,
+) -> Vec<String> {
+    let cutoff = now - jiff::SignedDuration::from_hours(24 * i64::from(keep_days));
+    generations
+        .filter(|g| g.as_str() < oldest_complete)
+        .filter(|g| SnapshotName::parse(g).is_some_and(|n| n.created < cutoff))
+        .cloned()
+        .collect()
 }
 
 /// Keeps the `keep` newest complete local snapshots; older ones and older leftovers go.
@@ -116,4 +128,42 @@ pub(super) fn prune_local(dir: &Path, keep: usize) -> Result<(), SnapshotError> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(at: &str) -> String {
+        SnapshotName::new(at.parse().expect("time"), "host").base()
+    }
+
+    #[test]
+    fn a_generation_goes_only_past_retention_and_before_the_oldest_complete_snapshot() {
+        let now: Timestamp = "2026-12-31T12:00:00Z".parse().expect("time");
+        let old = name("2026-12-01T03:00:00Z");
+        let older = name("2026-11-20T03:00:00Z");
+        let recent = name("2026-12-29T03:00:00Z");
+        let oldest_complete = name("2026-12-02T03:00:00Z");
+        let all = [
+            older.clone(),
+            old.clone(),
+            oldest_complete.clone(),
+            recent.clone(),
+        ];
+        // 14 days: the two before the oldest complete snapshot are past it.
+        assert_eq!(
+            doomed(all.iter(), &oldest_complete, now, 14),
+            vec![older.clone(), old.clone()]
+        );
+        // 35 days: only the one older than that; the oldest complete one's own generation
+        // and later ones stay whatever their age.
+        assert_eq!(doomed(all.iter(), &oldest_complete, now, 35), vec![older]);
+        let ancient = now + jiff::SignedDuration::from_hours(24 * 400);
+        assert_eq!(
+            doomed(all.iter(), &oldest_complete, ancient, 14),
+            vec![name("2026-11-20T03:00:00Z"), old],
+            "no newer complete snapshot, no deletion: {oldest_complete} and {recent} stay"
+        );
+    }
 }
