@@ -147,6 +147,11 @@ pub struct DataDirArgs {
 pub struct RestoreArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Continuous backup: restore the newest snapshot taken at or before this time, then
+    /// replay the change log up to this second ("2026-12-06T19:00:00-03:00"). With `latest`
+    /// and a bucket, the change log is replayed to its end.
+    #[arg(long)]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

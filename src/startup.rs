@@ -323,6 +323,17 @@ impl Application {
         };
         // `barberpro snapshot` asks this server over a Unix socket (issue 5).
         crate::control::spawn(&config, state.app.clone(), shutdown.clone());
+        // Continuous backup (issue 30): stopped after the writer, for a last round.
+        let shipping_stop = CancellationToken::new();
+        let shipping = (config.snapshot.replicate_interval_secs > 0
+            && config.snapshot.s3.bucket.is_some())
+        .then(|| {
+            tokio::spawn(crate::snapshot::replicate::run(
+                Arc::new(config.clone()),
+                state.store.clone(),
+                shipping_stop.clone(),
+            ))
+        });
         crate::housekeeping::Housekeeping {
             store: state.store.clone(),
             clock: state.clock.clone(),
@@ -462,6 +473,12 @@ impl Application {
             tracing::warn!("the mail sender did not stop in time");
         }
         state.store.close().await;
+        shipping_stop.cancel();
+        if let Some(shipping) = shipping
+            && tokio::time::timeout(grace, shipping).await.is_err()
+        {
+            tracing::warn!("continuous backup's last round did not finish in time");
+        }
         tracing::info!("stopped");
         match halted.get() {
             Some(why) => Err(StartError::Halted(why.clone())),

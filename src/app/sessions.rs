@@ -21,7 +21,7 @@ pub struct Started {
 /// Writes a new session for `user` (sweeping their expired ones) and its `session.login`
 /// entry, inside the caller's write transaction; returns its token.
 fn start(
-    txn: &redb::WriteTransaction,
+    txn: &crate::store::engine::WriteTransaction,
     user: &StaffUser,
     ip: Option<String>,
     limits: &SessionLimits,

@@ -217,7 +217,10 @@ async fn write_entry(
         .await?)
 }
 
-fn known_branch(txn: &redb::WriteTransaction, branch: BranchId) -> Result<(), StoreError> {
+fn known_branch(
+    txn: &crate::store::engine::WriteTransaction,
+    branch: BranchId,
+) -> Result<(), StoreError> {
     catalog::load(txn)?
         .branch(branch)
         .map(|_| ())

@@ -136,6 +136,11 @@ pub fn list(args: DataDirArgs) -> ExitCode {
             for row in rows {
                 println!("{}", row.line());
             }
+            // Continuous backup: each generation's segments and newest replicated time.
+            match rt.block_on(crate::snapshot::pitr::list_lines(&config)) {
+                Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+                Err(e) => eprintln!("change log: {e}"),
+            }
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
@@ -144,6 +149,16 @@ pub fn list(args: DataDirArgs) -> ExitCode {
 
 /// `barberpro restore`.
 pub fn restore(args: RestoreArgs) -> ExitCode {
+    let at = match args.at.as_deref().map(str::parse::<jiff::Timestamp>) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => {
+            eprintln!(
+                "error: --at must be a time with its offset (2026-12-06T19:00:00-03:00): {e}"
+            );
+            return ExitCode::from(crate::snapshot::exit::CONFIG);
+        }
+    };
     let args = args.source;
     let config = match load(args.file.config.as_deref(), args.data_dir) {
         Ok(c) => c,
@@ -154,6 +169,28 @@ pub fn restore(args: RestoreArgs) -> ExitCode {
         Err(code) => return code,
     };
     let source = Source::parse(&args.source);
+    // With a bucket, `latest` and `--at` replay the change log after the snapshot.
+    if at.is_some() || (source == Source::Latest && config.snapshot.s3.bucket.is_some()) {
+        return match rt.block_on(crate::snapshot::pitr::restore(
+            &config,
+            at,
+            &config.storage.data_dir,
+        )) {
+            Ok(done) if at.is_none() && done.segments == 0 => {
+                println!("{}", done.snapshot.summary("restore"));
+                ExitCode::SUCCESS
+            }
+            Ok(done) => {
+                println!("{}", done.summary());
+                if done.stopped.is_some() {
+                    ExitCode::from(crate::snapshot::exit::PARTIAL)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            Err(e) => fail(&e),
+        };
+    }
     match rt.block_on(restore::restore(&config, &source, &config.storage.data_dir)) {
         Ok(done) => {
             println!("{}", done.summary("restore"));

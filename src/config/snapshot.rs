@@ -31,6 +31,12 @@ pub struct SnapshotConfig {
     /// Remote snapshots older than this many days are deleted after a successful upload; the
     /// newest complete snapshot never is. 0: never delete.
     pub retention_days: u32,
+    /// Continuous backup: every this many seconds (and at shutdown) the change log's sealed
+    /// segments go to the bucket. 0: off.
+    pub replicate_interval_secs: u64,
+    /// Unshipped segments kept on disk at most (MiB); past it the generation stops logging
+    /// (bookings go on) until the next snapshot.
+    pub replicate_max_backlog_mb: u64,
     pub s3: S3Config,
 }
 
@@ -44,6 +50,8 @@ impl Default for SnapshotConfig {
             age_recipient: None,
             age_identity_file: None,
             retention_days: 30,
+            replicate_interval_secs: 10,
+            replicate_max_backlog_mb: 256,
             s3: S3Config::default(),
         }
     }

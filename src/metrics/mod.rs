@@ -22,6 +22,8 @@ mod outbox;
 mod payments;
 /// Build info and `process_*` from `/proc`.
 mod process;
+/// Continuous backup: lag, what was shipped, failures.
+mod replication;
 /// The database file, the disk, the writer's batches and checkpoints.
 mod storage;
 
@@ -37,6 +39,7 @@ pub use http::{ConnectionGuard, HttpLabels, ProviderLabels, RouteLabels, TIERS, 
 pub use outbox::{DeliveryLabels, MessageLabels, WhatsAppMetrics};
 pub use payments::StatusLabels;
 pub use process::VersionLabels;
+pub use replication::{ReplicationFigures, ReplicationGauges};
 pub use storage::{DiskSpace, disk_space};
 
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
@@ -86,6 +89,8 @@ pub struct Metrics {
     pub whatsapp: WhatsAppMetrics,
     // caja.rs
     pub caja: caja::CajaMetrics,
+    // replication.rs
+    pub replication: replication::ReplicationGauges,
 }
 
 impl Metrics {
@@ -127,6 +132,7 @@ impl Metrics {
             snapshot: SnapshotGauges::default(),
             whatsapp: WhatsAppMetrics::new(),
             caja: caja::CajaMetrics::default(),
+            replication: replication::ReplicationGauges::default(),
         };
         // Label sets known in advance exist from the start (at 0), so alerts and dashboards
         // never see a missing series: each concern's `register` makes its own.
@@ -138,6 +144,7 @@ impl Metrics {
         m.register_storage(r);
         m.register_guards(r);
         m.register_payments(r);
+        m.register_replication(r);
         m.caja.register(r);
         m.register_health(r);
         m.whatsapp.register(r);

@@ -8,10 +8,16 @@
 //! The redb part (a consistent copy from one read transaction, compaction, integrity check)
 //! is `crate::store::snapshot`: this module never touches redb.
 
+pub mod keys;
 pub mod manifest;
+pub mod pitr;
+mod prune;
+pub mod replicate;
 pub mod restore;
 pub mod status;
 pub mod upload;
+
+use prune::{prune_generations, prune_local, prune_remote};
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -37,6 +43,9 @@ pub mod exit {
     pub const FAILED: u8 = 7;
     pub const UPLOAD_FAILED: u8 = 8;
     pub const RETENTION_FAILED: u8 = 9;
+    /// A point-in-time restore stopped at a damaged change-log segment (what came before it
+    /// is restored).
+    pub const PARTIAL: u8 = 10;
 }
 
 /// Why a snapshot, restore or verify did not succeed. [`SnapshotError::exit_code`] maps each
@@ -72,6 +81,9 @@ pub enum SnapshotError {
         local: String,
         source: Box<RemoteError>,
     },
+    /// Another server writes this bucket and prefix; nothing was taken (exit 8).
+    #[error("{0}")]
+    Lease(String),
     /// Uploaded, but old snapshots that should be gone are still there (exit 9).
     #[error("retention: {0}")]
     Retention(String),
@@ -102,7 +114,7 @@ impl SnapshotError {
             | Self::Check(CheckError::Store(StoreError::SchemaTooNew { .. })) => {
                 exit::SCHEMA_TOO_NEW
             }
-            Self::Upload { .. } => exit::UPLOAD_FAILED,
+            Self::Upload { .. } | Self::Lease(_) => exit::UPLOAD_FAILED,
             Self::Retention(_) => exit::RETENTION_FAILED,
             _ => exit::FAILED,
         }
@@ -245,6 +257,29 @@ pub async fn take(
     let data_file = name.data_file(encrypted);
     let raw = dir.join(format!(".{}.redb.tmp", name.base()));
     let _ = std::fs::remove_file(&raw);
+    // An old machine brought back is refused before it starts a generation or uploads.
+    if let Some(remote) = &remote {
+        replicate::check_lease(remote, store.changelog())
+            .await
+            .map_err(SnapshotError::Lease)?;
+    }
+    // A new generation of the change log starts before the copy: the copy's
+    // `changelog.seq` is then at or after the generation's first transaction.
+    {
+        let (log, base) = (store.changelog().clone(), name.base());
+        tokio::task::spawn_blocking(move || log.begin_generation(&base))
+            .await
+            .map_err(|e| SnapshotError::Io {
+                context: "the change-log task failed".into(),
+                source: std::io::Error::other(e.to_string()),
+            })?
+            .map_err(SnapshotError::io(
+                "starting a change-log generation".to_owned(),
+            ))?;
+    }
+    // Transactions the writer began before the generation started were not captured: one
+    // write round trip later they have all committed, so the copy below holds them.
+    store.write(|_| Ok(())).await?;
     let copy = {
         let (store, raw) = (store.clone(), raw.clone());
         tokio::task::spawn_blocking(move || store.copy_to(&raw))
@@ -326,80 +361,27 @@ pub async fn take(
             .upload_bytes(&name.manifest_file(), manifest_json)
             .await
             .map_err(upload_failed)?;
+        // The keys travel beside the snapshot, only encrypted (see `keys`).
+        if let Some(r) = cfg.age_recipient.as_ref().and_then(|k| k.recipient().ok()) {
+            let bundle = keys::bundle(&config.storage.data_dir, &r)
+                .map_err(SnapshotError::io("bundling the keys".to_owned()))?;
+            remote
+                .upload_bytes(&format!("{}{}", name.base(), keys::SUFFIX), bundle)
+                .await
+                .map_err(upload_failed)?;
+        }
+        // This data folder now writes the prefix's change log (see `replicate`).
+        if let Err(e) = replicate::take_lease(&remote, store.changelog()).await {
+            tracing::warn!(error = %e, "continuous backup: could not take the bucket's lease");
+        }
         report.uploaded_to = Some(remote.location.clone());
         report.pruned = prune_remote(&remote, now, cfg.retention_days).await?;
+        if let Err(e) = prune_generations(&remote, now, cfg.retention_days).await {
+            tracing::warn!(error = %e, "continuous backup: pruning old generations failed");
+        }
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
-}
-
-/// Deletes remote snapshots past retention (only ever called after a successful upload),
-/// then lists again: a delete the store acknowledged but did not do is an error.
-async fn prune_remote(
-    remote: &Remote,
-    now: Timestamp,
-    keep_days: u32,
-) -> Result<Vec<String>, SnapshotError> {
-    let listed = manifest::group(remote.list().await?);
-    let doomed = manifest::to_prune(&listed, now, keep_days);
-    if doomed.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut failures = Vec::new();
-    for snapshot in &doomed {
-        for file in snapshot.files() {
-            if let Err(e) = remote.delete(&file).await {
-                failures.push(format!("{file}: {e}"));
-            }
-        }
-    }
-    let still: Vec<String> = remote
-        .list()
-        .await?
-        .into_iter()
-        .map(|(file, _)| file)
-        .filter(|file| doomed.iter().any(|d| d.files().contains(file)))
-        .collect();
-    if !still.is_empty() {
-        return Err(SnapshotError::Retention(format!(
-            "the store still holds {} file(s) it was asked to delete (a delete that did nothing: \
-             check the credentials' delete permission): {}{}",
-            still.len(),
-            still.join(", "),
-            if failures.is_empty() {
-                String::new()
-            } else {
-                format!("; errors: {}", failures.join("; "))
-            }
-        )));
-    }
-    Ok(doomed.iter().map(|d| d.name.base()).collect())
-}
-
-/// Keeps the `keep` newest complete local snapshots; older ones and older leftovers go.
-fn prune_local(dir: &Path, keep: usize) -> Result<(), SnapshotError> {
-    let listed = manifest::group(list_dir(dir)?);
-    let mut complete = 0;
-    let mut newest_complete_seen = false;
-    for snapshot in listed {
-        let keep_it = if snapshot.complete() {
-            complete += 1;
-            newest_complete_seen = true;
-            complete <= keep
-        } else {
-            // An incomplete local snapshot newer than every complete one may be in progress.
-            !newest_complete_seen
-        };
-        if !keep_it {
-            for file in snapshot.files() {
-                let path = dir.join(&file);
-                if let Err(e) = std::fs::remove_file(&path) {
-                    tracing::warn!(file = %path.display(), error = %e, "cannot delete an old local snapshot");
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// `(file name, size)` of every file in `dir` (an absent folder is empty).

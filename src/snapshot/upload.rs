@@ -251,6 +251,30 @@ impl Remote {
             .collect())
     }
 
+    /// Every object under `dir` (below the prefix), at any depth: `(path under the
+    /// prefix, size)`, in name order.
+    pub async fn list_under(&self, dir: &str) -> Result<Vec<(String, u64)>, RemoteError> {
+        use futures::TryStreamExt;
+        let key = self.key(dir);
+        let mut out: Vec<(String, u64)> = self
+            .store
+            .list(Some(&key))
+            .map_ok(|o| (o.location.to_string(), o.size))
+            .try_collect()
+            .await
+            .map_err(Self::request("LIST", &key))?;
+        let skip = if self.prefix.is_empty() {
+            0
+        } else {
+            self.prefix.len() + 1
+        };
+        for (name, _) in &mut out {
+            *name = name.get(skip..).unwrap_or_default().to_owned();
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Reads a small object (a manifest) whole.
     pub async fn get_bytes(&self, file: &str) -> Result<Vec<u8>, RemoteError> {
         let key = self.key(file);

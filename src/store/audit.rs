@@ -9,8 +9,9 @@
 //! never holds a client's name, phone, e-mail or notes (nor any secret), so erasing a person
 //! never needs to rewrite it. Old entries are pruned by [`prune`] (`audit.retention_days`).
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 

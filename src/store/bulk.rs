@@ -8,8 +8,8 @@
 
 use std::time::Instant;
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
-use redb::WriteTransaction;
 
 use super::clients::{self, ClientDetails};
 use super::{Store, StoreError, bookings, codec, next_id, tables};
@@ -44,7 +44,7 @@ impl Store {
 
 impl BulkWriter<'_> {
     fn begin(&mut self) -> Result<(), StoreError> {
-        let txn = self.store.db.begin_write()?;
+        let txn = WriteTransaction::unlogged(self.store.db.begin_write()?);
         self.txn = Some(txn);
         self.rows_in_txn = 0;
         Ok(())

@@ -11,7 +11,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use crate::store::engine::WriteTransaction;
+use redb::{ReadableTable, ReadableTableMetadata};
 
 use super::{ReadTx, StoreError, codec, next_id, tables};
 use crate::domain::{
@@ -305,7 +306,7 @@ mod tests {
         drop(store);
         let db = redb::Database::open(&path).expect("reopen");
 
-        let txn = db.begin_write().expect("write");
+        let txn = crate::store::engine::WriteTransaction::new(db.begin_write().expect("write"));
         let opened = stamp(&txn).expect("Store::open draws a stamp");
         let cut = insert_service(&txn, service("Corte")).expect("insert");
         let inserted = stamp(&txn).expect("stamp");
@@ -322,7 +323,7 @@ mod tests {
         txn.commit().expect("commit");
 
         // A transaction that changes the catalogue and aborts leaves readers the old one.
-        let txn = db.begin_write().expect("write");
+        let txn = crate::store::engine::WriteTransaction::new(db.begin_write().expect("write"));
         insert_service(&txn, service("Barba")).expect("insert");
         assert_eq!(load(&txn).expect("load").services.len(), 2);
         txn.abort().expect("abort");

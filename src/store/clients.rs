@@ -4,8 +4,9 @@
 //! Each client also has an entry in `idx_client_terms` (id → folded name, phone digits),
 //! written in the same write transaction as the record, which [`search`] scans.
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use serde::Serialize;
 
 use super::{ReadTx, StoreError, codec, next_id, tables};

@@ -1,6 +1,8 @@
 //! JSON rows: reading and writing the serde-encoded values of the entity tables.
 
-use redb::{ReadableTable, Table, TableDefinition};
+use redb::{ReadableTable, TableDefinition};
+
+use crate::store::engine::capture::Table;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

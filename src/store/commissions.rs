@@ -1,9 +1,10 @@
 //! Barbers' commission rules and their closed pay periods. What a period owes is computed
 //! from the ledger (`ledger::barber_entries`); closing it keeps the total it had then.
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
 use jiff::civil::Date;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{ReadTx, StoreError, codec, tables};

@@ -10,9 +10,10 @@
 //!
 //! Rule errors are returned before anything is written (a batch shares its transaction).
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
 use jiff::civil::Date;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 
 use super::{ReadTx, StoreError, codec, next_id, products, tables};
 use crate::domain::caja::{

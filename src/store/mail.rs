@@ -9,8 +9,9 @@
 //! at-least-once, as for WhatsApp. Rows hold ids only; the address and the text are read when
 //! sending, so an erased client's e-mail is skipped.
 
+use crate::store::engine::WriteTransaction;
 use jiff::{SignedDuration, Timestamp};
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{ReadTx, StoreError, Tx, clients, codec, next_id, tables};

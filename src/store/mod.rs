@@ -49,6 +49,7 @@ pub mod products;
 /// Deposits (señas): their states, the worker's queue and MercadoPago notifications.
 pub mod payments;
 /// Consistent copies of the live database for snapshots, and the checks before a restore.
+pub mod replay_log;
 pub mod snapshot;
 /// Staff accounts, sessions and one-time setup links.
 pub mod staff;
@@ -61,7 +62,8 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use engine::WriteTransaction;
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable};
 
 pub use engine::{ReadOnly, ReadTx, Tx, Writer};
 pub use error::StoreError;
@@ -76,6 +78,8 @@ pub const SCHEMA_VERSION: u64 = 6;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
+/// The change log's default bound on unshipped segments (`snapshot.replicate_max_backlog_mb`).
+const DEFAULT_MAX_BACKLOG: u64 = 256 << 20;
 
 /// The open database, its writer, and the lock that keeps other processes out.
 #[derive(Clone)]
@@ -89,6 +93,7 @@ pub struct Store {
     _lock: Arc<File>,
     path: PathBuf,
     keys: TokenKey,
+    changelog: engine::ChangeLog,
 }
 
 impl Store {
@@ -143,9 +148,22 @@ impl Store {
         let (mut journal, records) = journal::Journal::open(data_dir).map_err(|e| {
             StoreError::io(format!("opening the journal in {}", data_dir.display()), e)
         })?;
-        let replayed =
-            engine::replay::<bookings::ClientBooking>(&db, &records, &journal.stranded(), &keys)
-                .map_err(|e| keep_damaged_journal(e, data_dir))?;
+        let logged = engine::changelog::logged_seq(&db.begin_read()?)?;
+        let changelog =
+            engine::ChangeLog::open(data_dir, logged, DEFAULT_MAX_BACKLOG).map_err(|e| {
+                StoreError::io(
+                    format!("opening the change log in {}", data_dir.display()),
+                    e,
+                )
+            })?;
+        let replayed = engine::replay::<bookings::ClientBooking>(
+            &db,
+            &records,
+            &journal.stranded(),
+            &keys,
+            Some(&changelog),
+        )
+        .map_err(|e| keep_damaged_journal(e, data_dir))?;
         if replayed > 0 {
             tracing::warn!(
                 records = replayed,
@@ -157,12 +175,13 @@ impl Store {
             .map_err(|e| StoreError::io(format!("resetting {}", journal.path().display()), e))?;
         scrub_journal_once(&db, &mut journal, data_dir)?;
         let db = Arc::new(db);
-        let writer = Writer::start(
+        let writer = Writer::start_logged(
             db.clone(),
             Some(journal),
             Some(flusher),
             keys.clone(),
             checkpoint_every,
+            Some(changelog.clone()),
         )
         .map_err(|e| StoreError::io("starting the database writer", e))?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -173,7 +192,13 @@ impl Store {
             _lock: Arc::new(lock),
             path,
             keys,
+            changelog,
         })
+    }
+
+    /// The change log of committed transactions (continuous backup).
+    pub fn changelog(&self) -> &engine::ChangeLog {
+        &self.changelog
     }
 
     /// Stops the writer after committing what is queued (graceful shutdown).
@@ -441,7 +466,7 @@ fn read_schema_version(txn: &impl ReadTx) -> Result<u64, StoreError> {
 /// Creates every table, writes the schema version on a new file, refuses a newer schema and
 /// migrates an older one — all in one write transaction.
 fn init_schema(db: &Database) -> Result<(), StoreError> {
-    let txn = db.begin_write()?;
+    let txn = WriteTransaction::unlogged(db.begin_write()?);
     let found = read_schema_version(&txn)?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::SchemaTooNew {

@@ -14,8 +14,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::store::engine::WriteTransaction;
 use jiff::{SignedDuration, Timestamp};
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata};
 use serde::{Deserialize, Serialize};
 
 use super::{ReadTx, StoreError, Tx, catalog, clients, codec, next_id, tables};

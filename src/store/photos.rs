@@ -3,7 +3,8 @@
 //! photo's URL can be cached for good. The owner index lists a branch's or barber's photos in
 //! upload order; the row and its index entry change in one write transaction.
 
-use redb::{ReadableTable, WriteTransaction};
+use crate::store::engine::WriteTransaction;
+use redb::ReadableTable;
 
 use super::{ReadTx, StoreError, next_id, tables};
 use crate::domain::{BarberId, BranchId};

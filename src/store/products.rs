@@ -3,8 +3,9 @@
 //! is an [`adjust`]ment with its reason, kept in `stock_adjustments`. Stock never goes below
 //! zero: a sale or an adjustment that would take it there is refused.
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{ReadTx, StoreError, codec, next_id, tables};

@@ -3,8 +3,9 @@
 //! Sessions and setup links are keyed by SHA-256 of their token: the token lives only in the
 //! browser's cookie (or the link), so a copy of the database cannot be used to log in.
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 
 use super::{ReadTx, StoreError, catalog, codec, next_id, tables};
 use crate::domain::staff::{Role, Session, SessionLimits, StaffId, StaffUser};

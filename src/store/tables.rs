@@ -8,8 +8,10 @@
 
 use redb::{
     Database, Key, MultimapTableHandle, ReadTransaction, ReadableTable, ReadableTableMetadata,
-    TableDefinition, TableError, TableHandle, Value, WriteTransaction,
+    TableDefinition, TableError, TableHandle, Value,
 };
+
+use super::engine::WriteTransaction;
 
 use super::StoreError;
 
@@ -37,6 +39,21 @@ macro_rules! tables {
             to: &Database,
         ) -> Result<Vec<(&'static str, u64)>, StoreError> {
             Ok(vec![$(($table, copy_table($name, from, to)?)),*])
+        }
+
+        /// Applies one row change of the change log (`engine::capture`) to the table named
+        /// `table`, decoding the bytes with that table's types. False: no such table.
+        pub(crate) fn apply_row(
+            txn: &redb::WriteTransaction,
+            table: &str,
+            key: &[u8],
+            value: Option<&[u8]>,
+        ) -> Result<bool, StoreError> {
+            match table {
+                $($table => apply_one($name, txn, key, value)?,)*
+                _ => return Ok(false),
+            }
+            Ok(true)
         }
 
         /// Creates every table a database lacks (opening a table in a write transaction
@@ -232,7 +249,7 @@ pub(crate) mod retired {
     }
 
     /// Deletes the retired tables (a migration's last step).
-    pub(crate) fn delete_all(txn: &redb::WriteTransaction) -> Result<(), super::StoreError> {
+    pub(crate) fn delete_all(txn: &super::WriteTransaction) -> Result<(), super::StoreError> {
         txn.delete_table(BARBER_AGENDA)?;
         txn.delete_table(BRANCH_DAY)?;
         txn.delete_table(CLIENT_BOOKINGS)?;
@@ -271,6 +288,24 @@ fn copy_table<K: Key + 'static, V: Value + 'static>(
     }
     txn.commit()?;
     Ok(rows)
+}
+
+fn apply_one<K: Key + 'static, V: Value + 'static>(
+    def: TableDefinition<K, V>,
+    txn: &redb::WriteTransaction,
+    key: &[u8],
+    value: Option<&[u8]>,
+) -> Result<(), StoreError> {
+    let mut table = txn.open_table(def)?;
+    match value {
+        Some(v) => {
+            table.insert(K::from_bytes(key), V::from_bytes(v))?;
+        }
+        None => {
+            table.remove(K::from_bytes(key))?;
+        }
+    }
+    Ok(())
 }
 
 fn count_table<K: Key + 'static, V: Value + 'static>(

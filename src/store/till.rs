@@ -2,9 +2,10 @@
 //! the cash counted. A closed day takes no new entry: [`current_day`] sends what comes after
 //! the close to the next day.
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
 use jiff::civil::Date;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 
 use super::{ReadTx, StoreError, codec, ledger, tables};
 use crate::domain::caja::{CajaError, Till, TillClose, day_key, till};

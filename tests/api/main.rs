@@ -32,6 +32,7 @@ mod payments;
 mod power;
 mod privacy;
 mod properties;
+mod replication;
 mod request_log;
 mod server;
 mod shutdown;

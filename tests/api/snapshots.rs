@@ -22,9 +22,9 @@ use crate::helpers::*;
 const BUCKET: &str = "barberpro-snapshots";
 
 /// A moto S3 server with one IAM user whose keys it checks (SigV4), and a bucket.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
     venv: PathBuf,
     key_id: String,
     secret: String,
@@ -61,7 +61,7 @@ fn free_port() -> u16 {
 }
 
 impl Moto {
-    fn start() -> Option<Self> {
+    pub(crate) fn start() -> Option<Self> {
         let venv = moto_venv()?;
         let port = free_port();
         let child = Command::new(venv.join("bin/moto_server"))
@@ -133,7 +133,7 @@ impl Moto {
     }
 
     #[track_caller]
-    fn aws_ok(&self, args: &[&str]) -> Output {
+    pub(crate) fn aws_ok(&self, args: &[&str]) -> Output {
         let out = self.aws_as(&self.key_id, &self.secret, args);
         assert!(
             out.status.success(),
@@ -144,7 +144,7 @@ impl Moto {
     }
 
     /// Object names under the snapshot prefix (`aws s3 ls` exits 1 when there are none).
-    fn ls(&self) -> Vec<String> {
+    pub(crate) fn ls(&self) -> Vec<String> {
         let prefix = format!("s3://{BUCKET}/barberpro/");
         let out = self.aws_as(&self.key_id, &self.secret, &["s3", "ls", &prefix]);
         let empty = out.status.code() == Some(1) && out.stdout.is_empty() && out.stderr.is_empty();
@@ -168,8 +168,10 @@ impl Moto {
 }
 
 /// A configuration with `[snapshot.s3]` pointing at moto (or local-only without it).
-fn config_for(data_dir: &Path, moto: Option<&Moto>) -> Config {
+pub(crate) fn config_for(data_dir: &Path, moto: Option<&Moto>) -> Config {
     let mut config = test_config(data_dir);
+    // Continuous backup is tested in `replication`; here, snapshots alone.
+    config.snapshot.replicate_interval_secs = 0;
     config.snapshot.keep_local = 2;
     config.snapshot.host = Some("test-host".parse().expect("a host name"));
     if let Some(moto) = moto {
@@ -186,11 +188,12 @@ fn config_for(data_dir: &Path, moto: Option<&Moto>) -> Config {
 
 /// The same configuration as a file for the `barberpro` binary (the secret written in clear,
 /// since `Config::to_toml` redacts it).
-fn write_config(config: &Config, path: &Path) {
+pub(crate) fn write_config(config: &Config, path: &Path) {
     let s = &config.snapshot;
     let mut toml = format!(
-        "[storage]\ndata_dir = {:?}\ncache_size_mb = 8\n\n[log]\nlevel = \"warn\"\n\n[snapshot]\nkeep_local = {}\nhost = {:?}\nage_recipient = {:?}\nretention_days = {}\n",
+        "[storage]\ndata_dir = {:?}\ncache_size_mb = 8\n\n[log]\nlevel = \"warn\"\n\n[snapshot]\nreplicate_interval_secs = {}\nkeep_local = {}\nhost = {:?}\nage_recipient = {:?}\nretention_days = {}\n",
         config.storage.data_dir.display().to_string(),
+        s.replicate_interval_secs,
         s.keep_local,
         s.host.as_deref().unwrap_or_default(),
         s.age_recipient.as_deref().unwrap_or_default(),
@@ -201,8 +204,9 @@ fn write_config(config: &Config, path: &Path) {
     }
     if let Some(bucket) = &s.s3.bucket {
         toml += &format!(
-            "\n[snapshot.s3]\nbucket = {:?}\nendpoint = {:?}\nallow_http = true\naccess_key_id = {:?}\nsecret_access_key = {:?}\nmax_retries = {}\n",
+            "\n[snapshot.s3]\nbucket = {:?}\nprefix = {:?}\nendpoint = {:?}\nallow_http = true\naccess_key_id = {:?}\nsecret_access_key = {:?}\nmax_retries = {}\n",
             bucket,
+            s.s3.prefix.as_str(),
             s.s3.endpoint.as_deref().unwrap_or_default(),
             s.s3.access_key_id.as_deref().unwrap_or_default(),
             s.s3.secret_access_key.as_ref().map_or("", Secret::expose),
@@ -212,14 +216,14 @@ fn write_config(config: &Config, path: &Path) {
     std::fs::write(path, toml).expect("write the config file");
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// Runs the real `barberpro` binary.
-async fn barberpro(args: &[&str]) -> Run {
+pub(crate) async fn barberpro(args: &[&str]) -> Run {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
         let out = Command::new(env!("CARGO_BIN_EXE_barberpro"))
@@ -279,7 +283,7 @@ fn only_manifest(config: &Config) -> (PathBuf, Manifest) {
 }
 
 /// Hour-aligned free slots (so none overlap) of the two palermo barbers over `days` days.
-async fn free_slots(app: &TestApp, days: i64) -> Vec<(String, String, u64)> {
+pub(crate) async fn free_slots(app: &TestApp, days: i64) -> Vec<(String, String, u64)> {
     let first: jiff::civil::Date = TUESDAY.parse().expect("date");
     let mut slots = Vec::new();
     for d in 0..days {

@@ -85,6 +85,8 @@ pub struct SystemPage {
     /// No snapshot was ever taken (a warning: a new install).
     pub never: bool,
     pub task: Option<super::system_tasks::TaskRow>,
+    /// Continuous backup: how far behind the bucket is, in Spanish ("al día", "hace 12 s"…).
+    pub replication: String,
 }
 
 /// Spanish labels of the readiness checks.
@@ -217,8 +219,38 @@ pub async fn page(
         stale: stale && recorded.last_success_at.is_some(),
         never: recorded.last_success_at.is_none(),
         task: super::system_tasks::shown(&settings.task, tz),
+        replication: replication_es(&store.changelog().figures(), now, tz),
     };
     view::render(&page, &page.l, state.admin.secure_cookies)
+}
+
+/// The continuous backup's state for the owner: the lag, the newest replicated time, what
+/// is wrong.
+fn replication_es(
+    f: &crate::store::engine::changelog::Figures,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> String {
+    if f.state.generation.is_none() {
+        return "sin copia continua (sin bucket, o todavía sin copia completa que la empiece)"
+            .into();
+    }
+    let mut out = match f.lag_seconds(now.as_millisecond()) {
+        lag if lag < 1.0 => "al día".to_owned(),
+        lag => format!("{lag:.0} s de atraso"),
+    };
+    if let Some(ms) = f.shipped.last_ms
+        && let Ok(t) = Timestamp::from_millisecond(ms)
+    {
+        out += &format!(" · último cambio en el bucket: {}", view::date_time(t, tz));
+    }
+    if let Some(e) = &f.shipped.last_error {
+        out += &format!(" · falla al subir: {e}");
+    }
+    if f.state.broken.is_some() {
+        out += " · detenida hasta la próxima copia completa";
+    }
+    out
 }
 
 /// A readiness check's detail in Spanish, and its level: `bien`, `aviso` (a backup never

@@ -92,6 +92,9 @@ pub async fn refresh_metrics(state: &AppState) {
     if let Some(data_dir) = state.store.path().parent() {
         m.sample_snapshots(&crate::snapshot::status::read(data_dir).figures());
     }
+    m.sample_replication(&crate::snapshot::replicate::figures(
+        &state.store.changelog().figures(),
+    ));
     let ready = readiness_checks(state).await.iter().all(|c| c.1);
     m.ready.set(i64::from(ready));
     let expiry = state

@@ -3,8 +3,8 @@
 //! in the caller's write transaction; a change that decides a deposit's fate (cancelled,
 //! no-show, an undone no-show) tells `store::payments` in that same transaction.
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
-use redb::WriteTransaction;
 
 use super::availability::{place, resolve_services};
 use super::index::{agenda_overlaps, index_insert, index_remove};

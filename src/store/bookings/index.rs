@@ -6,8 +6,9 @@
 //! overlap (the invariant), so sorted by start they are sorted by end too: the overlap check
 //! needs one reverse seek ([`agenda_overlaps`]).
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{Idempotency, get};
@@ -15,7 +16,7 @@ use crate::domain::{Booking, BookingId, BookingStatus, DomainError, Interval};
 use crate::store::{ReadTx, StoreError, codec, tables};
 
 /// A booking index, opened once for a booking's checks and writes.
-pub(super) type Index<'t> = redb::Table<'t, (u64, i64, u64), (i64, bool)>;
+pub(super) type Index<'t> = crate::store::engine::capture::Table<'t, (u64, i64, u64), (i64, bool)>;
 
 /// Whether an active booking of `owner` in a booking index overlaps `want`. Active entries
 /// of one owner never overlap, so sorted by start they are sorted by end too: only the last

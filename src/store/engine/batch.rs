@@ -35,7 +35,10 @@ pub(super) fn run_batch(
         // No quick repair: it saves the allocator state with every commit, which makes each
         // commit much slower on a large database. The price is paid only after a crash: the
         // next start walks the file; a clean restart stays fast.
-        let mut txn = Tx::new(db.begin_write().map_err(|e| e.to_string())?);
+        let mut txn = Tx::capturing(
+            db.begin_write().map_err(|e| e.to_string())?,
+            durability.capturing(),
+        );
         take_queued(rx, &mut batch, stop);
         let mut written = match durability.write_record(&mut txn, &batch) {
             Ok(written) => written,
@@ -64,8 +67,18 @@ pub(super) fn run_batch(
                 break;
             }
         }
+        let stamp = match durability.stamp(&txn) {
+            Ok(stamp) => stamp,
+            Err(why) => {
+                if let Some(written) = written.take() {
+                    durability.take_back(written);
+                }
+                let _ = txn.abort();
+                return Err(why);
+            }
+        };
         wake = txn.wakes();
-        durability.commit(txn, written)
+        durability.commit(txn, written, stamp)
     })();
     // A failed batch's record that may still be read back is voided before anyone is told.
     let outcome = if durability.void(db) {

@@ -35,6 +35,8 @@ pub(super) struct Durability {
     /// failed): [`Durability::void`] moves `journal.seq` past it before anyone is answered.
     pub(super) to_void: Option<u64>,
     pub(super) halt: super::Halt,
+    /// Where committed transactions' rows go (continuous backup), when kept.
+    pub(super) changelog: Option<super::changelog::ChangeLog>,
 }
 
 impl Durability {
@@ -54,6 +56,30 @@ impl Durability {
             observer,
             to_void: None,
             halt,
+            changelog: None,
+        }
+    }
+
+    /// Whether the next transaction's rows are captured (the change log writes a generation).
+    pub(super) fn capturing(&self) -> bool {
+        self.changelog
+            .as_ref()
+            .is_some_and(super::changelog::ChangeLog::capturing)
+    }
+
+    /// Numbers the batch's transaction in the change log, if it keeps one and the batch
+    /// changed rows (see [`ChangeLog::stamp`](super::changelog::ChangeLog::stamp)).
+    pub(super) fn stamp(&self, txn: &Tx) -> Result<Option<(u64, i64)>, String> {
+        match &self.changelog {
+            Some(log) => log.stamp(txn).map_err(|e| e.to_string()),
+            None => Ok(None),
+        }
+    }
+
+    /// A committed transaction's rows go to the change log (off this thread).
+    fn logged(&self, stamp: Option<(u64, i64)>, ops: Vec<u8>) {
+        if let (Some(log), Some((seq, at_ms))) = (&self.changelog, stamp) {
+            log.append(seq, at_ms, ops);
         }
     }
 
@@ -131,7 +157,7 @@ impl Durability {
             return true;
         };
         let voided = (|| -> Result<(), crate::store::error::StoreError> {
-            let txn = db.begin_write()?;
+            let txn = super::WriteTransaction::unlogged(db.begin_write()?);
             if journal_seq(&txn)? < seq {
                 set_journal_seq(&txn, seq)?;
             }
@@ -155,9 +181,15 @@ impl Durability {
 
     /// Commits the batch's transaction: once its journal record is on disk, when it has one
     /// (see [`Durability::write_record`]), otherwise durably in redb. True if journaled.
-    pub(super) fn commit(&mut self, txn: Tx, written: Option<Pending>) -> Result<bool, String> {
+    pub(super) fn commit(
+        &mut self,
+        txn: Tx,
+        written: Option<Pending>,
+        stamp: Option<(u64, i64)>,
+    ) -> Result<bool, String> {
         let Some(written) = written else {
-            txn.commit().map_err(|e| self.halted_by(e))?;
+            let ops = txn.commit().map_err(|e| self.halted_by(e))?;
+            self.logged(stamp, ops);
             self.flushed();
             return Ok(false);
         };
@@ -178,19 +210,23 @@ impl Durability {
                 return Err(format!("the journal write failed: {e}"));
             }
         };
-        if let Err(e) = txn.commit() {
-            let why = self.halted_by(e);
-            let Some(journal) = self.journal.as_mut() else {
-                self.to_void = Some(seq);
+        let ops = match txn.commit() {
+            Ok(ops) => ops,
+            Err(e) => {
+                let why = self.halted_by(e);
+                let Some(journal) = self.journal.as_mut() else {
+                    self.to_void = Some(seq);
+                    return Err(why);
+                };
+                if let Err(undo) = journal.retract(record) {
+                    tracing::error!(error = %undo, "could not retract the journal record of a failed commit");
+                    self.journal = None;
+                    self.to_void = Some(seq);
+                }
                 return Err(why);
-            };
-            if let Err(undo) = journal.retract(record) {
-                tracing::error!(error = %undo, "could not retract the journal record of a failed commit");
-                self.journal = None;
-                self.to_void = Some(seq);
             }
-            return Err(why);
-        }
+        };
+        self.logged(stamp, ops);
         self.unflushed.store(true, Ordering::Release);
         Ok(true)
     }

@@ -18,6 +18,8 @@
 //!   only if it commits.
 
 mod batch;
+pub mod capture;
+pub mod changelog;
 pub mod dbfile;
 mod durability;
 mod flusher;
@@ -32,6 +34,8 @@ mod stats;
 mod tx;
 mod writer;
 
+pub use capture::WriteTransaction;
+pub use changelog::ChangeLog;
 pub use halt::Halt;
 pub use job::Journaled;
 pub use replay::replay;

@@ -4,7 +4,9 @@
 //! applies, in order, exactly the records after the durable one and refuses a journal that
 //! skips one.
 
-use redb::{Database, ReadableTable, WriteTransaction};
+use redb::{Database, ReadableTable};
+
+use super::capture::WriteTransaction;
 
 use super::Tx;
 use super::job::Journaled;
@@ -50,6 +52,7 @@ pub fn replay<J: Journaled>(
     records: &[Record],
     stranded: &[Stranded],
     context: &J::Context,
+    changelog: Option<&super::ChangeLog>,
 ) -> Result<usize, StoreError> {
     let txn = Tx::new(db.begin_write()?);
     let done = journal_seq(&txn)?;
@@ -102,6 +105,14 @@ pub fn replay<J: Journaled>(
         }
         set_journal_seq(&txn, record.seq)?;
     }
-    txn.commit()?;
+    // The replayed requests are one transaction of the change log, as any batch.
+    let stamp = match changelog {
+        Some(log) => log.stamp(&txn)?,
+        None => None,
+    };
+    let ops = txn.commit()?;
+    if let (Some(log), Some((seq, at_ms))) = (changelog, stamp) {
+        log.append(seq, at_ms, ops);
+    }
     Ok(pending.len())
 }

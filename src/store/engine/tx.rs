@@ -6,11 +6,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ops::Deref;
 
-use redb::{
-    Key, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, Value,
-    WriteTransaction,
-};
+use redb::{Key, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, Value};
 
+use super::capture::{self, WriteTransaction};
 use crate::store::error::StoreError;
 
 /// Read access shared by read and write transactions, so one query function serves both
@@ -21,7 +19,7 @@ pub trait ReadTx {
         Self: 'a;
     fn table<K: Key + 'static, V: Value + 'static>(
         &self,
-        def: TableDefinition<K, V>,
+        def: TableDefinition<'static, K, V>,
     ) -> Result<Self::Table<'_, K, V>, StoreError>;
 }
 
@@ -29,18 +27,28 @@ impl ReadTx for ReadTransaction {
     type Table<'a, K: Key + 'static, V: Value + 'static> = ReadOnlyTable<K, V>;
     fn table<K: Key + 'static, V: Value + 'static>(
         &self,
-        def: TableDefinition<K, V>,
+        def: TableDefinition<'static, K, V>,
     ) -> Result<ReadOnlyTable<K, V>, StoreError> {
         Ok(self.open_table(def)?)
     }
 }
 
-impl ReadTx for WriteTransaction {
+impl ReadTx for redb::WriteTransaction {
     type Table<'a, K: Key + 'static, V: Value + 'static> = Table<'a, K, V>;
     fn table<K: Key + 'static, V: Value + 'static>(
         &self,
-        def: TableDefinition<K, V>,
+        def: TableDefinition<'static, K, V>,
     ) -> Result<Table<'_, K, V>, StoreError> {
+        Ok(self.open_table(def)?)
+    }
+}
+
+impl ReadTx for WriteTransaction {
+    type Table<'a, K: Key + 'static, V: Value + 'static> = capture::Table<'a, K, V>;
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<capture::Table<'_, K, V>, StoreError> {
         Ok(self.open_table(def)?)
     }
 }
@@ -58,9 +66,14 @@ pub struct Tx {
 }
 
 impl Tx {
-    pub fn new(txn: WriteTransaction) -> Self {
+    pub fn new(txn: redb::WriteTransaction) -> Self {
+        Self::capturing(txn, true)
+    }
+
+    /// A transaction whose rows are captured for the change log only when `captured`.
+    pub fn capturing(txn: redb::WriteTransaction, captured: bool) -> Self {
         Self {
-            txn,
+            txn: WriteTransaction::with_capture(txn, captured),
             wake: Cell::new(false),
             memos: RefCell::new(HashMap::new()),
         }
@@ -112,8 +125,9 @@ impl Tx {
         self.txn.set_durability(durability)
     }
 
-    /// Commits the transaction. Waking, if asked for, is the caller's: see [`Tx::wakes`].
-    pub fn commit(self) -> Result<(), redb::CommitError> {
+    /// Commits the transaction and returns the rows it changed, for the change log. Waking,
+    /// if asked for, is the caller's: see [`Tx::wakes`].
+    pub fn commit(self) -> Result<Vec<u8>, redb::CommitError> {
         self.txn.commit()
     }
 
@@ -131,11 +145,11 @@ impl Deref for Tx {
 }
 
 impl ReadTx for Tx {
-    type Table<'a, K: Key + 'static, V: Value + 'static> = Table<'a, K, V>;
+    type Table<'a, K: Key + 'static, V: Value + 'static> = capture::Table<'a, K, V>;
     fn table<K: Key + 'static, V: Value + 'static>(
         &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Table<'_, K, V>, StoreError> {
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<capture::Table<'_, K, V>, StoreError> {
         Ok(self.txn.open_table(def)?)
     }
 }
@@ -152,13 +166,13 @@ impl<'t> ReadOnly<'t> {
 
 impl ReadTx for ReadOnly<'_> {
     type Table<'a, K: Key + 'static, V: Value + 'static>
-        = Table<'a, K, V>
+        = capture::Table<'a, K, V>
     where
         Self: 'a;
     fn table<K: Key + 'static, V: Value + 'static>(
         &self,
-        def: TableDefinition<K, V>,
-    ) -> Result<Table<'_, K, V>, StoreError> {
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<capture::Table<'_, K, V>, StoreError> {
         Ok(self.0.open_table(def)?)
     }
 }

@@ -57,6 +57,18 @@ impl<J: Journaled> Writer<J> {
         context: J::Context,
         checkpoint_every: Duration,
     ) -> std::io::Result<Self> {
+        Self::start_logged(db, journal, flusher, context, checkpoint_every, None)
+    }
+
+    /// [`Writer::start`], appending every committed transaction's rows to `changelog`.
+    pub fn start_logged(
+        db: Arc<Database>,
+        journal: Option<Journal>,
+        flusher: Option<Arc<Flusher>>,
+        context: J::Context,
+        checkpoint_every: Duration,
+        changelog: Option<super::ChangeLog>,
+    ) -> std::io::Result<Self> {
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
         let observer = Arc::new(OnceLock::new());
         let seen = observer.clone();
@@ -81,7 +93,8 @@ impl<J: Journaled> Writer<J> {
                 })?;
         }
         let halt = super::Halt::default();
-        let durability = Durability::new(journal, flusher, unflushed, seen, halt.clone());
+        let mut durability = Durability::new(journal, flusher, unflushed, seen, halt.clone());
+        durability.changelog = changelog;
         std::thread::Builder::new()
             .name("redb-writer".into())
             .spawn(move || writer_loop(db, durability, checkpoint_every, rx, wake))?;

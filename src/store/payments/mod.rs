@@ -23,8 +23,9 @@ pub use notifications::{
 };
 pub use remote::{Applied, RemoteStatus, apply_remote};
 
+use crate::store::engine::WriteTransaction;
 use jiff::{SignedDuration, Timestamp};
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 
 use super::{ReadTx, StoreError, audit, codec, next_id, tables};
 use crate::domain::{

@@ -1,8 +1,9 @@
 //! The MercadoPago notifications still to act on (`mp_notifications`): a webhook is recorded
 //! durably and answered; the worker fetches the payment it names, with retries.
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
-use redb::{ReadableTable, WriteTransaction};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use crate::store::{ReadTx, StoreError, tables};

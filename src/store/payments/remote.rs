@@ -1,7 +1,7 @@
 //! What MercadoPago said about a payment (`GET /v1/payments/{id}`), applied to its deposit.
 
+use crate::store::engine::WriteTransaction;
 use jiff::Timestamp;
-use redb::WriteTransaction;
 
 use super::{by_booking, save, start_refund};
 use crate::domain::{BookingId, Payment, PaymentState, RefundReason};

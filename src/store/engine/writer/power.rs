@@ -61,7 +61,7 @@ fn a_damaged_record_followed_by_others_refuses_the_replay_and_names_the_file() {
     damage(dir.path(), at[1]);
     let db = Database::create(dir.path().join("w.redb")).expect("create");
     let (journal, records) = Journal::open(dir.path()).expect("journal");
-    let refused = replay::<Put>(&db, &records, &journal.stranded(), &());
+    let refused = replay::<Put>(&db, &records, &journal.stranded(), &(), None);
     let err = refused.expect_err("record 3 follows the damaged one: it would be lost");
     let why = err.to_string();
     assert!(why.contains("barberpro.journal"), "names the file: {why}");
@@ -76,7 +76,7 @@ fn a_torn_last_record_is_dropped_and_the_rest_replayed() {
     let db = Database::create(dir.path().join("w.redb")).expect("create");
     let (journal, records) = Journal::open(dir.path()).expect("journal");
     assert_eq!(
-        replay::<Put>(&db, &records, &journal.stranded(), &()).expect("replayed"),
+        replay::<Put>(&db, &records, &journal.stranded(), &(), None).expect("replayed"),
         2
     );
     assert_eq!(keys(&db), vec![1, 2]);
@@ -103,7 +103,7 @@ fn after_an_unclean_stop_the_journal_keeps_nothing_past_its_last_record() {
     let db = Database::create(dir.path().join("w.redb")).expect("create");
     let (mut journal, records) = Journal::open(dir.path()).expect("journal");
     assert_eq!(
-        replay::<Put>(&db, &records, &journal.stranded(), &()).expect("replayed"),
+        replay::<Put>(&db, &records, &journal.stranded(), &(), None).expect("replayed"),
         2
     );
     journal.start_over().expect("start over");
@@ -236,7 +236,7 @@ async fn a_failed_batch_whose_record_cannot_be_taken_back_is_never_replayed() {
     let db = Database::builder().create_with_backend(file).expect("open");
     let (journal, records) = Journal::open(dir.path()).expect("journal");
     assert_eq!(records.len(), 1, "the record stayed on disk");
-    replay::<Put>(&db, &records, &journal.stranded(), &()).expect("replay");
+    replay::<Put>(&db, &records, &journal.stranded(), &(), None).expect("replay");
     assert!(
         keys(&db).is_empty(),
         "a booking its caller was told failed appeared"
@@ -417,7 +417,7 @@ async fn a_full_disk_halts_the_writer_and_loses_nothing_acknowledged() {
         .create_with_backend(file)
         .expect("reopen");
     let (journal, records) = Journal::open(dir.path()).expect("journal");
-    replay::<Put>(&db, &records, &journal.stranded(), &()).expect("replay");
+    replay::<Put>(&db, &records, &journal.stranded(), &(), None).expect("replay");
     assert_eq!(
         keys(&db),
         acked,

@@ -279,15 +279,16 @@ fn a_journal_that_skips_a_record_is_refused() {
         seq,
         payload: format!("[{seq}]").into_bytes(),
     };
-    let err = replay::<Put>(&db, &[record(1), record(3)], &[], &()).expect_err("a gap");
+    let err = replay::<Put>(&db, &[record(1), record(3)], &[], &(), None).expect_err("a gap");
     assert!(
         err.to_string().contains("skips from record 1 to 3"),
         "{err}"
     );
-    let err = replay::<Put>(&db, &[record(2)], &[], &()).expect_err("starts past the database");
+    let err =
+        replay::<Put>(&db, &[record(2)], &[], &(), None).expect_err("starts past the database");
     assert!(matches!(err, StoreError::Journal(_)), "{err}");
     assert_eq!(
-        replay::<Put>(&db, &[record(1), record(2)], &[], &()).expect("replayed"),
+        replay::<Put>(&db, &[record(1), record(2)], &[], &(), None).expect("replayed"),
         2
     );
     let read = db.begin_read().expect("read");

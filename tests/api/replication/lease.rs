@@ -1,0 +1,118 @@
+//! A second server writing the same prefix: a new machine's first snapshot takes the lease;
+//! the old one, still running (brought back by mistake), is refused — its segments and its
+//! snapshots — instead of interleaving.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_old_server_on_the_same_prefix_is_refused_not_interleaved() {
+    let Some(moto) = Moto::start() else { return };
+    let old = Primary::start(&moto, "lease").await;
+    let mut slots = slots(&old.app).await;
+    load(
+        &old.app,
+        &mut slots,
+        0,
+        Duration::from_secs(3),
+        Duration::from_millis(50),
+    )
+    .await;
+    let old_log = old.app.store.changelog().clone();
+    let old_generation = old_log.figures().state.generation.expect("a generation");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while old_log.figures().shipped.last_seq < old_log.figures().last_seq {
+        assert!(
+            Instant::now() < deadline,
+            "the old server's log was not shipped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The new machine: its first snapshot takes the prefix over.
+    let new = Primary::start(&moto, "lease").await;
+    let before: Vec<String> = segments(&moto, "lease")
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.contains(&old_generation))
+        .collect();
+
+    // The old one goes on booking: nothing of it reaches the bucket, and it says why.
+    load(
+        &old.app,
+        &mut slots,
+        500,
+        Duration::from_secs(4),
+        Duration::from_millis(50),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let f = old_log.figures();
+        if f.shipped
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("another server"))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the old server was not refused: {:?}",
+            f.shipped
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let after: Vec<String> = segments(&moto, "lease")
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.contains(&old_generation))
+        .collect();
+    assert_eq!(before, after, "the old server's segments were interleaved");
+    let snapshot = barberpro::snapshot::take(
+        &old.config,
+        &old.app.store,
+        Some(true),
+        jiff::Timestamp::now(),
+    )
+    .await;
+    let refused = snapshot.expect_err("the old server's snapshot is refused");
+    assert!(
+        refused.to_string().contains("another server") && refused.exit_code() == 8,
+        "the refusal says why: {refused}"
+    );
+
+    // The new one ships on, and its restore is whole.
+    let mut new_slots = super::slots(&new.app).await;
+    let booked = load(
+        &new.app,
+        &mut new_slots,
+        1000,
+        Duration::from_secs(2),
+        Duration::from_millis(50),
+    )
+    .await;
+    let log = new.app.store.changelog().clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while log.figures().shipped.last_seq < log.figures().last_seq {
+        assert!(
+            Instant::now() < deadline,
+            "the new server's log was not shipped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        log.figures().shipped.last_error.is_none(),
+        "{:?}",
+        log.figures().shipped
+    );
+    let dir = new.tmp.path().join("restored");
+    let run = restore_into(&new.config_file, &dir, &[]).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let back = bookings_in(&dir);
+    assert!(
+        booked.iter().all(|b| back.contains(&b.id.n)),
+        "the new server's bookings are restored"
+    );
+}
