@@ -2,7 +2,7 @@
 //! link, keyed by the sale's entry id. The ledger is not touched: a link being paid is news
 //! about a confirmed sale, not a change to it.
 
-use redb::WriteTransaction;
+use crate::store::engine::WriteTransaction;
 
 use super::{ReadTx, StoreError, codec, tables};
 use crate::domain::caja::{EntryId, MpLink};

@@ -140,6 +140,7 @@ fn catalogue(txn: &super::Tx) -> Result<Vec<Service>, StoreError> {
                 buffer_minutes: buffer,
                 price: Money::from_pesos(9_000)?,
                 active: true,
+                category: None,
             },
         )?);
     }
