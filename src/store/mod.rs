@@ -26,8 +26,8 @@ mod crash_sim;
 /// transactions and records, no aggregate.
 pub mod engine;
 pub mod error;
-/// Files beside redb's (`secret.key`), written durably: temporary, sync, rename, folder sync.
-mod files;
+// Files beside redb's (`secret.key`), written durably: temporary, sync, rename, folder sync.
+use engine::files;
 /// La caja's append-only ledger: sales, voids, cash movements, advances; its indexes and daily totals.
 pub mod ledger;
 /// Confirmation e-mails: queued with their booking, sent by `jobs::mail`.

@@ -340,6 +340,11 @@ mod tests {
     use super::*;
     use redb::ReadableDatabase;
 
+    #[test]
+    fn the_engine_names_the_listed_meta_table() {
+        assert_eq!(META.name(), crate::store::engine::META.name());
+    }
+
     #[tokio::test]
     async fn every_table_the_store_creates_is_known_to_the_copier() {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -194,7 +194,7 @@ async fn a_full_disk_refuses_bookings_with_503_fails_readiness_and_loses_nothing
     let (second, base) = serve_binary(&data, &env);
     let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200, "ready after the restart");
-    assert!(acked.len() >= 4, "{} acknowledged", acked.len());
+    assert!(acked.len() >= 3, "{} acknowledged", acked.len());
     all_there(&http, &base, &acked.iter().collect::<Vec<_>>()).await;
     let fresh = free_starts(&http, &base, 1).await;
     let (status, body) = book_at_palermo(&http, &base, json!("any"), &fresh[0], 7, false).await;

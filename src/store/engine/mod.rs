@@ -22,6 +22,8 @@ pub mod capture;
 pub mod changelog;
 pub mod dbfile;
 mod durability;
+/// Files beside redb's, written whole and durably (temporary, sync, rename, folder sync).
+pub(crate) mod files;
 mod flusher;
 mod halt;
 mod job;
@@ -42,3 +44,8 @@ pub use replay::replay;
 pub use stats::{BatchStats, WriterEvent, WriterObserver};
 pub use tx::{ReadOnly, ReadTx, Tx};
 pub use writer::{CHECKPOINT_EVERY, Writer};
+
+/// `meta`, where the engine keeps its sequence numbers (`journal.seq`, `changelog.seq`) beside
+/// the aggregates' id sequences: the table `store::tables::META` lists for snapshots, named here
+/// so that the engine never reads the aggregates' table list.
+pub(crate) const META: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");

@@ -12,7 +12,6 @@ use super::Tx;
 use super::job::Journaled;
 use super::journal::{Record, Stranded};
 use crate::store::error::StoreError;
-use crate::store::tables;
 
 /// The `meta` key holding the sequence number of the last journal record in the database.
 pub(super) const JOURNAL_SEQ: &str = "journal.seq";
@@ -33,13 +32,13 @@ pub(super) fn record_payload(entries: &[&[u8]]) -> Vec<u8> {
 
 pub(super) fn journal_seq(txn: &WriteTransaction) -> Result<u64, StoreError> {
     Ok(txn
-        .open_table(tables::META)?
+        .open_table(super::META)?
         .get(JOURNAL_SEQ)?
         .map_or(0, |v| v.value()))
 }
 
 pub(super) fn set_journal_seq(txn: &WriteTransaction, seq: u64) -> Result<(), StoreError> {
-    txn.open_table(tables::META)?.insert(JOURNAL_SEQ, seq)?;
+    txn.open_table(super::META)?.insert(JOURNAL_SEQ, seq)?;
     Ok(())
 }
 

@@ -25,7 +25,6 @@ use serde::{Deserialize, Serialize};
 
 use super::capture::WriteTransaction;
 use crate::store::error::StoreError;
-use crate::store::tables;
 use format::Footer;
 
 /// The folder under the data folder.
@@ -125,7 +124,7 @@ impl std::fmt::Debug for ChangeLog {
 /// The last logged transaction's number, from `meta`.
 pub fn logged_seq(txn: &impl super::ReadTx) -> Result<u64, StoreError> {
     Ok(txn
-        .table(tables::META)?
+        .table(super::META)?
         .get(SEQ_KEY)?
         .map_or(0, |v| v.value()))
 }
@@ -202,7 +201,7 @@ impl ChangeLog {
             return Ok(None);
         }
         let seq = self.next_seq.load(Ordering::Relaxed);
-        txn.open_table(tables::META)?.insert(SEQ_KEY, seq)?;
+        txn.open_table(super::META)?.insert(SEQ_KEY, seq)?;
         Ok(Some((seq, now_ms())))
     }
 
@@ -308,7 +307,7 @@ pub fn segment_name(generation: &str, segment: u64) -> String {
 
 fn write_state(dir: &Path, state: &State) -> std::io::Result<()> {
     let bytes = serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?;
-    crate::store::files::write_durably(&dir.join(STATE_FILE), &bytes, 0o600)
+    super::files::write_durably(&dir.join(STATE_FILE), &bytes, 0o600)
 }
 
 struct OpenSegment {

@@ -8,7 +8,6 @@ use super::super::journal::{JOURNAL_FILES, Record};
 use super::super::replay::JOURNAL_SEQ;
 use super::super::{BatchStats, WriterEvent, replay};
 use super::*;
-use crate::store::tables;
 
 const T: TableDefinition<u64, u64> = TableDefinition::new("t");
 
@@ -164,7 +163,7 @@ async fn a_logged_request_is_journaled_then_checkpointed_within_the_interval() {
     );
     let read = db.begin_read().expect("read");
     let seq = read
-        .open_table(tables::META)
+        .open_table(crate::store::engine::META)
         .expect("meta")
         .get(JOURNAL_SEQ)
         .expect("get");
@@ -296,7 +295,7 @@ fn a_journal_that_skips_a_record_is_refused() {
     for key in [1, 2] {
         assert_eq!(table.get(key).expect("get").map(|v| v.value()), Some(key));
     }
-    let meta = read.open_table(tables::META).expect("meta");
+    let meta = read.open_table(crate::store::engine::META).expect("meta");
     assert_eq!(
         meta.get(JOURNAL_SEQ).expect("get").map(|v| v.value()),
         Some(2)
