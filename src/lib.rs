@@ -50,6 +50,8 @@ pub mod retention;
 /// WhatsApp outbox sender.
 pub mod jobs;
 
+/// Certificate upkeep while serving: self-signed renewal, reload on SIGHUP.
+mod cert_upkeep;
 /// Application start-up, the accept loop and graceful shutdown.
 pub mod startup;
 

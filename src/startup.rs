@@ -12,7 +12,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::Clock;
-use crate::config::{Config, TlsMode};
+use crate::config::Config;
 use crate::http::connection::Protocol;
 use crate::http::{self, AppState};
 use crate::store::{Store, StoreError};
@@ -291,7 +291,7 @@ impl Application {
             http::ops::metrics::spawn(listener, endpoint, shutdown.clone());
         }
         if let Some((_, resolver)) = &tls {
-            spawn_certificate_upkeep(&config, resolver.clone(), shutdown.clone());
+            crate::cert_upkeep::spawn(&config, resolver.clone(), shutdown.clone());
         }
         if let Some(deposits) = &state.payments {
             crate::jobs::payments::spawn(state.app.clone(), deposits.clone(), shutdown.clone());
@@ -520,57 +520,6 @@ fn notify_service_manager(state: &[sd_notify::NotifyState<'_>]) {
     if let Err(e) = sd_notify::notify(state) {
         tracing::warn!(error = %e, "could not notify systemd");
     }
-}
-
-/// Renews the self-signed certificate before it expires, and re-reads certificate files on
-/// SIGHUP, swapping them into the resolver without touching open connections.
-fn spawn_certificate_upkeep(
-    config: &Config,
-    resolver: Arc<CertResolver>,
-    shutdown: CancellationToken,
-) {
-    let tls_config = config.server.tls.clone();
-    let data_dir = config.storage.data_dir.clone();
-    // Registered before the server announces it is serving: a SIGHUP with no handler would
-    // terminate the process.
-    let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGHUP");
-            None
-        }
-    };
-    tokio::spawn(async move {
-        let mut daily = tokio::time::interval(Duration::from_secs(6 * 3600));
-        daily.tick().await;
-        loop {
-            let reason = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = daily.tick() => "periodic check",
-                _ = async { match hangup.as_mut() { Some(h) => { h.recv().await; } None => std::future::pending().await } } => "SIGHUP",
-            };
-            if reason == "periodic check" && tls_config.mode != TlsMode::SelfSigned {
-                continue;
-            }
-            let (cfg, dir) = (tls_config.clone(), data_dir.clone());
-            match tokio::task::spawn_blocking(move || tls::load(&cfg, &dir)).await {
-                // The periodic check of a self-signed certificate finds the same one for months:
-                // only a change is worth a line (a SIGHUP always gets an answer).
-                Ok(Ok(Some(key))) => {
-                    if resolver.set(key) {
-                        tracing::info!(reason, "certificate (re)loaded");
-                    } else if reason == "SIGHUP" {
-                        tracing::info!(reason, "certificate unchanged");
-                    }
-                }
-                Ok(Ok(None)) => {}
-                Ok(Err(e)) => {
-                    tracing::error!(reason, error = %e, "certificate reload failed; keeping the current one")
-                }
-                Err(e) => tracing::error!(error = %e, "certificate reload task failed"),
-            }
-        }
-    });
 }
 
 /// A bearer token from a file (e.g. a systemd credential), trimmed; empty is an error.

@@ -68,12 +68,13 @@ pub fn test_config(data_dir: &Path) -> Config {
     config.storage.data_dir = data_dir.to_path_buf();
     config.storage.cache_size_mb = 8;
     config.server.timeouts.shutdown_grace_secs = 2;
-    // Every test client is 127.0.0.1: rate limits are tested on their own (hardening.rs).
+    // Every test client is 127.0.0.1: rate limits are tested on their own
+    // (hardening/rate_limits.rs).
     config.rate_limit.enabled = false;
     // Tests run in parallel: no fixed metrics port.
     config.metrics.listen = "127.0.0.1:0".parse().expect("valid address");
     // The free-space floor is the operator's; tests must not depend on the machine's disk.
-    // hardening.rs checks the floor itself with one no disk can meet.
+    // hardening/observability.rs checks the floor itself with one no disk can meet.
     config.health.min_free_disk_mib = 0;
     // Clients' URLs name bookings by public id only: a test still using a number fails
     // (edges/guessed_ids.rs opens the window to test the old links).
