@@ -107,6 +107,27 @@ async fn a_walk_in_is_charged_with_a_product_a_tip_and_a_split_payment() {
     };
     assert_eq!(sale.checkout.total.centavos(), 1_400_000);
     assert_eq!(sale.checkout.cash(), 1_000_000);
+    // Prometheus counts the money by branch and method (the Grafana panels' series).
+    let addr = app.metrics.expect("the metrics listener is on in tests");
+    let scrape = crate::helpers::plain_client()
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for want in [
+        "barberpro_revenue_centavos_total{branch=\"palermo\",method=\"efectivo\"} 1000000\n",
+        "barberpro_revenue_centavos_total{branch=\"palermo\",method=\"debito\"} 400000\n",
+        "barberpro_checkouts_total{branch=\"palermo\"} 1\n",
+        "barberpro_checkout_voids_total{branch=\"palermo\"} 0\n",
+    ] {
+        assert!(
+            scrape.contains(want),
+            "the scrape lacks {want:?}:\n{scrape}"
+        );
+    }
     let stock = b.get("/admin/productos?branch=palermo").await;
     assert!(
         stock.body.contains("<td>4</td>") || stock.body.contains("<td>4 "),
