@@ -8,7 +8,7 @@ use crate::skipped::{FILE_VAR, INSTALL_MOTO};
 
 /// A test that needs moto and skips without it.
 const MOTO_TEST: &str =
-    "snapshots::upload_failures_exit_non_zero_keep_the_local_copy_and_delete_nothing";
+    "snapshots::uploads::upload_failures_exit_non_zero_keep_the_local_copy_and_delete_nothing";
 
 fn run_without_moto(list: &Path, ci: bool) -> Output {
     let exe = std::env::current_exe().expect("the test binary");
