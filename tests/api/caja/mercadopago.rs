@@ -5,14 +5,14 @@
 use barberpro::domain::caja::{EntryId, MpLink};
 use barberpro::domain::staff::Role;
 use barberpro::http::Clock;
-use barberpro::store::{audit, ledger, mp_links, payments};
+use barberpro::store::{audit, ledger, mp_links};
 use reqwest::StatusCode;
 
 use super::forms::{ledger_len, walk_in};
 use crate::admin::{Browser, create_staff, owner_app};
 use crate::fake_mercadopago::{FakeMercadoPago, Op, send_webhook};
 use crate::helpers::{MONDAY_8AM, TestApp, spawn_app_configured, ts};
-use crate::payments::{eventually, payments_config};
+use crate::payments::{drained, eventually, payments_config};
 
 /// The demo chain with MercadoPago configured (the fake), the owner logged in at the desk.
 async fn desk_with_mercadopago() -> (TestApp, FakeMercadoPago, Browser) {
@@ -55,19 +55,6 @@ async fn link_of(app: &TestApp) -> Option<MpLink> {
         .read(|tx| mp_links::get(tx, EntryId(1)))
         .await
         .unwrap()
-}
-
-/// Waits until the worker has handled every queued notification.
-async fn drained(app: &TestApp) {
-    eventually("the notifications are handled", || async {
-        let left = app
-            .store
-            .read(payments::pending_notifications)
-            .await
-            .unwrap();
-        (left == 0).then_some(())
-    })
-    .await;
 }
 
 async fn create_link(b: &mut Browser) -> crate::admin::Page {

@@ -233,18 +233,6 @@ async fn a_wrong_amount_or_currency_confirms_nothing() {
     wait_status(&app, &created, "confirmed").await;
 }
 
-async fn drained(app: &TestApp) {
-    eventually("the notification queue drains", || async {
-        let left = app
-            .store
-            .read(payments::pending_notifications)
-            .await
-            .unwrap();
-        (left == 0).then_some(())
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn out_of_order_and_other_statuses_never_move_a_paid_deposit_back() {
     let (app, fake) = spawn_with_deposits().await;

@@ -112,6 +112,19 @@ fn counter(app: &TestApp, status: &'static str) -> u64 {
         .get()
 }
 
+/// Waits until the worker has handled every queued MercadoPago notification.
+pub async fn drained(app: &TestApp) {
+    eventually("the notification queue drains", || async {
+        let left = app
+            .store
+            .read(payments::pending_notifications)
+            .await
+            .unwrap();
+        (left == 0).then_some(())
+    })
+    .await;
+}
+
 pub fn deposit_of(created: &Value) -> i64 {
     (created["total_centavos"].as_i64().unwrap() * 30 + 50) / 100
 }

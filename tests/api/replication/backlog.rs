@@ -10,13 +10,7 @@ use super::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn over_the_backlog_bound_bookings_go_on_and_replication_says_it_is_behind() {
     let Some(moto) = Moto::start() else { return };
-    let moto_port: u16 = moto
-        .endpoint
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("moto's port");
-    let (port, up) = switchable_proxy(moto_port).await;
+    let (port, up) = switchable_proxy(&moto).await;
     let primary = Primary::start_with(&moto, "backlog", |c| {
         c.snapshot.s3.endpoint = Some(format!("http://127.0.0.1:{port}").parse().expect("URL"));
     })

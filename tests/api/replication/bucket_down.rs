@@ -38,9 +38,15 @@ async fn book_for(
     )
 }
 
-/// A TCP proxy to `target` that can be switched off: while off it refuses new connections
+/// A TCP proxy to `moto` that can be switched off: while off it refuses new connections
 /// and cuts open ones (the bucket is down), and forwards again once switched on.
-pub(crate) async fn switchable_proxy(target: u16) -> (u16, tokio::sync::watch::Sender<bool>) {
+pub(crate) async fn switchable_proxy(moto: &Moto) -> (u16, tokio::sync::watch::Sender<bool>) {
+    let target: u16 = moto
+        .endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("moto's port");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -70,13 +76,7 @@ pub(crate) async fn switchable_proxy(target: u16) -> (u16, tokio::sync::watch::S
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_the_bucket_down_bookings_go_on_and_the_lag_recovers_by_itself() {
     let Some(moto) = Moto::start() else { return };
-    let moto_port: u16 = moto
-        .endpoint
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("moto's port");
-    let (port, up) = switchable_proxy(moto_port).await;
+    let (port, up) = switchable_proxy(&moto).await;
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut config = config_for(&tmp.path().join("live"), Some(&moto));
     config.snapshot.replicate_interval_secs = 1;

@@ -274,15 +274,22 @@ impl ChangeLog {
 
     /// Re-counts the backlog after the shipper removed a segment.
     pub fn shipped(&self) {
-        if let (Ok(mut f), Ok(list)) = (self.shared.lock(), sealed_in(&self.dir)) {
-            f.waiting = list.len() as u64;
-            f.waiting_bytes = list
-                .iter()
-                .filter_map(|p| std::fs::metadata(p).ok())
-                .map(|m| m.len())
-                .sum();
-        }
+        let _ = count_backlog(&self.dir, &self.shared);
     }
+}
+
+/// Sets the backlog figures (segments waiting, their bytes) from the sealed files in `dir`.
+fn count_backlog(dir: &Path, shared: &Mutex<Figures>) -> std::io::Result<()> {
+    let list = sealed_in(dir)?;
+    if let Ok(mut f) = shared.lock() {
+        f.waiting = list.len() as u64;
+        f.waiting_bytes = list
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+    }
+    Ok(())
 }
 
 /// Sealed segment files in `dir`, in name order (generation, then number).
@@ -527,15 +534,6 @@ impl Appender {
                 ));
             }
         }
-        let list = sealed_in(&self.dir)?;
-        if let Ok(mut f) = self.shared.lock() {
-            f.waiting = list.len() as u64;
-            f.waiting_bytes = list
-                .iter()
-                .filter_map(|p| std::fs::metadata(p).ok())
-                .map(|m| m.len())
-                .sum();
-        }
-        Ok(())
+        count_backlog(&self.dir, &self.shared)
     }
 }
