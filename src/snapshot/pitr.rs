@@ -277,12 +277,6 @@ pub async fn list_lines(config: &Config) -> Result<Vec<String>, SnapshotError> {
             && let Ok(scan) = format::scan(&plain)
             && let Some(f) = scan.footer
         {
-            let first = segments
-                .values()
-                .next()
-                .map(String::as_str)
-                .unwrap_or_default();
-            let _ = first;
             range = format!(
                 ", transactions up to {}, newest replicated {}",
                 f.last_seq,
