@@ -8,7 +8,9 @@
 # The data comes from A's `bench-data` (B must be able to open or migrate it). Environment:
 # BENCH_WORK (default /tmp/barberpro-ab), BENCH_DURATION (default 10), BENCH_ROUNDS (default
 # 6), A_ENV / B_ENV (VAR=value settings for one side only, e.g. a configuration key's
-# BARBERPRO_… variable). Needs wrk and python3; only 127.0.0.1 is used.
+# BARBERPRO_… variable), A_WAIT / B_WAIT (a text to wait for in that side's log before the
+# rounds start, e.g. "first generation started" when a side ships to a bucket). Needs wrk and
+# python3; only 127.0.0.1 is used.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 A_BINARY B_BINARY" >&2; exit 2; }
 A=$(realpath "$1")
@@ -30,7 +32,7 @@ PIDS=()
 finish() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap finish EXIT
 
-serve() { # name binary port metrics-port extra-env
+serve() { # name binary port metrics-port extra-env wait-for
   rm -rf "${WORK:?}/$1" && mkdir -p "$WORK/$1"
   cp "$WORK/pristine/barberpro.redb" "$WORK/$1/"
   sync "$WORK/$1/barberpro.redb"
@@ -39,9 +41,10 @@ serve() { # name binary port metrics-port extra-env
     env $5 "$2" serve --data-dir "$WORK/$1" --listen "127.0.0.1:$3" >"/dev/shm/barberpro-ab-$1.log" 2>&1 &
   PIDS+=($!)
   until curl -sfk "https://127.0.0.1:$3/readyz" >/dev/null; do sleep 0.2; done
+  [ -z "$6" ] || until grep -q "$6" "/dev/shm/barberpro-ab-$1.log"; do sleep 1; done
 }
-serve a "$A" 18601 19601 "${A_ENV:-}"
-serve b "$B" 18602 19602 "${B_ENV:-}"
+serve a "$A" 18601 19601 "${A_ENV:-}" "${A_WAIT:-}"
+serve b "$B" 18602 19602 "${B_ENV:-}" "${B_WAIT:-}"
 
 run() { # port day0 → req/s
   BENCH_DAY0=$2 BENCH_DAYS=50 wrk -t2 -c16 -d"${DUR}s" --timeout 10s -s "$BENCH/create.lua" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The owner's reports over a year of history (issue 31): the load benchmark's chain (1,000,000
 # bookings, a checkout for every completed one), served over HTTPS on loopback; an owner logs
-# in with curl and fetches the report page for the last 365 days and each of its CSV tables,
+# in with curl and fetches the revenue report page for the last 365 days and each of its CSV
+# tables, then the booking reports' pages (occupancy, attendance, clients) and their tables,
 # RUNS times each (after one warm-up); prints the median and the slowest, in ms.
 #
 #   bash benches/reports.sh        # BIN (default target/release/barberpro), WORK, RUNS, PORT
@@ -44,6 +45,13 @@ echo "reports over $FROM..$TO ($RUNS runs each): median ms, slowest ms"
 echo "page $(measure "/admin/reportes?$Q")"
 for t in dia sucursal barbero servicio metodo producto; do
   echo "$t.csv $(measure "/admin/reportes/$t.csv?$Q")"
+done
+# The booking reports (occupancy, attendance, new vs returning) read the year's bookings.
+for r in "ocupacion:barbero" "asistencia:dia sucursal barbero" "clientes:dia barbero"; do
+  echo "turnos/${r%%:*} $(measure "/admin/reportes/${r%%:*}?$Q")"
+  for t in ${r#*:}; do
+    echo "turnos/${r%%:*}/$t.csv $(measure "/admin/reportes/${r%%:*}/$t.csv?$Q")"
+  done
 done
 grep -o 'Cobros</dt><dd id="report-tickets">[0-9]*' "$WORK/last.out" || true
 "${CURL[@]}" "$BASE/admin/reportes?$Q" | grep -o 'id="report-tickets">[0-9]*' || true
