@@ -8,6 +8,7 @@ use jiff::civil::Date;
 use serde_json::json;
 
 use super::{Actor, App, AppError};
+use crate::domain::caja::mp_link::line_paid_at;
 use crate::domain::caja::{
     CajaError, Checkout, Discount, Draft, Entry, EntryId, EntryKind, PaymentMethod, ProductId,
     ProductLine, Sale, ServiceLine, Tender,
@@ -18,7 +19,6 @@ use crate::domain::{
     ServiceId, Text,
 };
 use crate::store::ledger::{self, Stamp};
-use crate::domain::caja::mp_link::line_paid_at;
 use crate::store::{
     ReadTx, StoreError, audit, catalog, commissions, mp_links, payments, products, till,
 };

@@ -25,8 +25,8 @@ use tokio::sync::Notify;
 
 use super::App;
 use crate::config::{PaymentsConfig, Secret};
-use crate::domain::notice::Template;
 use crate::domain::caja::LinkChange;
+use crate::domain::notice::Template;
 use crate::domain::{
     Booking, BookingStatus, DepositPolicy, Payment, PaymentId, PaymentState, Text,
 };

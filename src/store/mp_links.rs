@@ -23,8 +23,5 @@ pub fn put(txn: &WriteTransaction, link: &MpLink) -> Result<(), StoreError> {
 
 /// Every link, by sale (one per sale with a MercadoPago line that got one: a small table).
 pub fn all(tx: &impl ReadTx) -> Result<Vec<MpLink>, StoreError> {
-    codec::all(
-        &tx.table(tables::CAJA_MP_LINKS)?,
-        tables::CAJA_MP_LINKS,
-    )
+    codec::all(&tx.table(tables::CAJA_MP_LINKS)?, tables::CAJA_MP_LINKS)
 }

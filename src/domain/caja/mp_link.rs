@@ -203,7 +203,10 @@ mod tests {
         assert_eq!(line_paid_at(None, true, sold), None, "no link yet");
         assert_eq!(line_paid_at(Some(&l), true, sold), None, "waiting");
         assert_eq!(line_paid_at(Some(&l), false, sold), None, "a link waits");
-        assert_eq!(l.apply(&report("approved", 500_000, "ARS"), at), LinkChange::Paid);
+        assert_eq!(
+            l.apply(&report("approved", 500_000, "ARS"), at),
+            LinkChange::Paid
+        );
         assert_eq!(line_paid_at(Some(&l), true, sold), Some(at));
     }
 }

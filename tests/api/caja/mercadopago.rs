@@ -15,7 +15,7 @@ use crate::helpers::{MONDAY_8AM, TestApp, spawn_app_configured, ts};
 use crate::payments::{drained, eventually, payments_config};
 
 /// The demo chain with MercadoPago configured (the fake), the owner logged in at the desk.
-async fn desk_with_mercadopago() -> (TestApp, FakeMercadoPago, Browser) {
+pub(super) async fn desk_with_mercadopago() -> (TestApp, FakeMercadoPago, Browser) {
     let clock = Clock::manual(ts(MONDAY_8AM));
     let fake = FakeMercadoPago::start(clock.clone()).await;
     let f = fake.clone();
@@ -28,7 +28,7 @@ async fn desk_with_mercadopago() -> (TestApp, FakeMercadoPago, Browser) {
 }
 
 /// A walk-in's $ 8.000 haircut: $ 3.000 in cash, $ 5.000 by MercadoPago. Sale N.º 1.
-async fn charge_split(b: &mut Browser) {
+pub(super) async fn charge_split(b: &mut Browser) {
     walk_in(
         b,
         &[
@@ -41,7 +41,7 @@ async fn charge_split(b: &mut Browser) {
     .expect_redirect("/admin/caja/comprobante/1");
 }
 
-fn fact(body: &str, id: &str) -> String {
+pub(super) fn fact(body: &str, id: &str) -> String {
     let key = format!("id=\"{id}\">");
     let at = body
         .find(&key)
@@ -50,14 +50,14 @@ fn fact(body: &str, id: &str) -> String {
     body[at..].split('<').next().unwrap_or_default().to_owned()
 }
 
-async fn link_of(app: &TestApp) -> Option<MpLink> {
+pub(super) async fn link_of(app: &TestApp) -> Option<MpLink> {
     app.store
         .read(|tx| mp_links::get(tx, EntryId(1)))
         .await
         .unwrap()
 }
 
-async fn create_link(b: &mut Browser) -> crate::admin::Page {
+pub(super) async fn create_link(b: &mut Browser) -> crate::admin::Page {
     let csrf = b.get("/admin/caja/comprobante/1").await.csrf();
     b.post(
         "/admin/caja/comprobante/1/mercadopago",
