@@ -110,10 +110,10 @@ fn mp_pending(
         if in_range(entry.day) {
             net += link.amount.centavos();
         }
-        if let Some(void) = ledger::voided_by(tx, link.sale)? {
-            if ledger::get(tx, void)?.is_some_and(|v| in_range(v.day)) {
-                net -= link.amount.centavos();
-            }
+        if let Some(void) = ledger::voided_by(tx, link.sale)?
+            && ledger::get(tx, void)?.is_some_and(|v| in_range(v.day))
+        {
+            net -= link.amount.centavos();
         }
         if link.is_paid() {
             paid += net;

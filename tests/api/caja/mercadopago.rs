@@ -9,7 +9,7 @@ use barberpro::store::{audit, ledger, mp_links};
 use reqwest::StatusCode;
 
 use super::forms::{ledger_len, walk_in};
-use crate::admin::{Browser, create_staff, owner_app};
+use crate::admin::{Browser, owner_app};
 use crate::fake_mercadopago::{FakeMercadoPago, Op, send_webhook};
 use crate::helpers::{MONDAY_8AM, TestApp, spawn_app_configured, ts};
 use crate::payments::{drained, eventually, payments_config};
@@ -21,9 +21,7 @@ pub(super) async fn desk_with_mercadopago() -> (TestApp, FakeMercadoPago, Browse
     let f = fake.clone();
     let app =
         spawn_app_configured(clock, move |c, dir| c.payments = payments_config(&f, dir)).await;
-    create_staff(&app, "duena@barberpro.test", "Dueña", Role::Owner, None).await;
-    let mut b = Browser::new(&app);
-    b.login_ok("duena@barberpro.test").await;
+    let b = Browser::staff(&app, "duena@barberpro.test", "Dueña", Role::Owner, None).await;
     (app, fake, b)
 }
 
@@ -267,7 +265,7 @@ async fn forged_webhooks_wrong_amounts_and_rejections_pay_no_link() {
         "{}",
         page.body
     );
-    create_staff(
+    let mut barber = Browser::staff(
         &app,
         "martin@barberpro.test",
         "Martín",
@@ -275,8 +273,6 @@ async fn forged_webhooks_wrong_amounts_and_rejections_pay_no_link() {
         Some(1),
     )
     .await;
-    let mut barber = Browser::new(&app);
-    barber.login_ok("martin@barberpro.test").await;
     let csrf = barber.get("/admin/agenda").await.csrf();
     let refused = barber
         .post(

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use barberpro::domain::caja::MpLink;
+use barberpro::domain::staff::Role;
 use barberpro::http::Clock;
 use serde_json::json;
 
@@ -192,16 +193,7 @@ async fn the_whatsapp_receipt_says_the_mercadopago_line_is_pending() {
         c.whatsapp = crate::whatsapp::whatsapp_config(dir, &w).whatsapp;
     })
     .await;
-    crate::admin::create_staff(
-        &app,
-        "duena@barberpro.test",
-        "Dueña",
-        barberpro::domain::staff::Role::Owner,
-        None,
-    )
-    .await;
-    let mut b = Browser::new(&app);
-    b.login_ok("duena@barberpro.test").await;
+    let mut b = Browser::staff(&app, "duena@barberpro.test", "Dueña", Role::Owner, None).await;
     let (id, _) = app
         .book_ok(&booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1)))
         .await;
