@@ -8,9 +8,10 @@ use jiff::civil::Date;
 use serde_json::json;
 
 use super::{Actor, App, AppError};
+use crate::domain::caja::mp_link::line_paid_at;
 use crate::domain::caja::{
-    CajaError, Checkout, Discount, Draft, Entry, EntryId, EntryKind, ProductId, ProductLine, Sale,
-    ServiceLine, Tender,
+    CajaError, Checkout, Discount, Draft, Entry, EntryId, EntryKind, PaymentMethod, ProductId,
+    ProductLine, Sale, ServiceLine, Tender,
 };
 use crate::domain::staff::{Role, StaffId};
 use crate::domain::{
@@ -18,7 +19,9 @@ use crate::domain::{
     ServiceId, Text,
 };
 use crate::store::ledger::{self, Stamp};
-use crate::store::{ReadTx, StoreError, audit, catalog, commissions, payments, products, till};
+use crate::store::{
+    ReadTx, StoreError, audit, catalog, commissions, mp_links, payments, products, till,
+};
 
 /// What the desk asks to charge.
 #[derive(Debug, Clone)]
@@ -89,6 +92,7 @@ pub async fn charge(app: &App, actor: &Actor, req: ChargeRequest) -> Result<Entr
     let by = staff_id(actor);
     let entry_audit = actor.change("ledger.sale", "ledger", None);
     let consent_audit = actor.change("client.whatsapp_opt_in", "client", None);
+    let links_on = app.payments.is_some();
     let (entry, slug) = app
         .store
         .write(move |txn| {
@@ -193,13 +197,19 @@ pub async fn charge(app: &App, actor: &Actor, req: ChargeRequest) -> Result<Entr
             };
             audit::record(txn, a, now)?;
             if let (true, Some(b)) = (req.send_receipt, &booked) {
-                receipt_by_whatsapp(txn, &consent_audit, b, &entry, now)?;
+                let tz = crate::domain::time::time_zone(&branch.time_zone)?;
+                let total = receipt_total(&entry, links_on, &tz);
+                receipt_by_whatsapp(txn, &consent_audit, b, &entry, total, now)?;
             }
             Ok((entry, branch.slug.as_str().to_owned()))
         })
         .await?;
     if let EntryKind::Sale(s) = &entry.kind {
-        app.metrics.caja.checkout(&slug, &s.checkout, false);
+        // No link exists yet: with MercadoPago on, its line counts once the link is paid.
+        let mp_received = line_paid_at(None, links_on, entry.at).is_some();
+        app.metrics
+            .caja
+            .checkout(&slug, &s.checkout, false, mp_received);
     }
     Ok(entry)
 }
@@ -211,6 +221,7 @@ fn receipt_by_whatsapp(
     consent_audit: &audit::Change,
     b: &crate::domain::Booking,
     entry: &Entry,
+    total: String,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
     let before = crate::store::clients::get(txn, b.client)?
@@ -225,10 +236,6 @@ fn receipt_by_whatsapp(
         };
         audit::record(txn, change, now)?;
     }
-    let total = match &entry.kind {
-        EntryKind::Sale(s) => s.checkout.total.to_string(),
-        _ => String::new(),
-    };
     crate::store::outbox::enqueue_with(
         txn,
         crate::domain::notice::Template::Receipt,
@@ -238,6 +245,24 @@ fn receipt_by_whatsapp(
         vec![entry.id.0.to_string(), total],
     )?;
     Ok(())
+}
+
+/// The receipt's total for WhatsApp (its seventh parameter), with the state of a MercadoPago
+/// line when there is one: «$ 8.000,00 (MercadoPago $ 3.000,00 pendiente de pago)».
+fn receipt_total(entry: &Entry, links_on: bool, tz: &jiff::tz::TimeZone) -> String {
+    let EntryKind::Sale(s) = &entry.kind else {
+        return String::new();
+    };
+    let total = s.checkout.total.to_string();
+    let mp = s.checkout.paid_by(PaymentMethod::MercadoPago);
+    match Money::from_centavos(mp) {
+        Ok(m) if mp > 0 => {
+            // A sale just made has no link yet.
+            let state = super::mp_links::line_state_es(line_paid_at(None, links_on, entry.at), tz);
+            format!("{total} (MercadoPago {m} {state})")
+        }
+        _ => total,
+    }
 }
 
 /// What the audit log keeps of a sale: amounts and ids, no names.
@@ -266,6 +291,7 @@ pub async fn void(app: &App, actor: &Actor, id: EntryId, reason: &str) -> Result
     let by = staff_id(actor);
     let only_today = matches!(actor.staff().map(|s| s.role), Some(Role::Recepcion));
     let base = actor.change("ledger.void", "ledger", Some(id.0));
+    let links_on = app.payments.is_some();
     let done = app
         .store
         .write(move |txn| {
@@ -295,12 +321,17 @@ pub async fn void(app: &App, actor: &Actor, id: EntryId, reason: &str) -> Result
                 .branch(void.branch)
                 .map(|b| b.slug.as_str().to_owned())
                 .unwrap_or_default();
-            Ok(Some((void, slug)))
+            // Its MercadoPago line is taken back from revenue only if it had counted there.
+            let link = mp_links::get(txn, id)?;
+            let mp_received = line_paid_at(link.as_ref(), links_on, original.at).is_some();
+            Ok(Some((void, slug, mp_received)))
         })
         .await?;
-    let (void, slug) = done.ok_or(AppError::Forbidden)?;
+    let (void, slug, mp_received) = done.ok_or(AppError::Forbidden)?;
     if let EntryKind::Void(v) = &void.kind {
-        app.metrics.caja.checkout(&slug, &v.sale.checkout, true);
+        app.metrics
+            .caja
+            .checkout(&slug, &v.sale.checkout, true, mp_received);
     }
     Ok(void)
 }

@@ -25,6 +25,7 @@ use tokio::sync::Notify;
 
 use super::App;
 use crate::config::{PaymentsConfig, Secret};
+use crate::domain::caja::LinkChange;
 use crate::domain::notice::Template;
 use crate::domain::{
     Booking, BookingStatus, DepositPolicy, Payment, PaymentId, PaymentState, Text,
@@ -380,14 +381,24 @@ async fn fetch_and_apply(
                 .and_then(crate::domain::caja::mp_link::parse_reference)
             {
                 // A sale's MercadoPago line paid at the desk, not a deposit.
-                let change = app
+                let (change, paid) = app
                     .store
                     .write(move |txn| {
-                        let change = super::mp_links::apply_remote(txn, sale, &rs, now)?;
+                        let applied = super::mp_links::apply_remote(txn, sale, &rs, now)?;
                         store_payments::notification_done(txn, mp_id)?;
-                        Ok(change)
+                        // Paid now: the branch's revenue counts the line (after the commit).
+                        let paid = match &applied {
+                            Some((LinkChange::Paid, link)) => crate::store::catalog::load(txn)?
+                                .branch(link.branch)
+                                .map(|b| (b.slug.as_str().to_owned(), link.amount.centavos())),
+                            _ => None,
+                        };
+                        Ok((applied.map(|(c, _)| c), paid))
                     })
                     .await?;
+                if let Some((branch, centavos)) = paid {
+                    app.metrics.caja.mercadopago_paid(&branch, centavos);
+                }
                 tracing::info!(sale = %sale, mp_payment = mp_id, ?change, "MercadoPago link notified");
                 return Ok(());
             }

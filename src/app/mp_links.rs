@@ -144,13 +144,14 @@ pub async fn create_link(app: &App, actor: &Actor, sale: EntryId) -> Result<MpLi
 
 /// Applies what MercadoPago said about a payment of sale `sale`'s link, idempotently, inside
 /// the worker's write transaction; the first approved payment of its amount marks it paid
-/// (audited `ledger.mp_paid` by the system). `None` when the sale has no link.
+/// (audited `ledger.mp_paid` by the system). `None` when the sale has no link; with the
+/// change, the link as it now stands.
 pub fn apply_remote(
     txn: &Tx,
     sale: EntryId,
     remote: &RemoteStatus,
     now: Timestamp,
-) -> Result<Option<LinkChange>, StoreError> {
+) -> Result<Option<(LinkChange, MpLink)>, StoreError> {
     let Some(mut link) = mp_links::get(txn, sale)? else {
         return Ok(None);
     };
@@ -176,7 +177,7 @@ pub fn apply_remote(
         };
         audit::record(txn, a, now)?;
     }
-    Ok(Some(change))
+    Ok(Some((change, link)))
 }
 
 /// A link's state in Spanish, for the desk.
@@ -188,5 +189,17 @@ pub fn state_es(link: &MpLink, now: Timestamp) -> String {
             Some("rejected") => "Pago rechazado: el cliente puede intentar de nuevo".to_owned(),
             _ => "Pendiente de pago".to_owned(),
         },
+    }
+}
+
+/// A receipt's word for its MercadoPago line: «pagado el 01/03/2027 10:32» (in the branch's
+/// zone) or «pendiente de pago»; `paid_at` from `caja::mp_link::line_paid_at`.
+pub fn line_state_es(paid_at: Option<Timestamp>, tz: &jiff::tz::TimeZone) -> String {
+    match paid_at {
+        Some(at) => format!(
+            "pagado el {}",
+            at.to_zoned(tz.clone()).strftime("%d/%m/%Y %H:%M")
+        ),
+        None => "pendiente de pago".to_owned(),
     }
 }

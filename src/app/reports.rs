@@ -12,9 +12,9 @@ use jiff::civil::Date;
 
 use super::checkout::require_owner;
 use super::{Actor, App, AppError};
-use crate::domain::caja::{CajaError, DayTotals};
+use crate::domain::caja::{CajaError, DayTotals, PaymentMethod};
 use crate::domain::{BarberId, BranchId, DomainError};
-use crate::store::ledger;
+use crate::store::{ReadTx, StoreError, ledger, mp_links};
 
 /// What a report covers: days (both included), optionally one branch and one barber.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +32,9 @@ pub struct Revenue {
     pub by_day: BTreeMap<Date, DayTotals>,
     pub by_branch: BTreeMap<BranchId, DayTotals>,
     pub by_barber: BTreeMap<BarberId, DayTotals>,
+    /// Of `total.methods["mercadopago"]`, what MercadoPago has not paid yet (centavos; see
+    /// `caja::mp_link::line_paid_at`): shown apart from what was received.
+    pub mp_pending: i64,
 }
 
 impl Revenue {
@@ -56,6 +59,7 @@ pub fn check(filter: &Filter) -> Result<(), AppError> {
 pub async fn revenue(app: &App, actor: &Actor, filter: Filter) -> Result<Revenue, AppError> {
     require_owner(actor)?;
     check(&filter)?;
+    let links_on = app.payments.is_some();
     Ok(app
         .store
         .read(move |tx| {
@@ -71,7 +75,54 @@ pub async fn revenue(app: &App, actor: &Actor, filter: Filter) -> Result<Revenue
                 r.by_branch.entry(branch).or_default().merge(&t);
                 r.by_barber.entry(barber).or_default().merge(&t);
             }
+            let mp = r.total.methods.get(PaymentMethod::MercadoPago.as_str());
+            let mp = mp.copied().unwrap_or(0);
+            r.mp_pending = mp_pending(tx, &filter, links_on, mp)?;
             Ok(r)
         })
         .await?)
+}
+
+/// The part of the period's MercadoPago lines (`mp`, net of voids) not paid yet. Lines with
+/// a link are read from `caja_mp_links` (one row per link); as in the daily totals, a sale
+/// counts on its day and its void takes it back on the void's day.
+fn mp_pending(
+    tx: &impl ReadTx,
+    filter: &Filter,
+    links_on: bool,
+    mp: i64,
+) -> Result<i64, StoreError> {
+    let in_range = |day: Date| filter.from <= day && day <= filter.to;
+    let (mut paid, mut unpaid) = (0, 0);
+    for link in mp_links::all(tx)? {
+        let Some(entry) = ledger::get(tx, link.sale)? else {
+            continue;
+        };
+        let Some((sale, _)) = entry.signed_sale() else {
+            continue;
+        };
+        if filter.branch.is_some_and(|b| b != entry.branch)
+            || filter.barber.is_some_and(|b| b != sale.barber)
+        {
+            continue;
+        }
+        let mut net = 0;
+        if in_range(entry.day) {
+            net += link.amount.centavos();
+        }
+        if let Some(void) = ledger::voided_by(tx, link.sale)?
+            && ledger::get(tx, void)?.is_some_and(|v| in_range(v.day))
+        {
+            net -= link.amount.centavos();
+        }
+        if link.is_paid() {
+            paid += net;
+        } else {
+            unpaid += net;
+        }
+    }
+    // With MercadoPago on, a line without a link waits too; without it, such a line was
+    // received at the sale and only links still waiting are pending.
+    let pending = if links_on { mp - paid } else { unpaid };
+    Ok(pending.clamp(0, mp.max(0)))
 }

@@ -1,5 +1,7 @@
 //! La caja's business counters: money received by branch and payment method, sales and
-//! voids by branch (counted by `app::checkout` after the change commits). Counters only grow:
+//! voids by branch (counted by `app::checkout` after the change commits). A MercadoPago line
+//! paid through a link counts when the payments worker marks it paid, not at the sale
+//! (`caja::mp_link::line_paid_at`). Counters only grow:
 //! a void counts its amounts in `barberpro_revenue_voided_centavos`, so net revenue is the
 //! difference of the two rates.
 
@@ -67,14 +69,18 @@ impl CajaMetrics {
         let _ = self.voids.get_or_create(&b);
     }
 
-    /// A checkout confirmed (`voided`: one undone).
-    pub fn checkout(&self, branch: &str, c: &Checkout, voided: bool) {
+    /// A checkout confirmed (`voided`: one undone). `mp_received`: its MercadoPago line
+    /// counts now (otherwise it counts in [`CajaMetrics::mercadopago_paid`], or never).
+    pub fn checkout(&self, branch: &str, c: &Checkout, voided: bool, mp_received: bool) {
         let family = if voided {
             &self.revenue_voided
         } else {
             &self.revenue
         };
         for t in &c.tenders {
+            if t.method == PaymentMethod::MercadoPago && !mp_received {
+                continue;
+            }
             family
                 .get_or_create(&labels(branch, t.method.as_str()))
                 .inc_by(t.amount.centavos().unsigned_abs());
@@ -90,6 +96,13 @@ impl CajaMetrics {
         if voided { &self.voids } else { &self.sales }
             .get_or_create(&b)
             .inc();
+    }
+
+    /// A sale's MercadoPago line paid through its link: the money arrives now.
+    pub fn mercadopago_paid(&self, branch: &str, centavos: i64) {
+        self.revenue
+            .get_or_create(&labels(branch, PaymentMethod::MercadoPago.as_str()))
+            .inc_by(centavos.unsigned_abs());
     }
 }
 

@@ -74,7 +74,7 @@ use engine::{dbfile, journal};
 use crate::domain::token::TokenKey;
 
 /// The schema this binary writes. Bump it with a migration in [`migrate`].
-pub const SCHEMA_VERSION: u64 = 6;
+pub const SCHEMA_VERSION: u64 = 7;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
@@ -514,9 +514,9 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
             tracing::info!(clients, "client search index built");
         }
         // Schema 6 added la caja's tables (ledger, tills, products, commissions), the
-        // confirmation e-mails' and the photos': new and empty, made by
-        // `tables::create_all` above; nothing to convert. `caja_mp_links` joined them
-        // before schema 6 shipped in a fixture: `create_all` makes it on any open.
+        // confirmation e-mails' and the photos'; schema 7 added `caja_mp_links` (a build of
+        // schema 6 refuses a file holding a table it does not know, so the version says
+        // so). All new and empty, made by `tables::create_all` above: nothing to convert.
         let mut meta = txn.open_table(tables::META)?;
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }

@@ -20,3 +20,8 @@ pub fn put(txn: &WriteTransaction, link: &MpLink) -> Result<(), StoreError> {
     let mut t = txn.open_table(tables::CAJA_MP_LINKS)?;
     codec::put(&mut t, link.sale.0, link)
 }
+
+/// Every link, by sale (one per sale with a MercadoPago line that got one: a small table).
+pub fn all(tx: &impl ReadTx) -> Result<Vec<MpLink>, StoreError> {
+    codec::all(&tx.table(tables::CAJA_MP_LINKS)?, tables::CAJA_MP_LINKS)
+}

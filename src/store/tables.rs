@@ -179,7 +179,7 @@ tables! {
     pub const COMMISSION_RULES: TableDefinition<u64, &[u8]> = TableDefinition::new("commission_rules");
     /// (barber, first day, last day) → JSON `commissions::ClosedPeriod`: pay periods closed.
     pub const PAY_PERIODS: TableDefinition<(u64, u32, u32), &[u8]> = TableDefinition::new("pay_periods");
-    /// Sale entry → JSON `caja::MpLink` (schema 6): the MercadoPago link of a sale's
+    /// Sale entry → JSON `caja::MpLink` (schema 7): the MercadoPago link of a sale's
     /// MercadoPago line and whether it was paid. Beside the ledger, which never changes.
     pub const CAJA_MP_LINKS: TableDefinition<u64, &[u8]> = TableDefinition::new("caja_mp_links");
     /// Confirmation e-mails (`store::mail`): id → JSON `Mail`.

@@ -203,6 +203,20 @@ impl Browser {
             .await
             .expect_redirect("/admin/agenda");
     }
+
+    /// A new staff account on `app` (see [`create_staff`]), logged in in a new browser.
+    pub async fn staff(
+        app: &TestApp,
+        email: &str,
+        name: &str,
+        role: Role,
+        barber: Option<u64>,
+    ) -> Self {
+        create_staff(app, email, name, role, barber).await;
+        let mut b = Self::new(app);
+        b.login_ok(email).await;
+        b
+    }
 }
 
 /// An owner logged in on a fresh demo app.

@@ -6,6 +6,7 @@ mod categories;
 mod forms;
 mod mercadopago;
 mod migration;
+mod mp_revenue;
 mod pages;
 mod products;
 mod property;

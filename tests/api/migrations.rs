@@ -1,5 +1,5 @@
-//! Databases written by older schema versions (tests/fixtures/schema-v1 … -v4; -v5 in
-//! `caja/migration.rs`) are
+//! Databases written by older schema versions (tests/fixtures/schema-v1 … -v4; -v5 and -v6
+//! in `caja/migration.rs`) are
 //! migrated by the current binary on start, with nothing lost.
 
 use std::path::Path;
@@ -42,7 +42,7 @@ async fn post_with_key(app: &TestApp, key: &str) -> (u16, Value) {
 /// Restores a fixture's snapshot `name` into `data` with `barberpro restore` (asserting it
 /// succeeds), then puts the fixture's secret.key beside it: manage links keep working when the
 /// old key comes back with the data. Returns the command's output.
-async fn restore(fixture: &'static str, name: &str, data: &Path) -> String {
+pub(crate) async fn restore(fixture: &'static str, name: &str, data: &Path) -> String {
     let snapshot = Path::new(fixture).join(format!("snapshot/{name}.redb.zst"));
     let target = data.to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
@@ -84,8 +84,8 @@ fn copy_fixture_from(fixture: &str, to: &Path) {
 #[tokio::test]
 async fn a_schema_1_database_is_migrated_on_start_and_keeps_its_bookings_and_keys() {
     assert_eq!(
-        SCHEMA_VERSION, 6,
-        "a new schema version needs a schema-v6 fixture and test"
+        SCHEMA_VERSION, 7,
+        "a new schema version needs a schema-v7 fixture and test"
     );
     let tmp = tempfile::tempdir().unwrap();
     copy_fixture(tmp.path());
@@ -172,7 +172,7 @@ async fn a_snapshot_taken_by_schema_1_restores_and_migrates() {
 }
 
 /// Row counts of the tables the database holds, by name.
-async fn table_rows(app: &TestApp) -> std::collections::BTreeMap<&'static str, u64> {
+pub(crate) async fn table_rows(app: &TestApp) -> std::collections::BTreeMap<&'static str, u64> {
     app.store
         .read(barberpro::store::table_counts)
         .await

@@ -106,6 +106,22 @@ impl MpLink {
     }
 }
 
+/// When a sale's MercadoPago line counts as money received (`None`: pending). With links
+/// (`links_on`, MercadoPago configured) it is when its link was paid; without a link and
+/// without MercadoPago the desk only records a payment taken by other means, received at the
+/// sale (`sold_at`). Revenue counters, reports and receipts all follow this one rule.
+pub fn line_paid_at(
+    link: Option<&MpLink>,
+    links_on: bool,
+    sold_at: Timestamp,
+) -> Option<Timestamp> {
+    match link {
+        Some(l) => l.paid.as_ref().map(|p| p.at),
+        None if links_on => None,
+        None => Some(sold_at),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,5 +192,21 @@ mod tests {
         }
         assert_eq!(l, paid, "a paid link never changes");
         assert!(!l.is_expired(now + jiff::SignedDuration::from_hours(99)));
+    }
+
+    #[test]
+    fn a_line_is_received_when_its_link_is_paid_or_at_the_sale_without_mercadopago() {
+        let sold = Timestamp::from_second(100).unwrap();
+        let at = Timestamp::from_second(200).unwrap();
+        let mut l = link();
+        assert_eq!(line_paid_at(None, false, sold), Some(sold));
+        assert_eq!(line_paid_at(None, true, sold), None, "no link yet");
+        assert_eq!(line_paid_at(Some(&l), true, sold), None, "waiting");
+        assert_eq!(line_paid_at(Some(&l), false, sold), None, "a link waits");
+        assert_eq!(
+            l.apply(&report("approved", 500_000, "ARS"), at),
+            LinkChange::Paid
+        );
+        assert_eq!(line_paid_at(Some(&l), true, sold), Some(at));
     }
 }

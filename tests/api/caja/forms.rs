@@ -7,7 +7,7 @@ use barberpro::store::ledger;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::admin::{Browser, at_tuesday_ten, create_staff, owner_app};
+use crate::admin::{Browser, at_tuesday_ten, owner_app};
 use crate::helpers::{TUESDAY, TestApp, at, booking, phone};
 
 /// The sales and voids in the ledger.
@@ -356,7 +356,7 @@ async fn a_completed_booking_offers_its_checkout_and_is_charged_once() {
     );
     assert_eq!(ledger_len(&app).await, 1);
     // A barbero sees the agenda without the checkout.
-    create_staff(
+    let mut m = Browser::staff(
         &app,
         "martin@barberpro.test",
         "Martín",
@@ -364,8 +364,6 @@ async fn a_completed_booking_offers_its_checkout_and_is_charged_once() {
         Some(1),
     )
     .await;
-    let mut m = Browser::new(&app);
-    m.login_ok("martin@barberpro.test").await;
     let theirs = m
         .get(&format!("/admin/agenda?branch=palermo&date={TUESDAY}"))
         .await;

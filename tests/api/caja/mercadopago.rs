@@ -9,26 +9,24 @@ use barberpro::store::{audit, ledger, mp_links};
 use reqwest::StatusCode;
 
 use super::forms::{ledger_len, walk_in};
-use crate::admin::{Browser, create_staff, owner_app};
+use crate::admin::{Browser, owner_app};
 use crate::fake_mercadopago::{FakeMercadoPago, Op, send_webhook};
 use crate::helpers::{MONDAY_8AM, TestApp, spawn_app_configured, ts};
 use crate::payments::{drained, eventually, payments_config};
 
 /// The demo chain with MercadoPago configured (the fake), the owner logged in at the desk.
-async fn desk_with_mercadopago() -> (TestApp, FakeMercadoPago, Browser) {
+pub(super) async fn desk_with_mercadopago() -> (TestApp, FakeMercadoPago, Browser) {
     let clock = Clock::manual(ts(MONDAY_8AM));
     let fake = FakeMercadoPago::start(clock.clone()).await;
     let f = fake.clone();
     let app =
         spawn_app_configured(clock, move |c, dir| c.payments = payments_config(&f, dir)).await;
-    create_staff(&app, "duena@barberpro.test", "Dueña", Role::Owner, None).await;
-    let mut b = Browser::new(&app);
-    b.login_ok("duena@barberpro.test").await;
+    let b = Browser::staff(&app, "duena@barberpro.test", "Dueña", Role::Owner, None).await;
     (app, fake, b)
 }
 
 /// A walk-in's $ 8.000 haircut: $ 3.000 in cash, $ 5.000 by MercadoPago. Sale N.º 1.
-async fn charge_split(b: &mut Browser) {
+pub(super) async fn charge_split(b: &mut Browser) {
     walk_in(
         b,
         &[
@@ -41,7 +39,7 @@ async fn charge_split(b: &mut Browser) {
     .expect_redirect("/admin/caja/comprobante/1");
 }
 
-fn fact(body: &str, id: &str) -> String {
+pub(super) fn fact(body: &str, id: &str) -> String {
     let key = format!("id=\"{id}\">");
     let at = body
         .find(&key)
@@ -50,14 +48,14 @@ fn fact(body: &str, id: &str) -> String {
     body[at..].split('<').next().unwrap_or_default().to_owned()
 }
 
-async fn link_of(app: &TestApp) -> Option<MpLink> {
+pub(super) async fn link_of(app: &TestApp) -> Option<MpLink> {
     app.store
         .read(|tx| mp_links::get(tx, EntryId(1)))
         .await
         .unwrap()
 }
 
-async fn create_link(b: &mut Browser) -> crate::admin::Page {
+pub(super) async fn create_link(b: &mut Browser) -> crate::admin::Page {
     let csrf = b.get("/admin/caja/comprobante/1").await.csrf();
     b.post(
         "/admin/caja/comprobante/1/mercadopago",
@@ -267,7 +265,7 @@ async fn forged_webhooks_wrong_amounts_and_rejections_pay_no_link() {
         "{}",
         page.body
     );
-    create_staff(
+    let mut barber = Browser::staff(
         &app,
         "martin@barberpro.test",
         "Martín",
@@ -275,8 +273,6 @@ async fn forged_webhooks_wrong_amounts_and_rejections_pay_no_link() {
         Some(1),
     )
     .await;
-    let mut barber = Browser::new(&app);
-    barber.login_ok("martin@barberpro.test").await;
     let csrf = barber.get("/admin/agenda").await.csrf();
     let refused = barber
         .post(

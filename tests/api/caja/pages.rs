@@ -5,7 +5,7 @@ use barberpro::domain::staff::Role;
 use reqwest::StatusCode;
 
 use super::forms::{ledger_len, walk_in};
-use crate::admin::{Browser, create_staff, owner_app};
+use crate::admin::{Browser, owner_app};
 
 #[tokio::test]
 async fn forms_without_the_session_csrf_token_are_refused_and_change_nothing() {
@@ -42,7 +42,7 @@ async fn forms_without_the_session_csrf_token_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn roles_limit_la_caja() {
     let (app, mut owner) = owner_app().await;
-    create_staff(
+    let mut desk = Browser::staff(
         &app,
         "recepcion@barberpro.test",
         "Recepción",
@@ -50,7 +50,7 @@ async fn roles_limit_la_caja() {
         None,
     )
     .await;
-    create_staff(
+    let mut barber = Browser::staff(
         &app,
         "martin@barberpro.test",
         "Martín",
@@ -58,10 +58,6 @@ async fn roles_limit_la_caja() {
         Some(1),
     )
     .await;
-    let mut desk = Browser::new(&app);
-    desk.login_ok("recepcion@barberpro.test").await;
-    let mut barber = Browser::new(&app);
-    barber.login_ok("martin@barberpro.test").await;
 
     // A barbero: no till, no checkout, no reports; their own earnings only.
     for path in [
@@ -251,7 +247,7 @@ async fn commissions_are_set_shown_line_by_line_exported_and_closed() {
             .contains("Ese período ya está cerrado.")
     );
     // The barber sees the same statement.
-    create_staff(
+    let mut m = Browser::staff(
         &app,
         "martin@barberpro.test",
         "Martín",
@@ -259,8 +255,6 @@ async fn commissions_are_set_shown_line_by_line_exported_and_closed() {
         Some(1),
     )
     .await;
-    let mut m = Browser::new(&app);
-    m.login_ok("martin@barberpro.test").await;
     assert!(
         m.get("/admin/comisiones")
             .await

@@ -7,7 +7,7 @@ use barberpro::store::{audit, products};
 use reqwest::StatusCode;
 
 use super::forms::product;
-use crate::admin::{Browser, create_staff, owner_app};
+use crate::admin::{Browser, owner_app};
 
 #[tokio::test]
 async fn the_owner_edits_a_product_from_the_list() {
@@ -110,7 +110,7 @@ async fn the_owner_edits_a_product_from_the_list() {
             .status,
         StatusCode::FORBIDDEN
     );
-    create_staff(
+    let mut r = Browser::staff(
         &app,
         "recepcion@barberpro.test",
         "Recepción",
@@ -118,8 +118,6 @@ async fn the_owner_edits_a_product_from_the_list() {
         None,
     )
     .await;
-    let mut r = Browser::new(&app);
-    r.login_ok("recepcion@barberpro.test").await;
     assert_eq!(
         r.get("/admin/productos/1").await.status,
         StatusCode::FORBIDDEN

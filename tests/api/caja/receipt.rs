@@ -10,7 +10,7 @@ use barberpro::http::Clock;
 use barberpro::store::{audit, clients};
 use serde_json::json;
 
-use crate::admin::{Browser, create_staff};
+use crate::admin::Browser;
 use crate::helpers::{MONDAY_8AM, TUESDAY, at, booking, phone, spawn_app_configured, ts};
 use crate::whatsapp::whatsapp_config;
 use crate::whatsapp_fake::FakeWhatsApp;
@@ -23,9 +23,7 @@ async fn the_receipt_goes_by_whatsapp_when_the_client_agrees_and_their_consent_i
         c.whatsapp = whatsapp_config(dir, &w).whatsapp;
     })
     .await;
-    create_staff(&app, "duena@barberpro.test", "Dueña", Role::Owner, None).await;
-    let mut b = Browser::new(&app);
-    b.login_ok("duena@barberpro.test").await;
+    let mut b = Browser::staff(&app, "duena@barberpro.test", "Dueña", Role::Owner, None).await;
     let mut body = booking(&[1], json!(1), &at(TUESDAY, "10:00"), &phone(1));
     body["client"]["whatsapp_consent"] = json!(false);
     let (first, _) = app.book_ok(&body).await;

@@ -7,7 +7,7 @@ use barberpro::store::bookings;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::admin::{Browser, create_staff, owner_app};
+use crate::admin::{Browser, owner_app};
 use crate::helpers::{TUESDAY, TestApp, at, booking, phone, ts};
 
 async fn set(app: &TestApp, id: u64, status: BookingStatus, now: &str) {
@@ -155,25 +155,17 @@ async fn the_owner_sees_occupancy_rates_and_new_clients_with_charts_and_csv() {
 #[tokio::test]
 async fn only_the_owner_sees_the_booking_reports() {
     let (app, _) = owner_app().await;
-    create_staff(
-        &app,
-        "recepcion@barberpro.test",
-        "Recepción",
-        Role::Recepcion,
-        None,
-    )
-    .await;
-    create_staff(
-        &app,
-        "martin@barberpro.test",
-        "Martín",
-        Role::Barbero,
-        Some(1),
-    )
-    .await;
-    for email in ["recepcion@barberpro.test", "martin@barberpro.test"] {
-        let mut b = Browser::new(&app);
-        b.login_ok(email).await;
+    let staff = [
+        (
+            "recepcion@barberpro.test",
+            "Recepción",
+            Role::Recepcion,
+            None,
+        ),
+        ("martin@barberpro.test", "Martín", Role::Barbero, Some(1)),
+    ];
+    for (email, name, role, barber) in staff {
+        let mut b = Browser::staff(&app, email, name, role, barber).await;
         for path in [
             "/admin/reportes/ocupacion",
             "/admin/reportes/asistencia",

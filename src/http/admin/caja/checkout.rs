@@ -10,6 +10,8 @@ use serde::Deserialize;
 
 use super::{AdminError, BranchOption, amount, back_on_rule, branch_options, pick_branch};
 use crate::app::checkout::{self, ChargeRequest};
+use crate::app::mp_links;
+use crate::domain::caja::mp_link::line_paid_at;
 use crate::domain::caja::{EntryId, EntryKind, PaymentMethod, ProductId, Tender, format_signed};
 use crate::domain::{BarberId, BookingId, DomainError, ServiceId};
 use crate::http::AppState;
@@ -422,7 +424,17 @@ pub async fn receipt(
             .tenders
             .iter()
             .map(|t| ReceiptLine {
-                what: t.method.label_es().to_owned(),
+                // A MercadoPago line says whether MercadoPago paid it, and when.
+                what: if t.method == PaymentMethod::MercadoPago {
+                    let paid = line_paid_at(link.as_ref(), state.payments.is_some(), entry.at);
+                    format!(
+                        "{} ({})",
+                        t.method.label_es(),
+                        mp_links::line_state_es(paid, &tz)
+                    )
+                } else {
+                    t.method.label_es().to_owned()
+                },
                 amount: t.amount.to_string(),
             })
             .collect(),

@@ -63,6 +63,8 @@ pub struct ReportsPage {
     pub tips: String,
     pub discounts: String,
     pub average: String,
+    /// MercadoPago lines charged but not paid yet (apart from «cobrado»).
+    pub mp_pending: String,
     pub tables: Vec<TableView>,
 }
 
@@ -173,20 +175,22 @@ fn tables(r: &Revenue, cat: &Catalog, product_names: &[(ProductId, String)]) -> 
             key: "metodo",
             title: "Cobrado por medio de pago",
             count: "",
+            // MercadoPago counts what it paid; what it has not paid yet is a row apart.
             rows: PaymentMethod::ALL
                 .iter()
                 .map(|m| {
-                    (
-                        m.label_es().to_owned(),
-                        0,
-                        r.total.methods.get(m.as_str()).copied().unwrap_or(0),
-                    )
+                    let got = r.total.methods.get(m.as_str()).copied().unwrap_or(0);
+                    let pending = if *m == PaymentMethod::MercadoPago {
+                        r.mp_pending
+                    } else {
+                        0
+                    };
+                    (m.label_es().to_owned(), 0, got - pending)
                 })
-                .chain(std::iter::once((
-                    "Seña (pagada antes)".to_owned(),
-                    0,
-                    r.total.deposits,
-                )))
+                .chain([
+                    (MP_PENDING.to_owned(), 0, r.mp_pending),
+                    ("Seña (pagada antes)".to_owned(), 0, r.total.deposits),
+                ])
                 .collect(),
         },
         Table {
@@ -197,6 +201,9 @@ fn tables(r: &Revenue, cat: &Catalog, product_names: &[(ProductId, String)]) -> 
         },
     ]
 }
+
+/// The row of MercadoPago lines charged but not paid yet.
+const MP_PENDING: &str = "MercadoPago pendiente de pago";
 
 async fn load(
     state: &AppState,
@@ -295,6 +302,7 @@ pub async fn page(
         tips: format_signed(r.total.tips),
         discounts: format_signed(r.total.discounts),
         average: format_signed(r.average_ticket()),
+        mp_pending: format_signed(r.mp_pending),
         tables,
     };
     view::render(&page, &page.l, state.admin.secure_cookies)

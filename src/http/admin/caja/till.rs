@@ -94,7 +94,8 @@ pub async fn page(
             Ok((v, products::low_at(tx, branch_id)?, links))
         })
         .await?;
-    let (mp_paid, mp_pending) = mercadopago_split(&view.entries, &voided, &links);
+    let (mp_paid, mp_pending) =
+        mercadopago_split(&view.entries, &voided, &links, state.payments.is_some());
     let tz = crate::domain::time::time_zone(&branch.time_zone)
         .map_err(|e| AdminError::Internal(e.to_string()))?;
     let barber_name = |id: BarberId| {
@@ -336,12 +337,13 @@ pub async fn void(
     })
 }
 
-/// The day's standing sales' MercadoPago lines, in centavos: (paid through their link, not
-/// paid yet). A voided sale counts in neither.
+/// The day's standing sales' MercadoPago lines, in centavos: (received, not paid yet; see
+/// `line_paid_at`). A voided sale counts in neither.
 fn mercadopago_split(
     entries: &[crate::domain::caja::Entry],
     voided: &[bool],
     links: &[Option<crate::domain::caja::MpLink>],
+    links_on: bool,
 ) -> (i64, i64) {
     let (mut paid, mut pending) = (0, 0);
     for ((e, voided), link) in entries.iter().zip(voided).zip(links) {
@@ -358,7 +360,7 @@ fn mercadopago_split(
             .filter(|t| t.method == crate::domain::caja::PaymentMethod::MercadoPago)
             .map(|t| t.amount.centavos())
             .sum();
-        if link.as_ref().is_some_and(|l| l.is_paid()) {
+        if crate::domain::caja::mp_link::line_paid_at(link.as_ref(), links_on, e.at).is_some() {
             paid += mp;
         } else {
             pending += mp;
