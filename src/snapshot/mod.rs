@@ -4,16 +4,19 @@
 //! * [`upload`]: the S3-compatible bucket (`object_store`).
 //! * [`restore`]: fetch, verify, swap in; the `verify` drill.
 //! * [`status`]: the last results, in a JSON file the metrics and admin pages read.
+//! * [`follow`], [`standby`]: the standby kept current from the bucket, its promotion.
 //!
 //! The redb part (a consistent copy from one read transaction, compaction, integrity check)
 //! is `crate::store::snapshot`: this module never touches redb.
 
+pub mod follow;
 pub mod keys;
 pub mod manifest;
 pub mod pitr;
 mod prune;
 pub mod replicate;
 pub mod restore;
+pub mod standby;
 pub mod status;
 pub mod upload;
 
@@ -46,6 +49,9 @@ pub mod exit {
     /// A point-in-time restore stopped at a damaged change-log segment (what came before it
     /// is restored).
     pub const PARTIAL: u8 = 10;
+    /// `follow` on a folder that holds a primary's database (or a standby of another
+    /// bucket), `promote` on a folder that is not a standby.
+    pub const STANDBY: u8 = 11;
 }
 
 /// Why a snapshot, restore or verify did not succeed. [`SnapshotError::exit_code`] maps each
@@ -84,6 +90,12 @@ pub enum SnapshotError {
     /// Another server writes this bucket and prefix; nothing was taken (exit 8).
     #[error("{0}")]
     Lease(String),
+    /// The folder is not what `follow` or `promote` needs (exit 11).
+    #[error("{0}")]
+    Standby(String),
+    /// `promote`'s last catch-up from the bucket failed; nothing was changed (exit 7).
+    #[error("{0}")]
+    CatchUp(String),
     /// Uploaded, but old snapshots that should be gone are still there (exit 9).
     #[error("retention: {0}")]
     Retention(String),
@@ -116,6 +128,7 @@ impl SnapshotError {
             }
             Self::Upload { .. } | Self::Lease(_) => exit::UPLOAD_FAILED,
             Self::Retention(_) => exit::RETENTION_FAILED,
+            Self::Standby(_) => exit::STANDBY,
             _ => exit::FAILED,
         }
     }

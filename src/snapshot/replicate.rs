@@ -81,17 +81,29 @@ pub async fn take_lease(remote: &Remote, log: &ChangeLog) -> Result<(), String> 
 }
 
 /// Whether this data folder may write the prefix: the lease is absent or names it, or the
-/// folder has never started a generation (a new machine, or one restored from the bucket:
-/// its first snapshot takes over). A folder with a generation of its own while the lease
-/// names another (an old machine brought back) is refused, as its shipping is.
+/// folder was restored from this bucket and prefix (or promoted from a standby of it) and
+/// has not started a generation yet: its first snapshot takes over. Anyone else is refused:
+/// an old machine brought back (a generation of its own), and a brand-new folder pointed at
+/// a prefix another server writes (two new servers would take the lease from each other).
 pub async fn check_lease(remote: &Remote, log: &ChangeLog) -> Result<(), String> {
-    let figures = log.figures();
-    if figures.state.generation.is_none() {
-        return Ok(());
-    }
+    let state = log.figures().state;
     match remote.get_bytes(LEASE).await {
-        Ok(holder) if holder != figures.state.server_id.as_bytes() => Err(taken(&holder)),
-        Ok(_) => Ok(()),
+        Ok(holder) if holder == state.server_id.as_bytes() => Ok(()),
+        Ok(_) if state.generation.is_none()
+            && state.takeover.as_deref() == Some(remote.location.as_str()) =>
+        {
+            Ok(())
+        }
+        Ok(holder) if state.generation.is_none() => Err(format!(
+            "another server ({}) writes continuous backup to {}, and this data folder was \
+             neither restored from it (`barberpro restore latest`) nor promoted from a standby \
+             of it (`barberpro promote`): refusing to take its place. Restore or promote, or, \
+             if that server is gone for good and this one starts afresh, delete {LEASE} from \
+             the bucket",
+            String::from_utf8_lossy(&holder),
+            remote.location
+        )),
+        Ok(holder) => Err(taken(&holder)),
         Err(super::upload::RemoteError::Request { source, .. })
             if matches!(*source, object_store::Error::NotFound { .. }) =>
         {
