@@ -11,7 +11,10 @@ use crate::snapshot::restore::{self, Source};
 use crate::snapshot::{self as snapshots, SnapshotError, exit};
 use crate::store::{Store, StoreError};
 
-pub(super) fn load(file: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> Result<Config, ExitCode> {
+pub(super) fn load(
+    file: Option<&std::path::Path>,
+    data_dir: Option<PathBuf>,
+) -> Result<Config, ExitCode> {
     let overrides = Overrides {
         data_dir,
         ..Overrides::default()

@@ -196,10 +196,12 @@ impl Follower {
             .remote
             .list_under(&format!("{REMOTE_DIR}/{generation}"))
             .await?;
-        let listed = generations(&objects).remove(&generation).unwrap_or_default();
+        let listed = generations(&objects)
+            .remove(&generation)
+            .unwrap_or_default();
         let mut plan = Vec::new();
-        let mut expected = self.status.next_segment;
-        for (n, name) in listed.range(self.status.next_segment..) {
+        let from = self.status.next_segment;
+        for (expected, (n, name)) in (from..).zip(listed.range(from..)) {
             if *n != expected {
                 return Err(SnapshotError::NotFound(format!(
                     "the change log has a gap: {} is missing (found {name} after it)",
@@ -207,14 +209,20 @@ impl Follower {
                 )));
             }
             plan.push((generation.clone(), *n, name.clone()));
-            expected += 1;
         }
         if plan.is_empty() {
             return Ok(Round::default());
         }
         let (db, mut done) = replay_log::open(&self.data_dir.join(DB_FILE))?;
-        let applied =
-            pitr::replay(&self.remote, self.ids.as_deref(), &db, &mut done, plan, None).await;
+        let applied = pitr::replay(
+            &self.remote,
+            self.ids.as_deref(),
+            &db,
+            &mut done,
+            plan,
+            None,
+        )
+        .await;
         replay_log::finish(&db)?;
         drop(db);
         let applied = applied?;

@@ -156,8 +156,9 @@ pub async fn restore(
             .map_err(SnapshotError::io(format!("moving {} aside", old.display())))?;
     }
     // The restored folder may take over this prefix's lease (see `replicate::check_lease`).
-    changelog::start_fresh(data_dir, Some(remote.location.clone()))
-        .map_err(SnapshotError::io("starting the change log afresh".to_owned()))?;
+    changelog::start_fresh(data_dir, Some(remote.location.clone())).map_err(SnapshotError::io(
+        "starting the change log afresh".to_owned(),
+    ))?;
     let path = data_dir.join(DB_FILE);
     let (db, mut done) = replay_log::open(&path)?;
     let until_ms = at.map(|t| t.as_millisecond() + 999);
@@ -190,7 +191,7 @@ pub struct SegmentsApplied {
 pub async fn replay(
     remote: &Remote,
     ids: Option<&[Box<dyn age::Identity + Send + Sync>]>,
-    db: &redb::Database,
+    db: &replay_log::Target,
     done: &mut replay_log::Replayed,
     plan: Vec<(String, u64, String)>,
     until_ms: Option<i64>,

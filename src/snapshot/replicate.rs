@@ -89,8 +89,9 @@ pub async fn check_lease(remote: &Remote, log: &ChangeLog) -> Result<(), String>
     let state = log.figures().state;
     match remote.get_bytes(LEASE).await {
         Ok(holder) if holder == state.server_id.as_bytes() => Ok(()),
-        Ok(_) if state.generation.is_none()
-            && state.takeover.as_deref() == Some(remote.location.as_str()) =>
+        Ok(_)
+            if state.generation.is_none()
+                && state.takeover.as_deref() == Some(remote.location.as_str()) =>
         {
             Ok(())
         }

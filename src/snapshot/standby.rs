@@ -34,8 +34,7 @@ pub struct Status {
 impl Status {
     /// How far behind the primary's newest applied transaction is, in seconds, at `now_ms`.
     pub fn lag_seconds(&self, now_ms: i64) -> Option<f64> {
-        self.last_ms
-            .map(|ms| (now_ms - ms).max(0) as f64 / 1000.0)
+        self.last_ms.map(|ms| (now_ms - ms).max(0) as f64 / 1000.0)
     }
 
     /// The line `follow --status` prints (times in `tz`).
@@ -44,7 +43,11 @@ impl Status {
             ms.and_then(|ms| Timestamp::from_millisecond(ms).ok())
                 .map_or_else(
                     || "never".to_owned(),
-                    |t| t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M:%S %Z").to_string(),
+                    |t| {
+                        t.to_zoned(tz.clone())
+                            .strftime("%Y-%m-%d %H:%M:%S %Z")
+                            .to_string()
+                    },
                 )
         };
         let Some(generation) = &self.generation else {
@@ -106,7 +109,8 @@ pub fn write(data_dir: &Path, status: &Status) -> Result<(), SnapshotError> {
 /// Removes the marker durably: the folder is a primary from then on.
 pub fn remove(data_dir: &Path) -> Result<(), SnapshotError> {
     let path = data_dir.join(STANDBY_FILE);
-    std::fs::remove_file(&path).map_err(SnapshotError::io(format!("removing {}", path.display())))?;
+    std::fs::remove_file(&path)
+        .map_err(SnapshotError::io(format!("removing {}", path.display())))?;
     crate::store::sync_dir(data_dir)
         .map_err(SnapshotError::io(format!("syncing {}", data_dir.display())))
 }
@@ -134,7 +138,11 @@ mod tests {
             error: Some("bucket down".into()),
             ..s
         };
-        assert!(failing.line(0, &TimeZone::UTC).contains("LAST ROUND FAILED: bucket down"));
+        assert!(
+            failing
+                .line(0, &TimeZone::UTC)
+                .contains("LAST ROUND FAILED: bucket down")
+        );
     }
 
     #[test]
