@@ -248,7 +248,7 @@ async fn failover_promotes_the_standby_with_every_booking_due_and_refuses_the_ol
     );
 
     // It books, and ships under a generation of its own.
-    let (new, _) = book_one(&promoted, &mut slots, 9000).await;
+    let (new, _) = book_one(&promoted, &mut slots, 800).await;
     let log = promoted.store.changelog().clone();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
