@@ -271,8 +271,9 @@ pub async fn take(
     let raw = dir.join(format!(".{}.redb.tmp", name.base()));
     let _ = std::fs::remove_file(&raw);
     // An old machine brought back is refused before it starts a generation or uploads.
+    let mut lease_read = true;
     if let Some(remote) = &remote {
-        replicate::check_lease(remote, store.changelog())
+        lease_read = replicate::check_lease(remote, store.changelog())
             .await
             .map_err(SnapshotError::Lease)?;
     }
@@ -383,8 +384,21 @@ pub async fn take(
                 .await
                 .map_err(upload_failed)?;
         }
-        // This data folder now writes the prefix's change log (see `replicate`).
-        if let Err(e) = replicate::take_lease(&remote, store.changelog()).await {
+        // This data folder now writes the prefix's change log (see `replicate`), unless the
+        // lease, unreadable before the copy, turns out to be held.
+        let held = match lease_read {
+            true => None,
+            false
+                if store.changelog().figures().state.takeover.as_deref()
+                    == Some(remote.location.as_str()) =>
+            {
+                None
+            }
+            false => replicate::held_by(&remote).await,
+        };
+        if let Some(holder) = held {
+            tracing::warn!(holder = %holder, "continuous backup: the bucket's lease is another server's; not taken");
+        } else if let Err(e) = replicate::take_lease(&remote, store.changelog()).await {
             tracing::warn!(error = %e, "continuous backup: could not take the bucket's lease");
         }
         report.uploaded_to = Some(remote.location.clone());

@@ -85,15 +85,15 @@ pub async fn take_lease(remote: &Remote, log: &ChangeLog) -> Result<(), String> 
 /// has not started a generation yet: its first snapshot takes over. Anyone else is refused:
 /// an old machine brought back (a generation of its own), and a brand-new folder pointed at
 /// a prefix another server writes (two new servers would take the lease from each other).
-pub async fn check_lease(remote: &Remote, log: &ChangeLog) -> Result<(), String> {
+pub async fn check_lease(remote: &Remote, log: &ChangeLog) -> Result<bool, String> {
     let state = log.figures().state;
     match remote.get_bytes(LEASE).await {
-        Ok(holder) if holder == state.server_id.as_bytes() => Ok(()),
+        Ok(holder) if holder == state.server_id.as_bytes() => Ok(true),
         Ok(_)
             if state.generation.is_none()
                 && state.takeover.as_deref() == Some(remote.location.as_str()) =>
         {
-            Ok(())
+            Ok(true)
         }
         Ok(holder) if state.generation.is_none() => Err(format!(
             "another server ({}) writes continuous backup to {}, and this data folder was \
@@ -108,10 +108,19 @@ pub async fn check_lease(remote: &Remote, log: &ChangeLog) -> Result<(), String>
         Err(super::upload::RemoteError::Request { source, .. })
             if matches!(*source, object_store::Error::NotFound { .. }) =>
         {
-            Ok(())
+            Ok(true)
         }
+        // Unreadable before a first generation: the upload fails the same way (the local
+        // copy is kept); `Ok(false)` tells the caller to read it again before taking it.
+        Err(_) if state.generation.is_none() => Ok(false),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Who holds the lease, when it can be read and names someone.
+pub async fn held_by(remote: &Remote) -> Option<String> {
+    let holder = remote.get_bytes(LEASE).await.ok()?;
+    (!holder.is_empty()).then(|| String::from_utf8_lossy(&holder).into_owned())
 }
 
 fn taken(holder: &[u8]) -> String {
