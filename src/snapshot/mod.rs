@@ -386,15 +386,12 @@ pub async fn take(
         }
         // This data folder now writes the prefix's change log (see `replicate`), unless the
         // lease, unreadable before the copy, turns out to be held.
-        let held = match lease_read {
-            true => None,
-            false
-                if store.changelog().figures().state.takeover.as_deref()
-                    == Some(remote.location.as_str()) =>
-            {
-                None
-            }
-            false => replicate::held_by(&remote).await,
+        let may_take_over =
+            store.changelog().figures().state.takeover.as_deref() == Some(remote.location.as_str());
+        let held = if lease_read || may_take_over {
+            None
+        } else {
+            replicate::held_by(&remote).await
         };
         if let Some(holder) = held {
             tracing::warn!(holder = %holder, "continuous backup: the bucket's lease is another server's; not taken");
