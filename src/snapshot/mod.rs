@@ -386,12 +386,9 @@ pub async fn take(
         }
         // This data folder now writes the prefix's change log (see `replicate`), unless the
         // lease, unreadable before the copy, turns out to be held.
-        let may_take_over =
-            store.changelog().figures().state.takeover.as_deref() == Some(remote.location.as_str());
-        let held = if lease_read || may_take_over {
-            None
-        } else {
-            replicate::held_by(&remote).await
+        let held = match lease_read {
+            true => None,
+            false => replicate::held_by_another(&remote, store.changelog()).await,
         };
         if let Some(holder) = held {
             tracing::warn!(holder = %holder, "continuous backup: the bucket's lease is another server's; not taken");

@@ -117,10 +117,15 @@ pub async fn check_lease(remote: &Remote, log: &ChangeLog) -> Result<bool, Strin
     }
 }
 
-/// Who holds the lease, when it can be read and names someone.
-pub async fn held_by(remote: &Remote) -> Option<String> {
+/// Who holds the lease, when it names another server this folder may not take it from.
+pub async fn held_by_another(remote: &Remote, log: &ChangeLog) -> Option<String> {
+    let state = log.figures().state;
+    if state.takeover.as_deref() == Some(remote.location.as_str()) {
+        return None;
+    }
     let holder = remote.get_bytes(LEASE).await.ok()?;
-    (!holder.is_empty()).then(|| String::from_utf8_lossy(&holder).into_owned())
+    (!holder.is_empty() && holder != state.server_id.as_bytes())
+        .then(|| String::from_utf8_lossy(&holder).into_owned())
 }
 
 fn taken(holder: &[u8]) -> String {
