@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 /// BarberPro: bookings for a barbershop chain, in one binary.
 ///
 /// Exit codes: 0 success · 1 invalid configuration · 2 bad command line · 3 data folder in use
-/// · 4 database from a newer version · 5 cannot listen · 6 other start-up failure.
+/// · 4 database from a newer version · 5 cannot listen · 6 other start-up failure · 9 the data
+/// folder is a standby (`barberpro promote` it first).
 #[derive(Debug, Parser)]
 #[command(name = "barberpro", version, about, long_about)]
 pub struct Cli {
@@ -40,6 +41,23 @@ pub enum Command {
     /// barberpro.redb.pre-restore and swaps atomically. Exit codes: 0 restored · 1 invalid
     /// configuration · 3 data folder in use · 4 snapshot from a newer schema · 7 failed.
     Restore(RestoreArgs),
+    /// Keep this data folder a standby, current from the bucket (read-only, never serving).
+    ///
+    /// Restores the newest generation (snapshot, keys, change log), then every
+    /// snapshot.replicate_interval_secs applies the new segments, and rebuilds when the
+    /// primary starts a newer generation. `serve` refuses the folder until `promote`. SIGTERM
+    /// stops it between rounds. Exit codes: 0 stopped · 1 invalid configuration · 3 data
+    /// folder in use · 7 failed · 11 the folder holds a primary's database (or follows
+    /// another bucket), or with --status is not a standby.
+    Follow(FollowArgs),
+    /// Make a standby the primary, once the old primary is stopped for good.
+    ///
+    /// Refuses while the follower runs; applies what the bucket holds (unless --offline);
+    /// gives the folder a new server id, so that `serve`'s first snapshot starts a new
+    /// generation and takes the bucket over. Exit codes: 0 promoted · 1 invalid configuration
+    /// · 3 data folder in use (stop barberpro-follow) · 7 the last catch-up failed (nothing
+    /// changed) · 11 not a standby.
+    Promote(PromoteArgs),
     /// Staff accounts of the admin UI.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -152,6 +170,32 @@ pub struct RestoreArgs {
     /// and a bucket, the change log is replayed to its end.
     #[arg(long)]
     pub at: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    #[command(flatten)]
+    pub file: ConfigFile,
+    /// Data folder of the standby. Overrides storage.data_dir.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print the standby's status (newest applied transaction, its lag, the last round) and
+    /// exit; works while the follower runs.
+    #[arg(long)]
+    pub status: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub file: ConfigFile,
+    /// Data folder of the standby. Overrides storage.data_dir.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Skip the last catch-up (the bucket is unreachable): what the old primary shipped
+    /// after the standby's last round is lost.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -31,6 +31,8 @@ fn main() -> ExitCode {
             commands::snapshot::list(args)
         }
         Command::Restore(args) => commands::snapshot::restore(args),
+        Command::Follow(args) => commands::standby::follow(args),
+        Command::Promote(args) => commands::standby::promote(args),
         Command::Admin(barberpro::cli::AdminCommand::CreateUser(args)) => {
             commands::create_user(args)
         }
@@ -82,6 +84,8 @@ fn serve(args: ServeArgs) -> ExitCode {
             ExitCode::from(match e {
                 StartError::Store(StoreError::InUse { .. }) => 3,
                 StartError::Store(StoreError::SchemaTooNew { .. }) => 4,
+                // A standby is promoted by the operator, never by restarting.
+                StartError::Store(StoreError::Standby { .. }) => 9,
                 StartError::Bind { .. } => 5,
                 // A damaged journal (or a database that cannot be rebuilt) waits for the
                 // operator: restarting cannot heal it (systemd's RestartPreventExitStatus).

@@ -1,11 +1,12 @@
 //! The one-shot commands (everything but `serve`): `config check`, `admin create-user` and
-//! `bench-data` here; `snapshot`, `snapshots list`, `restore` in [`snapshot`]; `client` and
-//! `audit` in [`privacy`]. Each returns the process's exit code. They sit on top: they call
+//! `bench-data` here; `snapshot`, `snapshots list`, `restore` in [`snapshot`]; `follow` and
+//! `promote` in [`standby`]; `client` and `audit` in [`privacy`]. Each returns the process's exit code. They sit on top: they call
 //! `app`, `snapshot`, `store` and the control socket's client, and nothing calls them but
 //! `main`.
 
 pub mod privacy;
 pub mod snapshot;
+pub mod standby;
 
 use std::process::ExitCode;
 

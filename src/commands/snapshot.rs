@@ -11,7 +11,10 @@ use crate::snapshot::restore::{self, Source};
 use crate::snapshot::{self as snapshots, SnapshotError, exit};
 use crate::store::{Store, StoreError};
 
-fn load(file: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> Result<Config, ExitCode> {
+pub(super) fn load(
+    file: Option<&std::path::Path>,
+    data_dir: Option<PathBuf>,
+) -> Result<Config, ExitCode> {
     let overrides = Overrides {
         data_dir,
         ..Overrides::default()
@@ -28,11 +31,11 @@ fn load(file: Option<&std::path::Path>, data_dir: Option<PathBuf>) -> Result<Con
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     super::runtime(tokio::runtime::Builder::new_multi_thread(), exit::FAILED)
 }
 
-fn fail(e: &SnapshotError) -> ExitCode {
+pub(super) fn fail(e: &SnapshotError) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(e.exit_code())
 }

@@ -4,16 +4,19 @@
 //! * [`upload`]: the S3-compatible bucket (`object_store`).
 //! * [`restore`]: fetch, verify, swap in; the `verify` drill.
 //! * [`status`]: the last results, in a JSON file the metrics and admin pages read.
+//! * [`follow`], [`standby`]: the standby kept current from the bucket, its promotion.
 //!
 //! The redb part (a consistent copy from one read transaction, compaction, integrity check)
 //! is `crate::store::snapshot`: this module never touches redb.
 
+pub mod follow;
 pub mod keys;
 pub mod manifest;
 pub mod pitr;
 mod prune;
 pub mod replicate;
 pub mod restore;
+pub mod standby;
 pub mod status;
 pub mod upload;
 
@@ -46,6 +49,9 @@ pub mod exit {
     /// A point-in-time restore stopped at a damaged change-log segment (what came before it
     /// is restored).
     pub const PARTIAL: u8 = 10;
+    /// `follow` on a folder that holds a primary's database (or a standby of another
+    /// bucket), `promote` on a folder that is not a standby.
+    pub const STANDBY: u8 = 11;
 }
 
 /// Why a snapshot, restore or verify did not succeed. [`SnapshotError::exit_code`] maps each
@@ -84,6 +90,12 @@ pub enum SnapshotError {
     /// Another server writes this bucket and prefix; nothing was taken (exit 8).
     #[error("{0}")]
     Lease(String),
+    /// The folder is not what `follow` or `promote` needs (exit 11).
+    #[error("{0}")]
+    Standby(String),
+    /// `promote`'s last catch-up from the bucket failed; nothing was changed (exit 7).
+    #[error("{0}")]
+    CatchUp(String),
     /// Uploaded, but old snapshots that should be gone are still there (exit 9).
     #[error("retention: {0}")]
     Retention(String),
@@ -116,6 +128,7 @@ impl SnapshotError {
             }
             Self::Upload { .. } | Self::Lease(_) => exit::UPLOAD_FAILED,
             Self::Retention(_) => exit::RETENTION_FAILED,
+            Self::Standby(_) => exit::STANDBY,
             _ => exit::FAILED,
         }
     }
@@ -258,8 +271,9 @@ pub async fn take(
     let raw = dir.join(format!(".{}.redb.tmp", name.base()));
     let _ = std::fs::remove_file(&raw);
     // An old machine brought back is refused before it starts a generation or uploads.
+    let mut lease_read = true;
     if let Some(remote) = &remote {
-        replicate::check_lease(remote, store.changelog())
+        lease_read = replicate::check_lease(remote, store.changelog())
             .await
             .map_err(SnapshotError::Lease)?;
     }
@@ -370,8 +384,15 @@ pub async fn take(
                 .await
                 .map_err(upload_failed)?;
         }
-        // This data folder now writes the prefix's change log (see `replicate`).
-        if let Err(e) = replicate::take_lease(&remote, store.changelog()).await {
+        // This data folder now writes the prefix's change log (see `replicate`), unless the
+        // lease, unreadable before the copy, turns out to be held.
+        let held = match lease_read {
+            true => None,
+            false => replicate::held_by_another(&remote, store.changelog()).await,
+        };
+        if let Some(holder) = held {
+            tracing::warn!(holder = %holder, "continuous backup: the bucket's lease is another server's; not taken");
+        } else if let Err(e) = replicate::take_lease(&remote, store.changelog()).await {
             tracing::warn!(error = %e, "continuous backup: could not take the bucket's lease");
         }
         report.uploaded_to = Some(remote.location.clone());

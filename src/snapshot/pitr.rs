@@ -51,6 +51,8 @@ pub struct Recovered {
     pub keys: Vec<String>,
     /// Why the replay stopped before the end of the log (a damaged segment), if it did.
     pub stopped: Option<String>,
+    /// The last segment applied whole (generation, number): where a standby goes on from.
+    pub last_segment: Option<(String, u64)>,
 }
 
 impl Recovered {
@@ -81,7 +83,7 @@ impl Recovered {
     }
 }
 
-fn remote(config: &Config) -> Result<Remote, SnapshotError> {
+pub(crate) fn remote(config: &Config) -> Result<Remote, SnapshotError> {
     Remote::from_config(&config.snapshot.s3)
         .map_err(|e| SnapshotError::Config(e.to_string()))?
         .ok_or_else(|| {
@@ -91,7 +93,7 @@ fn remote(config: &Config) -> Result<Remote, SnapshotError> {
         })
 }
 
-fn identities(
+pub(crate) fn identities(
     config: &Config,
 ) -> Result<Option<Vec<Box<dyn age::Identity + Send + Sync>>>, SnapshotError> {
     let Some(file) = &config.snapshot.age_identity_file else {
@@ -153,36 +155,66 @@ pub async fn restore(
         std::fs::rename(&old, &aside)
             .map_err(SnapshotError::io(format!("moving {} aside", old.display())))?;
     }
+    // The restored folder may take over this prefix's lease (see `replicate::check_lease`).
+    changelog::start_fresh(data_dir, Some(remote.location.clone())).map_err(SnapshotError::io(
+        "starting the change log afresh".to_owned(),
+    ))?;
     let path = data_dir.join(DB_FILE);
     let (db, mut done) = replay_log::open(&path)?;
     let until_ms = at.map(|t| t.as_millisecond() + 999);
-    let mut segments = 0;
-    let mut stopped = None;
-    'all: for (generation, number, name) in plan {
+    let replayed = replay(&remote, ids.as_deref(), &db, &mut done, plan, until_ms).await?;
+    replay_log::finish(&db)?;
+    drop(db);
+    Ok(Recovered {
+        snapshot: snap,
+        replay: done,
+        segments: replayed.segments,
+        keys,
+        stopped: replayed.stopped,
+        last_segment: replayed.last_whole,
+    })
+}
+
+/// What [`replay`] went through.
+#[derive(Debug, Clone, Default)]
+pub struct SegmentsApplied {
+    pub segments: u64,
+    /// Why it stopped before the end of `plan` (a damaged or missing segment), if it did.
+    pub stopped: Option<String>,
+    /// The last segment applied whole (generation, number).
+    pub last_whole: Option<(String, u64)>,
+}
+
+/// Fetches, checks and applies `plan`'s segments in order onto `db` (see the module's
+/// checks), up to `until_ms`. A segment that cannot be read, is damaged or out of place, or
+/// leaves a gap stops it there, named in `stopped`.
+pub async fn replay(
+    remote: &Remote,
+    ids: Option<&[Box<dyn age::Identity + Send + Sync>]>,
+    db: &replay_log::Target,
+    done: &mut replay_log::Replayed,
+    plan: Vec<(String, u64, String)>,
+    until_ms: Option<i64>,
+) -> Result<SegmentsApplied, SnapshotError> {
+    let mut out = SegmentsApplied::default();
+    for (generation, number, name) in plan {
         let bytes = match remote.get_bytes(&name).await {
             Ok(b) => b,
             Err(e) => {
-                stopped = Some(format!("{name} could not be read: {e}"));
+                out.stopped = Some(format!("{name} could not be read: {e}"));
                 break;
             }
         };
-        let plain = match unpack(&bytes, ids.as_deref()) {
-            Ok(p) => p,
-            Err(e) => {
-                stopped = Some(format!("{name} is damaged ({e})"));
-                break;
-            }
-        };
-        let scan = match format::scan(&plain) {
+        let scan = match unpack(&bytes, ids).and_then(|plain| format::scan(&plain)) {
             Ok(s) => s,
             Err(e) => {
-                stopped = Some(format!("{name} is damaged ({e})"));
+                out.stopped = Some(format!("{name} is damaged ({e})"));
                 break;
             }
         };
         // The header names the segment's place: a segment under another's name is refused.
         if (scan.generation.as_str(), scan.segment) != (generation.as_str(), number) {
-            stopped = Some(format!(
+            out.stopped = Some(format!(
                 "{name} is out of place: it holds segment {} of generation {}",
                 scan.segment, scan.generation
             ));
@@ -190,17 +222,17 @@ pub async fn restore(
         }
         let whole = scan.footer.is_some() && scan.damage.is_none();
         // A gap or an undecodable row stops the replay there, as damage does.
-        let go_on = match replay_log::apply(&db, &mut done, &scan.records, until_ms) {
+        let go_on = match replay_log::apply(db, done, &scan.records, until_ms) {
             Ok(go_on) => go_on,
             Err(crate::store::StoreError::Journal(why)) => {
-                stopped = Some(format!("{name}: {why}"));
+                out.stopped = Some(format!("{name}: {why}"));
                 break;
             }
             Err(e) => return Err(e.into()),
         };
-        segments += 1;
+        out.segments += 1;
         if !whole {
-            stopped = Some(format!(
+            out.stopped = Some(format!(
                 "{name} is {} ({})",
                 if scan.damage.is_some() {
                     "corrupt"
@@ -209,21 +241,14 @@ pub async fn restore(
                 },
                 scan.damage.unwrap_or_else(|| "no footer".into())
             ));
-            break 'all;
+            break;
         }
         if !go_on {
             break;
         }
+        out.last_whole = Some((generation, number));
     }
-    replay_log::finish(&db)?;
-    drop(db);
-    Ok(Recovered {
-        snapshot: snap,
-        replay: done,
-        segments,
-        keys,
-        stopped,
-    })
+    Ok(out)
 }
 
 /// The segments to replay after `snapshot`, in order: those of its generation and every

@@ -81,24 +81,51 @@ pub async fn take_lease(remote: &Remote, log: &ChangeLog) -> Result<(), String> 
 }
 
 /// Whether this data folder may write the prefix: the lease is absent or names it, or the
-/// folder has never started a generation (a new machine, or one restored from the bucket:
-/// its first snapshot takes over). A folder with a generation of its own while the lease
-/// names another (an old machine brought back) is refused, as its shipping is.
-pub async fn check_lease(remote: &Remote, log: &ChangeLog) -> Result<(), String> {
-    let figures = log.figures();
-    if figures.state.generation.is_none() {
-        return Ok(());
-    }
+/// folder was restored from this bucket and prefix (or promoted from a standby of it) and
+/// has not started a generation yet: its first snapshot takes over. Anyone else is refused:
+/// an old machine brought back (a generation of its own), and a brand-new folder pointed at
+/// a prefix another server writes (two new servers would take the lease from each other).
+pub async fn check_lease(remote: &Remote, log: &ChangeLog) -> Result<bool, String> {
+    let state = log.figures().state;
     match remote.get_bytes(LEASE).await {
-        Ok(holder) if holder != figures.state.server_id.as_bytes() => Err(taken(&holder)),
-        Ok(_) => Ok(()),
+        Ok(holder) if holder == state.server_id.as_bytes() => Ok(true),
+        Ok(_)
+            if state.generation.is_none()
+                && state.takeover.as_deref() == Some(remote.location.as_str()) =>
+        {
+            Ok(true)
+        }
+        Ok(holder) if state.generation.is_none() => Err(format!(
+            "another server ({}) writes continuous backup to {}, and this data folder was \
+             neither restored from it (`barberpro restore latest`) nor promoted from a standby \
+             of it (`barberpro promote`): refusing to take its place. Restore or promote, or, \
+             if that server is gone for good and this one starts afresh, delete {LEASE} from \
+             the bucket",
+            String::from_utf8_lossy(&holder),
+            remote.location
+        )),
+        Ok(holder) => Err(taken(&holder)),
         Err(super::upload::RemoteError::Request { source, .. })
             if matches!(*source, object_store::Error::NotFound { .. }) =>
         {
-            Ok(())
+            Ok(true)
         }
+        // Unreadable before a first generation: the upload fails the same way (the local
+        // copy is kept); `Ok(false)` tells the caller to read it again before taking it.
+        Err(_) if state.generation.is_none() => Ok(false),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Who holds the lease, when it names another server this folder may not take it from.
+pub async fn held_by_another(remote: &Remote, log: &ChangeLog) -> Option<String> {
+    let state = log.figures().state;
+    if state.takeover.as_deref() == Some(remote.location.as_str()) {
+        return None;
+    }
+    let holder = remote.get_bytes(LEASE).await.ok()?;
+    (!holder.is_empty() && holder != state.server_id.as_bytes())
+        .then(|| String::from_utf8_lossy(&holder).into_owned())
 }
 
 fn taken(holder: &[u8]) -> String {

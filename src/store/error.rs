@@ -21,6 +21,14 @@ pub enum StoreError {
     /// Another process holds the data folder.
     #[error("the data folder {dir} is already in use by {holder}")]
     InUse { dir: String, holder: String },
+    /// The data folder is a standby (`barberpro follow` keeps it): nothing may write it
+    /// until `barberpro promote` makes it a primary.
+    #[error(
+        "{dir} is a standby kept current from the bucket by `barberpro follow` (it holds \
+         {file}): it serves nothing and takes no writes. To make it the primary: stop the \
+         follower, then `barberpro promote --data-dir {dir}`"
+    )]
+    Standby { dir: String, file: &'static str },
     /// A command that works on data already there found no database in its data folder.
     #[error(
         "there is no BarberPro database in {dir} ({file} is missing): check --data-dir or \

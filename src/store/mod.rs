@@ -78,6 +78,9 @@ pub const SCHEMA_VERSION: u64 = 7;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
+/// The marker (and status) of a standby folder (`snapshot::standby`): while it is there,
+/// [`Store::open`] refuses the folder.
+pub const STANDBY_FILE: &str = "standby.json";
 /// The change log's default bound on unshipped segments (`snapshot.replicate_max_backlog_mb`).
 const DEFAULT_MAX_BACKLOG: u64 = 256 << 20;
 
@@ -131,6 +134,12 @@ impl Store {
             .mode(0o700)
             .create(data_dir)
             .map_err(|e| StoreError::io(format!("creating {}", data_dir.display()), e))?;
+        if data_dir.join(STANDBY_FILE).exists() {
+            return Err(StoreError::Standby {
+                dir: data_dir.display().to_string(),
+                file: STANDBY_FILE,
+            });
+        }
         let lock = take_lock(data_dir)?;
         let path = data_dir.join(DB_FILE);
         if !path.exists() {

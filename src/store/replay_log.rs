@@ -11,6 +11,10 @@ use super::engine::changelog::{SEQ_KEY, format::Record};
 use super::{StoreError, tables};
 use redb::ReadableTable;
 
+/// The file a replay writes (opened by [`open`]): callers outside `store` hold it without
+/// naming redb.
+pub type Target = Database;
+
 /// Where a replay got to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Replayed {

@@ -1,6 +1,7 @@
-//! A second server writing the same prefix: a new machine's first snapshot takes the lease;
-//! the old one, still running (brought back by mistake), is refused — its segments and its
-//! snapshots — instead of interleaving.
+//! A second server writing the same prefix: a new machine restored from the bucket takes the
+//! lease with its first snapshot; the old one, still running (brought back by mistake), is
+//! refused — its segments and its snapshots — instead of interleaving. A brand-new folder
+//! (neither restored nor promoted from the prefix) may not take a held lease at all.
 
 use std::time::{Duration, Instant};
 
@@ -30,8 +31,11 @@ async fn an_old_server_on_the_same_prefix_is_refused_not_interleaved() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    // The new machine: its first snapshot takes the prefix over.
-    let new = Primary::start(&moto, "lease").await;
+    // The new machine, restored from the bucket: its first snapshot takes the prefix over.
+    let restored = old.tmp.path().join("new-machine");
+    let run = restore_into(&old.config_file, &restored, &[]).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let new = Primary::start_with(&moto, "lease", |c| c.storage.data_dir = restored.clone()).await;
     let before: Vec<String> = segments(&moto, "lease")
         .into_iter()
         .map(|(n, _)| n)
@@ -115,4 +119,57 @@ async fn an_old_server_on_the_same_prefix_is_refused_not_interleaved() {
         booked.iter().all(|b| back.contains(&b.id.n)),
         "the new server's bookings are restored"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_brand_new_folder_may_not_take_a_held_lease() {
+    let Some(moto) = Moto::start() else { return };
+    let old = Primary::start(&moto, "lease-new").await;
+    let lease = || {
+        let out = moto.aws_ok(&[
+            "s3",
+            "cp",
+            &format!("s3://{BUCKET}/lease-new/changelog/LEASE"),
+            "-",
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let holder = lease();
+    assert_eq!(
+        holder,
+        old.app.store.changelog().figures().state.server_id,
+        "the first server holds the lease"
+    );
+
+    // A second, brand-new server on the same prefix: no generation, no lease taken.
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut config = old.config.clone();
+    config.storage.data_dir = tmp.path().join("live");
+    let new = spawn_app_with(config.clone(), Clock::manual(ts(MONDAY_8AM))).await;
+    let refused =
+        barberpro::snapshot::take(&config, &new.store, Some(true), jiff::Timestamp::now())
+            .await
+            .expect_err("a brand-new folder's snapshot is refused");
+    assert!(
+        refused.to_string().contains("neither restored") && refused.exit_code() == 8,
+        "the refusal says what to do: {refused}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let state = new.store.changelog().figures().state;
+    assert!(
+        state.generation.is_none(),
+        "no generation started: {state:?}"
+    );
+    assert_eq!(lease(), holder, "the lease still names the first server");
+
+    // Deleting the lease (the first server is gone for good) lets it start.
+    moto.aws_ok(&[
+        "s3",
+        "rm",
+        &format!("s3://{BUCKET}/lease-new/changelog/LEASE"),
+    ]);
+    barberpro::snapshot::take(&config, &new.store, Some(true), jiff::Timestamp::now())
+        .await
+        .expect("with the lease deleted, the snapshot goes through");
+    assert_eq!(lease(), new.store.changelog().figures().state.server_id);
 }

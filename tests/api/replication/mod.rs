@@ -1,11 +1,13 @@
 //! Continuous backup against moto (SigV4): what a restore from the bucket alone brings back
 //! (`lost`), `--at` (`at`), damaged segments (`damage`), the bucket down (`bucket_down`), a
-//! second server on the same prefix (`lease`), the local backlog's bound (`backlog`).
+//! second server on the same prefix (`lease`), the local backlog's bound (`backlog`), the
+//! standby and failover (`follow`).
 
 mod at;
 mod backlog;
 mod bucket_down;
 mod damage;
+mod follow;
 mod lease;
 mod lost;
 

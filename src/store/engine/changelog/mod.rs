@@ -46,6 +46,11 @@ pub struct State {
     /// Why this generation misses transactions (records dropped over the backlog bound, a
     /// tail lost to a power cut); nothing more is logged until the next generation.
     pub broken: Option<String>,
+    /// The bucket location (`s3://bucket/prefix`) this folder was restored or promoted from:
+    /// only such a folder, before its first generation, may take over that prefix's lease
+    /// from another server (`snapshot::replicate::check_lease`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub takeover: Option<String>,
 }
 
 /// Figures the shipper and the metrics read.
@@ -310,6 +315,24 @@ pub fn sealed_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// The file name of a sealed segment.
 pub fn segment_name(generation: &str, segment: u64) -> String {
     format!("{generation}.{segment:08}.seg")
+}
+
+/// Gives `data_dir` a change log of its own, as a restore or a promotion does: a new server
+/// id, no generation, and `takeover` (the bucket location it came from). Written durably,
+/// with no server holding the folder; returns the new id.
+pub fn start_fresh(data_dir: &Path, takeover: Option<String>) -> std::io::Result<String> {
+    let dir = data_dir.join(DIR);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)?;
+    let state = State {
+        server_id: uuid::Uuid::new_v4().simple().to_string(),
+        takeover,
+        ..State::default()
+    };
+    write_state(&dir, &state)?;
+    Ok(state.server_id)
 }
 
 fn write_state(dir: &Path, state: &State) -> std::io::Result<()> {
