@@ -81,22 +81,30 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_refuses_bookings_with_503_fails_readiness_and_loses_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    // Two 16 MiB journal segments, the demo database, the certificate, and some room.
-    let mount = match Tmpfs::mount(&tmp.path().join("disk"), 64) {
+/// A 64 MiB tmpfs under `tmp` (two 16 MiB journal segments, the demo database, the
+/// certificate, and some room): the mount, the data folder, the filler file's path and a free
+/// port for metrics. `None` (the test skipped) where it cannot be mounted.
+fn mounted(tmp: &Path) -> Option<(Tmpfs, PathBuf, PathBuf, String)> {
+    let mount = match Tmpfs::mount(&tmp.join("disk"), 64) {
         Ok(m) => m,
         Err(why) => {
-            return skip(
+            skip(
                 &format!("cannot mount a tmpfs here ({why})"),
                 "run the tests as root (CI's VM does)",
             );
+            return None;
         }
     };
-    let data = mount.0.join("data");
-    let filler = mount.0.join("filler");
-    let port = free_port().to_string();
+    let (data, filler) = (mount.0.join("data"), mount.0.join("filler"));
+    Some((mount, data, filler, free_port().to_string()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_bookings_with_503_fails_readiness_and_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((mount, data, filler, port)) = mounted(tmp.path()) else {
+        return;
+    };
     let env = [
         ("BARBERPRO_HEALTH__MIN_FREE_DISK_MIB", "4"),
         ("BARBERPRO_METRICS__LISTEN", &format!("127.0.0.1:{port}")),
@@ -226,18 +234,9 @@ fn stop(server: &mut crate::helpers::Server) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_start_on_a_full_disk_serves_halted_and_exits_7_once_there_is_room() {
     let tmp = tempfile::tempdir().unwrap();
-    let mount = match Tmpfs::mount(&tmp.path().join("disk"), 64) {
-        Ok(m) => m,
-        Err(why) => {
-            return skip(
-                &format!("cannot mount a tmpfs here ({why})"),
-                "run the tests as root (CI's VM does)",
-            );
-        }
+    let Some((mount, data, filler, port)) = mounted(tmp.path()) else {
+        return;
     };
-    let data = mount.0.join("data");
-    let filler = mount.0.join("filler");
-    let port = free_port().to_string();
     let env = [
         ("BARBERPRO_HEALTH__MIN_FREE_DISK_MIB", "4"),
         ("BARBERPRO_METRICS__LISTEN", &format!("127.0.0.1:{port}")),

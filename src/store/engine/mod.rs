@@ -33,6 +33,8 @@ pub(crate) mod probe;
 mod queue;
 mod replay;
 mod stats;
+#[cfg(test)]
+pub(crate) mod torn;
 mod tx;
 mod writer;
 
