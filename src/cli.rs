@@ -9,8 +9,9 @@ use clap::{Args, Parser, Subcommand};
 /// BarberPro: bookings for a barbershop chain, in one binary.
 ///
 /// Exit codes: 0 success · 1 invalid configuration · 2 bad command line · 3 data folder in use
-/// · 4 database from a newer version · 5 cannot listen · 6 other start-up failure · 9 the data
-/// folder is a standby (`barberpro promote` it first).
+/// · 4 database from a newer version · 5 cannot listen · 6 other start-up failure · 7 halted
+/// (an I/O error or a full disk; a restart heals it) · 8 damaged journal · 9 the data folder is
+/// a standby (`barberpro promote` it first) · 12 no room on the disk to open the database.
 #[derive(Debug, Parser)]
 #[command(name = "barberpro", version, about, long_about)]
 pub struct Cli {

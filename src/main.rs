@@ -91,6 +91,7 @@ fn serve(args: ServeArgs) -> ExitCode {
                 // operator: restarting cannot heal it (systemd's RestartPreventExitStatus).
                 StartError::Store(StoreError::Journal(_)) => 8,
                 StartError::Halted(_) => 7,
+                StartError::NoRoom(_) => 12,
                 _ => 6,
             })
         }

@@ -155,7 +155,7 @@ pub fn spawn(store: Store, clock: Clock, settings: Settings, shutdown: Cancellat
                     clients_anonymised = r.clients_anonymised,
                     "retention job done"
                 ),
-                Err(StoreError::WriterGone) => return,
+                Err(StoreError::WriterGone | StoreError::DiskFull) => return,
                 Err(e) => tracing::error!(error = %e, "retention job failed"),
             }
         }

@@ -43,7 +43,16 @@ pub enum StartError {
     /// that a restart replays the journal (exit code 7).
     #[error("the database halted: {0}")]
     Halted(String),
+    /// The store could not open for lack of room (its replay or start must write); the
+    /// start waited up to [`NO_ROOM_BACK_OFF`] for room first (exit code 9).
+    #[error("the disk is full, the database cannot open: {0}")]
+    NoRoom(StoreError),
 }
+
+/// How long a start that cannot open the store for lack of room waits for room before it
+/// exits (12): its supervisor then restarts it about once a minute, not every 2 s, and within
+/// systemd's default start timeout (90 s).
+pub const NO_ROOM_BACK_OFF: Duration = Duration::from_secs(60);
 
 /// Options that are not configuration: demo data, a pinned clock (tests).
 #[derive(Debug, Clone, Default)]
@@ -70,31 +79,57 @@ impl Application {
     /// Opens the data folder, prepares TLS and binds the listener (port 0 picks a free one).
     pub async fn build(config: Config, options: Options) -> Result<Self, StartError> {
         let data_dir = config.storage.data_dir.clone();
-        let store = Store::open_with(
+        let store = match Store::open_with(
             &data_dir,
             config.storage.cache_size_mb * 1024 * 1024,
             std::time::Duration::from_millis(config.storage.checkpoint_interval_ms),
-        )?;
-        if options.demo {
+        ) {
+            Ok(store) => store,
+            Err(e) if e.is_disk_full() => {
+                tracing::error!(error = %e, "the database cannot open: the disk is full; \
+                    waiting for room before exiting (12)");
+                let room = wait_for_more_room(&data_dir, config.health.min_free_disk_mib);
+                let _ = tokio::time::timeout(NO_ROOM_BACK_OFF, room).await;
+                return Err(StartError::NoRoom(e));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        // A start on a full disk serves halted, as the runtime halt does: reads served,
+        // writes refused with 503, and an exit (7) once there is room. The start's own
+        // writes below wait for that restart.
+        let min_mib = config.health.min_free_disk_mib;
+        if let Some(free) = short_of_room(&data_dir, min_mib) {
+            store.halt().halt_disk_full(&format!(
+                "the disk is full: {free} bytes free in {}, less than \
+                 health.min_free_disk_mib ({} MiB)",
+                data_dir.display(),
+                min_mib.max(1)
+            ));
+        }
+        let writable = store.halt().reason().is_none();
+        if options.demo && writable {
             crate::demo::seed_if_empty(&store, options.clock.now()).await?;
         }
         let tokens = store.token_key().clone();
-        // Booking changes queue messages by this policy, inside their own transactions.
         let wa = &config.whatsapp;
-        let policy = crate::store::outbox::Policy {
-            enabled: wa.enabled,
-            reminders_minutes_before: wa.reminders_minutes_before.clone(),
-        };
-        store
-            .write(move |txn| crate::store::outbox::configure(txn, &policy))
-            .await?;
-        // Bookings made with an e-mail address queue their confirmation while `[mail]` is on.
-        let mail_policy = crate::store::mail::Policy {
-            enabled: config.mail.enabled,
-        };
-        store
-            .write(move |txn| crate::store::mail::configure(txn, &mail_policy))
-            .await?;
+        if writable {
+            // Booking changes queue messages by this policy, inside their own transactions.
+            let policy = crate::store::outbox::Policy {
+                enabled: wa.enabled,
+                reminders_minutes_before: wa.reminders_minutes_before.clone(),
+            };
+            store
+                .write(move |txn| crate::store::outbox::configure(txn, &policy))
+                .await?;
+            // Bookings made with an e-mail address queue their confirmation while `[mail]`
+            // is on.
+            let mail_policy = crate::store::mail::Policy {
+                enabled: config.mail.enabled,
+            };
+            store
+                .write(move |txn| crate::store::mail::configure(txn, &mail_policy))
+                .await?;
+        }
         let whatsapp = if wa.enabled {
             Some(crate::integrations::whatsapp::WhatsApp::new(wa)?)
         } else {
@@ -220,7 +255,9 @@ impl Application {
             }),
             whatsapp: Arc::new(webhook),
         });
-        crate::app::sessions::offer_setup_link(&state, config.admin.setup_link_hours).await?;
+        if writable {
+            crate::app::sessions::offer_setup_link(&state, config.admin.setup_link_hours).await?;
+        }
         let request_timeout = Duration::from_secs(config.server.timeouts.request_secs);
         let router =
             http::router(state.clone()).layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -487,26 +524,37 @@ impl Application {
     }
 }
 
+/// The bytes free on the data folder's disk when less than `health.min_free_disk_mib` (at
+/// least 1 MiB); `None` when there is room, or its free space cannot be read.
+pub fn short_of_room(dir: &Path, min_mib: u64) -> Option<u64> {
+    let space = crate::metrics::disk_space(dir)?;
+    (space.free >> 20 < min_mib.max(1)).then_some(space.free)
+}
+
 /// Returns once the data folder's disk has `health.min_free_disk_mib` free (at least 1 MiB),
 /// checked every second; at once if its free space cannot be read.
-async fn wait_for_room(dir: &Path, min_mib: u64) {
+pub async fn wait_for_room(dir: &Path, min_mib: u64) {
     let mut warned = false;
-    loop {
-        let Some(space) = crate::metrics::disk_space(dir) else {
-            return;
-        };
-        if space.free >> 20 >= min_mib.max(1) {
-            return;
-        }
+    while let Some(free) = short_of_room(dir, min_mib) {
         if !warned {
             warned = true;
             tracing::error!(
-                free_bytes = space.free,
+                free_bytes = free,
                 minimum_mib = min_mib.max(1),
                 "the disk is full: bookings are refused until there is room, then the server \
                  exits so that a restart replays the journal"
             );
         }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Returns once the data folder's disk has `health.min_free_disk_mib` free and a MiB more
+/// than now (the open failed with this much free), checked every second.
+async fn wait_for_more_room(dir: &Path, min_mib: u64) {
+    let free = |dir| crate::metrics::disk_space(dir).map_or(0, |s| s.free);
+    let needed = (free(dir) + (1 << 20)).max(min_mib.max(1) << 20);
+    while free(dir) < needed {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

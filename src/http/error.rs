@@ -52,6 +52,9 @@ pub enum ApiError {
     /// 503: shutting down, or the database writer is gone.
     #[error("unavailable")]
     Unavailable,
+    /// 503 (code `unavailable`): the disk is full, nothing was saved.
+    #[error("disk full")]
+    DiskFull,
     /// 500: our fault. The cause is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -62,6 +65,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Rule(rule) => Self::Rule(rule),
             StoreError::WriterGone => Self::Unavailable,
+            StoreError::DiskFull => Self::DiskFull,
             other => Self::Internal(other.to_string()),
         }
     }
@@ -104,7 +108,7 @@ impl ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::DiskFull => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -122,7 +126,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
             Self::Forbidden => "forbidden",
-            Self::Unavailable => "unavailable",
+            Self::Unavailable | Self::DiskFull => "unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -151,6 +155,11 @@ impl ApiError {
             Self::Forbidden => "No tenés permiso para esta operación.".into(),
             Self::Unavailable => {
                 "El servicio no está disponible en este momento; probá de nuevo en unos segundos."
+                    .into()
+            }
+            Self::DiskFull => {
+                "El servidor se quedó sin espacio en disco: no se guardó el cambio. Probá de \
+                 nuevo más tarde."
                     .into()
             }
             Self::Internal(_) => "Ocurrió un error inesperado. Ya lo estamos revisando.".into(),

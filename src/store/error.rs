@@ -53,12 +53,24 @@ pub enum StoreError {
     /// The write batch this request was in failed as a whole (see the log for the cause).
     #[error("the write batch failed: {0}")]
     BatchFailed(String),
-    /// The writer thread is gone (the server is shutting down).
+    /// The writer thread is gone (the server is shutting down, or halted).
     #[error("the database writer has stopped")]
     WriterGone,
+    /// The writer halted because the disk is full: no write until a restart with room.
+    #[error("the disk is full: the database takes no writes until there is room")]
+    DiskFull,
 }
 
 impl StoreError {
+    /// Whether the error comes from a full disk (or quota): room, not repair, heals it.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Self::DiskFull => true,
+            Self::Io { source, .. } => matches!(source.raw_os_error(), Some(28 | 122)),
+            other => super::engine::names_a_full_disk(&other.to_string()),
+        }
+    }
+
     /// Whether the error poisons the write transaction it happened in.
     pub fn is_fatal(&self) -> bool {
         !matches!(self, Self::Rule(_))

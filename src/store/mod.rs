@@ -146,7 +146,16 @@ impl Store {
             create_db(&path, cache_bytes, data_dir)?;
         }
         let (mut db, mut flusher) = open_db(&path, cache_bytes, data_dir)?;
-        init_schema(&db)?;
+        if let Err(e) = init_schema(&db) {
+            // On a full disk the start's fresh catalogue stamp cannot be written; a file of
+            // the current schema needs nothing else, so it opens (the server serves halted).
+            if !e.is_disk_full() || !schema_is_current(&db)? {
+                return Err(e);
+            }
+            tracing::warn!(error = %e, "the disk is full: the database opens as it is");
+            drop(db);
+            (db, flusher) = open_db(&path, cache_bytes, data_dir)?;
+        }
         if rebuild::is_suspect(data_dir) {
             tracing::warn!(path = %path.display(), "a flush of the database failed before: rebuilding it into a fresh file");
             let kept = rebuild::rebuild(db, data_dir)?;
@@ -470,6 +479,13 @@ fn scrub_journal_once(
 fn read_schema_version(txn: &impl ReadTx) -> Result<u64, StoreError> {
     let meta = txn.table(tables::META)?;
     Ok(meta.get("schema_version")?.map(|v| v.value()).unwrap_or(0))
+}
+
+/// Whether `db` is of the current schema with every table: [`init_schema`] would change
+/// nothing in it but the catalogue's stamp.
+fn schema_is_current(db: &Database) -> Result<bool, StoreError> {
+    let txn = db.begin_read()?;
+    Ok(read_schema_version(&txn)? == SCHEMA_VERSION && tables::all_exist(&txn))
 }
 
 /// Creates every table, writes the schema version on a new file, refuses a newer schema and

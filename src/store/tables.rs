@@ -63,6 +63,11 @@ macro_rules! tables {
             Ok(())
         }
 
+        /// Whether the file has every table.
+        pub(crate) fn all_exist(txn: &ReadTransaction) -> bool {
+            $(txn.open_table($name).is_ok())&&*
+        }
+
         /// Row counts of every table (0 for a table the file does not have), then of the
         /// [`retired`] tables an older file still holds.
         pub(crate) fn count_all(txn: &ReadTransaction) -> Result<Vec<(&'static str, u64)>, StoreError> {

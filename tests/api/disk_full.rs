@@ -2,7 +2,9 @@
 //! small tmpfs that a test file then fills. Bookings fail with a 503 and a Spanish message,
 //! `/readyz` fails, the alerts fire on the scraped figures, the server stops with exit code 7
 //! (systemd restarts it), and once space is freed a restart serves every booking it
-//! acknowledged. Needs root to mount; skipped (failed under `CI=true`) where it cannot.
+//! acknowledged. A start on a full disk serves halted the same way (exit 7 once there is
+//! room), or, when opening must write, waits for room and exits 12. Needs root to mount;
+//! skipped (failed under `CI=true`) where it cannot.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -79,22 +81,30 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_refuses_bookings_with_503_fails_readiness_and_loses_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    // Two 16 MiB journal segments, the demo database, the certificate, and some room.
-    let mount = match Tmpfs::mount(&tmp.path().join("disk"), 64) {
+/// A 64 MiB tmpfs under `tmp` (two 16 MiB journal segments, the demo database, the
+/// certificate, and some room): the mount, the data folder, the filler file's path and a free
+/// port for metrics. `None` (the test skipped) where it cannot be mounted.
+fn mounted(tmp: &Path) -> Option<(Tmpfs, PathBuf, PathBuf, String)> {
+    let mount = match Tmpfs::mount(&tmp.join("disk"), 64) {
         Ok(m) => m,
         Err(why) => {
-            return skip(
+            skip(
                 &format!("cannot mount a tmpfs here ({why})"),
                 "run the tests as root (CI's VM does)",
             );
+            return None;
         }
     };
-    let data = mount.0.join("data");
-    let filler = mount.0.join("filler");
-    let port = free_port().to_string();
+    let (data, filler) = (mount.0.join("data"), mount.0.join("filler"));
+    Some((mount, data, filler, free_port().to_string()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_bookings_with_503_fails_readiness_and_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((mount, data, filler, port)) = mounted(tmp.path()) else {
+        return;
+    };
     let env = [
         ("BARBERPRO_HEALTH__MIN_FREE_DISK_MIB", "4"),
         ("BARBERPRO_METRICS__LISTEN", &format!("127.0.0.1:{port}")),
@@ -141,9 +151,7 @@ async fn a_full_disk_refuses_bookings_with_503_fails_readiness_and_loses_nothing
         }
     }
     let refused = refused.expect("a full disk never refused a booking");
-    assert_eq!(refused["error"]["code"], "unavailable", "{refused}");
-    let message = refused["error"]["message"].as_str().unwrap_or("");
-    assert!(message.contains("no está disponible"), "{refused}");
+    assert_disk_full_refusal(&refused);
     for (i, start) in starts.by_ref().take(3).enumerate() {
         let (status, body) =
             book_at_palermo(&http, &base, json!("any"), start, 50 + i as u32, false).await;
@@ -200,6 +208,155 @@ async fn a_full_disk_refuses_bookings_with_503_fails_readiness_and_loses_nothing
     let (status, body) = book_at_palermo(&http, &base, json!("any"), &fresh[0], 7, false).await;
     assert_eq!(status, 201, "booking after the restart: {body}");
     drop(second); // before the unmount
+    drop(mount);
+}
+
+/// The API's refusal on a full disk: the stable code, and a message that says why.
+fn assert_disk_full_refusal(body: &Value) {
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("sin espacio en disco") && message.contains("no se guardó"),
+        "the refusal does not say the disk is full: {body}"
+    );
+}
+
+/// Stops `server` with SIGTERM (a clean stop: the journal emptied) and waits for it.
+fn stop(server: &mut crate::helpers::Server) {
+    Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    let code = wait_for_exit(&mut server.0, Duration::from_secs(30));
+    assert_eq!(code, Some(0), "a clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_on_a_full_disk_serves_halted_and_exits_7_once_there_is_room() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((mount, data, filler, port)) = mounted(tmp.path()) else {
+        return;
+    };
+    let env = [
+        ("BARBERPRO_HEALTH__MIN_FREE_DISK_MIB", "4"),
+        ("BARBERPRO_METRICS__LISTEN", &format!("127.0.0.1:{port}")),
+    ];
+    let (mut first, base) = serve_binary(&data, &env);
+    let http = trusting(&std::fs::read(data.join("tls/ca.pem")).unwrap())
+        .build()
+        .unwrap();
+    let starts = free_starts(&http, &base, 20).await;
+    let mut starts = starts.iter();
+    let mut acked = Vec::new();
+    for n in 0.. {
+        if !acked.is_empty() {
+            break;
+        }
+        match book_at_palermo(&http, &base, json!("any"), starts.next().unwrap(), n, false).await {
+            (201, body) => acked.push(body),
+            (409, _) => {}
+            (_, body) => panic!("before the disk fills: {body}"),
+        }
+    }
+    stop(&mut first);
+
+    // Started on a full disk: up, halted, reads served, every write refused with 503.
+    fill(&filler);
+    let (mut halted, base) = serve_binary(&data, &env);
+    let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503, "/readyz passes on a full disk");
+    let ready: Value = ready.json().await.unwrap();
+    assert!(ready.to_string().contains("the disk is full"), "{ready}");
+    let disk = ready.to_string();
+    assert!(
+        disk.contains("\"disk\""),
+        "/readyz does not name the disk: {ready}"
+    );
+    let got = http
+        .get(format!(
+            "{base}/api/v1/bookings/{}",
+            acked[0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(acked[0]["manage_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200, "a read on a start on a full disk");
+    let start = starts.next().unwrap();
+    let (status, body) = book_at_palermo(&http, &base, json!("any"), start, 40, false).await;
+    assert_eq!(status, 503, "a booking on a full disk: {body}");
+    assert_disk_full_refusal(&body);
+    // The clients' booking page says so in its own words.
+    let page = http
+        .post(format!("{base}/reservar/palermo"))
+        .header("Origin", &base)
+        .form(&[
+            ("services", "1"),
+            ("key", &"k".repeat(32)),
+            ("barber", "any"),
+            ("name", "Ana Gómez"),
+            ("phone", "011 15-2345-6041"),
+            ("start", start.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 503, "the booking page on a full disk");
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("No pudimos registrar tu turno por un problema del servidor"),
+        "{page}"
+    );
+    let scrape = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    alerts_fire_on(&scrape);
+    assert_eq!(halted.0.try_wait().unwrap(), None, "exited on a full disk");
+
+    // Room again: exit 7 (systemd restarts it) into normal service.
+    std::fs::remove_file(&filler).unwrap();
+    let code = wait_for_exit(&mut halted.0, Duration::from_secs(30));
+    assert_eq!(code, Some(7), "the exit code once there is room");
+    let (mut second, base) = serve_binary(&data, &env);
+    let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "ready after the restart");
+    let fresh = free_starts(&http, &base, 1).await;
+    let (status, body) = book_at_palermo(&http, &base, json!("any"), &fresh[0], 41, false).await;
+    assert_eq!(status, 201, "booking after the restart: {body}");
+    acked.push(body);
+    stop(&mut second);
+
+    // A start that must write to open (here: a suspect file, rebuilt into a fresh one) on a
+    // full disk waits for room, then exits 12, not at once (systemd would spin every 2 s).
+    std::fs::write(data.join("barberpro.redb.suspect"), "EIO (test)").unwrap();
+    fill(&filler);
+    let mut waiting = crate::helpers::Server(
+        crate::helpers::serve_command(&data)
+            .envs(env)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let code = wait_for_exit(&mut waiting.0, Duration::from_secs(5));
+    assert_eq!(
+        code, None,
+        "a start that cannot open for lack of room exits at once"
+    );
+    std::fs::remove_file(&filler).unwrap();
+    let code = wait_for_exit(&mut waiting.0, Duration::from_secs(30));
+    assert_eq!(
+        code,
+        Some(12),
+        "the exit code of a start with no room to open"
+    );
+    let (third, base) = serve_binary(&data, &env);
+    let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "ready after the rebuild");
+    all_there(&http, &base, &acked.iter().collect::<Vec<_>>()).await;
+    drop(third);
     drop(mount);
 }
 

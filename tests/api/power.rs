@@ -63,8 +63,43 @@ async fn a_damaged_journal_stops_serve_with_a_code_systemd_does_not_restart() {
         .split_whitespace()
         .collect();
     assert!(prevented.contains(&"8"), "{prevented:?}");
-    // A halt (7) and other start-up failures (6) may heal by restarting.
-    assert!(!prevented.contains(&"7") && !prevented.contains(&"6"));
+    // A halt (7), no room to open (12) and other start-up failures (6) heal by restarting.
+    assert!(!["6", "7", "12"].iter().any(|code| prevented.contains(code)));
+}
+
+/// A full disk's 503 says so, in each audience's words, with the stable code `unavailable`.
+#[tokio::test]
+async fn a_full_disk_refusal_says_so_to_each_audience() {
+    use axum::response::IntoResponse;
+    use barberpro::http::{ApiError, admin::AdminError, booking::PageError};
+    async fn said(response: axum::response::Response) -> String {
+        assert_eq!(response.status(), 503);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+    let api = said(ApiError::from(StoreError::DiskFull).into_response()).await;
+    assert!(api.contains("\"code\":\"unavailable\""), "{api}");
+    assert!(
+        api.contains("sin espacio en disco: no se guardó el cambio"),
+        "{api}"
+    );
+    let desk = said(AdminError::from(StoreError::DiskFull).into_response()).await;
+    assert!(
+        desk.contains("El servidor se quedó sin espacio en disco: no se guardó el cambio. Avisale al encargado."),
+        "{desk}"
+    );
+    let page = said(PageError::from(StoreError::DiskFull).into_response()).await;
+    assert!(
+        page.contains(
+            "No pudimos registrar tu turno por un problema del servidor; probá más tarde."
+        ),
+        "{page}"
+    );
+    // Not the generic one: a stopping server is not a full disk.
+    let gone = said(ApiError::from(StoreError::WriterGone).into_response()).await;
+    assert!(!gone.contains("disco"), "{gone}");
 }
 
 #[tokio::test]

@@ -249,6 +249,9 @@ pub enum AdminError {
     /// 503: shutting down.
     #[error("unavailable")]
     Unavailable,
+    /// 503: the disk is full, the change was not saved.
+    #[error("disk full")]
+    DiskFull,
     /// 500: our fault; the cause is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -264,6 +267,7 @@ impl From<StoreError> for AdminError {
             ) => Self::NotFound,
             StoreError::Rule(rule) => Self::BadRequest(rule.message_es()),
             StoreError::WriterGone => Self::Unavailable,
+            StoreError::DiskFull => Self::DiskFull,
             other => Self::Internal(other.to_string()),
         }
     }
@@ -293,7 +297,7 @@ impl AdminError {
             Self::Forbidden | Self::Csrf => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::DiskFull => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -310,6 +314,11 @@ impl AdminError {
             Self::NotFound => "No encontramos lo que buscás.".into(),
             Self::BadRequest(message) => message.clone(),
             Self::Unavailable => "El sistema no está disponible en este momento.".into(),
+            Self::DiskFull => {
+                "El servidor se quedó sin espacio en disco: no se guardó el cambio. Avisale al \
+                 encargado."
+                    .into()
+            }
             Self::Internal(_) => "Ocurrió un error inesperado. Ya lo estamos revisando.".into(),
         }
     }

@@ -65,6 +65,9 @@ pub enum PageError {
     /// 503: shutting down.
     #[error("unavailable")]
     Unavailable,
+    /// 503: the disk is full, the turno was not saved.
+    #[error("disk full")]
+    DiskFull,
     /// 500: our fault; the cause is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -80,6 +83,7 @@ impl From<StoreError> for PageError {
             ) => Self::NotFound,
             StoreError::Rule(rule) => Self::BadRequest(rule.message_es()),
             StoreError::WriterGone => Self::Unavailable,
+            StoreError::DiskFull => Self::DiskFull,
             other => Self::Internal(other.to_string()),
         }
     }
@@ -108,7 +112,7 @@ impl PageError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::DiskFull => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -123,6 +127,10 @@ impl PageError {
             Self::BadRequest(message) => message.clone(),
             Self::Unavailable => {
                 "El sistema no está disponible en este momento. Probá de nuevo en unos minutos."
+                    .into()
+            }
+            Self::DiskFull => {
+                "No pudimos registrar tu turno por un problema del servidor; probá más tarde."
                     .into()
             }
             Self::Internal(_) => "Ocurrió un error inesperado. Probá de nuevo más tarde.".into(),

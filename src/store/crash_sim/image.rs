@@ -9,26 +9,11 @@
 use std::collections::BTreeMap;
 
 use crate::store::engine::probe::Op;
-
-const SECTOR: u64 = 512;
+pub(super) use crate::store::engine::torn::Rng;
+use crate::store::engine::torn::{put, tear};
 
 /// The folder: each file's name and bytes.
 pub(super) type Folder = BTreeMap<String, Vec<u8>>;
-
-/// A seeded xorshift: the same seed gives the same images.
-pub(super) struct Rng(pub(super) u64);
-
-impl Rng {
-    pub(super) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    pub(super) fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// The crash points worth a look in `log`: before every operation that is not a write (a
 /// sync, a name's change, what a caller was told), and at its end. Writes between two such
@@ -111,48 +96,20 @@ fn content(inode: &Inode, rng: &mut Rng) -> Vec<u8> {
         .max()
         .unwrap_or(0);
     let mut data = inode.base.clone();
-    let mut later: BTreeMap<u64, Vec<(u64, &[u8])>> = BTreeMap::new();
+    let mut later = Vec::new();
     for &(i, op) in &inode.ops {
         let durable = i < synced;
         match op {
             Op::Write { at, bytes, .. } if durable => put(&mut data, *at, bytes),
-            Op::Write { at, bytes, .. } => {
-                let end = at + bytes.len() as u64;
-                let mut sector = at / SECTOR;
-                while sector * SECTOR < end {
-                    later.entry(sector).or_default().push((*at, bytes));
-                    sector += 1;
-                }
-            }
+            Op::Write { at, bytes, .. } => later.push((*at, bytes.as_slice())),
             Op::SetLen { len, .. } if durable || rng.below(2) == 0 => {
                 data.resize(*len as usize, 0);
             }
             _ => {}
         }
     }
-    for (sector, writes) in later {
-        // The first k writes reached this sector (k = 0: none did).
-        let k = rng.below(writes.len() as u64 + 1) as usize;
-        let (from, to) = (sector * SECTOR, (sector + 1) * SECTOR);
-        for (at, bytes) in &writes[..k] {
-            let lo = from.max(*at);
-            let hi = to.min(at + bytes.len() as u64);
-            put(
-                &mut data,
-                lo,
-                &bytes[(lo - at) as usize..(hi - at) as usize],
-            );
-        }
-    }
+    tear(&mut data, &later, rng);
     data
-}
-
-fn put(data: &mut Vec<u8>, at: u64, bytes: &[u8]) {
-    let (from, to) = (at as usize, at as usize + bytes.len());
-    if data.len() < to {
-        data.resize(to, 0);
-    }
-    data[from..to].copy_from_slice(bytes);
 }
 
 #[cfg(test)]

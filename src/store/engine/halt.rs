@@ -3,7 +3,7 @@
 //! the server exits non-zero, so that its supervisor restarts it and the journal replays:
 //! redb refuses every change after an I/O error anyway, and after a failed `fsync` only a
 //! fresh start knows what the disk holds. (On a full disk the server first waits for room:
-//! `startup::wait_for_room`.)
+//! `startup::wait_for_room`; a start on a full disk begins halted.)
 
 use std::sync::Arc;
 
@@ -12,7 +12,19 @@ use tokio::sync::watch;
 /// Shared by the writer thread (which halts) and everyone who must know (readiness, the
 /// server's main loop).
 #[derive(Clone, Debug)]
-pub struct Halt(Arc<watch::Sender<Option<Arc<str>>>>);
+pub struct Halt(Arc<watch::Sender<Option<Reason>>>);
+
+/// Why the writer halted, and whether for a full disk (writes then say so).
+#[derive(Clone, Debug)]
+struct Reason {
+    why: Arc<str>,
+    disk_full: bool,
+}
+
+/// Whether `why` names a full disk or quota: an `io::Error`'s text ends in `(os error N)`.
+pub(crate) fn names_a_full_disk(why: &str) -> bool {
+    why.contains("(os error 28)") || why.contains("(os error 122)")
+}
 
 impl Default for Halt {
     fn default() -> Self {
@@ -21,13 +33,26 @@ impl Default for Halt {
 }
 
 impl Halt {
-    /// Halts for `why`; only the first reason is kept.
+    /// Halts for `why`; only the first reason is kept. A full disk is told by the I/O
+    /// error's text (ENOSPC or EDQUOT).
     pub fn halt(&self, why: &str) {
+        self.halt_as(why, names_a_full_disk(why));
+    }
+
+    /// Halts for a full disk: the start found less room than `health.min_free_disk_mib`.
+    pub fn halt_disk_full(&self, why: &str) {
+        self.halt_as(why, true);
+    }
+
+    fn halt_as(&self, why: &str, disk_full: bool) {
         let first = self.0.send_if_modified(|reason| {
             if reason.is_some() {
                 return false;
             }
-            *reason = Some(why.into());
+            *reason = Some(Reason {
+                why: why.into(),
+                disk_full,
+            });
             true
         });
         if first {
@@ -37,14 +62,19 @@ impl Halt {
 
     /// Why the writer halted, if it did.
     pub fn reason(&self) -> Option<Arc<str>> {
-        self.0.borrow().clone()
+        self.0.borrow().as_ref().map(|r| r.why.clone())
+    }
+
+    /// Whether the writer halted because the disk is full.
+    pub fn disk_full(&self) -> bool {
+        self.0.borrow().as_ref().is_some_and(|r| r.disk_full)
     }
 
     /// Waits until the writer halts; why.
     pub async fn halted(&self) -> Arc<str> {
         let mut seen = self.0.subscribe();
         let reason = match seen.wait_for(Option::is_some).await {
-            Ok(reason) => reason.clone(),
+            Ok(reason) => reason.as_ref().map(|r| r.why.clone()),
             // Never: `self` holds the sender.
             Err(_) => None,
         };

@@ -33,12 +33,15 @@ pub(crate) mod probe;
 mod queue;
 mod replay;
 mod stats;
+#[cfg(test)]
+pub(crate) mod torn;
 mod tx;
 mod writer;
 
 pub use capture::WriteTransaction;
 pub use changelog::ChangeLog;
 pub use halt::Halt;
+pub(crate) use halt::names_a_full_disk;
 pub use job::Journaled;
 pub use replay::replay;
 pub use stats::{BatchStats, WriterEvent, WriterObserver};

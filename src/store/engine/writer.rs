@@ -168,8 +168,17 @@ impl<J: Journaled> Writer<J> {
         self.queue
             .send(Msg::Job(job))
             .await
-            .map_err(|_| StoreError::WriterGone)?;
-        answer.await.map_err(|_| StoreError::WriterGone)?
+            .map_err(|_| self.gone())?;
+        answer.await.map_err(|_| self.gone())?
+    }
+
+    /// Why a request went unanswered: a full disk, or the writer stopped.
+    fn gone(&self) -> StoreError {
+        if self.halt.disk_full() {
+            StoreError::DiskFull
+        } else {
+            StoreError::WriterGone
+        }
     }
 }
 

@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use super::segment::SegmentFile;
 use super::*;
+use crate::store::engine::torn::{self, Rng};
 
 /// Small segments, so that the workload rotates often and images are cheap.
 const CAP: u64 = 24 << 10;
-const SECTOR: u64 = 512;
 
 #[derive(Debug, Clone)]
 enum Event {
@@ -81,21 +81,6 @@ impl SegmentFile for SimFile {
             disk.log.push(Event::Sync { file: self.id });
         }
         Ok(())
-    }
-}
-
-/// A seeded xorshift: the same seed gives the same run and the same images.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
     }
 }
 
@@ -176,7 +161,7 @@ fn workload(seed: u64, steps: usize, mutation: Mutation) -> Vec<Event> {
 }
 
 /// What each file holds after a crash right before event `cut`: what its last sync made
-/// durable, and for each sector written since, the old bytes or one of its later versions.
+/// durable, and the writes since, torn per sector ([`torn::tear`]).
 fn image(log: &[Event], cut: usize, rng: &mut Rng, base: &[Vec<u8>; 2]) -> [Vec<u8>; 2] {
     let mut out = base.clone();
     for (file, content) in out.iter_mut().enumerate() {
@@ -184,7 +169,7 @@ fn image(log: &[Event], cut: usize, rng: &mut Rng, base: &[Vec<u8>; 2]) -> [Vec<
             .iter()
             .rposition(|e| matches!(e, Event::Sync { file: f } if *f == file));
         let synced_until = last_sync.map_or(0, |i| i + 1);
-        let mut later: BTreeMap<u64, Vec<(u64, &[u8])>> = BTreeMap::new();
+        let mut later = Vec::new();
         for (i, event) in log[..cut].iter().enumerate() {
             let Event::Write { file: f, at, bytes } = event else {
                 continue;
@@ -193,27 +178,12 @@ fn image(log: &[Event], cut: usize, rng: &mut Rng, base: &[Vec<u8>; 2]) -> [Vec<
                 continue;
             }
             if i < synced_until {
-                content[*at as usize..*at as usize + bytes.len()].copy_from_slice(bytes);
+                torn::put(content, *at, bytes);
             } else {
-                let end = at + bytes.len() as u64;
-                let mut sector = at / SECTOR;
-                while sector * SECTOR < end {
-                    later.entry(sector).or_default().push((*at, bytes));
-                    sector += 1;
-                }
+                later.push((*at, bytes.as_slice()));
             }
         }
-        for (sector, writes) in later {
-            // The first k writes reached this sector (k = 0: none did).
-            let k = rng.below(writes.len() as u64 + 1) as usize;
-            let (from, to) = (sector * SECTOR, (sector + 1) * SECTOR);
-            for (at, bytes) in &writes[..k] {
-                let lo = from.max(*at);
-                let hi = to.min(at + bytes.len() as u64);
-                content[lo as usize..hi as usize]
-                    .copy_from_slice(&bytes[(lo - at) as usize..(hi - at) as usize]);
-            }
-        }
+        torn::tear(content, &later, rng);
     }
     out
 }
