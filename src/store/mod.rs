@@ -74,7 +74,7 @@ use engine::{dbfile, journal};
 use crate::domain::token::TokenKey;
 
 /// The schema this binary writes. Bump it with a migration in [`migrate`].
-pub const SCHEMA_VERSION: u64 = 6;
+pub const SCHEMA_VERSION: u64 = 7;
 /// The database file inside the data folder.
 pub const DB_FILE: &str = "barberpro.redb";
 const LOCK_FILE: &str = "barberpro.lock";
@@ -497,14 +497,8 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
         if (1..3).contains(&from) {
             // Four booking indexes become two (every booking by barber and by client, each
             // entry saying whether it is active): built from the rows, then the old ones go.
-            let started = std::time::Instant::now();
-            let bookings = bookings::reindex(txn)?;
+            // Both are built from the rows by the step to schema 7 below.
             tables::retired::delete_all(txn)?;
-            tracing::info!(
-                bookings,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "booking indexes rebuilt"
-            );
         }
         if (1..5).contains(&from) {
             // Client search reads folded names and phone digits by client id (schema 4 had
@@ -517,6 +511,25 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
         // confirmation e-mails' and the photos': new and empty, made by
         // `tables::create_all` above; nothing to convert. `caja_mp_links` joined them
         // before schema 6 shipped in a fixture: `create_all` makes it on any open.
+        if (1..7).contains(&from) {
+            // Schema 7 (reports): the barber index's entries carry the booking's status,
+            // branch and client too, so the owner's reports read a period without the rows.
+            // A new table (`idx_barber_timeline`) built from the rows; the old one goes.
+            // From before schema 3 the client index is built too (the step above left none).
+            let started = std::time::Instant::now();
+            let which = if from < 3 {
+                bookings::Reindex::Both
+            } else {
+                bookings::Reindex::Barber
+            };
+            let bookings = bookings::reindex(txn, which)?;
+            tables::retired::delete_all(txn)?;
+            tracing::info!(
+                bookings,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "barber index rebuilt with status, branch and client"
+            );
+        }
         let mut meta = txn.open_table(tables::META)?;
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }
