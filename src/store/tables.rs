@@ -202,9 +202,22 @@ tables! {
 /// status as `BookingStatus::code`. Every field matches the booking's row.
 pub type BarberEntry = (i64, bool, u8, u64, u64);
 
+/// The barber index's entry for `b`: every field from the row (its key is
+/// `(b.barber, b.start, b.id)`).
+pub(crate) fn barber_entry(b: &crate::domain::Booking) -> BarberEntry {
+    (
+        b.busy_until.as_second(),
+        b.status.is_active(),
+        b.status.code(),
+        b.branch.0,
+        b.client.0,
+    )
+}
+
 /// Tables of older schemas that a migration deletes: a file from before it (a snapshot being
 /// restored, or checked before its migration) still holds them. Known, so such a file is not
-/// refused; counted, so its rows are compared with its manifest; never written.
+/// refused; counted, so its rows are compared with its manifest; written only by a restore
+/// replaying a change log older than the migration (`apply_row`).
 pub(crate) mod retired {
     use redb::TableDefinition;
 

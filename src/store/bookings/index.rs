@@ -9,7 +9,7 @@
 
 use crate::store::engine::WriteTransaction;
 use crate::store::engine::capture::Table;
-use crate::store::tables::BarberEntry;
+use crate::store::tables::{BarberEntry, barber_entry};
 use jiff::Timestamp;
 use redb::{ReadableTable, Value};
 use serde::{Deserialize, Serialize};
@@ -37,17 +37,6 @@ impl Holds for BarberEntry {
     fn holds(v: BarberEntry) -> (i64, bool) {
         (v.0, v.1)
     }
-}
-
-/// The barber index's entry for `b`: every field from the row.
-pub(crate) fn barber_entry(b: &Booking) -> BarberEntry {
-    (
-        b.busy_until.as_second(),
-        b.status.is_active(),
-        b.status.code(),
-        b.branch.0,
-        b.client.0,
-    )
 }
 
 /// Whether an active booking of `owner` in a booking index overlaps `want`. Active entries

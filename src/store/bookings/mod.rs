@@ -34,9 +34,7 @@ pub use calendar::{CalendarDay, calendar};
 pub use change::{cancel, desk_status, reschedule, set_notes, set_status, undo_status};
 pub use create::create;
 pub use index::{expired_idempotency_keys, prune_idempotency_keys};
-pub(crate) use index::{
-    Reindex, barber_entry, index_idempotency_keys_by_time, index_insert, reindex,
-};
+pub(crate) use index::{Reindex, index_idempotency_keys_by_time, index_insert, reindex};
 
 use super::catalog::{self, Catalog};
 use super::clients::ClientDetails;

@@ -184,7 +184,7 @@ fn contents(txn: &ReadTransaction, promised: &[&Promise], keys: &TokenKey) -> Re
     let (mut by_barber, mut by_client) = (Entries::new(), Entries::new());
     for b in bookings.values() {
         let (start, active) = (b.start.as_second(), b.status.is_active());
-        let entry = crate::store::bookings::barber_entry(b);
+        let entry = tables::barber_entry(b);
         by_barber.insert((b.barber.0, start, b.id.0), entry);
         let end = b.end.as_second();
         by_client.insert((b.client.0, start, b.id.0), (end, active, 0, 0, 0));
