@@ -137,7 +137,7 @@ impl Store {
             create_db(&path, cache_bytes, data_dir)?;
         }
         let (mut db, mut flusher) = open_db(&path, cache_bytes, data_dir)?;
-        init_schema(&db)?;
+        let migrated = init_schema(&db)?;
         if rebuild::is_suspect(data_dir) {
             tracing::warn!(path = %path.display(), "a flush of the database failed before: rebuilding it into a fresh file");
             let kept = rebuild::rebuild(db, data_dir)?;
@@ -156,6 +156,17 @@ impl Store {
                     e,
                 )
             })?;
+        if migrated {
+            // Segments written from now on hold the new schema's tables: they must not
+            // extend a generation whose snapshot has the old one (the replication's next
+            // snapshot starts a new generation). Before the journal's replay, logged or not.
+            changelog.end_generation().map_err(|e| {
+                StoreError::io(
+                    format!("ending the change log's generation in {}", data_dir.display()),
+                    e,
+                )
+            })?;
+        }
         let replayed = engine::replay::<bookings::ClientBooking>(
             &db,
             &records,
@@ -464,8 +475,8 @@ fn read_schema_version(txn: &impl ReadTx) -> Result<u64, StoreError> {
 }
 
 /// Creates every table, writes the schema version on a new file, refuses a newer schema and
-/// migrates an older one — all in one write transaction.
-fn init_schema(db: &Database) -> Result<(), StoreError> {
+/// migrates an older one — all in one write transaction. True: an older schema was migrated.
+fn init_schema(db: &Database) -> Result<bool, StoreError> {
     let txn = WriteTransaction::unlogged(db.begin_write()?);
     let found = read_schema_version(&txn)?;
     if found > SCHEMA_VERSION {
@@ -480,7 +491,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
     // not take it for one it has seen: a fresh stamp (see `catalog::load`).
     catalog::touch(&txn)?;
     txn.commit()?;
-    Ok(())
+    Ok(found > 0 && found < SCHEMA_VERSION)
 }
 
 /// Brings a database from schema `from` up to [`SCHEMA_VERSION`]. Version 0 is a file that
