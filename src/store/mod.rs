@@ -22,6 +22,8 @@ pub mod commissions;
 /// The power-loss simulator of the whole store (tests).
 #[cfg(test)]
 mod crash_sim;
+#[cfg(test)]
+mod schema7_tests;
 /// The storage engine: the group-commit writer, the redo journal, redb's file; it knows
 /// transactions and records, no aggregate.
 pub mod engine;
