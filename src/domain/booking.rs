@@ -262,7 +262,11 @@ mod tests {
             (Cancelled, 5),
             (NoShow, 6),
         ];
-        assert_eq!(fixed.len(), BookingStatus::ALL.len(), "a status has no fixed code");
+        assert_eq!(
+            fixed.len(),
+            BookingStatus::ALL.len(),
+            "a status has no fixed code"
+        );
         for (status, code) in fixed {
             assert_eq!(status.code(), code, "{status:?} changed code");
             assert_eq!(BookingStatus::from_code(code), Some(status));

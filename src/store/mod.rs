@@ -22,12 +22,12 @@ pub mod commissions;
 /// The power-loss simulator of the whole store (tests).
 #[cfg(test)]
 mod crash_sim;
-#[cfg(test)]
-mod schema7_tests;
 /// The storage engine: the group-commit writer, the redo journal, redb's file; it knows
 /// transactions and records, no aggregate.
 pub mod engine;
 pub mod error;
+#[cfg(test)]
+mod schema7_tests;
 // Files beside redb's (`secret.key`), written durably: temporary, sync, rename, folder sync.
 use engine::files;
 /// La caja's append-only ledger: sales, voids, cash movements, advances; its indexes and daily totals.
@@ -164,7 +164,10 @@ impl Store {
             // snapshot starts a new generation). Before the journal's replay, logged or not.
             changelog.end_generation().map_err(|e| {
                 StoreError::io(
-                    format!("ending the change log's generation in {}", data_dir.display()),
+                    format!(
+                        "ending the change log's generation in {}",
+                        data_dir.display()
+                    ),
                     e,
                 )
             })?;

@@ -10,8 +10,8 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableHandle, Value};
 use super::engine::changelog::{self, State};
 use super::{SCHEMA_VERSION, Store, bookings::period, tables};
 use crate::domain::{
-    BarberId, BookedService, Booking, BookingId, BookingSource, BookingStatus, BranchId,
-    ClientId, Money, ServiceId, Text,
+    BarberId, BookedService, Booking, BookingId, BookingSource, BookingStatus, BranchId, ClientId,
+    Money, ServiceId, Text,
 };
 
 const CACHE: usize = 1 << 20;
@@ -178,5 +178,8 @@ fn a_change_log_row_of_a_retired_table_replays_into_it() {
     let old = read
         .open_table(tables::retired::BARBER_BOOKINGS)
         .expect("retired table");
-    assert!(old.get(key).expect("get").is_none(), "a removal replays too");
+    assert!(
+        old.get(key).expect("get").is_none(),
+        "a removal replays too"
+    );
 }

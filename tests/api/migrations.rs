@@ -84,8 +84,8 @@ fn copy_fixture_from(fixture: &str, to: &Path) {
 #[tokio::test]
 async fn a_schema_1_database_is_migrated_on_start_and_keeps_its_bookings_and_keys() {
     assert_eq!(
-        SCHEMA_VERSION, 6,
-        "a new schema version needs a schema-v6 fixture and test"
+        SCHEMA_VERSION, 7,
+        "a new schema version needs a schema-v7 fixture and test"
     );
     let tmp = tempfile::tempdir().unwrap();
     copy_fixture(tmp.path());
@@ -270,7 +270,10 @@ async fn a_snapshot_taken_by_schema_2_restores_and_migrates() {
     assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
     let rows = table_rows(&app).await;
     assert_eq!(rows["idx_barber_timeline"], 3, "{rows:?}");
-    assert!(!rows.contains_key("idx_barber_bookings"), "schema 7 retired it: {rows:?}");
+    assert!(
+        !rows.contains_key("idx_barber_bookings"),
+        "schema 7 retired it: {rows:?}"
+    );
     assert!(!rows.contains_key("idx_branch_day"), "{rows:?}");
     let free = app.free_times("palermo", "2026-12-02", "1", "1").await;
     assert!(!free.contains(&"10:00".to_owned()) && free.contains(&"11:00".to_owned()));

@@ -190,9 +190,10 @@ fn contents(txn: &ReadTransaction, promised: &[&Promise], keys: &TokenKey) -> Re
         by_client.insert((b.client.0, start, b.id.0), (end, active, 0, 0, 0));
     }
     let found_barber = read_index(txn, tables::BARBER_BOOKINGS, |v| v).map_err(e)?;
-    let found_client =
-        read_index(txn, tables::CLIENT_BOOKINGS, |(end, active)| (end, active, 0, 0, 0))
-            .map_err(e)?;
+    let found_client = read_index(txn, tables::CLIENT_BOOKINGS, |(end, active)| {
+        (end, active, 0, 0, 0)
+    })
+    .map_err(e)?;
     for (name, expected, found) in [
         ("barber", &by_barber, found_barber),
         ("client", &by_client, found_client),

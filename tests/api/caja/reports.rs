@@ -170,9 +170,7 @@ async fn a_merged_client_counts_once_in_the_clients_and_attendance_reports() {
     let (gone, keep) = app
         .store
         .read(move |tx| {
-            let client = |id| {
-                bookings::get(tx, BookingId(id)).map(|b| b.expect("booking").client)
-            };
+            let client = |id| bookings::get(tx, BookingId(id)).map(|b| b.expect("booking").client);
             Ok((client(ids[0])?, client(ids[3])?))
         })
         .await
@@ -188,9 +186,17 @@ async fn a_merged_client_counts_once_in_the_clients_and_attendance_reports() {
     let page = b.get(&format!("/admin/reportes/clientes?{q}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(fact(&page.body, "new"), "0", "the merged client is not new");
-    assert_eq!(fact(&page.body, "returning"), "1", "one person, counted once");
+    assert_eq!(
+        fact(&page.body, "returning"),
+        "1",
+        "one person, counted once"
+    );
     let page = b.get(&format!("/admin/reportes/asistencia?{q}")).await;
-    assert_eq!(fact(&page.body, "bookings"), "4", "the bookings themselves stay");
+    assert_eq!(
+        fact(&page.body, "bookings"),
+        "4",
+        "the bookings themselves stay"
+    );
     let page = b.get(&format!("/admin/reportes/ocupacion?{q}")).await;
     assert_eq!(fact(&page.body, "occupancy"), "6,5 %");
 }
