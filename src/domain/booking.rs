@@ -50,6 +50,24 @@ impl BookingStatus {
         }
     }
 
+    /// The status's code in the barber index (`idx_barber_timeline`, schema 7): stored on
+    /// disk, so a code never changes meaning; a new status takes the next free number.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::PendingPayment => 1,
+            Self::Confirmed => 2,
+            Self::CheckedIn => 3,
+            Self::Completed => 4,
+            Self::Cancelled => 5,
+            Self::NoShow => 6,
+        }
+    }
+
+    /// The status of a [`code`](Self::code); `None` for a code no status has.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
     /// Whether the booking holds its barber's time (and the client's).
     pub fn is_active(self) -> bool {
         !matches!(self, Self::Cancelled | Self::NoShow)
@@ -232,6 +250,30 @@ pub fn span_minutes(services: &[(u16, u16)]) -> (i64, i64) {
 mod tests {
     use super::*;
     use BookingStatus::*;
+
+    #[test]
+    fn status_codes_round_trip_and_never_change() {
+        // Stored in the barber index: these numbers are a file format.
+        let fixed = [
+            (PendingPayment, 1),
+            (Confirmed, 2),
+            (CheckedIn, 3),
+            (Completed, 4),
+            (Cancelled, 5),
+            (NoShow, 6),
+        ];
+        assert_eq!(
+            fixed.len(),
+            BookingStatus::ALL.len(),
+            "a status has no fixed code"
+        );
+        for (status, code) in fixed {
+            assert_eq!(status.code(), code, "{status:?} changed code");
+            assert_eq!(BookingStatus::from_code(code), Some(status));
+        }
+        assert_eq!(BookingStatus::from_code(0), None);
+        assert_eq!(BookingStatus::from_code(7), None);
+    }
 
     #[test]
     fn only_legal_transitions_pass() {

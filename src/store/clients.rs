@@ -431,6 +431,7 @@ pub fn merge(
     let mut payments = Vec::new();
     {
         let mut timeline = txn.open_table(tables::CLIENT_BOOKINGS)?;
+        let mut by_barber = txn.open_table(tables::BARBER_BOOKINGS)?;
         let mut rows = txn.open_table(tables::BOOKINGS)?;
         for b in theirs {
             let start = b.start.as_second();
@@ -444,6 +445,8 @@ pub fn merge(
                 updated_at: now,
                 ..b
             };
+            // The barber entry names the client too (the reports count clients from it).
+            by_barber.insert((b.barber.0, start, b.id.0), tables::barber_entry(&b))?;
             codec::put(&mut rows, b.id.0, &b)?;
             moved.push(b.id);
         }

@@ -26,6 +26,8 @@ mod crash_sim;
 /// transactions and records, no aggregate.
 pub mod engine;
 pub mod error;
+#[cfg(test)]
+mod schema7_tests;
 // Files beside redb's (`secret.key`), written durably: temporary, sync, rename, folder sync.
 use engine::files;
 /// La caja's append-only ledger: sales, voids, cash movements, advances; its indexes and daily totals.
@@ -146,16 +148,20 @@ impl Store {
             create_db(&path, cache_bytes, data_dir)?;
         }
         let (mut db, mut flusher) = open_db(&path, cache_bytes, data_dir)?;
-        if let Err(e) = init_schema(&db) {
+        let migrated = match init_schema(&db) {
+            Ok(migrated) => migrated,
             // On a full disk the start's fresh catalogue stamp cannot be written; a file of
             // the current schema needs nothing else, so it opens (the server serves halted).
-            if !e.is_disk_full() || !schema_is_current(&db)? {
-                return Err(e);
+            Err(e) => {
+                if !e.is_disk_full() || !schema_is_current(&db)? {
+                    return Err(e);
+                }
+                tracing::warn!(error = %e, "the disk is full: the database opens as it is");
+                drop(db);
+                (db, flusher) = open_db(&path, cache_bytes, data_dir)?;
+                false
             }
-            tracing::warn!(error = %e, "the disk is full: the database opens as it is");
-            drop(db);
-            (db, flusher) = open_db(&path, cache_bytes, data_dir)?;
-        }
+        };
         if rebuild::is_suspect(data_dir) {
             tracing::warn!(path = %path.display(), "a flush of the database failed before: rebuilding it into a fresh file");
             let kept = rebuild::rebuild(db, data_dir)?;
@@ -174,6 +180,20 @@ impl Store {
                     e,
                 )
             })?;
+        if migrated {
+            // Segments written from now on hold the new schema's tables: they must not
+            // extend a generation whose snapshot has the old one (the replication's next
+            // snapshot starts a new generation). Before the journal's replay, logged or not.
+            changelog.end_generation().map_err(|e| {
+                StoreError::io(
+                    format!(
+                        "ending the change log's generation in {}",
+                        data_dir.display()
+                    ),
+                    e,
+                )
+            })?;
+        }
         let replayed = engine::replay::<bookings::ClientBooking>(
             &db,
             &records,
@@ -489,8 +509,8 @@ fn schema_is_current(db: &Database) -> Result<bool, StoreError> {
 }
 
 /// Creates every table, writes the schema version on a new file, refuses a newer schema and
-/// migrates an older one — all in one write transaction.
-fn init_schema(db: &Database) -> Result<(), StoreError> {
+/// migrates an older one — all in one write transaction. True: an older schema was migrated.
+fn init_schema(db: &Database) -> Result<bool, StoreError> {
     let txn = WriteTransaction::unlogged(db.begin_write()?);
     let found = read_schema_version(&txn)?;
     if found > SCHEMA_VERSION {
@@ -505,7 +525,7 @@ fn init_schema(db: &Database) -> Result<(), StoreError> {
     // not take it for one it has seen: a fresh stamp (see `catalog::load`).
     catalog::touch(&txn)?;
     txn.commit()?;
-    Ok(())
+    Ok(found > 0 && found < SCHEMA_VERSION)
 }
 
 /// Brings a database from schema `from` up to [`SCHEMA_VERSION`]. Version 0 is a file that
@@ -522,14 +542,8 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
         if (1..3).contains(&from) {
             // Four booking indexes become two (every booking by barber and by client, each
             // entry saying whether it is active): built from the rows, then the old ones go.
-            let started = std::time::Instant::now();
-            let bookings = bookings::reindex(txn)?;
+            // Both are built from the rows by the step to schema 7 below.
             tables::retired::delete_all(txn)?;
-            tracing::info!(
-                bookings,
-                elapsed_ms = started.elapsed().as_millis() as u64,
-                "booking indexes rebuilt"
-            );
         }
         if (1..5).contains(&from) {
             // Client search reads folded names and phone digits by client id (schema 4 had
@@ -542,6 +556,25 @@ fn migrate(txn: &WriteTransaction, from: u64) -> Result<(), StoreError> {
         // confirmation e-mails' and the photos'; schema 7 added `caja_mp_links` (a build of
         // schema 6 refuses a file holding a table it does not know, so the version says
         // so). All new and empty, made by `tables::create_all` above: nothing to convert.
+        if (1..7).contains(&from) {
+            // Schema 7 (reports): the barber index's entries carry the booking's status,
+            // branch and client too, so the owner's reports read a period without the rows.
+            // A new table (`idx_barber_timeline`) built from the rows; the old one goes.
+            // From before schema 3 the client index is built too (the step above left none).
+            let started = std::time::Instant::now();
+            let which = if from < 3 {
+                bookings::Reindex::Both
+            } else {
+                bookings::Reindex::Barber
+            };
+            let bookings = bookings::reindex(txn, which)?;
+            tables::retired::delete_all(txn)?;
+            tracing::info!(
+                bookings,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "barber index rebuilt with status, branch and client"
+            );
+        }
         let mut meta = txn.open_table(tables::META)?;
         meta.insert("schema_version", SCHEMA_VERSION)?;
     }

@@ -42,7 +42,8 @@ macro_rules! tables {
         }
 
         /// Applies one row change of the change log (`engine::capture`) to the table named
-        /// `table`, decoding the bytes with that table's types. False: no such table.
+        /// `table`, decoding the bytes with that table's types; a [`retired`] table's rows
+        /// (a generation older than its migration) go to that table. False: no such table.
         pub(crate) fn apply_row(
             txn: &redb::WriteTransaction,
             table: &str,
@@ -51,7 +52,7 @@ macro_rules! tables {
         ) -> Result<bool, StoreError> {
             match table {
                 $($table => apply_one($name, txn, key, value)?,)*
-                _ => return Ok(false),
+                _ => return retired::apply_row(txn, table, key, value),
             }
             Ok(true)
         }
@@ -100,12 +101,14 @@ tables! {
         TableDefinition::new("idx_client_terms");
 
     pub const BOOKINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("bookings");
-    /// (barber, start, booking) → (busy until, active): every booking of a barber (schema 3).
-    /// Because active bookings of a barber never overlap, ordering by start also orders the
-    /// active ones by end: the overlap check is one reverse seek past inactive entries. A
-    /// branch's day is the union of its barbers' ranges for that day.
-    pub const BARBER_BOOKINGS: TableDefinition<(u64, i64, u64), (i64, bool)> =
-        TableDefinition::new("idx_barber_bookings");
+    /// (barber, start, booking) → [`BarberEntry`]: every booking of a barber (schema 7; the
+    /// same keys as schema 3's `idx_barber_bookings`, whose value was only (busy until,
+    /// active)). Because active bookings of a barber never overlap, ordering by start also
+    /// orders the active ones by end: the overlap check is one reverse seek past inactive
+    /// entries. A branch's day is the union of its barbers' ranges for that day; the owner's
+    /// reports read a period from here alone, without the rows.
+    pub const BARBER_BOOKINGS: TableDefinition<(u64, i64, u64), BarberEntry> =
+        TableDefinition::new("idx_barber_timeline");
     /// (client, start, booking) → (end, active): a client's whole history, whose active
     /// entries never overlap either (no double booking; schema 3).
     pub const CLIENT_BOOKINGS: TableDefinition<(u64, i64, u64), (i64, bool)> =
@@ -200,9 +203,26 @@ tables! {
     pub const PHOTOS_BY_OWNER: TableDefinition<(u8, u64, u64), ()> = TableDefinition::new("idx_photos_by_owner");
 }
 
+/// A barber index entry (schema 7): (busy until, active, status code, branch, client), the
+/// status as `BookingStatus::code`. Every field matches the booking's row.
+pub type BarberEntry = (i64, bool, u8, u64, u64);
+
+/// The barber index's entry for `b`: every field from the row (its key is
+/// `(b.barber, b.start, b.id)`).
+pub(crate) fn barber_entry(b: &crate::domain::Booking) -> BarberEntry {
+    (
+        b.busy_until.as_second(),
+        b.status.is_active(),
+        b.status.code(),
+        b.branch.0,
+        b.client.0,
+    )
+}
+
 /// Tables of older schemas that a migration deletes: a file from before it (a snapshot being
 /// restored, or checked before its migration) still holds them. Known, so such a file is not
-/// refused; counted, so its rows are compared with its manifest; never written.
+/// refused; counted, so its rows are compared with its manifest; written only by a restore
+/// replaying a change log older than the migration (`apply_row`).
 pub(crate) mod retired {
     use redb::TableDefinition;
 
@@ -224,7 +244,13 @@ pub(crate) mod retired {
     pub const CLIENT_SEARCH: TableDefinition<(&str, u64), &str> =
         TableDefinition::new("idx_client_search");
 
+    /// Schema 3–6: (barber, start, booking) → (busy until, active); schema 7 added the
+    /// status, branch and client (`idx_barber_timeline`) so that reports skip the rows.
+    pub const BARBER_BOOKINGS: TableDefinition<(u64, i64, u64), (i64, bool)> =
+        TableDefinition::new("idx_barber_bookings");
+
     pub const NAMES: &[&str] = &[
+        "idx_barber_bookings",
         "idx_barber_agenda",
         "idx_branch_day",
         "idx_client_bookings",
@@ -237,6 +263,10 @@ pub(crate) mod retired {
         txn: &redb::ReadTransaction,
     ) -> Result<Vec<(&'static str, u64)>, super::StoreError> {
         let counts = [
+            (
+                "idx_barber_bookings",
+                super::count_table(BARBER_BOOKINGS, txn)?,
+            ),
             ("idx_barber_agenda", super::count_table(BARBER_AGENDA, txn)?),
             ("idx_branch_day", super::count_table(BRANCH_DAY, txn)?),
             (
@@ -255,12 +285,34 @@ pub(crate) mod retired {
 
     /// Deletes the retired tables (a migration's last step).
     pub(crate) fn delete_all(txn: &super::WriteTransaction) -> Result<(), super::StoreError> {
+        txn.delete_table(BARBER_BOOKINGS)?;
         txn.delete_table(BARBER_AGENDA)?;
         txn.delete_table(BRANCH_DAY)?;
         txn.delete_table(CLIENT_BOOKINGS)?;
         txn.delete_table(CLIENT_AGENDA)?;
         txn.delete_table(CLIENT_SEARCH)?;
         Ok(())
+    }
+
+    /// Applies a change-log row of a retired table (a generation written before the
+    /// migration that retired it) with the table's old types: the restored file keeps its
+    /// old schema version, so its next open migrates it. False: not a retired table.
+    pub(crate) fn apply_row(
+        txn: &redb::WriteTransaction,
+        table: &str,
+        key: &[u8],
+        value: Option<&[u8]>,
+    ) -> Result<bool, super::StoreError> {
+        match table {
+            "idx_barber_bookings" => super::apply_one(BARBER_BOOKINGS, txn, key, value)?,
+            "idx_barber_agenda" => super::apply_one(BARBER_AGENDA, txn, key, value)?,
+            "idx_branch_day" => super::apply_one(BRANCH_DAY, txn, key, value)?,
+            "idx_client_bookings" => super::apply_one(CLIENT_BOOKINGS, txn, key, value)?,
+            "idx_client_agenda" => super::apply_one(CLIENT_AGENDA, txn, key, value)?,
+            "idx_client_search" => super::apply_one(CLIENT_SEARCH, txn, key, value)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 }
 

@@ -202,10 +202,11 @@ async fn a_schema_2_database_gets_its_booking_indexes_rebuilt_and_keeps_every_ru
         "idx_branch_day",
         "idx_client_agenda",
         "idx_client_bookings",
+        "idx_barber_bookings",
     ] {
         assert!(!rows.contains_key(retired), "{retired} survived: {rows:?}");
     }
-    assert_eq!(rows["idx_barber_bookings"], 3, "{rows:?}");
+    assert_eq!(rows["idx_barber_timeline"], 3, "{rows:?}");
     assert_eq!(rows["idx_client_timeline"], 3, "{rows:?}");
 
     // Ana's active booking still holds Martín's 10:00; Beto's cancelled one frees 11:00.
@@ -268,7 +269,11 @@ async fn a_snapshot_taken_by_schema_2_restores_and_migrates() {
     let app = spawn_app_with(test_config(&data), clock).await;
     assert_eq!(app.store.schema_version().unwrap(), SCHEMA_VERSION);
     let rows = table_rows(&app).await;
-    assert_eq!(rows["idx_barber_bookings"], 3, "{rows:?}");
+    assert_eq!(rows["idx_barber_timeline"], 3, "{rows:?}");
+    assert!(
+        !rows.contains_key("idx_barber_bookings"),
+        "schema 7 retired it: {rows:?}"
+    );
     assert!(!rows.contains_key("idx_branch_day"), "{rows:?}");
     let free = app.free_times("palermo", "2026-12-02", "1", "1").await;
     assert!(!free.contains(&"10:00".to_owned()) && free.contains(&"11:00".to_owned()));

@@ -1,9 +1,10 @@
 //! The owner's reports on bookings: occupancy (booked over available time per barber),
 //! no-show and cancellation rates, new and returning clients. They read the period's
-//! bookings through `idx_barber_bookings` (each barber's entries between the period's first
-//! and last instant, and of each row its branch, client and status), one seek in
-//! `idx_client_timeline` per client seen, and the catalogue's shifts, breaks and closures;
-//! never the ledger nor bookings outside the period.
+//! bookings from `idx_barber_timeline` alone (each barber's entries between the period's
+//! first and last instant carry the branch, client and status: no row is read), for the
+//! clients report one seek in `idx_client_timeline` per client seen (in client order), and
+//! the catalogue's shifts, breaks and closures; never the ledger nor bookings outside the
+//! period.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -99,8 +100,14 @@ pub fn per_mille(num: i64, den: i64) -> Option<i64> {
         .map(|v| v as i64)
 }
 
-/// The bookings of the filter's days (owner only).
-pub async fn bookings(app: &App, actor: &Actor, filter: Filter) -> Result<BookingReport, AppError> {
+/// The bookings of the filter's days (owner only). The client mix (one index seek per
+/// client) is counted only when `clients` is asked: the other reports leave it empty.
+pub async fn bookings(
+    app: &App,
+    actor: &Actor,
+    filter: Filter,
+    clients: bool,
+) -> Result<BookingReport, AppError> {
     require_owner(actor)?;
     check(&filter)?;
     let now = app.clock.now().as_second();
@@ -190,7 +197,7 @@ pub async fn bookings(app: &App, actor: &Actor, filter: Filter) -> Result<Bookin
                     r.occupancy.booked += booked;
                     r.occupancy_by_barber.entry(b.barber).or_default().booked += booked;
                 }
-                if b.status.is_active() {
+                if clients && b.status.is_active() {
                     let seen = first_day.entry(b.client).or_insert((day.date, Vec::new()));
                     seen.0 = seen.0.min(day.date);
                     if !seen.1.contains(&b.barber) {
@@ -198,6 +205,9 @@ pub async fn bookings(app: &App, actor: &Actor, filter: Filter) -> Result<Bookin
                     }
                 }
             }
+            // By client id: the seeks walk the client index in order (sequential pages).
+            let mut first_day: Vec<_> = first_day.into_iter().collect();
+            first_day.sort_unstable_by_key(|(client, _)| *client);
             for (client, (day, barbers)) in first_day {
                 let first = period::first_start(tx, client)?.map_or(i64::MAX, |t| t.as_second());
                 let new = first >= lo;

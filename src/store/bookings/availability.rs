@@ -16,6 +16,7 @@ use crate::domain::{
     Closure, DomainError, Interval, LocalDay, Offers, Service, ServiceId,
 };
 use crate::store::catalog::{self, Catalog};
+use crate::store::tables::BarberEntry;
 use crate::store::{ReadTx, StoreError, tables};
 
 /// The services chosen for a booking, in the order given: 1 to 5, distinct, active, and
@@ -114,7 +115,7 @@ impl<'a> DayQuery<'a> {
     /// `agenda` (opened once per request).
     pub(super) fn of(
         &self,
-        agenda: &impl ReadableTable<(u64, i64, u64), (i64, bool)>,
+        agenda: &impl ReadableTable<(u64, i64, u64), BarberEntry>,
         barber: &Barber,
     ) -> Result<BarberDay, StoreError> {
         let mut day = BarberDay::scheduled(&self.day, self.branch, barber, self.closures);
@@ -130,7 +131,7 @@ impl<'a> DayQuery<'a> {
         for row in agenda.range(day_before..(owner, whole_day.start, 0))?.rev() {
             let (k, v) = row?;
             let (_, start, id) = k.value();
-            let (busy_until, active) = v.value();
+            let (busy_until, active, ..) = v.value();
             if !active || Some(BookingId(id)) == exclude {
                 continue;
             }
@@ -142,7 +143,7 @@ impl<'a> DayQuery<'a> {
         for row in agenda.range((owner, whole_day.start, 0)..(owner, whole_day.end, 0))? {
             let (k, v) = row?;
             let (_, start, id) = k.value();
-            let (busy_until, active) = v.value();
+            let (busy_until, active, ..) = v.value();
             if active && Some(BookingId(id)) != exclude {
                 day.busy.push(Interval::new(start, busy_until));
             }
@@ -166,7 +167,7 @@ pub fn active_of_barber(
     for row in agenda.range(lo..hi)? {
         let (k, v) = row?;
         let (_, _, id) = k.value();
-        let (busy_until, active) = v.value();
+        let (busy_until, active, ..) = v.value();
         if active
             && busy_until > from.as_second()
             && let Some(b) = get(tx, BookingId(id))?
@@ -228,7 +229,7 @@ pub fn availability_excluding(
 /// the barbers' days they came from. `len` is (service, busy) seconds.
 pub(super) fn day_offers(
     query: &DayQuery<'_>,
-    agenda: &impl ReadableTable<(u64, i64, u64), (i64, bool)>,
+    agenda: &impl ReadableTable<(u64, i64, u64), BarberEntry>,
     barbers: &[&Barber],
     (work, busy): (i64, i64),
     step: i64,
@@ -269,7 +270,7 @@ pub(super) fn span(services: &[Service]) -> (i64, i64) {
 /// rules ([`BarberDay::check`], and [`BarberPick`] for "any"), then the invariant's own guard.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn place(
-    agenda: &impl ReadableTable<(u64, i64, u64), (i64, bool)>,
+    agenda: &impl ReadableTable<(u64, i64, u64), BarberEntry>,
     catalog: &Catalog,
     branch: &Branch,
     services: &[Service],

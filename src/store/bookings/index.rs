@@ -1,28 +1,49 @@
 //! The two booking indexes and the Idempotency-Keys.
 //!
-//! A booking has one entry in `idx_barber_bookings` and one in `idx_client_timeline`, keyed
-//! `(owner, start, id)` and saying until when it holds its owner and whether it is active;
-//! they change in the same write transaction as the row. Active entries of one owner never
+//! A booking has one entry in `idx_barber_timeline` and one in `idx_client_timeline`, keyed
+//! `(owner, start, id)` and saying until when it holds its owner and whether it is active
+//! (the barber's entry also its status, branch and client, for the reports); they change in
+//! the same write transaction as the row, and their fields match it. Active entries of one owner never
 //! overlap (the invariant), so sorted by start they are sorted by end too: the overlap check
 //! needs one reverse seek ([`agenda_overlaps`]).
 
 use crate::store::engine::WriteTransaction;
+use crate::store::engine::capture::Table;
+use crate::store::tables::{BarberEntry, barber_entry};
 use jiff::Timestamp;
-use redb::ReadableTable;
+use redb::{ReadableTable, Value};
 use serde::{Deserialize, Serialize};
 
 use super::{Idempotency, get};
 use crate::domain::{Booking, BookingId, BookingStatus, DomainError, Interval};
 use crate::store::{ReadTx, StoreError, codec, tables};
 
-/// A booking index, opened once for a booking's checks and writes.
-pub(super) type Index<'t> = crate::store::engine::capture::Table<'t, (u64, i64, u64), (i64, bool)>;
+/// The booking indexes, opened once for a booking's checks and writes.
+pub(super) type BarberIndex<'t> = Table<'t, (u64, i64, u64), BarberEntry>;
+pub(super) type ClientIndex<'t> = Table<'t, (u64, i64, u64), (i64, bool)>;
+
+/// An index value that says until when the entry holds its owner and whether it is active.
+pub(super) trait Holds: Value + 'static {
+    fn holds(v: Self::SelfType<'_>) -> (i64, bool);
+}
+
+impl Holds for (i64, bool) {
+    fn holds(v: (i64, bool)) -> (i64, bool) {
+        v
+    }
+}
+
+impl Holds for BarberEntry {
+    fn holds(v: BarberEntry) -> (i64, bool) {
+        (v.0, v.1)
+    }
+}
 
 /// Whether an active booking of `owner` in a booking index overlaps `want`. Active entries
 /// of one owner never overlap, so sorted by start they are sorted by end too: only the last
 /// active entry starting before `want.end` can overlap it (inactive ones are stepped over).
-pub(super) fn agenda_overlaps(
-    agenda: &impl ReadableTable<(u64, i64, u64), (i64, bool)>,
+pub(super) fn agenda_overlaps<V: Holds>(
+    agenda: &impl ReadableTable<(u64, i64, u64), V>,
     owner: u64,
     want: Interval,
     exclude: Option<BookingId>,
@@ -33,7 +54,7 @@ pub(super) fn agenda_overlaps(
     {
         let (k, v) = row?;
         let (_, start, id) = k.value();
-        let (until, active) = v.value();
+        let (until, active) = V::holds(v.value());
         if !active || Some(BookingId(id)) == exclude {
             continue;
         }
@@ -52,16 +73,13 @@ pub(crate) fn index_insert(txn: &WriteTransaction, b: &Booking) -> Result<(), St
 
 /// [`index_insert`] into indexes already open.
 pub(super) fn index_entries(
-    by_barber: &mut Index<'_>,
-    by_client: &mut Index<'_>,
+    by_barber: &mut BarberIndex<'_>,
+    by_client: &mut ClientIndex<'_>,
     b: &Booking,
 ) -> Result<(), StoreError> {
     let start = b.start.as_second();
     let active = b.status.is_active();
-    by_barber.insert(
-        (b.barber.0, start, b.id.0),
-        (b.busy_until.as_second(), active),
-    )?;
+    by_barber.insert((b.barber.0, start, b.id.0), barber_entry(b))?;
     by_client.insert((b.client.0, start, b.id.0), (b.end.as_second(), active))?;
     Ok(())
 }
@@ -95,20 +113,29 @@ pub(super) fn no_shows(
     Ok(count)
 }
 
-/// Rebuilds both booking indexes from the rows (migration to schema 3), inserting in key
-/// order. Returns how many bookings were indexed.
-pub(crate) fn reindex(txn: &WriteTransaction) -> Result<u64, StoreError> {
+/// Which booking indexes [`reindex`] rebuilds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reindex {
+    /// The barber index only (schema 7: its value grew; the client index is unchanged).
+    Barber,
+    /// Both (schema 3 made them).
+    Both,
+}
+
+/// Rebuilds booking indexes from the rows (migrations to schema 3 and 7), inserting in key
+/// order into indexes assumed empty. Returns how many bookings were indexed.
+pub(crate) fn reindex(txn: &WriteTransaction, which: Reindex) -> Result<u64, StoreError> {
     let mut by_barber = Vec::new();
     let mut by_client = Vec::new();
     for row in txn.open_table(tables::BOOKINGS)?.iter()? {
         let (_, bytes) = row?;
         let b: Booking = codec::decode(tables::BOOKINGS, bytes.value())?;
-        let (start, active) = (b.start.as_second(), b.status.is_active());
-        by_barber.push((
-            (b.barber.0, start, b.id.0),
-            (b.busy_until.as_second(), active),
-        ));
-        by_client.push(((b.client.0, start, b.id.0), (b.end.as_second(), active)));
+        let start = b.start.as_second();
+        by_barber.push(((b.barber.0, start, b.id.0), barber_entry(&b)));
+        if which == Reindex::Both {
+            let entry = (b.end.as_second(), b.status.is_active());
+            by_client.push(((b.client.0, start, b.id.0), entry));
+        }
     }
     by_barber.sort_unstable();
     by_client.sort_unstable();

@@ -33,8 +33,8 @@ pub use availability::{active_of_barber, availability, availability_excluding, b
 pub use calendar::{CalendarDay, calendar};
 pub use change::{cancel, desk_status, reschedule, set_notes, set_status, undo_status};
 pub use create::create;
+pub(crate) use index::{Reindex, index_idempotency_keys_by_time, index_insert, reindex};
 pub use index::{expired_idempotency_keys, prune_idempotency_keys};
-pub(crate) use index::{index_idempotency_keys_by_time, index_insert, reindex};
 
 use super::catalog::{self, Catalog};
 use super::clients::ClientDetails;
@@ -186,8 +186,8 @@ pub fn count(tx: &impl ReadTx) -> Result<u64, StoreError> {
 }
 
 /// Every booking (of any status) of a branch starting on a local day, by start: each
-/// barber's entries for the day, kept when they belong to the branch. Every barber is looked
-/// at, since one may work at several branches or have moved since.
+/// barber's entries for the day whose branch (in the entry) is this one, then their rows.
+/// Every barber is looked at, since one may work at several branches or have moved since.
 pub fn for_branch_day(
     tx: &impl ReadTx,
     branch: &Branch,
@@ -202,10 +202,12 @@ pub fn for_branch_day(
     let mut out = Vec::new();
     for barber in &catalog.barbers {
         for row in index.range((barber.id.0, from, 0)..(barber.id.0, to, 0))? {
-            let (k, _) = row?;
-            if let Some(b) = get(tx, BookingId(k.value().2))?
-                && b.branch == branch.id
-            {
+            let (k, v) = row?;
+            // The entry names the branch: another branch's row is not fetched.
+            if v.value().3 != branch.id.0 {
+                continue;
+            }
+            if let Some(b) = get(tx, BookingId(k.value().2))? {
                 out.push(b);
             }
         }

@@ -1,13 +1,13 @@
 //! The bookings of a period, for the owner's reports: each barber's entries of
-//! `idx_barber_bookings` between two instants (an index over dates), and of each row only the
-//! fields a report counts; a client's first booking from `idx_client_timeline` (one seek).
+//! `idx_barber_timeline` between two instants (an index over dates, whose entries carry the
+//! status, branch and client: no row is read), and a client's first booking from
+//! `idx_client_timeline` (one seek).
 
 use jiff::Timestamp;
-use redb::ReadableTable;
-use serde::Deserialize;
+use redb::{ReadableTable, TableHandle};
 
 use crate::domain::{BarberId, BookingId, BookingStatus, BranchId, ClientId};
-use crate::store::{ReadTx, StoreError, codec, tables};
+use crate::store::{ReadTx, StoreError, tables};
 
 /// What a report needs of a booking.
 #[derive(Debug, Clone, Copy)]
@@ -22,16 +22,8 @@ pub struct PeriodBooking {
     pub status: BookingStatus,
 }
 
-/// The row's fields a report reads; serde skips the rest without building it.
-#[derive(Deserialize)]
-struct Slim {
-    branch: BranchId,
-    client: ClientId,
-    status: BookingStatus,
-}
-
 /// Every booking (any status) of `barbers` starting in `[from, to)` (Unix seconds), by
-/// barber then start.
+/// barber then start: read from the barber index alone (its entries match their rows).
 pub fn in_period(
     tx: &impl ReadTx,
     barbers: &[BarberId],
@@ -39,22 +31,24 @@ pub fn in_period(
     to: i64,
 ) -> Result<Vec<PeriodBooking>, StoreError> {
     let index = tx.table(tables::BARBER_BOOKINGS)?;
-    let rows = tx.table(tables::BOOKINGS)?;
     let mut out = Vec::new();
     for barber in barbers {
         for entry in index.range((barber.0, from, 0)..(barber.0, to, 0))? {
             let (k, v) = entry?;
             let (_, start, id) = k.value();
-            let Some(row) = rows.get(id)? else { continue };
-            let slim: Slim = codec::decode(tables::BOOKINGS, row.value())?;
+            let (busy_until, _, code, branch, client) = v.value();
+            let status = BookingStatus::from_code(code).ok_or_else(|| StoreError::Corrupt {
+                table: tables::BARBER_BOOKINGS.name().into(),
+                source: serde::de::Error::custom(format!("booking {id}: status code {code}")),
+            })?;
             out.push(PeriodBooking {
                 id: BookingId(id),
-                branch: slim.branch,
+                branch: BranchId(branch),
                 barber: *barber,
-                client: slim.client,
+                client: ClientId(client),
                 start,
-                busy_until: v.value().0,
-                status: slim.status,
+                busy_until,
+                status,
             });
         }
     }

@@ -3,7 +3,7 @@
 
 use barberpro::domain::staff::Role;
 use barberpro::domain::{BookingId, BookingStatus};
-use barberpro::store::bookings;
+use barberpro::store::{bookings, clients};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -33,8 +33,9 @@ async fn set(app: &TestApp, id: u64, status: BookingStatus, now: &str) {
 }
 
 /// Tuesday at Palermo with Martín: 10:00 completed, 11:00 no-show, 12:00 cancelled, 14:00
-/// still to come (a client first booked on Monday at Belgrano); the clock at 13:00.
-async fn tuesday(app: &TestApp) {
+/// still to come (a client first booked on Monday at Belgrano); the clock at 13:00. Returns
+/// the Tuesday bookings' ids.
+async fn tuesday(app: &TestApp) -> Vec<u64> {
     let (returning, _) = app
         .book_ok(&json!({
             "branch": "belgrano",
@@ -58,6 +59,7 @@ async fn tuesday(app: &TestApp) {
     set(app, ids[0], BookingStatus::Completed, &noon).await;
     set(app, ids[1], BookingStatus::NoShow, &noon).await;
     set(app, ids[2], BookingStatus::Cancelled, &noon).await;
+    ids
 }
 
 fn fact(body: &str, id: &str) -> String {
@@ -150,6 +152,53 @@ async fn the_owner_sees_occupancy_rates_and_new_clients_with_charts_and_csv() {
     );
     let bad = b.get("/admin/reportes/ocupacion?desde=ayer").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "not a date");
+}
+
+#[tokio::test]
+async fn a_merged_client_counts_once_in_the_clients_and_attendance_reports() {
+    let (app, mut b) = owner_app().await;
+    let ids = tuesday(&app).await;
+    b.login_ok("duena@barberpro.test").await;
+    let q = "desde=2027-03-02&hasta=2027-03-02&branch=palermo";
+    let page = b.get(&format!("/admin/reportes/clientes?{q}")).await;
+    assert_eq!(
+        (fact(&page.body, "new"), fact(&page.body, "returning")),
+        ("1".to_owned(), "1".to_owned())
+    );
+
+    // The 10:00 client (new) turns out to be the 14:00 one (booked on Monday already).
+    let (gone, keep) = app
+        .store
+        .read(move |tx| {
+            let client = |id| bookings::get(tx, BookingId(id)).map(|b| b.expect("booking").client);
+            Ok((client(ids[0])?, client(ids[3])?))
+        })
+        .await
+        .expect("clients");
+    let now = ts(&at(TUESDAY, "13:00"));
+    app.store
+        .write(move |txn| clients::merge(txn, keep, gone, now))
+        .await
+        .expect("merge")
+        .expect("no overlap");
+
+    // Read from the barber index alone: its entries name the kept client now.
+    let page = b.get(&format!("/admin/reportes/clientes?{q}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(fact(&page.body, "new"), "0", "the merged client is not new");
+    assert_eq!(
+        fact(&page.body, "returning"),
+        "1",
+        "one person, counted once"
+    );
+    let page = b.get(&format!("/admin/reportes/asistencia?{q}")).await;
+    assert_eq!(
+        fact(&page.body, "bookings"),
+        "4",
+        "the bookings themselves stay"
+    );
+    let page = b.get(&format!("/admin/reportes/ocupacion?{q}")).await;
+    assert_eq!(fact(&page.body, "occupancy"), "6,5 %");
 }
 
 #[tokio::test]

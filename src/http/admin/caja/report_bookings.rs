@@ -335,11 +335,14 @@ fn build(
 async fn load(
     state: &AppState,
     current: &Current,
+    kind: Kind,
     q: &ReportQuery,
 ) -> Result<(Filter, BookingReport, std::sync::Arc<Catalog>), AdminError> {
     let cat = state.store.read(catalog::load).await?;
     let filter = filter_of(state, &cat, q)?;
-    let r = bookings::bookings(state, &current.actor(), filter).await?;
+    // Only the clients report needs each client's first booking.
+    let clients = kind == Kind::Clients;
+    let r = bookings::bookings(state, &current.actor(), filter, clients).await?;
     Ok((filter, r, cat))
 }
 
@@ -380,7 +383,7 @@ async fn page(
     q: ReportQuery,
     flash: Flash,
 ) -> Result<Response, AdminError> {
-    let (filter, r, cat) = load(&state, &current, &q).await?;
+    let (filter, r, cat) = load(&state, &current, kind, &q).await?;
     let (facts, tables) = build(kind, &r, &cat);
     let query = format!(
         "desde={}&hasta={}&branch={}&barber={}",
@@ -435,7 +438,7 @@ async fn csv(
     q: ReportQuery,
 ) -> Result<Response, AdminError> {
     let key = file.strip_suffix(".csv").ok_or(AdminError::NotFound)?;
-    let (filter, r, cat) = load(&state, &current, &q).await?;
+    let (filter, r, cat) = load(&state, &current, kind, &q).await?;
     let t = build(kind, &r, &cat)
         .1
         .into_iter()

@@ -107,6 +107,7 @@ enum Msg {
     Record(format::Record),
     Seal(mpsc::Sender<std::io::Result<()>>),
     Generation(String, mpsc::Sender<std::io::Result<()>>),
+    EndGeneration(mpsc::Sender<std::io::Result<()>>),
 }
 
 /// The handle: the writer stamps and sends, snapshots start generations, the shipper seals.
@@ -234,6 +235,13 @@ impl ChangeLog {
     pub fn begin_generation(&self, name: &str) -> std::io::Result<()> {
         let name = name.to_owned();
         self.ask(|reply| Msg::Generation(name, reply))
+    }
+
+    /// Seals the open segment and ends the generation (none is written until a snapshot
+    /// starts the next): after a schema migration at open, whose snapshot the old
+    /// generation's replay could not reach (migrations are not logged).
+    pub fn end_generation(&self) -> std::io::Result<()> {
+        self.ask(Msg::EndGeneration)
     }
 
     fn ask(
@@ -375,6 +383,9 @@ impl Appender {
                 Msg::Generation(name, reply) => {
                     let _ = reply.send(self.generation(name));
                 }
+                Msg::EndGeneration(reply) => {
+                    let _ = reply.send(self.end_generation());
+                }
             }
             self.publish();
         }
@@ -504,6 +515,19 @@ impl Appender {
         // without capture (see `snapshot::take`).
         self.capturing.store(true, Ordering::Release);
         Ok(())
+    }
+
+    fn end_generation(&mut self) -> std::io::Result<()> {
+        if self.state.broken.is_none() {
+            self.seal()?;
+        }
+        self.open = None;
+        let _ = std::fs::remove_file(self.dir.join(OPEN_FILE));
+        self.state.generation = None;
+        self.state.next_segment = 0;
+        self.state.broken = None;
+        self.capturing.store(false, Ordering::Release);
+        write_state(&self.dir, &self.state)
     }
 
     /// At open: takes up the open segment a stop left, keeping its whole records up to the
