@@ -381,21 +381,28 @@ async fn fetch_and_apply(
                 .and_then(crate::domain::caja::mp_link::parse_reference)
             {
                 // A sale's MercadoPago line paid at the desk, not a deposit.
-                let (change, paid) = app
+                let (change, paid, refund_due) = app
                     .store
                     .write(move |txn| {
                         let applied = super::mp_links::apply_remote(txn, sale, &rs, now)?;
                         store_payments::notification_done(txn, mp_id)?;
-                        // Paid now: the branch's revenue counts the line (after the commit).
+                        // Paid now: the branch's revenue counts the line (after the commit),
+                        // unless its sale was voided first (then it is owed back).
                         let paid = match &applied {
-                            Some((LinkChange::Paid, link)) => crate::store::catalog::load(txn)?
-                                .branch(link.branch)
-                                .map(|b| (b.slug.as_str().to_owned(), link.amount.centavos())),
+                            Some(n) if n.change == LinkChange::Paid && !n.refund_due => {
+                                crate::store::catalog::load(txn)?
+                                    .branch(n.link.branch)
+                                    .map(|b| (b.slug.as_str().to_owned(), n.link.amount.centavos()))
+                            }
                             _ => None,
                         };
-                        Ok((applied.map(|(c, _)| c), paid))
+                        let refund_due = applied.as_ref().is_some_and(|n| n.refund_due);
+                        Ok((applied.map(|n| n.change), paid, refund_due))
                     })
                     .await?;
+                if refund_due {
+                    tracing::warn!(sale = %sale, mp_payment = mp_id, "a voided sale's MercadoPago link was paid: the amount is owed back to the client");
+                }
                 if let Some((branch, centavos)) = paid {
                     app.metrics.caja.mercadopago_paid(&branch, centavos);
                 }

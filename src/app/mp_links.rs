@@ -142,16 +142,25 @@ pub async fn create_link(app: &App, actor: &Actor, sale: EntryId) -> Result<MpLi
     Ok(link)
 }
 
+/// What a notification did to a sale's link.
+pub struct Notified {
+    pub change: LinkChange,
+    pub link: MpLink,
+    /// The sale was voided before its link was paid: the money is owed back to the client,
+    /// and it is not revenue.
+    pub refund_due: bool,
+}
+
 /// Applies what MercadoPago said about a payment of sale `sale`'s link, idempotently, inside
 /// the worker's write transaction; the first approved payment of its amount marks it paid
-/// (audited `ledger.mp_paid` by the system). `None` when the sale has no link; with the
-/// change, the link as it now stands.
+/// (audited `ledger.mp_paid` by the system, saying whether the sale was voided by then).
+/// `None` when the sale has no link.
 pub fn apply_remote(
     txn: &Tx,
     sale: EntryId,
     remote: &RemoteStatus,
     now: Timestamp,
-) -> Result<Option<(LinkChange, MpLink)>, StoreError> {
+) -> Result<Option<Notified>, StoreError> {
     let Some(mut link) = mp_links::get(txn, sale)? else {
         return Ok(None);
     };
@@ -167,17 +176,23 @@ pub fn apply_remote(
     if matches!(change, LinkChange::Paid | LinkChange::Noted) {
         mp_links::put(txn, &link)?;
     }
+    let refund_due = change == LinkChange::Paid && ledger::voided_by(txn, sale)?.is_some();
     if change == LinkChange::Paid {
         let a = audit::Change {
             after: audit::json(json!({
                 "amount": link.amount.centavos(),
                 "mp_payment": remote.mp_payment_id,
+                "refund_due": refund_due,
             })),
             ..audit::Change::by(audit::SYSTEM, "ledger.mp_paid", "ledger", Some(sale.0))
         };
         audit::record(txn, a, now)?;
     }
-    Ok(Some((change, link)))
+    Ok(Some(Notified {
+        change,
+        link,
+        refund_due,
+    }))
 }
 
 /// A link's state in Spanish, for the desk.

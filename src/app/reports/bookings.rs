@@ -205,12 +205,13 @@ pub async fn bookings(
                     }
                 }
             }
-            // By client id: the seeks walk the client index in order (sequential pages).
+            // By client id: their first bookings come from the client index in its order.
             let mut first_day: Vec<_> = first_day.into_iter().collect();
             first_day.sort_unstable_by_key(|(client, _)| *client);
-            for (client, (day, barbers)) in first_day {
-                let first = period::first_start(tx, client)?.map_or(i64::MAX, |t| t.as_second());
-                let new = first >= lo;
+            let ids: Vec<ClientId> = first_day.iter().map(|(c, _)| *c).collect();
+            let firsts = period::first_starts(tx, &ids)?;
+            for ((_, (day, barbers)), first) in first_day.into_iter().zip(firsts) {
+                let new = first.unwrap_or(i64::MAX) >= lo;
                 let bump = |m: &mut ClientMix| {
                     if new {
                         m.new += 1;

@@ -3,7 +3,6 @@
 //! status, branch and client: no row is read), and a client's first booking from
 //! `idx_client_timeline` (one seek).
 
-use jiff::Timestamp;
 use redb::{ReadableTable, TableHandle};
 
 use crate::domain::{BarberId, BookingId, BookingStatus, BranchId, ClientId};
@@ -55,17 +54,99 @@ pub fn in_period(
     Ok(out)
 }
 
-/// When the client's first booking (any status, any branch) starts, if they have one.
-pub fn first_start(tx: &impl ReadTx, client: ClientId) -> Result<Option<Timestamp>, StoreError> {
+/// Above this many clients one pass over the client index is cheaper than a seek each.
+const SCAN_ABOVE: usize = 4096;
+
+/// When each of `clients` (sorted by id, no repeats) first booked (any status, any branch;
+/// Unix seconds), in the same order. Few clients: a seek each; many (a year's report): one
+/// pass over `idx_client_timeline` from the first of them, whose first entry per client is
+/// its earliest.
+pub fn first_starts(
+    tx: &impl ReadTx,
+    clients: &[ClientId],
+) -> Result<Vec<Option<i64>>, StoreError> {
     let index = tx.table(tables::CLIENT_BOOKINGS)?;
-    let first = index
-        .range((client.0, i64::MIN, 0)..=(client.0, i64::MAX, u64::MAX))?
-        .next();
-    match first {
-        Some(entry) => {
-            let (_, start, _) = entry?.0.value();
-            Ok(Timestamp::from_second(start).ok())
+    let mut out = vec![None; clients.len()];
+    let Some(first) = clients.first() else {
+        return Ok(out);
+    };
+    if clients.len() <= SCAN_ABOVE {
+        for (slot, client) in out.iter_mut().zip(clients) {
+            if let Some(entry) = index
+                .range((client.0, i64::MIN, 0)..=(client.0, i64::MAX, u64::MAX))?
+                .next()
+            {
+                *slot = Some(entry?.0.value().1);
+            }
         }
-        None => Ok(None),
+        return Ok(out);
+    }
+    let mut i = 0;
+    for entry in index.range((first.0, i64::MIN, 0)..)? {
+        let (owner, start, _) = entry?.0.value();
+        while i < clients.len() && clients[i].0 < owner {
+            i += 1;
+        }
+        let Some(client) = clients.get(i) else { break };
+        if client.0 == owner {
+            out[i] = Some(start);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redb::{Database, ReadableDatabase};
+
+    /// Client `c`'s entries: none for multiples of 5, else up to three (client, start, id).
+    fn entries(c: u64) -> Vec<(u64, i64, u64)> {
+        if c.is_multiple_of(5) {
+            return Vec::new();
+        }
+        (0..c % 3 + 1)
+            .map(|k| (c, 1_000 + ((c * 7 + k * 13) % 50) as i64, c * 10 + k))
+            .collect()
+    }
+
+    #[test]
+    fn one_pass_and_seeks_find_each_clients_earliest_booking() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = Database::create(dir.path().join("t.redb")).expect("db");
+        let last = 2 * SCAN_ABOVE as u64 + 3_000;
+        let w = db.begin_write().expect("write");
+        {
+            let mut t = w.open_table(tables::CLIENT_BOOKINGS).expect("table");
+            for c in 1..=last {
+                for key in entries(c) {
+                    t.insert(key, (key.1 + 1_800, c.is_multiple_of(2)))
+                        .expect("insert");
+                }
+            }
+        }
+        w.commit().expect("commit");
+        let r = db.begin_read().expect("read");
+        // Every other client, and some past the index's last one.
+        let asked: Vec<ClientId> = (3..=last + 40).step_by(2).map(ClientId).collect();
+        assert!(asked.len() > SCAN_ABOVE, "one pass");
+        let expected: Vec<Option<i64>> = asked
+            .iter()
+            .map(|c| {
+                entries(c.0)
+                    .iter()
+                    .map(|e| e.1)
+                    .min()
+                    .filter(|_| c.0 <= last)
+            })
+            .collect();
+        assert_eq!(first_starts(&r, &asked).expect("scan"), expected);
+        let sought: Vec<Option<i64>> = asked
+            .chunks(1_000)
+            .flat_map(|chunk| first_starts(&r, chunk).expect("seeks"))
+            .collect();
+        assert_eq!(sought, expected, "a seek each");
+        assert!(first_starts(&r, &[]).expect("none").is_empty());
     }
 }

@@ -226,3 +226,54 @@ async fn the_whatsapp_receipt_says_the_mercadopago_line_is_pending() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_link_paid_after_its_sale_was_voided_is_owed_back_not_revenue() {
+    let (app, fake, mut b) = desk_with_mercadopago().await;
+    charge_split(&mut b).await;
+    create_link(&mut b)
+        .await
+        .expect_redirect("/admin/caja/comprobante/1");
+    let csrf = b.get("/admin/caja?branch=palermo").await.csrf();
+    b.post(
+        "/admin/caja/anular/1",
+        &[
+            ("csrf", csrf.as_str()),
+            ("branch", "palermo"),
+            ("motivo", "Error de carga"),
+        ],
+    )
+    .await;
+    // The client still had the link open and pays it after the void.
+    app.clock.set(ts("2027-03-01T08:10:00-03:00"));
+    let mp = fake.pay_reference("caja-1", 500_000, "approved");
+    fake.notify(&app, mp).await.expect(200);
+    eventually("the link is paid", || async {
+        link_of(&app).await.filter(MpLink::is_paid)
+    })
+    .await;
+    let s = scrape(&app).await;
+    assert_eq!(
+        revenue(&s, REVENUE, "mercado_pago"),
+        "0",
+        "money owed back is not revenue: {s}"
+    );
+    let till = b.get("/admin/caja?branch=palermo").await;
+    assert!(
+        fact(&till.body, "till-mp-refund").contains("5.000,00"),
+        "the desk sees what to give back: {}",
+        till.body
+    );
+    let audit = app
+        .store
+        .read(|tx| {
+            barberpro::store::audit::list(tx, &barberpro::store::audit::Filter::default(), 50)
+        })
+        .await
+        .unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "ledger.mp_paid"
+            && e.after.as_ref().is_some_and(|a| a["refund_due"] == true)),
+        "{audit:?}"
+    );
+}

@@ -68,6 +68,8 @@ pub struct TillPage {
     pub mp_paid: String,
     pub mp_pending: String,
     pub mp_any: bool,
+    /// Links paid after their sale was voided: owed back to the client (never revenue).
+    pub mp_refund_due: String,
 }
 
 /// `GET /admin/caja?branch=&fecha=`.
@@ -94,7 +96,7 @@ pub async fn page(
             Ok((v, products::low_at(tx, branch_id)?, links))
         })
         .await?;
-    let (mp_paid, mp_pending) =
+    let (mp_paid, mp_pending, mp_refund_due) =
         mercadopago_split(&view.entries, &voided, &links, state.payments.is_some());
     let tz = crate::domain::time::time_zone(&branch.time_zone)
         .map_err(|e| AdminError::Internal(e.to_string()))?;
@@ -190,6 +192,11 @@ pub async fn page(
         mp_paid: format_signed(mp_paid),
         mp_pending: format_signed(mp_pending),
         mp_any: mp_paid + mp_pending > 0,
+        mp_refund_due: if mp_refund_due > 0 {
+            format_signed(mp_refund_due)
+        } else {
+            String::new()
+        },
         low: low
             .into_iter()
             .map(|(p, n)| Low {
@@ -344,13 +351,17 @@ fn mercadopago_split(
     voided: &[bool],
     links: &[Option<crate::domain::caja::MpLink>],
     links_on: bool,
-) -> (i64, i64) {
-    let (mut paid, mut pending) = (0, 0);
+) -> (i64, i64, i64) {
+    let (mut paid, mut pending, mut refund_due) = (0, 0, 0);
     for ((e, voided), link) in entries.iter().zip(voided).zip(links) {
         let EntryKind::Sale(s) = &e.kind else {
             continue;
         };
         if *voided {
+            // A link paid anyway (the client paid after the void) is owed back.
+            if let Some(l) = link.as_ref().filter(|l| l.is_paid()) {
+                refund_due += l.amount.centavos();
+            }
             continue;
         }
         let mp: i64 = s
@@ -366,5 +377,5 @@ fn mercadopago_split(
             pending += mp;
         }
     }
-    (paid, pending)
+    (paid, pending, refund_due)
 }

@@ -404,7 +404,8 @@ async fn a_full_disk_halts_the_writer_and_loses_nothing_acknowledged() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let refused = refused.expect("a full disk never refused a booking");
-        assert!(matches!(refused, StoreError::WriterGone), "{refused:?}");
+        // The refusal says the disk is full (its own message at every audience).
+        assert!(matches!(refused, StoreError::DiskFull), "{refused:?}");
         let why = writer.halt().reason().expect("halted");
         assert!(why.contains("No space left") || why.contains("28"), "{why}");
         assert!(!writer.is_alive(), "readiness would pass");
