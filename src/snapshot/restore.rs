@@ -7,7 +7,7 @@
 //! crash-safe order is `swap.rs`'s), with the data folder's lock held so no server can start
 //! meanwhile.
 
-mod swap;
+pub(crate) mod swap;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -140,7 +140,7 @@ pub async fn restore(
 }
 
 /// `pre-restore`, or `pre-restore.N` for the first N from 2 that no kept file uses yet.
-fn pre_restore_suffix(data_dir: &Path) -> String {
+pub(crate) fn pre_restore_suffix(data_dir: &Path) -> String {
     let names = [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]];
     (1..)
         .map(|n| match n {

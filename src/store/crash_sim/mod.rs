@@ -10,6 +10,7 @@
 
 mod check;
 mod image;
+mod restore;
 
 use std::path::Path;
 use std::sync::Arc;

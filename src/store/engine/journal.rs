@@ -408,7 +408,9 @@ pub fn disown(db: &Path, data_dir: &Path) -> Result<(), crate::store::StoreError
     {
         use redb::ReadableTable;
         let mut meta = txn.open_table(super::META)?;
-        let done = meta.get(super::replay::JOURNAL_SEQ)?.map_or(0, |v| v.value());
+        let done = meta
+            .get(super::replay::JOURNAL_SEQ)?
+            .map_or(0, |v| v.value());
         if done < last {
             meta.insert(super::replay::JOURNAL_SEQ, last)?;
         }

@@ -205,14 +205,20 @@ fn copy_aside_keeps_both_segments_and_disown_skips_their_records() {
     let aside = copy_aside(dir.path(), "pre-restore").unwrap();
     assert_eq!(aside.len(), 2);
     let kept = std::fs::read(dir.path().join("barberpro.journal.pre-restore")).unwrap();
-    assert_eq!(kept, std::fs::read(dir.path().join(JOURNAL_FILES[0])).unwrap());
+    assert_eq!(
+        kept,
+        std::fs::read(dir.path().join(JOURNAL_FILES[0])).unwrap()
+    );
     let db = dir.path().join("other.redb");
     drop(redb::Database::create(&db).unwrap());
     disown(&db, dir.path()).unwrap();
     let db = redb::Database::open(&db).unwrap();
     let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
     let meta = txn.open_table(crate::store::engine::META).unwrap();
-    let seq = meta.get(super::super::replay::JOURNAL_SEQ).unwrap().unwrap();
+    let seq = meta
+        .get(super::super::replay::JOURNAL_SEQ)
+        .unwrap()
+        .unwrap();
     assert_eq!(seq.value(), 7);
     remove_segments(dir.path()).unwrap();
     for name in JOURNAL_FILES {
