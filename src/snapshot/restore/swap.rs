@@ -35,7 +35,9 @@ pub(crate) fn swap_in(
         let what = what.to_owned();
         move |e: io::Error| crate::store::StoreError::io(what, e)
     };
-    journal::disown(staged, data_dir)?;
+    if !probe::mutated(staged, Mutation::RestoreKeepsJournalSeq) {
+        journal::disown(staged, data_dir)?;
+    }
     probe::appeared(staged);
     if !probe::mutated(staged, Mutation::RestoreRenamesUnsynced) {
         let upto = probe::sync_starts(staged);

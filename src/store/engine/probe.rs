@@ -20,6 +20,9 @@ pub(crate) enum Mutation {
     /// A restore removes the old journal before its file is renamed into place (the order
     /// before issue 28: a crash between leaves the old file without its records).
     RestoreDropsJournalFirst,
+    /// A restored file keeps its own `journal.seq`, so the old journal's later records
+    /// would replay into it.
+    RestoreKeepsJournalSeq,
 }
 
 #[cfg(test)]
