@@ -10,6 +10,7 @@
 
 mod check;
 mod image;
+mod rebuild;
 mod restore;
 
 use std::path::Path;

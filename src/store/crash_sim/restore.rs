@@ -19,7 +19,7 @@ use crate::store::engine::probe::{self, Mutation, Op};
 use crate::store::{DB_FILE, Store};
 
 /// No checkpoint during the workload: the journal keeps the bookings the file lacks.
-const NEVER: Duration = Duration::from_secs(3600);
+pub(super) const NEVER: Duration = Duration::from_secs(3600);
 
 /// The top-level files of `dir` as they are now (with a store open: what a SIGKILL leaves).
 fn files(dir: &Path) -> Folder {
@@ -38,7 +38,7 @@ fn files(dir: &Path) -> Folder {
 /// others);
 /// returns the store's files as a crash would leave them, its file after a clean stop (a
 /// snapshot's), and what callers were told.
-fn bookings(
+pub(super) fn bookings(
     dir: &Path,
     seed: u64,
     first: usize,
@@ -66,7 +66,7 @@ fn bookings(
     (folder, closed, promises)
 }
 
-fn count(promises: &[Promise]) -> Promise {
+pub(super) fn count(promises: &[Promise]) -> Promise {
     let bookings = promises
         .iter()
         .filter(|p| matches!(p, Promise::Booked { .. }))
@@ -146,7 +146,7 @@ fn kept(s: &Swap, folder: &Folder) -> Result<(), String> {
 }
 
 /// [`check::recover`], with redb's panic on some damaged files (`unreachable!`) a failure.
-fn recover(
+pub(super) fn recover(
     folder: &Folder,
     promised: &[&Promise],
     again: bool,

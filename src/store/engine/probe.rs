@@ -23,6 +23,8 @@ pub(crate) enum Mutation {
     /// A restored file keeps its own `journal.seq`, so the old journal's later records
     /// would replay into it.
     RestoreKeepsJournalSeq,
+    /// A rebuild removes the suspect mark before its fresh file is in place.
+    RebuildUnmarksFirst,
 }
 
 #[cfg(test)]
