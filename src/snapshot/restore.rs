@@ -3,8 +3,11 @@
 //! A restore trusts nothing: the stored file's SHA-256 must match the manifest, the
 //! decompressed file's too, redb's integrity check must pass, every table's row count must
 //! equal the manifest's, and the schema must not be newer than this binary's. Only then is
-//! the live file kept as `barberpro.redb.pre-restore` and the new one renamed over it, with
-//! the data folder's lock held so no server can start meanwhile.
+//! the live file kept as `barberpro.redb.pre-restore` and the new one renamed over it (the
+//! crash-safe order is `swap.rs`'s), with the data folder's lock held so no server can start
+//! meanwhile.
+
+pub(crate) mod swap;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -108,39 +111,18 @@ pub async fn restore(
         other => other.into(),
     })?;
     let work = data_dir.join(".restore");
+    let staged = data_dir.join(swap::STAGED);
+    // What a restore cut short left: never read, replaced here.
     let _ = std::fs::remove_dir_all(&work);
+    let _ = std::fs::remove_file(&staged);
     private_dir(&work)?;
     let result = async {
         let located = locate(config, source, false).await?;
-        let (raw, _report) = fetch_and_check(config, &located, &work).await?;
-        let live = data_dir.join(DB_FILE);
+        fetch_and_check(config, &located, &work, &staged).await?;
         // Each restore keeps what it replaces under a name of its own: an earlier restore's
         // kept files are never overwritten.
         let suffix = pre_restore_suffix(data_dir);
-        let pre = data_dir.join(format!("{DB_FILE}.{suffix}"));
-        let mut kept = None;
-        if live.exists() {
-            // A hard link keeps the old file under its new name without a window where the
-            // live name is missing; the rename below then swaps atomically.
-            std::fs::hard_link(&live, &pre)
-                .map_err(SnapshotError::io(format!("keeping {}", pre.display())))?;
-            kept = Some(pre);
-        }
-        // The journal's records belong to the old file: they stay beside its copy (a clean
-        // stop leaves none), and the restored file starts with no journal.
-        crate::store::engine::journal::set_aside(data_dir, &suffix)
-            .map_err(SnapshotError::io("moving the journal aside".to_owned()))?;
-        // The restored bytes are on disk before their name is (the rename, then the folder).
-        File::open(&raw)
-            .and_then(|f| f.sync_all())
-            .map_err(SnapshotError::io(format!("syncing {}", raw.display())))?;
-        std::fs::rename(&raw, &live).map_err(SnapshotError::io(format!(
-            "moving the restored file to {}",
-            live.display()
-        )))?;
-        File::open(data_dir)
-            .and_then(|d| d.sync_all())
-            .map_err(SnapshotError::io(format!("syncing {}", data_dir.display())))?;
+        let kept = swap::swap_in(data_dir, &staged, &suffix)?;
         Ok(Restored {
             name: located.manifest.name.clone(),
             from: located.from.clone(),
@@ -150,12 +132,15 @@ pub async fn restore(
         })
     }
     .await;
+    if result.is_err() {
+        let _ = std::fs::remove_file(&staged);
+    }
     let _ = std::fs::remove_dir_all(&work);
     result
 }
 
 /// `pre-restore`, or `pre-restore.N` for the first N from 2 that no kept file uses yet.
-fn pre_restore_suffix(data_dir: &Path) -> String {
+pub(crate) fn pre_restore_suffix(data_dir: &Path) -> String {
     let names = [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]];
     (1..)
         .map(|n| match n {
@@ -181,7 +166,7 @@ pub async fn verify(config: &Config, source: &Source) -> Result<Restored, Snapsh
     let result = async {
         private_dir(&work)?;
         let located = locate(config, source, true).await?;
-        fetch_and_check(config, &located, &work).await?;
+        fetch_and_check(config, &located, &work, &work.join(DB_FILE)).await?;
         Ok(Restored {
             name: located.manifest.name.clone(),
             from: located.from.clone(),
@@ -202,12 +187,13 @@ pub async fn verify(config: &Config, source: &Source) -> Result<Restored, Snapsh
     result
 }
 
-/// Downloads (if remote) into `work`, verifies and decompresses; returns the raw file.
+/// Downloads (if remote) into `work`, verifies and decompresses into `raw`.
 async fn fetch_and_check(
     config: &Config,
     located: &Located,
     work: &Path,
-) -> Result<(PathBuf, FileReport), SnapshotError> {
+    raw: &Path,
+) -> Result<FileReport, SnapshotError> {
     let m = &located.manifest;
     refuse_newer_schema(m.schema_version)?;
     let data = match &located.data {
@@ -220,7 +206,7 @@ async fn fetch_and_check(
             dest
         }
     };
-    let raw = work.join(DB_FILE);
+    let raw = raw.to_path_buf();
     let identity = config.snapshot.age_identity_file.clone();
     let manifest = m.clone();
     let report = tokio::task::spawn_blocking({
@@ -232,7 +218,7 @@ async fn fetch_and_check(
         context: "the verification task failed".into(),
         source: std::io::Error::other(e.to_string()),
     })??;
-    Ok((raw, report))
+    Ok(report)
 }
 
 /// Hash → decrypt → decompress → hash → integrity → schema → counts.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableDatabase};
 
 use super::engine::dbfile::SUSPECT;
+use super::engine::probe::{self, Mutation};
 use super::{DB_FILE, StoreError, files, tables};
 
 /// Whether the database file in `data_dir` is suspect (a flush of it failed).
@@ -48,12 +49,33 @@ pub(super) fn rebuild(db: Database, data_dir: &Path) -> Result<PathBuf, StoreErr
         tables::copy_all(&txn, &copy)?;
     }
     drop(db);
+    // redb's durable commits synced the fresh file; one more sync says so to the power-loss
+    // simulator, which does not see redb's own writes (`probe::appeared`).
+    probe::appeared(&fresh);
+    let upto = probe::sync_starts(&fresh);
+    std::fs::File::open(&fresh)
+        .and_then(|f| f.sync_all())
+        .map_err(io(format!("syncing {}", fresh.display())))?;
+    probe::synced(&fresh, upto);
+    let suspect = data_dir.join(SUSPECT);
+    let unmark = || {
+        std::fs::remove_file(&suspect)
+            .inspect(|()| probe::removed(&suspect))
+            .and_then(|()| files::sync_dir(data_dir))
+            .map_err(io(format!("removing {}", suspect.display())))
+    };
+    let early = probe::mutated(&live, Mutation::RebuildUnmarksFirst);
+    if early {
+        unmark()?;
+    }
     std::fs::hard_link(&live, &kept).map_err(io(format!("keeping {}", kept.display())))?;
+    probe::linked(&live, &kept);
     std::fs::rename(&fresh, &live).map_err(io(format!("renaming {}", fresh.display())))?;
+    probe::renamed(&fresh, &live);
     files::sync_dir(data_dir).map_err(io(format!("syncing {}", data_dir.display())))?;
     // Only once the fresh file is in place is the file no longer suspect.
-    std::fs::remove_file(data_dir.join(SUSPECT))
-        .and_then(|()| files::sync_dir(data_dir))
-        .map_err(io(format!("removing {}", data_dir.join(SUSPECT).display())))?;
+    if !early {
+        unmark()?;
+    }
     Ok(kept)
 }

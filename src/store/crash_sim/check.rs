@@ -34,6 +34,8 @@ pub(super) enum Promise {
     Refused { phone: Phone },
     /// A durable commit wrote `meta[key] = value`.
     Set { key: String, value: u64 },
+    /// The database holds exactly this many bookings (a restore: none from the other copy).
+    Count { bookings: usize },
 }
 
 /// Opens `folder` and checks it; with `again`, logs that recovery and crashes it at a few
@@ -178,6 +180,10 @@ fn contents(txn: &ReadTransaction, promised: &[&Promise], keys: &TokenKey) -> Re
                     return Err(format!("durable commit of {key} lost"));
                 }
             }
+            Promise::Count { bookings: n } if bookings.len() != *n => {
+                return Err(format!("{} bookings, not {n}", bookings.len()));
+            }
+            Promise::Count { .. } => {}
         }
     }
     // Both indexes as barber entries: a client entry is (end, active, 0, 0, 0).

@@ -4,7 +4,8 @@
 //! since reaches each 512-byte sector it touches or not (the sector then holds the old bytes
 //! or one of the versions written to it, in order: a torn write), and each `set_len` since
 //! happened or not. Names created, renamed or removed since the folder's last sync: a prefix
-//! of them happened (the file system journals them in order).
+//! of them happened (the file system journals them in order); a hard link is a second name
+//! of the same file.
 
 use std::collections::BTreeMap;
 
@@ -56,6 +57,12 @@ pub(super) fn image(base: &Folder, log: &[Op], cut: usize, rng: &mut Rng) -> Fol
             }
             Op::Rename { from, to } => {
                 if let Some(id) = names.remove(from) {
+                    names.insert(to.clone(), id);
+                }
+                since.push(names.clone());
+            }
+            Op::Link { from, to } => {
+                if let Some(&id) = names.get(from) {
                     names.insert(to.clone(), id);
                 }
                 since.push(names.clone());

@@ -10,6 +10,8 @@
 
 mod check;
 mod image;
+mod rebuild;
+mod restore;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -355,22 +355,66 @@ pub fn keep_copies(data_dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(kept)
 }
 
-/// Moves the journal's segments aside as `<name>.<suffix>` (a restore swaps the database under
-/// them: the old records belong with the old file) and returns where they went; nothing
-/// happens for a segment that does not exist.
-pub fn set_aside(data_dir: &Path, suffix: &str) -> io::Result<Vec<PathBuf>> {
-    let mut moved = Vec::new();
+/// Copies each segment there is to `<name>.<suffix>`, whole and durably (a restore keeps
+/// the old records beside the old file; a copy, not a link, since the start zeroes the
+/// segments in place); returns the copies.
+pub fn copy_aside(data_dir: &Path, suffix: &str) -> io::Result<Vec<PathBuf>> {
+    let mut copied = Vec::new();
+    for name in JOURNAL_FILES {
+        let bytes = match std::fs::read(data_dir.join(name)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let aside = data_dir.join(format!("{name}.{suffix}"));
+        super::files::write_durably(&aside, &bytes, 0o600)?;
+        copied.push(aside);
+    }
+    Ok(copied)
+}
+
+/// Removes both segments (a restored file starts with none) and syncs the folder.
+pub fn remove_segments(data_dir: &Path) -> io::Result<()> {
     for name in JOURNAL_FILES {
         let path = data_dir.join(name);
-        if !path.exists() {
-            continue;
+        match std::fs::remove_file(&path) {
+            Ok(()) => super::probe::removed(&path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
-        let aside = data_dir.join(format!("{name}.{suffix}"));
-        std::fs::rename(&path, &aside)?;
-        moved.push(aside);
     }
-    if !moved.is_empty() {
-        File::open(data_dir)?.sync_all()?;
+    super::files::sync_dir(data_dir)
+}
+
+/// Makes the database file at `db` ignore every record the journal in `data_dir` holds
+/// (valid or stranded): its `journal.seq` is raised past them, so a start that finds it
+/// beside that journal replays none of them and numbers its own records after them.
+pub fn disown(db: &Path, data_dir: &Path) -> Result<(), crate::store::StoreError> {
+    let mut last = 0;
+    for name in JOURNAL_FILES {
+        let path = data_dir.join(name);
+        let read = |e| crate::store::StoreError::io(format!("reading {}", path.display()), e);
+        match File::open(&path) {
+            Ok(file) => last = last.max(segment::last_seq(&file).map_err(read)?),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(read(e)),
+        }
     }
-    Ok(moved)
+    if last == 0 {
+        return Ok(());
+    }
+    let db = redb::Database::open(db)?;
+    let txn = db.begin_write()?;
+    {
+        use redb::ReadableTable;
+        let mut meta = txn.open_table(super::META)?;
+        let done = meta
+            .get(super::replay::JOURNAL_SEQ)?
+            .map_or(0, |v| v.value());
+        if done < last {
+            meta.insert(super::replay::JOURNAL_SEQ, last)?;
+        }
+    }
+    txn.commit()?;
+    Ok(())
 }

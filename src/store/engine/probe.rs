@@ -15,6 +15,16 @@ pub(crate) enum Mutation {
     DeferredSyncDoesNothing,
     /// A journal segment is created (temporary, sync, rename) without its folder's sync.
     NoFolderSyncAfterSegment,
+    /// A restore renames its staged file over the live one without syncing it first.
+    RestoreRenamesUnsynced,
+    /// A restore removes the old journal before its file is renamed into place (the order
+    /// before issue 28: a crash between leaves the old file without its records).
+    RestoreDropsJournalFirst,
+    /// A restored file keeps its own `journal.seq`, so the old journal's later records
+    /// would replay into it.
+    RestoreKeepsJournalSeq,
+    /// A rebuild removes the suspect mark before its fresh file is in place.
+    RebuildUnmarksFirst,
 }
 
 #[cfg(test)]
@@ -46,6 +56,11 @@ mod imp {
             upto: usize,
         },
         Rename {
+            from: String,
+            to: String,
+        },
+        /// A second name for `from`'s file (a hard link).
+        Link {
             from: String,
             to: String,
         },
@@ -139,6 +154,21 @@ mod imp {
             t.push(Op::Rename { from, to });
         }
     }
+    pub(crate) fn linked(from: &Path, to: &Path) {
+        if let (Some((t, from)), Some((_, to))) = (file_tap(from), file_tap(to)) {
+            t.push(Op::Link { from, to });
+        }
+    }
+    /// A file written outside the tap's sight (a restore's staged file, made by redb and
+    /// the decompressor) now exists whole: logged as created and written, nothing synced,
+    /// which covers every state it could have been in on disk.
+    pub(crate) fn appeared(path: &Path) {
+        if let Some((t, file)) = file_tap(path) {
+            let bytes = std::fs::read(path).unwrap_or_default();
+            t.push(Op::Create(file.clone()));
+            t.push(Op::Write { file, at: 0, bytes });
+        }
+    }
     pub(crate) fn removed(path: &Path) {
         if let Some((t, name)) = file_tap(path) {
             t.push(Op::Remove(name));
@@ -175,6 +205,10 @@ mod off {
     pub(crate) fn synced(_: &Path, _: usize) {}
     #[inline(always)]
     pub(crate) fn renamed(_: &Path, _: &Path) {}
+    #[inline(always)]
+    pub(crate) fn linked(_: &Path, _: &Path) {}
+    #[inline(always)]
+    pub(crate) fn appeared(_: &Path) {}
     #[inline(always)]
     pub(crate) fn removed(_: &Path) {}
     #[inline(always)]

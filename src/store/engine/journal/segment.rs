@@ -315,6 +315,14 @@ fn scan(file: &dyn SegmentFile, size: u64) -> io::Result<Scan> {
     Ok(out)
 }
 
+/// The highest record number in `file`, valid or stranded past damage (0: none).
+pub(super) fn last_seq(file: &File) -> io::Result<u64> {
+    let found = scan(file, file.metadata()?.len())?;
+    let valid = found.records.iter().map(|r| r.seq);
+    let stranded = found.stranded.iter().map(|&(_, seq)| seq);
+    Ok(valid.chain(stranded).max().unwrap_or(0))
+}
+
 fn find_magic(bytes: &[u8], from: usize) -> Option<usize> {
     bytes
         .get(from..)?

@@ -196,19 +196,34 @@ fn a_rotation_keeps_the_retired_records_until_they_are_retired() {
 }
 
 #[test]
-fn set_aside_moves_both_segments() {
+fn copy_aside_keeps_both_segments_and_disown_skips_their_records() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(set_aside(dir.path(), "pre-restore").unwrap().is_empty());
+    assert!(copy_aside(dir.path(), "pre-restore").unwrap().is_empty());
     let (mut j, _) = Journal::open(dir.path()).unwrap();
-    j.append(1, b"x").unwrap();
+    j.append(7, b"x").unwrap();
     drop(j);
-    let aside = set_aside(dir.path(), "pre-restore").unwrap();
+    let aside = copy_aside(dir.path(), "pre-restore").unwrap();
     assert_eq!(aside.len(), 2);
-    assert!(aside.iter().all(|p| p.exists()));
+    let kept = std::fs::read(dir.path().join("barberpro.journal.pre-restore")).unwrap();
+    assert_eq!(
+        kept,
+        std::fs::read(dir.path().join(JOURNAL_FILES[0])).unwrap()
+    );
+    let db = dir.path().join("other.redb");
+    drop(redb::Database::create(&db).unwrap());
+    disown(&db, dir.path()).unwrap();
+    let db = redb::Database::open(&db).unwrap();
+    let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+    let meta = txn.open_table(crate::store::engine::META).unwrap();
+    let seq = meta
+        .get(super::super::replay::JOURNAL_SEQ)
+        .unwrap()
+        .unwrap();
+    assert_eq!(seq.value(), 7);
+    remove_segments(dir.path()).unwrap();
     for name in JOURNAL_FILES {
         assert!(!dir.path().join(name).exists());
     }
-    assert!(dir.path().join("barberpro.journal.pre-restore").exists());
 }
 
 /// A segment file whose `fdatasync` takes far longer than the watchdog allows.
