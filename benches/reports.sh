@@ -13,6 +13,7 @@ WORK=${WORK:-target/reports-bench}
 RUNS=${RUNS:-20}
 PORT=${PORT:-18443}
 mkdir -p "$WORK"
+rm -f "$WORK/cookies"
 if [ ! -f "$WORK/data/barberpro.redb" ]; then
   "$BIN" bench-data --data-dir "$WORK/data" | tee "$WORK/generate.txt"
 fi

@@ -258,7 +258,10 @@ fn receipt_total(entry: &Entry, links_on: bool, tz: &jiff::tz::TimeZone) -> Stri
     match Money::from_centavos(mp) {
         Ok(m) if mp > 0 => {
             // A sale just made has no link yet.
-            let state = super::mp_links::line_state_es(line_paid_at(None, links_on, entry.at), tz);
+            let state = crate::domain::caja::mp_link::line_state_es(
+                line_paid_at(None, links_on, entry.at),
+                tz,
+            );
             format!("{total} (MercadoPago {m} {state})")
         }
         _ => total,

@@ -206,15 +206,3 @@ pub fn state_es(link: &MpLink, now: Timestamp) -> String {
         },
     }
 }
-
-/// A receipt's word for its MercadoPago line: «pagado el 01/03/2027 10:32» (in the branch's
-/// zone) or «pendiente de pago»; `paid_at` from `caja::mp_link::line_paid_at`.
-pub fn line_state_es(paid_at: Option<Timestamp>, tz: &jiff::tz::TimeZone) -> String {
-    match paid_at {
-        Some(at) => format!(
-            "pagado el {}",
-            at.to_zoned(tz.clone()).strftime("%d/%m/%Y %H:%M")
-        ),
-        None => "pendiente de pago".to_owned(),
-    }
-}

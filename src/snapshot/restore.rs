@@ -7,8 +7,6 @@
 //! crash-safe order is `swap.rs`'s), with the data folder's lock held so no server can start
 //! meanwhile.
 
-pub(crate) mod swap;
-
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -22,7 +20,7 @@ use super::manifest::{self, Listed, Manifest};
 use super::upload::Remote;
 use super::{Hashing, SnapshotError, list_dir, private_dir, sha256_file, status};
 use crate::config::Config;
-use crate::store::engine::journal::JOURNAL_FILES;
+use crate::store::engine::swap::{self, pre_restore_suffix};
 use crate::store::snapshot::{FileReport, inspect, lock_folder, refuse_newer_schema};
 use crate::store::{DB_FILE, StoreError};
 
@@ -137,22 +135,6 @@ pub async fn restore(
     }
     let _ = std::fs::remove_dir_all(&work);
     result
-}
-
-/// `pre-restore`, or `pre-restore.N` for the first N from 2 that no kept file uses yet.
-pub(crate) fn pre_restore_suffix(data_dir: &Path) -> String {
-    let names = [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]];
-    (1..)
-        .map(|n| match n {
-            1 => "pre-restore".to_owned(),
-            n => format!("pre-restore.{n}"),
-        })
-        .find(|suffix| {
-            names
-                .iter()
-                .all(|name| !data_dir.join(format!("{name}.{suffix}")).exists())
-        })
-        .unwrap_or_else(|| "pre-restore".to_owned())
 }
 
 /// The restore drill: fetches (from the bucket when one is configured), checks everything a

@@ -61,13 +61,18 @@ pub enum StoreError {
     DiskFull,
 }
 
+/// Whether `why` names a full disk or quota: an `io::Error`'s text ends in `(os error N)`.
+pub(crate) fn names_a_full_disk(why: &str) -> bool {
+    why.contains("(os error 28)") || why.contains("(os error 122)")
+}
+
 impl StoreError {
     /// Whether the error comes from a full disk (or quota): room, not repair, heals it.
     pub fn is_disk_full(&self) -> bool {
         match self {
             Self::DiskFull => true,
             Self::Io { source, .. } => matches!(source.raw_os_error(), Some(28 | 122)),
-            other => super::engine::names_a_full_disk(&other.to_string()),
+            other => names_a_full_disk(&other.to_string()),
         }
     }
 

@@ -122,6 +122,18 @@ pub fn line_paid_at(
     }
 }
 
+/// A receipt's word for its MercadoPago line: «pagado el 01/03/2027 10:32» (in the branch's
+/// zone) or «pendiente de pago»; `paid_at` from [`line_paid_at`].
+pub fn line_state_es(paid_at: Option<Timestamp>, tz: &jiff::tz::TimeZone) -> String {
+    match paid_at {
+        Some(at) => format!(
+            "pagado el {}",
+            at.to_zoned(tz.clone()).strftime("%d/%m/%Y %H:%M")
+        ),
+        None => "pendiente de pago".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

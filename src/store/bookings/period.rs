@@ -61,15 +61,13 @@ const SCAN_ABOVE: usize = 4096;
 /// Unix seconds), in the same order. Few clients: a seek each; many (a year's report): one
 /// pass over `idx_client_timeline` from the first of them, whose first entry per client is
 /// its earliest.
-pub fn first_starts(
-    tx: &impl ReadTx,
-    clients: &[ClientId],
-) -> Result<Vec<Option<i64>>, StoreError> {
+pub fn first_starts<T>(tx: &T, clients: &[ClientId]) -> Result<Vec<Option<i64>>, StoreError>
+where
+    T: ReadTx,
+    for<'t> T::Table<'t, (u64, i64, u64), (i64, bool)>: Sync,
+{
     let index = tx.table(tables::CLIENT_BOOKINGS)?;
     let mut out = vec![None; clients.len()];
-    let Some(first) = clients.first() else {
-        return Ok(out);
-    };
     if clients.len() <= SCAN_ABOVE {
         for (slot, client) in out.iter_mut().zip(clients) {
             if let Some(entry) = index
@@ -81,8 +79,39 @@ pub fn first_starts(
         }
         return Ok(out);
     }
+    // Two halves, one thread each: the pass is most of a year's report, and the machine has
+    // two cores.
+    let mid = clients.len() / 2;
+    let (lo_out, hi_out) = out.split_at_mut(mid);
+    let (lo_clients, hi_clients) = clients.split_at(mid);
+    let index = &index;
+    std::thread::scope(|s| {
+        let low = s.spawn(move || scan(index, lo_clients, Some(hi_clients[0]), lo_out));
+        let high = scan(index, hi_clients, None, hi_out);
+        low.join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            .and(high)
+    })?;
+    Ok(out)
+}
+
+/// One pass over the client index from `clients[0]` to `until` (excluded), filling `out`.
+fn scan(
+    index: &impl ReadableTable<(u64, i64, u64), (i64, bool)>,
+    clients: &[ClientId],
+    until: Option<ClientId>,
+    out: &mut [Option<i64>],
+) -> Result<(), StoreError> {
+    let Some(first) = clients.first() else {
+        return Ok(());
+    };
+    let from = (first.0, i64::MIN, 0);
+    let entries = match until {
+        Some(end) => index.range(from..(end.0, i64::MIN, 0))?,
+        None => index.range(from..)?,
+    };
     let mut i = 0;
-    for entry in index.range((first.0, i64::MIN, 0)..)? {
+    for entry in entries {
         let (owner, start, _) = entry?.0.value();
         while i < clients.len() && clients[i].0 < owner {
             i += 1;
@@ -93,7 +122,7 @@ pub fn first_starts(
             i += 1;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

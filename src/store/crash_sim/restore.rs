@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use super::check::{self, Promise};
 use super::image::{self, Folder, Rng};
 use super::{CACHE, booking, catalogue, monday_8am, runtime, scratch, told};
-use crate::snapshot::restore::{pre_restore_suffix, swap};
 use crate::store::engine::journal::JOURNAL_FILES;
 use crate::store::engine::probe::{self, Mutation, Op};
+use crate::store::engine::swap::{self, pre_restore_suffix};
 use crate::store::{DB_FILE, Store};
 
 /// No checkpoint during the workload: the journal keeps the bookings the file lacks.

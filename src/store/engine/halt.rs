@@ -21,10 +21,7 @@ struct Reason {
     disk_full: bool,
 }
 
-/// Whether `why` names a full disk or quota: an `io::Error`'s text ends in `(os error N)`.
-pub(crate) fn names_a_full_disk(why: &str) -> bool {
-    why.contains("(os error 28)") || why.contains("(os error 122)")
-}
+use crate::store::error::names_a_full_disk;
 
 impl Default for Halt {
     fn default() -> Self {

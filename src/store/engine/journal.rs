@@ -30,6 +30,9 @@ use std::sync::{Arc, mpsc};
 use segment::{Segment, SegmentFile};
 
 /// The journal's two segment files inside the data folder.
+/// The `meta` key holding the sequence number of the last journal record in the database.
+pub(crate) const JOURNAL_SEQ: &str = "journal.seq";
+
 pub const JOURNAL_FILES: [&str; 2] = ["barberpro.journal", "barberpro.journal.2"];
 /// Size of each (zero-filled, preallocated) segment file. Overwriting blocks that already
 /// exist makes each `fdatasync` a pure data write: no block allocation, no file-system
@@ -408,11 +411,9 @@ pub fn disown(db: &Path, data_dir: &Path) -> Result<(), crate::store::StoreError
     {
         use redb::ReadableTable;
         let mut meta = txn.open_table(super::META)?;
-        let done = meta
-            .get(super::replay::JOURNAL_SEQ)?
-            .map_or(0, |v| v.value());
+        let done = meta.get(JOURNAL_SEQ)?.map_or(0, |v| v.value());
         if done < last {
-            meta.insert(super::replay::JOURNAL_SEQ, last)?;
+            meta.insert(JOURNAL_SEQ, last)?;
         }
     }
     txn.commit()?;

@@ -33,6 +33,8 @@ pub(crate) mod probe;
 mod queue;
 mod replay;
 mod stats;
+/// A restore's swap of the live files: never a mix of the old and the restored, never none.
+pub(crate) mod swap;
 #[cfg(test)]
 pub(crate) mod torn;
 mod tx;
@@ -41,7 +43,6 @@ mod writer;
 pub use capture::WriteTransaction;
 pub use changelog::ChangeLog;
 pub use halt::Halt;
-pub(crate) use halt::names_a_full_disk;
 pub use job::Journaled;
 pub use replay::replay;
 pub use stats::{BatchStats, WriterEvent, WriterObserver};

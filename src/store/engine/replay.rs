@@ -13,8 +13,7 @@ use super::job::Journaled;
 use super::journal::{Record, Stranded};
 use crate::store::error::StoreError;
 
-/// The `meta` key holding the sequence number of the last journal record in the database.
-pub(super) const JOURNAL_SEQ: &str = "journal.seq";
+pub(super) use super::journal::JOURNAL_SEQ;
 
 /// A journal record's payload: the batch's requests, in the order they ran, as a JSON array.
 pub(super) fn record_payload(entries: &[&[u8]]) -> Vec<u8> {

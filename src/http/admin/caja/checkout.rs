@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use super::{AdminError, BranchOption, amount, back_on_rule, branch_options, pick_branch};
 use crate::app::checkout::{self, ChargeRequest};
-use crate::app::mp_links;
 use crate::domain::caja::mp_link::line_paid_at;
 use crate::domain::caja::{EntryId, EntryKind, PaymentMethod, ProductId, Tender, format_signed};
 use crate::domain::{BarberId, BookingId, DomainError, ServiceId};
@@ -430,7 +429,7 @@ pub async fn receipt(
                     format!(
                         "{} ({})",
                         t.method.label_es(),
-                        mp_links::line_state_es(paid, &tz)
+                        crate::domain::caja::mp_link::line_state_es(paid, &tz)
                     )
                 } else {
                     t.method.label_es().to_owned()

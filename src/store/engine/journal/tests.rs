@@ -215,10 +215,7 @@ fn copy_aside_keeps_both_segments_and_disown_skips_their_records() {
     let db = redb::Database::open(&db).unwrap();
     let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
     let meta = txn.open_table(crate::store::engine::META).unwrap();
-    let seq = meta
-        .get(super::super::replay::JOURNAL_SEQ)
-        .unwrap()
-        .unwrap();
+    let seq = meta.get(super::JOURNAL_SEQ).unwrap().unwrap();
     assert_eq!(seq.value(), 7);
     remove_segments(dir.path()).unwrap();
     for name in JOURNAL_FILES {

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::store::DB_FILE;
 use crate::store::engine::files::sync_dir;
-use crate::store::engine::journal;
+use crate::store::engine::journal::{self, JOURNAL_FILES};
 use crate::store::engine::probe::{self, Mutation};
 
 /// Where a restore stages its file: in the data folder, so the swap is one folder's rename.
@@ -67,4 +67,20 @@ pub(crate) fn swap_in(
         journal::remove_segments(data_dir).map_err(io("removing the old journal"))?;
     }
     Ok(kept)
+}
+
+/// `pre-restore`, or `pre-restore.N` for the first N from 2 that no kept file uses yet.
+pub(crate) fn pre_restore_suffix(data_dir: &Path) -> String {
+    let names = [DB_FILE, JOURNAL_FILES[0], JOURNAL_FILES[1]];
+    (1..)
+        .map(|n| match n {
+            1 => "pre-restore".to_owned(),
+            n => format!("pre-restore.{n}"),
+        })
+        .find(|suffix| {
+            names
+                .iter()
+                .all(|name| !data_dir.join(format!("{name}.{suffix}")).exists())
+        })
+        .unwrap_or_else(|| "pre-restore".to_owned())
 }
