@@ -35,6 +35,15 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     super::runtime(tokio::runtime::Builder::new_multi_thread(), exit::FAILED)
 }
 
+/// [`load`], then [`runtime`]: what every command that talks to the bucket starts with.
+pub(super) fn load_with_runtime(
+    file: Option<&std::path::Path>,
+    data_dir: Option<PathBuf>,
+) -> Result<(Config, tokio::runtime::Runtime), ExitCode> {
+    let config = load(file, data_dir)?;
+    Ok((config, runtime()?))
+}
+
 pub(super) fn fail(e: &SnapshotError) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(e.exit_code())
@@ -103,12 +112,8 @@ pub fn snapshot(args: SnapshotArgs) -> ExitCode {
 }
 
 fn verify(args: SourceArgs) -> ExitCode {
-    let config = match load(args.file.config.as_deref(), args.data_dir) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
+    let (config, rt) = match load_with_runtime(args.file.config.as_deref(), args.data_dir) {
+        Ok(both) => both,
         Err(code) => return code,
     };
     match rt.block_on(restore::verify(&config, &Source::parse(&args.source))) {
@@ -122,12 +127,8 @@ fn verify(args: SourceArgs) -> ExitCode {
 
 /// `barberpro snapshots list`.
 pub fn list(args: DataDirArgs) -> ExitCode {
-    let config = match load(args.file.config.as_deref(), args.data_dir) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
+    let (config, rt) = match load_with_runtime(args.file.config.as_deref(), args.data_dir) {
+        Ok(both) => both,
         Err(code) => return code,
     };
     match rt.block_on(restore::list(&config)) {
@@ -163,12 +164,8 @@ pub fn restore(args: RestoreArgs) -> ExitCode {
         }
     };
     let args = args.source;
-    let config = match load(args.file.config.as_deref(), args.data_dir) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
+    let (config, rt) = match load_with_runtime(args.file.config.as_deref(), args.data_dir) {
+        Ok(both) => both,
         Err(code) => return code,
     };
     let source = Source::parse(&args.source);

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use super::snapshot::{fail, load, runtime};
+use super::snapshot::{fail, load, load_with_runtime, runtime};
 use crate::cli::{FollowArgs, PromoteArgs};
 use crate::snapshot::{exit, follow, standby};
 
@@ -70,12 +70,8 @@ fn stop_on_signal(stop: CancellationToken) -> std::io::Result<()> {
 
 /// `barberpro promote`.
 pub fn promote(args: PromoteArgs) -> ExitCode {
-    let config = match load(args.file.config.as_deref(), args.data_dir) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
+    let (config, rt) = match load_with_runtime(args.file.config.as_deref(), args.data_dir) {
+        Ok(both) => both,
         Err(code) => return code,
     };
     let dir = config.storage.data_dir.clone();

@@ -2,9 +2,9 @@
 //! no-show and cancellation rates, new and returning clients. They read the period's
 //! bookings from `idx_barber_timeline` alone (each barber's entries between the period's
 //! first and last instant carry the branch, client and status: no row is read), for the
-//! clients report one seek in `idx_client_timeline` per client seen (in client order), and
-//! the catalogue's shifts, breaks and closures; never the ledger nor bookings outside the
-//! period.
+//! clients report each client's first booking from `idx_client_timeline`
+//! (`period::first_starts`: a seek each, or one pass when there are many), and the
+//! catalogue's shifts, breaks and closures; never the ledger nor bookings outside the period.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -100,8 +100,9 @@ pub fn per_mille(num: i64, den: i64) -> Option<i64> {
         .map(|v| v as i64)
 }
 
-/// The bookings of the filter's days (owner only). The client mix (one index seek per
-/// client) is counted only when `clients` is asked: the other reports leave it empty.
+/// The bookings of the filter's days (owner only). The client mix (each client's first
+/// booking looked up) is counted only when `clients` is asked: the other reports leave it
+/// empty.
 pub async fn bookings(
     app: &App,
     actor: &Actor,

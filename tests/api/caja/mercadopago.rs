@@ -64,6 +64,20 @@ pub(super) async fn create_link(b: &mut Browser) -> crate::admin::Page {
     .await
 }
 
+/// Voids sale 1 of palermo from the Caja page's form.
+pub(super) async fn void_sale_1(b: &mut Browser) -> crate::admin::Page {
+    let csrf = b.get("/admin/caja?branch=palermo").await.csrf();
+    b.post(
+        "/admin/caja/anular/1",
+        &[
+            ("csrf", csrf.as_str()),
+            ("branch", "palermo"),
+            ("motivo", "Error de carga"),
+        ],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn the_mercadopago_line_gets_a_link_and_qr_and_its_webhook_marks_it_paid_once() {
     let (app, fake, mut b) = desk_with_mercadopago().await;
@@ -240,17 +254,7 @@ async fn forged_webhooks_wrong_amounts_and_rejections_pay_no_link() {
     );
 
     // A voided sale gets no link; a barbero cannot ask for one.
-    let csrf = b.get("/admin/caja?branch=palermo").await.csrf();
-    let voided = b
-        .post(
-            "/admin/caja/anular/1",
-            &[
-                ("csrf", &csrf),
-                ("branch", "palermo"),
-                ("motivo", "Error de carga"),
-            ],
-        )
-        .await;
+    let voided = void_sale_1(&mut b).await;
     assert_eq!(voided.status, StatusCode::SEE_OTHER);
     assert!(
         b.get("/admin/caja/comprobante/1")

@@ -11,7 +11,9 @@ use barberpro::domain::staff::Role;
 use barberpro::http::Clock;
 use serde_json::json;
 
-use super::mercadopago::{charge_split, create_link, desk_with_mercadopago, fact, link_of};
+use super::mercadopago::{
+    charge_split, create_link, desk_with_mercadopago, fact, link_of, void_sale_1,
+};
 use crate::admin::{Browser, owner_app};
 use crate::helpers::{MONDAY_8AM, TUESDAY, TestApp, at, booking, phone, spawn_app_configured, ts};
 use crate::payments::{eventually, payments_config};
@@ -119,16 +121,7 @@ async fn a_mercadopago_line_counts_as_revenue_when_paid_and_is_pending_until_the
     );
 
     // Voided: what had counted is counted back, the MercadoPago line included.
-    let csrf = b.get("/admin/caja?branch=palermo").await.csrf();
-    b.post(
-        "/admin/caja/anular/1",
-        &[
-            ("csrf", csrf.as_str()),
-            ("branch", "palermo"),
-            ("motivo", "Error de carga"),
-        ],
-    )
-    .await;
+    void_sale_1(&mut b).await;
     let s = scrape(&app).await;
     assert_eq!(revenue(&s, VOIDED, "mercado_pago"), "500000", "{s}");
     assert_eq!(revenue(&s, VOIDED, "efectivo"), "300000", "{s}");
@@ -138,16 +131,7 @@ async fn a_mercadopago_line_counts_as_revenue_when_paid_and_is_pending_until_the
 async fn a_voided_sale_whose_line_was_never_paid_takes_back_only_what_counted() {
     let (app, _fake, mut b) = desk_with_mercadopago().await;
     charge_split(&mut b).await;
-    let csrf = b.get("/admin/caja?branch=palermo").await.csrf();
-    b.post(
-        "/admin/caja/anular/1",
-        &[
-            ("csrf", csrf.as_str()),
-            ("branch", "palermo"),
-            ("motivo", "Error de carga"),
-        ],
-    )
-    .await;
+    void_sale_1(&mut b).await;
     let s = scrape(&app).await;
     assert_eq!(revenue(&s, VOIDED, "efectivo"), "300000", "{s}");
     assert_eq!(revenue(&s, VOIDED, "mercado_pago"), "0", "{s}");
@@ -234,16 +218,7 @@ async fn a_link_paid_after_its_sale_was_voided_is_owed_back_not_revenue() {
     create_link(&mut b)
         .await
         .expect_redirect("/admin/caja/comprobante/1");
-    let csrf = b.get("/admin/caja?branch=palermo").await.csrf();
-    b.post(
-        "/admin/caja/anular/1",
-        &[
-            ("csrf", csrf.as_str()),
-            ("branch", "palermo"),
-            ("motivo", "Error de carga"),
-        ],
-    )
-    .await;
+    void_sale_1(&mut b).await;
     // The client still had the link open and pays it after the void.
     app.clock.set(ts("2027-03-01T08:10:00-03:00"));
     let mp = fake.pay_reference("caja-1", 500_000, "approved");

@@ -68,7 +68,8 @@ pub struct TillPage {
     pub mp_paid: String,
     pub mp_pending: String,
     pub mp_any: bool,
-    /// Links paid after their sale was voided: owed back to the client (never revenue).
+    /// Voided sales' links that MercadoPago paid (before or after the void): owed back to
+    /// the client, not revenue.
     pub mp_refund_due: String,
 }
 
@@ -344,8 +345,8 @@ pub async fn void(
     })
 }
 
-/// The day's standing sales' MercadoPago lines, in centavos: (received, not paid yet; see
-/// `line_paid_at`). A voided sale counts in neither.
+/// The day's sales' MercadoPago lines, in centavos: (received, not paid yet; see
+/// `line_paid_at`) of the standing ones, and the voided ones' paid links (owed back).
 fn mercadopago_split(
     entries: &[crate::domain::caja::Entry],
     voided: &[bool],
@@ -358,7 +359,7 @@ fn mercadopago_split(
             continue;
         };
         if *voided {
-            // A link paid anyway (the client paid after the void) is owed back.
+            // Paid through its link (before the void, or by a client who paid it after): owed back.
             if let Some(l) = link.as_ref().filter(|l| l.is_paid()) {
                 refund_due += l.amount.centavos();
             }
